@@ -1,0 +1,442 @@
+"""config.toml → frozen dataclasses, validated once, with errors that name the key and the fix.
+
+Every section is a frozen dataclass; one generic builder walks its fields and type hints, so a
+new key is one line in a dataclass, and unknown keys, wrong types and bad durations are caught
+the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from monitor.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "config.toml"
+CONFIG_ENV = "PINGFAN_CONFIG"
+
+# Marks a float field that is written as a duration ("30s", "5m", "1h30m", "2d" or seconds).
+DURATION = "duration"
+Duration = Annotated[float, DURATION]
+
+Platform = Literal["weibo", "douyin"]
+SinkType = Literal["console", "jsonl", "telegram", "wecom", "dingtalk", "feishu", "webhook"]
+Severity = Literal["info", "warning", "critical"]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from `30`, `"30s"`, `"5m"`, `"1h30m"`, `"2d"`; ValueError for anything else."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        parts = list(_DURATION_PART.finditer(text))
+        if not text or not parts or "".join(p.group(0) for p in parts) != text.replace(" ", ""):
+            raise ValueError(f"{value!r} is not a duration like '30s', '5m', '1h30m' or '2d'")
+        seconds = sum(float(p.group(1)) * _DURATION_UNITS[p.group(2)] for p in parts)
+    else:
+        raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h'")
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return seconds
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    language: Literal["zh", "en"] = "zh"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: Path = Path("data/pingfan.db")
+    # Comments are citizens' words: drop them after this many days (0 keeps them).
+    comment_retention_days: int = 180
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    name: str
+    douyin_ch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class KolConfig:
+    platform: Platform
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class OfficialConfig:
+    weibo: tuple[str, ...] = ()
+    douyin: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeiboConfig:
+    enabled: bool = True
+    base_url: str = "https://m.weibo.cn"
+    topic_base_url: str = "https://m.s.weibo.com"
+    cookie_env: str | None = "PINGFAN_WEIBO_COOKIE"
+    requests_per_minute: int = 20
+    timeout: Duration = 20.0
+
+
+@dataclass(frozen=True)
+class DouyinConfig:
+    enabled: bool = True
+    base_url: str = "https://www.douyin.com"
+    mode: Literal["browser", "http", "open_platform"] = "browser"
+    cookie_env: str | None = "PINGFAN_DOUYIN_COOKIE"
+    requests_per_minute: int = 10
+    chromium_path: Path = Path("/usr/bin/chromium")
+    timeout: Duration = 30.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    topic_posts: Duration = 300.0
+    topic_stats: Duration = 900.0
+    kol_posts: Duration = 600.0
+    profiles: Duration = 21600.0
+    comments_hot: Duration = 300.0
+    comments_cold: Duration = 7200.0
+    # A post stays "hot" (comments polled often) this long after it was posted or last moved.
+    hot_window: Duration = 172800.0
+
+
+@dataclass(frozen=True)
+class NlpConfig:
+    # "default" (shipped model), "snownlp" (stock baseline) or a path to a trained model.
+    model: str = "default"
+    neutral_low: float = 0.4
+    neutral_high: float = 0.6
+    lexicon: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrendingRule:
+    window: Duration = 3600.0
+    min_interactions: int = 200
+    growth_ratio: float = 3.0
+
+
+@dataclass(frozen=True)
+class NegativeThreadRule:
+    window: Duration = 21600.0
+    min_comments: int = 20
+    negative_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class MilestoneRule:
+    views: tuple[int, ...] = (1_000_000, 2_000_000, 3_000_000)
+
+
+@dataclass(frozen=True)
+class KolRule:
+    silent_after: Duration = 604800.0
+
+
+@dataclass(frozen=True)
+class UgcRule:
+    min_score: float = 0.7
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    trending: TrendingRule = field(default_factory=TrendingRule)
+    negative_thread: NegativeThreadRule = field(default_factory=NegativeThreadRule)
+    milestones: MilestoneRule = field(default_factory=MilestoneRule)
+    kol: KolRule = field(default_factory=KolRule)
+    ugc: UgcRule = field(default_factory=UgcRule)
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    type: SinkType
+    enabled: bool = True
+    min_severity: Severity = "info"
+    path: Path | None = None
+    token_env: str | None = None
+    chat_ids: tuple[int, ...] = ()
+    base_url: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+
+    def secret_envs(self) -> tuple[str, ...]:
+        """Environment variables this sink needs at run time."""
+        return tuple(env for env in (self.token_env, self.url_env, self.secret_env) if env)
+
+
+# Keys each sink type accepts beyond the common ones, and which of them it needs.
+_COMMON_SINK_KEYS = {"type", "enabled", "min_severity"}
+_SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
+    "console": (set(), set()),
+    "jsonl": ({"path"}, {"path"}),
+    "telegram": ({"token_env", "chat_ids", "base_url"}, {"token_env", "chat_ids"}),
+    "wecom": ({"url_env"}, {"url_env"}),
+    "dingtalk": ({"url_env", "secret_env"}, {"url_env"}),
+    "feishu": ({"url_env", "secret_env"}, {"url_env"}),
+    "webhook": ({"url_env"}, {"url_env"}),
+}
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    allowed_chat_ids: tuple[int, ...] = ()
+    allowed_user_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    time: str = "09:00"
+    timezone: str = "Asia/Shanghai"
+    out_dir: Path = Path("data/digests")
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path = Path(DEFAULT_CONFIG_NAME)
+    ui: UiConfig = field(default_factory=UiConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    topics: tuple[TopicConfig, ...] = ()
+    kols: tuple[KolConfig, ...] = ()
+    official: OfficialConfig = field(default_factory=OfficialConfig)
+    weibo: WeiboConfig = field(default_factory=WeiboConfig)
+    douyin: DouyinConfig = field(default_factory=DouyinConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    nlp: NlpConfig = field(default_factory=NlpConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    sinks: tuple[SinkConfig, ...] = ()
+    bot: BotConfig = field(default_factory=BotConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+
+    def enabled_sinks(self) -> tuple[SinkConfig, ...]:
+        return tuple(sink for sink in self.sinks if sink.enabled)
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config PATH, else $PINGFAN_CONFIG, else ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else Path(DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate one config file; every problem is a one-line ConfigError."""
+    source = Path(path)
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(
+            f"{source}: no such config file; pass --config PATH or set ${CONFIG_ENV}"
+        ) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{source}: not UTF-8 text; save the file as UTF-8") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}; fix the syntax there") from err
+    return config_from_dict(raw, source)
+
+
+def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
+    config = dataclasses.replace(_build(Config, raw, source, ""), source=source)
+    config = _resolve_paths(config, source.parent)
+    _check_semantics(config, source)
+    return config
+
+
+def missing_secrets(config: Config) -> list[str]:
+    """One message per environment variable an enabled sink names but the environment lacks."""
+    problems = []
+    for index, sink in enumerate(config.sinks):
+        if not sink.enabled:
+            continue
+        for env in sink.secret_envs():
+            if not os.environ.get(env):
+                problems.append(
+                    f"{config.source}: [[sinks]] #{index + 1} ({sink.type}) needs ${env}; "
+                    f"export it or set enabled = false for that sink"
+                )
+    return problems
+
+
+def require_secrets(config: Config) -> None:
+    problems = missing_secrets(config)
+    if problems:
+        raise ConfigError(problems[0])
+
+
+# --- the generic builder -------------------------------------------------------------------
+
+
+def _build(cls: type, table: object, source: Path, where: str) -> Any:
+    label = f"[{where}]" if where else "top level"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: {label} must be a table, got {_kind(table)}")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    allowed = set(fields) - {"source"}
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"{source}: unknown key '{_join(where, key)}'{_suggest(key, allowed)}; "
+                f"remove it or check the spelling"
+            )
+    values = {}
+    for name, spec in fields.items():
+        if name not in allowed:
+            continue
+        if name in table:
+            values[name] = _convert(table[name], hints[name], source, _join(where, name))
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{source}: missing key '{_join(where, name)}'; add it")
+    return cls(**values)
+
+
+def _convert(value: Any, hint: Any, source: Path, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is Annotated and DURATION in args[1:]:
+        try:
+            return parse_duration(value)
+        except ValueError as err:
+            raise ConfigError(f"{source}: '{key}': {err}") from err
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], source, key)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{source}: '{key}' is {value!r}; use one of {choices}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: '{key}' must be a list, got {_kind(value)}")
+        return tuple(_convert(item, args[0], source, f"{key}[{i}]") for i, item in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, key)  # type: ignore[arg-type]
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{source}: '{key}' must be a path string, got {_kind(value)}")
+        return Path(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, bool):
+        raise ConfigError(f"{source}: '{key}' must be an integer, got a boolean")
+    if not isinstance(value, hint):
+        raise ConfigError(f"{source}: '{key}' must be {_kind_name(hint)}, got {_kind(value)}")
+    return value
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Relative paths in the file are relative to the file, not to the working directory."""
+
+    def resolve(path: Path) -> Path:
+        return path if path.is_absolute() or str(path) == ":memory:" else base / path
+
+    sinks = tuple(
+        dataclasses.replace(sink, path=resolve(sink.path)) if sink.path else sink
+        for sink in config.sinks
+    )
+    return dataclasses.replace(
+        config,
+        storage=dataclasses.replace(config.storage, path=resolve(config.storage.path)),
+        digest=dataclasses.replace(config.digest, out_dir=resolve(config.digest.out_dir)),
+        sinks=sinks,
+    )
+
+
+def _check_semantics(config: Config, source: Path) -> None:
+    for index, sink in enumerate(config.sinks):
+        allowed, required = _SINK_KEYS[sink.type]
+        label = f"[[sinks]] #{index + 1} ({sink.type})"
+        for spec in dataclasses.fields(SinkConfig):
+            value = getattr(sink, spec.name)
+            is_set = value != spec.default
+            if is_set and spec.name not in allowed | _COMMON_SINK_KEYS:
+                raise ConfigError(
+                    f"{source}: {label} does not take '{spec.name}'; remove it "
+                    f"(it takes {', '.join(sorted(allowed | _COMMON_SINK_KEYS))})"
+                )
+        for key in sorted(required):
+            if not getattr(sink, key):
+                raise ConfigError(f"{source}: {label} needs '{key}'; add it")
+    for index, topic in enumerate(config.topics):
+        if not topic.name.strip("# "):
+            raise ConfigError(f"{source}: [[topics]] #{index + 1} has an empty name; fill it in")
+        if topic.name.startswith("#") or topic.name.endswith("#"):
+            raise ConfigError(
+                f"{source}: [[topics]] name {topic.name!r}: write it without '#' "
+                f"(name = {topic.name.strip('#')!r})"
+            )
+    if not 0 <= config.nlp.neutral_low <= config.nlp.neutral_high <= 1:
+        raise ConfigError(
+            f"{source}: [nlp] needs 0 <= neutral_low <= neutral_high <= 1; "
+            f"got {config.nlp.neutral_low} and {config.nlp.neutral_high}"
+        )
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", config.digest.time):
+        raise ConfigError(f"{source}: 'digest.time' is {config.digest.time!r}; use HH:MM")
+    for key, tz in (
+        ("ui.timezone", config.ui.timezone),
+        ("digest.timezone", config.digest.timezone),
+    ):
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(tz)
+        except (KeyError, ValueError) as err:
+            raise ConfigError(
+                f"{source}: '{key}' is {tz!r}; use an IANA name like 'Asia/Shanghai'"
+            ) from err
+    if config.storage.comment_retention_days < 0:
+        raise ConfigError(
+            f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
+        )
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _suggest(key: str, allowed: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _kind(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _kind_name(hint: object) -> str:
+    return {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+    }.get(hint, str(hint))  # type: ignore[call-overload]

@@ -1,0 +1,94 @@
+"""`pingfan doctor`: is this machine and config ready to run? One line per check."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.config import Config, missing_secrets
+from monitor.errors import StoreError
+from monitor.store import Store
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+
+def run_checks(config: Config) -> list[Check]:
+    checks = [Check("config", "ok", f"{config.source} is valid")]
+    checks.append(_check_database(config))
+    checks.extend(_check_platforms(config))
+    secrets = missing_secrets(config)
+    checks.extend(Check("sink secret", "fail", problem) for problem in secrets)
+    enabled = config.enabled_sinks()
+    if not enabled:
+        checks.append(Check("sinks", "warn", "no sink is enabled: alerts stay in the outbox"))
+    elif not secrets:
+        kinds = ", ".join(sink.type for sink in enabled)
+        checks.append(Check("sinks", "ok", f"{len(enabled)} enabled ({kinds})"))
+    checks.append(
+        Check(
+            "watch list",
+            "ok" if config.topics else "warn",
+            f"{len(config.topics)} topic(s), {len(config.kols)} KOL(s)",
+        )
+    )
+    return checks
+
+
+def _check_database(config: Config) -> Check:
+    path = config.storage.path
+    try:
+        with Store.open(path) as store:
+            posts = store.table_counts()["posts"]
+    except StoreError as err:
+        return Check("database", "fail", f"{err}; check [storage] path and its permissions")
+    return Check("database", "ok", f"{path} (schema current, {posts} posts)")
+
+
+def _check_platforms(config: Config) -> list[Check]:
+    checks = []
+    for name, platform in (("weibo", config.weibo), ("douyin", config.douyin)):
+        if not platform.enabled:
+            checks.append(Check(name, "ok", "disabled in config"))
+            continue
+        env = platform.cookie_env
+        if env and os.environ.get(env):
+            checks.append(Check(f"{name} cookie", "ok", f"${env} is set"))
+        else:
+            checks.append(
+                Check(
+                    f"{name} cookie",
+                    "warn",
+                    f"${env or '(cookie_env unset)'} is not set: anonymous reads only; "
+                    "search and comments may be refused",
+                )
+            )
+    if config.douyin.enabled and config.douyin.mode == "browser":
+        path = config.douyin.chromium_path
+        if path.is_file() and os.access(path, os.X_OK):
+            checks.append(Check("chromium", "ok", str(path)))
+        else:
+            checks.append(
+                Check(
+                    "chromium",
+                    "warn",
+                    f"{path} not found: install Debian's chromium (apt-get install chromium) "
+                    "or set [douyin] chromium_path",
+                )
+            )
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    lines = [f"[{marks[c.status]}] {c.name}: {c.detail}" for c in checks]
+    failed = sum(c.status == "fail" for c in checks)
+    lines.append("ready" if not failed else f"not ready: {failed} problem(s) above")
+    return "\n".join(lines)

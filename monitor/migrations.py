@@ -1,0 +1,143 @@
+"""The database schema, only ever changed by appending a migration here."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("pingfan")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    # Surrogate integer keys keep FTS rowids stable across VACUUM; (platform, id) is the real key.
+    for statement in _INITIAL.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_INITIAL = """
+CREATE TABLE accounts (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    verified INTEGER,
+    followers INTEGER,
+    first_seen TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    UNIQUE (platform, id)
+);
+CREATE TABLE account_metrics (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    followers INTEGER,
+    following INTEGER,
+    posts_count INTEGER
+);
+CREATE INDEX account_metrics_by_account ON account_metrics (platform, account_id, observed_at);
+CREATE TABLE posts (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    id TEXT NOT NULL,
+    author_id TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    author_kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    url TEXT,
+    topics TEXT NOT NULL,
+    mentions TEXT NOT NULL,
+    is_original INTEGER NOT NULL,
+    media TEXT,
+    plays INTEGER,
+    likes INTEGER,
+    comments INTEGER,
+    shares INTEGER,
+    reposts INTEGER,
+    counts_are_lower_bounds INTEGER NOT NULL DEFAULT 0,
+    ugc_score REAL,
+    first_seen TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    UNIQUE (platform, id)
+);
+CREATE INDEX posts_by_created ON posts (created_at);
+CREATE INDEX posts_by_author ON posts (platform, author_id);
+CREATE TABLE post_metrics (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    plays INTEGER,
+    likes INTEGER,
+    comments INTEGER,
+    shares INTEGER,
+    reposts INTEGER
+);
+CREATE INDEX post_metrics_by_post ON post_metrics (platform, post_id, observed_at);
+CREATE TABLE comments (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    id TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    parent_id TEXT,
+    author_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    likes INTEGER,
+    sentiment REAL,
+    label TEXT,
+    model_version TEXT,
+    first_seen TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    UNIQUE (platform, id)
+);
+CREATE INDEX comments_by_post ON comments (platform, post_id, created_at);
+CREATE INDEX comments_by_created ON comments (created_at);
+CREATE TABLE topic_metrics (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    views INTEGER,
+    discussions INTEGER
+);
+CREATE INDEX topic_metrics_by_topic ON topic_metrics (platform, topic, observed_at);
+CREATE TABLE cursors (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+);
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    platform TEXT,
+    subject_id TEXT,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    sent_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX alerts_by_state ON alerts (state, next_attempt_at);
+CREATE TABLE labels (
+    pk INTEGER PRIMARY KEY,
+    platform TEXT,
+    comment_id TEXT,
+    text TEXT NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ('positive', 'neutral', 'negative')),
+    given_by TEXT,
+    given_at TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE posts_fts USING fts5 (tokens);
+CREATE VIRTUAL TABLE comments_fts USING fts5 (tokens)
+"""

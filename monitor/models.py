@@ -1,0 +1,115 @@
+"""Frozen records that flow from the parsers to the store and onwards.
+
+Counts are `int | None`: None means the platform did not give the figure, never zero.
+Times are timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+Platform = Literal["weibo", "douyin"]
+AuthorKind = Literal["kol", "official", "user"]
+PLATFORMS: tuple[Platform, ...] = ("weibo", "douyin")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_utc_iso(moment: datetime) -> str:
+    """The one storage form of a time: UTC ISO-8601 with an explicit offset."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: pingfan stores aware times only")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return moment
+
+
+@dataclass(frozen=True)
+class Account:
+    platform: Platform
+    id: str
+    name: str
+    observed_at: datetime
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+    verified: bool | None = None
+    kind: AuthorKind = "user"
+
+
+@dataclass(frozen=True)
+class Post:
+    platform: Platform
+    id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+    observed_at: datetime
+    url: str | None = None
+    topics: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    is_original: bool = True
+    media: Literal["video", "image", "none"] | None = None
+    plays: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    reposts: int | None = None
+    author_kind: AuthorKind = "user"
+    # A count shown as "100万+" is only a lower bound; the parser says so here.
+    counts_are_lower_bounds: bool = False
+
+
+@dataclass(frozen=True)
+class Comment:
+    platform: Platform
+    id: str
+    post_id: str
+    author_id: str
+    text: str
+    created_at: datetime
+    observed_at: datetime
+    parent_id: str | None = None
+    likes: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    platform: Platform
+    topic: str
+    observed_at: datetime
+    views: int | None = None
+    discussions: int | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a source stopped reading; saved in the same transaction as the rows it covers."""
+
+    source: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert for the outbox; the dedupe key makes a second enqueue of the same event a no-op."""
+
+    kind: str
+    severity: Literal["info", "warning", "critical"]
+    title: str
+    text: str
+    dedupe_key: str
+    created_at: datetime
+    platform: Platform | None = None
+    subject_id: str | None = None

@@ -1,0 +1,101 @@
+"""jieba segmentation with the campaign lexicon, initialised once per process."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import jieba
+
+from nlp.text import EMOTICON, normalize
+
+# Words that must stay whole whatever the general dictionary says.
+CAMPAIGN_LEXICON: tuple[str, ...] = (
+    "平凡大连人",
+    "不平凡的城市",
+    "平凡的人",
+    "大连人",
+    "网信办",
+    "星海广场",
+    "棒棰岛",
+    "老虎滩",
+    "金石滩",
+    "东港",
+    "环卫工人",
+    "环卫工",
+    "公交司机",
+    "出租车司机",
+    "快递小哥",
+    "外卖小哥",
+    "志愿者",
+    "大国重器",
+    "消防员",
+    "交警",
+    "小吃街",
+    "抖音",
+    "微博",
+)
+
+_lock = threading.Lock()
+_tokenizer: jieba.Tokenizer | None = None
+_extra_words: set[str] = set()
+_WORDISH = re.compile(r"[\w\u4e00-\u9fff\[\]]")
+
+
+def tokenizer(lexicon: Iterable[str] = ()) -> jieba.Tokenizer:
+    """The process-wide jieba tokenizer; words in `lexicon` are added (once each)."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            jieba.setLogLevel(logging.WARNING)
+            _tokenizer = jieba.Tokenizer()
+            _tokenizer.initialize()
+            for word in CAMPAIGN_LEXICON:
+                _tokenizer.add_word(word, freq=200_000)
+        for word in lexicon:
+            if word and word not in _extra_words:
+                _tokenizer.add_word(word, freq=200_000)
+                _extra_words.add(word)
+        return _tokenizer
+
+
+def cut(text: str) -> list[str]:
+    """Words of normalised text; emoticons like [哈哈] stay one token; punctuation dropped."""
+    words: list[str] = []
+    position = 0
+    for match in EMOTICON.finditer(text):
+        words.extend(_cut_plain(text[position : match.start()]))
+        words.append(match.group(0))
+        position = match.end()
+    words.extend(_cut_plain(text[position:]))
+    return words
+
+
+def search_tokens(text: str) -> list[str]:
+    """Tokens for the full-text index: normalised, with the sub-words of long words too."""
+    clean = normalize(text)
+    return [w for w in tokenizer().cut_for_search(clean) if _WORDISH.search(w)]
+
+
+def stopwords() -> frozenset[str]:
+    return _stopwords()
+
+
+def _cut_plain(text: str) -> list[str]:
+    if not text.strip():
+        return []
+    return [w for w in tokenizer().lcut(text) if _WORDISH.search(w)]
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    source = resources.files("nlp").joinpath("data/stopwords.txt")
+    return frozenset(
+        line.strip()
+        for line in source.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )

@@ -1,0 +1,110 @@
+"""Weibo/Douyin text: platform HTML to plain text, entities out, and a normal form for models.
+
+Pure functions. Emoticons survive as tokens (`[哈哈]`, `[怒]`, Douyin `[赞]`) because they
+carry most of the sentiment in short comments.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+# <img alt=[doge] ...> or alt="[送花花]" (both quote styles and none occur).
+_IMG_ALT = re.compile(r"""<img\b[^>]*?\balt\s*=\s*["']?(\[[^\]"'<>]{1,12}\])["']?[^>]*>""", re.I)
+_BR = re.compile(r"<br\s*/?>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u3000\xa0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
+# Weibo writes #话题#; Douyin writes #话题 followed by a space or the end.
+_PAIRED_TAG = re.compile(r"#([^#\s@]{1,64})#")
+_OPEN_TAG = re.compile(r"#([^#\s@，。！？,!?]{1,64})")
+_MENTION = re.compile(r"@([\w\u4e00-\u9fff\-·]{1,30})")
+_URL = re.compile(r"https?://[^\s<>\"'\u4e00-\u9fff，。！？]+", re.I)
+_REPEAT = re.compile(r"(.)\1{3,}")
+_LONG_TEXT_LINK = re.compile(r"\.{0,3}\s*全文\s*$")
+
+
+@dataclass(frozen=True)
+class Entities:
+    hashtags: tuple[str, ...]
+    mentions: tuple[str, ...]
+    urls: tuple[str, ...]
+    emoticons: tuple[str, ...]
+
+
+def html_to_text(markup: str) -> str:
+    """Platform HTML (Weibo `text`, comment HTML) to plain text; emoticons kept as `[哈哈]`."""
+    if not markup:
+        return ""
+    text = _IMG_ALT.sub(lambda m: m.group(1), markup)
+    text = _BR.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    text = _ZERO_WIDTH.sub("", text)
+    text = _CONTROL.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n", text).strip()
+
+
+def strip_long_text_marker(text: str) -> str:
+    """A truncated Weibo post ends in '...全文'; drop the marker, keep the text."""
+    return _LONG_TEXT_LINK.sub("", text).rstrip()
+
+
+def extract_entities(text: str) -> Entities:
+    """Hashtags (without '#'), @mentions, URLs and emoticons, each in order, without repeats."""
+    paired = _PAIRED_TAG.findall(text)
+    rest = _PAIRED_TAG.sub(" ", text)
+    rest = _URL.sub(" ", rest)
+    hashtags = [*paired, *_OPEN_TAG.findall(rest)]
+    return Entities(
+        hashtags=_unique(tag.strip() for tag in hashtags if tag.strip()),
+        mentions=_unique(_MENTION.findall(text)),
+        urls=_unique(_URL.findall(text)),
+        emoticons=_unique(EMOTICON.findall(text)),
+    )
+
+
+def normalize(text: str, *, max_repeat: int = 3) -> str:
+    """The form models see: NFKC (full-width → half-width), simplified characters, no URLs,
+    control characters or zero-width spaces, runs like 哈哈哈哈哈 bounded, lower case.
+    Emoticon brackets stay, so `[哈哈]` is still one token."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = _ZERO_WIDTH.sub("", _CONTROL.sub(" ", text))
+    text = _URL.sub(" ", text)
+    text = text.translate(_hant_to_hans())
+    text = _REPEAT.sub(lambda m: m.group(1) * max_repeat, text)
+    text = _bound_repeated_pairs(text, max_repeat)
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def _bound_repeated_pairs(text: str, max_repeat: int) -> str:
+    # 哈哈哈 is caught above; this bounds two-character runs like 加油加油加油加油.
+    pattern = re.compile(rf"(..)\1{{{max_repeat},}}")
+    return pattern.sub(lambda m: m.group(1) * max_repeat, text)
+
+
+@cache
+def _hant_to_hans() -> dict[int, str]:
+    table: dict[int, str] = {}
+    source = resources.files("nlp").joinpath("data/hant2hans.txt")
+    for line in source.read_text(encoding="utf-8").splitlines():
+        if len(line) == 2 and not line.startswith("#"):
+            table[ord(line[0])] = line[1]
+    return table
+
+
+def _unique(items: object) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))  # type: ignore[call-overload]

@@ -1,0 +1,212 @@
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.models import Account, AlertRecord, Cursor, Post, TopicStats
+from monitor.store import Store
+from tests.factories import T0, comment, post
+
+
+def test_same_post_twice_is_one_row_and_two_metric_points(store: Store) -> None:
+    store.save_posts([post(likes=10)])
+    store.save_posts([post(likes=25, observed_at=T0 + timedelta(hours=1))])
+    counts = store.table_counts()
+    assert counts["posts"] == 1
+    assert counts["post_metrics"] == 2
+    likes = [r["likes"] for r in store.query("SELECT likes FROM post_metrics ORDER BY pk")]
+    assert likes == [10, 25]
+    assert next(store.query("SELECT likes FROM posts"))["likes"] == 25
+
+
+def test_missing_count_does_not_erase_the_known_one(store: Store) -> None:
+    store.save_posts([post(plays=None, likes=10)])
+    store.save_posts([post(plays=None, likes=None, observed_at=T0 + timedelta(hours=1))])
+    row = next(store.query("SELECT plays, likes FROM posts"))
+    assert row == {"plays": None, "likes": 10}
+
+
+def test_times_are_utc_iso_with_offset(store: Store) -> None:
+    store.save_posts([post()])
+    created = next(store.query("SELECT created_at FROM posts"))["created_at"]
+    assert created == "2019-07-06T02:00:00+00:00"
+
+
+def test_naive_datetime_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        store.save_posts([post(created_at=T0.replace(tzinfo=None))])
+    assert store.table_counts()["posts"] == 0
+
+
+def test_cursor_commits_with_its_rows(store: Store) -> None:
+    store.save_posts([post("1"), post("2")], cursor=Cursor("weibo:topic", "平凡大连人", "p2"))
+    assert store.cursor("weibo:topic", "平凡大连人") == "p2"
+    assert store.table_counts()["posts"] == 2
+
+
+def test_failure_midway_lands_neither_rows_nor_cursor(store: Store) -> None:
+    def posts_then_failure() -> Iterator[Post]:
+        yield post("1")
+        yield post("2")
+        raise RuntimeError("connection dropped mid-page")
+
+    with pytest.raises(RuntimeError):
+        store.save_posts(posts_then_failure(), cursor=Cursor("weibo:topic", "k", "next"))
+    assert store.table_counts()["posts"] == 0
+    assert store.table_counts()["post_metrics"] == 0
+    assert store.cursor("weibo:topic", "k") is None
+
+
+def test_process_killed_midway_lands_neither(tmp_path: Path) -> None:
+    """A real crash: the writing process dies (os._exit) in the middle of a save."""
+    db_path = tmp_path / "crash.db"
+    script = textwrap.dedent(
+        f"""
+        import os
+        from monitor.models import Cursor
+        from monitor.store import Store
+        from tests.factories import post
+
+        store = Store.open({str(db_path)!r})
+        store.save_posts([post("0")], cursor=Cursor("s", "k", "before"))
+
+        def posts():
+            yield post("1")
+            yield post("2")
+            os._exit(9)
+
+        store.save_posts(posts(), cursor=Cursor("s", "k", "after"))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=Path(__file__).parent.parent, capture_output=True
+    )
+    assert result.returncode == 9, result.stderr.decode()
+    with Store.open(db_path) as reopened:
+        assert reopened.cursor("s", "k") == "before"
+        ids = [r["id"] for r in reopened.query("SELECT id FROM posts")]
+        assert ids == ["0"]
+
+
+def test_file_database_uses_wal(store: Store) -> None:
+    mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_reopening_does_not_reapply_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "again.db"
+    with Store.open(path) as first:
+        first.save_posts([post()])
+    with Store.open(path) as second:
+        assert second.table_counts()["posts"] == 1
+        applied = list(second.query("SELECT name FROM _sqlite_migrations"))
+        assert [r["name"] for r in applied] == ["m001_initial"]
+
+
+def test_memory_database_works() -> None:
+    with Store.open(":memory:") as memory:
+        memory.save_posts([post()])
+        assert memory.table_counts()["posts"] == 1
+
+
+def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    from monitor.errors import StoreError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store.open(blocker / "sub" / "db.sqlite")
+
+
+def test_comments_upsert_and_reply_parent(store: Store) -> None:
+    store.save_comments([comment("c1"), comment("c2", parent_id="c1")])
+    store.save_comments([comment("c1", likes=9)])
+    rows = list(store.query("SELECT id, parent_id, likes FROM comments ORDER BY id"))
+    assert rows == [
+        {"id": "c1", "parent_id": None, "likes": 9},
+        {"id": "c2", "parent_id": "c1", "likes": 3},
+    ]
+
+
+def test_accounts_keep_follower_snapshots(store: Store) -> None:
+    for hours, followers in ((0, 434000), (6, 436100)):
+        store.save_accounts(
+            [
+                Account(
+                    "weibo",
+                    "1000000001",
+                    "大连身边事",
+                    T0 + timedelta(hours=hours),
+                    followers=followers,
+                    kind="kol",
+                )
+            ]
+        )
+    assert store.table_counts()["accounts"] == 1
+    snaps = [r["followers"] for r in store.query("SELECT followers FROM account_metrics")]
+    assert snaps == [434000, 436100]
+
+
+def test_topic_metrics_are_a_time_series(store: Store) -> None:
+    store.save_topic_stats([TopicStats("douyin", "平凡大连人", T0, views=1_000_000)])
+    store.save_topic_stats(
+        [TopicStats("douyin", "平凡大连人", T0 + timedelta(days=1), views=1_200_000)]
+    )
+    views = [r["views"] for r in store.query("SELECT views FROM topic_metrics ORDER BY pk")]
+    assert views == [1_000_000, 1_200_000]
+
+
+def test_alert_dedupe_key_is_unique(store: Store) -> None:
+    alert = AlertRecord("trending", "warning", "热度上升", "…", "trending:weibo:1:2019-07-06", T0)
+    assert store.enqueue_alert(alert) is True
+    assert store.enqueue_alert(alert) is False
+    assert store.table_counts()["alerts"] == 1
+
+
+def test_labels_accept_only_known_labels(store: Store) -> None:
+    store.add_label("太感人了", "positive", platform="weibo", comment_id="c1", given_by="tg:42")
+    with pytest.raises(ValueError):
+        store.add_label("x", "meh")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db.execute("INSERT INTO labels (text, label, given_at) VALUES ('x', 'meh', 'now')")
+
+
+def test_full_text_search_finds_chinese_words(store: Store) -> None:
+    store.save_posts(
+        [
+            post("1", text="推荐我们小区的环卫工人刘阿姨 #平凡大连人#"),
+            post("2", text="星海广场今天堵车太严重了[怒]"),
+        ]
+    )
+    store.save_comments([comment("c1", text="大连的公交司机真的很暖心")])
+    assert [h.id for h in store.search("环卫工人")] == ["1"]
+    assert [h.id for h in store.search("大连")] == ["1"]
+    assert [h.id for h in store.search("堵车")] == ["2"]
+    assert [h.id for h in store.search("公交司机", kind="comments")] == ["c1"]
+    assert store.search("不存在的词语") == []
+
+
+def test_search_input_cannot_inject_fts_syntax(store: Store) -> None:
+    store.save_posts([post("1", text="大连 OR 北京")])
+    assert store.search('" OR * NEAR(') == []
+    assert [h.id for h in store.search("大连")] == ["1"]
+
+
+def test_search_follows_updated_text(store: Store) -> None:
+    store.save_posts([post("1", text="原来的文字")])
+    store.save_posts([post("1", text="修改后的内容")])
+    assert store.search("原来") == []
+    assert [h.id for h in store.search("修改")] == ["1"]
+
+
+def test_retention_purges_old_comments_only(store: Store) -> None:
+    store.save_comments([comment("old"), comment("new", created_at=T0 + timedelta(days=200))])
+    removed = store.purge_expired_comments(180, now=T0 + timedelta(days=201))
+    assert removed == 1
+    assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new"]
+    assert store.purge_expired_comments(0) == 0
