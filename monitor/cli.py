@@ -22,7 +22,6 @@ NOT_BUILT = {
     "collect": "the Weibo and Douyin collectors",
     "sim": "the platform simulator",
     "digest": "the weekly digest",
-    "nlp": "the NLP pipeline",
 }
 
 
@@ -72,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", metavar="FILE", help="JSON lines {text, label}")
     train.add_argument("--from-db", action="store_true", help="add the labels the team gave")
     train.add_argument("--out", metavar="MODEL", required=True, help="where to write the model")
+    train.add_argument(
+        "--base-limit",
+        type=int,
+        metavar="N",
+        help="use only N examples of the base data (quick trials; default: all)",
+    )
+    train.add_argument(
+        "--version-name", help="version recorded in the model (default: a UTC timestamp)"
+    )
 
     digest = sub.add_parser("digest", help="write (and optionally send) the weekly digest")
     digest.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last week)")
@@ -159,6 +167,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_nlp(args: argparse.Namespace) -> int:
+    from monitor.nlp_cli import run_nlp
+
+    return run_nlp(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
@@ -170,6 +184,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "status": cmd_status,
     "demo": cmd_demo,
+    "nlp": cmd_nlp,
 }
 
 

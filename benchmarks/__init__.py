@@ -1,0 +1,1 @@
+"""Benchmarks: printed figures and ratios against a baseline measured in the same run."""

@@ -1,0 +1,74 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nlp.text import extract_entities, html_to_text, normalize, strip_long_text_marker
+
+WEIBO_HTML = (
+    '<a  href="https://m.weibo.cn/search?containerid=231522type%3D1%26t%3D10%26q%3D%23'
+    '%E5%B9%B3%E5%87%A1%E5%A4%A7%E8%BF%9E%E4%BA%BA%23&extparam=%23" data-hide="">'
+    "<span class=\"surl-text\">#平凡大连人#</span></a>推荐 <a href='/n/海边的小王'>@海边的小王</a>"
+    '<br />环卫阿姨辛苦了<span class="url-icon"><img alt=[心] src="//h5.sinaimg.cn/m/emoticon/'
+    'icon/others/l_xin-43af9086c0.png" style="width:1em; height:1em;" /></span>'
+    '<span class="url-icon"><img alt="[送花花]" src="x.png" /></span>&amp;\u200b谢谢'
+)
+
+
+def test_weibo_html_to_text_keeps_emoticons_and_lines() -> None:
+    text = html_to_text(WEIBO_HTML)
+    assert text == "#平凡大连人#推荐 @海边的小王\n环卫阿姨辛苦了[心][送花花]&谢谢"
+
+
+def test_entities_from_weibo_text() -> None:
+    entities = extract_entities(html_to_text(WEIBO_HTML))
+    assert entities.hashtags == ("平凡大连人",)
+    assert entities.mentions == ("海边的小王",)
+    assert entities.emoticons == ("[心]", "[送花花]")
+
+
+def test_douyin_style_open_hashtags_and_urls() -> None:
+    entities = extract_entities(
+        "打卡星海广场 #平凡大连人 #大连 看这里 https://v.douyin.com/abc123/ [赞]"
+    )
+    assert entities.hashtags == ("平凡大连人", "大连")
+    assert entities.urls == ("https://v.douyin.com/abc123/",)
+    assert entities.emoticons == ("[赞]",)
+
+
+def test_long_text_marker_is_dropped() -> None:
+    assert strip_long_text_marker("今天的故事很长...全文") == "今天的故事很长"
+    assert strip_long_text_marker("全文背诵") == "全文背诵"
+
+
+def test_normalize_full_width_traditional_and_repeats() -> None:
+    assert normalize("ＡＢＣ１２３！飛機來了") == "abc123!飞机来了"
+    assert normalize("哈哈哈哈哈哈哈哈") == "哈哈哈"
+    assert normalize("加油加油加油加油加油") == "加油加油加油"
+    assert normalize("好[哈哈]看") == "好[哈哈]看"
+
+
+def test_normalize_drops_controls_zero_width_and_urls() -> None:
+    assert normalize("a\x00b\x07c\u200bd http://t.cn/A6x e") == "a b cd e"
+
+
+def test_empty_and_whitespace() -> None:
+    assert html_to_text("") == ""
+    assert normalize("") == ""
+    assert normalize(" \t\n ") == ""
+    assert extract_entities("").hashtags == ()
+
+
+def test_ten_thousand_characters() -> None:
+    long_text = ("平凡的人，不平凡的城市[赞]" * 800)[:10_000]
+    assert len(normalize(long_text)) > 9_000
+    assert extract_entities(long_text).emoticons == ("[赞]",)
+
+
+def test_mixed_scripts_and_emoji() -> None:
+    assert normalize("Dalian大连🙏🙏 yyds") == "dalian大连🙏🙏 yyds"
+
+
+@given(st.text(max_size=300))
+def test_text_functions_never_crash(text: str) -> None:
+    html_to_text(text)
+    normalize(text)
+    extract_entities(text)
