@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from monitor.config import NlpConfig
 from nlp.sentiment import Example, SnowNLPModel, default_model
 from nlp.training import evaluate
 
@@ -58,6 +59,29 @@ def cli_throughput(texts: list[str], jobs: int) -> float:
         os.unlink(name)
 
 
+def print_calibration(examples: list[Example], probabilities: list[float]) -> None:
+    """How far P(positive) is from the observed share, and what the neutral band costs."""
+    bins: list[list[tuple[float, bool]]] = [[] for _ in range(10)]
+    for example, p in zip(examples, probabilities, strict=True):
+        bins[min(int(p * 10), 9)].append((p, example.label == "positive"))
+    ece = sum(
+        len(b) / len(examples) * abs(sum(p for p, _ in b) / len(b) - sum(y for _, y in b) / len(b))
+        for b in bins
+        if b
+    )
+    low, high = NlpConfig().neutral_low, NlpConfig().neutral_high
+    decided = [
+        (p > high) == (e.label == "positive")
+        for e, p in zip(examples, probabilities, strict=True)
+        if not low <= p <= high
+    ]
+    print(
+        f"default model calibration: ECE {ece:.3f}; neutral band [{low}, {high}] holds "
+        f"{1 - len(decided) / len(examples):.1%} of posts, accuracy outside it "
+        f"{sum(decided) / max(len(decided), 1):.3f}"
+    )
+
+
 def main() -> None:
     examples = load_eval()
     if examples is None:
@@ -79,6 +103,7 @@ def main() -> None:
             f"{quality.negative_recall:>12.3f}{speed:>14,.0f}"
         )
     print(f"speed-up of the default model over stock SnowNLP: {rows[1] / rows[0]:.1f}x")
+    print_calibration(examples, ours.probabilities(texts))
     one = cli_throughput(texts, 1)
     both = cli_throughput(texts, os.cpu_count() or 1)
     print(

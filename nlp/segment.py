@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -85,10 +86,40 @@ def stopwords() -> frozenset[str]:
     return _stopwords()
 
 
+def keywords(texts: Iterable[str], top_k: int = 10) -> list[tuple[str, float]]:
+    """What a thread is about: TF-IDF over the words of all `texts` (jieba's IDF table),
+    stop words, emoticons, numbers and single characters left out."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(
+            w
+            for w in cut(normalize(text))
+            if len(w) > 1 and not w.isdigit() and not EMOTICON.fullmatch(w)
+        )
+    stop = _stopwords()
+    idf, median_idf = _idf()
+    total = sum(counts.values()) or 1
+    scored = [
+        (word, count / total * idf.get(word, median_idf))
+        for word, count in counts.items()
+        if word not in stop
+    ]
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    return scored[:top_k]
+
+
 def _cut_plain(text: str) -> list[str]:
     if not text.strip():
         return []
     return [w for w in tokenizer().lcut(text) if _WORDISH.search(w)]
+
+
+@cache
+def _idf() -> tuple[dict[str, float], float]:
+    from jieba.analyse.tfidf import TFIDF
+
+    extractor = TFIDF()
+    return extractor.idf_freq, extractor.median_idf
 
 
 @cache

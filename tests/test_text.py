@@ -72,3 +72,22 @@ def test_text_functions_never_crash(text: str) -> None:
     html_to_text(text)
     normalize(text)
     extract_entities(text)
+
+
+def test_keywords_say_what_a_thread_is_about() -> None:
+    from nlp.segment import keywords
+
+    thread = [
+        "星海广场今天堵了两个小时，活动组织得太差了[怒]",
+        "星海广场堵车，主办方不负责任",
+        "堵车太严重了 星海广场",
+    ]
+    words = [w for w, _ in keywords(thread, top_k=3)]
+    assert words[:2] == ["星海广场", "堵车"]
+
+
+def test_campaign_words_stay_whole() -> None:
+    from nlp.segment import cut
+
+    words = cut("#平凡大连人# 不平凡的城市 环卫工人")
+    assert "平凡大连人" in words and "不平凡的城市" in words and "环卫工人" in words

@@ -1,0 +1,137 @@
+"""Near-duplicate text: SimHash fingerprints, grouping, and suspected coordination.
+
+Reposts and copy-paste comments collapse into groups. Several accounts posting near-identical
+text within minutes is flagged as *suspected* coordination: a lead for a person to look at,
+never a verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from nlp.text import EMOTICON, normalize
+
+BITS = 64
+_BANDS = 4  # distance <= 3 means at least one of four 16-bit bands is identical
+_BAND_BITS = BITS // _BANDS
+MIN_CHARS = 8  # shorter texts (加油, [赞][赞]) are the same by nature, not by copying
+
+
+def simhash(text: str) -> int:
+    """64-bit SimHash over character 3-grams of the normalised text (emoticons dropped)."""
+    clean = EMOTICON.sub("", normalize(text)).replace(" ", "")
+    shingles = [clean[i : i + 3] for i in range(max(len(clean) - 2, 1))] if clean else []
+    if not shingles:
+        return 0
+    totals = [0] * BITS
+    for shingle in shingles:
+        digest = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        for bit in range(BITS):
+            totals[bit] += 1 if digest >> bit & 1 else -1
+    return sum(1 << bit for bit in range(BITS) if totals[bit] > 0)
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def near_duplicate_groups(
+    items: Iterable[tuple[str, str]], max_distance: int = 3, min_chars: int = MIN_CHARS
+) -> list[list[str]]:
+    """Groups (of 2+ ids) whose texts are within `max_distance` bits of each other.
+
+    `items` are (id, text). Banding finds candidates without comparing every pair; the
+    groups are the connected components of "near" pairs, each sorted, largest first.
+    """
+    if max_distance >= _BANDS:
+        raise ValueError(f"max_distance must be below {_BANDS} for banded search")
+    ids: list[str] = []
+    prints: list[int] = []
+    for item_id, text in items:
+        if len(normalize(text).replace(" ", "")) >= min_chars:
+            ids.append(item_id)
+            prints.append(simhash(text))
+    parent = list(range(len(ids)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+    first_with: dict[int, int] = {}
+    mask = (1 << _BAND_BITS) - 1
+    for index, fingerprint in enumerate(prints):
+        if fingerprint in first_with:  # exact copies join directly, buckets stay small
+            parent[find(index)] = find(first_with[fingerprint])
+            continue
+        first_with[fingerprint] = index
+        for band in range(_BANDS):
+            key = (band, fingerprint >> (band * _BAND_BITS) & mask)
+            for other in buckets[key]:
+                if (
+                    find(other) != find(index)
+                    and hamming(prints[other], fingerprint) <= max_distance
+                ):
+                    parent[find(index)] = find(other)
+            buckets[key].append(index)
+    groups: dict[int, list[str]] = defaultdict(list)
+    for index, item_id in enumerate(ids):
+        groups[find(index)].append(item_id)
+    found = [sorted(g) for g in groups.values() if len(g) > 1]
+    return sorted(found, key=lambda g: (-len(g), g[0]))
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    author_id: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CoordinationSuspect:
+    ids: tuple[str, ...]
+    authors: tuple[str, ...]
+    first_at: datetime
+    last_at: datetime
+    sample: str
+
+
+def suspected_coordination(
+    messages: Sequence[Message],
+    *,
+    window: timedelta = timedelta(minutes=10),
+    min_accounts: int = 3,
+    max_distance: int = 3,
+) -> list[CoordinationSuspect]:
+    """Near-identical text from `min_accounts`+ distinct accounts inside one `window`."""
+    by_id = {m.id: m for m in messages}
+    suspects = []
+    for group in near_duplicate_groups(((m.id, m.text) for m in messages), max_distance):
+        ordered = sorted((by_id[i] for i in group), key=lambda m: m.created_at)
+        start = 0
+        best: list[Message] = []
+        for end in range(len(ordered)):  # sliding window over time
+            while ordered[end].created_at - ordered[start].created_at > window:
+                start += 1
+            burst = ordered[start : end + 1]
+            if len({m.author_id for m in burst}) > len({m.author_id for m in best}):
+                best = burst
+        if len({m.author_id for m in best}) >= min_accounts:
+            suspects.append(
+                CoordinationSuspect(
+                    ids=tuple(m.id for m in best),
+                    authors=tuple(sorted({m.author_id for m in best})),
+                    first_at=best[0].created_at,
+                    last_at=best[-1].created_at,
+                    sample=best[0].text,
+                )
+            )
+    return suspects
