@@ -20,7 +20,6 @@ EXIT_USAGE = 2
 NOT_BUILT = {
     "run": "the daemon",
     "collect": "the Weibo and Douyin collectors",
-    "sim": "the platform simulator",
     "digest": "the weekly digest",
 }
 
@@ -173,6 +172,23 @@ def cmd_nlp(args: argparse.Namespace) -> int:
     return run_nlp(args)
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.sim.serve import serve
+    from monitor.sim.world import ScenarioError
+
+    try:
+        asyncio.run(serve(args.host, args.port, args.scenario, args.speed))
+    except ScenarioError as err:
+        print(f"pingfan sim: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        print(f"pingfan sim: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import run_demo
 
@@ -185,6 +201,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "demo": cmd_demo,
     "nlp": cmd_nlp,
+    "sim": cmd_sim,
 }
 
 

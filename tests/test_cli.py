@@ -154,3 +154,27 @@ def test_status_shows_counts_and_topics(
 def test_demo_never_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     assert "ready" in capsys.readouterr().out
+
+
+def test_sim_command_prints_base_urls(tmp_path: Path) -> None:
+    import signal
+    import time
+    import urllib.request
+
+    process = subprocess.Popen(
+        [str(PINGFAN), "sim", "--speed", "86400"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]  # type: ignore[union-attr]
+        weibo = next(line for line in lines if "topic_base_url" not in line and "weibo" in line)
+        url = weibo.split("=")[-1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        query = (
+            "containerid=100103type%3D61%26q%3D%23%E5%B9%B3%E5%87%A1%E5%A4%A7%E8%BF%9E%E4%BA%BA%23"
+        )
+        time.sleep(0.2)
+        with urllib.request.urlopen(f"{url}/api/container/getIndex?{query}", timeout=5) as r:
+            assert json.loads(r.read())["ok"] in (0, 1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0

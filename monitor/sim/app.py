@@ -1,0 +1,431 @@
+"""The simulator's three sites (m.weibo.cn, m.s.weibo.com, www.douyin.com) as aiohttp apps.
+
+Each site listens on its own loopback port, like the real hosts, so cookies, origins and the
+Douyin page's own fetches behave as they would for real. Faults come from the FaultBook
+(tests, `POST /__sim/faults`) or from the scenario's schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Any
+
+from aiohttp import web
+
+from monitor.sim import douyin, pages, weibo
+from monitor.sim.clock import Clock
+from monitor.sim.faults import Fault, FaultBook
+from monitor.sim.world import World
+
+log = logging.getLogger(__name__)
+
+PLATFORM = web.AppKey("platform", str)
+FAULT = web.RequestKey("fault", str)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_BLOCK_PAGES = {
+    "http432": (
+        432,
+        "<html><head><title>432</title></head><body>请求过于频繁，请稍后再试</body></html>",
+    ),
+    "http418": (418, "<html><body><h1>418 I'm a teapot</h1></body></html>"),
+    "http403": (
+        403,
+        "<html><head><title>403 Forbidden</title></head><body>Forbidden</body></html>",
+    ),
+}
+VISITOR_PAGE = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sina Visitor System</title></head>"
+    "<body><script src='https://passport.weibo.com/js/visitor/mini_original.js'></script>"
+    "</body></html>"
+)
+NO_PERMISSION_PAGE = "<html><body><div class='h5-4box'><p>暂无查看权限</p></div></body></html>"
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+class Simulator:
+    """World + clock + faults + per-client rate limits, shared by the three sites."""
+
+    def __init__(
+        self,
+        world: World,
+        clock: Clock,
+        *,
+        requests_per_minute: int = 600,
+        weibo_cookie: str | None = None,
+    ) -> None:
+        self.world = world
+        self.clock = clock
+        self.faults = FaultBook()
+        self.requests_per_minute = requests_per_minute
+        # When set, search and comments need this SUB cookie (else 432 / login: false).
+        self.weibo_cookie = weibo_cookie
+        self.request_log: list[tuple[str, str]] = []
+        self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def over_limit(self, platform: str, client: str) -> bool:
+        window = self._recent[(platform, client)]
+        now = time.monotonic()
+        while window and now - window[0] > 60:
+            window.popleft()
+        window.append(now)
+        return len(window) > self.requests_per_minute
+
+    def has_weibo_login(self, request: web.Request) -> bool:
+        return self.weibo_cookie is None or request.cookies.get("SUB") == self.weibo_cookie
+
+    def requests_to(self, platform: str) -> int:
+        return sum(1 for p, _ in self.request_log if p == platform)
+
+
+SIM = web.AppKey("sim", Simulator)
+
+
+def _client(request: web.Request) -> str:
+    return request.cookies.get("SUB") or request.cookies.get("sessionid") or request.remote or "?"
+
+
+@web.middleware
+async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    sim, platform = request.app[SIM], request.app[PLATFORM]
+    if request.path.startswith("/__sim"):
+        return await handler(request)
+    sim.request_log.append((platform, request.path_qs))
+    now = sim.clock.now()
+    if sim.over_limit(platform, _client(request)):
+        return _fault_response(platform, "http418" if platform.startswith("weibo") else "empty")
+    fault = sim.faults.take(platform.removesuffix("_topic"), request.path)
+    kind = fault.kind if fault else None
+    if kind is None:
+        scheduled = sim.world.active_faults(platform.removesuffix("_topic"), now)
+        kind = scheduled[0] if scheduled else None
+    if kind in ("slow", "timeout"):
+        await asyncio.sleep(
+            fault.delay if fault and kind == "slow" else 3600 if kind == "timeout" else 2
+        )
+        kind = None
+    request[FAULT] = kind or ""
+    if kind and kind not in ("truncated", "duplicate", "has_more_empty", "repeat_cursor"):
+        response: web.StreamResponse = _fault_response(platform, kind)
+    else:
+        response = await handler(request)
+        if kind == "truncated" and isinstance(response, web.Response) and response.text:
+            response.text = response.text[: len(response.text) // 2]
+    # The server's clock is the simulated one: relative times ("5分钟前") resolve against it.
+    response.headers["Date"] = format_datetime(now.astimezone(UTC), usegmt=True)
+    return response
+
+
+def _fault_response(platform: str, kind: str) -> web.Response:
+    if kind in _BLOCK_PAGES:
+        status, body = _BLOCK_PAGES[kind]
+        return web.Response(status=status, text=body, content_type="text/html")
+    if kind == "ok0":
+        return _json(weibo.NOTHING)
+    if kind == "captcha":
+        return _json(
+            {"ok": -100, "errno": "-100", "url": "https://m.weibo.cn/captcha?scene=limit&referer=/"}
+        )
+    if kind == "visitor":
+        return web.Response(text=VISITOR_PAGE, content_type="text/html")
+    if kind == "no_permission":
+        return web.Response(text=NO_PERMISSION_PAGE, content_type="text/html")
+    if kind == "empty":
+        return web.Response(body=b"", content_type="application/json")
+    if kind == "blocked":
+        return web.Response(text="blocked", content_type="text/plain")
+    if kind == "no_list":
+        return _json({"status_code": 0})
+    raise ValueError(f"no response for fault {kind}")
+
+
+def _json(payload: Any) -> web.Response:
+    return web.Response(text=dumps(payload), content_type="application/json")
+
+
+def _int(request: web.Request, name: str, default: int = 0) -> int:
+    try:
+        return int(request.query.get(name) or default)
+    except ValueError:
+        return default
+
+
+# --- Weibo ---------------------------------------------------------------------------------
+
+
+async def weibo_get_index(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    now = sim.clock.now()
+    query = request.query
+    container = query.get("containerid", "")
+    if not container and query.get("type") == "uid":
+        return _json(weibo.profile(sim.world, query.get("value", ""), now))
+    duplicate = request.get(FAULT) == "duplicate"
+    page = max(_int(request, "page", 1), 1)
+    for prefix in ("100103", "231522"):
+        if container.startswith(prefix):
+            if not sim.has_weibo_login(request):
+                return _fault_response("weibo", "http432")
+            if duplicate and page > 1:  # the next page repeats items of this one
+                overlap = weibo.search_page(sim.world, container[6:], page - 1, now, prefix)
+                fresh = weibo.search_page(sim.world, container[6:], page, now, prefix)
+                if fresh.get("ok") == 1 and overlap.get("ok") == 1:
+                    fresh["data"]["cards"] = overlap["data"]["cards"][-3:] + fresh["data"]["cards"]
+                return _json(fresh)
+            return _json(weibo.search_page(sim.world, container[6:], page, now, prefix))
+    if container.startswith("100505"):
+        return _json(weibo.profile(sim.world, container[6:], now))
+    if container.startswith("107603"):
+        since = query.get("since_id") or None
+        return _json(weibo.timeline(sim.world, container[6:], now, since, None))
+    if container.startswith("230413"):
+        return _json(weibo.timeline(sim.world, container[6:], now, None, page))
+    return _json(weibo.NOTHING)
+
+
+async def weibo_hotflow(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    if not sim.has_weibo_login(request):
+        return _fault_response("weibo", "http403")
+    mid = request.query.get("id") or request.query.get("mid") or ""
+    payload = weibo.hotflow(
+        sim.world, mid, sim.clock.now(), _int(request, "max_id"), _int(request, "max_id_type")
+    )
+    return _json(payload)
+
+
+async def weibo_config(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    login = sim.weibo_cookie is not None and sim.has_weibo_login(request)
+    return _json({"ok": 1, "data": {"login": login, "st": "sim", "uid": "" if not login else "1"}})
+
+
+async def weibo_extend(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    payload = weibo.extend(sim.world, request.query.get("id", ""), sim.clock.now())
+    if payload is None:
+        return web.Response(text=NO_PERMISSION_PAGE, content_type="text/html")
+    return _json(payload)
+
+
+async def weibo_topic_detail(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    return _json(weibo.topic_detail(sim.world, request.query.get("q", ""), sim.clock.now()))
+
+
+# --- Douyin --------------------------------------------------------------------------------
+
+
+def _signed(request: web.Request) -> bool:
+    """msToken and a_bogus present, and a User-Agent that matches the browser params."""
+    query = request.query
+    agent = request.headers.get("User-Agent", "")
+    if not query.get("msToken") or not query.get("a_bogus") or not agent.startswith("Mozilla/"):
+        return False
+    name, version = query.get("browser_name"), query.get("browser_version")
+    return not (name and version) or f"{name}/{version}" in agent
+
+
+def douyin_api(render: Callable[[web.Request, Simulator], dict[str, Any]]) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        if not _signed(request):
+            return _fault_response("douyin", "empty")
+        sim = request.app[SIM]
+        payload = render(request, sim)
+        fault = request.get(FAULT)
+        if fault == "has_more_empty":
+            payload = {
+                "status_code": 0,
+                "aweme_list": [],
+                "comments": [],
+                "has_more": 1,
+                "cursor": _int(request, "cursor"),
+                "max_cursor": _int(request, "max_cursor"),
+            }
+        elif fault == "repeat_cursor":
+            payload["cursor"] = _int(request, "cursor")
+            if "max_cursor" in payload:
+                payload["max_cursor"] = _int(request, "max_cursor")
+        elif fault == "duplicate" and payload.get("aweme_list"):
+            payload["aweme_list"] = payload["aweme_list"] + payload["aweme_list"][:3]
+        return _json(payload)
+
+    return handler
+
+
+def _count(request: web.Request) -> int:
+    return min(max(_int(request, "count", douyin.DEFAULT_COUNT), 1), 50)
+
+
+DOUYIN_ROUTES: dict[str, Callable[[web.Request, Simulator], dict[str, Any]]] = {
+    "/aweme/v1/web/challenge/detail/": lambda r, s: douyin.challenge_detail(
+        s.world, r.query.get("ch_id", ""), s.clock.now()
+    ),
+    "/aweme/v1/web/challenge/aweme/": lambda r, s: douyin.challenge_awemes(
+        s.world,
+        r.query.get("ch_id", ""),
+        s.clock.now(),
+        _int(r, "cursor"),
+        _count(r),
+        _int(r, "sort_type"),
+    ),
+    "/aweme/v1/web/aweme/post/": lambda r, s: douyin.user_posts(
+        s.world, r.query.get("sec_user_id", ""), s.clock.now(), _int(r, "max_cursor"), _count(r)
+    ),
+    "/aweme/v1/web/aweme/detail/": lambda r, s: douyin.aweme_detail(
+        s.world, r.query.get("aweme_id", ""), s.clock.now()
+    ),
+    "/aweme/v1/web/comment/list/": lambda r, s: douyin.comment_list(
+        s.world, r.query.get("aweme_id", ""), s.clock.now(), _int(r, "cursor"), _count(r)
+    ),
+    "/aweme/v1/web/comment/list/reply/": lambda r, s: douyin.reply_list(
+        s.world,
+        r.query.get("item_id", ""),
+        r.query.get("comment_id", ""),
+        s.clock.now(),
+        _int(r, "cursor"),
+        _count(r),
+    ),
+    "/aweme/v1/web/user/profile/other/": lambda r, s: douyin.user_profile(
+        s.world, r.query.get("sec_user_id", ""), s.clock.now()
+    ),
+}
+
+
+async def douyin_hashtag_page(request: web.Request) -> web.Response:
+    return web.Response(
+        text=pages.hashtag_page(request.match_info["ch_id"]), content_type="text/html"
+    )
+
+
+async def douyin_user_page(request: web.Request) -> web.Response:
+    return web.Response(
+        text=pages.user_page(request.match_info["sec_user_id"]), content_type="text/html"
+    )
+
+
+async def douyin_home(request: web.Request) -> web.Response:
+    response = web.Response(text=pages.home_page(), content_type="text/html")
+    response.set_cookie("ttwid", "1%7Csim-ttwid", httponly=True)
+    return response
+
+
+# --- control -------------------------------------------------------------------------------
+
+
+async def control_add_fault(request: web.Request) -> web.Response:
+    try:
+        spec = await request.json()
+        fault = Fault(
+            platform=spec["platform"],
+            kind=spec["kind"],
+            path=spec.get("path"),
+            count=spec.get("count", 1),
+            delay=float(spec.get("delay", 2.0)),
+        )
+    except (ValueError, KeyError, TypeError) as err:
+        return web.json_response({"error": str(err)}, status=400)
+    request.app[SIM].faults.add(fault)
+    return web.json_response({"ok": True})
+
+
+async def control_clear_faults(request: web.Request) -> web.Response:
+    request.app[SIM].faults.clear()
+    return web.json_response({"ok": True})
+
+
+async def control_now(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    return web.json_response({"now": sim.clock.now().isoformat(), "scenario": sim.world.name})
+
+
+def _base_app(sim: Simulator, platform: str) -> web.Application:
+    app = web.Application(middlewares=[sim_middleware])
+    app[SIM] = sim
+    app[PLATFORM] = platform
+    app.router.add_post("/__sim/faults", control_add_fault)
+    app.router.add_delete("/__sim/faults", control_clear_faults)
+    app.router.add_get("/__sim/now", control_now)
+    return app
+
+
+def weibo_app(sim: Simulator) -> web.Application:
+    app = _base_app(sim, "weibo")
+    app.router.add_get("/api/container/getIndex", weibo_get_index)
+    app.router.add_get("/comments/hotflow", weibo_hotflow)
+    app.router.add_get("/api/config", weibo_config)
+    app.router.add_get("/statuses/extend", weibo_extend)
+    return app
+
+
+def weibo_topic_app(sim: Simulator) -> web.Application:
+    app = _base_app(sim, "weibo_topic")
+    app.router.add_get("/ajax_topic/detail", weibo_topic_detail)
+    return app
+
+
+def douyin_app(sim: Simulator) -> web.Application:
+    app = _base_app(sim, "douyin")
+    for path, render in DOUYIN_ROUTES.items():
+        app.router.add_get(path, douyin_api(render))
+    app.router.add_get("/", douyin_home)
+    app.router.add_get("/hashtag/{ch_id}", douyin_hashtag_page)
+    app.router.add_get("/user/{sec_user_id}", douyin_user_page)
+    return app
+
+
+class SimServer:
+    """The three sites on loopback ports; `async with SimServer(sim) as server:`."""
+
+    def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sim = sim
+        self.host = host
+        self.port = port
+        self._runners: list[web.AppRunner] = []
+        self.urls: dict[str, str] = {}
+
+    async def start(self) -> None:
+        apps = {"weibo": weibo_app, "weibo_topic": weibo_topic_app, "douyin": douyin_app}
+        for offset, (name, factory) in enumerate(apps.items()):
+            # A short shutdown timeout: a "timeout" fault holds its request open for an hour.
+            runner = web.AppRunner(factory(self.sim), access_log=None, shutdown_timeout=0.5)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port + offset if self.port else 0)
+            await site.start()
+            self._runners.append(runner)
+            port = runner.addresses[0][1]
+            self.urls[name] = f"http://{self.host}:{port}"
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def weibo_url(self) -> str:
+        return self.urls["weibo"]
+
+    @property
+    def weibo_topic_url(self) -> str:
+        return self.urls["weibo_topic"]
+
+    @property
+    def douyin_url(self) -> str:
+        return self.urls["douyin"]

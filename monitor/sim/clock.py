@@ -1,0 +1,42 @@
+"""Simulated time: the campaign replays at `speed` simulated seconds per real second."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class ReplayClock:
+    """Starts at `start` when created and runs `speed` times faster than real time."""
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.start = start
+        self.speed = speed
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
+
+
+class ManualClock:
+    """Moves only when told to: what deterministic tests use."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
