@@ -140,18 +140,26 @@ class Store:
     # --- writes ------------------------------------------------------------------------
 
     def save_posts(self, posts: Iterable[Post], cursor: Cursor | None = None) -> int:
-        """Upsert posts by (platform, id) and append one metric point per post read."""
+        """Upsert posts by (platform, id); append a metric point when a count changed."""
         count = 0
         with self.db.atomic():
             for post in posts:
                 row = _post_row(post)
+                before = self.db.execute(
+                    "SELECT plays, likes, comments, shares, reposts FROM posts"
+                    " WHERE platform = ? AND id = ?",
+                    (post.platform, post.id),
+                ).fetchone()
                 pk = self.db.execute(_POST_UPSERT, row).fetchone()[0]
-                self.db.execute(
-                    "INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes,"
-                    " comments, shares, reposts) VALUES (:platform, :id, :observed_at, :plays,"
-                    " :likes, :comments, :shares, :reposts)",
-                    row,
-                )
+                reading = tuple(row[k] for k in ("plays", "likes", "comments", "shares", "reposts"))
+                if before is None or tuple(before) != reading:
+                    # A point only when something moved: re-reading a page adds no rows.
+                    self.db.execute(
+                        "INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes,"
+                        " comments, shares, reposts) VALUES (:platform, :id, :observed_at,"
+                        " :plays, :likes, :comments, :shares, :reposts)",
+                        row,
+                    )
                 self._index("posts_fts", pk, post.text)
                 count += 1
             if cursor is not None:
@@ -181,7 +189,7 @@ class Store:
         return count
 
     def save_accounts(self, accounts: Iterable[Account]) -> int:
-        """Upsert accounts and append a follower snapshot for each."""
+        """Upsert accounts; append a follower snapshot when the figures changed."""
         count = 0
         with self.db.atomic():
             for account in accounts:
@@ -197,12 +205,22 @@ class Store:
                     "observed_at": to_utc_iso(account.observed_at),
                 }
                 self.db.execute(_ACCOUNT_UPSERT, row)
-                self.db.execute(
-                    "INSERT INTO account_metrics (platform, account_id, observed_at, followers,"
-                    " following, posts_count) VALUES (:platform, :id, :observed_at, :followers,"
-                    " :following, :posts_count)",
-                    row,
-                )
+                last = self.db.execute(
+                    "SELECT followers, following, posts_count FROM account_metrics"
+                    " WHERE platform = ? AND account_id = ? ORDER BY pk DESC LIMIT 1",
+                    (account.platform, account.id),
+                ).fetchone()
+                if last is None or tuple(last) != (
+                    account.followers,
+                    account.following,
+                    account.posts_count,
+                ):
+                    self.db.execute(
+                        "INSERT INTO account_metrics (platform, account_id, observed_at,"
+                        " followers, following, posts_count) VALUES (:platform, :id,"
+                        " :observed_at, :followers, :following, :posts_count)",
+                        row,
+                    )
                 count += 1
         return count
 
@@ -210,6 +228,13 @@ class Store:
         count = 0
         with self.db.atomic():
             for item in stats:
+                last = self.db.execute(
+                    "SELECT views, discussions FROM topic_metrics WHERE platform = ? AND topic = ?"
+                    " ORDER BY pk DESC LIMIT 1",
+                    (item.platform, item.topic),
+                ).fetchone()
+                if last is not None and tuple(last) == (item.views, item.discussions):
+                    continue  # unchanged since the last reading
                 self.db.execute(
                     "INSERT INTO topic_metrics (platform, topic, observed_at, views, discussions)"
                     " VALUES (?, ?, ?, ?, ?)",

@@ -56,6 +56,17 @@ def html_to_text(markup: str) -> str:
     return _BLANK_LINES.sub("\n", text).strip()
 
 
+_MENTION_LINK = re.compile(r"""<a\b[^>]*href=["']/n/([^"'>]+)["'][^>]*>""", re.I)
+
+
+def html_mentions(markup: str) -> tuple[str, ...]:
+    """@mentions as Weibo links them (`<a href='/n/昵称'>`): exact where plain text is not,
+    since a name can run straight into the following words."""
+    from urllib.parse import unquote
+
+    return _unique(unquote(name) for name in _MENTION_LINK.findall(markup or ""))
+
+
 def strip_long_text_marker(text: str) -> str:
     """A truncated Weibo post ends in '...全文'; drop the marker, keep the text."""
     return _LONG_TEXT_LINK.sub("", text).rstrip()

@@ -66,6 +66,15 @@ def display_count(value: int) -> str:
     return str(value)
 
 
+def display_reach(value: int) -> str:
+    """Topic headers write reach as `106.9万` or `1.2亿`, never `100万+`."""
+    if value >= 100_000_000:
+        return f"{value / 100_000_000:.1f}亿"
+    if value >= 10_000:
+        return f"{value // 1000 / 10:.1f}万"
+    return str(value)
+
+
 def bid(mid: str) -> str:
     number, digits = int(mid), []
     while number:
@@ -276,8 +285,8 @@ def search_page(
             views, discussions = world.topic_counts_at(curve, now)
             data["pageInfo"] = {
                 "page_title": f"#{topic}#",
-                "desc": f"{display_count(discussions)}讨论 {display_count(views)}阅读",
-                "desc_more": [f"{display_count(views)}阅读"],
+                "desc": f"{display_reach(discussions)}讨论 {display_reach(views)}阅读",
+                "desc_more": [f"{display_reach(views)}阅读"],
             }
     return {"ok": 1, "data": data}
 
@@ -363,7 +372,7 @@ def render_comment(
         "source": f"来自{comment.region}",
         "like_count": world.comment_likes_at(comment, now),
         "total_number": len(replies),
-        "comments": [render_comment(world, r, now, []) for r in replies[:2]] if replies else False,
+        "comments": [render_comment(world, r, now, []) for r in replies[:3]] if replies else False,
         "liked": False,
     }
 

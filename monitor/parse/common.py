@@ -1,0 +1,121 @@
+"""Parsers shared by the platforms: display counts and Chinese time strings. Pure."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from monitor.errors import ParseError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int | None  # None: the platform gave no number
+    lower_bound: bool = False  # "100万+": at least this many
+
+
+_COUNT = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(万|w|W|亿|k|K|千)?\s*(\+)?\s*$")
+_UNITS = {None: 1, "千": 1_000, "k": 1_000, "K": 1_000, "万": 10_000, "w": 10_000, "W": 10_000,
+          "亿": 100_000_000}  # fmt: skip
+# s.weibo.com shows the bare word for zero ("转发", "赞", "评论").
+_ZERO_WORDS = {"", "转发", "赞", "评论", "点赞", "分享", "收藏", "0+"}
+
+
+def parse_count(value: object) -> Count:
+    """ints, `"1,234"`, `"43.4万"`, `"1.2亿"`, `"3.2w"`, `"100万+"` (a lower bound), `""` → 0.
+
+    Anything else is `Count(None)`: a figure we cannot read is missing, never zero.
+    """
+    if value is None:
+        return Count(None)
+    if isinstance(value, bool):
+        return Count(None)
+    if isinstance(value, int):
+        return Count(value) if value >= 0 else Count(None)
+    if isinstance(value, float):
+        return Count(round(value)) if math.isfinite(value) and value >= 0 else Count(None)
+    if not isinstance(value, str):
+        return Count(None)
+    text = value.strip()
+    if text in _ZERO_WORDS:
+        return Count(0)
+    match = _COUNT.match(text)
+    if not match:
+        return Count(None)
+    number, unit, plus = match.groups()
+    digits = number.replace(",", "")
+    if "." in digits:
+        whole, fraction = digits.split(".")
+        # Exact decimal arithmetic: "43.4万" is 434000, not 433999.99…
+        scaled = int(whole) * _UNITS[unit] + int(fraction) * _UNITS[unit] // 10 ** len(fraction)
+    else:
+        scaled = int(digits) * _UNITS[unit]
+    return Count(scaled, lower_bound=bool(plus))
+
+
+_ABSOLUTE = "%a %b %d %H:%M:%S %z %Y"
+_AGO = re.compile(r"^(\d+)\s*(秒|分钟|小时|天)前$")
+_TODAY = re.compile(r"^今天\s*(\d{1,2}):(\d{2})$")
+_YESTERDAY = re.compile(r"^昨天\s*(\d{1,2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$")
+_CN_MONTH_DAY = re.compile(r"^(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})$")
+_CN_FULL = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})$")
+_AGO_UNITS = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "days"}
+
+
+def parse_weibo_time(text: object, now: datetime) -> datetime:
+    """Every `created_at` form in platforms.md §1.10 to an aware datetime.
+
+    Relative forms (刚刚, 5分钟前, 昨天 12:00, 07-06) resolve against `now`, the time of the
+    response, in Asia/Shanghai. Anything else raises ParseError.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"created_at is not a string: {text!r}")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    value = text.strip()
+    local_now = now.astimezone(SHANGHAI)
+    try:
+        if value == "刚刚":
+            return local_now
+        if match := _AGO.match(value):
+            amount, unit = match.groups()
+            return local_now - timedelta(**{_AGO_UNITS[unit]: int(amount)})
+        if match := _TODAY.match(value):
+            return _at(local_now.date(), int(match[1]), int(match[2]))
+        if match := _YESTERDAY.match(value):
+            return _at(local_now.date() - timedelta(days=1), int(match[1]), int(match[2]))
+        if match := _MONTH_DAY.match(value):
+            return _at(date(local_now.year, int(match[1]), int(match[2])), 0, 0)
+        if match := _YMD.match(value):
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+            return _at(day, int(match[4] or 0), int(match[5] or 0))
+        if match := _CN_MONTH_DAY.match(value):
+            day = date(local_now.year, int(match[1]), int(match[2]))
+            return _at(day, int(match[3]), int(match[4]))
+        if match := _CN_FULL.match(value):
+            day = date(int(match[1]), int(match[2]), int(match[3]))
+            return _at(day, int(match[4]), int(match[5]))
+        return datetime.strptime(value, _ABSOLUTE)
+    except (ValueError, OverflowError) as err:
+        raise ParseError(f"unreadable created_at {text!r}") from err
+
+
+def from_unix(seconds: object) -> datetime:
+    """Douyin's `create_time` (unix seconds) as an aware datetime."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ParseError(f"create_time is not a number: {seconds!r}")
+    try:
+        return datetime.fromtimestamp(seconds, tz=SHANGHAI)
+    except (OverflowError, OSError, ValueError) as err:
+        raise ParseError(f"create_time out of range: {seconds!r}") from err
+
+
+def _at(day: date, hour: int, minute: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)

@@ -1,0 +1,261 @@
+"""Weibo JSON → frozen models. Pure: payloads in, records out, no I/O.
+
+Platform quirks are commented beside the field that has them (platforms.md §1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from monitor.errors import AuthExpired, Blocked, ParseError
+from monitor.models import Account, Comment, Post, TopicStats
+from monitor.parse.common import parse_count, parse_weibo_time
+from nlp.text import extract_entities, html_mentions, html_to_text, strip_long_text_marker
+
+PINNED_MBLOGTYPE = 2
+_BLOCK_STATUSES = {403: "HTTP 403", 418: "HTTP 418 (rate limited)", 432: "HTTP 432 (blocked)"}
+_DESC_COUNTS = re.compile(r"([0-9.,]+\s*[万亿wW]?\+?)\s*(讨论|阅读)")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A Weibo response that is not a block: its JSON, or `empty` for ok:0."""
+
+    data: dict[str, Any]
+    empty: bool
+
+
+def read_envelope(status: int, body: str, url: str) -> Envelope:
+    """Sort a raw response into data, end-of-results, or the error it stands for."""
+    if status in _BLOCK_STATUSES:
+        raise Blocked(f"Weibo answered {_BLOCK_STATUSES[status]} for {url}")
+    stripped = body.lstrip()
+    if stripped.startswith("<"):
+        if "Sina Visitor System" in body or "passport.weibo.com/js/visitor" in body:
+            raise Blocked(f"Weibo sent its visitor-system page for {url}: a cookie is needed")
+        if "暂无查看权限" in body:
+            return Envelope({}, empty=True)
+        raise ParseError("Weibo sent HTML instead of JSON", url)
+    if status >= 500:
+        raise ParseError(f"Weibo answered HTTP {status}", url)
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as err:
+        raise ParseError(f"truncated or invalid JSON ({err.msg} at {err.pos})", url) from err
+    if not isinstance(payload, dict):
+        raise ParseError("JSON is not an object", url)
+    ok = payload.get("ok")
+    if ok in (-100, "-100"):
+        raise Blocked(f"Weibo asks for a captcha ({payload.get('url', 'no url')}) on {url}")
+    if payload.get("error_code") in (21301, "21301"):
+        raise AuthExpired(f"Weibo asks to log in again (21301) on {url}")
+    if ok in (1, "1"):
+        data = payload.get("data")
+        return Envelope(data if isinstance(data, dict) else {}, empty=not data)
+    if ok in (0, "0"):
+        return Envelope({}, empty=True)
+    raise ParseError(f"unexpected envelope ok={ok!r}", url)
+
+
+def cards_to_mblogs(cards: object) -> list[dict[str, Any]]:
+    """Keep the cards that carry a post: card_type 9 (int or string, both occur), and the
+    type-9 cards inside card_type 11 groups."""
+    mblogs: list[dict[str, Any]] = []
+    if not isinstance(cards, list):
+        return mblogs
+    for card in cards:
+        if not isinstance(card, dict):
+            continue
+        kind = str(card.get("card_type"))
+        if kind == "9" and isinstance(card.get("mblog"), dict):
+            mblog = dict(card["mblog"])
+            if str(card.get("profile_type_id", "")).startswith("proweibotop"):
+                mblog["mblogtype"] = PINNED_MBLOGTYPE
+            mblogs.append(mblog)
+        elif kind == "11":
+            mblogs.extend(cards_to_mblogs(card.get("card_group")))
+    return mblogs
+
+
+def is_pinned(mblog: dict[str, Any]) -> bool:
+    return mblog.get("mblogtype") in (PINNED_MBLOGTYPE, str(PINNED_MBLOGTYPE))
+
+
+def parse_mblog(
+    mblog: dict[str, Any], observed_at: datetime, base_url: str = "https://m.weibo.cn"
+) -> Post:
+    """One `mblog` to a Post; `observed_at` is the response time (relative times use it)."""
+    try:
+        post_id = str(mblog.get("mid") or mblog.get("idstr") or mblog["id"])
+        user = mblog.get("user")
+        if not isinstance(user, dict):
+            raise ParseError(f"post {post_id} has no author")
+        markup = str(mblog.get("text") or "")
+        text = strip_long_text_marker(html_to_text(markup))
+        entities = extract_entities(text)
+        mentions = html_mentions(markup) or entities.mentions
+        reposts = parse_count(mblog.get("reposts_count"))
+        comments = parse_count(mblog.get("comments_count"))
+        likes = parse_count(mblog.get("attitudes_count"))
+        return Post(
+            platform="weibo",
+            id=post_id,
+            author_id=str(user["id"]),
+            author_name=str(user.get("screen_name") or ""),
+            text=text,
+            created_at=parse_weibo_time(mblog.get("created_at"), observed_at),
+            observed_at=observed_at,
+            url=f"{base_url}/detail/{post_id}",
+            topics=entities.hashtags,
+            mentions=mentions,
+            is_original="retweeted_status" not in mblog,
+            media=_media(mblog),
+            plays=None,  # Weibo gives no play count here
+            likes=likes.value,
+            comments=comments.value,
+            shares=None,
+            reposts=reposts.value,
+            counts_are_lower_bounds=reposts.lower_bound
+            or comments.lower_bound
+            or likes.lower_bound,
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ParseError(f"mblog without the expected fields ({err!r})") from err
+
+
+def is_truncated(mblog: dict[str, Any]) -> bool:
+    # weibo-crawler also treats more than nine pictures as a cut post.
+    return bool(mblog.get("isLongText")) or (parse_count(mblog.get("pic_num")).value or 0) > 9
+
+
+def _media(mblog: dict[str, Any]) -> Literal["video", "image", "none"]:
+    page_info = mblog.get("page_info")
+    if isinstance(page_info, dict) and page_info.get("type") == "video":
+        return "video"
+    pics = mblog.get("pics")  # a list, or an object {"0": {...}} (RSSHub)
+    if pics or (parse_count(mblog.get("pic_num")).value or 0) > 0:
+        return "image"
+    return "none"
+
+
+def parse_profile(data: dict[str, Any], observed_at: datetime, kind: str) -> Account:
+    info = data.get("userInfo")
+    if not isinstance(info, dict) or "id" not in info:
+        raise ParseError("profile without userInfo")
+    # followers_count is an int or a display string like "43.4万" (then exact to 1,000).
+    followers = parse_count(info.get("followers_count"))
+    if followers.value is None:
+        followers = parse_count(info.get("followers_count_str"))
+    return Account(
+        platform="weibo",
+        id=str(info["id"]),
+        name=str(info.get("screen_name") or ""),
+        observed_at=observed_at,
+        followers=followers.value,
+        following=parse_count(info.get("follow_count")).value,
+        posts_count=parse_count(info.get("statuses_count")).value,
+        verified=bool(info["verified"]) if "verified" in info else None,
+        kind=kind,  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    comments: tuple[Comment, ...]
+    max_id: int
+    max_id_type: int
+
+
+def parse_hotflow(data: dict[str, Any], post_id: str, observed_at: datetime) -> CommentPage:
+    """A hotflow page; inline replies (`comments`: a list or false) keep their parent id."""
+    items = data.get("data")
+    if not isinstance(items, list):
+        raise ParseError("hotflow page without data list")
+    comments: list[Comment] = []
+    for item in items:
+        comments.extend(_comment_with_replies(item, post_id, observed_at))
+    try:
+        max_id = int(data.get("max_id") or 0)
+        max_id_type = int(data.get("max_id_type") or 0)
+    except (TypeError, ValueError) as err:
+        raise ParseError(f"hotflow cursor unreadable: {data.get('max_id')!r}") from err
+    return CommentPage(tuple(comments), max_id, max_id_type)
+
+
+def _comment_with_replies(item: object, post_id: str, observed_at: datetime) -> list[Comment]:
+    if not isinstance(item, dict):
+        raise ParseError("comment is not an object")
+    try:
+        comment_id = str(item.get("idstr") or item["id"])
+        user = item.get("user") or {}
+        root = str(item.get("rootidstr") or item.get("rootid") or comment_id)
+        comment = Comment(
+            platform="weibo",
+            id=comment_id,
+            post_id=post_id,
+            author_id=str(user.get("id", "")),  # the id only: no names or avatars of citizens
+            text=html_to_text(str(item.get("text") or "")),
+            created_at=parse_weibo_time(item.get("created_at"), observed_at),
+            observed_at=observed_at,
+            parent_id=root if root != comment_id else None,
+            likes=parse_count(item.get("like_count")).value,
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ParseError(f"comment without the expected fields ({err!r})") from err
+    replies = item.get("comments")
+    result = [comment]
+    if isinstance(replies, list):  # `false` when there are none
+        for reply in replies:
+            for parsed in _comment_with_replies(reply, post_id, observed_at):
+                result.append(parsed if parsed.parent_id else _child_of(parsed, comment_id))
+    return result
+
+
+def _child_of(comment: Comment, parent_id: str) -> Comment:
+    from dataclasses import replace
+
+    return replace(comment, parent_id=parent_id)
+
+
+def parse_topic_detail(data: dict[str, Any], topic: str, observed_at: datetime) -> TopicStats:
+    """`/ajax_topic/detail`: data.baseInfo.count.{read, mention}; baseData as a fallback."""
+    base = data.get("baseInfo")
+    count = base.get("count") if isinstance(base, dict) else None
+    if isinstance(count, dict) and ("read" in count or "mention" in count):
+        return TopicStats(
+            "weibo",
+            topic,
+            observed_at,
+            views=parse_count(count.get("read")).value,
+            discussions=parse_count(count.get("mention")).value,
+        )
+    figures = data.get("baseData")
+    if isinstance(figures, dict):
+        return TopicStats(
+            "weibo",
+            topic,
+            observed_at,
+            views=_unit_value(figures.get("r")),
+            discussions=_unit_value(figures.get("m")),
+        )
+    raise ParseError("topic detail without counts")
+
+
+def _unit_value(field: object) -> int | None:
+    if not isinstance(field, dict):
+        return None
+    return parse_count(f"{field.get('val', '')}{field.get('unit', '')}").value
+
+
+def parse_topic_desc(text: str, topic: str, observed_at: datetime) -> TopicStats | None:
+    """`"3.4万讨论 1.2亿阅读"` where only display text is given; None when it has neither."""
+    found = {label: parse_count(number).value for number, label in _DESC_COUNTS.findall(text)}
+    if not found:
+        return None
+    return TopicStats(
+        "weibo", topic, observed_at, views=found.get("阅读"), discussions=found.get("讨论")
+    )

@@ -1,0 +1,70 @@
+"""The NLP step of a pass: sentiment for new comments, UGC scores for new posts."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from monitor.config import Config
+from monitor.store import Store
+from nlp.sentiment import load_model, score
+from nlp.ugc import UgcCandidate, assess
+
+log = logging.getLogger(__name__)
+BATCH = 5000
+
+
+def score_new_comments(store: Store, config: Config) -> int:
+    """Score every comment that has no score yet; returns how many."""
+    model = load_model(config.nlp.model)
+    total = 0
+    while True:
+        rows = list(
+            store.query(
+                "SELECT platform, id, text FROM comments WHERE sentiment IS NULL LIMIT ?", (BATCH,)
+            )
+        )
+        if not rows:
+            return total
+        results = score(
+            [r["text"] for r in rows],
+            model,
+            neutral_low=config.nlp.neutral_low,
+            neutral_high=config.nlp.neutral_high,
+        )
+        store.set_comment_scores(
+            (r["platform"], r["id"], round(s.score, 4), s.label, s.model)
+            for r, s in zip(rows, results, strict=True)
+        )
+        total += len(rows)
+
+
+def score_new_posts(store: Store, config: Config) -> int:
+    """UGC score for every post under a watched topic that has none yet (0 = not UGC)."""
+    watched = {t.name for t in config.topics}
+    model = load_model(config.nlp.model)
+    rows = list(
+        store.query(
+            "SELECT platform, id, text, author_kind, is_original, media, likes, comments,"
+            " shares, reposts, topics FROM posts WHERE ugc_score IS NULL"
+        )
+    )
+    if not rows:
+        return 0
+    warmth = model.probabilities([r["text"] for r in rows])
+    updates = []
+    for row, warm in zip(rows, warmth, strict=True):
+        on_topic = bool(watched & set(json.loads(row["topics"])))
+        candidate = UgcCandidate(
+            text=row["text"],
+            author_kind=row["author_kind"],
+            is_original=bool(row["is_original"]) and on_topic,
+            media=row["media"],
+            likes=row["likes"],
+            comments=row["comments"],
+            shares=row["shares"],
+            reposts=row["reposts"],
+        )
+        updates.append((row["platform"], row["id"], assess(candidate, warm).score))
+    store.set_ugc_scores(updates)
+    return len(updates)

@@ -1,0 +1,326 @@
+"""The Weibo collector against the simulator: completeness, incrementality, faults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.circuit import Circuit, CircuitState
+from monitor.collectors.weibo import HEADERS, WeiboCollector
+from monitor.config import Config, config_from_dict
+from monitor.http import HttpClient
+from monitor.sim.app import SimServer
+from monitor.sim.clock import ManualClock
+from monitor.sim.faults import Fault
+from monitor.sim.world import World
+from monitor.store import Store
+from tests.sim_helpers import MID_CAMPAIGN, TOPIC, running_sim
+
+OFFICIAL = "1000000000"
+KOL = "1000000001"
+
+
+def sim_config(server: SimServer, tmp_path: Path, **weibo: object) -> Config:
+    return config_from_dict(
+        {
+            "storage": {"path": "pingfan.db", "comment_retention_days": 0},
+            "topics": [{"name": TOPIC}],
+            "kols": [{"platform": "weibo", "id": KOL, "name": "大连身边事"}],
+            "official": {"weibo": [OFFICIAL]},
+            "weibo": {
+                "base_url": server.weibo_url,
+                "topic_base_url": server.weibo_topic_url,
+                "requests_per_minute": 100_000,
+                "cookie_env": "PINGFAN_TEST_NO_COOKIE",
+                "timeout": "2s",
+                **weibo,
+            },
+            "douyin": {"enabled": False},
+        },
+        tmp_path / "config.toml",
+    )
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Rig:
+    server: SimServer
+    clock: ManualClock
+    store: Store
+    collector: WeiboCollector
+    circuit_clock: FakeMonotonic
+
+    @property
+    def world(self) -> World:
+        return self.server.sim.world
+
+    def add_fault(self, kind: str, path: str | None = None, count: int | None = 1) -> None:
+        self.server.sim.faults.add(Fault("weibo", kind, path=path, count=count, delay=0.1))
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path, at: datetime = MID_CAMPAIGN) -> AsyncIterator[Rig]:
+    async with running_sim(at=at, requests_per_minute=100_000) as (server, clock):
+        config = sim_config(server, tmp_path)
+        circuit_clock = FakeMonotonic()
+        with Store.open(config.storage.path) as store:
+            async with HttpClient(
+                name="weibo", requests_per_minute=100_000, timeout=1.0, headers=HEADERS,
+                retries=2, backoff_initial=0.01, backoff_max=0.05,
+            ) as http:  # fmt: skip
+                collector = WeiboCollector(
+                    config, store, http, Circuit("weibo", cooldown=600, clock=circuit_clock)
+                )
+                yield Rig(server, clock, store, collector, circuit_clock)
+
+
+def expected_post_ids(world: World, now: datetime) -> set[str]:
+    return {
+        p.id
+        for p in world.posts_until(now)
+        if p.platform == "weibo" and (TOPIC in p.topics or p.author_id in (OFFICIAL, KOL))
+    }
+
+
+def stored(store: Store, sql: str) -> list[dict]:
+    return list(store.query(sql))
+
+
+async def test_full_pass_lands_posts_comments_stats_and_snapshots(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        report = await r.collector.run_pass()
+        now = r.clock.now()
+        assert not report.blocked and all(s.status == "ok" for s in report.steps), report.summary()
+        post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
+        assert post_ids == expected_post_ids(r.world, now)
+        # every visible comment of every collected post, replies with their parent
+        expected_comments = {
+            c.id: c.parent_id for pid in post_ids for c in r.world.comments_until(pid, now)
+        }
+        rows = stored(r.store, "SELECT id, parent_id FROM comments")
+        assert {row["id"]: row["parent_id"] for row in rows} == expected_comments
+        (topic,) = stored(r.store, "SELECT views, discussions FROM topic_metrics")
+        curve = r.world.topic("weibo", name=TOPIC)
+        assert curve is not None
+        assert (topic["views"], topic["discussions"]) == r.world.topic_counts_at(curve, now)
+        accounts = {row["id"]: row for row in stored(r.store, "SELECT * FROM accounts")}
+        assert accounts[OFFICIAL]["kind"] == "official" and accounts[KOL]["kind"] == "kol"
+        official = r.world.account("weibo", OFFICIAL)
+        assert official is not None
+        assert abs(accounts[OFFICIAL]["followers"] - r.world.followers_at(official, now)) < 1000
+        kinds = {row["author_kind"] for row in stored(r.store, "SELECT author_kind FROM posts")}
+        assert kinds == {"official", "kol", "user"}
+
+
+async def test_second_pass_without_news_is_cheap_and_adds_nothing(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        await r.collector.run_pass()
+        counts = r.store.table_counts()
+        before = r.server.sim.requests_to("weibo") + r.server.sim.requests_to("weibo_topic")
+        report = await r.collector.run_pass()
+        after = r.server.sim.requests_to("weibo") + r.server.sim.requests_to("weibo_topic")
+        sources = len([s for s in report.steps if not s.name.startswith("comments")])
+        assert after - before <= 2 * sources, report.summary()
+        assert not [s for s in report.steps if s.name.startswith("comments")]
+        assert r.store.table_counts() == counts
+
+
+async def test_later_pass_picks_up_only_what_is_new(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        await r.collector.run_pass()
+        r.clock.advance(days=4)
+        before = r.server.sim.requests_to("weibo")
+        await r.collector.run_pass()
+        now = r.clock.now()
+        post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
+        assert post_ids == expected_post_ids(r.world, now)
+        new_posts = [p for p in r.world.posts_until(now) if p.created_at > MID_CAMPAIGN]
+        assert new_posts
+        # incremental: far fewer requests than the first full pass needed
+        assert r.server.sim.requests_to("weibo") - before < before
+
+
+async def test_long_posts_are_completed(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        await r.collector.run_pass()
+        long_ids = [p.id for p in r.world.posts_until(r.clock.now()) if p.long_text]
+        assert long_ids
+        for row in r.store.query(
+            f"SELECT text FROM posts WHERE id IN ({','.join('?' * len(long_ids))})", long_ids
+        ):
+            assert "全文" not in row["text"] and "感谢每一位平凡的大连人" in row["text"]
+
+
+@pytest.mark.parametrize("kind", ["http432", "http418", "http403", "captcha", "visitor"])
+async def test_block_opens_circuit_with_one_alert_then_recovers(tmp_path: Path, kind: str) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault(kind, path="/api/container/getIndex", count=None)
+        report = await r.collector.run_pass()
+        assert report.blocked
+        assert r.collector.circuit.state is CircuitState.OPEN
+        skipped = [s for s in report.steps if s.status == "skipped"]
+        assert skipped, "after the block, the other sources wait"
+        report = await r.collector.run_pass()  # still cooling down: nothing is sent
+        assert {s.status for s in report.steps} == {"skipped"} and report.requests == 0
+        alerts = stored(r.store, "SELECT kind, severity, title FROM alerts")
+        assert alerts == [
+            {
+                "kind": "collector_health",
+                "severity": "critical",
+                "title": "微博采集暂停：被平台拦截",
+            }
+        ]
+        r.server.sim.faults.clear()
+        r.circuit_clock.now += 601
+        report = await r.collector.run_pass()
+        assert r.collector.circuit.state is CircuitState.CLOSED
+        post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
+        assert post_ids == expected_post_ids(r.world, r.clock.now())
+        titles = [a["title"] for a in stored(r.store, "SELECT title FROM alerts ORDER BY id")]
+        assert titles[-1] == "微博采集已恢复" and len(titles) == 2
+
+
+async def test_truncated_topic_detail_falls_back_to_the_container_text(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.server.sim.faults.add(Fault("weibo", "truncated", path="/ajax_topic", count=None))
+        report = await r.collector.run_pass()
+        assert not report.blocked
+        (row,) = stored(r.store, "SELECT views, discussions FROM topic_metrics")
+        curve = r.world.topic("weibo", name=TOPIC)
+        assert curve is not None
+        views, _ = r.world.topic_counts_at(curve, r.clock.now())
+        assert abs(row["views"] - views) <= 1000  # "x.y万阅读" is exact to a thousand
+
+
+async def test_truncated_json_fails_one_source_and_keeps_the_others(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault("truncated", path="/api/container/getIndex", count=1)
+        report = await r.collector.run_pass()
+        failed = [s for s in report.steps if s.status == "failed"]
+        assert len(failed) == 1 and "truncated or invalid JSON" in failed[0].detail
+        assert "url: http://127.0.0.1" in failed[0].detail
+        assert [s for s in report.steps if s.status == "ok"]
+        await r.collector.run_pass()
+        post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
+        assert post_ids == expected_post_ids(r.world, r.clock.now())
+
+
+async def test_ok0_mid_walk_does_not_advance_the_cursor(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        await r.collector.collect_topic_posts(TOPIC)
+        r.clock.advance(days=20)  # enough new posts for several pages
+        cursor_before = r.store.cursor("weibo:posts", f"search:{TOPIC}")
+        original = r.collector.http.get
+
+        async def early_end_on_page_2(url, params=None, headers=None):  # type: ignore[no-untyped-def]
+            if params and params.get("page") == 2 and "100103" in str(params.get("containerid")):
+                r.server.sim.faults.add(Fault("weibo", "ok0", count=1))
+            return await original(url, params, headers)
+
+        r.collector.http.get = early_end_on_page_2  # type: ignore[method-assign]
+        await r.collector.collect_topic_posts(TOPIC)
+        assert r.store.cursor("weibo:posts", f"search:{TOPIC}") == cursor_before
+        r.collector.http.get = original  # type: ignore[method-assign]
+        await r.collector.collect_topic_posts(TOPIC)
+        assert r.store.cursor("weibo:posts", f"search:{TOPIC}") != cursor_before
+        post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
+        now = r.clock.now()
+        topic_ids = {
+            p.id for p in r.world.posts_until(now) if p.platform == "weibo" and TOPIC in p.topics
+        }
+        assert topic_ids <= post_ids
+
+
+async def test_timeouts_and_slow_answers_are_retried(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault("timeout", path="/api/container/getIndex", count=1)
+        r.add_fault("slow", path="/comments/hotflow", count=3)
+        report = await r.collector.run_pass()
+        assert all(s.status == "ok" for s in report.steps), report.summary()
+
+
+async def test_duplicates_across_pages_leave_no_duplicate_rows(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault("duplicate", path="/api/container/getIndex", count=None)
+        await r.collector.run_pass()
+        ids = [row["id"] for row in stored(r.store, "SELECT id FROM posts")]
+        assert len(ids) == len(set(ids))
+        assert set(ids) == expected_post_ids(r.world, r.clock.now())
+
+
+async def test_expired_cookie_is_reported_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_sim(requests_per_minute=100_000, weibo_cookie="SUB=fresh") as (server, _):
+        config = sim_config(server, tmp_path)
+        with Store.open(config.storage.path) as store:
+            async with HttpClient(
+                name="weibo",
+                requests_per_minute=1000,
+                timeout=2,
+                headers=HEADERS,
+                cookie="SUB=stale",
+            ) as http:
+                collector = WeiboCollector(config, store, http, Circuit("weibo"))
+                report = await collector.run_pass()
+        login = report.steps[0]
+        assert login.name == "login" and login.status == "blocked"
+        assert "expired" in login.detail and "PINGFAN_TEST_NO_COOKIE" in login.detail
+
+
+async def test_collect_once_command_exits_0_even_when_blocked(tmp_path: Path) -> None:
+    import asyncio
+    import subprocess
+
+    from tests.conftest import REPO
+
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        server.sim.faults.add(Fault("weibo", "http432", count=None))
+        config_path = tmp_path / "config.toml"
+        config_path.write_text(
+            f'[storage]\npath = "p.db"\ncomment_retention_days = 0\n[[topics]]\nname = "{TOPIC}"\n'
+            f'[weibo]\nbase_url = "{server.weibo_url}"\n'
+            f'topic_base_url = "{server.weibo_topic_url}"\n'
+            "[douyin]\nenabled = false\n",
+            encoding="utf-8",
+        )
+        process = await asyncio.create_subprocess_exec(
+            str(REPO / ".venv" / "bin" / "pingfan"), "--config", str(config_path),
+            "collect", "--once", "--platform", "weibo",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert "blocked" in out.decode() and "432" in out.decode()
+
+
+async def test_export_shows_clean_weibo_rows(tmp_path: Path) -> None:
+    from monitor.export import export_records
+
+    async with rig(tmp_path) as r:
+        await r.collector.run_pass()
+        records = list(export_records(r.store, "posts"))
+    assert records
+    for record in records:
+        assert record["platform"] == "weibo"
+        assert "<" not in record["text"] and "surl-text" not in record["text"]
+        assert datetime.fromisoformat(record["created_at"]).tzinfo is not None
+        for key in ("likes", "comments", "reposts"):
+            assert record[key] is None or isinstance(record[key], int)
+        assert record["plays"] is None and record["shares"] is None
+    assert any(TOPIC in r["topics"] for r in records)
+    assert any("[" in r["text"] and "]" in r["text"] for r in records), "emoticons kept"
+    assert json.dumps(records, ensure_ascii=False)
