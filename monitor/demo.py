@@ -1,35 +1,176 @@
 """`pingfan demo`: the embedded default, runnable on a fresh machine with no config at all.
 
-It grows with the product: today it sets up a store from an embedded config and reports what
-is ready; the simulator replay joins when the simulator and collectors land.
+It starts the simulator with the bundled dalian-2019 campaign, points an embedded config at
+it, and replays the campaign in steps of simulated time: at every step a real Weibo pass
+(HTTP, parsers, SQLite) and the NLP step run, and a line says what arrived. At the end it
+prints and writes (DIR/summary.md) what the team would want to know.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from monitor.config import config_from_dict
-from monitor.doctor import render, run_checks
-from monitor.status import render_status
+from monitor.circuit import Circuit
+from monitor.collect import weibo_pass
+from monitor.config import Config, config_from_dict
+from monitor.scoring import score_new_comments, score_new_posts
+from monitor.sim.app import Simulator, SimServer
+from monitor.sim.clock import ManualClock
+from monitor.sim.world import load_world
 from monitor.store import Store
+from nlp.dedup import Message, suspected_coordination
+from nlp.segment import keywords
+from nlp.ugc import detect_nomination
 
-DEMO_CONFIG = {
-    "storage": {"path": "pingfan-demo.db"},
-    "topics": [{"name": "平凡大连人"}],
-    "weibo": {"cookie_env": "PINGFAN_DEMO_NO_COOKIE"},
-    "douyin": {"mode": "http", "cookie_env": "PINGFAN_DEMO_NO_COOKIE"},
-    "sinks": [{"type": "console"}],
-}
+log = logging.getLogger(__name__)
+STEP = timedelta(days=3)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def demo_config(sim: SimServer, out_dir: Path) -> Config:
+    return config_from_dict(
+        {
+            "storage": {"path": "pingfan-demo.db", "comment_retention_days": 0},
+            "topics": [{"name": "平凡大连人", "douyin_ch_id": "1637261535424513"}],
+            "kols": [{"platform": "weibo", "id": "1000000001", "name": "大连身边事"}],
+            "official": {"weibo": ["1000000000"]},
+            "weibo": {
+                "base_url": sim.weibo_url,
+                "topic_base_url": sim.weibo_topic_url,
+                "cookie_env": "PINGFAN_DEMO_NO_COOKIE",
+                "requests_per_minute": 100_000,  # our own simulator, on loopback
+            },
+            "douyin": {"enabled": False},
+            "sinks": [{"type": "console"}],
+        },
+        out_dir / "demo-config.toml",
+    )
 
 
 def run_demo(out: str | None) -> int:
     out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="pingfan-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = config_from_dict(DEMO_CONFIG, out_dir / "demo-config.toml")
-    print("pingfan demo: embedded config, output in", out_dir)
-    print(render(run_checks(config)))
-    with Store.open(config.storage.path) as store:
-        print(render_status(store, config))
-    print("(the campaign replay arrives with the simulator and collector issues)")
+    db = out_dir / "pingfan-demo.db"
+    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        stale.unlink(missing_ok=True)  # every demo is a fresh replay
+    logging.getLogger("monitor.collectors.weibo").setLevel(logging.WARNING)
+    summary = asyncio.run(_replay(out_dir))
+    (out_dir / "summary.md").write_text(summary, encoding="utf-8")
+    print(summary)
+    print(f"数据库与摘要: {out_dir}")
     return 0
+
+
+async def _replay(out_dir: Path) -> str:
+    world = load_world()
+    clock = ManualClock(world.start + timedelta(hours=12))
+    async with SimServer(Simulator(world, clock, requests_per_minute=1_000_000)) as sim:
+        config = demo_config(sim, out_dir)
+        circuit = Circuit("weibo", cooldown=STEP.total_seconds() / 2)
+        print(f"pingfan demo: 回放 {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
+              f"每步 {STEP.days} 天；模拟器 {sim.weibo_url}")
+        with Store.open(config.storage.path) as store:
+            while True:
+                before = store.table_counts()
+                report = await weibo_pass(config, store, circuit)
+                score_new_comments(store, config)
+                score_new_posts(store, config)
+                print(_progress_line(store, before, report.blocked, clock.now()))
+                if clock.now() >= world.end:
+                    break
+                clock.set(min(clock.now() + STEP, world.end))
+            return _summary(store)
+
+
+def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: object) -> str:
+    after = store.table_counts()
+    reads = next(
+        store.query(
+            "SELECT views FROM topic_metrics WHERE platform = 'weibo' ORDER BY pk DESC LIMIT 1"
+        ),
+        {"views": None},
+    )["views"]
+    negative = next(
+        store.query("SELECT avg(label = 'negative') AS share FROM comments WHERE label IS NOT NULL")
+    )["share"]
+    when = f"{now:%m-%d}"  # type: ignore[str-format]
+    line = (
+        f"{when}  微博 +{after['posts'] - before['posts']} 帖  +{after['comments'] - before['comments']}"
+        f" 评论  话题阅读 {reads or 0:,}  负面评论占比 {(negative or 0):.0%}"
+    )
+    return line + ("  ⚠ 平台拦截，已暂停并告警" if blocked else "")
+
+
+def _summary(store: Store) -> str:
+    counts = store.table_counts()
+    lines = ["# pingfan demo: #平凡大连人 (微博)", ""]
+    latest = next(
+        store.query(
+            "SELECT views, discussions FROM topic_metrics WHERE platform = 'weibo'"
+            " ORDER BY pk DESC LIMIT 1"
+        ),
+        None,
+    )
+    if latest:
+        lines.append(f"- 话题阅读 {latest['views']:,}，讨论 {latest['discussions']:,}")
+    lines.append(f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}")
+    labels = {r["label"]: r["n"] for r in store.query(
+        "SELECT label, count(*) AS n FROM comments GROUP BY label")}  # fmt: skip
+    total = sum(labels.values()) or 1
+    lines.append(
+        "- 评论情绪：正面 {:.0%}，中性 {:.0%}，负面 {:.0%}".format(
+            labels.get("positive", 0) / total,
+            labels.get("neutral", 0) / total,
+            labels.get("negative", 0) / total,
+        )
+    )
+    lines += ["", "## 最负面的讨论（至少 20 条评论）"]
+    threads = list(
+        store.query(
+            "SELECT p.id, p.text, count(*) AS n, avg(c.label = 'negative') AS share"
+            " FROM comments c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
+            " GROUP BY p.id HAVING n >= 20 ORDER BY share DESC LIMIT 3"
+        )
+    )
+    for thread in threads:
+        texts = [r["text"] for r in store.query(
+            "SELECT text FROM comments WHERE post_id = ?", (thread["id"],))]  # fmt: skip
+        words = "、".join(w for w, _ in keywords(texts, top_k=4))
+        lines.append(
+            f"- 负面 {thread['share']:.0%} / {thread['n']} 条评论：{thread['text'][:40]}（关键词：{words}）"
+        )
+    lines += ["", "## 值得感谢或转发的 UGC"]
+    for post in store.query(
+        "SELECT author_name, text, ugc_score FROM posts WHERE ugc_score > 0"
+        " ORDER BY ugc_score DESC, id LIMIT 5"
+    ):
+        nomination = detect_nomination(post["text"])
+        tag = f"［推荐：{nomination.person or nomination.role}］" if nomination else ""
+        lines.append(f"- {post['ugc_score']:.2f} @{post['author_name']}：{post['text'][:50]}{tag}")
+    messages = [
+        Message(r["id"], r["author_id"], r["text"], _aware(r["created_at"]))
+        for r in store.query("SELECT id, author_id, text, created_at FROM comments")
+    ]
+    suspects = suspected_coordination(messages)
+    lines += ["", "## 疑似协同刷评（线索，非结论）"]
+    for suspect in suspects[:3]:
+        lines.append(
+            f"- {len(suspect.authors)} 个账号在 {suspect.first_at.astimezone(SHANGHAI):%m-%d %H:%M}"
+            f" 前后发布近似内容：{suspect.sample[:30]}"
+        )
+    if not suspects:
+        lines.append("- 无")
+    lines += ["", f"(导出: pingfan --config <demo-config> export posts; 统计 {json.dumps(counts)})"]
+    return "\n".join(lines) + "\n"
+
+
+def _aware(text: str):  # type: ignore[no-untyped-def]
+    from monitor.models import from_iso
+
+    return from_iso(text)

@@ -8,6 +8,7 @@ never a verdict.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,9 +22,13 @@ _BAND_BITS = BITS // _BANDS
 MIN_CHARS = 8  # shorter texts (加油, [赞][赞]) are the same by nature, not by copying
 
 
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
 def simhash(text: str) -> int:
-    """64-bit SimHash over character 3-grams of the normalised text (emoticons dropped)."""
-    clean = EMOTICON.sub("", normalize(text)).replace(" ", "")
+    """64-bit SimHash over character 3-grams of the normalised text; emoticons and
+    punctuation dropped, so `看看吧` and `看看吧！` are the same text."""
+    clean = _NOT_WORD.sub("", EMOTICON.sub("", normalize(text)))
     shingles = [clean[i : i + 3] for i in range(max(len(clean) - 2, 1))] if clean else []
     if not shingles:
         return 0
@@ -134,4 +139,4 @@ def suspected_coordination(
                     sample=best[0].text,
                 )
             )
-    return suspects
+    return sorted(suspects, key=lambda s: (-len(s.authors), s.first_at))

@@ -638,6 +638,10 @@ class _Expander:
             roll = self.rng.random()
             pool = "warm" if roll < 0.62 else "neutral" if roll < 0.9 else "negative"
         text = self._pick(pool)
+        if self.pools.get("leads"):
+            text = self._pick("leads") + text
+        if self.pools.get("tails"):
+            text += self._pick("tails")
         if self.rng.random() < 0.25 and pool in ("warm", "takeoff"):
             text += self._pick("emoticons")
         return text
