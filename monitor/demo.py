@@ -12,15 +12,16 @@ import asyncio
 import json
 import logging
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.circuit import Circuit
 from monitor.collect import weibo_pass
 from monitor.config import Config, config_from_dict
+from monitor.models import from_iso
 from monitor.scoring import score_new_comments, score_new_posts
-from monitor.sim.app import Simulator, SimServer
+from monitor.sim.app import SimServer, Simulator
 from monitor.sim.clock import ManualClock
 from monitor.sim.world import load_world
 from monitor.store import Store
@@ -73,8 +74,10 @@ async def _replay(out_dir: Path) -> str:
     async with SimServer(Simulator(world, clock, requests_per_minute=1_000_000)) as sim:
         config = demo_config(sim, out_dir)
         circuit = Circuit("weibo", cooldown=STEP.total_seconds() / 2)
-        print(f"pingfan demo: 回放 {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
-              f"每步 {STEP.days} 天；模拟器 {sim.weibo_url}")
+        print(
+            f"pingfan demo: 回放 {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
+            f"每步 {STEP.days} 天；模拟器 {sim.weibo_url}"
+        )
         with Store.open(config.storage.path) as store:
             while True:
                 before = store.table_counts()
@@ -88,7 +91,7 @@ async def _replay(out_dir: Path) -> str:
             return _summary(store)
 
 
-def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: object) -> str:
+def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: datetime) -> str:
     after = store.table_counts()
     reads = next(
         store.query(
@@ -99,10 +102,11 @@ def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: obj
     negative = next(
         store.query("SELECT avg(label = 'negative') AS share FROM comments WHERE label IS NOT NULL")
     )["share"]
-    when = f"{now:%m-%d}"  # type: ignore[str-format]
+    new_posts = after["posts"] - before["posts"]
+    new_comments = after["comments"] - before["comments"]
     line = (
-        f"{when}  微博 +{after['posts'] - before['posts']} 帖  +{after['comments'] - before['comments']}"
-        f" 评论  话题阅读 {reads or 0:,}  负面评论占比 {(negative or 0):.0%}"
+        f"{now:%m-%d}  微博 +{new_posts} 帖  +{new_comments} 评论  "
+        f"话题阅读 {reads or 0:,}  负面评论占比 {(negative or 0):.0%}"
     )
     return line + ("  ⚠ 平台拦截，已暂停并告警" if blocked else "")
 
@@ -119,9 +123,13 @@ def _summary(store: Store) -> str:
     )
     if latest:
         lines.append(f"- 话题阅读 {latest['views']:,}，讨论 {latest['discussions']:,}")
-    lines.append(f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}")
-    labels = {r["label"]: r["n"] for r in store.query(
-        "SELECT label, count(*) AS n FROM comments GROUP BY label")}  # fmt: skip
+    lines.append(
+        f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}"
+    )
+    labels = {
+        r["label"]: r["n"]
+        for r in store.query("SELECT label, count(*) AS n FROM comments GROUP BY label")
+    }
     total = sum(labels.values()) or 1
     lines.append(
         "- 评论情绪：正面 {:.0%}，中性 {:.0%}，负面 {:.0%}".format(
@@ -139,11 +147,14 @@ def _summary(store: Store) -> str:
         )
     )
     for thread in threads:
-        texts = [r["text"] for r in store.query(
-            "SELECT text FROM comments WHERE post_id = ?", (thread["id"],))]  # fmt: skip
+        texts = [
+            r["text"]
+            for r in store.query("SELECT text FROM comments WHERE post_id = ?", (thread["id"],))
+        ]
         words = "、".join(w for w, _ in keywords(texts, top_k=4))
         lines.append(
-            f"- 负面 {thread['share']:.0%} / {thread['n']} 条评论：{thread['text'][:40]}（关键词：{words}）"
+            f"- 负面 {thread['share']:.0%} / {thread['n']} 条评论："
+            f"{thread['text'][:40]}（关键词：{words}）"
         )
     lines += ["", "## 值得感谢或转发的 UGC"]
     for post in store.query(
@@ -154,7 +165,7 @@ def _summary(store: Store) -> str:
         tag = f"［推荐：{nomination.person or nomination.role}］" if nomination else ""
         lines.append(f"- {post['ugc_score']:.2f} @{post['author_name']}：{post['text'][:50]}{tag}")
     messages = [
-        Message(r["id"], r["author_id"], r["text"], _aware(r["created_at"]))
+        Message(r["id"], r["author_id"], r["text"], from_iso(r["created_at"]))
         for r in store.query("SELECT id, author_id, text, created_at FROM comments")
     ]
     suspects = suspected_coordination(messages)
@@ -168,9 +179,3 @@ def _summary(store: Store) -> str:
         lines.append("- 无")
     lines += ["", f"(导出: pingfan --config <demo-config> export posts; 统计 {json.dumps(counts)})"]
     return "\n".join(lines) + "\n"
-
-
-def _aware(text: str):  # type: ignore[no-untyped-def]
-    from monitor.models import from_iso
-
-    return from_iso(text)

@@ -108,18 +108,18 @@ def shipped_lexicon() -> Lexicon:
     return Lexicon.build(weights, negators)
 
 
-def features(text: str, lexicon: Lexicon | None = None) -> Counter[str]:
+def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
     """Sparse features of one text: emoticons, char 1-2 grams, lexicon sums with negation."""
     lex = lexicon or shipped_lexicon()
     clean = normalize(text)
-    counts: Counter[str] = Counter()
+    feats: dict[str, float] = {}
     if not clean:
-        return counts
+        return feats
     plain_parts = []
     position = 0
     for match in EMOTICON.finditer(clean):
         plain_parts.append(clean[position : match.start()])
-        counts[match.group(0)] += 1
+        feats[match.group(0)] = feats.get(match.group(0), 0.0) + 1.0
         position = match.end()
     plain_parts.append(clean[position:])
     positive = negative = 0.0
@@ -135,7 +135,7 @@ def features(text: str, lexicon: Lexicon | None = None) -> Counter[str]:
         # Length-normalised, so that long reviews do not outvote the lexicon on short posts.
         scale = 1.0 / math.sqrt(sum(grams.values()))
         for gram, count in grams.items():
-            counts[gram] = count * scale  # type: ignore[assignment]
+            feats[gram] = count * scale
     for match in EMOTICON.finditer(clean):
         weight = lex.weights.get(match.group(0), 0.0)
         if weight > 0:
@@ -143,12 +143,12 @@ def features(text: str, lexicon: Lexicon | None = None) -> Counter[str]:
         else:
             negative -= weight
     if positive:
-        counts["<lex+>"] = positive  # type: ignore[assignment]
+        feats["<lex+>"] = positive
     if negative:
-        counts["<lex->"] = negative  # type: ignore[assignment]
+        feats["<lex->"] = negative
     if positive or negative:
-        counts["<lexbal>"] = (positive - negative) / (positive + negative)  # type: ignore[assignment]
-    return counts
+        feats["<lexbal>"] = (positive - negative) / (positive + negative)
+    return feats
 
 
 def _lexicon_sums(text: str, lex: Lexicon) -> tuple[float, float]:

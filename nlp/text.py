@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -117,5 +118,5 @@ def _hant_to_hans() -> dict[int, str]:
     return table
 
 
-def _unique(items: object) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))  # type: ignore[call-overload]
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

