@@ -357,8 +357,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         dataclasses.replace(sink, path=resolve(sink.path)) if sink.path else sink
         for sink in config.sinks
     )
+    nlp = config.nlp
+    if nlp.model not in ("default", "snownlp"):
+        nlp = dataclasses.replace(nlp, model=str(resolve(Path(nlp.model))))
     return dataclasses.replace(
         config,
+        nlp=nlp,
         storage=dataclasses.replace(config.storage, path=resolve(config.storage.path)),
         digest=dataclasses.replace(config.digest, out_dir=resolve(config.digest.out_dir)),
         sinks=sinks,

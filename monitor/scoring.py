@@ -7,6 +7,7 @@ import logging
 
 from monitor.config import Config
 from monitor.store import Store
+from nlp.segment import tokenizer
 from nlp.sentiment import load_model, score
 from nlp.ugc import UgcCandidate, assess
 
@@ -16,6 +17,7 @@ BATCH = 5000
 
 def score_new_comments(store: Store, config: Config) -> int:
     """Score every comment that has no score yet; returns how many."""
+    tokenizer(config.nlp.lexicon)  # the campaign's own words stay whole in keywords
     model = load_model(config.nlp.model)
     total = 0
     while True:

@@ -256,8 +256,11 @@ class Store:
     def set_comment_scores(self, scores: Iterable[tuple[str, str, float, str, str]]) -> None:
         """(platform, comment id, P(positive), label, model version) for scored comments."""
         with self.db.atomic():
+            # A label the team gave stays; the model's score is still recorded beside it.
             self.db.conn.executemany(
-                "UPDATE comments SET sentiment = ?, label = ?, model_version = ?"
+                "UPDATE comments SET sentiment = ?,"
+                " label = CASE WHEN model_version = 'team' THEN label ELSE ? END,"
+                " model_version = CASE WHEN model_version = 'team' THEN 'team' ELSE ? END"
                 " WHERE platform = ? AND id = ?",
                 [(s, lab, ver, plat, cid) for plat, cid, s, lab, ver in scores],
             )
@@ -310,6 +313,12 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (platform, comment_id, text, label, given_by, to_utc_iso(given_at or utc_now())),
             )
+            if platform and comment_id:
+                self.db.execute(
+                    "UPDATE comments SET label = ?, model_version = 'team'"
+                    " WHERE platform = ? AND id = ?",
+                    (label, platform, comment_id),
+                )
 
     def purge_expired_comments(self, retention_days: int, now: datetime | None = None) -> int:
         """Delete comments older than the retention limit (0 keeps all); returns how many."""

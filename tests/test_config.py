@@ -143,3 +143,9 @@ def test_cli_bad_config_exits_2_with_one_line(
     assert main(["--config", str(path), "doctor"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "schedule.kol_posts" in err and "Traceback" not in err
+
+
+def test_model_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[nlp]\nmodel = "models/team.json.gz"\n'))
+    assert config.nlp.model == str(tmp_path / "models" / "team.json.gz")
+    assert load_config(write(tmp_path, '[nlp]\nmodel = "snownlp"\n')).nlp.model == "snownlp"

@@ -210,3 +210,11 @@ def test_retention_purges_old_comments_only(store: Store) -> None:
     assert removed == 1
     assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new"]
     assert store.purge_expired_comments(0) == 0
+
+
+def test_team_label_sticks_through_rescoring(store: Store) -> None:
+    store.save_comments([comment("c1", text="绝绝子")])
+    store.add_label("绝绝子", "positive", platform="weibo", comment_id="c1", given_by="tg:7")
+    store.set_comment_scores([("weibo", "c1", 0.2, "negative", "pingfan-default-1")])
+    row = next(store.query("SELECT sentiment, label, model_version FROM comments"))
+    assert row == {"sentiment": 0.2, "label": "positive", "model_version": "team"}

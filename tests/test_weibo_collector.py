@@ -20,7 +20,7 @@ from monitor.sim.clock import ManualClock
 from monitor.sim.faults import Fault
 from monitor.sim.world import World
 from monitor.store import Store
-from tests.sim_helpers import MID_CAMPAIGN, TOPIC, running_sim
+from tests.sim_helpers import MID_CAMPAIGN, TOPIC, bundled_world, running_sim
 
 OFFICIAL = "1000000000"
 KOL = "1000000001"
@@ -324,3 +324,12 @@ async def test_export_shows_clean_weibo_rows(tmp_path: Path) -> None:
     assert any(TOPIC in r["topics"] for r in records)
     assert any("[" in r["text"] and "]" in r["text"] for r in records), "emoticons kept"
     assert json.dumps(records, ensure_ascii=False)
+
+
+async def test_mentions_come_from_the_links(tmp_path: Path) -> None:
+    async with rig(tmp_path, at=bundled_world().end) as r:
+        await r.collector.collect_topic_posts(TOPIC)
+        mentions = [
+            json.loads(row["mentions"]) for row in stored(r.store, "SELECT mentions FROM posts")
+        ]
+    assert ["大连网信"] in mentions
