@@ -333,3 +333,18 @@ async def test_mentions_come_from_the_links(tmp_path: Path) -> None:
             json.loads(row["mentions"]) for row in stored(r.store, "SELECT mentions FROM posts")
         ]
     assert ["大连网信"] in mentions
+
+
+async def test_long_text_without_permission_keeps_the_short_text(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault("no_permission", path="/statuses/extend", count=None)
+        report = await r.collector.run_pass()
+        assert all(s.status == "ok" for s in report.steps), report.summary()
+        long_ids = [p.id for p in r.world.posts_until(r.clock.now()) if p.long_text]
+        texts = [
+            row["text"]
+            for row in r.store.query(
+                f"SELECT text FROM posts WHERE id IN ({','.join('?' * len(long_ids))})", long_ids
+            )
+        ]
+        assert texts and all("全文" not in t and t for t in texts)
