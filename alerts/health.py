@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from monitor.models import AlertRecord, Platform, to_utc_iso
 
@@ -25,27 +26,30 @@ def blocked_alert(
             f"{reason}。暂停访问{name} {cooldown_minutes} 分钟后自动试探一次；"
             "请检查 Cookie（pingfan doctor）或降低 requests_per_minute。"
         )
-    return AlertRecord(
-        kind="collector_health",
-        severity="critical",
-        title=title,
-        text=text,
-        dedupe_key=f"collector_health:{platform}:opened:{to_utc_iso(at)}",
-        created_at=at,
-        platform=platform,
-        subject_id=platform,
-    )
+    return _health(platform, "critical", "opened", title, text, at)
 
 
 def recovered_alert(platform: Platform, at: datetime, language: str = "zh") -> AlertRecord:
     name = _NAMES.get(language, _NAMES["zh"])[platform]
     title = f"{name} collection recovered" if language == "en" else f"{name}采集已恢复"
+    return _health(platform, "info", "recovered", title, title, at)
+
+
+def _health(
+    platform: Platform,
+    severity: Literal["info", "critical"],
+    event: str,
+    title: str,
+    text: str,
+    at: datetime,
+) -> AlertRecord:
+    # One alert per outage and one per recovery: the moment is part of the dedupe key.
     return AlertRecord(
         kind="collector_health",
-        severity="info",
+        severity=severity,
         title=title,
-        text=title,
-        dedupe_key=f"collector_health:{platform}:recovered:{to_utc_iso(at)}",
+        text=text,
+        dedupe_key=f"collector_health:{platform}:{event}:{to_utc_iso(at)}",
         created_at=at,
         platform=platform,
         subject_id=platform,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -131,12 +130,6 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group several saves into one all-or-nothing unit (nested saves become savepoints)."""
-        with self.db.atomic():
-            yield
-
     # --- writes ------------------------------------------------------------------------
 
     def save_posts(self, posts: Iterable[Post], cursor: Cursor | None = None) -> int:
@@ -248,10 +241,6 @@ class Store:
                 )
                 count += 1
         return count
-
-    def set_cursor(self, cursor: Cursor) -> None:
-        with self.db.atomic():
-            self._put_cursor(cursor)
 
     def set_comment_scores(self, scores: Iterable[tuple[str, str, float, str, str]]) -> None:
         """(platform, comment id, P(positive), label, model version) for scored comments."""

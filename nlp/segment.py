@@ -82,10 +82,6 @@ def search_tokens(text: str) -> list[str]:
     return [w for w in tokenizer().cut_for_search(clean) if _WORDISH.search(w)]
 
 
-def stopwords() -> frozenset[str]:
-    return _stopwords()
-
-
 def keywords(texts: Iterable[str], top_k: int = 10) -> list[tuple[str, float]]:
     """What a thread is about: TF-IDF over the words of all `texts` (jieba's IDF table),
     stop words, emoticons, numbers and single characters left out."""
