@@ -301,3 +301,26 @@ def test_scenario_files_are_checked(tmp_path: Path) -> None:
         load_world(bad)
     with pytest.raises(ScenarioError, match="cannot read"):
         load_world(tmp_path / "missing.toml")
+
+
+async def test_weibo_detail_status_old_comments_and_profile_info(sim: SimServer) -> None:
+    import re
+
+    world = bundled_world()
+    hero = next(p for p in world.posts if p.platform == "weibo" and p.role == "hero")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{sim.weibo_url}/detail/{hero.id}") as response:
+            page = await response.text()
+        shown = await get_json(session, f"{sim.weibo_url}/statuses/show", id=hero.id)
+        old = await get_json(session, f"{sim.weibo_url}/api/comments/show", id=hero.id, page=1)
+        info = await get_json(
+            session, f"{sim.weibo_url}/api/container/getIndex",
+            containerid=f"230283{OFFICIAL_WEIBO}_-_INFO",
+        )  # fmt: skip
+    match = re.search(r"var \$render_data = (\[.*\])\[0\]", page)
+    assert match, "the detail page carries $render_data"
+    assert json.loads(match.group(1))[0]["status"]["id"] == hero.id
+    assert set(shown["data"]) >= MBLOG_FIELDS
+    assert {"data", "total_number", "max"} <= set(old["data"]) and old["data"]["max"] <= 5
+    items = info["data"]["cards"][0]["card_group"]
+    assert {"item_name", "item_content"} <= set(items[0])

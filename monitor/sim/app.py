@@ -188,6 +188,8 @@ async def weibo_get_index(request: web.Request) -> web.Response:
     if container.startswith("107603"):
         since = query.get("since_id") or None
         return _json(weibo.timeline(sim.world, container[6:], now, since, None))
+    if container.startswith("230283") and container.endswith("_-_INFO"):
+        return _json(weibo.profile_info(sim.world, container[6:].removesuffix("_-_INFO")))
     if container.startswith("230413"):
         return _json(weibo.timeline(sim.world, container[6:], now, None, page))
     return _json(weibo.NOTHING)
@@ -202,6 +204,28 @@ async def weibo_hotflow(request: web.Request) -> web.Response:
         sim.world, mid, sim.clock.now(), _int(request, "max_id"), _int(request, "max_id_type")
     )
     return _json(payload)
+
+
+async def weibo_comments_show(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    page = max(_int(request, "page", 1), 1)
+    return _json(weibo.comments_show(sim.world, request.query.get("id", ""), sim.clock.now(), page))
+
+
+async def weibo_status_show(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    mblog = weibo.status(sim.world, request.query.get("id", ""), sim.clock.now())
+    if mblog is None:
+        return web.Response(text=NO_PERMISSION_PAGE, content_type="text/html")
+    return _json({"ok": 1, "data": mblog})
+
+
+async def weibo_detail_page(request: web.Request) -> web.Response:
+    sim = request.app[SIM]
+    mblog = weibo.status(sim.world, request.match_info["mid"], sim.clock.now())
+    if mblog is None:
+        return web.Response(text=NO_PERMISSION_PAGE, content_type="text/html")
+    return web.Response(text=weibo.detail_page(mblog), content_type="text/html")
 
 
 async def weibo_config(request: web.Request) -> web.Response:
@@ -365,6 +389,9 @@ def weibo_app(sim: Simulator) -> web.Application:
     app.router.add_get("/comments/hotflow", weibo_hotflow)
     app.router.add_get("/api/config", weibo_config)
     app.router.add_get("/statuses/extend", weibo_extend)
+    app.router.add_get("/statuses/show", weibo_status_show)
+    app.router.add_get("/api/comments/show", weibo_comments_show)
+    app.router.add_get("/detail/{mid}", weibo_detail_page)
     return app
 
 

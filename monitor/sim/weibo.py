@@ -6,6 +6,7 @@ Rendering is pure (world + simulated time → dict); the handlers only pick what
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -422,6 +423,77 @@ def hotflow(world: World, mid: str, now: datetime, max_id: int, max_id_type: int
             "total_number": len(visible),
             "max_id": _encode_max_id(next_offset) if more else 0,
             "max_id_type": 0 if more and next_offset < len(hot) else 1,
+        },
+    }
+
+
+COMMENTS_SHOW_PAGE = 10
+COMMENTS_SHOW_MAX_PAGES = 5  # the old endpoint reaches about fifty comments
+
+
+def comments_show(world: World, mid: str, now: datetime, page: int) -> dict[str, Any]:
+    """`/api/comments/show?id=&page=`: the cookieless fallback, newest first, ~50 at most."""
+    post = world.posts_by_id.get(mid)
+    if post is None or post.platform != "weibo":
+        return NOTHING
+    top = sorted(
+        (c for c in world.comments_until(mid, now) if not c.parent_id),
+        key=lambda c: (c.created_at, c.id),
+        reverse=True,
+    )[: COMMENTS_SHOW_PAGE * COMMENTS_SHOW_MAX_PAGES]
+    chunk = top[(page - 1) * COMMENTS_SHOW_PAGE : page * COMMENTS_SHOW_PAGE]
+    if not chunk:
+        return NOTHING
+    pages = -(-len(top) // COMMENTS_SHOW_PAGE)
+    return {
+        "ok": 1,
+        "data": {
+            "data": [render_comment(world, c, now, []) for c in chunk],
+            "total_number": len(top),
+            "max": pages,
+        },
+    }
+
+
+def status(world: World, mid: str, now: datetime) -> dict[str, Any] | None:
+    """The mblog of one post (`/statuses/show`, and `$render_data` of `/detail/{mid}`)."""
+    post = world.posts_by_id.get(mid)
+    if post is None or post.platform != "weibo" or post.created_at > now:
+        return None
+    return render_mblog(world, post, now)
+
+
+def detail_page(mblog: dict[str, Any]) -> str:
+    """`m.weibo.cn/detail/{mid}`: HTML whose script holds `var $render_data = [...][0]`."""
+    render_data = json.dumps([{"status": mblog, "call": "1"}], ensure_ascii=False)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>微博正文</title></head><body>"
+        f"<script>var $render_data = {render_data}[0] || {{}};</script></body></html>"
+    )
+
+
+def profile_info(world: World, uid: str) -> dict[str, Any]:
+    """`230283{uid}_-_INFO`: the profile's detail cards (所在地, IP属地, …)."""
+    account = world.account("weibo", uid)
+    if account is None:
+        return NOTHING
+    items = [("所在地", "辽宁 大连"), ("IP属地", "辽宁"), ("简介", account.name)]
+    if account.verified:
+        items.append(
+            ("认证信息", "大连市委网信办官方微博" if account.kind == "official" else "知名博主")
+        )
+    return {
+        "ok": 1,
+        "data": {
+            "cards": [
+                {
+                    "card_type": 11,
+                    "card_group": [
+                        {"card_type": 41, "item_name": name, "item_content": content}
+                        for name, content in items
+                    ],
+                }
+            ]
         },
     }
 
