@@ -11,17 +11,24 @@ _NAMES = {"zh": {"weibo": "微博", "douyin": "抖音"}, "en": {"weibo": "Weibo"
 
 
 def blocked_alert(
-    platform: Platform, reason: str, cooldown_minutes: int, at: datetime, language: str = "zh"
+    platform: Platform,
+    reason: str,
+    cooldown_minutes: int,
+    at: datetime,
+    language: str = "zh",
+    *,
+    cookie_expired: bool = False,
 ) -> AlertRecord:
     name = _NAMES.get(language, _NAMES["zh"])[platform]
     if language == "en":
-        title = f"{name} collection paused: blocked by the platform"
+        cause = "the login cookie expired" if cookie_expired else "blocked by the platform"
+        title = f"{name} collection paused: {cause}"
         text = (
             f"{reason}. pingfan stops polling {name} for {cooldown_minutes} min, then probes "
             "once. Check the cookie (pingfan doctor) or lower requests_per_minute."
         )
     else:
-        title = f"{name}采集暂停：被平台拦截"
+        title = f"{name}采集暂停：{'登录 Cookie 已失效' if cookie_expired else '被平台拦截'}"
         text = (
             f"{reason}。暂停访问{name} {cooldown_minutes} 分钟后自动试探一次；"
             "请检查 Cookie（pingfan doctor）或降低 requests_per_minute。"

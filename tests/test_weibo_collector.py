@@ -276,9 +276,11 @@ async def test_expired_cookie_is_reported_as_such(
             ) as http:
                 collector = WeiboCollector(config, store, http, Circuit("weibo"))
                 report = await collector.run_pass()
+            (alert,) = store.query("SELECT title FROM alerts")
         login = report.steps[0]
         assert login.name == "login" and login.status == "blocked"
         assert "expired" in login.detail and "PINGFAN_TEST_NO_COOKIE" in login.detail
+        assert alert["title"] == "微博采集暂停：登录 Cookie 已失效"
 
 
 async def test_collect_once_command_exits_0_even_when_blocked(tmp_path: Path) -> None:

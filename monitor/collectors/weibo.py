@@ -22,6 +22,7 @@ from monitor.errors import AuthExpired, Blocked, CollectorError, ParseError
 from monitor.http import HttpClient, HttpResponse
 from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, utc_now
 from monitor.parse.weibo import (
+    Envelope,
     cards_to_mblogs,
     is_pinned,
     is_truncated,
@@ -163,12 +164,19 @@ class WeiboCollector:
             return
         minutes = round(self.circuit.seconds_left() / 60)
         log.warning("weibo circuit opened for %d min: %s", minutes, err)
-        alert = blocked_alert("weibo", str(err), minutes, utc_now(), self.config.ui.language)
+        alert = blocked_alert(
+            "weibo",
+            str(err),
+            minutes,
+            utc_now(),
+            self.config.ui.language,
+            cookie_expired=isinstance(err, AuthExpired),
+        )
         self.store.enqueue_alert(alert)
 
     async def _get(
         self, url: str, params: dict[str, Any] | None = None, referer: str | None = None
-    ) -> tuple[HttpResponse, Any]:
+    ) -> tuple[HttpResponse, Envelope]:
         headers = {"Referer": referer or f"{self.base}/"}
         response = await self.http.get(url, params, headers)
         return response, read_envelope(response.status, response.text, response.url)
