@@ -110,8 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if handler is None:
             print(
-                f"pingfan {args.command}: not built yet ({NOT_BUILT[args.command]} is an open "
-                "issue)",
+                f"pingfan {args.command}: not built yet ({NOT_BUILT[args.command]} comes in a "
+                "later issue)",
                 file=sys.stderr,
             )
             return EXIT_USAGE
@@ -197,9 +197,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
         return EXIT_USAGE
     if args.platform == "douyin":
-        print(
-            "pingfan collect: the Douyin collector is not built yet (open issue)", file=sys.stderr
-        )
+        print("pingfan collect: the Douyin collector is not built yet", file=sys.stderr)
         return EXIT_USAGE
     for line in asyncio.run(collect_once(_config(args), args.platform)):
         print(line)

@@ -44,7 +44,7 @@ async def collect_once(config: Config, platform: str | None) -> list[str]:
             if skipped:
                 lines.append(f"  skipped {skipped} sources while the circuit is open")
         if platform in (None, "douyin") and config.douyin.enabled:
-            lines.append("douyin: not collected (the Douyin collector is an open issue)")
+            lines.append("douyin: not collected (the Douyin collector is not built yet)")
         comments = score_new_comments(store, config)
         posts = score_new_posts(store, config)
         lines.append(f"nlp: scored {comments} comments, {posts} posts")
