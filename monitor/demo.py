@@ -34,6 +34,19 @@ STEP = timedelta(days=3)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+BROWSE_CONFIG = """# Written by `pingfan demo`: the demo database, for `export` and `status`.
+[storage]
+path = "pingfan-demo.db"
+comment_retention_days = 0
+
+[weibo]
+enabled = false
+
+[douyin]
+enabled = false
+"""
+
+
 def demo_config(sim: SimServer, out_dir: Path) -> Config:
     return config_from_dict(
         {
@@ -63,8 +76,14 @@ def run_demo(out: str | None) -> int:
     logging.getLogger("monitor.collectors.weibo").setLevel(logging.WARNING)
     summary = asyncio.run(_replay(out_dir))
     (out_dir / "summary.md").write_text(summary, encoding="utf-8")
+    # A config for the demo database, so that export and status work on it afterwards.
+    browse = out_dir / "demo-config.toml"
+    browse.write_text(BROWSE_CONFIG, encoding="utf-8")
     print(summary)
     print(f"数据库与摘要: {out_dir}")
+    print(
+        f"查看数据: pingfan --config {browse} export posts   |   pingfan --config {browse} status"
+    )
     return 0
 
 
@@ -177,5 +196,5 @@ def _summary(store: Store) -> str:
         )
     if not suspects:
         lines.append("- 无")
-    lines += ["", f"(导出: pingfan --config <demo-config> export posts; 统计 {json.dumps(counts)})"]
+    lines += ["", f"(表内行数: {json.dumps(counts)})"]
     return "\n".join(lines) + "\n"

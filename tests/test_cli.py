@@ -160,6 +160,9 @@ def test_demo_replays_the_campaign(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "星海广场活动散场" in summary.split("UGC")[0], "the traffic thread is the most negative"
     assert "8 个账号" in summary, "the copy-paste ring is found"
     assert printed.count("微博 +") >= 30
+    assert main(["--config", str(out / "demo-config.toml"), "export", "topics"]) == 0
+    exported = capsys.readouterr().out.splitlines()
+    assert json.loads(exported[-1])["views"] == 1_856_000
     assert main(["demo", "--out", str(out)]) == 0, "a second demo in the same place starts fresh"
 
 
