@@ -131,6 +131,8 @@ def _finish(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     if kind == "posts":
         row["topics"] = json.loads(row["topics"])
         row["is_original"] = bool(row["is_original"])
+        if row["sentiment"] is not None:
+            row["sentiment"] = round(row["sentiment"], 4)
     return {name: row[name] for name in FIELDS[kind]}
 
 
