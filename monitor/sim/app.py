@@ -95,6 +95,10 @@ def _client(request: web.Request) -> str:
     return request.cookies.get("SUB") or request.cookies.get("sessionid") or request.remote or "?"
 
 
+# Faults the handler itself shapes (the others replace the response entirely).
+_SHAPED_BY_HANDLER = {"truncated", "duplicate", "has_more_empty", "repeat_cursor"}
+
+
 @web.middleware
 async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     sim, platform = request.app[SIM], request.app[PLATFORM]
@@ -102,25 +106,27 @@ async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     sim.request_log.append((platform, request.path_qs))
     now = sim.clock.now()
+    site = platform.removesuffix("_topic")  # m.s.weibo.com shares Weibo's faults
+    response: web.StreamResponse
     if sim.over_limit(platform, _client(request)):
-        return _fault_response(platform, "http418" if platform.startswith("weibo") else "empty")
-    fault = sim.faults.take(platform.removesuffix("_topic"), request.path)
-    kind = fault.kind if fault else None
-    if kind is None:
-        scheduled = sim.world.active_faults(platform.removesuffix("_topic"), now)
-        kind = scheduled[0] if scheduled else None
-    if kind in ("slow", "timeout"):
-        await asyncio.sleep(
-            fault.delay if fault and kind == "slow" else 3600 if kind == "timeout" else 2
-        )
-        kind = None
-    request[FAULT] = kind or ""
-    if kind and kind not in ("truncated", "duplicate", "has_more_empty", "repeat_cursor"):
-        response: web.StreamResponse = _fault_response(platform, kind)
+        response = _fault_response(site, "http418" if site == "weibo" else "empty")
     else:
-        response = await handler(request)
-        if kind == "truncated" and isinstance(response, web.Response) and response.text:
-            response.text = response.text[: len(response.text) // 2]
+        fault = sim.faults.take(site, request.path)
+        scheduled = sim.world.active_faults(site, now)
+        kind = fault.kind if fault else scheduled[0] if scheduled else None
+        if kind == "timeout":
+            await asyncio.sleep(3600)  # held open until the client gives up
+        elif kind == "slow":
+            await asyncio.sleep(fault.delay if fault else 2.0)
+        if kind in ("slow", "timeout"):
+            kind = None
+        request[FAULT] = kind or ""
+        if kind and kind not in _SHAPED_BY_HANDLER:
+            response = _fault_response(site, kind)
+        else:
+            response = await handler(request)
+            if kind == "truncated" and isinstance(response, web.Response) and response.text:
+                response.text = response.text[: len(response.text) // 2]
     # The server's clock is the simulated one: relative times ("5分钟前") resolve against it.
     response.headers["Date"] = format_datetime(now.astimezone(UTC), usegmt=True)
     return response
