@@ -350,3 +350,13 @@ async def test_long_text_without_permission_keeps_the_short_text(tmp_path: Path)
             )
         ]
         assert texts and all("全文" not in t and t for t in texts)
+
+
+async def test_block_during_long_text_keeps_the_rows_read_so_far(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault("http432", path="/statuses/extend", count=1)
+        report = await r.collector.run_pass()
+        assert report.blocked
+        assert r.store.table_counts()["posts"] > 0, "the listed posts were kept"
+        assert r.store.cursor("weibo:posts", f"search:{TOPIC}") is None, "but not the cursor"
+        assert len(stored(r.store, "SELECT id FROM alerts")) == 1

@@ -250,11 +250,14 @@ class WeiboCollector:
                 if reached_known or not marker:
                     complete = True
                     break
-        finally:
             posts = await self._complete_long_texts(found, truncated, known)
-            cursor = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
+        except BaseException:
             # An interrupted walk keeps its rows but not its cursor: the next pass re-reads.
-            self.store.save_posts(posts, cursor=cursor)
+            # No further requests here: the platform may just have blocked us.
+            self.store.save_posts(found.values())
+            raise
+        cursor = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
+        self.store.save_posts(posts, cursor=cursor)
         return len(found)
 
     def _kind_of(self, author_id: str) -> AuthorKind:
