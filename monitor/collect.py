@@ -11,6 +11,7 @@ from monitor.config import Config
 from monitor.http import HttpClient
 from monitor.scoring import score_new_comments, score_new_posts
 from monitor.store import Store
+from nlp.sentiment import load_model
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ async def collect_once(config: Config, platform: str | None) -> list[str]:
                 lines.append(f"  skipped {skipped} sources while the circuit is open")
         if platform in (None, "douyin") and config.douyin.enabled:
             lines.append("douyin: not collected (the Douyin collector is not built yet)")
-        comments = score_new_comments(store, config)
-        posts = score_new_posts(store, config)
+        model = load_model(config.nlp.model)
+        comments = score_new_comments(store, config, model)
+        posts = score_new_posts(store, config, model)
         lines.append(f"nlp: scored {comments} comments, {posts} posts")
     return lines

@@ -17,6 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from monitor.errors import ConfigError
 
@@ -404,8 +405,6 @@ def _check_semantics(config: Config, source: Path) -> None:
         ("digest.timezone", config.digest.timezone),
     ):
         try:
-            from zoneinfo import ZoneInfo
-
             ZoneInfo(tz)
         except (KeyError, ValueError) as err:
             raise ConfigError(

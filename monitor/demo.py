@@ -27,6 +27,7 @@ from monitor.sim.world import load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
+from nlp.sentiment import load_model
 from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
@@ -97,12 +98,13 @@ async def _replay(out_dir: Path) -> str:
             f"pingfan demo: 回放 {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
             f"每步 {STEP.days} 天；模拟器 {sim.weibo_url}"
         )
+        model = load_model(config.nlp.model)
         with Store.open(config.storage.path) as store:
             while True:
                 before = store.table_counts()
                 report = await weibo_pass(config, store, circuit)
-                score_new_comments(store, config)
-                score_new_posts(store, config)
+                score_new_comments(store, config, model)
+                score_new_posts(store, config, model)
                 print(_progress_line(store, before, report.blocked, clock.now()))
                 if clock.now() >= world.end:
                     break

@@ -8,17 +8,16 @@ import logging
 from monitor.config import Config
 from monitor.store import Store
 from nlp.segment import tokenizer
-from nlp.sentiment import load_model, score
+from nlp.sentiment import Model, score
 from nlp.ugc import UgcCandidate, assess
 
 log = logging.getLogger(__name__)
 BATCH = 5000
 
 
-def score_new_comments(store: Store, config: Config) -> int:
+def score_new_comments(store: Store, config: Config, model: Model) -> int:
     """Score every comment that has no score yet; returns how many."""
     tokenizer(config.nlp.lexicon)  # the campaign's own words stay whole in keywords
-    model = load_model(config.nlp.model)
     total = 0
     while True:
         rows = list(
@@ -41,10 +40,9 @@ def score_new_comments(store: Store, config: Config) -> int:
         total += len(rows)
 
 
-def score_new_posts(store: Store, config: Config) -> int:
+def score_new_posts(store: Store, config: Config, model: Model) -> int:
     """UGC score for every post under a watched topic that has none yet (0 = not UGC)."""
     watched = {t.name for t in config.topics}
-    model = load_model(config.nlp.model)
     rows = list(
         store.query(
             "SELECT platform, id, text, author_kind, is_original, media, likes, comments,"

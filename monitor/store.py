@@ -29,6 +29,7 @@ from monitor.models import (
     to_utc_iso,
     utc_now,
 )
+from nlp.segment import search_tokens
 
 Tokenize = Callable[[str], Iterable[str]]
 
@@ -91,10 +92,7 @@ class SearchHit:
     created_at: str
 
 
-def default_tokenize(text: str) -> Iterable[str]:
-    from nlp.segment import search_tokens
-
-    return search_tokens(text)
+default_tokenize: Tokenize = search_tokens
 
 
 class Store:

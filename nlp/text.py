@@ -29,7 +29,6 @@ _PAIRED_TAG = re.compile(r"#([^#\s@]{1,64})#")
 _OPEN_TAG = re.compile(r"#([^#\s@，。！？,!?]{1,64})")
 _MENTION = re.compile(r"@([\w\u4e00-\u9fff\-·]{1,30})")
 _URL = re.compile(r"https?://[^\s<>\"'\u4e00-\u9fff，。！？]+", re.I)
-_REPEAT = re.compile(r"(.)\1{3,}")
 _LONG_TEXT_LINK = re.compile(r"\.{0,3}\s*全文\s*$")
 
 
@@ -97,15 +96,15 @@ def normalize(text: str, *, max_repeat: int = 3) -> str:
     text = _ZERO_WIDTH.sub("", _CONTROL.sub(" ", text))
     text = _URL.sub(" ", text)
     text = text.translate(_hant_to_hans())
-    text = _REPEAT.sub(lambda m: m.group(1) * max_repeat, text)
-    text = _bound_repeated_pairs(text, max_repeat)
+    for run in _repeat_patterns(max_repeat):
+        text = run.sub(lambda m: m.group(1) * max_repeat, text)
     return _SPACES.sub(" ", text).strip().lower()
 
 
-def _bound_repeated_pairs(text: str, max_repeat: int) -> str:
-    # 哈哈哈 is caught above; this bounds two-character runs like 加油加油加油加油.
-    pattern = re.compile(rf"(..)\1{{{max_repeat},}}")
-    return pattern.sub(lambda m: m.group(1) * max_repeat, text)
+@cache
+def _repeat_patterns(max_repeat: int) -> tuple[re.Pattern[str], ...]:
+    """Runs longer than `max_repeat` of one character (哈哈哈哈) and of two (加油加油加油加油)."""
+    return (re.compile(rf"(.)\1{{{max_repeat},}}"), re.compile(rf"(..)\1{{{max_repeat},}}"))
 
 
 @cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -216,8 +216,6 @@ def _comment_with_replies(item: object, post_id: str, observed_at: datetime) -> 
 
 
 def _child_of(comment: Comment, parent_id: str) -> Comment:
-    from dataclasses import replace
-
     return replace(comment, parent_id=parent_id)
 
 

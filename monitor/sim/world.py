@@ -566,18 +566,9 @@ class _Expander:
             for index in range(int(ring["accounts"])):
                 author = self.users[platform][index * 7 % len(self.users[platform])]
                 moment = at + timedelta(seconds=window * index / max(int(ring["accounts"]), 1))
+                text = ring["text"] + ("" if index % 3 else "！")
                 comments.append(
-                    SimComment(
-                        platform=platform,
-                        id=self._id(platform, moment, "comment"),
-                        post_id=target.id,
-                        author_id=author.id,
-                        author_name=author.name,
-                        text=ring["text"] + ("" if index % 3 else "！"),
-                        created_at=moment,
-                        likes_final=self.rng.randint(0, 3),
-                        region="辽宁",
-                    )
+                    self._comment(target, author, moment, text, self.rng.randint(0, 3), "辽宁")
                 )
 
     def _comments_for(self, post: SimPost, count: int, pool: str, window: timedelta | None) -> None:
@@ -599,17 +590,8 @@ class _Expander:
                 continue
             text = self._comment_text(pool)
             author = self.rng.choice(users)
-            comment = SimComment(
-                platform=post.platform,
-                id=self._id(post.platform, moment, "comment"),
-                post_id=post.id,
-                author_id=author.id,
-                author_name=author.name,
-                text=text,
-                created_at=moment,
-                likes_final=int(self.rng.lognormvariate(1.0, 1.3)),
-                region=self._pick("regions"),
-            )
+            likes = int(self.rng.lognormvariate(1.0, 1.3))
+            comment = self._comment(post, author, moment, text, likes, self._pick("regions"))
             comments.append(comment)
             if self.rng.random() < 0.12:  # a short exchange under the comment
                 for _ in range(self.rng.randint(1, 3)):
@@ -617,21 +599,37 @@ class _Expander:
                     if later > self.end:
                         break
                     replier = self.rng.choice(users)
-                    comments.append(
-                        SimComment(
-                            platform=post.platform,
-                            id=self._id(post.platform, later, "comment"),
-                            post_id=post.id,
-                            author_id=replier.id,
-                            author_name=replier.name,
-                            text=self._comment_text("mixed" if pool == "mixed" else pool),
-                            created_at=later,
-                            likes_final=self.rng.randint(0, 5),
-                            region=self._pick("regions"),
-                            parent_id=comment.id,
-                        )
+                    reply_text = self._comment_text(pool)
+                    reply_likes = self.rng.randint(0, 5)
+                    region = self._pick("regions")
+                    reply = self._comment(
+                        post, replier, later, reply_text, reply_likes, region, comment.id
                     )
+                    comments.append(reply)
         comments.sort(key=lambda c: (c.created_at, c.id))
+
+    def _comment(
+        self,
+        post: SimPost,
+        author: SimAccount,
+        moment: datetime,
+        text: str,
+        likes: int,
+        region: str,
+        parent_id: str | None = None,
+    ) -> SimComment:
+        return SimComment(
+            platform=post.platform,
+            id=self._id(post.platform, moment, "comment"),
+            post_id=post.id,
+            author_id=author.id,
+            author_name=author.name,
+            text=text,
+            created_at=moment,
+            likes_final=likes,
+            region=region,
+            parent_id=parent_id,
+        )
 
     def _comment_text(self, pool: str) -> str:
         if pool == "mixed":
