@@ -114,15 +114,9 @@ async def _replay(out_dir: Path) -> str:
 
 def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: datetime) -> str:
     after = store.table_counts()
-    reads = next(
-        store.query(
-            "SELECT views FROM topic_metrics WHERE platform = 'weibo' ORDER BY pk DESC LIMIT 1"
-        ),
-        {"views": None},
-    )["views"]
-    negative = next(
-        store.query("SELECT avg(label = 'negative') AS share FROM comments WHERE label IS NOT NULL")
-    )["share"]
+    readings = store.latest_topic_readings("weibo")
+    reads = readings[0]["views"] if readings else None
+    negative = store.negative_share()
     new_posts = after["posts"] - before["posts"]
     new_comments = after["comments"] - before["comments"]
     line = (
@@ -135,22 +129,14 @@ def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: dat
 def _summary(store: Store) -> str:
     counts = store.table_counts()
     lines = ["# pingfan demo: #平凡大连人 (微博)", ""]
-    latest = next(
-        store.query(
-            "SELECT views, discussions FROM topic_metrics WHERE platform = 'weibo'"
-            " ORDER BY pk DESC LIMIT 1"
-        ),
-        None,
-    )
+    readings = store.latest_topic_readings("weibo")
+    latest = readings[0] if readings else None
     if latest:
         lines.append(f"- 话题阅读 {latest['views']:,}，讨论 {latest['discussions']:,}")
     lines.append(
         f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}"
     )
-    labels = {
-        r["label"]: r["n"]
-        for r in store.query("SELECT label, count(*) AS n FROM comments GROUP BY label")
-    }
+    labels = store.label_counts()
     total = sum(labels.values()) or 1
     lines.append(
         "- 评论情绪：正面 {:.0%}，中性 {:.0%}，负面 {:.0%}".format(
@@ -160,34 +146,21 @@ def _summary(store: Store) -> str:
         )
     )
     lines += ["", "## 最负面的讨论（至少 20 条评论）"]
-    threads = list(
-        store.query(
-            "SELECT p.id, p.text, count(*) AS n, avg(c.label = 'negative') AS share"
-            " FROM comments c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
-            " GROUP BY p.id HAVING n >= 20 ORDER BY share DESC LIMIT 3"
-        )
-    )
-    for thread in threads:
-        texts = [
-            r["text"]
-            for r in store.query("SELECT text FROM comments WHERE post_id = ?", (thread["id"],))
-        ]
+    for thread in store.most_negative_threads(min_comments=20, limit=3):
+        texts = store.comment_texts(thread["platform"], thread["id"])
         words = "、".join(w for w, _ in keywords(texts, top_k=4))
         lines.append(
             f"- 负面 {thread['share']:.0%} / {thread['n']} 条评论："
             f"{thread['text'][:40]}（关键词：{words}）"
         )
     lines += ["", "## 值得感谢或转发的 UGC"]
-    for post in store.query(
-        "SELECT author_name, text, ugc_score FROM posts WHERE ugc_score > 0"
-        " ORDER BY ugc_score DESC, id LIMIT 5"
-    ):
+    for post in store.top_ugc(limit=5):
         nomination = detect_nomination(post["text"])
         tag = f"［推荐：{nomination.person or nomination.role}］" if nomination else ""
         lines.append(f"- {post['ugc_score']:.2f} @{post['author_name']}：{post['text'][:50]}{tag}")
     messages = [
         Message(r["id"], r["author_id"], r["text"], from_iso(r["created_at"]))
-        for r in store.query("SELECT id, author_id, text, created_at FROM comments")
+        for r in store.comments_for_dedup()
     ]
     suspects = suspected_coordination(messages)
     lines += ["", "## 疑似协同刷评（线索，非结论）"]

@@ -6,14 +6,11 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, Any, Literal
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from monitor.models import to_utc_iso
 from monitor.store import Store
-
-ExportKind = Literal["posts", "comments", "topics", "accounts", "alerts"]
-EXPORT_KINDS: tuple[ExportKind, ...] = ("posts", "comments", "topics", "accounts", "alerts")
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "posts": (
@@ -63,31 +60,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_QUERIES: dict[str, str] = {
-    "posts": """
-        SELECT p.platform, p.id, p.author_id, p.author_name, p.author_kind, p.text,
-            p.created_at, p.url, p.topics, p.is_original, p.plays, p.likes, p.comments,
-            p.shares, p.reposts,
-            (SELECT avg(c.sentiment) FROM comments c
-             WHERE c.platform = p.platform AND c.post_id = p.id) AS sentiment,
-            p.ugc_score
-        FROM posts p WHERE p.created_at >= :since ORDER BY p.created_at, p.platform, p.id""",
-    "comments": """
-        SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
-            sentiment, label
-        FROM comments WHERE created_at >= :since ORDER BY created_at, platform, id""",
-    "topics": """
-        SELECT platform, topic, observed_at, views, discussions
-        FROM topic_metrics WHERE observed_at >= :since ORDER BY observed_at, platform, topic""",
-    "accounts": """
-        SELECT platform, id, name, kind, followers, observed_at
-        FROM accounts WHERE observed_at >= :since ORDER BY platform, id""",
-    "alerts": """
-        SELECT id, kind, severity, platform, subject_id, title, text, created_at, state,
-            dedupe_key
-        FROM alerts WHERE created_at >= :since ORDER BY id""",
-}
-
 
 def parse_since(text: str, timezone: str = "Asia/Shanghai") -> str:
     """`--since` as stored (UTC ISO); a date or a time without offset is read in `timezone`."""
@@ -104,9 +76,7 @@ def parse_since(text: str, timezone: str = "Asia/Shanghai") -> str:
 
 
 def export_records(store: Store, kind: str, since: str | None = None) -> Iterator[dict[str, Any]]:
-    if kind not in _QUERIES:
-        raise ValueError(f"unknown export kind {kind!r}; use one of {', '.join(EXPORT_KINDS)}")
-    for row in store.query(_QUERIES[kind], {"since": since or ""}):
+    for row in store.export_rows(kind, since):
         yield _finish(kind, row)
 
 

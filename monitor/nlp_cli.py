@@ -153,7 +153,4 @@ def _labels_from_db(args: argparse.Namespace) -> list[Example]:
 
     config = load_config(resolve_config_path(args.config))
     with Store.open(config.storage.path) as store:
-        return [
-            Example(row["text"], row["label"])
-            for row in store.query("SELECT text, label FROM labels ORDER BY pk")
-        ]
+        return [Example(text, label) for text, label in store.labels()]

@@ -20,11 +20,7 @@ def score_new_comments(store: Store, config: Config, model: Model) -> int:
     tokenizer(config.nlp.lexicon)  # the campaign's own words stay whole in keywords
     total = 0
     while True:
-        rows = list(
-            store.query(
-                "SELECT platform, id, text FROM comments WHERE sentiment IS NULL LIMIT ?", (BATCH,)
-            )
-        )
+        rows = store.unscored_comments(BATCH)
         if not rows:
             return total
         results = score(
@@ -43,12 +39,7 @@ def score_new_comments(store: Store, config: Config, model: Model) -> int:
 def score_new_posts(store: Store, config: Config, model: Model) -> int:
     """UGC score for every post under a watched topic that has none yet (0 = not UGC)."""
     watched = {t.name for t in config.topics}
-    rows = list(
-        store.query(
-            "SELECT platform, id, text, author_kind, is_original, media, likes, comments,"
-            " shares, reposts, topics FROM posts WHERE ugc_score IS NULL"
-        )
-    )
+    rows = store.posts_without_ugc_score()
     if not rows:
         return 0
     warmth = model.probabilities([r["text"] for r in rows])

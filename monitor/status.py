@@ -10,12 +10,7 @@ def render_status(store: Store, config: Config) -> str:
     counts = store.table_counts()
     lines = [f"database: {config.storage.path}"]
     lines += [f"  {table:<16} {count:>10,}" for table, count in counts.items()]
-    topics = list(
-        store.query(
-            "SELECT platform, topic, views, discussions, max(observed_at) AS observed_at"
-            " FROM topic_metrics GROUP BY platform, topic ORDER BY platform, topic"
-        )
-    )
+    topics = store.latest_topic_readings()
     if topics:
         lines.append("topics (latest reading):")
         for row in topics:
@@ -23,9 +18,9 @@ def render_status(store: Store, config: Config) -> str:
                 f"  {row['platform']:<7} #{row['topic']}  views={_n(row['views'])}"
                 f"  discussions={_n(row['discussions'])}  at {row['observed_at']}"
             )
-    states = list(store.query("SELECT state, count(*) AS n FROM alerts GROUP BY state"))
+    states = store.alert_states()
     if states:
-        lines.append("alerts: " + ", ".join(f"{r['state']}={r['n']}" for r in states))
+        lines.append("alerts: " + ", ".join(f"{state}={n}" for state, n in states.items()))
     return "\n".join(lines)
 
 

@@ -325,13 +325,7 @@ class WeiboCollector:
         schedule = self.config.schedule
         now = utc_now()
         due = []
-        rows = self.store.query(
-            "SELECT p.id, p.comments, p.created_at, p.observed_at, c.value, c.updated_at"
-            " FROM posts p LEFT JOIN cursors c ON c.source = ? AND c.key = p.id"
-            " WHERE p.platform = 'weibo' AND coalesce(p.comments, 1) > 0"
-            " ORDER BY p.created_at DESC",
-            (COMMENTS_SOURCE,),
-        )
+        rows = self.store.comment_poll_state("weibo", COMMENTS_SOURCE)
         for row in rows:
             listed = row["comments"] or 0
             if row["value"] is None:

@@ -1,4 +1,4 @@
-"""SQLite storage: one file, WAL, schema through migrations, used from one thread.
+"""Posts and comments with their cursors, sentiment and UGC scores, full-text search.
 
 Records arrive already parsed (frozen models); the store neither parses nor normalises.
 Every `save_*` call is one transaction, and a cursor passed with it commits in that same
@@ -8,30 +8,13 @@ transaction, so a crash can never leave a cursor ahead of the rows it covers.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
-from monitor.errors import StoreError
-from monitor.migrations import migrations
-from monitor.models import (
-    Account,
-    AlertRecord,
-    Comment,
-    Cursor,
-    Post,
-    TopicStats,
-    to_utc_iso,
-    utc_now,
-)
-from nlp.segment import search_tokens
-
-Tokenize = Callable[[str], Iterable[str]]
+from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
+from monitor.store.connection import StoreBase
 
 # Latest counts are kept when a newer reading lacks them (None = not given, not zero).
 _POST_UPSERT = """
@@ -71,17 +54,6 @@ ON CONFLICT (platform, id) DO UPDATE SET
 RETURNING pk
 """
 
-_ACCOUNT_UPSERT = """
-INSERT INTO accounts (platform, id, name, kind, verified, followers, first_seen, observed_at)
-VALUES (:platform, :id, :name, :kind, :verified, :followers, :observed_at, :observed_at)
-ON CONFLICT (platform, id) DO UPDATE SET
-    name = excluded.name,
-    kind = excluded.kind,
-    verified = coalesce(excluded.verified, verified),
-    followers = coalesce(excluded.followers, followers),
-    observed_at = max(observed_at, excluded.observed_at)
-"""
-
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -92,44 +64,7 @@ class SearchHit:
     created_at: str
 
 
-default_tokenize: Tokenize = search_tokens
-
-
-class Store:
-    """The only code that touches the database."""
-
-    def __init__(self, db: Database, tokenize: Tokenize = default_tokenize) -> None:
-        self.db = db
-        self._tokenize = tokenize
-
-    @classmethod
-    def open(cls, path: str | Path, *, tokenize: Tokenize = default_tokenize) -> Store:
-        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
-        try:
-            if str(path) == ":memory:":
-                db = Database(memory=True)
-            else:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                db = Database(Path(path))
-                db.enable_wal()
-                db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA busy_timeout = 5000")
-            migrations.apply(db)
-        except (sqlite3.Error, OSError) as err:
-            raise StoreError(f"cannot open database {path}: {err}") from err
-        return cls(db, tokenize)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- writes ------------------------------------------------------------------------
-
+class ContentStore(StoreBase):
     def save_posts(self, posts: Iterable[Post], cursor: Cursor | None = None) -> int:
         """Upsert posts by (platform, id); append a metric point when a count changed."""
         count = 0
@@ -179,67 +114,6 @@ class Store:
                 self._put_cursor(cursor)
         return count
 
-    def save_accounts(self, accounts: Iterable[Account]) -> int:
-        """Upsert accounts; append a follower snapshot when the figures changed."""
-        count = 0
-        with self.db.atomic():
-            for account in accounts:
-                row = {
-                    "platform": account.platform,
-                    "id": account.id,
-                    "name": account.name,
-                    "kind": account.kind,
-                    "verified": account.verified,
-                    "followers": account.followers,
-                    "following": account.following,
-                    "posts_count": account.posts_count,
-                    "observed_at": to_utc_iso(account.observed_at),
-                }
-                self.db.execute(_ACCOUNT_UPSERT, row)
-                last = self.db.execute(
-                    "SELECT followers, following, posts_count FROM account_metrics"
-                    " WHERE platform = ? AND account_id = ? ORDER BY pk DESC LIMIT 1",
-                    (account.platform, account.id),
-                ).fetchone()
-                if last is None or tuple(last) != (
-                    account.followers,
-                    account.following,
-                    account.posts_count,
-                ):
-                    self.db.execute(
-                        "INSERT INTO account_metrics (platform, account_id, observed_at,"
-                        " followers, following, posts_count) VALUES (:platform, :id,"
-                        " :observed_at, :followers, :following, :posts_count)",
-                        row,
-                    )
-                count += 1
-        return count
-
-    def save_topic_stats(self, stats: Iterable[TopicStats]) -> int:
-        count = 0
-        with self.db.atomic():
-            for item in stats:
-                last = self.db.execute(
-                    "SELECT views, discussions FROM topic_metrics WHERE platform = ? AND topic = ?"
-                    " ORDER BY pk DESC LIMIT 1",
-                    (item.platform, item.topic),
-                ).fetchone()
-                if last is not None and tuple(last) == (item.views, item.discussions):
-                    continue  # unchanged since the last reading
-                self.db.execute(
-                    "INSERT INTO topic_metrics (platform, topic, observed_at, views, discussions)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        item.platform,
-                        item.topic,
-                        to_utc_iso(item.observed_at),
-                        item.views,
-                        item.discussions,
-                    ),
-                )
-                count += 1
-        return count
-
     def set_comment_scores(self, scores: Iterable[tuple[str, str, float, str, str]]) -> None:
         """(platform, comment id, P(positive), label, model version) for scored comments."""
         with self.db.atomic():
@@ -260,53 +134,6 @@ class Store:
                 [(score, plat, pid) for plat, pid, score in scores],
             )
 
-    def enqueue_alert(self, alert: AlertRecord) -> bool:
-        """Put an alert in the outbox; False if its dedupe key is already there."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "INSERT INTO alerts (dedupe_key, kind, severity, platform, subject_id, title,"
-                " text, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedupe_key) DO NOTHING",
-                (
-                    alert.dedupe_key,
-                    alert.kind,
-                    alert.severity,
-                    alert.platform,
-                    alert.subject_id,
-                    alert.title,
-                    alert.text,
-                    to_utc_iso(alert.created_at),
-                    to_utc_iso(alert.created_at),
-                ),
-            )
-            return cursor.rowcount == 1
-
-    def add_label(
-        self,
-        text: str,
-        label: str,
-        *,
-        platform: str | None = None,
-        comment_id: str | None = None,
-        given_by: str | None = None,
-        given_at: datetime | None = None,
-    ) -> None:
-        """Store a sentiment label the team gave; the comment's own label follows it."""
-        if label not in ("positive", "neutral", "negative"):
-            raise ValueError(f"label must be positive, neutral or negative, not {label!r}")
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT INTO labels (platform, comment_id, text, label, given_by, given_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (platform, comment_id, text, label, given_by, to_utc_iso(given_at or utc_now())),
-            )
-            if platform and comment_id:
-                self.db.execute(
-                    "UPDATE comments SET label = ?, model_version = 'team'"
-                    " WHERE platform = ? AND id = ?",
-                    (label, platform, comment_id),
-                )
-
     def purge_expired_comments(self, retention_days: int, now: datetime | None = None) -> int:
         """Delete comments older than the retention limit (0 keeps all); returns how many."""
         if retention_days <= 0:
@@ -320,34 +147,11 @@ class Store:
             )
             return self.db.execute("DELETE FROM comments WHERE created_at < ?", (cutoff,)).rowcount
 
-    # --- reads -------------------------------------------------------------------------
-
     def cursor(self, source: str, key: str) -> str | None:
         row = self.db.execute(
             "SELECT value FROM cursors WHERE source = ? AND key = ?", (source, key)
         ).fetchone()
         return row[0] if row else None
-
-    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
-        """Rows as dicts, streamed (for exports and reports)."""
-        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
-        names = [column[0] for column in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
-
-    def table_counts(self) -> dict[str, int]:
-        tables = (
-            "accounts",
-            "account_metrics",
-            "posts",
-            "post_metrics",
-            "comments",
-            "topic_metrics",
-            "cursors",
-            "alerts",
-            "labels",
-        )
-        return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     def search(self, query: str, *, kind: str = "posts", limit: int = 20) -> list[SearchHit]:
         """Full-text search over post or comment text; Chinese works through jieba tokens."""
@@ -365,8 +169,6 @@ class Store:
             (match, limit),
         ).fetchall()
         return [SearchHit(kind, p, i, text, created) for p, i, text, created in rows]
-
-    # --- helpers -----------------------------------------------------------------------
 
     def _put_cursor(self, cursor: Cursor) -> None:
         self.db.execute(

@@ -1,0 +1,44 @@
+"""Sentiment labels the team gave: training data, and they stick to the comment they name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, cast
+
+from monitor.models import to_utc_iso, utc_now
+from monitor.store.connection import StoreBase
+
+Label = Literal["positive", "neutral", "negative"]
+
+
+class LabelsStore(StoreBase):
+    def add_label(
+        self,
+        text: str,
+        label: str,
+        *,
+        platform: str | None = None,
+        comment_id: str | None = None,
+        given_by: str | None = None,
+        given_at: datetime | None = None,
+    ) -> None:
+        """Store a sentiment label the team gave; the comment's own label follows it."""
+        if label not in ("positive", "neutral", "negative"):
+            raise ValueError(f"label must be positive, neutral or negative, not {label!r}")
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO labels (platform, comment_id, text, label, given_by, given_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (platform, comment_id, text, label, given_by, to_utc_iso(given_at or utc_now())),
+            )
+            if platform and comment_id:
+                self.db.execute(
+                    "UPDATE comments SET label = ?, model_version = 'team'"
+                    " WHERE platform = ? AND id = ?",
+                    (label, platform, comment_id),
+                )
+
+    def labels(self) -> list[tuple[str, Label]]:
+        """(text, label) of every label given, oldest first (the table CHECKs the label)."""
+        rows = self.db.execute("SELECT text, label FROM labels ORDER BY pk").fetchall()
+        return [(text, cast(Label, label)) for text, label in rows]

@@ -1,0 +1,143 @@
+"""Named read queries for the CLI, the demo, the scorer and the collectors: no SQL elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from monitor.store.connection import StoreBase
+
+TABLES = (
+    "accounts",
+    "account_metrics",
+    "posts",
+    "post_metrics",
+    "comments",
+    "topic_metrics",
+    "cursors",
+    "alerts",
+    "labels",
+)
+
+_EXPORT_QUERIES: dict[str, str] = {
+    "posts": """
+        SELECT p.platform, p.id, p.author_id, p.author_name, p.author_kind, p.text,
+            p.created_at, p.url, p.topics, p.is_original, p.plays, p.likes, p.comments,
+            p.shares, p.reposts,
+            (SELECT avg(c.sentiment) FROM comments c
+             WHERE c.platform = p.platform AND c.post_id = p.id) AS sentiment,
+            p.ugc_score
+        FROM posts p WHERE p.created_at >= :since ORDER BY p.created_at, p.platform, p.id""",
+    "comments": """
+        SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
+            sentiment, label
+        FROM comments WHERE created_at >= :since ORDER BY created_at, platform, id""",
+    "topics": """
+        SELECT platform, topic, observed_at, views, discussions
+        FROM topic_metrics WHERE observed_at >= :since ORDER BY observed_at, platform, topic""",
+    "accounts": """
+        SELECT platform, id, name, kind, followers, observed_at
+        FROM accounts WHERE observed_at >= :since ORDER BY platform, id""",
+    "alerts": """
+        SELECT id, kind, severity, platform, subject_id, title, text, created_at, state,
+            dedupe_key
+        FROM alerts WHERE created_at >= :since ORDER BY id""",
+}
+EXPORT_KINDS = tuple(_EXPORT_QUERIES)
+
+
+class ReportsStore(StoreBase):
+    def table_counts(self) -> dict[str, int]:
+        return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+    def export_rows(self, kind: str, since: str | None = None) -> Iterator[dict[str, Any]]:
+        """Rows for `pingfan export KIND`, from `since` (UTC ISO) on, streamed."""
+        if kind not in _EXPORT_QUERIES:
+            raise ValueError(f"unknown export kind {kind!r}; use one of {', '.join(EXPORT_KINDS)}")
+        return self.query(_EXPORT_QUERIES[kind], {"since": since or ""})
+
+    def latest_topic_readings(self, platform: str | None = None) -> list[dict[str, Any]]:
+        """The newest views/discussions reading per (platform, topic)."""
+        return list(
+            self.query(
+                "SELECT m.platform, m.topic, m.views, m.discussions, m.observed_at"
+                " FROM topic_metrics m WHERE m.pk IN (SELECT max(pk) FROM topic_metrics"
+                " GROUP BY platform, topic) AND (:platform IS NULL OR m.platform = :platform)"
+                " ORDER BY m.platform, m.topic",
+                {"platform": platform},
+            )
+        )
+
+    def alert_states(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall()
+        return {state: n for state, n in rows}
+
+    def label_counts(self) -> dict[str | None, int]:
+        """How many comments carry each sentiment label (None: not scored yet)."""
+        rows = self.db.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
+        return {label: n for label, n in rows}
+
+    def negative_share(self) -> float | None:
+        row = self.db.execute(
+            "SELECT avg(label = 'negative') FROM comments WHERE label IS NOT NULL"
+        ).fetchone()
+        return row[0]
+
+    def most_negative_threads(self, min_comments: int = 20, limit: int = 3) -> list[dict]:
+        """Posts with at least `min_comments` comments, by share of negative comments."""
+        return list(
+            self.query(
+                "SELECT p.platform, p.id, p.text, count(*) AS n,"
+                " avg(c.label = 'negative') AS share"
+                " FROM comments c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
+                " GROUP BY p.platform, p.id HAVING n >= ? ORDER BY share DESC, p.id LIMIT ?",
+                (min_comments, limit),
+            )
+        )
+
+    def comment_texts(self, platform: str, post_id: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT text FROM comments WHERE platform = ? AND post_id = ? ORDER BY created_at",
+            (platform, post_id),
+        ).fetchall()
+        return [text for (text,) in rows]
+
+    def top_ugc(self, limit: int = 5) -> list[dict[str, Any]]:
+        return list(
+            self.query(
+                "SELECT platform, id, author_name, text, url, ugc_score FROM posts"
+                " WHERE ugc_score > 0 ORDER BY ugc_score DESC, id LIMIT ?",
+                (limit,),
+            )
+        )
+
+    def comments_for_dedup(self) -> Iterator[dict[str, Any]]:
+        return self.query("SELECT id, author_id, text, created_at FROM comments ORDER BY pk")
+
+    def unscored_comments(self, limit: int) -> list[dict[str, Any]]:
+        return list(
+            self.query(
+                "SELECT platform, id, text FROM comments WHERE sentiment IS NULL LIMIT ?", (limit,)
+            )
+        )
+
+    def posts_without_ugc_score(self) -> list[dict[str, Any]]:
+        return list(
+            self.query(
+                "SELECT platform, id, text, author_kind, is_original, media, likes, comments,"
+                " shares, reposts, topics FROM posts WHERE ugc_score IS NULL"
+            )
+        )
+
+    def comment_poll_state(self, platform: str, source: str) -> list[dict[str, Any]]:
+        """Per post of `platform` that may have comments: its listed count, age and the
+        comment cursor (value, updated_at) of `source`, newest posts first."""
+        return list(
+            self.query(
+                "SELECT p.id, p.comments, p.created_at, p.observed_at, c.value, c.updated_at"
+                " FROM posts p LEFT JOIN cursors c ON c.source = ? AND c.key = p.id"
+                " WHERE p.platform = ? AND coalesce(p.comments, 1) > 0"
+                " ORDER BY p.created_at DESC",
+                (source, platform),
+            )
+        )
