@@ -1,53 +1,68 @@
-"""`pingfan collect --once`: one full pass over the enabled platforms, then the NLP step."""
+"""`pingfan collect --once`: one full pass over the enabled platforms, then the NLP step.
+
+Every source runs once, whatever its due time (this is what a cron job wants), through the
+same runner as the daemon: the stored circuit is respected, so a pass during a cool-down that
+an earlier process started sends nothing to that platform.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
+from dataclasses import dataclass, field
 
-from monitor.circuit import Circuit
-from monitor.collectors.weibo import HEADERS, PassReport, WeiboCollector
 from monitor.config import Config
-from monitor.http import HttpClient
-from monitor.scoring import score_new_comments, score_new_posts
+from monitor.runlock import RunLock
+from monitor.runtime.clock import Clock, WallClock
+from monitor.runtime.platforms import PLATFORMS, enabled_platforms
+from monitor.runtime.scorer import Scorer, score_pending
+from monitor.runtime.sources import PassReport
 from monitor.store import Store
-from nlp.sentiment import load_model
 
 log = logging.getLogger(__name__)
 
 
-async def weibo_pass(config: Config, store: Store, circuit: Circuit | None = None) -> PassReport:
-    cookie = os.environ.get(config.weibo.cookie_env) if config.weibo.cookie_env else None
-    async with HttpClient(
-        name="weibo",
-        requests_per_minute=config.weibo.requests_per_minute,
-        timeout=config.weibo.timeout,
-        headers=HEADERS,
-        cookie=cookie or None,
-    ) as http:
-        collector = WeiboCollector(config, store, http, circuit or Circuit("weibo"))
-        return await collector.run_pass()
+@dataclass
+class PassOutcome:
+    reports: list[PassReport] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(report.blocked for report in self.reports)
 
 
-async def collect_once(config: Config, platform: str | None) -> list[str]:
-    """Run one pass; returns the lines of its report. Blocks are reported, not fatal."""
-    lines = []
-    with Store.open(config.storage.path) as store:
-        if platform in (None, "weibo") and config.weibo.enabled:
-            report = await weibo_pass(config, store)
-            lines.append(report.summary())
-            lines += [
+async def collect_pass(
+    config: Config, store: Store, clock: Clock, platform: str | None = None
+) -> list[PassReport]:
+    """Run every source of every enabled platform once, in order."""
+    reports = []
+    for name in enabled_platforms(config, platform):
+        async with PLATFORMS[name](config, store, clock, None) as runtime:
+            reports.append(await runtime.runner.run_all(list(runtime.sources)))
+    return reports
+
+
+async def collect_once(
+    config: Config, platform: str | None = None, clock: Clock | None = None
+) -> PassOutcome:
+    """One pass, scored; returns its report lines. Blocks are reported, not raised."""
+    clock = clock or WallClock()
+    outcome = PassOutcome()
+    with RunLock(config.storage.path), Store.open(config.storage.path) as store:
+        outcome.reports = await collect_pass(config, store, clock, platform)
+        for report in outcome.reports:
+            outcome.lines.append(report.summary())
+            outcome.lines += [
                 f"  {s.status}: {s.name}: {s.detail}"
                 for s in report.steps
                 if s.status in ("blocked", "failed")
             ]
             skipped = sum(s.status == "skipped" for s in report.steps)
             if skipped:
-                lines.append(f"  skipped {skipped} sources while the circuit is open")
-        if platform in (None, "douyin") and config.douyin.enabled:
-            lines.append("douyin: not collected (the Douyin collector is not built yet)")
-        model = load_model(config.nlp.model)
-        comments = score_new_comments(store, config, model)
-        posts = score_new_posts(store, config, model)
-        lines.append(f"nlp: scored {comments} comments, {posts} posts")
-    return lines
+                outcome.lines.append(f"  skipped {skipped} sources while the circuit is open")
+        if platform in (None, "douyin") and config.douyin.enabled and "douyin" not in PLATFORMS:
+            outcome.lines.append("douyin: not collected (the Douyin collector is not built yet)")
+        scorer = Scorer(config.nlp.model)
+        scored = await score_pending(store, config, scorer)
+        outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
+    return outcome

@@ -16,18 +16,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor.circuit import Circuit
-from monitor.collect import weibo_pass
+from monitor.collect import collect_pass
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
-from monitor.scoring import score_new_comments, score_new_posts
+from monitor.runtime.clock import FollowClock
+from monitor.runtime.scorer import Scorer, score_pending
 from monitor.sim.app import SimServer, Simulator
 from monitor.sim.clock import ManualClock
 from monitor.sim.world import load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
-from nlp.sentiment import load_model
 from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
@@ -93,19 +92,19 @@ async def _replay(out_dir: Path) -> str:
     clock = ManualClock(world.start + timedelta(hours=12))
     async with SimServer(Simulator(world, clock, requests_per_minute=1_000_000)) as sim:
         config = demo_config(sim, out_dir)
-        circuit = Circuit("weibo", cooldown=STEP.total_seconds() / 2)
         print(
             f"pingfan demo: 回放 {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
             f"每步 {STEP.days} 天；模拟器 {sim.weibo_url}"
         )
-        model = load_model(config.nlp.model)
+        scorer = Scorer(config.nlp.model)
+        runtime_clock = FollowClock(clock.now)
         with Store.open(config.storage.path) as store:
             while True:
                 before = store.table_counts()
-                report = await weibo_pass(config, store, circuit)
-                score_new_comments(store, config, model)
-                score_new_posts(store, config, model)
-                print(_progress_line(store, before, report.blocked, clock.now()))
+                reports = await collect_pass(config, store, runtime_clock)
+                await score_pending(store, config, scorer)
+                blocked = any(report.blocked for report in reports)
+                print(_progress_line(store, before, blocked, clock.now()))
                 if clock.now() >= world.end:
                     break
                 clock.set(min(clock.now() + STEP, world.end))

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.circuit import Circuit, CircuitState
 from monitor.collectors.weibo import HEADERS, WeiboCollector
 from monitor.config import Config, config_from_dict
-from monitor.http import HttpClient
+from monitor.runtime.circuit import Circuit, CircuitState
+from monitor.runtime.clock import VirtualClock
+from monitor.runtime.http import HttpClient
+from monitor.runtime.pacing import Pacer
+from monitor.runtime.runner import PlatformRunner
+from monitor.runtime.sources import PassReport, Source
 from monitor.sim.app import SimServer
 from monitor.sim.clock import ManualClock
 from monitor.sim.faults import Fault
@@ -47,25 +51,32 @@ def sim_config(server: SimServer, tmp_path: Path, **weibo: object) -> Config:
     )
 
 
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
 class Rig:
     server: SimServer
-    clock: ManualClock
+    clock: ManualClock  # the simulator's: what the platform shows
+    runtime_clock: VirtualClock  # pingfan's: cool-downs and pacing
     store: Store
     collector: WeiboCollector
-    circuit_clock: FakeMonotonic
+    runner: PlatformRunner
+    sources: list[Source]
 
     @property
     def world(self) -> World:
         return self.server.sim.world
+
+    @property
+    def circuit(self) -> Circuit:
+        return self.runner.circuit
+
+    async def run_pass(self) -> PassReport:
+        return await self.runner.run_all(self.sources)
+
+    def advance(self, **delta: float) -> None:
+        """Move both clocks: the campaign goes on and so does pingfan's time."""
+        before = self.clock.now()
+        after = self.clock.advance(**delta)
+        self.runtime_clock.advance((after - before).total_seconds())
 
     def add_fault(self, kind: str, path: str | None = None, count: int | None = 1) -> None:
         self.server.sim.faults.add(Fault("weibo", kind, path=path, count=count, delay=0.1))
@@ -75,16 +86,18 @@ class Rig:
 async def rig(tmp_path: Path, at: datetime = MID_CAMPAIGN) -> AsyncIterator[Rig]:
     async with running_sim(at=at, requests_per_minute=100_000) as (server, clock):
         config = sim_config(server, tmp_path)
-        circuit_clock = FakeMonotonic()
+        runtime_clock = VirtualClock(at)
         with Store.open(config.storage.path) as store:
+            circuit = Circuit("weibo", store, runtime_clock, cooldown=600)
             async with HttpClient(
-                name="weibo", requests_per_minute=100_000, timeout=1.0, headers=HEADERS,
-                retries=2, backoff_initial=0.01, backoff_max=0.05,
+                name="weibo", pacer=Pacer(100_000, runtime_clock, burst=10), timeout=1.0,
+                clock=runtime_clock, headers=HEADERS, retries=2, backoff_initial=0.01,
+                backoff_max=0.05, gate=circuit,
             ) as http:  # fmt: skip
-                collector = WeiboCollector(
-                    config, store, http, Circuit("weibo", cooldown=600, clock=circuit_clock)
-                )
-                yield Rig(server, clock, store, collector, circuit_clock)
+                collector = WeiboCollector(config, store, http, runtime_clock)
+                runner = PlatformRunner("weibo", store, runtime_clock, circuit)
+                sources = collector.sources(logged_in=False)
+                yield Rig(server, clock, runtime_clock, store, collector, runner, sources)
 
 
 def expected_post_ids(world: World, now: datetime) -> set[str]:
@@ -101,7 +114,7 @@ def stored(store: Store, sql: str) -> list[dict]:
 
 async def test_full_pass_lands_posts_comments_stats_and_snapshots(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         now = r.clock.now()
         assert not report.blocked and all(s.status == "ok" for s in report.steps), report.summary()
         post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
@@ -127,23 +140,25 @@ async def test_full_pass_lands_posts_comments_stats_and_snapshots(tmp_path: Path
 
 async def test_second_pass_without_news_is_cheap_and_adds_nothing(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        await r.collector.run_pass()
+        await r.run_pass()
         counts = r.store.table_counts()
         before = r.server.sim.requests_to("weibo") + r.server.sim.requests_to("weibo_topic")
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         after = r.server.sim.requests_to("weibo") + r.server.sim.requests_to("weibo_topic")
-        sources = len([s for s in report.steps if not s.name.startswith("comments")])
-        assert after - before <= 2 * sources, report.summary()
-        assert not [s for s in report.steps if s.name.startswith("comments")]
+        assert after - before == report.requests
+        assert all(step.requests <= 2 for step in report.steps), report.steps
+        by_name = {step.name: step for step in report.steps}
+        assert by_name["weibo:comments"].requests == 0, "no thread has news"
+        assert by_name["weibo:post_counts"].requests == 0, "every count was read just now"
         assert r.store.table_counts() == counts
 
 
 async def test_later_pass_picks_up_only_what_is_new(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        await r.collector.run_pass()
-        r.clock.advance(days=4)
+        await r.run_pass()
+        r.advance(days=4)
         before = r.server.sim.requests_to("weibo")
-        await r.collector.run_pass()
+        await r.run_pass()
         now = r.clock.now()
         post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
         assert post_ids == expected_post_ids(r.world, now)
@@ -155,7 +170,7 @@ async def test_later_pass_picks_up_only_what_is_new(tmp_path: Path) -> None:
 
 async def test_long_posts_are_completed(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        await r.collector.run_pass()
+        await r.run_pass()
         long_ids = [p.id for p in r.world.posts_until(r.clock.now()) if p.long_text]
         assert long_ids
         for row in r.store.query(
@@ -168,12 +183,12 @@ async def test_long_posts_are_completed(tmp_path: Path) -> None:
 async def test_block_opens_circuit_with_one_alert_then_recovers(tmp_path: Path, kind: str) -> None:
     async with rig(tmp_path) as r:
         r.add_fault(kind, path="/api/container/getIndex", count=None)
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         assert report.blocked
-        assert r.collector.circuit.state is CircuitState.OPEN
+        assert r.circuit.state is CircuitState.OPEN
         skipped = [s for s in report.steps if s.status == "skipped"]
         assert skipped, "after the block, the other sources wait"
-        report = await r.collector.run_pass()  # still cooling down: nothing is sent
+        report = await r.run_pass()  # still cooling down: nothing is sent
         assert {s.status for s in report.steps} == {"skipped"} and report.requests == 0
         alerts = stored(r.store, "SELECT kind, severity, title FROM alerts")
         assert alerts == [
@@ -184,9 +199,9 @@ async def test_block_opens_circuit_with_one_alert_then_recovers(tmp_path: Path, 
             }
         ]
         r.server.sim.faults.clear()
-        r.circuit_clock.now += 601
-        report = await r.collector.run_pass()
-        assert r.collector.circuit.state is CircuitState.CLOSED
+        r.runtime_clock.advance(601)
+        report = await r.run_pass()
+        assert r.circuit.state is CircuitState.CLOSED
         post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
         assert post_ids == expected_post_ids(r.world, r.clock.now())
         titles = [a["title"] for a in stored(r.store, "SELECT title FROM alerts ORDER BY id")]
@@ -196,7 +211,7 @@ async def test_block_opens_circuit_with_one_alert_then_recovers(tmp_path: Path, 
 async def test_truncated_topic_detail_falls_back_to_the_container_text(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.server.sim.faults.add(Fault("weibo", "truncated", path="/ajax_topic", count=None))
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         assert not report.blocked
         (row,) = stored(r.store, "SELECT views, discussions FROM topic_metrics")
         curve = r.world.topic("weibo", name=TOPIC)
@@ -208,12 +223,12 @@ async def test_truncated_topic_detail_falls_back_to_the_container_text(tmp_path:
 async def test_truncated_json_fails_one_source_and_keeps_the_others(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.add_fault("truncated", path="/api/container/getIndex", count=1)
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         failed = [s for s in report.steps if s.status == "failed"]
         assert len(failed) == 1 and "truncated or invalid JSON" in failed[0].detail
         assert "url: http://127.0.0.1" in failed[0].detail
         assert [s for s in report.steps if s.status == "ok"]
-        await r.collector.run_pass()
+        await r.run_pass()
         post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
         assert post_ids == expected_post_ids(r.world, r.clock.now())
 
@@ -221,7 +236,7 @@ async def test_truncated_json_fails_one_source_and_keeps_the_others(tmp_path: Pa
 async def test_ok0_mid_walk_does_not_advance_the_cursor(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.collector.collect_topic_posts(TOPIC)
-        r.clock.advance(days=20)  # enough new posts for several pages
+        r.advance(days=20)  # enough new posts for several pages
         cursor_before = r.store.cursor("weibo:posts", f"search:{TOPIC}")
         original = r.collector.http.get
 
@@ -248,46 +263,43 @@ async def test_timeouts_and_slow_answers_are_retried(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.add_fault("timeout", path="/api/container/getIndex", count=1)
         r.add_fault("slow", path="/comments/hotflow", count=3)
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         assert all(s.status == "ok" for s in report.steps), report.summary()
 
 
 async def test_duplicates_across_pages_leave_no_duplicate_rows(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.add_fault("duplicate", path="/api/container/getIndex", count=None)
-        await r.collector.run_pass()
+        await r.run_pass()
         ids = [row["id"] for row in stored(r.store, "SELECT id FROM posts")]
         assert len(ids) == len(set(ids))
         assert set(ids) == expected_post_ids(r.world, r.clock.now())
 
 
-async def test_expired_cookie_is_reported_as_such(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_expired_cookie_is_reported_as_such(tmp_path: Path) -> None:
     async with running_sim(requests_per_minute=100_000, weibo_cookie="SUB=fresh") as (server, _):
         config = sim_config(server, tmp_path)
+        clock = VirtualClock(MID_CAMPAIGN)
         with Store.open(config.storage.path) as store:
+            circuit = Circuit("weibo", store, clock)
             async with HttpClient(
-                name="weibo",
-                requests_per_minute=1000,
-                timeout=2,
-                headers=HEADERS,
-                cookie="SUB=stale",
-            ) as http:
-                collector = WeiboCollector(config, store, http, Circuit("weibo"))
-                report = await collector.run_pass()
+                name="weibo", pacer=Pacer(1000, clock), timeout=2, clock=clock, headers=HEADERS,
+                cookie="SUB=stale", gate=circuit,
+            ) as http:  # fmt: skip
+                collector = WeiboCollector(config, store, http, clock)
+                runner = PlatformRunner("weibo", store, clock, circuit)
+                report = await runner.run_all(collector.sources(logged_in=http.has_cookie))
             (alert,) = store.query("SELECT title FROM alerts")
         login = report.steps[0]
-        assert login.name == "login" and login.status == "blocked"
+        assert login.name == "weibo:login" and login.status == "blocked"
         assert "expired" in login.detail and "PINGFAN_TEST_NO_COOKIE" in login.detail
         assert alert["title"] == "微博采集暂停：登录 Cookie 已失效"
 
 
-async def test_collect_once_command_exits_0_even_when_blocked(tmp_path: Path) -> None:
+async def test_collect_once_command_exits_4_when_blocked(tmp_path: Path) -> None:
     import asyncio
     import subprocess
-
-    from tests.conftest import REPO
+    import sys
 
     async with running_sim(requests_per_minute=100_000) as (server, _):
         server.sim.faults.add(Fault("weibo", "http432", count=None))
@@ -300,20 +312,21 @@ async def test_collect_once_command_exits_0_even_when_blocked(tmp_path: Path) ->
             encoding="utf-8",
         )
         process = await asyncio.create_subprocess_exec(
-            str(REPO / ".venv" / "bin" / "pingfan"), "--config", str(config_path),
+            sys.executable, "-m", "monitor.cli", "--config", str(config_path),
             "collect", "--once", "--platform", "weibo",
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
-        out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 4, err.decode()
     assert "blocked" in out.decode() and "432" in out.decode()
+    assert "Traceback" not in err.decode()
 
 
 async def test_export_shows_clean_weibo_rows(tmp_path: Path) -> None:
     from monitor.export import export_records
 
     async with rig(tmp_path) as r:
-        await r.collector.run_pass()
+        await r.run_pass()
         records = list(export_records(r.store, "posts"))
     assert records
     for record in records:
@@ -340,7 +353,7 @@ async def test_mentions_come_from_the_links(tmp_path: Path) -> None:
 async def test_long_text_without_permission_keeps_the_short_text(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.add_fault("no_permission", path="/statuses/extend", count=None)
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         assert all(s.status == "ok" for s in report.steps), report.summary()
         long_ids = [p.id for p in r.world.posts_until(r.clock.now()) if p.long_text]
         texts = [
@@ -355,7 +368,7 @@ async def test_long_text_without_permission_keeps_the_short_text(tmp_path: Path)
 async def test_block_during_long_text_keeps_the_rows_read_so_far(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.add_fault("http432", path="/statuses/extend", count=1)
-        report = await r.collector.run_pass()
+        report = await r.run_pass()
         assert report.blocked
         assert r.store.table_counts()["posts"] > 0, "the listed posts were kept"
         assert r.store.cursor("weibo:posts", f"search:{TOPIC}") is None, "but not the cursor"

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from alerts.health import blocked_alert, recovered_alert
-from monitor.circuit import Circuit
 from monitor.config import Config
-from monitor.errors import AuthExpired, Blocked, CollectorError, ParseError
-from monitor.http import HttpClient, HttpResponse
-from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, utc_now
+from monitor.errors import AuthExpired, ParseError
+from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, to_utc_iso
 from monitor.parse.weibo import (
     Envelope,
     cards_to_mblogs,
@@ -33,13 +31,15 @@ from monitor.parse.weibo import (
     parse_topic_detail,
     read_envelope,
 )
+from monitor.runtime.clock import Clock
+from monitor.runtime.http import Fetcher, HttpResponse, time_is_up
+from monitor.runtime.sources import Source
 from monitor.store import Store
 from nlp.text import extract_entities, html_to_text
 
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 50  # Weibo search stops at 50 pages anyway
-MAX_COMMENT_PAGES = 100
 HEADERS = {
     "User-Agent": (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 "
@@ -51,128 +51,63 @@ HEADERS = {
 }
 POSTS_SOURCE = "weibo:posts"
 COMMENTS_SOURCE = "weibo:comments"
-
-
-@dataclass
-class StepResult:
-    name: str
-    status: str  # ok | blocked | failed | skipped
-    rows: int = 0
-    detail: str = ""
-
-
-@dataclass
-class PassReport:
-    platform: str
-    steps: list[StepResult] = field(default_factory=list)
-    requests: int = 0
-
-    @property
-    def blocked(self) -> bool:
-        return any(step.status == "blocked" for step in self.steps)
-
-    def rows(self) -> int:
-        return sum(step.rows for step in self.steps)
-
-    def summary(self) -> str:
-        counts: dict[str, int] = {}
-        for step in self.steps:
-            counts[step.status] = counts.get(step.status, 0) + 1
-        parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        return (
-            f"{self.platform}: {len(self.steps)} sources ({parts}), {self.rows()} rows, "
-            f"{self.requests} requests"
-        )
+# A visit to one thread reads at most this many comment pages, then the next due thread gets
+# its turn; an unfinished walk resumes where it stopped (fair share: no thread starves others).
+PAGES_PER_VISIT = 5
+# Posts whose counts are refreshed through /statuses/show in one run, oldest reading first.
+REFRESH_PER_RUN = 20
 
 
 class WeiboCollector:
+    """Decides what to fetch and when to stop; the runner owns the circuit and the report."""
+
     def __init__(
         self,
         config: Config,
         store: Store,
-        http: HttpClient,
-        circuit: Circuit,
+        http: Fetcher,
+        clock: Clock,
         *,
         extend_limit: int = 10,
     ) -> None:
         self.config = config
         self.store = store
         self.http = http
-        self.circuit = circuit
+        self.clock = clock
         self.base = config.weibo.base_url.rstrip("/")
         self.topic_base = config.weibo.topic_base_url.rstrip("/")
         self.extend_limit = extend_limit
         self._officials = set(config.official.weibo)
         self._kols = {k.id for k in config.kols if k.platform == "weibo"}
-        self._failing: set[str] = set()
         self._topic_desc: dict[str, str] = {}
 
-    # --- one full pass -----------------------------------------------------------------
+    def sources(self, *, logged_in: bool) -> list[Source]:
+        """Every Weibo source in pass order: posts before the comments they lead to."""
+        schedule = self.config.schedule
+        found: list[Source] = []
 
-    async def run_pass(self) -> PassReport:
-        report = PassReport("weibo")
-        before = self.http.requests
-        steps: list[tuple[str, Callable[[], Awaitable[int]]]] = []
-        if self.http.has_cookie:
-            steps.append(("login", self.check_login))
+        def add(name: str, interval: float, run: Callable[[], Awaitable[int]]) -> None:
+            found.append(Source(f"weibo:{name}", "weibo", interval, run, budget=interval))
+
+        if logged_in:
+            add("login", schedule.profiles, self.check_login)
         for topic in self.config.topics:
-            steps.append(
-                (f"topic posts #{topic.name}", partial(self.collect_topic_posts, topic.name))
+            add(
+                f"topic_posts:{topic.name}",
+                schedule.topic_posts,
+                partial(self.collect_topic_posts, topic.name),
             )
-            steps.append(
-                (f"topic stats #{topic.name}", partial(self.collect_topic_stats, topic.name))
+            add(
+                f"topic_stats:{topic.name}",
+                schedule.topic_stats,
+                partial(self.collect_topic_stats, topic.name),
             )
         for uid in sorted(self._kols | self._officials):
-            steps.append((f"timeline {uid}", partial(self.collect_timeline, uid)))
-            steps.append((f"profile {uid}", partial(self.collect_profile, uid)))
-        for name, step in steps:
-            report.steps.append(await self._run_step(name, step))
-        for post_id, listed in self.comment_candidates():
-            step = partial(self.collect_comments, post_id, listed)
-            report.steps.append(await self._run_step(f"comments {post_id}", step))
-        report.requests = self.http.requests - before
-        log.info("%s", report.summary())
-        return report
-
-    async def _run_step(self, name: str, step: Callable[[], Awaitable[int]]) -> StepResult:
-        if not self.circuit.allow():
-            return StepResult(name, "skipped", detail=f"circuit open ({self.circuit.reason})")
-        try:
-            rows = await step()
-        except (Blocked, AuthExpired) as err:
-            self._on_block(err)
-            return StepResult(name, "blocked", detail=str(err))
-        except CollectorError as err:
-            # Logged when a source starts failing, not on every pass it keeps failing.
-            level = logging.DEBUG if name in self._failing else logging.WARNING
-            log.log(level, "weibo %s failed: %s", name, err)
-            self._failing.add(name)
-            return StepResult(name, "failed", detail=str(err))
-        if name in self._failing:
-            log.info("weibo %s recovered", name)
-            self._failing.discard(name)
-        transition = self.circuit.record_success()
-        if transition:
-            log.warning("weibo circuit closed: collection recovered")
-            self.store.enqueue_alert(recovered_alert("weibo", utc_now(), self.config.ui.language))
-        return StepResult(name, "ok", rows=rows)
-
-    def _on_block(self, err: CollectorError) -> None:
-        transition = self.circuit.record_block(str(err))
-        if transition is None:
-            log.debug("weibo still blocked: %s", err)
-            return
-        minutes = round(self.circuit.seconds_left() / 60)
-        log.warning("weibo circuit opened for %d min: %s", minutes, err)
-        alert = blocked_alert(
-            "weibo",
-            str(err),
-            minutes,
-            utc_now(),
-            self.config.ui.language,
-            cookie_expired=isinstance(err, AuthExpired),
-        )
-        self.store.enqueue_alert(alert)
+            add(f"timeline:{uid}", schedule.kol_posts, partial(self.collect_timeline, uid))
+            add(f"profile:{uid}", schedule.profiles, partial(self.collect_profile, uid))
+        add("post_counts", schedule.comments_hot, self.refresh_post_counts)
+        add("comments", schedule.comments_hot, self.collect_due_comments)
+        return found  # fmt: skip
 
     async def _get(
         self, url: str, params: dict[str, Any] | None = None, referer: str | None = None
@@ -303,7 +238,7 @@ class WeiboCollector:
                 raise ParseError("topic detail is empty", response.url)
             stats = parse_topic_detail(envelope.data, topic, response.date)
         except ParseError:
-            fallback = parse_topic_desc(self._topic_desc.get(topic, ""), topic, utc_now())
+            fallback = parse_topic_desc(self._topic_desc.get(topic, ""), topic, self.clock.now())
             if fallback is None:
                 raise
             stats = fallback
@@ -318,43 +253,91 @@ class WeiboCollector:
         account = parse_profile(envelope.data, response.date, self._kind_of(uid))
         return self.store.save_accounts([account])
 
-    def comment_candidates(self) -> list[tuple[str, int]]:
-        """Posts whose comments are due: never read, more comments listed than at the last
-        read, or hot (young at its last reading) and not read for `comments_hot`, or not read
-        for `comments_cold`."""
+    async def refresh_post_counts(self) -> int:
+        """Counts of hot posts that no listing showed lately, one `/statuses/show` each."""
         schedule = self.config.schedule
-        now = utc_now()
-        due = []
-        rows = self.store.comment_poll_state("weibo", COMMENTS_SOURCE)
-        for row in rows:
+        now = self.clock.now()
+        due = self.store.posts_to_refresh(
+            "weibo",
+            created_after=now - timedelta(seconds=schedule.hot_window),
+            observed_before=now - timedelta(seconds=schedule.comments_hot),
+            limit=REFRESH_PER_RUN,
+        )
+        posts = []
+        for post_id in due:
+            response, envelope = await self._get(f"{self.base}/statuses/show", {"id": post_id})
+            if envelope.empty:  # deleted or private now: keep what we have
+                continue
+            posts.append(self._classify(parse_mblog(envelope.data, response.date, self.base)))
+        return self.store.save_posts(posts)
+
+    def comment_candidates(self) -> list[tuple[str, int]]:
+        """Posts whose comments are due, most overdue first: never read; an unfinished walk;
+        more comments listed than at the last read; hot (young at its last reading, or its
+        negative share rising) and not read for `comments_hot`; or not read for
+        `comments_cold`."""
+        schedule = self.config.schedule
+        now = self.clock.now()
+        rising = self.store.threads_turning_negative("weibo", since=now - timedelta(hours=6))
+        due: list[tuple[float, str, int]] = []
+        for row in self.store.comment_poll_state("weibo", COMMENTS_SOURCE):
             listed = row["comments"] or 0
             if row["value"] is None:
-                due.append((row["id"], listed))
+                due.append((float("inf"), row["id"], listed))
                 continue
-            seen = json.loads(row["value"]).get("count", 0)
-            since_read = (now - from_iso(row["updated_at"])).total_seconds()
+            state = json.loads(row["value"])
+            read_at = (
+                from_iso(state["read_at"]) if "read_at" in state else from_iso(row["updated_at"])
+            )
+            since_read = (now - read_at).total_seconds()
             age = from_iso(row["observed_at"]) - from_iso(row["created_at"])
-            hot = age < timedelta(seconds=schedule.hot_window)
+            hot = age < timedelta(seconds=schedule.hot_window) or row["id"] in rising
             if (
-                listed > seen
+                "resume" in state
+                or listed > state.get("count", 0)
                 or (hot and since_read >= schedule.comments_hot)
                 or since_read >= schedule.comments_cold
             ):
-                due.append((row["id"], listed))
-        return due
+                due.append((since_read, row["id"], listed))
+        due.sort(key=lambda item: -item[0])
+        return [(post_id, listed) for _, post_id, listed in due]
 
-    async def collect_comments(self, post_id: str, listed: int = 0) -> int:
+    async def collect_due_comments(self) -> int:
+        """Visit every due thread in turn, a few pages a visit, until all are read or the
+        run's time is up; what is left waits for the next run, first in line."""
+        queue = deque(self.comment_candidates())
+        rows = 0
+        while queue and not time_is_up(self.clock):
+            post_id, listed = queue.popleft()
+            found, finished = await self.collect_comments(post_id, listed)
+            rows += found
+            if not finished:
+                queue.append((post_id, listed))
+        return rows
+
+    async def collect_comments(
+        self, post_id: str, listed: int = 0, max_pages: int = PAGES_PER_VISIT
+    ) -> tuple[int, bool]:
         """New comments since the cursor: hotflow pages with max_id and max_id_type passed
-        back (the type flips 0 → 1 mid-stream), until max_id 0 or known comments."""
+        back (the type flips 0 → 1 mid-stream), until max_id 0 or known comments.
+
+        Returns (comments read, walk finished). A walk cut at `max_pages` stores its rows
+        with a resume point in the same transaction, and the next visit goes on from there.
+        Every `comments_cold` the walk ignores what it knows and re-reads the whole thread,
+        which brings new replies under old comments."""
         state = json.loads(self.store.cursor(COMMENTS_SOURCE, post_id) or "{}")
-        known = int(state.get("newest", 0))
-        newest = known
+        now = self.clock.now()
+        resume = state.get("resume") or {}
+        full_reread = _full_reread_due(state, now, self.config.schedule.comments_cold)
+        known = 0 if full_reread else int(state.get("newest", 0))
+        newest = max(int(resume.get("newest", 0)), int(state.get("newest", 0)))
+        max_id, max_id_type = int(resume.get("max_id", 0)), int(resume.get("max_id_type", 0))
+        first_page = max_id == 0
         found: dict[str, Comment] = {}
-        max_id, max_id_type = 0, 0
-        complete = False
+        finished = empty_first_page = False
         referer = f"{self.base}/detail/{post_id}"
         try:
-            for _ in range(MAX_COMMENT_PAGES):
+            for _ in range(max_pages):
                 params: dict[str, Any] = {"id": post_id, "mid": post_id, "max_id_type": max_id_type}
                 if max_id:
                     params["max_id"] = max_id
@@ -362,7 +345,9 @@ class WeiboCollector:
                     f"{self.base}/comments/hotflow", params, referer
                 )
                 if envelope.empty:
-                    complete = max_id == 0  # an empty first page is "no comments"
+                    # An empty first page is "no comments (yet)": the next hot poll asks again.
+                    # After a next-page marker it is an early end: resume from there next time.
+                    finished = empty_first_page = first_page
                     break
                 page = parse_hotflow(envelope.data, post_id, response.date)
                 reached_known = False
@@ -373,17 +358,38 @@ class WeiboCollector:
                     if max_id_type == 1 and not comment.parent_id and _as_int(comment.id) <= known:
                         reached_known = True
                 if reached_known or page.max_id == 0:
-                    complete = True
+                    finished = True
                     break
                 max_id, max_id_type = page.max_id, page.max_id_type
-        finally:
-            cursor = None
-            if complete:
-                cursor = Cursor(
-                    COMMENTS_SOURCE, post_id, json.dumps({"newest": newest, "count": listed})
-                )
-            self.store.save_comments(found.values(), cursor=cursor)
-        return len(found)
+                first_page = False
+        except BaseException:
+            # Rows read so far are kept; the cursor stays where it was, so nothing is skipped.
+            self.store.save_comments(found.values())
+            raise
+        if finished:
+            value: dict[str, Any] = {
+                "newest": newest,
+                "count": 0 if empty_first_page else listed,
+                "read_at": to_utc_iso(now),
+                "full_at": to_utc_iso(now) if full_reread else state.get("full_at"),
+            }
+        else:
+            value = {**state, "resume": {"max_id": max_id, "max_id_type": max_id_type,
+                                         "newest": newest}}  # fmt: skip
+            if full_reread:
+                value["newest"] = 0  # a full re-read in progress: finish it before stopping
+        cursor = Cursor(COMMENTS_SOURCE, post_id, json.dumps(value))
+        self.store.save_comments(found.values(), cursor=cursor)
+        return len(found), finished
+
+
+def _full_reread_due(state: dict[str, Any], now: datetime, every: float) -> bool:
+    if "newest" not in state:
+        return False  # a first walk reads everything anyway
+    if state.get("resume") and state.get("newest") == 0:
+        return True  # a full re-read is under way
+    last = state.get("full_at") or state.get("read_at")
+    return last is None or (now - from_iso(last)).total_seconds() >= every
 
 
 def _search_params(containerid: str, page: int) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.models import to_utc_iso
 from monitor.store.connection import StoreBase
 
 TABLES = (
@@ -121,11 +123,12 @@ class ReportsStore(StoreBase):
             )
         )
 
-    def posts_without_ugc_score(self) -> list[dict[str, Any]]:
+    def posts_without_ugc_score(self, limit: int) -> list[dict[str, Any]]:
         return list(
             self.query(
                 "SELECT platform, id, text, author_kind, is_original, media, likes, comments,"
-                " shares, reposts, topics FROM posts WHERE ugc_score IS NULL"
+                " shares, reposts, topics FROM posts WHERE ugc_score IS NULL LIMIT ?",
+                (limit,),
             )
         )
 
@@ -141,3 +144,36 @@ class ReportsStore(StoreBase):
                 (source, platform),
             )
         )
+
+    def posts_to_refresh(
+        self, platform: str, *, created_after: datetime, observed_before: datetime, limit: int
+    ) -> list[str]:
+        """Ids of posts younger than `created_after` whose counts were last read before
+        `observed_before`, the longest unread first."""
+        rows = self.db.execute(
+            "SELECT id FROM posts WHERE platform = ? AND created_at >= ? AND observed_at < ?"
+            " ORDER BY observed_at LIMIT ?",
+            (platform, to_utc_iso(created_after), to_utc_iso(observed_before), limit),
+        ).fetchall()
+        return [post_id for (post_id,) in rows]
+
+    def threads_turning_negative(
+        self, platform: str, *, since: datetime, min_recent: int = 5, rise: float = 0.15
+    ) -> set[str]:
+        """Posts whose comments since `since` are markedly more negative than the thread's
+        previous three days: they count as hot however old the post is."""
+        rows = self.db.execute(
+            "SELECT post_id FROM comments WHERE platform = :platform AND label IS NOT NULL"
+            " AND created_at >= :baseline GROUP BY post_id"
+            " HAVING sum(created_at >= :since) >= :min_recent"
+            " AND avg(CASE WHEN created_at >= :since THEN label = 'negative' END)"
+            " - avg(label = 'negative') > :rise",
+            {
+                "platform": platform,
+                "since": to_utc_iso(since),
+                "baseline": to_utc_iso(since - timedelta(days=3)),
+                "min_recent": min_recent,
+                "rise": rise,
+            },
+        ).fetchall()
+        return {post_id for (post_id,) in rows}

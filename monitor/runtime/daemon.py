@@ -1,0 +1,241 @@
+"""`pingfan run`: one asyncio process, a TaskGroup of named tasks.
+
+- one loop per source, each on its own interval, its due time read from the store (so a
+  restart resumes the schedule instead of starting over), all sources of a platform sharing
+  its pacer, session and circuit;
+- the scorer: the model in a worker process, fed in batches when new rows arrive;
+- stages that run after scoring (the alert rules and the dispatcher plug in here);
+- retention: comment text past `[storage] comment_retention_days` is purged once a day by
+  the real clock; the health endpoint; an event-loop lag monitor.
+
+Stopping (`request_stop`, SIGTERM/SIGINT in the CLI): no new work starts, runs in flight get
+`grace` seconds to finish, then they are cancelled (a cancelled walk keeps the rows it read
+but not its cursor), the store is closed, and `run` returns 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.config import Config
+from monitor.errors import StoreError
+from monitor.runlock import RunLock
+from monitor.runtime.clock import Clock, WallClock
+from monitor.runtime.health import HealthServer, health_app, health_report
+from monitor.runtime.metrics import Metrics
+from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
+from monitor.runtime.scorer import Scorer, score_pending
+from monitor.runtime.sources import Source
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+Stage = Callable[[datetime], Awaitable[None]]
+RETENTION_EVERY = 24 * 3600.0  # real seconds
+SCORER_IDLE = 60.0  # runtime seconds between scoring rounds when nothing new arrived
+SKIP_RETRY = 30.0  # runtime seconds before a source skipped during a probe tries again
+LAG_PROBE = 0.05  # real seconds between event-loop lag probes
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    grace: float = 10.0  # real seconds in-flight runs get after a stop request
+    pooled_scoring: bool = True  # the model in a worker process (False: in-process)
+    health_port: int | None = None  # None: from the config; 0: any free port
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        options: DaemonOptions | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or WallClock()
+        self.options = options or DaemonOptions()
+        self.metrics = Metrics()
+        self.stages: list[tuple[str, Stage]] = []
+        self.extra_tasks: list[tuple[str, Callable[[Daemon], Coroutine[Any, Any, None]]]] = []
+        self.stop_event = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.health_port: int | None = None
+        self.store: Store | None = None
+        self.max_loop_lag = 0.0
+        self._ingested = asyncio.Event()
+
+    def add_stage(self, name: str, stage: Stage) -> None:
+        """Run `stage(now)` after every scoring round (alert rules, dispatch...)."""
+        self.stages.append((name, stage))
+
+    def add_task(self, name: str, task: Callable[[Daemon], Coroutine[Any, Any, None]]) -> None:
+        """Another long-lived task of the daemon (the bot, the digest schedule...)."""
+        self.extra_tasks.append((name, task))
+
+    def request_stop(self) -> None:
+        if not self.stop_event.is_set():
+            log.info("stopping: no new work; in-flight runs get %.0f s", self.options.grace)
+            self.stop_event.set()
+
+    async def run(self) -> int:
+        config = self.config
+        with RunLock(config.storage.path), Store.open(config.storage.path) as store:
+            self.store = store
+            async with AsyncExitStack() as stack:
+                runtimes: list[PlatformRuntime] = [
+                    await stack.enter_async_context(PLATFORMS[name](config, store, self.clock,
+                                                                    self.metrics))
+                    for name in enabled_platforms(config)
+                ]  # fmt: skip
+                scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
+                stack.callback(scorer.close)
+                health = await self._start_health(store, runtimes)
+                if health is not None:
+                    stack.push_async_callback(health.stop)
+                sources = [(rt, source) for rt in runtimes for source in rt.sources]
+                log.info(
+                    "pingfan run: %d sources on %s; health %s",
+                    len(sources),
+                    ", ".join(rt.platform for rt in runtimes) or "no platform",
+                    f"http://127.0.0.1:{self.health_port}/healthz" if health else "off",
+                )
+                await self._run_tasks(store, scorer, sources)
+        log.info("pingfan run: stopped")
+        return 0
+
+    # --- tasks -------------------------------------------------------------------------
+
+    async def _run_tasks(
+        self, store: Store, scorer: Scorer, sources: list[tuple[PlatformRuntime, Source]]
+    ) -> None:
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(self._source_loop(rt, source), name=source.name)
+                for rt, source in sources
+            ]
+            tasks.append(group.create_task(self._scorer_loop(store, scorer), name="scorer"))
+            tasks.append(group.create_task(self._retention_loop(store), name="retention"))
+            tasks.append(group.create_task(self._lag_monitor(), name="loop-lag"))
+            tasks += [group.create_task(task(self), name=name) for name, task in self.extra_tasks]
+            self.ready.set()
+            await self.stop_event.wait()
+            _, pending = await asyncio.wait(tasks, timeout=self.options.grace)
+            for task in pending:
+                task.cancel()
+
+    async def _source_loop(self, runtime: PlatformRuntime, source: Source) -> None:
+        store = runtime.runner.store
+        while not self.stop_event.is_set():
+            row = store.source(source.name)
+            now = self.clock.now()
+            due = row.due_at if row and row.due_at else now
+            wait = (due - now).total_seconds()
+            if wait > 0:
+                await self.clock.wait(self.stop_event, wait)
+                continue  # the due time may have moved (a circuit opened meanwhile)
+            try:
+                result = await runtime.runner.run(source)
+            except (StoreError, sqlite3.DatabaseError):
+                raise  # the database itself is in trouble: stop the daemon, say why
+            except Exception:
+                # A bug on one payload must not take the daemon down: log it, try later.
+                log.exception("%s: unexpected error; trying again in %.0f s", source.name,
+                              source.interval)  # fmt: skip
+                store.record_source_run(
+                    source.name, source.platform, status="failed", at=self.clock.now(),
+                    due_at=self.clock.now() + timedelta(seconds=source.interval),
+                    error="internal error (see the log)",
+                )  # fmt: skip
+                continue
+            if result.rows:
+                self._ingested.set()
+            if result.status == "skipped" and runtime.runner.circuit.allow():
+                # Skipped while another source probed: try again soon, not a whole interval.
+                store.record_source_run(
+                    source.name, source.platform, status="skipped", at=self.clock.now(),
+                    due_at=self.clock.now() + timedelta(seconds=min(SKIP_RETRY, source.interval)),
+                )  # fmt: skip
+
+    async def _scorer_loop(self, store: Store, scorer: Scorer) -> None:
+        while not self.stop_event.is_set():
+            self._ingested.clear()
+            report = await score_pending(store, self.config, scorer, self.metrics)
+            if report.comments or report.posts:
+                log.info("scored %d comments, %d posts", report.comments, report.posts)
+            now = self.clock.now()
+            for name, stage in self.stages:
+                try:
+                    await stage(now)
+                except (StoreError, sqlite3.DatabaseError):
+                    raise
+                except Exception:
+                    log.exception("stage %s failed; it runs again after the next scoring", name)
+            if self.stop_event.is_set():
+                break
+            await self._wait_for_rows(SCORER_IDLE)
+
+    async def _wait_for_rows(self, seconds: float) -> None:
+        ingested = asyncio.create_task(self._ingested.wait())
+        stopped = asyncio.create_task(self.stop_event.wait())
+        timer = asyncio.create_task(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({ingested, stopped, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (ingested, stopped, timer):
+                task.cancel()
+
+    async def _retention_loop(self, store: Store) -> None:
+        days = self.config.storage.comment_retention_days
+        if days <= 0:
+            return  # keep everything
+        wall = WallClock()
+        while not self.stop_event.is_set():
+            purged = store.purge_expired_comments(days, now=wall.now())
+            self.metrics.purged.inc(purged)
+            if purged:
+                log.info("retention: deleted %d comments older than %d days", purged, days)
+            await wall.wait(self.stop_event, RETENTION_EVERY)
+
+    async def _lag_monitor(self) -> None:
+        while not self.stop_event.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(LAG_PROBE)
+            lag = time.perf_counter() - started - LAG_PROBE
+            if lag > self.max_loop_lag:
+                self.max_loop_lag = lag
+                self.metrics.loop_lag.set(lag)
+
+    async def _start_health(
+        self, store: Store, runtimes: list[PlatformRuntime]
+    ) -> HealthServer | None:
+        port = self.options.health_port
+        if port is None:
+            port = self.config.health.port
+            if port == 0:
+                return None
+        intervals = {source.name: source.interval for rt in runtimes for source in rt.sources}
+
+        def report() -> dict:
+            self.metrics.pending_alerts.set(store.alert_states().get("pending", 0))
+            for rt in runtimes:
+                self.metrics.circuit_open.labels(rt.platform).set(rt.runner.circuit.is_open())
+            return health_report(store, self.clock.now(), intervals)
+
+        server = HealthServer(health_app(report, self.metrics), port)
+        try:
+            self.health_port = await server.start()
+        except OSError as err:
+            raise StoreError(
+                f"cannot serve the health endpoint on 127.0.0.1:{port}: {err.strerror or err};"
+                " set [health] port to a free port, or 0 to turn it off"
+            ) from err
+        return server

@@ -1,0 +1,92 @@
+"""The loopback health endpoint of `pingfan run`: `/healthz` (JSON) and `/metrics`
+(Prometheus text), on 127.0.0.1 only: it tells what the daemon sees, not the platforms' data."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from monitor.runtime.metrics import Metrics
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def health_report(store: Store, now: datetime, intervals: dict[str, float]) -> dict[str, Any]:
+    """Per source: last success, last error, next due; per platform: the circuit. A source
+    is stale when it has not succeeded for three of its intervals."""
+    sources = []
+    stale = 0
+    for row in store.sources():
+        interval = intervals.get(row.name)
+        last_ok = row.last_success_at
+        is_stale = interval is not None and (
+            last_ok is None or (now - last_ok).total_seconds() > 3 * interval
+        )
+        stale += is_stale
+        sources.append(
+            {
+                "name": row.name,
+                "platform": row.platform,
+                "status": row.last_status,
+                "last_success_at": last_ok.isoformat() if last_ok else None,
+                "last_error": row.last_error,
+                "due_at": row.due_at.isoformat() if row.due_at else None,
+                "stale": is_stale,
+            }
+        )
+    circuits = [
+        {
+            "platform": c.platform,
+            "state": c.state,
+            "reason": c.reason,
+            "open_until": c.open_until.isoformat() if c.open_until else None,
+        }
+        for c in store.circuits()
+    ]
+    blocked = any(c["state"] != "closed" for c in circuits)
+    status = "degraded" if blocked or stale else "ok"
+    return {"status": status, "now": now.isoformat(), "sources": sources, "circuits": circuits}
+
+
+def health_app(report: Callable[[], dict[str, Any]], metrics: Metrics) -> web.Application:
+    async def healthz(request: web.Request) -> web.Response:
+        body = report()
+        # 200 while the daemon works, even degraded: the JSON says what is wrong.
+        return web.Response(
+            text=json.dumps(body, ensure_ascii=False, indent=1), content_type="application/json"
+        )
+
+    async def metrics_page(request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.render())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
+    return app
+
+
+class HealthServer:
+    def __init__(self, app: web.Application, port: int) -> None:
+        self._runner = web.AppRunner(app, access_log=None)
+        self.port = port
+
+    async def start(self) -> int:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        addresses = self._runner.addresses
+        if addresses:
+            self.port = addresses[0][1]
+        return self.port
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,64 @@
+"""Builds each platform's runtime: one pacer, one session, one circuit and one runner, shared
+by all of its sources and kept for as long as the process runs. An explicit registry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from monitor.collectors.weibo import HEADERS as WEIBO_HEADERS
+from monitor.collectors.weibo import WeiboCollector
+from monitor.config import Config, read_cookie
+from monitor.models import Platform
+from monitor.runtime.circuit import Circuit
+from monitor.runtime.clock import Clock
+from monitor.runtime.http import HttpClient
+from monitor.runtime.metrics import Metrics
+from monitor.runtime.pacing import Pacer
+from monitor.runtime.runner import PlatformRunner
+from monitor.runtime.sources import Source
+from monitor.store import Store
+
+
+@dataclass(frozen=True)
+class PlatformRuntime:
+    platform: Platform
+    runner: PlatformRunner
+    sources: tuple[Source, ...]
+
+
+@asynccontextmanager
+async def open_weibo(
+    config: Config, store: Store, clock: Clock, metrics: Metrics | None
+) -> AsyncIterator[PlatformRuntime]:
+    settings = config.weibo
+    cookie = read_cookie(settings.cookie_env, key="weibo.cookie_env")
+    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst)
+    circuit = Circuit("weibo", store, clock, cooldown=settings.cooldown)
+    async with HttpClient(
+        name="weibo",
+        pacer=pacer,
+        timeout=settings.timeout,
+        clock=clock,
+        headers=WEIBO_HEADERS,
+        cookie=cookie,
+        gate=circuit,
+    ) as http:
+        collector = WeiboCollector(config, store, http, clock)
+        runner = PlatformRunner(
+            "weibo", store, clock, circuit, language=config.ui.language, metrics=metrics
+        )
+        yield PlatformRuntime("weibo", runner, tuple(collector.sources(logged_in=http.has_cookie)))
+
+
+OpenPlatform = Callable[
+    [Config, Store, Clock, Metrics | None], AbstractAsyncContextManager[PlatformRuntime]
+]
+PLATFORMS: dict[str, OpenPlatform] = {"weibo": open_weibo}
+
+
+def enabled_platforms(config: Config, only: str | None = None) -> list[str]:
+    """Platforms to collect: enabled in the config, built, and (if given) the one asked for."""
+    enabled = {"weibo": config.weibo.enabled, "douyin": config.douyin.enabled}
+    return [name for name in PLATFORMS if enabled.get(name) and only in (None, name)]

@@ -1,0 +1,161 @@
+"""Runs sources of one platform under its circuit: one outcome per run, stored with the
+source's next due time; one health alert per outage and one when it recovers; the circuit
+also opens when the platform as a whole stops answering, so a dead platform costs a few
+requests per cool-down, not retries on every source.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from alerts.health import blocked_alert, recovered_alert
+from monitor.errors import AuthExpired, Blocked, CollectorError
+from monitor.models import Platform
+from monitor.runtime.circuit import Circuit, CircuitState
+from monitor.runtime.clock import Clock
+from monitor.runtime.http import CircuitOpen, TransientHttpError, source_scope
+from monitor.runtime.metrics import Metrics
+from monitor.runtime.sources import PassReport, Source, StepResult
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+# This many sources in a row failing on timeouts or 5xx means the platform is down.
+UNREACHABLE_AFTER = 3
+
+
+class PlatformRunner:
+    def __init__(
+        self,
+        platform: Platform,
+        store: Store,
+        clock: Clock,
+        circuit: Circuit,
+        *,
+        language: str = "zh",
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.platform = platform
+        self.store = store
+        self.clock = clock
+        self.circuit = circuit
+        self.language = language
+        self.metrics = metrics
+        self._transient_streak = 0
+        self._probing = False
+        self._failing: set[str] = set()
+
+    async def run(self, source: Source) -> StepResult:
+        """One run of `source`; never raises for platform trouble."""
+        if not self.circuit.allow() or (
+            self.circuit.state is CircuitState.HALF_OPEN and self._probing
+        ):
+            return self._finish(source, StepResult(source.name, "skipped", detail="circuit open"))
+        probing = self.circuit.state is CircuitState.HALF_OPEN
+        self._probing = self._probing or probing
+        scope = None
+        try:
+            with source_scope(self.clock.monotonic() + source.budget) as scope:
+                rows = await source.run()
+        except (Blocked, AuthExpired) as err:
+            self._on_block(err)
+            result = StepResult(source.name, "blocked", detail=str(err))
+        except CircuitOpen as err:
+            result = StepResult(source.name, "skipped", detail=str(err))
+        except CollectorError as err:
+            result = self._on_failure(source, err)
+        else:
+            self._on_success(source)
+            result = StepResult(source.name, "ok", rows=rows)
+        finally:
+            if probing:
+                self._probing = False
+        requests = scope.requests if scope else 0
+        result = StepResult(result.name, result.status, result.rows, requests, result.detail)
+        log.info(
+            "%s: %s rows=%d requests=%d%s",
+            source.name,
+            result.status,
+            result.rows,
+            requests,
+            f" ({result.detail})" if result.status != "ok" and result.detail else "",
+        )
+        return self._finish(source, result)
+
+    async def run_all(self, sources: list[Source]) -> PassReport:
+        """Every source once, in order (`collect --once`)."""
+        report = PassReport(self.platform)
+        for source in sources:
+            report.steps.append(await self.run(source))
+        log.info("%s", report.summary())
+        return report
+
+    # --- outcomes ----------------------------------------------------------------------
+
+    def _finish(self, source: Source, result: StepResult) -> StepResult:
+        now = self.clock.now()
+        if result.status in ("blocked", "skipped") and self.circuit.state is CircuitState.OPEN:
+            due = now + timedelta(seconds=max(self.circuit.seconds_left(), 1.0))
+        else:
+            due = now + timedelta(seconds=source.interval)
+        self.store.record_source_run(
+            source.name,
+            self.platform,
+            status=result.status,
+            at=now,
+            due_at=due,
+            rows=result.rows,
+            requests=result.requests,
+            error=result.detail if result.status in ("failed", "blocked") else None,
+        )
+        if self.metrics:
+            self.metrics.record_poll(source, result)
+        return result
+
+    def _on_success(self, source: Source) -> None:
+        self._transient_streak = 0
+        if source.name in self._failing:
+            log.info("%s recovered", source.name)
+            self._failing.discard(source.name)
+        if self.circuit.record_success():
+            log.warning("%s circuit closed: collection recovered", self.platform)
+            self.store.enqueue_alert(
+                recovered_alert(self.platform, self.clock.now(), self.language)
+            )
+
+    def _on_failure(self, source: Source, err: CollectorError) -> StepResult:
+        # Logged when a source starts failing, not on every run it keeps failing.
+        level = logging.DEBUG if source.name in self._failing else logging.WARNING
+        log.log(level, "%s failed: %s", source.name, err)
+        self._failing.add(source.name)
+        if isinstance(err, TransientHttpError):
+            self._transient_streak += 1
+            if self._transient_streak >= UNREACHABLE_AFTER:
+                self._on_block(
+                    CollectorError(
+                        f"{self.platform} unreachable: {self._transient_streak} sources in a row"
+                        f" failed ({err})"
+                    )
+                )
+                self._transient_streak = 0
+        return StepResult(source.name, "failed", detail=str(err))
+
+    def _on_block(self, err: CollectorError) -> None:
+        transition = self.circuit.record_block(str(err))
+        if self.metrics:
+            self.metrics.blocks.labels(self.platform).inc()
+        if transition is None:
+            log.debug("%s still blocked: %s", self.platform, err)
+            return
+        minutes = round(self.circuit.seconds_left() / 60)
+        log.warning("%s circuit opened for %d min: %s", self.platform, minutes, err)
+        alert = blocked_alert(
+            self.platform,
+            str(err),
+            minutes,
+            self.clock.now(),
+            self.language,
+            cookie_expired=isinstance(err, AuthExpired),
+        )
+        self.store.enqueue_alert(alert)

@@ -1,0 +1,133 @@
+"""The NLP step: sentiment for new comments, UGC scores for new posts, in batches.
+
+In the daemon the model runs in a worker process, so the event loop never waits on it;
+`collect --once` scores in-process. Either way the store is only touched from the caller's
+thread, and each batch is one short write transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from monitor.config import Config
+from monitor.runtime.metrics import Metrics
+from monitor.store import Store
+from nlp.sentiment import Model, label_for, load_model
+from nlp.ugc import UgcCandidate, assess
+
+log = logging.getLogger(__name__)
+BATCH = 2000  # small enough that writing one batch's scores never stalls the loop
+
+_worker_model: Model | None = None
+
+
+def _init_worker(spec: str) -> None:
+    global _worker_model
+    _worker_model = load_model(spec)
+
+
+def _worker_probabilities(texts: Sequence[str]) -> tuple[str, list[float]]:
+    assert _worker_model is not None, "worker started without its model"
+    return _worker_model.version, _worker_model.probabilities(texts)
+
+
+class Scorer:
+    """P(positive) for texts: in-process, or in one worker process (`pooled`)."""
+
+    def __init__(self, model_spec: str, *, pooled: bool = False) -> None:
+        self.model_spec = model_spec
+        self.version = ""  # the model's own version, recorded beside every score
+        self._model: Model | None = None
+        self._pool: Executor | None = None
+        if pooled:
+            # spawn: the worker shares no sockets, locks or SQLite handles with the daemon.
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(model_spec,),
+            )
+        else:
+            self._model = load_model(model_spec)
+            self.version = self._model.version
+
+    async def probabilities(self, texts: Sequence[str]) -> list[float]:
+        if self._pool is None:
+            assert self._model is not None
+            return self._model.probabilities(texts)
+        loop = asyncio.get_running_loop()
+        self.version, result = await loop.run_in_executor(
+            self._pool, _worker_probabilities, list(texts)
+        )
+        return result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass(frozen=True)
+class ScoringReport:
+    comments: int
+    posts: int
+
+
+async def score_pending(
+    store: Store, config: Config, scorer: Scorer, metrics: Metrics | None = None
+) -> ScoringReport:
+    """Score every comment and post that has no score yet, a batch at a time."""
+    comments = 0
+    while rows := store.unscored_comments(BATCH):
+        started = time.perf_counter()
+        probabilities = await scorer.probabilities([r["text"] for r in rows])
+        store.set_comment_scores(
+            (
+                r["platform"],
+                r["id"],
+                round(p, 4),
+                label_for(p, config.nlp.neutral_low, config.nlp.neutral_high),
+                scorer.version,
+            )
+            for r, p in zip(rows, probabilities, strict=True)
+        )
+        comments += len(rows)
+        if metrics:
+            metrics.scored.inc(len(rows))
+            metrics.scoring_seconds.inc(time.perf_counter() - started)
+    posts = await _score_posts(store, config, scorer)
+    if metrics:
+        metrics.unscored.set(0)
+    return ScoringReport(comments, posts)
+
+
+async def _score_posts(store: Store, config: Config, scorer: Scorer) -> int:
+    """UGC score for every post that has none yet (0 = not UGC)."""
+    watched = {t.name for t in config.topics}
+    total = 0
+    while rows := store.posts_without_ugc_score(BATCH):
+        warmth = await scorer.probabilities([r["text"] for r in rows])
+        updates = []
+        for row, warm in zip(rows, warmth, strict=True):
+            on_topic = bool(watched & set(json.loads(row["topics"])))
+            candidate = UgcCandidate(
+                text=row["text"],
+                author_kind=row["author_kind"],
+                is_original=bool(row["is_original"]) and on_topic,
+                media=row["media"],
+                likes=row["likes"],
+                comments=row["comments"],
+                shares=row["shares"],
+                reposts=row["reposts"],
+            )
+            updates.append((row["platform"], row["id"], assess(candidate, warm).score))
+        store.set_ugc_scores(updates)
+        total += len(rows)
+    return total

@@ -1,0 +1,57 @@
+"""A source: one named, scheduled unit of collection (a topic's posts, a KOL's timeline, the
+comments that are due...). Its due time and last outcome are rows in the store, so the
+scheduler asks the store what is due and a restart resumes where the last process stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["ok", "blocked", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # "weibo:timeline:1000000001": platform first, unique
+    platform: str
+    interval: float  # seconds between runs
+    run: Callable[[], Awaitable[int]] = field(compare=False)  # returns rows stored
+    # The most a run may take (retries included) before it is cut short.
+    budget: float = 600.0
+
+
+@dataclass(frozen=True)
+class StepResult:
+    name: str
+    status: Status
+    rows: int = 0
+    requests: int = 0
+    detail: str = ""
+
+
+@dataclass
+class PassReport:
+    platform: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(step.status == "blocked" for step in self.steps)
+
+    @property
+    def requests(self) -> int:
+        return sum(step.requests for step in self.steps)
+
+    def rows(self) -> int:
+        return sum(step.rows for step in self.steps)
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.status] = counts.get(step.status, 0) + 1
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        return (
+            f"{self.platform}: {len(self.steps)} sources ({parts}), {self.rows()} rows, "
+            f"{self.requests} requests"
+        )
