@@ -3,17 +3,28 @@
 Every section is a frozen dataclass; one generic builder walks its fields and type hints, so a
 new key is one line in a dataclass, and unknown keys, wrong types and bad durations are caught
 the same way everywhere.
+
+A config file that holds no settings at all (empty, or only comments) is refused: running on
+built-in defaults would quietly watch nothing and create a database next to it. Start from the
+shipped `config.toml` (the #平凡大连人 campaign, commented key by key) instead.
+`config_from_dict` (used by the demo and the tests) has no such rule: an empty dict is the
+defaults.
+
+Secrets never appear in the file or in a message: `*_env` keys name environment variables,
+`read_cookie` reads one, and no error repeats a value that might be a secret.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import tomllib
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,24 +45,34 @@ Severity = Literal["info", "warning", "critical"]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST_DURATION = 3650 * 86400.0  # ten years: anything longer is a typo, and overflows timers
 
 
 def parse_duration(value: object) -> float:
     """Seconds from `30`, `"30s"`, `"5m"`, `"1h30m"`, `"2d"`; ValueError for anything else."""
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h'")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        parts = list(_DURATION_PART.finditer(text))
-        if not text or not parts or "".join(p.group(0) for p in parts) != text.replace(" ", ""):
-            raise ValueError(f"{value!r} is not a duration like '30s', '5m', '1h30m' or '2d'")
-        seconds = sum(float(p.group(1)) * _DURATION_UNITS[p.group(2)] for p in parts)
-    else:
+    try:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        elif isinstance(value, str):
+            text = value.strip().lower()
+            parts = list(_DURATION_PART.finditer(text))
+            if not text or not parts or "".join(p.group(0) for p in parts) != text.replace(" ", ""):
+                raise ValueError(
+                    f"{_short(value)} is not a duration like '30s', '5m', '1h30m' or '2d'"
+                )
+            seconds = sum(float(p.group(1)) * _DURATION_UNITS[p.group(2)] for p in parts)
+        else:
+            raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h'")
+    except OverflowError:
+        seconds = math.inf
+    if math.isnan(seconds):
         raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h'")
     if seconds <= 0:
-        raise ValueError(f"{value!r} must be longer than zero")
+        raise ValueError(f"{_short(value)} must be longer than zero")
+    if seconds > _LONGEST_DURATION:
+        raise ValueError(f"{_short(value)} is longer than ten years; use a shorter duration")
     return seconds
 
 
@@ -66,6 +87,8 @@ class StorageConfig:
     path: Path = Path("data/pingfan.db")
     # Comments are citizens' words: drop them after this many days (0 keeps them).
     comment_retention_days: int = 180
+    # Full-text index: SQLite's trigram tokenizer (substring search), or jieba words.
+    fts_tokenizer: Literal["trigram", "jieba"] = "trigram"
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,8 @@ class WeiboConfig:
     topic_base_url: str = "https://m.s.weibo.com"
     cookie_env: str | None = "PINGFAN_WEIBO_COOKIE"
     requests_per_minute: int = 20
+    # Requests that may go out back to back before even spacing applies (at least 1).
+    burst: int = 2
     timeout: Duration = 20.0
 
 
@@ -104,6 +129,8 @@ class DouyinConfig:
     mode: Literal["browser", "http", "open_platform"] = "browser"
     cookie_env: str | None = "PINGFAN_DOUYIN_COOKIE"
     requests_per_minute: int = 10
+    # Requests that may go out back to back before even spacing applies (at least 1).
+    burst: int = 2
     chromium_path: Path = Path("/usr/bin/chromium")
     timeout: Duration = 30.0
 
@@ -243,19 +270,58 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate one config file; every problem is a one-line ConfigError."""
+    """Read and validate one config file; every problem is a one-line ConfigError.
+
+    A file without a single setting (empty, or only comments) is refused, see the module doc.
+    """
     source = Path(path)
     try:
+        if source.is_dir():
+            raise IsADirectoryError(str(source))
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(
             f"{source}: no such config file; pass --config PATH or set ${CONFIG_ENV}"
         ) from err
+    except IsADirectoryError as err:
+        raise ConfigError(
+            f"{source} is a directory; pass the config file, e.g. "
+            f"--config {source / DEFAULT_CONFIG_NAME}"
+        ) from err
+    except PermissionError as err:
+        raise ConfigError(
+            f"{source}: permission denied reading the config file; "
+            f"make it readable (chmod u+r {source}) or pass another --config"
+        ) from err
     except UnicodeDecodeError as err:
         raise ConfigError(f"{source}: not UTF-8 text; save the file as UTF-8") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: not valid TOML: {err}; fix the syntax there") from err
+    except RecursionError as err:
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply; fix the syntax") from err
+    except (OSError, ValueError) as err:
+        # Any other OSError (an unreadable device, a broken mount), or a path with a NUL byte.
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConfigError(
+            f"{source}: cannot read the config file ({reason}); pass another --config"
+        ) from err
+    if not raw:
+        raise ConfigError(
+            f"{source}: the config file is empty (no settings, or only comments); "
+            f"start from the shipped config.toml{_shipped_hint(source)} and edit it"
+        )
     return config_from_dict(raw, source)
+
+
+def _shipped_hint(source: Path) -> str:
+    """' (copy DIR/config.toml)' when the repository's own config.toml is at hand."""
+    shipped = Path(__file__).resolve().parent.parent / DEFAULT_CONFIG_NAME
+    try:
+        if shipped.is_file() and shipped.resolve() != source.resolve():
+            return f" (cp {shipped} {source})"
+    except (OSError, ValueError, RuntimeError):
+        pass
+    return ""
 
 
 def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
@@ -299,7 +365,7 @@ def _build(cls: type, table: object, source: Path, where: str) -> Any:
     for key in table:
         if key not in allowed:
             raise ConfigError(
-                f"{source}: unknown key '{_join(where, key)}'{_suggest(key, allowed)}; "
+                f"{source}: unknown key '{_join(where, _printable(key))}'{_suggest(key, allowed)}; "
                 f"remove it or check the spelling"
             )
     values = {}
@@ -338,9 +404,14 @@ def _convert(value: Any, hint: Any, source: Path, key: str) -> Any:
     if hint is Path:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{source}: '{key}' must be a path string, got {_kind(value)}")
+        if "\x00" in value:
+            raise ConfigError(f"{source}: '{key}' contains a NUL character; retype the path")
         return Path(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError as err:
+            raise ConfigError(f"{source}: '{key}' is far too large a number; check it") from err
     if hint is int and isinstance(value, bool):
         raise ConfigError(f"{source}: '{key}' must be an integer, got a boolean")
     if not isinstance(value, hint):
@@ -406,7 +477,8 @@ def _check_semantics(config: Config, source: Path) -> None:
     ):
         try:
             ZoneInfo(tz)
-        except (KeyError, ValueError) as err:
+        except (KeyError, ValueError, OSError) as err:
+            # OSError: a key like 'America' names a directory of the zone database.
             raise ConfigError(
                 f"{source}: '{key}' is {tz!r}; use an IANA name like 'Asia/Shanghai'"
             ) from err
@@ -414,10 +486,148 @@ def _check_semantics(config: Config, source: Path) -> None:
         raise ConfigError(
             f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
         )
+    _check_kols(config, source)
+    _check_platforms(config, source)
+    _check_sink_urls_and_envs(config, source)
+
+
+# Environment variable names as a shell accepts them; a cookie or token pasted into an `*_env`
+# key fails this (it has '=', ';', ':' or spaces) and is then never repeated in a message.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_EXAMPLES = {
+    "cookie_env": "PINGFAN_WEIBO_COOKIE",
+    "token_env": "PINGFAN_TELEGRAM_TOKEN",
+    "url_env": "PINGFAN_WECOM_WEBHOOK",
+    "secret_env": "PINGFAN_DINGTALK_SECRET",
+}
+_ENV_WHAT = {"cookie_env": "cookie", "token_env": "token", "url_env": "URL", "secret_env": "secret"}
+_URL_EXAMPLE = "http://127.0.0.1:8700"
+
+
+def _check_kols(config: Config, source: Path) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, kol in enumerate(config.kols):
+        first = seen.setdefault((kol.platform, kol.id), index)
+        if first != index:
+            raise ConfigError(
+                f"{source}: [[kols]] #{first + 1} and #{index + 1} are the same {kol.platform} "
+                f"account (id {_short(kol.id)}); remove one of the two entries"
+            )
+
+
+def _check_platforms(config: Config, source: Path) -> None:
+    for name, platform in (("weibo", config.weibo), ("douyin", config.douyin)):
+        for key in ("requests_per_minute", "burst"):
+            value = getattr(platform, key)
+            if value < 1:
+                what = (
+                    "requests per minute, e.g. 20"
+                    if key == "requests_per_minute"
+                    else "requests sent back to back before spacing, e.g. 2"
+                )
+                raise ConfigError(
+                    f"{source}: '{name}.{key}' is {value}; it must be 1 or more ({what}); "
+                    f"to stop collecting from {name}, set '{name}.enabled = false'"
+                )
+        for spec in dataclasses.fields(platform):
+            if spec.name.endswith("_url"):
+                _check_url(getattr(platform, spec.name), source, f"'{name}.{spec.name}'")
+        _check_env_name(
+            platform.cookie_env,
+            source,
+            f"'{name}.cookie_env'",
+            "cookie_env",
+            example=f"PINGFAN_{name.upper()}_COOKIE",
+        )
+
+
+def _check_sink_urls_and_envs(config: Config, source: Path) -> None:
+    for index, sink in enumerate(config.sinks):
+        label = f"[[sinks]] #{index + 1} ({sink.type})"
+        if sink.base_url is not None:
+            _check_url(sink.base_url, source, f"{label} 'base_url'")
+        for key in ("token_env", "url_env", "secret_env"):
+            _check_env_name(getattr(sink, key), source, f"{label} '{key}'", key)
+
+
+def _check_url(url: str, source: Path, label: str) -> None:
+    problem = None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        scheme_written = url[: len(parts.scheme) + 3].lower() == parts.scheme + "://"
+        if parts.scheme not in ("http", "https") or not scheme_written:
+            problem = "does not start with http:// or https://"
+        elif not parts.hostname:
+            problem = "names no host"
+        else:
+            _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        problem = "is not a valid URL"
+    if problem is None and any(ch.isspace() or not ch.isprintable() for ch in url):
+        problem = "contains spaces or control characters"
+    if problem:
+        raise ConfigError(
+            f"{source}: {label} is {_short(url)}, which {problem}; write a full URL with "
+            f"http:// or https:// and a host, e.g. {_URL_EXAMPLE!r}"
+        )
+
+
+def _check_env_name(
+    name: str | None, source: Path, label: str, key: str, *, example: str | None = None
+) -> None:
+    """An `*_env` key holds a variable NAME; the message never repeats the value."""
+    if not name or _ENV_NAME.fullmatch(name):
+        return  # unset ("" or absent) is allowed here; sinks that need one say so elsewhere
+    what = _ENV_WHAT[key]
+    example = example or _ENV_EXAMPLES[key]
+    raise ConfigError(
+        f"{source}: {label} must be the NAME of an environment variable (like {example}), "
+        f"not the {what} itself; put the {what} in that variable (export {example}=...) "
+        f"and write its name here"
+    )
+
+
+def read_cookie(env_name: str | None, *, key: str) -> str | None:
+    """The cookie in `$env_name`, surrounding whitespace stripped; None when unset or empty.
+
+    `key` is the config key that names the variable (e.g. "weibo.cookie_env"), for the message.
+    A value that cannot go into an HTTP header (a control character such as the carriage return
+    of a cookie copied on Windows, DEL, or a character outside Latin-1) is a ConfigError naming
+    the variable and the key; the value itself is never repeated.
+    """
+    if not env_name:
+        return None
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        return None
+    for position, char in enumerate(value, 1):
+        code = ord(char)
+        if code < 0x20 or code == 0x7F:
+            problem = f"a control character (U+{code:04X}) at position {position}"
+        elif code > 0xFF:
+            problem = f"a character outside Latin-1 (U+{code:04X}) at position {position}"
+        else:
+            continue
+        raise ConfigError(
+            f"${env_name} (named by '{key}') contains {problem}, which cannot go in an HTTP "
+            f"header; copy the cookie again from the browser as one line and export it again"
+        )
+    return value
 
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+def _printable(text: str) -> str:
+    """A key as written, with line breaks and other control characters escaped (one line)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """repr() of a value for a message: one line, and cut short when long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _suggest(key: str, allowed: set[str]) -> str:

