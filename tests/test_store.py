@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.models import Account, AlertRecord, Cursor, Post, TopicStats
+from monitor.models import Account, AlertRecord, Comment, Cursor, Post, TopicStats
 from monitor.store import Store
 from tests.factories import T0, comment, post
 
@@ -100,12 +100,15 @@ def test_file_database_uses_wal(store: Store) -> None:
 
 def test_reopening_does_not_reapply_migrations(tmp_path: Path) -> None:
     path = tmp_path / "again.db"
+    migrated = "SELECT name FROM _sqlite_migrations ORDER BY name"
     with Store.open(path) as first:
         first.save_posts([post()])
+        applied = [r["name"] for r in first.query(migrated)]
+    assert applied[0] == "m001_initial"
+    assert "m030_fts_built_by_the_store" in applied
     with Store.open(path) as second:
         assert second.table_counts()["posts"] == 1
-        applied = list(second.query("SELECT name FROM _sqlite_migrations"))
-        assert [r["name"] for r in applied] == ["m001_initial"]
+        assert [r["name"] for r in second.query(migrated)] == applied
 
 
 def test_memory_database_works() -> None:
@@ -218,3 +221,100 @@ def test_team_label_sticks_through_rescoring(store: Store) -> None:
     store.set_comment_scores([("weibo", "c1", 0.2, "negative", "pingfan-default-1")])
     row = next(store.query("SELECT sentiment, label, model_version FROM comments"))
     assert row == {"sentiment": 0.2, "label": "positive", "model_version": "team"}
+
+
+def test_a_reading_that_moves_no_count_adds_no_metric_point(store: Store) -> None:
+    store.save_posts([post(likes=10, comments=2)])
+    later = T0 + timedelta(hours=1)
+    store.save_posts([post(likes=10, comments=2, observed_at=later)])  # the page read again
+    store.save_posts([post(likes=None, comments=None, observed_at=later)])  # counts not given
+    store.save_posts([post(likes=None, comments=3, observed_at=later)])  # one count moved
+    points = list(store.query("SELECT likes, comments FROM post_metrics ORDER BY pk"))
+    assert points == [{"likes": 10, "comments": 2}, {"likes": None, "comments": 3}]
+    assert next(store.query("SELECT likes, comments FROM posts")) == {"likes": 10, "comments": 3}
+
+
+def test_a_post_twice_in_one_batch_is_read_in_order(store: Store) -> None:
+    later = T0 + timedelta(hours=1)
+    store.save_posts([post(likes=10), post("2"), post(likes=12, observed_at=later), post("2")])
+    likes = [
+        r["likes"]
+        for r in store.query(
+            "SELECT likes FROM post_metrics WHERE post_id = ?", ["4390000000000001"]
+        )
+    ]
+    assert likes == [10, 12]
+    assert store.table_counts()["post_metrics"] == 3
+    row = next(store.query("SELECT likes, first_seen, observed_at FROM posts WHERE id != '2'"))
+    assert row == {
+        "likes": 12,
+        "first_seen": "2019-07-06T02:05:00+00:00",
+        "observed_at": "2019-07-06T03:00:00+00:00",
+    }
+
+
+def test_comment_likes_not_given_keep_the_known_count(store: Store) -> None:
+    store.save_comments([comment("c1", likes=7, observed_at=T0 + timedelta(hours=2))])
+    store.save_comments([comment("c1", likes=None, observed_at=T0 + timedelta(hours=1))])
+    row = next(store.query("SELECT likes, observed_at FROM comments"))
+    assert row == {"likes": 7, "observed_at": "2019-07-06T04:00:00+00:00"}
+
+
+def test_comment_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> None:
+    assert store.save_comments([comment("1"), comment("2")], cursor=Cursor("c", "k", "p2")) == 2
+    assert store.cursor("c", "k") == "p2"
+
+    def comments_then_failure() -> Iterator[Comment]:
+        yield comment("3")
+        raise RuntimeError("connection dropped mid-page")
+
+    with pytest.raises(RuntimeError):
+        store.save_comments(comments_then_failure(), cursor=Cursor("c", "k", "p3"))
+    assert store.cursor("c", "k") == "p2"
+    assert store.table_counts()["comments"] == 2
+
+
+def test_account_snapshot_only_when_a_figure_moved(store: Store) -> None:
+    def kol(hours: int, followers: int | None) -> Account:
+        at = T0 + timedelta(hours=hours)
+        return Account("weibo", "1000000001", "大连身边事", at, followers=followers, kind="kol")
+
+    assert store.save_accounts([kol(0, 100), kol(1, 100), kol(2, 120)]) == 3
+    assert store.save_accounts([kol(3, 120)]) == 1
+    snaps = [r["followers"] for r in store.query("SELECT followers FROM account_metrics")]
+    assert snaps == [100, 120]
+    store.save_accounts([kol(4, None)])
+    assert next(store.query("SELECT followers FROM accounts"))["followers"] == 120
+
+
+def test_topic_stats_count_the_points_added(store: Store) -> None:
+    def reading(hours: int, views: int) -> TopicStats:
+        return TopicStats("weibo", "平凡大连人", T0 + timedelta(hours=hours), views=views)
+
+    assert store.save_topic_stats([reading(0, 5), reading(1, 5), reading(2, 9)]) == 2
+    assert store.save_topic_stats([reading(3, 9)]) == 0
+    assert store.save_topic_stats([]) == 0
+    views = [r["views"] for r in store.query("SELECT views FROM topic_metrics ORDER BY pk")]
+    assert views == [5, 9]
+
+
+def test_retention_drops_the_citizens_words_copied_into_labels(store: Store) -> None:
+    store.save_comments([comment("old"), comment("new", created_at=T0 + timedelta(days=200))])
+    now = T0 + timedelta(days=201)
+    store.add_label("刘阿姨辛苦了[心]", "positive", platform="weibo", comment_id="old")
+    store.add_label("刘阿姨辛苦了[心]", "positive", platform="weibo", comment_id="new")
+    store.add_label("绝绝子", "positive", given_by="tg:7", given_at=T0)  # typed by the team
+    store.add_label("早就删了的评论", "negative", platform="weibo", comment_id="gone", given_at=T0)
+    store.add_label("还没存的评论", "neutral", platform="weibo", comment_id="later", given_at=now)
+    assert store.purge_expired_comments(180, now=now) == 1
+    kept = list(store.query("SELECT comment_id, text FROM labels ORDER BY pk"))
+    assert kept == [
+        {"comment_id": "new", "text": "刘阿姨辛苦了[心]"},
+        {"comment_id": None, "text": "绝绝子"},
+        {"comment_id": "later", "text": "还没存的评论"},
+    ]
+    assert store.labels() == [
+        ("刘阿姨辛苦了[心]", "positive"),
+        ("绝绝子", "positive"),
+        ("还没存的评论", "neutral"),
+    ]

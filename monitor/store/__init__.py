@@ -7,28 +7,74 @@ series), outbox (alerts), labels (the team's sentiment labels), reports (named r
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from monitor.errors import StoreError
 from monitor.store.connection import StoreBase, Tokenize, open_database
-from monitor.store.content import ContentStore, SearchHit
+from monitor.store.content import (
+    DEFAULT_FTS_TOKENIZER,
+    FTS_TOKENIZERS,
+    ContentStore,
+    FtsTokenizer,
+    SearchHit,
+)
 from monitor.store.labels import LabelsStore
 from monitor.store.metrics import MetricsStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.reports import EXPORT_KINDS, ReportsStore
-from nlp.segment import search_tokens
 
-__all__ = ["EXPORT_KINDS", "SearchHit", "Store", "Tokenize"]
+if TYPE_CHECKING:
+    from monitor.config import Config
 
-default_tokenize: Tokenize = search_tokens
+__all__ = [
+    "DEFAULT_FTS_TOKENIZER",
+    "EXPORT_KINDS",
+    "FTS_TOKENIZERS",
+    "FtsTokenizer",
+    "SearchHit",
+    "Store",
+    "Tokenize",
+]
 
 
 class Store(ContentStore, MetricsStore, OutboxStore, LabelsStore, ReportsStore, StoreBase):
     """The only code that touches the database."""
 
     @classmethod
-    def open(cls, path: str | Path, *, tokenize: Tokenize = default_tokenize) -> Store:
-        """Open (creating if needed) and migrate the database at `path` (":memory:" works)."""
-        return cls(open_database(path), tokenize)
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        fts_tokenizer: FtsTokenizer | None = None,
+        lexicon: Iterable[str] | None = None,
+    ) -> Store:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" works).
+
+        `fts_tokenizer` is the full-text tokenizer, "trigram" or "jieba"; None keeps the one
+        that built the index (trigram for a new database). `lexicon` is the jieba mode's own
+        words (None: the ones that built the index). A change rebuilds the index here.
+        """
+        store = cls(open_database(path), str.split)
+        try:
+            store._open_fts(fts_tokenizer, lexicon)
+        except sqlite3.Error as err:
+            store.close()
+            raise StoreError(f"cannot build the full-text index of {path}: {err}") from err
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def for_config(cls, config: Config) -> Store:
+        """The store at `[storage] path`, indexed with `[storage] fts_tokenizer` and, for
+        jieba, the `[nlp] lexicon`."""
+        storage = config.storage
+        tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
+        return cls.open(storage.path, fts_tokenizer=tokenizer, lexicon=config.nlp.lexicon)
 
     def __enter__(self) -> Store:
         return self

@@ -1,20 +1,59 @@
 """Posts and comments with their cursors, sentiment and UGC scores, full-text search.
 
 Records arrive already parsed (frozen models); the store neither parses nor normalises.
-Every `save_*` call is one transaction, and a cursor passed with it commits in that same
-transaction, so a crash can never leave a cursor ahead of the rows it covers.
+Every `save_*` call is one transaction of set-based statements (`executemany`, no Python round
+trip per row), and a cursor passed with it commits in that same transaction, so a crash can
+never leave a cursor ahead of the rows it covers.
+
+Full-text index: `posts_fts` and `comments_fts`, FTS5 tables whose rowid is the row's `pk`, in
+the shape of one of two tokenizers, recorded in `meta`:
+
+- `trigram` (the default): SQLite's own trigram tokenizer over the raw text, so indexing is
+  done inside SQLite. Search is substring search; a query word of one or two characters is a
+  `LIKE '%word%'` scan of the table instead.
+- `jieba`: jieba search tokens computed in Python by a tokenizer of the store's own (the
+  built-in campaign words plus the configured lexicon), never the process-wide jieba that
+  scoring extends as it goes.
+
+Triggers keep the index in step, the same in both shapes: a new or edited row is queued in
+`<table>_fts_pending`, an edited or deleted one leaves the index at once, and the save that
+wrote the rows indexes the queue before it commits (trigram: one INSERT … SELECT; jieba: tokens
+from Python). Indexing the queue in one statement is 2 to 3 times faster than an FTS5 insert per
+row from a trigger (benchmarks/store_writes.py), and a queue keyed by pk copes with a record
+that appears twice in one batch.
+
+The same tokenizer indexes and searches. When the configured one differs from the one that
+built the index (or, for jieba, the lexicon changed), opening the store rebuilds the index.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+import logging
+import re
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal, cast
+
+import jieba
 
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
 from monitor.store.connection import StoreBase
+from nlp.segment import CAMPAIGN_LEXICON
+from nlp.text import normalize
+
+log = logging.getLogger(__name__)
+
+FtsTokenizer = Literal["trigram", "jieba"]
+FTS_TOKENIZERS: tuple[FtsTokenizer, ...] = ("trigram", "jieba")
+DEFAULT_FTS_TOKENIZER: FtsTokenizer = "trigram"  # faster, and finds what jieba finds: fts.py
+_INDEXED = ("posts", "comments")  # the tables whose `text` is searchable
+_SHORTEST_TRIGRAM_QUERY = 3  # shorter words cannot use a trigram index: LIKE instead
+_JIEBA_CHUNK = 2000  # rows tokenized per round while rebuilding a jieba index
 
 # Latest counts are kept when a newer reading lacks them (None = not given, not zero).
 _POST_UPSERT = """
@@ -39,20 +78,44 @@ ON CONFLICT (platform, id) DO UPDATE SET
     reposts = coalesce(excluded.reposts, reposts),
     counts_are_lower_bounds = excluded.counts_are_lower_bounds,
     observed_at = max(observed_at, excluded.observed_at)
-RETURNING pk
+"""
+
+# A metric point for a new post, or when a count the reading gives differs from the stored one
+# (a count not given is not a move). Runs before the upsert of the same rows.
+_POST_POINT = """
+INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes, comments, shares, reposts)
+SELECT :platform, :id, :observed_at, :plays, :likes, :comments, :shares, :reposts
+WHERE NOT EXISTS (
+    SELECT 1 FROM posts WHERE platform = :platform AND id = :id
+        AND plays IS coalesce(:plays, plays) AND likes IS coalesce(:likes, likes)
+        AND comments IS coalesce(:comments, comments) AND shares IS coalesce(:shares, shares)
+        AND reposts IS coalesce(:reposts, reposts)
+)
 """
 
 _COMMENT_UPSERT = """
 INSERT INTO comments (platform, id, post_id, parent_id, author_id, text, created_at, likes,
     first_seen, observed_at)
-VALUES (:platform, :id, :post_id, :parent_id, :author_id, :text, :created_at, :likes,
-    :observed_at, :observed_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
 ON CONFLICT (platform, id) DO UPDATE SET
     text = excluded.text,
     likes = coalesce(excluded.likes, likes),
     observed_at = max(observed_at, excluded.observed_at)
-RETURNING pk
 """
+
+# The citizen's words copied into a team label go with the comment: a label naming a comment
+# that is purged now, or an old label whose comment is gone already. Labels the team typed
+# (no comment_id) stay.
+_PURGE_LABELS = """
+DELETE FROM labels WHERE comment_id IS NOT NULL AND (
+    EXISTS (SELECT 1 FROM comments c WHERE c.platform = labels.platform
+            AND c.id = labels.comment_id AND c.created_at < :cutoff)
+    OR (given_at < :cutoff AND NOT EXISTS (SELECT 1 FROM comments c
+            WHERE c.platform = labels.platform AND c.id = labels.comment_id))
+)
+"""
+
+_WORDISH = re.compile(r"[\w\u4e00-\u9fff\[\]]")
 
 
 @dataclass(frozen=True)
@@ -64,55 +127,73 @@ class SearchHit:
     created_at: str
 
 
+class JiebaTokens:
+    """Search tokens from a jieba tokenizer of its own: the built-in campaign words plus
+    `lexicon`. Normalised text, sub-words of long words too, punctuation dropped."""
+
+    def __init__(self, lexicon: Iterable[str] = ()) -> None:
+        self.lexicon: tuple[str, ...] = tuple(sorted({w.strip() for w in lexicon if w.strip()}))
+        described = json.dumps(
+            ["jieba", jieba.__version__, CAMPAIGN_LEXICON, self.lexicon], ensure_ascii=False
+        )
+        self.fingerprint = hashlib.sha256(described.encode()).hexdigest()[:16]
+
+    def __call__(self, text: str) -> list[str]:
+        cut = _jieba_tokenizer(self.lexicon).cut_for_search
+        return [w for w in cut(normalize(text)) if _WORDISH.search(w)]
+
+
+@lru_cache(maxsize=2)  # about 60 MB each
+def _jieba_tokenizer(lexicon: tuple[str, ...]) -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in (*CAMPAIGN_LEXICON, *lexicon):
+        tokenizer.add_word(word, freq=200_000)
+    return tokenizer
+
+
 class ContentStore(StoreBase):
+    _fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
+    _jieba: JiebaTokens | None = None
+
+    # -- writes --------------------------------------------------------------------------------
+
     def save_posts(self, posts: Iterable[Post], cursor: Cursor | None = None) -> int:
-        """Upsert posts by (platform, id); append a metric point when a count changed."""
-        count = 0
+        """Upsert posts by (platform, id); append a metric point when a count moved."""
+        rows = [_post_row(post) for post in posts]
         with self.db.atomic():
-            for post in posts:
-                row = _post_row(post)
-                before = self.db.execute(
-                    "SELECT plays, likes, comments, shares, reposts FROM posts"
-                    " WHERE platform = ? AND id = ?",
-                    (post.platform, post.id),
-                ).fetchone()
-                pk = self.db.execute(_POST_UPSERT, row).fetchone()[0]
-                reading = tuple(row[k] for k in ("plays", "likes", "comments", "shares", "reposts"))
-                if before is None or tuple(before) != reading:
-                    # A point only when something moved: re-reading a page adds no rows.
-                    self.db.execute(
-                        "INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes,"
-                        " comments, shares, reposts) VALUES (:platform, :id, :observed_at,"
-                        " :plays, :likes, :comments, :shares, :reposts)",
-                        row,
-                    )
-                self._index("posts_fts", pk, post.text)
-                count += 1
+            # A post read twice in one batch: the second reading is compared with the first.
+            for readings in _repeats_apart(rows, lambda row: (row["platform"], row["id"])):
+                self.db.conn.executemany(_POST_POINT, readings)
+                self.db.conn.executemany(_POST_UPSERT, readings)
+            self._index_pending("posts")
             if cursor is not None:
                 self._put_cursor(cursor)
-        return count
+        return len(rows)
 
     def save_comments(self, comments: Iterable[Comment], cursor: Cursor | None = None) -> int:
-        count = 0
+        """Upsert comments by (platform, id); a likes count not given keeps the known one."""
+        rows = [
+            (
+                c.platform,
+                c.id,
+                c.post_id,
+                c.parent_id,
+                c.author_id,
+                c.text,
+                to_utc_iso(c.created_at),
+                c.likes,
+                to_utc_iso(c.observed_at),
+            )
+            for c in comments
+        ]
         with self.db.atomic():
-            for comment in comments:
-                row = {
-                    "platform": comment.platform,
-                    "id": comment.id,
-                    "post_id": comment.post_id,
-                    "parent_id": comment.parent_id,
-                    "author_id": comment.author_id,
-                    "text": comment.text,
-                    "created_at": to_utc_iso(comment.created_at),
-                    "likes": comment.likes,
-                    "observed_at": to_utc_iso(comment.observed_at),
-                }
-                pk = self.db.execute(_COMMENT_UPSERT, row).fetchone()[0]
-                self._index("comments_fts", pk, comment.text)
-                count += 1
+            self.db.conn.executemany(_COMMENT_UPSERT, rows)
+            self._index_pending("comments")
             if cursor is not None:
                 self._put_cursor(cursor)
-        return count
+        return len(rows)
 
     def set_comment_scores(self, scores: Iterable[tuple[str, str, float, str, str]]) -> None:
         """(platform, comment id, P(positive), label, model version) for scored comments."""
@@ -135,16 +216,14 @@ class ContentStore(StoreBase):
             )
 
     def purge_expired_comments(self, retention_days: int, now: datetime | None = None) -> int:
-        """Delete comments older than the retention limit (0 keeps all); returns how many."""
+        """Delete comments older than the retention limit (0 keeps all), their full-text rows
+        and the team labels that copied their words; returns how many comments went."""
         if retention_days <= 0:
             return 0
         cutoff = to_utc_iso((now or utc_now()) - timedelta(days=retention_days))
         with self.db.atomic():
-            self.db.execute(
-                "DELETE FROM comments_fts WHERE rowid IN"
-                " (SELECT pk FROM comments WHERE created_at < ?)",
-                (cutoff,),
-            )
+            self.db.execute(_PURGE_LABELS, {"cutoff": cutoff})
+            # The full-text rows go through the delete triggers, in either tokenizer mode.
             return self.db.execute("DELETE FROM comments WHERE created_at < ?", (cutoff,)).rowcount
 
     def cursor(self, source: str, key: str) -> str | None:
@@ -152,23 +231,6 @@ class ContentStore(StoreBase):
             "SELECT value FROM cursors WHERE source = ? AND key = ?", (source, key)
         ).fetchone()
         return row[0] if row else None
-
-    def search(self, query: str, *, kind: str = "posts", limit: int = 20) -> list[SearchHit]:
-        """Full-text search over post or comment text; Chinese works through jieba tokens."""
-        if kind not in ("posts", "comments"):
-            raise ValueError("kind must be 'posts' or 'comments'")
-        terms = [t for t in dict.fromkeys(self._tokenize(query)) if t.strip()]
-        if not terms:
-            return []
-        # Each term quoted as an FTS5 string, so user input can never be read as FTS syntax.
-        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        rows = self.db.execute(
-            f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
-            f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?"
-            " ORDER BY f.rank LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        return [SearchHit(kind, p, i, text, created) for p, i, text, created in rows]
 
     def _put_cursor(self, cursor: Cursor) -> None:
         self.db.execute(
@@ -178,10 +240,195 @@ class ContentStore(StoreBase):
             (cursor.source, cursor.key, cursor.value, to_utc_iso(utc_now())),
         )
 
-    def _index(self, table: str, rowid: int, text: str) -> None:
-        tokens = " ".join(t for t in self._tokenize(text) if t.strip())
-        self.db.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
-        self.db.execute(f"INSERT INTO {table} (rowid, tokens) VALUES (?, ?)", (rowid, tokens))
+    # -- full-text search ----------------------------------------------------------------------
+
+    @property
+    def fts_tokenizer(self) -> FtsTokenizer:
+        """The tokenizer that built the full-text index, and that searches it."""
+        return self._fts_tokenizer
+
+    def search(self, query: str, *, kind: str = "posts", limit: int = 20) -> list[SearchHit]:
+        """Posts or comments whose text holds every word of `query` (words: split on spaces
+        for trigram, jieba tokens for jieba); best match first (newest first when every word
+        is shorter than three characters, trigram only)."""
+        if kind not in _INDEXED:
+            raise ValueError("kind must be 'posts' or 'comments'")
+        if self._jieba is not None:
+            return self._search_tokens(query, kind, limit)
+        words = list(dict.fromkeys(query.split()))
+        if not words:
+            return []
+        long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
+        short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
+        like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in short)
+        patterns = ["%" + _escape_like(w) + "%" for w in short]
+        if long:
+            sql = (
+                f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
+                f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?{like}"
+                " ORDER BY f.rank LIMIT ?"
+            )
+            params: list[Any] = [_fts_phrases(long), *patterns, limit]
+        else:
+            sql = (
+                f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind} t WHERE 1{like}"
+                " ORDER BY t.created_at DESC, t.pk DESC LIMIT ?"
+            )
+            params = [*patterns, limit]
+        return [SearchHit(kind, *row) for row in self.db.execute(sql, params).fetchall()]
+
+    def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
+        assert self._jieba is not None
+        terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
+        if not terms:
+            return []
+        rows = self.db.execute(
+            f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
+            f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?"
+            " ORDER BY f.rank LIMIT ?",
+            (_fts_phrases(terms), limit),
+        ).fetchall()
+        return [SearchHit(kind, *row) for row in rows]
+
+    def reindex(self) -> int:
+        """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
+        with self.db.atomic():
+            total = 0
+            for table in _INDEXED:
+                for statement in _fts_schema(table, self._fts_tokenizer):
+                    self.db.execute(statement)
+                self.db.execute(f"INSERT INTO {table}_fts_pending (pk) SELECT pk FROM {table}")
+                self._index_pending(table)
+                total += self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            settings = {
+                "fts_tokenizer": self._fts_tokenizer,
+                "fts_fingerprint": self._jieba.fingerprint if self._jieba else "",
+                "fts_lexicon": json.dumps(
+                    list(self._jieba.lexicon) if self._jieba else [], ensure_ascii=False
+                ),
+            }
+            self.db.conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                settings.items(),
+            )
+        return total
+
+    def _open_fts(self, tokenizer: str | None, lexicon: Iterable[str] | None) -> None:
+        """Use `tokenizer` (None: the one that built the index; trigram for a new database)
+        and, for jieba, `lexicon` (None: the stored one); rebuild the index if they changed."""
+        stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        built_with = stored.get("fts_tokenizer")
+        wanted = tokenizer or built_with or DEFAULT_FTS_TOKENIZER
+        if wanted not in FTS_TOKENIZERS:
+            raise ValueError(f"fts_tokenizer must be one of {', '.join(FTS_TOKENIZERS)}")
+        self._fts_tokenizer = cast(FtsTokenizer, wanted)
+        if wanted == "jieba":
+            if lexicon is None:
+                lexicon = json.loads(stored["fts_lexicon"]) if built_with == "jieba" else ()
+            self._jieba = JiebaTokens(lexicon)
+        else:
+            self._jieba = None
+        fingerprint = self._jieba.fingerprint if self._jieba else ""
+        if (built_with, stored.get("fts_fingerprint")) == (wanted, fingerprint):
+            return
+        start = time.perf_counter()
+        rows = self.reindex()
+        lexicon_note = f" (lexicon {fingerprint})" if fingerprint else ""
+        log.log(
+            logging.INFO if built_with or rows else logging.DEBUG,
+            "full-text index rebuilt with the %s tokenizer%s, was %s: %d rows in %.1f s",
+            wanted,
+            lexicon_note,
+            built_with or "none",
+            rows,
+            time.perf_counter() - start,
+        )
+
+    def _index_pending(self, table: str) -> None:
+        """Index the rows the triggers queued: trigram in one statement inside SQLite, jieba
+        with tokens from Python."""
+        if self._jieba is None:
+            self.db.execute(
+                f"INSERT INTO {table}_fts (rowid, text) SELECT t.pk, t.text"
+                f" FROM {table}_fts_pending p JOIN {table} t ON t.pk = p.pk"
+            )
+            self.db.execute(f"DELETE FROM {table}_fts_pending")
+            return
+        tokens = self._jieba
+        while True:
+            rows = self.db.execute(
+                f"SELECT p.pk, t.text FROM {table}_fts_pending p JOIN {table} t ON t.pk = p.pk"
+                " ORDER BY p.pk LIMIT ?",
+                (_JIEBA_CHUNK,),
+            ).fetchall()
+            if not rows:
+                self.db.execute(f"DELETE FROM {table}_fts_pending")
+                return
+            self.db.conn.executemany(
+                f"INSERT INTO {table}_fts (rowid, tokens) VALUES (?, ?)",
+                [(pk, " ".join(tokens(text))) for pk, text in rows],
+            )
+            self.db.execute(f"DELETE FROM {table}_fts_pending WHERE pk <= ?", (rows[-1][0],))
+
+
+def _fts_schema(table: str, tokenizer: FtsTokenizer) -> list[str]:
+    """Statements that drop `table`'s full-text index, whatever its shape, and create it empty
+    in the shape of `tokenizer`, with the triggers that keep it in step with `table`: a new or
+    edited row is queued in `<table>_fts_pending` (the save that wrote it indexes it before
+    it commits), an edited or deleted one leaves the index at once."""
+    fts = f"{table}_fts"
+    column = "text, tokenize='trigram'" if tokenizer == "trigram" else "tokens"
+    # Not INSERT OR IGNORE: in a trigger, the outer statement's conflict policy would win.
+    queue = (
+        f"INSERT INTO {fts}_pending (pk) SELECT new.pk"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {fts}_pending WHERE pk = new.pk);"
+    )
+    forget = f"DELETE FROM {fts} WHERE rowid = old.pk;"
+    return [
+        f"DROP TRIGGER IF EXISTS {fts}_insert",
+        f"DROP TRIGGER IF EXISTS {fts}_update",
+        f"DROP TRIGGER IF EXISTS {fts}_delete",
+        f"DROP TABLE IF EXISTS {fts}",
+        f"DROP TABLE IF EXISTS {fts}_pending",
+        f"CREATE VIRTUAL TABLE {fts} USING fts5 ({column})",  # rowid = {table}.pk
+        f"CREATE TABLE {fts}_pending (pk INTEGER PRIMARY KEY)",
+        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {queue} END",
+        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF text ON {table}"
+        f" WHEN old.text IS NOT new.text BEGIN {forget} {queue} END",
+        f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {forget}"
+        f" DELETE FROM {fts}_pending WHERE pk = old.pk; END",
+    ]
+
+
+def _fts_phrases(words: Iterable[str]) -> str:
+    """Each word an FTS5 string (all must match), so user input is never read as FTS syntax."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _repeats_apart(rows: Sequence[dict[str, Any]], key: Any) -> list[list[dict[str, Any]]]:
+    """`rows` in rounds, in order, no key twice in a round: the first reading of each key, then
+    the second, and so on (a page rarely lists a record twice, so this is one round)."""
+    seen: dict[Any, int] = {}
+    rounds: list[list[dict[str, Any]]] = []
+    for row in rows:
+        k = key(row)
+        n = seen.get(k, 0)
+        seen[k] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(row)
+    return rounds
+
+
+@lru_cache(maxsize=4096)
+def _json_list(items: tuple[str, ...]) -> str:
+    """A JSON array (cached: a campaign's posts carry the same few topics again and again)."""
+    return json.dumps(list(items), ensure_ascii=False)
 
 
 def _post_row(post: Post) -> dict[str, Any]:
@@ -194,8 +441,8 @@ def _post_row(post: Post) -> dict[str, Any]:
         "text": post.text,
         "created_at": to_utc_iso(post.created_at),
         "url": post.url,
-        "topics": json.dumps(list(post.topics), ensure_ascii=False),
-        "mentions": json.dumps(list(post.mentions), ensure_ascii=False),
+        "topics": _json_list(tuple(post.topics)),
+        "mentions": _json_list(tuple(post.mentions)),
         "is_original": post.is_original,
         "media": post.media,
         "plays": post.plays,

@@ -141,3 +141,14 @@ CREATE TABLE labels (
 CREATE VIRTUAL TABLE posts_fts USING fts5 (tokens);
 CREATE VIRTUAL TABLE comments_fts USING fts5 (tokens)
 """
+
+
+@migrations()
+def m030_fts_built_by_the_store(db: Database) -> None:
+    # The full-text index is derived data whose shape follows the configured tokenizer (SQLite's
+    # trigram, or jieba tokens from Python), so the store builds it, from `meta`, on open
+    # (content.py); m001's token tables, filled by whatever jieba dictionary the process had
+    # then, are dropped. `meta` records which tokenizer (and jieba lexicon) built the index.
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("DROP TABLE posts_fts")
+    db.execute("DROP TABLE comments_fts")
