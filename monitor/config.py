@@ -158,40 +158,105 @@ class NlpConfig:
 
 @dataclass(frozen=True)
 class TrendingRule:
+    enabled: bool = True
+    # Velocity: likes + comments + shares + reposts gained per hour, read from post_metrics.
     window: Duration = 3600.0
-    min_interactions: int = 200
-    growth_ratio: float = 3.0
+    min_interactions: int = 200  # gained in the window, at least
+    growth_ratio: float = 3.0  # versus the baseline: the author's recent posts at the same age
+    min_z: float = 3.0  # robust z-score against the topic's posts when the author has no history
+    watch_for: Duration = 172800.0  # posts younger than this are watched
+    baseline_window: Duration = 1209600.0  # the author's posts of the last 14 days
+    min_baseline_posts: int = 3
+    # The topic as a whole: Weibo reads, Douyin challenge views per hour (topic_metrics).
+    topic_growth_ratio: float = 3.0
+    topic_min_views_per_hour: int = 2000
+    cooldown: Duration = 43200.0
 
 
 @dataclass(frozen=True)
 class NegativeThreadRule:
+    enabled: bool = True
     window: Duration = 21600.0
     min_comments: int = 20
+    # The Wilson lower bound (95 %) of the negative share must reach this.
     negative_share: float = 0.5
+    critical_share: float = 0.7  # ...and this with twice min_comments: critical
+    # A sharp rise: the window's share against the thread's own earlier comments.
+    rise_ratio: float = 2.0
+    rise_min_share: float = 0.35
+    sensitive_words: tuple[str, ...] = (
+        "投诉", "举报", "曝光", "维权", "事故", "骗", "黑幕", "造假",
+    )  # fmt: skip
+    sensitive_ignore: tuple[str, ...] = ("零事故", "无事故", "防骗")
+    sensitive_min_likes: int = 20  # a comment this liked, or a partner KOL's post
+    cooldown: Duration = 43200.0
 
 
 @dataclass(frozen=True)
 class MilestoneRule:
+    enabled: bool = True
     views: tuple[int, ...] = (1_000_000, 2_000_000, 3_000_000)
 
 
 @dataclass(frozen=True)
 class KolRule:
+    enabled: bool = True
+    uploads: bool = True  # an alert when a partner posts
+    recent: Duration = 86400.0  # older uploads, first seen later, are history, not news
     silent_after: Duration = 604800.0
+    cooldown: Duration = 86400.0
 
 
 @dataclass(frozen=True)
 class UgcRule:
+    enabled: bool = True
     min_score: float = 0.7
+    batch_every: Duration = 28800.0  # one batch of UGC and nominations at most this often
+    max_items: int = 8
+    lookback: Duration = 604800.0
+
+
+@dataclass(frozen=True)
+class CoordinationRule:
+    enabled: bool = True
+    lookback: Duration = 86400.0
+    window: Duration = 600.0
+    min_accounts: int = 3
+    max_distance: int = 3
+    cooldown: Duration = 86400.0
+
+
+@dataclass(frozen=True)
+class HealthRule:
+    enabled: bool = True
+    stale_after: Duration = 7200.0  # no new reading from a platform for this long
+    parser_failures: int = 3  # failed passes in a row of one source
+
+
+_QUIET_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
 
 
 @dataclass(frozen=True)
 class AlertsConfig:
+    # "23:00-07:30" in ui.timezone: only critical alerts are sent then; the rest wait.
+    quiet_hours: str = ""
+    max_escalations: int = 2  # re-alerts of one episode, each when share or volume doubles
     trending: TrendingRule = field(default_factory=TrendingRule)
     negative_thread: NegativeThreadRule = field(default_factory=NegativeThreadRule)
     milestones: MilestoneRule = field(default_factory=MilestoneRule)
     kol: KolRule = field(default_factory=KolRule)
     ugc: UgcRule = field(default_factory=UgcRule)
+    coordination: CoordinationRule = field(default_factory=CoordinationRule)
+    health: HealthRule = field(default_factory=HealthRule)
+
+    def __post_init__(self) -> None:
+        if self.quiet_hours and not _QUIET_HOURS.fullmatch(self.quiet_hours):
+            raise ConfigError(
+                f"'alerts.quiet_hours' is {self.quiet_hours!r}; use HH:MM-HH:MM, "
+                "e.g. '23:00-07:30', or leave it empty"
+            )
+        if self.max_escalations < 0:
+            raise ConfigError("'alerts.max_escalations' must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -220,7 +285,7 @@ _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "wecom": ({"url_env"}, {"url_env"}),
     "dingtalk": ({"url_env", "secret_env"}, {"url_env"}),
     "feishu": ({"url_env", "secret_env"}, {"url_env"}),
-    "webhook": ({"url_env"}, {"url_env"}),
+    "webhook": ({"url_env", "secret_env"}, {"url_env"}),
 }
 
 

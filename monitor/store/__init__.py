@@ -25,6 +25,7 @@ from monitor.store.labels import LabelsStore
 from monitor.store.metrics import MetricsStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.reports import EXPORT_KINDS, ReportsStore
+from monitor.store.signals import SignalsStore
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -40,7 +41,9 @@ __all__ = [
 ]
 
 
-class Store(ContentStore, MetricsStore, OutboxStore, LabelsStore, ReportsStore, StoreBase):
+class Store(
+    ContentStore, MetricsStore, OutboxStore, SignalsStore, LabelsStore, ReportsStore, StoreBase
+):
     """The only code that touches the database."""
 
     @classmethod

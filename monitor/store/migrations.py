@@ -152,3 +152,72 @@ def m030_fts_built_by_the_store(db: Database) -> None:
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("DROP TABLE posts_fts")
     db.execute("DROP TABLE comments_fts")
+
+
+@migrations()
+def m010_alert_delivery(db: Database) -> None:
+    # An alert carries its link and evidence (JSON); its delivery is tracked per sink, so one
+    # sink being down neither blocks nor duplicates the others. `alert_sinks` remembers each
+    # configured sink: from which alert on it delivers, and whether it is broken.
+    for statement in (
+        "ALTER TABLE alerts ADD COLUMN url TEXT",
+        "ALTER TABLE alerts ADD COLUMN evidence TEXT",
+        "ALTER TABLE alerts ADD COLUMN rule TEXT",
+        """CREATE TABLE alert_deliveries (
+            alert_id INTEGER NOT NULL,
+            sink TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            sent_at TEXT,
+            last_error TEXT,
+            coalesced_into INTEGER,
+            PRIMARY KEY (alert_id, sink)
+        )""",
+        "CREATE INDEX alert_deliveries_due ON alert_deliveries (sink, state, alert_id)",
+        "CREATE INDEX alert_deliveries_sent ON alert_deliveries (sink, sent_at)",
+        """CREATE TABLE alert_sinks (
+            sink TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            last_alert_id INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,
+            broken_at TEXT,
+            broken_reason TEXT,
+            first_seen TEXT NOT NULL
+        )""",
+    ):
+        db.execute(statement)
+
+
+@migrations()
+def m011_alert_rules(db: Database) -> None:
+    # `rule_state`: the last firing of each (rule, subject), for cooldowns and escalations; it
+    # is written in the same transaction as the alert it records. `mutes`: subjects the team
+    # silenced until a time.
+    for statement in (
+        """CREATE TABLE rule_state (
+            rule TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            window_key TEXT NOT NULL,
+            fired_at TEXT NOT NULL,
+            last_true_at TEXT NOT NULL,
+            level REAL NOT NULL,
+            volume REAL NOT NULL,
+            escalations INTEGER NOT NULL DEFAULT 0,
+            alert_id INTEGER,
+            data TEXT,
+            PRIMARY KEY (rule, subject)
+        )""",
+        """CREATE TABLE mutes (
+            platform TEXT NOT NULL DEFAULT '',
+            subject_id TEXT NOT NULL,
+            until TEXT NOT NULL,
+            muted_by TEXT,
+            muted_at TEXT NOT NULL,
+            reason TEXT,
+            PRIMARY KEY (platform, subject_id)
+        )""",
+        # the rules read posts whose counts moved recently, and each platform's last reading
+        "CREATE INDEX posts_by_observed ON posts (platform, observed_at)",
+    ):
+        db.execute(statement)

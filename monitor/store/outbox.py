@@ -1,29 +1,467 @@
-"""The alert outbox: an alert is stored before it is sent; its dedupe key makes it once-only."""
+"""The alert outbox: an alert is stored before it is sent; its dedupe key makes it once-only.
+
+Rules write an alert together with the rule state that records it fired, in one transaction.
+The dispatcher then tracks delivery per (alert, sink): `pending` → `sending` (committed before
+the request goes out) → `sent`, or `coalesced` into a burst summary, `skipped` (below the
+sink's severity, or a sink's own health line), `muted`, `rejected` (the service refused that
+one message). A delivery found `sending` after a crash is sent again, flagged as a possible
+duplicate: at-least-once, never lost, and a restart never re-sends what was marked sent.
+"""
 
 from __future__ import annotations
 
-from monitor.models import AlertRecord, to_utc_iso
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.models import AlertRecord, from_iso, to_utc_iso
 from monitor.store.connection import StoreBase
+
+FINAL_STATES = ("sent", "coalesced", "skipped", "muted", "rejected")
+
+
+@dataclass(frozen=True)
+class RuleState:
+    rule: str
+    subject: str
+    window_key: str
+    fired_at: datetime
+    last_true_at: datetime
+    level: float
+    volume: float
+    escalations: int
+    alert_id: int | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxAlert:
+    id: int
+    kind: str
+    severity: str
+    platform: str | None
+    subject_id: str | None
+    title: str
+    text: str
+    url: str | None
+    created_at: datetime
+    dedupe_key: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    alert: OutboxAlert
+    sink: str
+    state: str  # pending | sending
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SinkRow:
+    sink: str
+    type: str
+    last_alert_id: int
+    fingerprint: str
+    broken_at: datetime | None
+    broken_reason: str | None
+
+
+_ALERT_COLUMNS = (
+    "a.id, a.kind, a.severity, a.platform, a.subject_id, a.title, a.text, a.url, a.created_at,"
+    " a.dedupe_key, a.evidence"
+)
+
+
+def _alert(row: Sequence[Any]) -> OutboxAlert:
+    return OutboxAlert(
+        id=row[0],
+        kind=row[1],
+        severity=row[2],
+        platform=row[3],
+        subject_id=row[4],
+        title=row[5],
+        text=row[6],
+        url=row[7],
+        created_at=from_iso(row[8]),
+        dedupe_key=row[9],
+        evidence=json.loads(row[10]) if row[10] else {},
+    )
+
+
+def _state(row: Sequence[Any]) -> RuleState:
+    return RuleState(
+        rule=row[0],
+        subject=row[1],
+        window_key=row[2],
+        fired_at=from_iso(row[3]),
+        last_true_at=from_iso(row[4]),
+        level=row[5],
+        volume=row[6],
+        escalations=row[7],
+        alert_id=row[8],
+        data=json.loads(row[9]) if row[9] else {},
+    )
 
 
 class OutboxStore(StoreBase):
-    def enqueue_alert(self, alert: AlertRecord) -> bool:
+    # --- enqueueing -------------------------------------------------------------------
+
+    def enqueue_alert(
+        self,
+        alert: AlertRecord,
+        *,
+        url: str | None = None,
+        evidence: Mapping[str, Any] | None = None,
+        rule: str | None = None,
+    ) -> bool:
         """Put an alert in the outbox; False if its dedupe key is already there."""
         with self.db.atomic():
+            return self._insert_alert(alert, url, evidence, rule) is not None
+
+    def _insert_alert(
+        self,
+        alert: AlertRecord,
+        url: str | None,
+        evidence: Mapping[str, Any] | None,
+        rule: str | None,
+    ) -> int | None:
+        cursor = self.db.execute(
+            "INSERT INTO alerts (dedupe_key, kind, severity, platform, subject_id, title,"
+            " text, created_at, next_attempt_at, url, evidence, rule)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+            (
+                alert.dedupe_key,
+                alert.kind,
+                alert.severity,
+                alert.platform,
+                alert.subject_id,
+                alert.title,
+                alert.text,
+                to_utc_iso(alert.created_at),
+                to_utc_iso(alert.created_at),
+                url,
+                json.dumps(evidence, ensure_ascii=False, sort_keys=True) if evidence else None,
+                rule,
+            ),
+        )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    # --- rule state -------------------------------------------------------------------
+
+    def rule_state(self, rule: str, subject: str) -> RuleState | None:
+        row = self.db.execute(
+            "SELECT rule, subject, window_key, fired_at, last_true_at, level, volume,"
+            " escalations, alert_id, data FROM rule_state WHERE rule = ? AND subject = ?",
+            (rule, subject),
+        ).fetchone()
+        return _state(row) if row else None
+
+    def rule_states(self, rule: str) -> dict[str, RuleState]:
+        rows = self.db.execute(
+            "SELECT rule, subject, window_key, fired_at, last_true_at, level, volume,"
+            " escalations, alert_id, data FROM rule_state WHERE rule = ?",
+            (rule,),
+        ).fetchall()
+        return {row[1]: _state(row) for row in rows}
+
+    def fire_rule_alert(
+        self,
+        alert: AlertRecord,
+        state: RuleState,
+        *,
+        url: str | None = None,
+        evidence: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """The alert and the rule state that records it, in one transaction. Returns the new
+        alert's id, or None when its dedupe key was already there (nothing is written)."""
+        with self.db.atomic():
+            alert_id = self._insert_alert(alert, url, evidence, state.rule)
+            if alert_id is None:
+                return None
+            self._put_state(state, alert_id)
+            return alert_id
+
+    def save_rule_state(self, state: RuleState) -> None:
+        """Record state without an alert (a mark passed silently, a batch cursor)."""
+        with self.db.atomic():
+            self._put_state(state, state.alert_id)
+
+    def touch_rule_state(self, rule: str, subject: str, at: datetime) -> None:
+        """The condition still holds at `at`: the episode goes on (no new alert)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE rule_state SET last_true_at = max(last_true_at, ?)"
+                " WHERE rule = ? AND subject = ?",
+                (to_utc_iso(at), rule, subject),
+            )
+
+    def rule_last_run(self, rule: str) -> datetime | None:
+        """When the engine last ran `rule` (an episode goes on while each run sees it)."""
+        row = self.db.execute(
+            "SELECT fired_at FROM rule_state WHERE rule = 'engine' AND subject = ?", (rule,)
+        ).fetchone()
+        return from_iso(row[0]) if row else None
+
+    def set_rule_last_run(self, rule: str, at: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at,"
+                " level, volume) VALUES ('engine', ?, '', ?, ?, 0, 0)"
+                " ON CONFLICT (rule, subject) DO UPDATE SET fired_at = excluded.fired_at,"
+                " last_true_at = excluded.last_true_at",
+                (rule, to_utc_iso(at), to_utc_iso(at)),
+            )
+
+    def _put_state(self, state: RuleState, alert_id: int | None) -> None:
+        self.db.execute(
+            "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at, level,"
+            " volume, escalations, alert_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (rule, subject) DO UPDATE SET window_key = excluded.window_key,"
+            " fired_at = excluded.fired_at, last_true_at = excluded.last_true_at,"
+            " level = excluded.level, volume = excluded.volume,"
+            " escalations = excluded.escalations, alert_id = excluded.alert_id,"
+            " data = excluded.data",
+            (
+                state.rule,
+                state.subject,
+                state.window_key,
+                to_utc_iso(state.fired_at),
+                to_utc_iso(state.last_true_at),
+                state.level,
+                state.volume,
+                state.escalations,
+                alert_id,
+                json.dumps(state.data, ensure_ascii=False, sort_keys=True) if state.data else None,
+            ),
+        )
+
+    # --- mutes ------------------------------------------------------------------------
+
+    def mute(
+        self,
+        platform: str | None,
+        subject_id: str,
+        until: datetime,
+        *,
+        at: datetime,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Hold every alert about (platform, subject) until `until`."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO mutes (platform, subject_id, until, muted_by, muted_at, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, subject_id) DO UPDATE SET"
+                " until = excluded.until, muted_by = excluded.muted_by,"
+                " muted_at = excluded.muted_at, reason = excluded.reason",
+                (platform or "", subject_id, to_utc_iso(until), by, to_utc_iso(at), reason),
+            )
+
+    def mute_alert_subject(
+        self, alert_id: int, until: datetime, *, at: datetime, by: str | None = None
+    ) -> bool:
+        """Mute the subject of alert `alert_id` (the chat's mute button); False if unknown."""
+        row = self.db.execute(
+            "SELECT platform, subject_id FROM alerts WHERE id = ?", (alert_id,)
+        ).fetchone()
+        if row is None or row[1] is None:
+            return False
+        self.mute(row[0], row[1], until, at=at, by=by, reason=f"alert {alert_id}")
+        return True
+
+    def unmute(self, platform: str | None, subject_id: str) -> bool:
+        with self.db.atomic():
             cursor = self.db.execute(
-                "INSERT INTO alerts (dedupe_key, kind, severity, platform, subject_id, title,"
-                " text, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedupe_key) DO NOTHING",
-                (
-                    alert.dedupe_key,
-                    alert.kind,
-                    alert.severity,
-                    alert.platform,
-                    alert.subject_id,
-                    alert.title,
-                    alert.text,
-                    to_utc_iso(alert.created_at),
-                    to_utc_iso(alert.created_at),
-                ),
+                "DELETE FROM mutes WHERE platform = ? AND subject_id = ?",
+                (platform or "", subject_id),
+            )
+            return cursor.rowcount > 0
+
+    def active_mutes(self, at: datetime) -> set[tuple[str, str]]:
+        """(platform or '', subject id) of every mute still running at `at`."""
+        rows = self.db.execute(
+            "SELECT platform, subject_id FROM mutes WHERE until > ?", (to_utc_iso(at),)
+        ).fetchall()
+        return {(platform, subject) for platform, subject in rows}
+
+    # --- delivery per sink ------------------------------------------------------------
+
+    def register_sink(self, sink: str, type_: str, fingerprint: str, at: datetime) -> SinkRow:
+        """The sink's row, created on first sight: a new sink delivers every alert that is not
+        yet sent everywhere. A changed fingerprint (token, URL, chat) clears `broken`."""
+        with self.db.atomic():
+            row = self.db.execute(
+                "SELECT fingerprint FROM alert_sinks WHERE sink = ?", (sink,)
+            ).fetchone()
+            if row is None:
+                start = self.db.execute(
+                    "SELECT coalesce((SELECT min(id) - 1 FROM alerts WHERE state = 'pending'),"
+                    " (SELECT max(id) FROM alerts), 0)"
+                ).fetchone()[0]
+                self.db.execute(
+                    "INSERT INTO alert_sinks (sink, type, last_alert_id, fingerprint,"
+                    " first_seen) VALUES (?, ?, ?, ?, ?)",
+                    (sink, type_, start, fingerprint, to_utc_iso(at)),
+                )
+            elif row[0] != fingerprint:
+                self.db.execute(
+                    "UPDATE alert_sinks SET fingerprint = ?, broken_at = NULL,"
+                    " broken_reason = NULL WHERE sink = ?",
+                    (fingerprint, sink),
+                )
+        return self.sink_row(sink)
+
+    def sink_row(self, sink: str) -> SinkRow:
+        row = self.db.execute(
+            "SELECT sink, type, last_alert_id, fingerprint, broken_at, broken_reason"
+            " FROM alert_sinks WHERE sink = ?",
+            (sink,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(sink)
+        return SinkRow(row[0], row[1], row[2], row[3], from_iso(row[4]) if row[4] else None, row[5])
+
+    def mark_sink_broken(self, sink: str, reason: str, at: datetime) -> bool:
+        """True when this call broke it (it was not broken already)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE alert_sinks SET broken_at = ?, broken_reason = ?"
+                " WHERE sink = ? AND broken_at IS NULL",
+                (to_utc_iso(at), reason, sink),
             )
             return cursor.rowcount == 1
+
+    def open_deliveries(self, sink: str, at: datetime, *, skip_kinds: Iterable[str] = ()) -> int:
+        """Create the sink's pending delivery rows for alerts it has not seen; how many."""
+        skip = tuple(skip_kinds)
+        with self.db.atomic():
+            last = self.db.execute(
+                "SELECT last_alert_id FROM alert_sinks WHERE sink = ?", (sink,)
+            ).fetchone()[0]
+            rows = self.db.execute(
+                "SELECT id, kind, subject_id FROM alerts WHERE id > ? ORDER BY id", (last,)
+            ).fetchall()
+            if not rows:
+                return 0
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO alert_deliveries (alert_id, sink, state, next_attempt_at)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (
+                        alert_id,
+                        sink,
+                        # a sink's own health line is for the other sinks
+                        "skipped" if kind in skip and subject == sink else "pending",
+                        to_utc_iso(at),
+                    )
+                    for alert_id, kind, subject in rows
+                ],
+            )
+            self.db.execute(
+                "UPDATE alert_sinks SET last_alert_id = ? WHERE sink = ?", (rows[-1][0], sink)
+            )
+            return len(rows)
+
+    def due_deliveries(self, sink: str, at: datetime, limit: int = 500) -> list[Delivery]:
+        """The sink's unsent deliveries, in alert order, up to the first that must wait for
+        its retry time (order is kept: nothing overtakes a delivery being retried)."""
+        rows = self.db.execute(
+            f"SELECT {_ALERT_COLUMNS}, d.state, d.attempts, d.next_attempt_at"
+            " FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id"
+            " WHERE d.sink = ? AND d.state IN ('pending', 'sending') ORDER BY d.alert_id LIMIT ?",
+            (sink, limit),
+        ).fetchall()
+        due = []
+        moment = to_utc_iso(at)
+        for row in rows:
+            if row[-1] > moment:
+                break
+            due.append(Delivery(_alert(row), sink, row[-3], row[-2]))
+        return due
+
+    def unsent_count(self, sink: str) -> int:
+        return self.db.execute(
+            "SELECT count(*) FROM alert_deliveries WHERE sink = ? AND state IN"
+            " ('pending', 'sending')",
+            (sink,),
+        ).fetchone()[0]
+
+    def mark_sending(self, sink: str, alert_ids: Sequence[int]) -> None:
+        """Committed before the request goes out: after a crash, these may have been sent."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE alert_deliveries SET state = 'sending', attempts = attempts + 1"
+                " WHERE sink = ? AND alert_id = ?",
+                [(sink, alert_id) for alert_id in alert_ids],
+            )
+
+    def mark_delivered(
+        self,
+        sink: str,
+        alert_ids: Sequence[int],
+        state: str,
+        at: datetime,
+        *,
+        error: str | None = None,
+        coalesced_into: int | None = None,
+    ) -> None:
+        """A final state for these deliveries; an alert delivered everywhere becomes `sent`."""
+        if state not in FINAL_STATES:
+            raise ValueError(f"{state!r} is not a final delivery state")
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE alert_deliveries SET state = ?, sent_at = ?, last_error = ?,"
+                " coalesced_into = ? WHERE sink = ? AND alert_id = ?",
+                [
+                    (state, to_utc_iso(at), error, coalesced_into, sink, alert_id)
+                    for alert_id in alert_ids
+                ],
+            )
+            self._finish_alerts(alert_ids, at)
+
+    def mark_retry(
+        self, sink: str, alert_ids: Sequence[int], retry_at: datetime, error: str
+    ) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE alert_deliveries SET state = 'pending', next_attempt_at = ?,"
+                " last_error = ? WHERE sink = ? AND alert_id = ?",
+                [(to_utc_iso(retry_at), error, sink, alert_id) for alert_id in alert_ids],
+            )
+            self.db.conn.executemany(
+                "UPDATE alerts SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(error, alert_id) for alert_id in alert_ids],
+            )
+
+    def sent_since(self, sink: str, since: datetime) -> int:
+        """Messages the sink accepted since `since` (for its rate limit across restarts)."""
+        row = self.db.execute(
+            "SELECT count(DISTINCT coalesce(coalesced_into, alert_id)) FROM alert_deliveries"
+            " WHERE sink = ? AND sent_at >= ? AND state IN ('sent', 'coalesced')",
+            (sink, to_utc_iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def delivery_states(self, alert_id: int) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT sink, state FROM alert_deliveries WHERE alert_id = ?", (alert_id,)
+        ).fetchall()
+        return {sink: state for sink, state in rows}
+
+    def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
+        row = self.db.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts a WHERE a.id = ?", (alert_id,)
+        ).fetchone()
+        return _alert(row) if row else None
+
+    def _finish_alerts(self, alert_ids: Sequence[int], at: datetime) -> None:
+        self.db.conn.executemany(
+            "UPDATE alerts SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'pending'"
+            " AND NOT EXISTS (SELECT 1 FROM alert_deliveries WHERE alert_id = alerts.id"
+            " AND state IN ('pending', 'sending'))",
+            [(to_utc_iso(at), alert_id) for alert_id in alert_ids],
+        )

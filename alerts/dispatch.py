@@ -1,0 +1,394 @@
+"""The dispatcher: sends what the outbox holds to every enabled sink, and records it.
+
+    async with Dispatcher(config, store) as dispatcher:
+        report = await dispatcher.dispatch_pending()
+
+Per sink, in alert order:
+- a delivery is marked `sending` (committed) before the request and `sent` after it, so a
+  crash in between re-sends it once on restart, flagged "possible duplicate" with the same
+  dedupe key, and a restart never re-sends what was marked sent;
+- each sink has its service's rate limit (Telegram 20/min per group, WeCom and DingTalk
+  20/min, Feishu 100/min and 5/s); a burst beyond it is coalesced into one message, and the
+  coalesced alerts are recorded as such for the digest;
+- a transient error (timeout, 5xx, rate limited) retries with exponential backoff, and
+  nothing overtakes the delivery being retried, so a sink that comes back gets everything
+  once, in order; a rejected message is recorded and skipped;
+- a permanent error (bad token, chat not found, bad webhook key) marks the sink broken until
+  its configuration changes, logs one line and raises one health alert for the other sinks;
+- below a sink's `min_severity`: skipped; a muted subject: muted; during `alerts.quiet_hours`
+  only critical alerts go, the rest wait.
+Secrets come from the environment variables the config names; they are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from types import TracebackType
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from alerts import render
+from alerts.sinks import (
+    Outgoing,
+    PermanentError,
+    RejectedError,
+    Sink,
+    TransientError,
+    build_sinks,
+)
+from monitor.config import Config
+from monitor.models import AlertRecord, to_utc_iso, utc_now
+from monitor.store import Store
+from monitor.store.outbox import Delivery
+
+log = logging.getLogger(__name__)
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+SINK_HEALTH = "sink_health"
+BACKOFF_FIRST = 30.0
+BACKOFF_MAX = 900.0
+HTTP_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0  # messages accepted (a coalesced burst counts once)
+    failed: int = 0  # attempts that failed (to be retried, or rejected)
+    coalesced: int = 0  # alerts folded into a burst summary
+    held: int = 0  # waiting for the end of quiet hours
+    broken_sinks: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        broken = f", broken: {', '.join(self.broken_sinks)}" if self.broken_sinks else ""
+        return (
+            f"alerts: sent {self.sent}, failed {self.failed}, coalesced {self.coalesced},"
+            f" held {self.held}{broken}"
+        )
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    failed: int = 0
+    coalesced: int = 0
+    held: int = 0
+    broken: set[str] = field(default_factory=set)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before retry number `attempts` (1, 2, …): 30 s doubling, at most 15 min."""
+    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+
+
+def in_quiet_hours(spec: str, moment: datetime, tz: ZoneInfo) -> bool:
+    """Is `moment` inside "HH:MM-HH:MM" (local to `tz`, may wrap past midnight)?"""
+    if not spec:
+        return False
+    start_text, end_text = spec.split("-")
+    start = time.fromisoformat(start_text)
+    end = time.fromisoformat(end_text)
+    local = moment.astimezone(tz).time().replace(tzinfo=None)
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        env: Mapping[str, str] | None = None,
+        sinks: Sequence[Sink] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.sleep = sleep
+        self.sinks = list(sinks) if sinks is not None else build_sinks(config, env or os.environ)
+        self._session: aiohttp.ClientSession | None = None
+        self._opened: set[str] = set()
+        self._recent: dict[str, deque[datetime]] = {s.label: deque() for s in self.sinks}
+        self._tz = ZoneInfo(config.ui.timezone)
+
+    def __repr__(self) -> str:
+        return f"<Dispatcher sinks={[s.label for s in self.sinks]}>"
+
+    async def __aenter__(self) -> Dispatcher:
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT),
+            headers={"User-Agent": "pingfan-alerts"},
+        )
+        now = self.clock()
+        for sink in self.sinks:
+            self.store.register_sink(sink.label, sink.type, sink.fingerprint(), now)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sink in self.sinks:
+            if sink.label in self._opened:
+                try:
+                    await sink.close()
+                except Exception:  # closing must not hide the real outcome
+                    log.warning("closing sink %s failed", sink.label)
+        self._opened.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def dispatch_pending(self) -> DispatchReport:
+        """Send what is due to every enabled sink; returns what happened."""
+        if self._session is None:
+            raise RuntimeError("use `async with Dispatcher(...)`")
+        tally = _Tally()
+        for _ in range(2):  # a second round carries a health line raised in the first
+            newly_broken = False
+            for sink in self.sinks:
+                if await self._dispatch_sink(sink, tally):
+                    newly_broken = True
+            if not newly_broken:
+                break
+        return DispatchReport(
+            sent=tally.sent,
+            failed=tally.failed,
+            coalesced=tally.coalesced,
+            held=tally.held,
+            broken_sinks=tuple(sorted(tally.broken)),
+        )
+
+    # --- one sink ---------------------------------------------------------------------
+
+    async def _dispatch_sink(self, sink: Sink, tally: _Tally) -> bool:
+        """One round for one sink; True when the sink broke in it."""
+        now = self.clock()
+        row = self.store.sink_row(sink.label)
+        if row.broken_at is not None:
+            tally.broken.add(sink.label)
+            return False
+        self.store.open_deliveries(sink.label, now, skip_kinds=(SINK_HEALTH,))
+        if sink.label not in self._opened:
+            try:
+                assert self._session is not None
+                await sink.open(self._session)
+            except PermanentError as err:
+                return self._break(sink, err.reason, tally)
+            except TransientError as err:
+                tally.failed += 1
+                log.warning("sink %s cannot start yet: %s", sink.label, err.reason)
+                return False
+            self._opened.add(sink.label)
+        to_send = self._filter(sink, self.store.due_deliveries(sink.label, now), now, tally)
+        if not to_send:
+            return False
+        budget = self._budget(sink, now)
+        if budget <= 0:
+            return False
+        if len(to_send) > budget:
+            single, burst = to_send[: budget - 1], to_send[budget - 1 :]
+        else:
+            single, burst = to_send, []
+        for delivery in single:
+            outcome = await self._send(sink, [delivery], self._outgoing(delivery), tally)
+            if outcome == "broken":
+                return True
+            if outcome == "retry":
+                return False  # keep order: nothing overtakes a delivery being retried
+        if burst:
+            outcome = await self._send(sink, burst, self._coalesced(burst), tally)
+            if outcome == "broken":
+                return True
+        return False
+
+    def _filter(
+        self, sink: Sink, due: list[Delivery], now: datetime, tally: _Tally
+    ) -> list[Delivery]:
+        minimum = _SEVERITY_RANK.get(sink.config.min_severity, 0)
+        quiet = in_quiet_hours(self.config.alerts.quiet_hours, now, self._tz)
+        mutes = self.store.active_mutes(now)
+        keep = []
+        for delivery in due:
+            alert = delivery.alert
+            if _SEVERITY_RANK.get(alert.severity, 0) < minimum:
+                self.store.mark_delivered(sink.label, [alert.id], "skipped", now)
+            elif alert.kind != SINK_HEALTH and (alert.platform or "", alert.subject_id) in mutes:
+                self.store.mark_delivered(sink.label, [alert.id], "muted", now)
+            elif quiet and alert.severity != "critical":
+                tally.held += 1
+            else:
+                keep.append(delivery)
+        return keep
+
+    def _budget(self, sink: Sink, now: datetime) -> int:
+        if sink.per_minute is None:
+            return 1_000_000
+        recent = self._recent[sink.label]
+        while recent and recent[0] <= now - timedelta(minutes=1):
+            recent.popleft()
+        stored = self.store.sent_since(sink.label, now - timedelta(minutes=1))
+        return sink.per_minute - max(len(recent), stored)
+
+    async def _pace(self, sink: Sink) -> None:
+        """Stay under a per-second limit (Feishu's 5/s) by waiting, not by coalescing."""
+        if sink.per_second is None:
+            return
+        recent = self._recent[sink.label]
+        while True:
+            now = self.clock()
+            in_last_second = [t for t in recent if t > now - timedelta(seconds=1)]
+            if len(in_last_second) < sink.per_second:
+                return
+            wait = (in_last_second[0] + timedelta(seconds=1) - now).total_seconds()
+            await self.sleep(max(wait, 0.01))
+
+    async def _send(
+        self, sink: Sink, deliveries: Sequence[Delivery], message: Outgoing, tally: _Tally
+    ) -> str:
+        ids = [d.alert.id for d in deliveries]
+        await self._pace(sink)
+        self.store.mark_sending(sink.label, ids)
+        try:
+            await sink.send(message)
+        except TransientError as err:
+            attempts = max(d.attempts for d in deliveries) + 1
+            wait = err.retry_after if err.retry_after is not None else backoff(attempts)
+            retry_at = self.clock() + timedelta(seconds=wait)
+            self.store.mark_retry(sink.label, ids, retry_at, sink.redact(err.reason))
+            tally.failed += 1
+            log.warning(
+                "sink %s: %s; retrying alert %s at %s",
+                sink.label,
+                sink.redact(err.reason),
+                ids[0],
+                to_utc_iso(retry_at),
+            )
+            return "retry"
+        except RejectedError as err:
+            self.store.mark_delivered(
+                sink.label, ids, "rejected", self.clock(), error=sink.redact(err.reason)
+            )
+            tally.failed += 1
+            log.warning("sink %s refused alert %s: %s", sink.label, ids[0], sink.redact(err.reason))
+            return "rejected"
+        except PermanentError as err:
+            # back to pending: once the sink is fixed they go out, in order
+            self.store.mark_retry(sink.label, ids, self.clock(), sink.redact(err.reason))
+            return "broken" if self._break(sink, err.reason, tally) else "retry"
+        except Exception as err:  # a bug in a sink must not stop the others: retry later
+            attempts = max(d.attempts for d in deliveries) + 1
+            retry_at = self.clock() + timedelta(seconds=backoff(attempts))
+            self.store.mark_retry(sink.label, ids, retry_at, type(err).__name__)
+            tally.failed += 1
+            log.warning("sink %s failed unexpectedly (%s)", sink.label, type(err).__name__)
+            return "retry"
+        now = self.clock()
+        self._recent[sink.label].append(now)
+        if len(deliveries) == 1 and len(message.alert_ids) == 1:
+            self.store.mark_delivered(sink.label, ids, "sent", now)
+            tally.sent += 1
+        else:
+            self.store.mark_delivered(sink.label, ids, "coalesced", now, coalesced_into=ids[0])
+            tally.sent += 1
+            tally.coalesced += len(ids)
+        return "sent"
+
+    def _break(self, sink: Sink, reason: str, tally: _Tally) -> bool:
+        """Mark the sink broken: one log line and one health alert for the other sinks."""
+        now = self.clock()
+        reason = sink.redact(reason)
+        tally.broken.add(sink.label)
+        tally.failed += 1
+        if not self.store.mark_sink_broken(sink.label, reason, now):
+            return False
+        log.error(
+            "alert sink %s is broken: %s; it stops until its configuration changes",
+            sink.label,
+            reason,
+        )
+        language = self.config.ui.language
+        self.store.enqueue_alert(
+            AlertRecord(
+                kind=SINK_HEALTH,
+                severity="critical",
+                title=render.t(language, "sink.title", sink=sink.label),
+                text=render.t(language, "sink.text", reason=render.quote(reason, 200)),
+                dedupe_key=f"{SINK_HEALTH}:{sink.label}:{to_utc_iso(now)}",
+                created_at=now,
+                platform=None,
+                subject_id=sink.label,
+            ),
+            evidence={"sink": sink.label, "type": sink.type, "reason": reason},
+            rule=SINK_HEALTH,
+        )
+        return True
+
+    # --- messages ---------------------------------------------------------------------
+
+    def _outgoing(self, delivery: Delivery) -> Outgoing:
+        alert = delivery.alert
+        return Outgoing(
+            alert_ids=(alert.id,),
+            kind=alert.kind,
+            severity=alert.severity,
+            title=alert.title,
+            text=alert.text,
+            url=alert.url,
+            created_at=alert.created_at,
+            dedupe_key=alert.dedupe_key,
+            language=self.config.ui.language,
+            tz=self._tz,
+            platform=alert.platform,
+            subject_id=alert.subject_id,
+            evidence=alert.evidence,
+            possible_duplicate=delivery.state == "sending",
+            buttons=alert.kind != SINK_HEALTH,
+        )
+
+    def _coalesced(self, deliveries: Sequence[Delivery]) -> Outgoing:
+        language = self.config.ui.language
+        lines = []
+        for delivery in deliveries:
+            alert = delivery.alert
+            lines.append(
+                render.t(
+                    language,
+                    "coalesced.item",
+                    severity=render.severity_name(language, alert.severity),
+                    title=render.clean_line(alert.title),
+                )
+            )
+            link = render.safe_url(alert.url)
+            if link:
+                lines.append(f"  {link}")
+        lines.append(render.t(language, "coalesced.more"))
+        top = max(deliveries, key=lambda d: _SEVERITY_RANK.get(d.alert.severity, 0)).alert
+        first = deliveries[0].alert
+        return Outgoing(
+            alert_ids=tuple(d.alert.id for d in deliveries),
+            kind="coalesced",
+            severity=top.severity,
+            title=render.t(language, "coalesced.title", n=len(deliveries)),
+            text="\n".join(lines),
+            url=None,
+            created_at=first.created_at,
+            dedupe_key=f"coalesced:{first.id}-{deliveries[-1].alert.id}",
+            language=language,
+            tz=self._tz,
+            evidence={"alerts": [d.alert.dedupe_key for d in deliveries]},
+            possible_duplicate=any(d.state == "sending" for d in deliveries),
+            buttons=False,
+        )

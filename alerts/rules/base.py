@@ -1,0 +1,151 @@
+"""What every rule shares: the context it runs in and the finding it returns.
+
+A rule reads stored facts through the store's named queries (monitor/store/signals.py) at the
+time `ctx.now` it is given (simulated time in the demo: no rule reads the clock) and returns
+findings. The engine decides, from the rule state, which findings become alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from alerts import render
+from monitor.config import Config
+from monitor.models import Platform
+from monitor.store import Store
+from monitor.store.signals import CommentFacts, PostFacts
+from nlp.segment import keywords
+
+Severity = Literal["info", "warning", "critical"]
+# episode: fires once while the condition holds (escalations aside) and again only after it
+# stopped holding for `cooldown`; once: at most once per key, ever; periodic: at most once per
+# `cooldown` (batches).
+Mode = Literal["episode", "once", "periodic"]
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    now: datetime
+
+    @property
+    def language(self) -> str:
+        return render.lang_of(self.config.ui.language)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.ui.timezone)
+
+    def ago(self, seconds: float) -> datetime:
+        return self.now - timedelta(seconds=seconds)
+
+    def t(self, key: str, **values: object) -> str:
+        return render.t(self.language, key, **values)
+
+    def time(self, moment: datetime) -> str:
+        return render.local_time(moment, self.tz)
+
+    def platform(self, platform: str | None) -> str:
+        return render.platform_name(self.language, platform)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    kind: str
+    platform: Platform | None
+    subject_id: str
+    severity: Severity
+    title: str
+    text: str
+    level: float = 0.0  # escalation measure (a share, a ratio)
+    volume: float = 0.0  # escalation measure (a count, a rate)
+    url: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    mode: Mode = "episode"
+    cooldown: float = 43200.0
+    window: float = 3600.0  # the dedupe key's time bucket
+    key: str | None = None  # the rule-state subject; default "platform:subject_id"
+    escalates: bool = True
+    silent: bool = False  # record the state, send nothing (a mark passed below a higher one)
+    state_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_key(self) -> str:
+        return self.key or f"{self.platform or '-'}:{self.subject_id}"
+
+
+Rule = Callable[[Store, Context], list[Finding]]
+
+
+def post_author(post: PostFacts) -> str:
+    """Partners and the organiser by name; an ordinary user masked."""
+    if post.author_kind in ("kol", "official"):
+        return render.quote(post.author_name, 24)
+    return render.mask(post.author_name or post.author_id)
+
+
+def post_line(ctx: Context, post: PostFacts) -> str:
+    return ctx.t("post", author=post_author(post), excerpt=render.quote(post.text, 40))
+
+
+def sample_lines(ctx: Context, comments: list[CommentFacts], limit: int = 3) -> list[str]:
+    """Two or three representative comments, most liked first, authors masked, one per text."""
+    lines = []
+    seen: set[str] = set()
+    for comment in comments:
+        text = render.quote(comment.text, 60)
+        if text in seen or not text:
+            continue
+        seen.add(text)
+        lines.append(
+            ctx.t(
+                "sample",
+                author=render.mask(comment.author_id),
+                likes=render.count(comment.likes or 0),
+                quote=text,
+            )
+        )
+        if len(lines) == limit:
+            break
+    return [ctx.t("samples"), *lines] if lines else []
+
+
+def sample_evidence(comments: list[CommentFacts], limit: int = 3) -> list[dict[str, Any]]:
+    found = []
+    seen: set[str] = set()
+    for comment in comments:
+        text = render.quote(comment.text, 60)
+        if text in seen or not text:
+            continue
+        seen.add(text)
+        found.append(
+            {
+                "author": render.mask(comment.author_id),
+                "likes": comment.likes or 0,
+                "text": text,
+                "id": comment.id,
+            }
+        )
+        if len(found) == limit:
+            break
+    return found
+
+
+def top_terms(texts: list[str], k: int = 5) -> list[str]:
+    if not texts:
+        return []
+    return [render.quote(word, 12) for word, _ in keywords(texts, top_k=k)]
+
+
+def post_url(ctx: Context, post: PostFacts) -> str | None:
+    """The stored link, else the platform's own address for the post."""
+    if post.url:
+        return render.safe_url(post.url)
+    if post.platform == "weibo":
+        return render.safe_url(f"{ctx.config.weibo.base_url.rstrip('/')}/detail/{post.id}")
+    return render.safe_url(f"{ctx.config.douyin.base_url.rstrip('/')}/video/{post.id}")

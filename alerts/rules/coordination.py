@@ -1,0 +1,94 @@
+"""Suspected coordination: near-identical text from several accounts within minutes
+(nlp/dedup.py). Worded as a lead for a person to check, never a verdict."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from alerts import render
+from alerts.rules.base import Context, Finding, post_url
+from monitor.models import PLATFORMS
+from monitor.store import Store
+from nlp.dedup import Message, simhash, suspected_coordination
+
+
+def run(store: Store, ctx: Context) -> list[Finding]:
+    rule = ctx.config.alerts.coordination
+    findings = []
+    for platform in PLATFORMS:
+        rows = store.recent_messages(platform, since=ctx.ago(rule.lookback), until=ctx.now)
+        if len(rows) < rule.min_accounts:
+            continue
+        by_id = {row.id: row for row in rows}
+        suspects = suspected_coordination(
+            [Message(r.id, r.author_id, r.text, r.created_at) for r in rows],
+            window=timedelta(seconds=rule.window),
+            min_accounts=rule.min_accounts,
+            max_distance=rule.max_distance,
+        )
+        for suspect in suspects:
+            fingerprint = f"{simhash(suspect.sample):016x}"
+            posts = Counter(by_id[i].post_id for i in suspect.ids if i in by_id)
+            target_id = posts.most_common(1)[0][0] if posts else None
+            target = (
+                store.posts_by_keys([(platform, target_id)]).get((platform, target_id))
+                if target_id
+                else None
+            )
+            lines = [
+                ctx.t(
+                    "coordination.counts",
+                    messages=len(suspect.ids),
+                    first=ctx.time(suspect.first_at),
+                    last=ctx.time(suspect.last_at),
+                ),
+                ctx.t("coordination.sample", sample=render.quote(suspect.sample, 60)),
+                ctx.t(
+                    "coordination.accounts",
+                    authors=render.join_terms(
+                        ctx.language, [render.mask(a) for a in suspect.authors[:8]]
+                    ),
+                ),
+                ctx.t("coordination.lead"),
+                ctx.t(
+                    "rule",
+                    rule=ctx.t(
+                        "coordination.rule",
+                        window=render.duration(ctx.language, rule.window),
+                        accounts=rule.min_accounts,
+                        distance=rule.max_distance,
+                    ),
+                ),
+                ctx.t("time", time=ctx.time(ctx.now)),
+            ]
+            findings.append(
+                Finding(
+                    rule="coordination",
+                    kind="coordination",
+                    platform=platform,
+                    subject_id=fingerprint,
+                    severity="info",
+                    title=ctx.t("coordination.title", accounts=len(suspect.authors)),
+                    text="\n".join(lines),
+                    level=float(len(suspect.authors)),
+                    volume=float(len(suspect.ids)),
+                    url=post_url(ctx, target) if target else None,
+                    evidence={
+                        "accounts": len(suspect.authors),
+                        "messages": len(suspect.ids),
+                        "first_at": suspect.first_at.isoformat(),
+                        "last_at": suspect.last_at.isoformat(),
+                        "sample": render.quote(suspect.sample, 60),
+                        "post": target_id,
+                        "thresholds": {
+                            "window_seconds": rule.window,
+                            "min_accounts": rule.min_accounts,
+                            "max_distance": rule.max_distance,
+                        },
+                    },
+                    cooldown=rule.cooldown,
+                    window=rule.lookback,
+                )
+            )
+    return findings

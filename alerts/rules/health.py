@@ -1,0 +1,99 @@
+"""Collector health beyond blocks (alerts/health.py builds those at the moment they happen):
+data gone stale, and one source's parser failing pass after pass."""
+
+from __future__ import annotations
+
+from alerts import render
+from alerts.rules.base import Context, Finding
+from monitor.models import PLATFORMS
+from monitor.store import Store
+
+
+def run(store: Store, ctx: Context) -> list[Finding]:
+    rule = ctx.config.alerts.health
+    findings = []
+    runs = store.source_runs()
+    enabled = {"weibo": ctx.config.weibo.enabled, "douyin": ctx.config.douyin.enabled}
+    for platform in PLATFORMS:
+        if not enabled[platform]:
+            continue
+        times = [r.last_success_at for r in runs if r.platform == platform and r.last_success_at]
+        stored = store.latest_reading_at(platform)
+        if stored:
+            times.append(stored)
+        if not times:
+            continue  # never collected: `pingfan doctor` says why, not an alert
+        last = max(times)
+        stale = (ctx.now - last).total_seconds()
+        if stale < rule.stale_after:
+            continue
+        name = ctx.platform(platform)
+        findings.append(
+            Finding(
+                rule="stale",
+                kind="collector_health",
+                platform=platform,
+                subject_id=platform,
+                severity="warning",
+                title=ctx.t("stale.title", platform=name, hours=render.hours(stale)),
+                text="\n".join(
+                    [
+                        ctx.t("stale.last", time=ctx.time(last)),
+                        ctx.t("stale.hint"),
+                        ctx.t(
+                            "rule", rule=ctx.t("stale.rule", hours=render.hours(rule.stale_after))
+                        ),
+                        ctx.t("time", time=ctx.time(ctx.now)),
+                    ]
+                ),
+                volume=stale,
+                evidence={
+                    "last_reading_at": last.isoformat(),
+                    "stale_seconds": round(stale),
+                    "thresholds": {"stale_after_seconds": rule.stale_after},
+                },
+                cooldown=rule.stale_after,
+                window=rule.stale_after,
+                key=f"{platform}:stale",
+            )
+        )
+    for source in runs:
+        if source.last_status != "failed" or source.failures < rule.parser_failures:
+            continue
+        name = ctx.platform(source.platform)
+        findings.append(
+            Finding(
+                rule="parser",
+                kind="collector_health",
+                platform=source.platform,  # type: ignore[arg-type]
+                subject_id=source.platform,
+                severity="warning",
+                title=ctx.t(
+                    "parser.title",
+                    platform=name,
+                    source=render.quote(source.name, 40),
+                    n=source.failures,
+                ),
+                text="\n".join(
+                    [
+                        ctx.t("parser.error", error=render.quote(source.last_error or "?", 160)),
+                        ctx.t("parser.hint"),
+                        ctx.t("rule", rule=ctx.t("parser.rule", n=rule.parser_failures)),
+                        ctx.t("time", time=ctx.time(ctx.now)),
+                    ]
+                ),
+                volume=float(source.failures),
+                evidence={
+                    "source": source.name,
+                    "failures": source.failures,
+                    "last_success_at": (
+                        source.last_success_at.isoformat() if source.last_success_at else None
+                    ),
+                    "thresholds": {"parser_failures": rule.parser_failures},
+                },
+                cooldown=6 * 3600.0,
+                window=6 * 3600.0,
+                key=f"{source.platform}:parser:{source.name}",
+            )
+        )
+    return findings

@@ -1,0 +1,107 @@
+"""Partner KOLs: an upload (a partner posted), and a partner silent for `silent_after`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from alerts import render
+from alerts.rules.base import Context, Finding, post_url
+from monitor.config import KolConfig
+from monitor.store import Store
+
+
+def run(store: Store, ctx: Context) -> list[Finding]:
+    rule = ctx.config.alerts.kol
+    by_platform: dict[str, list[KolConfig]] = defaultdict(list)
+    for kol in ctx.config.kols:
+        by_platform[kol.platform].append(kol)
+    findings: list[Finding] = []
+    for platform, kols in by_platform.items():
+        ids = [k.id for k in kols]
+        if rule.uploads:
+            findings += _uploads(store, ctx, platform, kols)
+        latest = store.latest_post_times(platform, ids)
+        watching_since = store.first_seen(platform)
+        for kol in kols:
+            last = latest.get(kol.id)
+            since = last or watching_since
+            if since is None:
+                continue  # nothing collected from this platform yet: no opinion
+            silent = ctx.now - since
+            if silent < timedelta(seconds=rule.silent_after):
+                continue
+            days = int(silent.total_seconds() // 86400)
+            lines = [
+                ctx.t("kol_silent.last", time=ctx.time(last))
+                if last
+                else ctx.t("kol_silent.never", time=ctx.time(since)),
+                ctx.t("rule", rule=ctx.t("kol_silent.rule", days=f"{rule.silent_after / 86400:g}")),
+                ctx.t("time", time=ctx.time(ctx.now)),
+            ]
+            findings.append(
+                Finding(
+                    rule="kol_silent",
+                    kind="kol_silent",
+                    platform=kol.platform,
+                    subject_id=kol.id,
+                    severity="warning",
+                    title=ctx.t("kol_silent.title", name=render.quote(kol.name, 24), days=days),
+                    text="\n".join(lines),
+                    level=0.0,
+                    volume=float(days),
+                    evidence={
+                        "kol": {"platform": kol.platform, "id": kol.id, "name": kol.name},
+                        "last_post_at": last.isoformat() if last else None,
+                        "silent_days": days,
+                        "thresholds": {"silent_after_seconds": rule.silent_after},
+                    },
+                    cooldown=rule.cooldown,
+                    window=rule.silent_after,
+                )
+            )
+    return findings
+
+
+def _uploads(store: Store, ctx: Context, platform: str, kols: list[KolConfig]) -> list[Finding]:
+    rule = ctx.config.alerts.kol
+    names = {k.id: k.name for k in kols}
+    findings = []
+    for post in store.posts_of_authors(
+        platform, list(names), since=ctx.ago(rule.recent), until=ctx.now
+    ):
+        name = render.quote(names.get(post.author_id, post.author_name), 24)
+        lines = [
+            f"「{render.quote(post.text, 80)}」",
+            ctx.t(
+                "kol_upload.counts",
+                time=ctx.time(post.created_at),
+                likes=render.count(post.likes),
+                comments=render.count(post.comments),
+                shares=render.count(post.shares if post.shares is not None else post.reposts),
+            ),
+        ]
+        findings.append(
+            Finding(
+                rule="kol_upload",
+                kind="kol_upload",
+                platform=post.platform,  # type: ignore[arg-type]
+                subject_id=post.id,
+                severity="info",
+                title=ctx.t("kol_upload.title", name=name, platform=ctx.platform(platform)),
+                text="\n".join(lines),
+                url=post_url(ctx, post),
+                evidence={
+                    "kol": {
+                        "platform": platform,
+                        "id": post.author_id,
+                        "name": names.get(post.author_id),
+                    },
+                    "post": {"id": post.id, "created_at": post.created_at.isoformat()},
+                    "thresholds": {"recent_seconds": rule.recent},
+                },
+                mode="once",
+                escalates=False,
+            )
+        )
+    return findings

@@ -1,0 +1,71 @@
+"""Milestones: a topic's views (Weibo reads, Douyin challenge views) crossing configured marks.
+
+Each mark fires at most once per (platform, topic). When a reading jumps over several marks at
+once, only the highest is announced; the lower ones are recorded silently.
+"""
+
+from __future__ import annotations
+
+from alerts import render
+from alerts.rules.base import Context, Finding
+from monitor.store import Store
+
+
+def run(store: Store, ctx: Context) -> list[Finding]:
+    rule = ctx.config.alerts.milestones
+    marks = sorted(set(rule.views))
+    if not marks:
+        return []
+    done = store.rule_states("milestone")
+    findings = []
+    for point in store.latest_topic_points(ctx.now):
+        if point.views is None:
+            continue
+        crossed = [m for m in marks if point.views >= m]
+        fresh = [m for m in crossed if f"{point.platform}:{point.topic}:{m}" not in done]
+        if not fresh:
+            continue
+        metric = ctx.t(f"metric.{point.platform}")
+        for mark in fresh:
+            highest = mark == fresh[-1]
+            lines = [
+                ctx.t("milestone.counts", views=render.count(point.views), time=ctx.time(point.at)),
+                ctx.t(
+                    "rule",
+                    rule=ctx.t(
+                        "milestone.rule",
+                        marks=render.join_terms(ctx.language, [render.count(m) for m in marks]),
+                    ),
+                ),
+            ]
+            findings.append(
+                Finding(
+                    rule="milestone",
+                    kind="milestone",
+                    platform=point.platform,  # type: ignore[arg-type]
+                    subject_id=point.topic,
+                    severity="info",
+                    title=ctx.t(
+                        "milestone.title",
+                        topic=point.topic,
+                        platform=ctx.platform(point.platform),
+                        metric=metric,
+                        mark=render.count(mark),
+                    ),
+                    text="\n".join(lines),
+                    level=float(mark),
+                    volume=float(point.views),
+                    evidence={
+                        "topic": point.topic,
+                        "views": point.views,
+                        "mark": mark,
+                        "read_at": point.at.isoformat(),
+                        "thresholds": {"marks": marks},
+                    },
+                    mode="once",
+                    key=f"{point.platform}:{point.topic}:{mark}",
+                    escalates=False,
+                    silent=not highest,
+                )
+            )
+    return findings

@@ -1,0 +1,215 @@
+"""What every sink shares: the outgoing message, the three kinds of failure, redaction.
+
+A sink turns an `Outgoing` message into its service's payload (escaping user text for that
+service's markup) and sends it. It raises
+- `TransientError` for what a later retry may fix (timeouts, 5xx, rate limited), with the
+  service's retry-after when it gives one;
+- `RejectedError` when the service refused this one message (too long, malformed): the
+  dispatcher records it and goes on;
+- `PermanentError` when the sink itself is unusable (bad token, chat not found, bad webhook
+  key): the dispatcher marks the sink broken and raises one health line.
+Secrets (tokens, webhook URLs, signing keys) never appear in a message, a log line or a repr:
+every error text passes through `redact`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from alerts import render
+from monitor.config import SinkConfig
+
+
+class SinkError(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class TransientError(SinkError):
+    """Try again later."""
+
+
+class RejectedError(SinkError):
+    """The service refused this message; the next one may pass."""
+
+
+class PermanentError(SinkError):
+    """The sink cannot work as configured (token, chat, key): stop using it."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message as every sink sees it (one alert, or a burst coalesced into one)."""
+
+    alert_ids: tuple[int, ...]
+    kind: str
+    severity: str
+    title: str
+    text: str
+    url: str | None
+    created_at: datetime
+    dedupe_key: str
+    language: str
+    tz: ZoneInfo
+    platform: str | None = None
+    subject_id: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    possible_duplicate: bool = False
+    buttons: bool = True  # acknowledge / mute, where the sink has buttons
+
+    @property
+    def alert_id(self) -> int:
+        return self.alert_ids[0]
+
+    def title_line(self) -> str:
+        severity = render.severity_name(self.language, self.severity)
+        if render.lang_of(self.language) == "zh":
+            return f"【{severity}】{render.clean_line(self.title)}"
+        return f"[{severity}] {render.clean_line(self.title)}"
+
+    def body_lines(self) -> list[str]:
+        return [render.clean_line(line) for line in self.text.split("\n") if line.strip()]
+
+    def link(self) -> str | None:
+        return render.safe_url(self.url)
+
+    def footer(self) -> str:
+        ref = f"#{self.alert_id} · {render.clean_line(self.dedupe_key)}"
+        if self.possible_duplicate:
+            ref += render.t(self.language, "duplicate")
+        return ref
+
+    def record(self) -> dict[str, Any]:
+        """The JSON object of the jsonl and webhook sinks."""
+        return {
+            "id": self.alert_id,
+            "ids": list(self.alert_ids),
+            "kind": self.kind,
+            "severity": self.severity,
+            "platform": self.platform,
+            "subject_id": self.subject_id,
+            "title": self.title,
+            "text": self.text,
+            "url": self.link(),
+            "created_at": self.created_at.isoformat(),
+            "evidence": dict(self.evidence),
+            "dedupe_key": self.dedupe_key,
+            "possible_duplicate": self.possible_duplicate,
+        }
+
+    def plain_lines(self) -> list[str]:
+        """Title, body, link, footer as plain text lines (the webhooks' text form)."""
+        lines = [self.title_line(), *self.body_lines()]
+        link = self.link()
+        if link:
+            lines.append(render.t(self.language, "link", url=link))
+        lines.append(self.footer())
+        return lines
+
+
+class Sink(ABC):
+    """One configured destination. `label` names it in logs and in the delivery table."""
+
+    type: ClassVar[str]
+    per_minute: ClassVar[int | None] = None  # the service's own rate limit
+    per_second: ClassVar[int | None] = None
+
+    def __init__(self, label: str, config: SinkConfig, env: Mapping[str, str]) -> None:
+        self.label = label
+        self.config = config
+        self._secrets = tuple(
+            value for name in config.secret_envs() if (value := env.get(name, "").strip())
+        )
+        self._missing = tuple(name for name in config.secret_envs() if not env.get(name, ""))
+        self.session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label}>"
+
+    def fingerprint(self) -> str:
+        """Changes when the sink's token, URL, key, chat or path changes; holds no secret."""
+        parts = [self.type, *self._secrets, str(self.config.path or ""), str(self.target())]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+    def target(self) -> str:
+        return ""
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def secret(self, env_name: str | None, env: Mapping[str, str]) -> str:
+        return (env.get(env_name, "") if env_name else "").strip()
+
+    async def open(self, session: aiohttp.ClientSession) -> None:
+        """Prepare (a bot's first call, a file); may raise like `send`."""
+        if self._missing:
+            raise PermanentError(f"needs ${self._missing[0]} in the environment")
+        self.session = session
+
+    async def close(self) -> None:
+        return None
+
+    @abstractmethod
+    async def send(self, message: Outgoing) -> None: ...
+
+
+def error_text(err: BaseException) -> str:
+    """A short description of a transport error without its arguments (which may hold the
+    request URL, and so a webhook key)."""
+    return type(err).__name__
+
+
+async def post_json(
+    sink: Sink,
+    url: str,
+    payload: Mapping[str, Any] | Sequence[Any],
+    *,
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+) -> tuple[int, Any]:
+    """POST JSON; (status, parsed body or None). Transport failures, HTTP 429 and 5xx are
+    transient; 401/403/404 permanent; other 4xx a rejected message."""
+    if sink.session is None:
+        raise TransientError("not opened")
+    try:
+        if data is None:
+            request = sink.session.post(url, json=payload, headers=headers)
+        else:
+            request = sink.session.post(url, data=data, headers=headers)
+        async with request as response:
+            status = response.status
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            body_text = await response.text(errors="replace")
+    except (aiohttp.ClientError, TimeoutError) as err:
+        raise TransientError(f"connection failed ({error_text(err)})") from None
+    if status == 429 or status >= 500:
+        raise TransientError(f"HTTP {status}", retry_after)
+    if status in (401, 403, 404):
+        raise PermanentError(f"HTTP {status}: the URL or its key is not accepted")
+    if status >= 400:
+        raise RejectedError(f"HTTP {status}: {sink.redact(body_text[:200])}")
+    try:
+        return status, json.loads(body_text) if body_text.strip() else None
+    except ValueError:
+        return status, None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

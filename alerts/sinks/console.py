@@ -1,0 +1,20 @@
+"""Console: one block of plain text per alert on standard output (control characters in user
+text are dropped, so a comment cannot move the cursor or recolour the terminal)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from alerts import render
+from alerts.sinks.base import Outgoing, Sink
+
+
+class ConsoleSink(Sink):
+    type = "console"
+    stream: TextIO | None = None  # tests point this elsewhere; None is sys.stdout
+
+    async def send(self, message: Outgoing) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(render.plain("\n".join(message.plain_lines())) + "\n\n")
+        stream.flush()

@@ -1,0 +1,185 @@
+"""Telegram through python-telegram-bot: one message per alert to each chat in `chat_ids`.
+
+HTML parse mode with every piece of alert text escaped (`render.escape_html`); our own markup
+is only the bold title, the post link and the italic footer. Messages longer than Telegram's
+4,096 characters are split between lines. Each alert carries two inline buttons, acknowledge
+and mute, with callback data `ack:<alert id>` and `mute:<alert id>` (well under 64 bytes); the
+chat bot handles the presses. `base_url` points the bot at another Bot API server (the tests'
+local fake). The token is part of every request URL, so the loggers of httpx and
+python-telegram-bot get a filter that blanks it while the sink is open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Mapping
+from datetime import timedelta
+
+import aiohttp
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from alerts import render
+from alerts.sinks.base import Outgoing, PermanentError, RejectedError, Sink, TransientError
+from monitor.config import SinkConfig
+
+MESSAGE_LIMIT = 4096  # characters (UTF-16 code units) after entity parsing
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+_BUTTONS = {
+    "zh": ("已知悉", "静音 24 小时", "查看原帖"),
+    "en": ("Acknowledge", "Mute 24 h", "Open the post"),
+}
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__("pingfan-redact")
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+def _library_loggers() -> list[logging.Logger]:
+    names = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.split(".")[0] in ("telegram", "httpx", "httpcore")
+    ]
+    return [logging.getLogger(name) for name in sorted({*names, "httpx", "httpcore", "telegram"})]
+
+
+def html_chunks(message: Outgoing, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """The message as Telegram HTML, split between lines into chunks of at most `limit`."""
+    language = render.lang_of(message.language)
+    lines = [f"<b>{render.escape_html(message.title_line())}</b>"]
+    for line in message.body_lines():
+        # a single overlong line is cut before escaping, so no entity is cut in half
+        for piece in render.split_lines([line], limit // 2, render.utf16_len):
+            lines.append(render.escape_html(piece))
+    link = message.link()
+    if link:
+        label = _BUTTONS[language][2]
+        lines.append(f'<a href="{render.escape_html(link)}">{label}</a>')
+    lines.append(f"<i>{render.escape_html(message.footer())}</i>")
+    return render.split_lines(lines, limit, render.utf16_len)
+
+
+def buttons(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons or len(message.alert_ids) != 1:
+        return None
+    ack, mute, _ = _BUTTONS[render.lang_of(message.language)]
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(ack, callback_data=f"ack:{message.alert_id}"),
+                InlineKeyboardButton(mute, callback_data=f"mute:{message.alert_id}"),
+            ]
+        ]
+    )
+
+
+class TelegramSink(Sink):
+    type = "telegram"
+    per_minute = 20  # per group
+
+    def __init__(
+        self, label: str, config: SinkConfig, env: Mapping[str, str], chat_id: int
+    ) -> None:
+        super().__init__(label, config, env)
+        self.chat_id = chat_id
+        self._token = self.secret(config.token_env, env)
+        self._bot: Bot | None = None
+        self._filter = _Redact(self._secrets)
+        self._filtered: list[logging.Logger] = []
+
+    def target(self) -> str:
+        return f"{self.config.base_url or DEFAULT_BASE_URL}|{self.chat_id}"
+
+    async def open(self, session: aiohttp.ClientSession) -> None:
+        await super().open(session)
+        for logger in _library_loggers():
+            logger.addFilter(self._filter)
+            self._filtered.append(logger)
+        bot = Bot(
+            self._token,
+            base_url=self.config.base_url or DEFAULT_BASE_URL,
+            request=HTTPXRequest(connect_timeout=10.0, read_timeout=20.0),
+        )
+        try:
+            await bot.initialize()  # getMe: checks the token
+        except TelegramError as err:
+            await _shutdown(bot)
+            raise self._translate(err) from None
+        self._bot = bot
+
+    async def close(self) -> None:
+        if self._bot is not None:
+            await _shutdown(self._bot)
+            self._bot = None
+        for logger in self._filtered:
+            logger.removeFilter(self._filter)
+        self._filtered.clear()
+
+    async def send(self, message: Outgoing) -> None:
+        if self._bot is None:
+            raise TransientError("not opened")
+        chunks = html_chunks(message)
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            try:
+                await self._bot.send_message(
+                    chat_id=self.chat_id,
+                    text=chunk,
+                    parse_mode="HTML",
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=buttons(message) if last else None,
+                )
+            except TelegramError as err:
+                raise self._translate(err) from None
+
+    def _translate(self, err: TelegramError) -> Exception:
+        reason = self.redact(str(err.message if hasattr(err, "message") else err))[:200]
+        if isinstance(err, RetryAfter):
+            with warnings.catch_warnings():  # int now, timedelta in a later major version
+                warnings.simplefilter("ignore")
+                wait = err.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            return TransientError(f"rate limited: {reason}", seconds)
+        if isinstance(err, InvalidToken | EndPointNotFound):
+            return PermanentError("the bot token was rejected (check token_env and base_url)")
+        if isinstance(err, Forbidden):
+            return PermanentError(f"forbidden: {reason}")
+        if isinstance(err, ChatMigrated):
+            return PermanentError(
+                f"the group became a supergroup; put {err.new_chat_id} in chat_ids"
+            )
+        if isinstance(err, BadRequest):
+            if "chat not found" in reason.lower() or "not enough rights" in reason.lower():
+                return PermanentError(reason)
+            return RejectedError(reason)
+        if isinstance(err, NetworkError):
+            return TransientError(reason)
+        return RejectedError(reason)
+
+
+async def _shutdown(bot: Bot) -> None:
+    with contextlib.suppress(TelegramError, RuntimeError):
+        await bot.shutdown()

@@ -1,0 +1,399 @@
+"""Named read queries that gather the facts the alert rules judge (alerts/rules/).
+
+Every query is scoped to a recent window on an indexed column (posts.created_at,
+comments.created_at, post_metrics by post, posts by author), so running the rules after every
+poll stays cheap however long the campaign has run. Times in and out are aware datetimes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.models import from_iso, to_utc_iso
+from monitor.store.connection import StoreBase
+
+_MAX_IN = 500  # ids per IN (...) list; SQLite allows more, but the statements stay small
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    platform: str
+    id: str
+    author_id: str
+    author_name: str
+    author_kind: str
+    text: str
+    created_at: datetime
+    url: str | None
+    topics: tuple[str, ...]
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    reposts: int | None = None
+    plays: int | None = None
+    ugc_score: float | None = None
+    pk: int = 0
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    at: datetime
+    plays: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    reposts: int | None
+
+    @property
+    def interactions(self) -> int:
+        """likes + comments + shares + reposts (a figure the platform did not give counts 0)."""
+        return sum(v or 0 for v in (self.likes, self.comments, self.shares, self.reposts))
+
+
+@dataclass(frozen=True)
+class ThreadCounts:
+    platform: str
+    post_id: str
+    scored: int  # comments with a sentiment label
+    negative: int
+    total: int
+
+
+@dataclass(frozen=True)
+class CommentFacts:
+    platform: str
+    id: str
+    post_id: str
+    author_id: str
+    text: str
+    created_at: datetime
+    likes: int | None
+    label: str | None
+
+
+@dataclass(frozen=True)
+class TopicPoint:
+    platform: str
+    topic: str
+    at: datetime
+    views: int | None
+    discussions: int | None
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    name: str
+    platform: str
+    last_status: str | None
+    failures: int
+    last_error: str | None
+    last_success_at: datetime | None
+    last_run_at: datetime | None
+
+
+_POST_COLUMNS = (
+    "pk, platform, id, author_id, author_name, author_kind, text, created_at, url, topics,"
+    " likes, comments, shares, reposts, plays, ugc_score"
+)
+
+
+def _post(row: Sequence[Any]) -> PostFacts:
+    return PostFacts(
+        pk=row[0],
+        platform=row[1],
+        id=row[2],
+        author_id=row[3],
+        author_name=row[4],
+        author_kind=row[5],
+        text=row[6],
+        created_at=from_iso(row[7]),
+        url=row[8],
+        topics=tuple(json.loads(row[9] or "[]")),
+        likes=row[10],
+        comments=row[11],
+        shares=row[12],
+        reposts=row[13],
+        plays=row[14],
+        ugc_score=row[15],
+    )
+
+
+def _comment(row: Sequence[Any]) -> CommentFacts:
+    return CommentFacts(
+        platform=row[0],
+        id=row[1],
+        post_id=row[2],
+        author_id=row[3],
+        text=row[4],
+        created_at=from_iso(row[5]),
+        likes=row[6],
+        label=row[7],
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _MAX_IN):
+        yield items[start : start + _MAX_IN]
+
+
+class SignalsStore(StoreBase):
+    # --- posts and their metric series -------------------------------------------------
+
+    def posts_moving(
+        self, *, created_since: datetime, observed_since: datetime, until: datetime
+    ) -> list[PostFacts]:
+        """Posts created since `created_since` whose counts were read since `observed_since`."""
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE created_at >= ? AND created_at <= ?"
+            " AND observed_at >= ? ORDER BY created_at",
+            (to_utc_iso(created_since), to_utc_iso(until), to_utc_iso(observed_since)),
+        ).fetchall()
+        return [_post(row) for row in rows]
+
+    def posts_by_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PostFacts]:
+        """(platform, id) → post, for the keys that are stored."""
+        by_platform: dict[str, list[str]] = defaultdict(list)
+        for platform, post_id in keys:
+            by_platform[platform].append(post_id)
+        found: dict[tuple[str, str], PostFacts] = {}
+        for platform, ids in by_platform.items():
+            for chunk in _chunks(sorted(set(ids))):
+                rows = self.db.execute(
+                    f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
+                    f" AND id IN ({','.join('?' * len(chunk))})",
+                    (platform, *chunk),
+                ).fetchall()
+                for row in rows:
+                    post = _post(row)
+                    found[(post.platform, post.id)] = post
+        return found
+
+    def metric_series(
+        self, platform: str, post_ids: Sequence[str], until: datetime
+    ) -> dict[str, list[MetricPoint]]:
+        """Each post's count readings up to `until`, oldest first."""
+        series: dict[str, list[MetricPoint]] = {pid: [] for pid in post_ids}
+        for chunk in _chunks(list(dict.fromkeys(post_ids))):
+            rows = self.db.execute(
+                "SELECT post_id, observed_at, plays, likes, comments, shares, reposts"
+                " FROM post_metrics WHERE platform = ?"
+                f" AND post_id IN ({','.join('?' * len(chunk))})"
+                " AND observed_at <= ? ORDER BY post_id, observed_at, pk",
+                (platform, *chunk, to_utc_iso(until)),
+            ).fetchall()
+            for post_id, at, plays, likes, comments, shares, reposts in rows:
+                series[post_id].append(
+                    MetricPoint(from_iso(at), plays, likes, comments, shares, reposts)
+                )
+        return series
+
+    def author_posts(
+        self, platform: str, author_id: str, *, since: datetime, before: datetime, limit: int = 30
+    ) -> list[PostFacts]:
+        """The author's posts created in [since, before), newest first."""
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND author_id = ?"
+            " AND created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            (platform, author_id, to_utc_iso(since), to_utc_iso(before), limit),
+        ).fetchall()
+        return [_post(row) for row in rows]
+
+    def platform_posts(
+        self, platform: str, *, since: datetime, before: datetime, limit: int = 200
+    ) -> list[PostFacts]:
+        """Posts of a platform created in [since, before), newest first (topic baselines)."""
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND created_at >= ?"
+            " AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            (platform, to_utc_iso(since), to_utc_iso(before), limit),
+        ).fetchall()
+        return [_post(row) for row in rows]
+
+    def latest_post_times(self, platform: str, author_ids: Sequence[str]) -> dict[str, datetime]:
+        """Newest post time per author (authors without posts are left out)."""
+        found: dict[str, datetime] = {}
+        for chunk in _chunks(list(author_ids)):
+            rows = self.db.execute(
+                "SELECT author_id, max(created_at) FROM posts WHERE platform = ?"
+                f" AND author_id IN ({','.join('?' * len(chunk))}) GROUP BY author_id",
+                (platform, *chunk),
+            ).fetchall()
+            found.update({author: from_iso(at) for author, at in rows})
+        return found
+
+    def posts_of_authors(
+        self, platform: str, author_ids: Sequence[str], *, since: datetime, until: datetime
+    ) -> list[PostFacts]:
+        """Posts by any of `author_ids` created in [since, until], oldest first."""
+        posts: list[PostFacts] = []
+        for chunk in _chunks(list(author_ids)):
+            rows = self.db.execute(
+                f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
+                f" AND author_id IN ({','.join('?' * len(chunk))})"
+                " AND created_at >= ? AND created_at <= ? ORDER BY created_at",
+                (platform, *chunk, to_utc_iso(since), to_utc_iso(until)),
+            ).fetchall()
+            posts.extend(_post(row) for row in rows)
+        return sorted(posts, key=lambda p: p.created_at)
+
+    def first_seen(self, platform: str) -> datetime | None:
+        """When the store first saw any post of `platform` (how long it has been watching)."""
+        row = self.db.execute(
+            "SELECT min(first_seen) FROM posts WHERE platform = ?", (platform,)
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    def ugc_posts(
+        self, *, after_pk: int, created_since: datetime, until: datetime
+    ) -> list[PostFacts]:
+        """Scored UGC (score > 0) stored after row `after_pk` and created since `created_since`."""
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE pk > ? AND ugc_score > 0"
+            " AND created_at >= ? AND created_at <= ? ORDER BY ugc_score DESC, pk",
+            (after_pk, to_utc_iso(created_since), to_utc_iso(until)),
+        ).fetchall()
+        return [_post(row) for row in rows]
+
+    def last_scored_post_pk(self) -> int:
+        row = self.db.execute("SELECT max(pk) FROM posts WHERE ugc_score IS NOT NULL").fetchone()
+        return int(row[0] or 0)
+
+    # --- comments ---------------------------------------------------------------------
+
+    def thread_counts(self, *, since: datetime, until: datetime) -> list[ThreadCounts]:
+        """Per post: comments created in [since, until], how many scored, how many negative."""
+        rows = self.db.execute(
+            "SELECT platform, post_id, count(label), sum(label = 'negative'), count(*)"
+            " FROM comments WHERE created_at >= ? AND created_at <= ?"
+            " GROUP BY platform, post_id",
+            (to_utc_iso(since), to_utc_iso(until)),
+        ).fetchall()
+        return [ThreadCounts(p, pid, n, int(neg or 0), total) for p, pid, n, neg, total in rows]
+
+    def thread_counts_before(self, platform: str, post_id: str, before: datetime) -> ThreadCounts:
+        """The thread's comments created before `before` (its own baseline)."""
+        row = self.db.execute(
+            "SELECT count(label), sum(label = 'negative'), count(*) FROM comments"
+            " WHERE platform = ? AND post_id = ? AND created_at < ?",
+            (platform, post_id, to_utc_iso(before)),
+        ).fetchone()
+        return ThreadCounts(platform, post_id, row[0], int(row[1] or 0), row[2])
+
+    def thread_comments(
+        self,
+        platform: str,
+        post_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        label: str | None = None,
+        limit: int = 200,
+    ) -> list[CommentFacts]:
+        """The thread's comments in [since, until] (only `label` ones if given), most liked
+        first."""
+        rows = self.db.execute(
+            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            " FROM comments WHERE platform = ? AND post_id = ? AND created_at >= ?"
+            " AND created_at <= ? AND (? IS NULL OR label = ?)"
+            " ORDER BY coalesce(likes, 0) DESC, created_at LIMIT ?",
+            (platform, post_id, to_utc_iso(since), to_utc_iso(until), label, label, limit),
+        ).fetchall()
+        return [_comment(row) for row in rows]
+
+    def liked_comments_with(
+        self, words: Sequence[str], *, min_likes: int, since: datetime, until: datetime
+    ) -> list[CommentFacts]:
+        """Comments created in [since, until] with at least `min_likes` likes whose text holds
+        any of `words` (the caller checks exclusions)."""
+        if not words:
+            return []
+        match = " OR ".join("instr(text, ?) > 0" for _ in words)
+        rows = self.db.execute(
+            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
+            f" AND ({match}) ORDER BY likes DESC",
+            (to_utc_iso(since), to_utc_iso(until), min_likes, *words),
+        ).fetchall()
+        return [_comment(row) for row in rows]
+
+    def recent_messages(
+        self, platform: str, *, since: datetime, until: datetime, limit: int = 20_000
+    ) -> list[CommentFacts]:
+        """Comments and posts of `platform` created in [since, until], oldest first; a post
+        appears with its own id as post_id (near-duplicate search over both)."""
+        rows = self.db.execute(
+            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            " FROM comments WHERE platform = ? AND created_at >= ? AND created_at <= ?"
+            " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
+            " FROM posts WHERE platform = ? AND created_at >= ? AND created_at <= ?"
+            " ORDER BY created_at LIMIT ?",
+            (
+                platform,
+                to_utc_iso(since),
+                to_utc_iso(until),
+                platform,
+                to_utc_iso(since),
+                to_utc_iso(until),
+                limit,
+            ),
+        ).fetchall()
+        return [_comment(row) for row in rows]
+
+    # --- topics and collector health ----------------------------------------------------
+
+    def topic_series(self, *, since: datetime, until: datetime) -> list[TopicPoint]:
+        """Topic readings (views, discussions) in [since, until], per topic oldest first."""
+        rows = self.db.execute(
+            "SELECT platform, topic, observed_at, views, discussions FROM topic_metrics"
+            " WHERE observed_at >= ? AND observed_at <= ?"
+            " ORDER BY platform, topic, observed_at, pk",
+            (to_utc_iso(since), to_utc_iso(until)),
+        ).fetchall()
+        return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+
+    def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
+        """The newest reading per (platform, topic) up to `until`."""
+        rows = self.db.execute(
+            "SELECT platform, topic, max(observed_at), views, discussions FROM topic_metrics"
+            " WHERE observed_at <= ? GROUP BY platform, topic",
+            (to_utc_iso(until),),
+        ).fetchall()
+        return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+
+    def latest_reading_at(self, platform: str) -> datetime | None:
+        """The newest time anything of `platform` was read (posts, topic readings)."""
+        row = self.db.execute(
+            "SELECT max(m) FROM (SELECT max(observed_at) AS m FROM posts WHERE platform = ?"
+            " UNION ALL SELECT max(observed_at) FROM topic_metrics WHERE platform = ?)",
+            (platform, platform),
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    def source_runs(self) -> list[SourceFacts]:
+        """Each collector source's last outcome, when the runtime records them."""
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources'"
+        ).fetchone()
+        if not exists:
+            return []
+        rows = self.db.execute(
+            "SELECT name, platform, last_status, failures, last_error, last_success_at,"
+            " last_run_at FROM sources ORDER BY platform, name"
+        ).fetchall()
+        return [
+            SourceFacts(
+                name=name,
+                platform=platform,
+                last_status=status,
+                failures=int(failures or 0),
+                last_error=error,
+                last_success_at=from_iso(ok_at) if ok_at else None,
+                last_run_at=from_iso(run_at) if run_at else None,
+            )
+            for name, platform, status, failures, error, ok_at, run_at in rows
+        ]
