@@ -120,6 +120,9 @@ class WeiboConfig:
     # Requests that may go out back to back before even spacing applies (at least 1).
     burst: int = 2
     timeout: Duration = 20.0
+    # After a block (432/418/403, captcha), leave the platform alone this long, then probe;
+    # each failed probe doubles the wait, up to six hours.
+    cooldown: Duration = 1800.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class DouyinConfig:
     burst: int = 2
     chromium_path: Path = Path("/usr/bin/chromium")
     timeout: Duration = 30.0
+    cooldown: Duration = 1800.0
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,12 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
+class HealthConfig:
+    # `pingfan run` serves /healthz and /metrics (Prometheus) on 127.0.0.1:port; 0 turns it off.
+    port: int = 9464
+
+
+@dataclass(frozen=True)
 class DigestConfig:
     weekday: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
@@ -321,6 +331,7 @@ class Config:
     sinks: tuple[SinkConfig, ...] = ()
     bot: BotConfig = field(default_factory=BotConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     def enabled_sinks(self) -> tuple[SinkConfig, ...]:
         return tuple(sink for sink in self.sinks if sink.enabled)

@@ -54,6 +54,8 @@ COMMENTS_SOURCE = "weibo:comments"
 # A visit to one thread reads at most this many comment pages, then the next due thread gets
 # its turn; an unfinished walk resumes where it stopped (fair share: no thread starves others).
 PAGES_PER_VISIT = 5
+# A thread is re-read whole this often, for new replies under comments it already has.
+FULL_REREAD_EVERY = 86400.0
 # Posts whose counts are refreshed through /statuses/show in one run, oldest reading first.
 REFRESH_PER_RUN = 20
 
@@ -80,6 +82,7 @@ class WeiboCollector:
         self._officials = set(config.official.weibo)
         self._kols = {k.id for k in config.kols if k.platform == "weibo"}
         self._topic_desc: dict[str, str] = {}
+        self._platform_now: datetime | None = None
 
     def sources(self, *, logged_in: bool) -> list[Source]:
         """Every Weibo source in pass order: posts before the comments they lead to."""
@@ -114,7 +117,14 @@ class WeiboCollector:
     ) -> tuple[HttpResponse, Envelope]:
         headers = {"Referer": referer or f"{self.base}/"}
         response = await self.http.get(url, params, headers)
+        if self._platform_now is None or response.date > self._platform_now:
+            self._platform_now = response.date
         return response, read_envelope(response.status, response.text, response.url)
+
+    def platform_now(self) -> datetime:
+        """The platform's own clock (its latest Date header): what post ages are measured
+        against, so that "young" means young on the platform whatever our clock says."""
+        return self._platform_now or self.clock.now()
 
     # --- sources -----------------------------------------------------------------------
 
@@ -256,7 +266,7 @@ class WeiboCollector:
     async def refresh_post_counts(self) -> int:
         """Counts of hot posts that no listing showed lately, one `/statuses/show` each."""
         schedule = self.config.schedule
-        now = self.clock.now()
+        now = self.platform_now()
         due = self.store.posts_to_refresh(
             "weibo",
             created_after=now - timedelta(seconds=schedule.hot_window),
@@ -278,7 +288,9 @@ class WeiboCollector:
         `comments_cold`."""
         schedule = self.config.schedule
         now = self.clock.now()
-        rising = self.store.threads_turning_negative("weibo", since=now - timedelta(hours=6))
+        rising = self.store.threads_turning_negative(
+            "weibo", since=self.platform_now() - timedelta(hours=6)
+        )
         due: list[tuple[float, str, int]] = []
         for row in self.store.comment_poll_state("weibo", COMMENTS_SOURCE):
             listed = row["comments"] or 0
@@ -323,12 +335,12 @@ class WeiboCollector:
 
         Returns (comments read, walk finished). A walk cut at `max_pages` stores its rows
         with a resume point in the same transaction, and the next visit goes on from there.
-        Every `comments_cold` the walk ignores what it knows and re-reads the whole thread,
-        which brings new replies under old comments."""
+        Once a day the walk ignores what it knows and re-reads the whole thread, which brings
+        new replies under old comments."""
         state = json.loads(self.store.cursor(COMMENTS_SOURCE, post_id) or "{}")
         now = self.clock.now()
         resume = state.get("resume") or {}
-        full_reread = _full_reread_due(state, now, self.config.schedule.comments_cold)
+        full_reread = _full_reread_due(state, now, FULL_REREAD_EVERY)
         known = 0 if full_reread else int(state.get("newest", 0))
         newest = max(int(resume.get("newest", 0)), int(state.get("newest", 0)))
         max_id, max_id_type = int(resume.get("max_id", 0)), int(resume.get("max_id_type", 0))

@@ -109,8 +109,18 @@ class Daemon:
                     f"http://127.0.0.1:{self.health_port}/healthz" if health else "off",
                 )
                 await self._run_tasks(store, scorer, sources)
+                await self._final_flush(store, scorer)
         log.info("pingfan run: stopped")
         return 0
+
+    async def _final_flush(self, store: Store, scorer: Scorer) -> None:
+        """Score what arrived after the last round, so a clean stop leaves nothing unscored."""
+        try:
+            await asyncio.wait_for(
+                score_pending(store, self.config, scorer, self.metrics), self.options.grace
+            )
+        except TimeoutError:
+            log.warning("stopping before every comment was scored; the next start scores them")
 
     # --- tasks -------------------------------------------------------------------------
 

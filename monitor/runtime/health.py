@@ -21,23 +21,24 @@ log = logging.getLogger(__name__)
 def health_report(store: Store, now: datetime, intervals: dict[str, float]) -> dict[str, Any]:
     """Per source: last success, last error, next due; per platform: the circuit. A source
     is stale when it has not succeeded for three of its intervals."""
+    stored = {row.name: row for row in store.sources()}
     sources = []
     stale = 0
-    for row in store.sources():
-        interval = intervals.get(row.name)
-        last_ok = row.last_success_at
-        is_stale = interval is not None and (
-            last_ok is None or (now - last_ok).total_seconds() > 3 * interval
-        )
+    for name, interval in intervals.items():
+        row = stored.get(name)
+        last_ok = row.last_success_at if row else None
+        # Not stale before it had a chance: three intervals without a success.
+        since = (now - last_ok).total_seconds() if last_ok else None
+        is_stale = row is not None and row.failures >= 3 and (since is None or since > 3 * interval)
         stale += is_stale
         sources.append(
             {
-                "name": row.name,
-                "platform": row.platform,
-                "status": row.last_status,
+                "name": name,
+                "platform": name.split(":", 1)[0],
+                "status": row.last_status if row else "not run yet",
                 "last_success_at": last_ok.isoformat() if last_ok else None,
-                "last_error": row.last_error,
-                "due_at": row.due_at.isoformat() if row.due_at else None,
+                "last_error": row.last_error if row else None,
+                "due_at": row.due_at.isoformat() if row and row.due_at else None,
                 "stale": is_stale,
             }
         )

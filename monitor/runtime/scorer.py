@@ -11,6 +11,8 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -31,6 +33,14 @@ _worker_model: Model | None = None
 def _init_worker(spec: str) -> None:
     global _worker_model
     _worker_model = load_model(spec)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A daemon killed with SIGKILL cannot stop its worker: the worker notices and leaves."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _worker_probabilities(texts: Sequence[str]) -> tuple[str, list[float]]:

@@ -25,6 +25,7 @@ from monitor.store.labels import LabelsStore
 from monitor.store.metrics import MetricsStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.reports import EXPORT_KINDS, ReportsStore
+from monitor.store.runtime import CircuitRow, RuntimeStore, SourceRow
 from monitor.store.signals import SignalsStore
 
 if TYPE_CHECKING:
@@ -34,15 +35,24 @@ __all__ = [
     "DEFAULT_FTS_TOKENIZER",
     "EXPORT_KINDS",
     "FTS_TOKENIZERS",
+    "CircuitRow",
     "FtsTokenizer",
     "SearchHit",
+    "SourceRow",
     "Store",
     "Tokenize",
 ]
 
 
 class Store(
-    ContentStore, MetricsStore, OutboxStore, SignalsStore, LabelsStore, ReportsStore, StoreBase
+    ContentStore,
+    MetricsStore,
+    OutboxStore,
+    SignalsStore,
+    LabelsStore,
+    ReportsStore,
+    RuntimeStore,
+    StoreBase,
 ):
     """The only code that touches the database."""
 

@@ -144,6 +144,37 @@ CREATE VIRTUAL TABLE comments_fts USING fts5 (tokens)
 
 
 @migrations()
+def m020_runtime_state(db: Database) -> None:
+    # Stored so that a cool-down and the schedule outlive the process (cron, restarts).
+    db.execute(
+        """CREATE TABLE circuits (
+            platform TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            open_until TEXT,
+            cooldown REAL NOT NULL,
+            probes INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            due_at TEXT,
+            last_run_at TEXT,
+            last_success_at TEXT,
+            last_error_at TEXT,
+            last_error TEXT,
+            last_status TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_rows INTEGER NOT NULL DEFAULT 0,
+            last_requests INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+
+
+@migrations()
 def m030_fts_built_by_the_store(db: Database) -> None:
     # The full-text index is derived data whose shape follows the configured tokenizer (SQLite's
     # trigram, or jieba tokens from Python), so the store builds it, from `meta`, on open

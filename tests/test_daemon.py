@@ -1,0 +1,288 @@
+"""`pingfan run` against the simulator: crash safety, cool-downs across restarts, stopping,
+health, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from monitor.config import Config, config_from_dict
+from monitor.models import utc_now
+from monitor.runtime.daemon import Daemon, DaemonOptions
+from monitor.sim.app import SimServer
+from monitor.sim.faults import Fault
+from monitor.store import Store
+from tests.factories import comment
+from tests.sim_helpers import MID_CAMPAIGN, running_sim
+from tests.test_weibo_collector import KOL, OFFICIAL, TOPIC, expected_post_ids
+
+pytestmark = pytest.mark.timeout(240)
+
+FAST_SCHEDULE = {
+    "topic_posts": "1s",
+    "topic_stats": "1s",
+    "kol_posts": "1s",
+    "profiles": "5s",
+    "comments_hot": "1s",
+    "comments_cold": "3s",
+}
+
+
+def daemon_config_dict(server: SimServer, **weibo: object) -> dict:
+    return {
+        "storage": {"path": "pingfan.db", "comment_retention_days": 0},
+        "topics": [{"name": TOPIC}],
+        "kols": [{"platform": "weibo", "id": KOL, "name": "大连身边事"}],
+        "official": {"weibo": [OFFICIAL]},
+        "weibo": {
+            "base_url": server.weibo_url,
+            "topic_base_url": server.weibo_topic_url,
+            "requests_per_minute": 60_000,
+            "burst": 5,
+            "cookie_env": "PINGFAN_TEST_NO_COOKIE",
+            "timeout": "2s",
+            **weibo,
+        },
+        "douyin": {"enabled": False},
+        "schedule": FAST_SCHEDULE,
+        "health": {"port": 0},
+    }
+
+
+def write_config(path: Path, raw: dict) -> Path:
+    def value(v: object) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    lines = []
+    for section, table in raw.items():
+        if isinstance(table, list):
+            for item in table:
+                lines.append(f"[[{section}]]")
+                lines += [f"{k} = {value(v)}" for k, v in item.items()]
+        else:
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_db(path: Path, sql: str) -> list[tuple]:
+    if not path.exists():
+        return []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+        try:
+            return db.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return []  # not migrated yet
+
+
+_started: list[asyncio.subprocess.Process] = []
+
+
+async def start_daemon(config_path: Path) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor.cli", "--config", str(config_path),
+        "--log-level", "WARNING", "run",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _started.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def no_daemon_left_behind() -> Iterator[None]:
+    """A failing test must not leave a daemon running (it would hold its run lock)."""
+    yield
+    while _started:
+        process = _started.pop()
+        if process.returncode is None:
+            with suppress(ProcessLookupError):
+                process.kill()
+
+
+async def eventually(check: Callable[[], bool], seconds: float, what: str) -> None:
+    for _ in range(int(seconds * 10)):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+async def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    rng = random.Random(20190701)
+    async with running_sim(at=MID_CAMPAIGN - timedelta(days=3), requests_per_minute=100_000) as (
+        server,
+        clock,
+    ):
+        config_path = write_config(tmp_path / "config.toml", daemon_config_dict(server))
+        db = tmp_path / "pingfan.db"
+        for _ in range(4):
+            process = await start_daemon(config_path)
+            await asyncio.sleep(rng.uniform(0.5, 4.0))
+            process.kill()
+            await process.wait()
+            clock.advance(hours=18)  # the campaign goes on while pingfan is down
+
+        process = await start_daemon(config_path)
+        world, now = server.sim.world, clock.now()
+        want_posts = expected_post_ids(world, now)
+        want_comments = {c.id for pid in want_posts for c in world.comments_until(pid, now)}
+
+        def caught_up() -> bool:
+            posts = {row[0] for row in read_db(db, "SELECT id FROM posts")}
+            comments = {row[0] for row in read_db(db, "SELECT id FROM comments")}
+            return posts == want_posts and comments == want_comments
+
+        await eventually(caught_up, 90, "the restarted daemon catches up")
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+    for table in ("posts", "comments"):
+        ((rows, distinct),) = read_db(db, f"SELECT count(*), count(DISTINCT id) FROM {table}")
+        assert rows == distinct
+    assert read_db(db, "SELECT count(*) FROM comments WHERE sentiment IS NULL") == [(0,)]
+
+
+@asynccontextmanager
+async def in_process_daemon(config: Config) -> AsyncIterator[Daemon]:
+    daemon = Daemon(config, options=DaemonOptions(pooled_scoring=False, grace=2, health_port=0))
+    task = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(daemon.ready.wait(), timeout=30)
+    try:
+        yield daemon
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(task, timeout=30) == 0
+
+
+def weibo_requests(server: SimServer) -> int:
+    return server.sim.requests_to("weibo") + server.sim.requests_to("weibo_topic")
+
+
+async def test_a_block_pauses_weibo_across_a_restart_then_it_catches_up(tmp_path: Path) -> None:
+    async with running_sim(requests_per_minute=100_000) as (server, clock):
+        raw = daemon_config_dict(server, cooldown="4s")
+        config = config_from_dict(raw, tmp_path / "config.toml")
+        db = config.storage.path
+        server.sim.faults.add(Fault("weibo", "http432", count=None))
+        async with in_process_daemon(config):
+            await eventually(
+                lambda: read_db(db, "SELECT state FROM circuits") == [("open",)], 10, "blocked"
+            )
+            during = weibo_requests(server)
+            await asyncio.sleep(1.0)
+            assert weibo_requests(server) == during, "nothing is sent while cooling down"
+        async with in_process_daemon(config):  # a restart inside the cool-down
+            await asyncio.sleep(1.0)
+            assert weibo_requests(server) == during, "the restart respects the cool-down"
+            server.sim.faults.clear()
+            clock.advance(hours=6)
+            want = expected_post_ids(server.sim.world, clock.now())
+            await eventually(
+                lambda: {r[0] for r in read_db(db, "SELECT id FROM posts")} == want, 30,
+                "Weibo resumes and catches up",
+            )  # fmt: skip
+        titles = [r[0] for r in read_db(db, "SELECT title FROM alerts ORDER BY id")]
+        assert titles == ["微博采集暂停：被平台拦截", "微博采集已恢复"]
+
+
+async def test_health_endpoint_and_metrics_while_running(tmp_path: Path) -> None:
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        config = config_from_dict(daemon_config_dict(server), tmp_path / "config.toml")
+        async with in_process_daemon(config) as daemon, aiohttp.ClientSession() as session:
+            base = f"http://127.0.0.1:{daemon.health_port}"
+
+            async def polled() -> bool:
+                async with session.get(base + "/healthz") as response:
+                    body = await response.json()
+                return any(s["last_success_at"] for s in body["sources"])
+
+            for _ in range(100):
+                if await polled():
+                    break
+                await asyncio.sleep(0.1)
+            async with session.get(base + "/healthz") as response:
+                health = await response.json()
+                assert response.status == 200
+            async with session.get(base + "/metrics") as response:
+                metrics = await response.text()
+        assert health["status"] in ("ok", "degraded")
+        names = {s["name"] for s in health["sources"]}
+        assert f"weibo:topic_posts:{TOPIC}" in names and "weibo:comments" in names
+        assert 'pingfan_polls_total{platform="weibo"' in metrics
+        assert (
+            "pingfan_requests_total" in metrics and "pingfan_event_loop_max_lag_seconds" in metrics
+        )
+        assert daemon.max_loop_lag < 1.0
+
+
+async def test_sigterm_stops_the_daemon_with_exit_0(tmp_path: Path) -> None:
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        config_path = write_config(tmp_path / "config.toml", daemon_config_dict(server))
+        process = await start_daemon(config_path)
+        await eventually(
+            lambda: bool(read_db(tmp_path / "pingfan.db", "SELECT 1 FROM sources LIMIT 1")),
+            30,
+            "the daemon polls",
+        )
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+
+
+async def test_a_second_daemon_on_the_same_database_says_so(tmp_path: Path) -> None:
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        config_path = write_config(tmp_path / "config.toml", daemon_config_dict(server))
+        first = await start_daemon(config_path)
+        await eventually(
+            lambda: bool(read_db(tmp_path / "pingfan.db", "SELECT 1 FROM sources LIMIT 1")),
+            30,
+            "the first daemon polls",
+        )
+        second = await start_daemon(config_path)
+        _, err = await asyncio.wait_for(second.communicate(), timeout=30)
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.communicate(), timeout=20)
+    assert second.returncode == 3
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "another pingfan" in lines[0], lines
+
+
+async def test_retention_purges_old_comments_by_the_real_clock(tmp_path: Path) -> None:
+    config = config_from_dict(
+        {
+            "storage": {"path": "p.db", "comment_retention_days": 30},
+            "weibo": {"enabled": False},
+            "douyin": {"enabled": False},
+            "health": {"port": 0},
+        },
+        tmp_path / "config.toml",
+    )
+    now = utc_now()
+    with Store.open(config.storage.path) as store:
+        store.save_comments(
+            [
+                comment("old", created_at=now - timedelta(days=40), observed_at=now),
+                comment("new", created_at=now - timedelta(days=1), observed_at=now),
+            ]
+        )
+    async with in_process_daemon(config):
+        await eventually(
+            lambda: read_db(config.storage.path, "SELECT id FROM comments") == [("new",)],
+            10,
+            "the old comment is purged",
+        )

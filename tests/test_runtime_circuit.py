@@ -1,0 +1,80 @@
+"""A stored circuit: a cool-down outlives the process that started it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.collect import collect_once
+from monitor.runtime.circuit import Circuit, CircuitState
+from monitor.runtime.clock import VirtualClock
+from monitor.sim.faults import Fault
+from monitor.store import Store
+from tests.sim_helpers import MID_CAMPAIGN, running_sim
+from tests.test_weibo_collector import expected_post_ids, sim_config
+
+
+def test_an_open_circuit_is_still_open_after_a_restart(tmp_path: Path) -> None:
+    clock = VirtualClock(MID_CAMPAIGN)
+    with Store.open(tmp_path / "p.db") as store:
+        circuit = Circuit("weibo", store, clock, cooldown=600)
+        assert circuit.record_block("HTTP 432") is not None
+    clock.advance(300)
+    with Store.open(tmp_path / "p.db") as store:
+        again = Circuit("weibo", store, clock, cooldown=600)
+        assert again.state is CircuitState.OPEN and again.reason == "HTTP 432"
+        assert not again.allow() and 299 <= again.seconds_left() <= 300
+        clock.advance(301)
+        assert again.allow() and again.state is CircuitState.HALF_OPEN
+        assert again.record_block("HTTP 432 again") is None, "one outage, one alert"
+        assert again.seconds_left() == 1200, "a failed probe doubles the cool-down"
+        clock.advance(1200)
+        assert again.allow()
+        recovered = again.record_success()
+        assert recovered is not None and recovered.reason == "HTTP 432"
+    with Store.open(tmp_path / "p.db") as store:
+        assert Circuit("weibo", store, clock).state is CircuitState.CLOSED
+
+
+async def test_collect_once_respects_a_cool_down_that_an_earlier_run_started(
+    tmp_path: Path,
+) -> None:
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        config = sim_config(server, tmp_path, cooldown="30m")
+        server.sim.faults.add(Fault("weibo", "http432", count=None))
+        clock = VirtualClock(MID_CAMPAIGN)
+        first = await collect_once(config, "weibo", clock)
+        assert first.blocked
+        sent = server.sim.requests_to("weibo") + server.sim.requests_to("weibo_topic")
+        assert sent >= 1
+
+        clock.advance(10)  # cron runs again ten seconds later: not one request
+        second = await collect_once(config, "weibo", clock)
+        after = server.sim.requests_to("weibo") + server.sim.requests_to("weibo_topic")
+        assert after == sent
+        assert {step.status for step in second.reports[0].steps} == {"skipped"}
+
+        server.sim.faults.clear()
+        clock.advance(timedelta(minutes=31).total_seconds())
+        third = await collect_once(config, "weibo", clock)
+        assert not third.blocked
+        with Store.open(config.storage.path) as store:
+            titles = [row["title"] for row in store.query("SELECT title FROM alerts ORDER BY id")]
+            posts = {row["id"] for row in store.query("SELECT id FROM posts")}
+        assert titles == ["微博采集暂停：被平台拦截", "微博采集已恢复"]
+        assert posts == expected_post_ids(server.sim.world, server.sim.clock.now())
+
+
+async def test_a_platform_that_stops_answering_opens_the_circuit(tmp_path: Path) -> None:
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        config = sim_config(server, tmp_path, timeout="0.3s")
+        server.sim.faults.add(Fault("weibo", "timeout", count=None))
+        clock = VirtualClock(MID_CAMPAIGN)
+        outcome = await collect_once(config, "weibo", clock)
+    steps = outcome.reports[0].steps
+    assert [s.status for s in steps[:3]] == ["failed", "failed", "failed"]
+    assert all(s.status == "skipped" for s in steps[3:]), "then the circuit takes over"
+    assert sum(s.requests for s in steps) <= 3 * 3, "a few tries per failing source at most"
+    with Store.open(config.storage.path) as store:
+        (alert,) = store.query("SELECT title, text FROM alerts")
+    assert "unreachable" in alert["text"]
