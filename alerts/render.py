@@ -302,13 +302,14 @@ _MENTION = re.compile(r"[@＠]")
 
 def clean_line(text: str) -> str:
     """One line without control or invisible formatting characters (ANSI escapes, bidi
-    overrides, zero-width joiners), whitespace runs collapsed."""
+    overrides, zero-width spaces), whitespace runs collapsed. The word joiner `quote` puts
+    after an @ stays."""
     kept = []
     for ch in text:
         category = unicodedata.category(ch)
         if ch in "\t\r\n" or category in ("Zl", "Zp"):
             kept.append(" ")
-        elif category in _CONTROL_CATEGORIES:
+        elif category in _CONTROL_CATEGORIES and ch != WORD_JOINER:
             continue
         else:
             kept.append(ch)

@@ -17,7 +17,10 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     for kol in ctx.config.kols:
         by_platform[kol.platform].append(kol)
     findings: list[Finding] = []
+    enabled = {"weibo": ctx.config.weibo.enabled, "douyin": ctx.config.douyin.enabled}
     for platform, kols in by_platform.items():
+        if not enabled.get(platform, False):
+            continue  # not collected: silence would be ours, not theirs
         ids = [k.id for k in kols]
         if rule.uploads:
             findings += _uploads(store, ctx, platform, kols)

@@ -52,12 +52,15 @@ def plays_series(post: PostFacts, points: Sequence[MetricPoint]) -> Series:
     return series
 
 
-def value_at(series: Series, moment: datetime) -> float | None:
-    """The cumulative count at `moment`, linear between readings; None outside them."""
+def value_at(series: Series, moment: datetime, max_gap: timedelta | None = None) -> float | None:
+    """The cumulative count at `moment`, linear between readings; None outside them, or
+    when the readings around it are more than `max_gap` apart (a guess, not a measure)."""
     if not series or moment < series[0][0] or moment > series[-1][0]:
         return None
     for (t0, v0), (t1, v1) in itertools.pairwise(series):
         if t0 <= moment <= t1:
+            if max_gap is not None and t1 - t0 > max_gap:
+                return None
             span = (t1 - t0).total_seconds()
             share = (moment - t0).total_seconds() / span if span else 1.0
             return v0 + (v1 - v0) * share
@@ -65,10 +68,13 @@ def value_at(series: Series, moment: datetime) -> float | None:
 
 
 def velocity_at_age(series: Series, age: timedelta, window: timedelta) -> float | None:
-    """Per-hour growth over [age - window, age] after creation; None if not covered."""
+    """Per-hour growth over [age - window, age] after creation; None unless readings close
+    around both ends measured it (a post first read days after it appeared says nothing
+    about its first hours)."""
     created = series[0][0]
-    end = value_at(series, created + age)
-    start = value_at(series, created + max(age - window, timedelta(0)))
+    gap = 3 * window
+    end = value_at(series, created + age, gap)
+    start = value_at(series, created + max(age - window, timedelta(0)), gap)
     if end is None or start is None:
         return None
     span = min(age, window).total_seconds() / 3600
