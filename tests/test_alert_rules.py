@@ -12,7 +12,7 @@ import pytest
 from alerts.engine import RuleAlert, decide, evaluate
 from alerts.rules.base import Finding
 from monitor.config import Config, config_from_dict
-from monitor.models import AlertRecord, Comment, Post, TopicStats
+from monitor.models import AlertRecord, Post, TopicStats
 from monitor.store import Store
 from monitor.store.outbox import RuleState
 from tests.factories import comment, post
@@ -453,10 +453,6 @@ def _state(**changes: Any) -> RuleState:
 )
 def test_decide(finding: Finding, state: RuleState | None, minutes: int, action: str) -> None:
     assert decide(finding, state, T0 + timedelta(minutes=minutes), 2).action == action
-
-
-def test_comment_records_are_plain_models() -> None:
-    assert isinstance(comment(), Comment)
 
 
 def test_an_episode_seen_at_every_run_goes_on_however_far_apart_the_runs() -> None:
