@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from monitor.config import Config
 from monitor.runlock import RunLock
+from monitor.runtime.alerting import evaluate_and_dispatch
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.platforms import PLATFORMS, enabled_platforms
 from monitor.runtime.scorer import Scorer, score_pending
@@ -48,7 +49,7 @@ async def collect_once(
     """One pass, scored; returns its report lines. Blocks are reported, not raised."""
     clock = clock or WallClock()
     outcome = PassOutcome()
-    with RunLock(config.storage.path), Store.open(config.storage.path) as store:
+    with RunLock(config.storage.path), Store.for_config(config) as store:
         outcome.reports = await collect_pass(config, store, clock, platform)
         for report in outcome.reports:
             outcome.lines.append(report.summary())
@@ -65,4 +66,6 @@ async def collect_once(
         scorer = Scorer(config.nlp.model)
         scored = await score_pending(store, config, scorer)
         outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
+        dispatched = await evaluate_and_dispatch(config, store, clock)
+        outcome.lines.append(dispatched.summary())
     return outcome

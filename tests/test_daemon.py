@@ -195,8 +195,8 @@ async def test_a_block_pauses_weibo_across_a_restart_then_it_catches_up(tmp_path
                 lambda: {r[0] for r in read_db(db, "SELECT id FROM posts")} == want, 30,
                 "Weibo resumes and catches up",
             )  # fmt: skip
-        titles = [r[0] for r in read_db(db, "SELECT title FROM alerts ORDER BY id")]
-        assert titles == ["微博采集暂停：被平台拦截", "微博采集已恢复"]
+        titles = read_db(db, "SELECT title FROM alerts WHERE kind = 'collector_health' ORDER BY id")
+        assert [t for (t,) in titles] == ["微博采集暂停：被平台拦截", "微博采集已恢复"]
 
 
 async def test_health_endpoint_and_metrics_while_running(tmp_path: Path) -> None:

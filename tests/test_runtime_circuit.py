@@ -59,7 +59,12 @@ async def test_collect_once_respects_a_cool_down_that_an_earlier_run_started(
         third = await collect_once(config, "weibo", clock)
         assert not third.blocked
         with Store.open(config.storage.path) as store:
-            titles = [row["title"] for row in store.query("SELECT title FROM alerts ORDER BY id")]
+            titles = [
+                row["title"]
+                for row in store.query(
+                    "SELECT title FROM alerts WHERE kind = 'collector_health' ORDER BY id"
+                )
+            ]
             posts = {row["id"] for row in store.query("SELECT id FROM posts")}
         assert titles == ["微博采集暂停：被平台拦截", "微博采集已恢复"]
         assert posts == expected_post_ids(server.sim.world, server.sim.clock.now())
@@ -76,5 +81,5 @@ async def test_a_platform_that_stops_answering_opens_the_circuit(tmp_path: Path)
     assert all(s.status == "skipped" for s in steps[3:]), "then the circuit takes over"
     assert sum(s.requests for s in steps) <= 3 * 3, "a few tries per failing source at most"
     with Store.open(config.storage.path) as store:
-        (alert,) = store.query("SELECT title, text FROM alerts")
+        (alert,) = store.query("SELECT title, text FROM alerts WHERE kind = 'collector_health'")
     assert "unreachable" in alert["text"]

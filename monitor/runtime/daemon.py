@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.dispatch import Dispatcher
 from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.runlock import RunLock
+from monitor.runtime.alerting import Alerting
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.health import HealthServer, health_app, health_report
 from monitor.runtime.metrics import Metrics
@@ -88,7 +90,7 @@ class Daemon:
 
     async def run(self) -> int:
         config = self.config
-        with RunLock(config.storage.path), Store.open(config.storage.path) as store:
+        with RunLock(config.storage.path), Store.for_config(config) as store:
             self.store = store
             async with AsyncExitStack() as stack:
                 runtimes: list[PlatformRuntime] = [
@@ -98,6 +100,13 @@ class Daemon:
                 ]  # fmt: skip
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
                 stack.callback(scorer.close)
+                await scorer.start()
+                dispatcher = await stack.enter_async_context(
+                    Dispatcher(config, store, clock=self.clock.now, sleep=self.clock.sleep)
+                )
+                alerting = Alerting(config, store, self.clock, dispatcher, self.metrics)
+                self.stages.insert(0, ("alert rules", alerting.evaluate))
+                self.add_task("dispatcher", lambda daemon: alerting.dispatch_loop(self.stop_event))
                 health = await self._start_health(store, runtimes)
                 if health is not None:
                     stack.push_async_callback(health.stop)

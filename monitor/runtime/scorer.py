@@ -16,9 +16,11 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from monitor.config import Config
+from monitor.errors import ConfigError
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
 from nlp.sentiment import Model, label_for, load_model
@@ -28,11 +30,15 @@ log = logging.getLogger(__name__)
 BATCH = 2000  # small enough that writing one batch's scores never stalls the loop
 
 _worker_model: Model | None = None
+_worker_error: str | None = None
 
 
 def _init_worker(spec: str) -> None:
-    global _worker_model
-    _worker_model = load_model(spec)
+    global _worker_model, _worker_error
+    try:
+        _worker_model = load_model(spec)
+    except (ValueError, OSError) as err:
+        _worker_error = str(err)  # said by the first call, in the daemon's own words
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -44,7 +50,8 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _worker_probabilities(texts: Sequence[str]) -> tuple[str, list[float]]:
-    assert _worker_model is not None, "worker started without its model"
+    if _worker_model is None:
+        raise ValueError(_worker_error or "the scoring worker has no model")
     return _worker_model.version, _worker_model.probabilities(texts)
 
 
@@ -57,25 +64,48 @@ class Scorer:
         self._model: Model | None = None
         self._pool: Executor | None = None
         if pooled:
-            # spawn: the worker shares no sockets, locks or SQLite handles with the daemon.
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(model_spec,),
-            )
+            self._pool = self._new_pool()
         else:
-            self._model = load_model(model_spec)
+            try:
+                self._model = load_model(model_spec)
+            except (ValueError, OSError) as err:
+                raise ConfigError(f"[nlp] model {model_spec!r} cannot be loaded: {err}") from err
             self.version = self._model.version
+
+    def _new_pool(self) -> Executor:
+        # spawn: the worker shares no sockets, locks or SQLite handles with the daemon.
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.model_spec,),
+        )
+
+    async def start(self) -> None:
+        """Load the model in the worker now, so a bad model stops the daemon at start with
+        one line, not at its first comment."""
+        try:
+            await self.probabilities([])
+        except ValueError as err:
+            raise ConfigError(f"[nlp] model {self.model_spec!r} cannot be loaded: {err}") from err
 
     async def probabilities(self, texts: Sequence[str]) -> list[float]:
         if self._pool is None:
             assert self._model is not None
             return self._model.probabilities(texts)
         loop = asyncio.get_running_loop()
-        self.version, result = await loop.run_in_executor(
-            self._pool, _worker_probabilities, list(texts)
-        )
+        try:
+            self.version, result = await loop.run_in_executor(
+                self._pool, _worker_probabilities, list(texts)
+            )
+        except BrokenProcessPool:
+            # The worker died (killed, out of memory): start another and try once more.
+            log.warning("the scoring worker died; starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            self.version, result = await loop.run_in_executor(
+                self._pool, _worker_probabilities, list(texts)
+            )
         return result
 
     def close(self) -> None:

@@ -1,0 +1,80 @@
+"""Alerts in the runtime: the rules run after every scoring round (they read what was just
+stored and scored), and the dispatcher sends the outbox in a task of its own, so a sink that
+is slow or rate-limited never holds up collection or scoring."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from alerts.dispatch import Dispatcher, DispatchReport
+from alerts.engine import evaluate
+from monitor.config import Config
+from monitor.runtime.clock import Clock
+from monitor.runtime.metrics import Metrics
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+DISPATCH_IDLE = 30.0  # runtime seconds between outbox checks (retries, quiet hours ending)
+
+
+class Alerting:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock,
+        dispatcher: Dispatcher,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.wake = asyncio.Event()
+
+    async def evaluate(self, now: datetime) -> None:
+        """The stage after scoring: run the rules; new alerts wake the dispatcher."""
+        raised = evaluate(self.store, self.config, now)
+        for alert in raised:
+            log.info("alert %s: %s", alert.kind, alert.title)
+        self.wake.set()
+
+    async def dispatch(self) -> DispatchReport:
+        report = await self.dispatcher.dispatch_pending()
+        if self.metrics:
+            self.metrics.alerts_sent.inc(report.sent)
+            self.metrics.pending_alerts.set(self.store.alert_states().get("pending", 0))
+        if report.sent or report.failed or report.broken_sinks:
+            log.info("%s", report.summary())
+        return report
+
+    async def dispatch_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()
+            await self.dispatch()
+            await _first_of(self.wake, stop, self.clock, DISPATCH_IDLE)
+
+
+async def _first_of(wake: asyncio.Event, stop: asyncio.Event, clock: Clock, seconds: float) -> None:
+    waiters = [
+        asyncio.create_task(wake.wait()),
+        asyncio.create_task(stop.wait()),
+        asyncio.create_task(clock.sleep(seconds)),
+    ]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiters:
+            task.cancel()
+
+
+async def evaluate_and_dispatch(config: Config, store: Store, clock: Clock) -> DispatchReport:
+    """`collect --once`: the rules, then one dispatch of the outbox."""
+    async with Dispatcher(config, store, clock=clock.now, sleep=clock.sleep) as dispatcher:
+        alerting = Alerting(config, store, clock, dispatcher)
+        await alerting.evaluate(clock.now())
+        return await alerting.dispatch()
