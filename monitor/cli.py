@@ -1,20 +1,60 @@
-"""The `pingfan` command: argument parsing and wiring, nothing else."""
+"""The `pingfan` command: argument parsing and wiring, nothing else.
+
+`--config PATH` and `--log-level LEVEL` work before or after the subcommand
+(`pingfan --config x.toml doctor` and `pingfan doctor --config x.toml`); given twice, the
+one after the subcommand wins.
+
+Exit codes (also in `pingfan --help`). Every failure prints one line on stderr that names the
+file or argument and the fix, never a traceback:
+
+    0    done
+    1    failed: platform, network, disk, or a damaged or busy database
+    2    bad config or arguments (and `doctor` found a problem)
+    3    another pingfan run/collect holds the database (its run lock, `<db>.lock`)
+    4    `collect --once`: the pass ran, but a platform blocked it (see the health alert)
+    130  interrupted (Ctrl-C)
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from monitor.config import Config, load_config, resolve_config_path
-from monitor.errors import PingfanError
+from monitor.errors import CollectorError, PingfanError, SinkError
+from monitor.runlock import AlreadyRunning, RunLock
+from monitor.store.connection import (
+    DatabaseBusy,
+    DatabaseDamaged,
+    DatabaseUnavailable,
+    describe_sqlite_error,
+)
 
 log = logging.getLogger("pingfan")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_ALREADY_RUNNING = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    done
+  1    failed: platform, network, disk, or a damaged or busy database
+  2    bad config or arguments (and `doctor` found a problem)
+  3    another pingfan run/collect holds the database (its run lock, <db>.lock)
+  4    collect --once: the pass ran, but a platform blocked it (see the health alert)
+  130  interrupted (Ctrl-C)
+A failure prints one line on stderr naming the file or argument and the fix.
+--config and --log-level may also follow the subcommand: pingfan doctor --config x.toml
+"""
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
 # Subcommands whose issue is still open: they say so and exit 2.
 NOT_BUILT = {
@@ -23,49 +63,72 @@ NOT_BUILT = {
 }
 
 
+def _common_options() -> argparse.ArgumentParser:
+    """--config and --log-level for every subcommand; SUPPRESS keeps a value given before it."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $PINGFAN_CONFIG, else ./config.toml)",
+    )
+    common.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        choices=LOG_LEVELS,
+        help="logging threshold for stderr (default: INFO)",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pingfan",
         description="Social-listening monitor for city campaigns on Weibo and Douyin.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--config",
         metavar="PATH",
+        default=None,
         help="config file (default: $PINGFAN_CONFIG, else ./config.toml)",
     )
     parser.add_argument(
         "--log-level",
         default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        choices=LOG_LEVELS,
         help="logging threshold for stderr (default: INFO)",
     )
+    common = _common_options()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("run", help="run the monitoring daemon until stopped (SIGTERM/SIGINT)")
+    def add(
+        name: str, summary: str, parent: argparse._SubParsersAction = sub
+    ) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=summary, parents=[common])
 
-    collect = sub.add_parser("collect", help="one full pass: collect, score, rules, dispatch")
+    add("run", "run the monitoring daemon until stopped (SIGTERM/SIGINT)")
+
+    collect = add("collect", "one full pass: collect, score, rules, dispatch")
     collect.add_argument("--once", action="store_true", help="one pass, then exit")
     collect.add_argument("--platform", choices=["weibo", "douyin"], help="only this platform")
 
-    demo = sub.add_parser(
-        "demo", help="the embedded default: a compressed replay of the bundled campaign"
-    )
+    demo = add("demo", "the embedded default: a compressed replay of the bundled campaign")
     demo.add_argument("--out", metavar="DIR", help="keep the database and summary in DIR")
 
-    sim = sub.add_parser("sim", help="serve the Weibo/Douyin platform simulator alone")
+    sim = add("sim", "serve the Weibo/Douyin platform simulator alone")
     sim.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     sim.add_argument("--port", type=int, default=0, help="listen port (default: a free one)")
     sim.add_argument("--scenario", metavar="FILE", help="scenario file (default: dalian-2019)")
     sim.add_argument("--speed", type=float, help="simulated seconds per real second")
 
-    nlp = sub.add_parser("nlp", help="sentiment scoring and model training")
+    nlp = add("nlp", "sentiment scoring and model training")
     nlp_sub = nlp.add_subparsers(dest="nlp_command", metavar="ACTION", required=True)
-    score = nlp_sub.add_parser(
-        "score", help="score stdin, one text a line, to JSON lines on stdout"
-    )
+    score = add("score", "score stdin, one text a line, to JSON lines on stdout", nlp_sub)
     score.add_argument("--model", help="'default', 'snownlp' or a trained model file")
     score.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
-    train = nlp_sub.add_parser("train", help="train a sentiment model from labelled JSON lines")
+    train = add("train", "train a sentiment model from labelled JSON lines", nlp_sub)
     train.add_argument("--data", metavar="FILE", help="JSON lines {text, label}")
     train.add_argument("--from-db", action="store_true", help="add the labels the team gave")
     train.add_argument("--out", metavar="MODEL", required=True, help="where to write the model")
@@ -79,22 +142,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--version-name", help="version recorded in the model (default: a UTC timestamp)"
     )
 
-    digest = sub.add_parser("digest", help="write (and optionally send) the weekly digest")
+    digest = add("digest", "write (and optionally send) the weekly digest")
     digest.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last week)")
     digest.add_argument("--out", metavar="DIR", help="output directory")
     digest.add_argument("--send", action="store_true", help="also send it to the sinks")
 
-    export = sub.add_parser("export", help="write stored records as JSON lines or CSV")
+    export = add("export", "write stored records as JSON lines or CSV")
     export.add_argument(
         "kind", choices=["posts", "comments", "topics", "accounts", "alerts"], help="what"
     )
-    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="format")
+    export.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        help="jsonl (default) or csv; in CSV a text cell starting with = + - @, a tab or CR "
+        "gets a leading ' so that a spreadsheet shows it as text and never runs it",
+    )
+    export.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV for Excel: starts with a UTF-8 byte-order mark so that Chinese opens "
+        "correctly (implies --format csv; off by default because other tools read the mark "
+        "as part of the first column name)",
+    )
     export.add_argument(
         "--since", metavar="ISO", help="only records from then on (no offset: Asia/Shanghai)"
     )
+    export.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write to FILE instead of stdout (replaced only once the export is complete)",
+    )
 
-    sub.add_parser("doctor", help="check config, database, environment and browser")
-    sub.add_parser("status", help="what the database holds and what is pending")
+    backup = add("backup", "copy the database safely, even while pingfan runs")
+    backup.add_argument(
+        "path",
+        metavar="PATH",
+        help="file to write, or a directory (then pingfan-YYYYmmdd-HHMMSS.db inside it)",
+    )
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+
+    add("reindex", "rebuild the full-text search index of the stored posts and comments")
+    add("doctor", "check config, database, environment and browser")
+    add("status", "what the database holds and what is pending")
     return parser
 
 
@@ -116,13 +205,50 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return EXIT_USAGE
         return handler(args)
+    except AlreadyRunning as err:
+        return _fail(err, EXIT_ALREADY_RUNNING)
+    except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable, CollectorError, SinkError) as err:
+        return _fail(err, EXIT_FAILED)
     except PingfanError as err:
-        print(f"pingfan: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(err, EXIT_USAGE)
+    except sqlite3.Error as err:
+        # The last resort for a database error met outside a `with Store.open(...)` block.
+        known = describe_sqlite_error(err, _database_path(args))
+        if known is None:
+            raise
+        return _fail(known, EXIT_FAILED)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
+        _quiet_stdout()
         return EXIT_OK
+
+
+def _fail(err: Exception, code: int) -> int:
+    print(f"pingfan: {err}", file=sys.stderr)
+    return code
+
+
+def _database_path(args: argparse.Namespace) -> str:
+    """The configured database, for a message; a placeholder when the config cannot tell."""
+    try:
+        return str(_config(args).storage.path)
+    except (PingfanError, OSError, ValueError):
+        return "(the configured database)"
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (`pingfan export posts | head`): no second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _usage(command: str, message: str) -> int:
+    print(f"pingfan {command}: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -138,30 +264,119 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from monitor.export import export_records, parse_since, write_records
+    from monitor.export import export_records, parse_since, write_file, write_records
     from monitor.store import Store
 
     config = _config(args)
+    fmt = args.format or ("csv" if args.excel else "jsonl")
+    if args.excel and fmt != "csv":
+        return _usage("export", "--excel writes CSV; drop --format jsonl or drop --excel")
     try:
-        since = parse_since(args.since, config.ui.timezone) if args.since else None
+        since = parse_since(args.since, config.ui.timezone) if args.since is not None else None
     except ValueError as err:
-        print(f"pingfan export: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    with Store.open(config.storage.path) as store:
-        count = write_records(
-            export_records(store, args.kind, since), args.kind, args.format, sys.stdout
+        return _usage("export", str(err))
+    out = Path(args.out) if args.out is not None else None
+    if out is not None:
+        if out.is_dir():
+            return _usage("export", f"--out {out} is a directory; give a file name")
+        if not out.parent.is_dir():
+            return _usage(
+                "export", f"--out {out}: directory {out.parent} does not exist; create it first"
+            )
+    db = config.storage.path
+    if not db.exists():
+        return _usage(
+            "export",
+            f"no database at {db}; check [storage] path in {config.source}, or run "
+            "`pingfan collect --once` first",
         )
+    with Store.open(db) as store:
+        records = export_records(store, args.kind, since)
+        if out is None:
+            count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
+        else:
+            try:
+                count = write_file(records, args.kind, fmt, out, excel=args.excel)
+            except OSError as err:
+                print(
+                    f"pingfan export: cannot write --out {out}: {err.strerror or err}; check "
+                    "the free space and the permissions there",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
     log.info("exported %d %s", count, args.kind)
     return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from monitor.status import render_status
+    from monitor.status import no_database_yet, render_status
     from monitor.store import Store
 
     config = _config(args)
+    if not config.storage.path.exists():
+        print(no_database_yet(config.storage.path))
+        return EXIT_OK
     with Store.open(config.storage.path) as store:
         print(render_status(store, config))
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from monitor.store import Store
+
+    config = _config(args)
+    db = config.storage.path
+    if not db.exists():
+        return _usage(
+            "backup",
+            f"no database at {db}; nothing to back up (check [storage] path in {config.source})",
+        )
+    target = Path(args.path)
+    if target.is_dir():
+        stamp = datetime.now(ZoneInfo(config.ui.timezone)).strftime("%Y%m%d-%H%M%S")
+        target = target / f"pingfan-{stamp}.db"
+    elif not target.parent.is_dir():
+        return _usage(
+            "backup", f"{target}: directory {target.parent} does not exist; create it first"
+        )
+    if target.exists() and os.path.samefile(target, db):
+        return _usage("backup", f"{target} is the database itself; give another path")
+    if target.exists() and not args.force:
+        return _usage(
+            "backup", f"{target} exists; pass --force to replace it, or give another path"
+        )
+    try:
+        with Store.open(db) as store:
+            size = store.backup_to(target)
+    except OSError as err:
+        print(
+            f"pingfan backup: cannot write {target}: {err.strerror or err}; check the free "
+            "space and the permissions there",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"backed up {db} to {target} ({size:,} bytes, quick_check ok)")
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    config = _config(args)
+    db = config.storage.path
+    if not db.exists():
+        return _usage(
+            "reindex",
+            f"no database at {db}; nothing to index (check [storage] path in {config.source})",
+        )
+    # A long write: one at a time, and never under a running collector. The configured
+    # tokenizer and lexicon ([storage] fts_tokenizer, [nlp] lexicon) are the ones used.
+    with RunLock(db), Store.for_config(config) as store:
+        count = store.reindex()
+    print(f"reindexed {count:,} posts and comments in {db}")
     return EXIT_OK
 
 
@@ -189,9 +404,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from monitor.collect import collect_once
+    from monitor.runtime.commands import collect_command
 
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
@@ -199,9 +412,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if args.platform == "douyin":
         print("pingfan collect: the Douyin collector is not built yet", file=sys.stderr)
         return EXIT_USAGE
-    for line in asyncio.run(collect_once(_config(args), args.platform)):
-        print(line)
-    return EXIT_OK
+    return collect_command(_config(args), args.platform)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.runtime.commands import run_command
+
+    return run_command(_config(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -211,9 +428,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
     "doctor": cmd_doctor,
     "export": cmd_export,
     "status": cmd_status,
+    "backup": cmd_backup,
+    "reindex": cmd_reindex,
     "demo": cmd_demo,
     "nlp": cmd_nlp,
     "sim": cmd_sim,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from monitor.config import Config, missing_secrets
 from monitor.errors import StoreError
 from monitor.store import Store
+from monitor.store.connection import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -44,12 +46,47 @@ def run_checks(config: Config) -> list[Check]:
 
 def _check_database(config: Config) -> Check:
     path = config.storage.path
+    if not path.exists():
+        # Do not create it here: doctor only looks.
+        where = _nearest_existing(path.parent)
+        if not where.is_dir():
+            return Check(
+                "database",
+                "fail",
+                f"no database at {path}, and {where} is a file, not a directory; check "
+                "[storage] path",
+            )
+        if not os.access(where, os.W_OK | os.X_OK):
+            return Check(
+                "database",
+                "fail",
+                f"no database at {path}, and {where} is not writable to create it; check "
+                "[storage] path and its permissions",
+            )
+        return Check(
+            "database",
+            "warn",
+            f"no database yet at {path}; `pingfan collect --once` or `pingfan run` creates it",
+        )
     try:
         with Store.open(path) as store:
+            problems = store.quick_check()
+            if problems:
+                more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+                raise damaged(store.path, f"quick_check: {problems[0]}{more}")
             posts = store.table_counts()["posts"]
+    except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable) as err:
+        return Check("database", "fail", str(err))
     except StoreError as err:
-        return Check("database", "fail", f"{err}; check [storage] path and its permissions")
-    return Check("database", "ok", f"{path} (schema current, {posts} posts)")
+        fix = "" if "; check " in str(err) else "; check [storage] path and its permissions"
+        return Check("database", "fail", f"{err}{fix}")
+    return Check("database", "ok", f"{path} (schema current, pages sound, {posts} posts)")
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def _check_platforms(config: Config) -> list[Check]:

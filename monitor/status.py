@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from monitor.config import Config
 from monitor.store import Store
+
+
+def no_database_yet(path: Path) -> str:
+    """What `pingfan status` says before the first collection (it never creates the file)."""
+    return f"no database yet at {path}; run `pingfan collect --once` or `pingfan run`"
 
 
 def render_status(store: Store, config: Config) -> str:
