@@ -49,6 +49,7 @@ async def collect_once(
     """One pass, scored; returns its report lines. Blocks are reported, not raised."""
     clock = clock or WallClock()
     outcome = PassOutcome()
+    scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
     with RunLock(config.storage.path), Store.for_config(config) as store:
         outcome.reports = await collect_pass(config, store, clock, platform)
         for report in outcome.reports:
@@ -61,9 +62,6 @@ async def collect_once(
             skipped = sum(s.status == "skipped" for s in report.steps)
             if skipped:
                 outcome.lines.append(f"  skipped {skipped} sources while the circuit is open")
-        if platform in (None, "douyin") and config.douyin.enabled and "douyin" not in PLATFORMS:
-            outcome.lines.append("douyin: not collected (the Douyin collector is not built yet)")
-        scorer = Scorer(config.nlp.model)
         scored = await score_pending(store, config, scorer)
         outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
         dispatched = await evaluate_and_dispatch(config, store, clock)

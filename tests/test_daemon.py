@@ -36,7 +36,7 @@ FAST_SCHEDULE = {
     "kol_posts": "1s",
     "profiles": "5s",
     "comments_hot": "1s",
-    "comments_cold": "3s",
+    "comments_cold": "10s",
 }
 
 

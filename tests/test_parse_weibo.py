@@ -1,6 +1,6 @@
 import contextlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -249,3 +249,19 @@ def test_topic_stats_forms() -> None:
     text = parse_topic_desc("3.4万讨论 1.2亿阅读", "t", NOW)
     assert text is not None and (text.views, text.discussions) == (120_000_000, 34_000)
     assert parse_topic_desc("no numbers", "t", NOW) is None
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    offset_minutes=st.integers(min_value=-12 * 60, max_value=14 * 60),
+)
+def test_absolute_times_read_fast_exactly_as_strptime_reads_them(
+    moment: datetime, offset_minutes: int
+) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    text = moment.astimezone(zone).replace(microsecond=0).strftime("%a %b %d %H:%M:%S %z %Y")
+    expected = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+    parsed = parse_weibo_time(text, moment)
+    assert parsed == expected and parsed.utcoffset() == expected.utcoffset()

@@ -373,3 +373,22 @@ async def test_block_during_long_text_keeps_the_rows_read_so_far(tmp_path: Path)
         assert r.store.table_counts()["posts"] > 0, "the listed posts were kept"
         assert r.store.cursor("weibo:posts", f"search:{TOPIC}") is None, "but not the cursor"
         assert len(stored(r.store, "SELECT id FROM alerts")) == 1
+
+
+async def test_threads_are_reread_whole_once_a_day_and_otherwise_incrementally(
+    tmp_path: Path,
+) -> None:
+    """Replies under comments pingfan already has only show on pages an incremental walk
+    does not reach: a daily full read of every thread brings them."""
+    async with rig(tmp_path) as r:
+        first = await r.run_pass()
+        full_walk = next(s for s in first.steps if s.name == "weibo:comments").requests
+        threads = len(stored(r.store, "SELECT key FROM cursors WHERE source = 'weibo:comments'"))
+        cold = r.collector.config.schedule.comments_cold
+        r.runtime_clock.advance(cold + 1)
+        cold_visit = next(s for s in (await r.run_pass()).steps if s.name == "weibo:comments")
+        r.runtime_clock.advance(cold * 12)
+        daily = next(s for s in (await r.run_pass()).steps if s.name == "weibo:comments")
+    # A cold visit stops at the first time-ordered page: page 1 mixes in the hot comments.
+    assert cold_visit.requests <= 2 * threads
+    assert daily.requests >= full_walk > cold_visit.requests, "the daily visit reads it all"

@@ -54,8 +54,9 @@ COMMENTS_SOURCE = "weibo:comments"
 # A visit to one thread reads at most this many comment pages, then the next due thread gets
 # its turn; an unfinished walk resumes where it stopped (fair share: no thread starves others).
 PAGES_PER_VISIT = 5
-# A thread is re-read whole this often, for new replies under comments it already has.
-FULL_REREAD_EVERY = 86400.0
+# A thread is re-read whole every this many `comments_cold` intervals (a day by default), for
+# new replies under comments it already has.
+FULL_REREAD_EVERY_COLD = 12
 # Posts whose counts are refreshed through /statuses/show in one run, oldest reading first.
 REFRESH_PER_RUN = 20
 
@@ -335,12 +336,14 @@ class WeiboCollector:
 
         Returns (comments read, walk finished). A walk cut at `max_pages` stores its rows
         with a resume point in the same transaction, and the next visit goes on from there.
-        Once a day the walk ignores what it knows and re-reads the whole thread, which brings
-        new replies under old comments."""
+        Every twelve `comments_cold` (a day by default) the walk ignores what it knows and
+        re-reads the whole thread, which brings new replies under old comments."""
         state = json.loads(self.store.cursor(COMMENTS_SOURCE, post_id) or "{}")
         now = self.clock.now()
         resume = state.get("resume") or {}
-        full_reread = _full_reread_due(state, now, FULL_REREAD_EVERY)
+        full_reread = _full_reread_due(
+            state, now, self.config.schedule.comments_cold * FULL_REREAD_EVERY_COLD
+        )
         known = 0 if full_reread else int(state.get("newest", 0))
         newest = max(int(resume.get("newest", 0)), int(state.get("newest", 0)))
         max_id, max_id_type = int(resume.get("max_id", 0)), int(resume.get("max_id_type", 0))
@@ -383,7 +386,8 @@ class WeiboCollector:
                 "newest": newest,
                 "count": 0 if empty_first_page else listed,
                 "read_at": to_utc_iso(now),
-                "full_at": to_utc_iso(now) if full_reread else state.get("full_at"),
+                # A walk that knew nothing (the first, or a full re-read) read the whole thread.
+                "full_at": to_utc_iso(now) if known == 0 else state.get("full_at"),
             }
         else:
             value = {**state, "resume": {"max_id": max_id, "max_id_type": max_id_type,

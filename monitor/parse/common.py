@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from monitor.errors import ParseError
@@ -59,6 +60,17 @@ def parse_count(value: object) -> Count:
 
 
 _ABSOLUTE = "%a %b %d %H:%M:%S %z %Y"
+# The same form read without strptime, which is the slowest step of parsing a comment page.
+_ABSOLUTE_FAST = re.compile(
+    r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"(\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})$"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
 _AGO = re.compile(r"^(\d+)\s*(秒|分钟|小时|天)前$")
 _TODAY = re.compile(r"^今天\s*(\d{1,2}):(\d{2})$")
 _YESTERDAY = re.compile(r"^昨天\s*(\d{1,2}):(\d{2})$")
@@ -82,6 +94,12 @@ def parse_weibo_time(text: object, now: datetime) -> datetime:
     value = text.strip()
     local_now = now.astimezone(SHANGHAI)
     try:
+        if match := _ABSOLUTE_FAST.match(value):
+            month, day, hour, minute, second, sign, off_h, off_m, year = match.groups()
+            return datetime(
+                int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second),
+                tzinfo=_offset(sign, int(off_h), int(off_m)),
+            )  # fmt: skip
         if value == "刚刚":
             return local_now
         if match := _AGO.match(value):
@@ -105,6 +123,12 @@ def parse_weibo_time(text: object, now: datetime) -> datetime:
         return datetime.strptime(value, _ABSOLUTE)
     except (ValueError, OverflowError) as err:
         raise ParseError(f"unreadable created_at {text!r}") from err
+
+
+@cache
+def _offset(sign: str, hours: int, minutes: int) -> timezone:
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if sign == "-" else delta)
 
 
 def from_unix(seconds: object) -> datetime:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.errors import StoreError
-from monitor.store.connection import StoreBase, Tokenize, open_database
+from monitor.store.connection import StoreBase, Tokenize, describe_sqlite_error, open_database
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
     FTS_TOKENIZERS,
@@ -75,7 +75,10 @@ class Store(
             store._open_fts(fts_tokenizer, lexicon)
         except sqlite3.Error as err:
             store.close()
-            raise StoreError(f"cannot build the full-text index of {path}: {err}") from err
+            # A damaged or busy file says so, with its recovery; anything else is the index.
+            raise describe_sqlite_error(err, path) or StoreError(
+                f"cannot build the full-text index of {path}: {err}"
+            ) from err
         except BaseException:
             store.close()
             raise
