@@ -1,8 +1,11 @@
-"""`pingfan status`: what the database holds, per table and per source."""
+"""`pingfan status`: what the database holds, per table, per platform circuit and per source,
+with times in the configured time zone."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from monitor.config import Config
 from monitor.store import Store
@@ -28,7 +31,31 @@ def render_status(store: Store, config: Config) -> str:
     states = store.alert_states()
     if states:
         lines.append("alerts: " + ", ".join(f"{state}={n}" for state, n in states.items()))
+    zone = ZoneInfo(config.ui.timezone)
+    for circuit in store.circuits():
+        if circuit.state != "closed":
+            until = _at(circuit.open_until, zone)
+            lines.append(f"{circuit.platform}: {circuit.state} until {until} ({circuit.reason})")
+    sources = store.sources()
+    if sources:
+        lines.append(f"sources (times in {config.ui.timezone}):")
+        lines.append(f"  {'name':<34} {'last':<8} {'last success':<16} {'next due':<16} error")
+        for row in sources:
+            lines.append(
+                f"  {row.name:<34} {row.last_status or '-':<8}"
+                f" {_at(row.last_success_at, zone):<16} {_at(row.due_at, zone):<16}"
+                f" {_short(row.last_error) if row.last_status != 'ok' else ''}"
+            )
     return "\n".join(lines)
+
+
+def _at(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%m-%d %H:%M:%S") if moment else "never"
+
+
+def _short(text: str | None, limit: int = 80) -> str:
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _n(value: int | None) -> str:
