@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.collectors.weibo import HEADERS, WeiboCollector
+from monitor.collectors.weibo import HEADERS, PAGES_PER_VISIT, WeiboCollector
 from monitor.config import Config, config_from_dict
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
@@ -392,3 +392,43 @@ async def test_threads_are_reread_whole_once_a_day_and_otherwise_incrementally(
     # A cold visit stops at the first time-ordered page: page 1 mixes in the hot comments.
     assert cold_visit.requests <= 2 * threads
     assert daily.requests >= full_walk > cold_visit.requests, "the daily visit reads it all"
+
+
+async def test_an_empty_first_comment_page_is_asked_again_at_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as r:
+        r.add_fault("ok0", path="/comments/hotflow", count=1)
+        await r.run_pass()
+        empty = [
+            row["key"]
+            for row in stored(
+                r.store, "SELECT key, value FROM cursors WHERE source = 'weibo:comments'"
+            )
+            if json.loads(row["value"]).get("count") == 0
+        ]
+        assert len(empty) >= 1
+        due = {post_id for post_id, _ in r.collector.comment_candidates()}
+        assert set(empty) <= due, "not left until comments_cold"
+
+
+async def test_one_busy_thread_cannot_starve_the_others(tmp_path: Path) -> None:
+    async with rig(tmp_path) as r:
+        for source in r.sources:
+            if source.name != "weibo:comments":
+                await r.runner.run(source)
+        r.collector.http.pacer = Pacer(60, r.runtime_clock, burst=1)  # type: ignore[attr-defined]
+        short = Source("weibo:comments", "weibo", 300, r.collector.collect_due_comments, budget=30)
+        threads = len(r.collector.comment_candidates())
+        await r.runner.run(short)
+        pages: dict[str, int] = {}
+        for _, path in r.server.sim.request_log:
+            if path.startswith("/comments/hotflow"):
+                mid = path.split("mid=")[1].split("&")[0]
+                pages[mid] = pages.get(mid, 0) + 1
+        assert sum(pages.values()) <= 31, "the run stopped when its time was up"
+        assert len(pages) >= 30 // PAGES_PER_VISIT and len(pages) < threads
+        assert max(pages.values()) <= PAGES_PER_VISIT, "a visit reads at most a few pages"
+        resumed = stored(r.store, "SELECT value FROM cursors WHERE value LIKE '%resume%'")
+        for row in resumed:
+            assert json.loads(row["value"])["resume"]["max_id"], "the walk goes on from there"

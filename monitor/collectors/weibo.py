@@ -352,7 +352,9 @@ class WeiboCollector:
         finished = empty_first_page = False
         referer = f"{self.base}/detail/{post_id}"
         try:
-            for _ in range(max_pages):
+            for page_number in range(max_pages):
+                if page_number and time_is_up(self.clock):
+                    break  # the run's time is up: the next visit resumes here
                 params: dict[str, Any] = {"id": post_id, "mid": post_id, "max_id_type": max_id_type}
                 if max_id:
                     params["max_id"] = max_id
