@@ -40,11 +40,11 @@ def render_status(store: Store, config: Config) -> str:
     if sources:
         lines.append(f"sources (times in {config.ui.timezone}):")
         lines.append(f"  {'name':<34} {'last':<8} {'last success':<16} {'next due':<16} error")
-        for row in sources:
+        for source in sources:
             lines.append(
-                f"  {row.name:<34} {row.last_status or '-':<8}"
-                f" {_at(row.last_success_at, zone):<16} {_at(row.due_at, zone):<16}"
-                f" {_short(row.last_error) if row.last_status != 'ok' else ''}"
+                f"  {source.name:<34} {source.last_status or '-':<8}"
+                f" {_at(source.last_success_at, zone):<16} {_at(source.due_at, zone):<16}"
+                f" {_short(source.last_error) if source.last_status != 'ok' else ''}"
             )
     return "\n".join(lines)
 
