@@ -307,12 +307,22 @@ class HealthConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
+    # The weekly digest (alerts/digest/): `pingfan run` builds last ISO week's digest at this
+    # weekday and time in `timezone` (the zone of its weeks, days and times too; keep it the
+    # same as [ui] timezone), writes it to `out_dir` and sends it through the outbox once.
+    enabled: bool = True
     weekday: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "monday"
     time: str = "09:00"
     timezone: str = "Asia/Shanghai"
     out_dir: Path = Path("data/digests")
+    # A daemon that was down at the scheduled time sends the digest late, within this long.
+    catch_up: Duration = 86400.0
+    top: int = 10  # UGC items listed (nominations beyond them are listed too)
+    # A font file with Chinese glyphs for the charts; None: the first installed CJK font
+    # (Debian: fonts-noto-cjk).
+    font: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ TABLES = (
     "labels",
 )
 
-_EXPORT_QUERIES: dict[str, str] = {
+# Each kind's rows from `:since` on, and before `:until` when it is given (the weekly digest
+# counts these same rows for one week: alerts/digest/, monitor/store/weekly.py), without the
+# ORDER BY, which `export_rows` adds.
+_EXPORT_SELECTS: dict[str, str] = {
     "posts": """
         SELECT p.platform, p.id, p.author_id, p.author_name, p.author_kind, p.text,
             p.created_at, p.url, p.topics, p.is_original, p.plays, p.likes, p.comments,
@@ -29,34 +32,58 @@ _EXPORT_QUERIES: dict[str, str] = {
             (SELECT avg(c.sentiment) FROM comments c
              WHERE c.platform = p.platform AND c.post_id = p.id) AS sentiment,
             p.ugc_score
-        FROM posts p WHERE p.created_at >= :since ORDER BY p.created_at, p.platform, p.id""",
+        FROM posts p WHERE p.created_at >= :since
+            AND (:until IS NULL OR p.created_at < :until)""",
     "comments": """
         SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
             sentiment, label
-        FROM comments WHERE created_at >= :since ORDER BY created_at, platform, id""",
+        FROM comments WHERE created_at >= :since
+            AND (:until IS NULL OR created_at < :until)""",
     "topics": """
         SELECT platform, topic, observed_at, views, discussions
-        FROM topic_metrics WHERE observed_at >= :since ORDER BY observed_at, platform, topic""",
+        FROM topic_metrics WHERE observed_at >= :since
+            AND (:until IS NULL OR observed_at < :until)""",
     "accounts": """
         SELECT platform, id, name, kind, followers, observed_at
-        FROM accounts WHERE observed_at >= :since ORDER BY platform, id""",
+        FROM accounts WHERE observed_at >= :since
+            AND (:until IS NULL OR observed_at < :until)""",
     "alerts": """
         SELECT id, kind, severity, platform, subject_id, title, text, created_at, state,
             dedupe_key
-        FROM alerts WHERE created_at >= :since ORDER BY id""",
+        FROM alerts WHERE created_at >= :since
+            AND (:until IS NULL OR created_at < :until)""",
+}
+_EXPORT_ORDER: dict[str, str] = {
+    "posts": "p.created_at, p.platform, p.id",
+    "comments": "created_at, platform, id",
+    "topics": "observed_at, platform, topic",
+    "accounts": "platform, id",
+    "alerts": "id",
+}
+_EXPORT_QUERIES: dict[str, str] = {
+    kind: f"{select} ORDER BY {_EXPORT_ORDER[kind]}" for kind, select in _EXPORT_SELECTS.items()
 }
 EXPORT_KINDS = tuple(_EXPORT_QUERIES)
+
+
+def export_select(kind: str) -> str:
+    """The SELECT behind `pingfan export KIND` (no ORDER BY), with `:since` and `:until`
+    parameters: the digest's figures for a week are aggregates over exactly these rows."""
+    return _EXPORT_SELECTS[kind]
 
 
 class ReportsStore(StoreBase):
     def table_counts(self) -> dict[str, int]:
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
-    def export_rows(self, kind: str, since: str | None = None) -> Iterator[dict[str, Any]]:
-        """Rows for `pingfan export KIND`, from `since` (UTC ISO) on, streamed."""
+    def export_rows(
+        self, kind: str, since: str | None = None, until: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Rows for `pingfan export KIND`, from `since` (UTC ISO) on and, when given, before
+        `until`, streamed."""
         if kind not in _EXPORT_QUERIES:
             raise ValueError(f"unknown export kind {kind!r}; use one of {', '.join(EXPORT_KINDS)}")
-        return self.query(_EXPORT_QUERIES[kind], {"since": since or ""})
+        return self.query(_EXPORT_QUERIES[kind], {"since": since or "", "until": until})
 
     def latest_topic_readings(self, platform: str | None = None) -> list[dict[str, Any]]:
         """The newest views/discussions reading per (platform, topic)."""

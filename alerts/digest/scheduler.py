@@ -1,0 +1,83 @@
+"""The digest in `pingfan run`: at [digest] weekday and time (in [digest] timezone), build
+last ISO week's digest, write it to [digest] out_dir and put it in the outbox, once.
+
+Once means the dedupe key `digest:<ISO week>`: before building, the outbox is asked whether
+that week's digest is there already, and the insert itself ignores a second one; so a
+restart, a second start or a catch-up never sends a week twice. A daemon that was down at
+the scheduled moment sends the digest when it starts, if it is within [digest] catch_up of
+that moment; later than that, it waits for the next week (`pingfan digest --week … --send`
+still sends a missed one by hand).
+
+The store is read on the event loop's thread (it owns the connection); keywords, the
+coordination search, the charts and the templates run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import datetime
+
+from alerts.digest.build import assemble, digest_zone, gather
+from alerts.digest.files import dedupe_key, enqueue_digest, write_digest
+from alerts.digest.weeks import IsoWeek, last_due, next_due, week_due_at
+from monitor.config import Config
+from monitor.errors import StoreError
+from monitor.runtime.clock import Clock
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 600.0  # runtime seconds before a digest that failed to build is tried again
+
+
+async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: Clock) -> None:
+    """Run until `stop` is set: each scheduled moment, last week's digest into the outbox."""
+    settings = config.digest
+    if not settings.enabled:
+        log.info("digest: off ([digest] enabled = false)")
+        return
+    tz = digest_zone(config)
+    while not stop.is_set():
+        now = clock.now()
+        due = last_due(now, settings.weekday, settings.time, tz)
+        week = week_due_at(due, tz)
+        late = (now - due).total_seconds()
+        if late <= settings.catch_up and store.alert_by_key(dedupe_key(week)) is None:
+            try:
+                await make_and_enqueue(config, store, week, now=now)
+            except (StoreError, sqlite3.DatabaseError):
+                raise  # the database itself is in trouble: the daemon stops and says why
+            except Exception:
+                log.exception("digest %s failed; trying again in %.0f s", week, RETRY_AFTER)
+                await clock.wait(stop, RETRY_AFTER)
+                continue
+        elif store.alert_by_key(dedupe_key(week)) is None:
+            log.info(
+                "digest %s was due %s, more than [digest] catch_up ago; not sent "
+                "(pingfan digest --week %s --send sends it)",
+                week,
+                due.isoformat(),
+                week,
+            )
+        wake = next_due(clock.now(), settings.weekday, settings.time, tz)
+        await clock.wait(stop, max((wake - clock.now()).total_seconds(), 0.0))
+
+
+async def make_and_enqueue(config: Config, store: Store, week: IsoWeek, *, now: datetime) -> bool:
+    """Build, write and enqueue `week`'s digest; False when it was in the outbox already."""
+    facts = gather(store, config, week, now=now)
+    out_dir = config.digest.out_dir
+
+    def build() -> tuple:
+        digest = assemble(facts, config)
+        return digest, write_digest(digest, out_dir, font=config.digest.font)
+
+    digest, written = await asyncio.to_thread(build)
+    queued = enqueue_digest(store, digest, written, at=now)
+    if queued:
+        log.info("digest %s: wrote %s and queued it for the sinks", week, written.html)
+    else:
+        log.info("digest %s: already in the outbox; wrote %s again", week, written.html)
+    return queued

@@ -1,0 +1,151 @@
+"""The digest's headline lines, from its facts (`Digest.facts()`, also kept in the outbox
+evidence, so a chat message can be rebuilt from the alert alone).
+
+The lines hold numbers, our own words, partner and topic names from the config, and terms
+cut down to letters and digits: no user text, no markup, so every chat can show them as they
+are (each sink still escapes for its own format)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from alerts import render
+from alerts.digest import i18n
+
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def clean_term(term: str) -> str:
+    """A keyword as a chat may show it: letters and digits only."""
+    return _NOT_WORD.sub("", str(term))[:20]
+
+
+def clean_name(text: str) -> str:
+    """A name from the config (topic, partner) without markup characters, on one line."""
+    return re.sub(r"[*_`~<>\[\]()#|\\]", "", render.clean_line(str(text)))[:40]
+
+
+def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
+    lang = i18n.lang(language)
+
+    def t(key: str, **values: object) -> str:
+        return i18n.t(lang, key, **values)
+
+    lines: list[str] = []
+    if facts.get("has_data"):
+        for reach in facts.get("reach", []):
+            platform = render.platform_name(lang, reach.get("platform"))
+            metric = i18n.metric_name(lang, str(reach.get("platform")))
+            views = i18n.compact(lang, reach.get("views"))
+            gained = reach.get("gained")
+            if not reach.get("readings"):
+                read_at = str(reach.get("read_at") or "")[:10] or "–"
+                lines.append(
+                    t("sum.reach_stale", platform=platform, metric=metric, views=views, at=read_at)
+                )
+                continue
+            if gained is None:
+                lines.append(t("sum.reach_unknown", platform=platform, metric=metric, views=views))
+                continue
+            previous = reach.get("gained_previous")
+            change = ""
+            if previous is not None:
+                ratio = i18n.change(lang, gained, previous)
+                change = _paren(lang, f"环比 {ratio}" if lang == "zh" else f"{ratio} on last week")
+            mark = ""
+            passed = reach.get("marks_passed") or []
+            if passed:
+                marks = "、" if lang == "zh" else ", "
+                mark = t("sum.mark_passed", marks=marks.join(i18n.compact(lang, m) for m in passed))
+            elif reach.get("next_mark") and reach.get("views") is not None:
+                mark = t(
+                    "sum.mark_next",
+                    mark=i18n.compact(lang, reach["next_mark"]),
+                    left=i18n.compact(lang, reach["next_mark"] - reach["views"]),
+                )
+            lines.append(
+                t(
+                    "sum.reach",
+                    platform=platform,
+                    metric=metric,
+                    views=views,
+                    gained=i18n.compact(lang, gained),
+                    change=change,
+                    mark=mark,
+                )
+            )
+        lines.append(
+            t(
+                "sum.volume",
+                posts=i18n.count(facts.get("posts", 0)),
+                posts_change=_paren(lang, i18n.change(
+                    lang, facts.get("posts"), facts.get("posts_previous"))),
+                comments=i18n.count(facts.get("comments", 0)),
+                comments_change=_paren(lang, i18n.change(
+                    lang, facts.get("comments"), facts.get("comments_previous"))),
+                authors=i18n.count(facts.get("authors", 0)),
+                engagement=i18n.compact(lang, facts.get("engagement", 0)),
+            )
+        )  # fmt: skip
+        sentiment = facts.get("sentiment", {})
+        scored = sum(int(sentiment.get(k) or 0) for k in ("positive", "neutral", "negative"))
+        if scored:
+            negative = int(sentiment.get("negative") or 0) / scored
+            previous = sentiment.get("negative_share_previous")
+            lines.append(
+                t(
+                    "sum.sentiment",
+                    pos=i18n.pct(int(sentiment.get("positive") or 0) / scored),
+                    neu=i18n.pct(int(sentiment.get("neutral") or 0) / scored),
+                    neg=i18n.pct(negative),
+                    neg_change=_paren(lang, i18n.points(negative, previous))
+                    if previous is not None
+                    else "",
+                )
+            )
+            terms = [clean_term(w) for w in facts.get("negative_terms", [])]
+            terms = [w for w in terms if w]
+            if terms:
+                lines.append(t("sum.drivers", terms=render.join_terms(lang, terms)))
+        else:
+            lines.append(t("sum.sentiment_none"))
+        threads = int(facts.get("threads") or 0)
+        if threads:
+            lines.append(t("sum.threads", n=threads, calmed=int(facts.get("threads_calmed") or 0)))
+        else:
+            lines.append(t("sum.threads_none"))
+        if facts.get("ugc"):
+            lines.append(
+                t("sum.ugc", n=facts["ugc"], nominations=int(facts.get("nominations") or 0))
+            )
+    else:
+        lines.append(t("sum.no_data"))
+    alerts = int(facts.get("alerts") or 0)
+    if facts.get("acks_recorded"):
+        lines.append(t("sum.alerts", n=alerts, acked=int(facts.get("alerts_acked") or 0)))
+    else:
+        lines.append(t("sum.alerts_no_ack", n=alerts))
+    if facts.get("coordination"):
+        lines.append(t("sum.coordination", n=facts["coordination"]))
+    downtime = {p: s for p, s in (facts.get("downtime") or {}).items() if s and s >= 60}
+    if downtime:
+        parts = [
+            t(
+                "sum.health_part",
+                platform=render.platform_name(lang, p),
+                duration=i18n.duration(lang, s),
+            )
+            for p, s in downtime.items()
+        ]
+        lines.append(t("sum.health", parts=("，" if lang == "zh" else ", ").join(parts)))
+    elif facts.get("has_data"):  # without data, "no interruption" would claim too much
+        lines.append(t("sum.health_ok"))
+    return lines
+
+
+def _paren(language: str, text: str) -> str:
+    if not text or text == "–":
+        return ""
+    return f"（{text}）" if language == "zh" else f" ({text})"

@@ -1,0 +1,570 @@
+"""Named read queries for the weekly digest (alerts/digest/).
+
+Every figure the digest shares with `pingfan export` is an aggregate over the export's own
+rows: the queries below wrap `export_select(kind)` (monitor/store/reports.py) for the week's
+half-open range [since, until), so the digest's posts, comments, authors, engagement,
+sentiment split, topic readings and alerts equal what the export gives for the same week.
+Times in and out are aware datetimes; the SQL compares the stored UTC ISO text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.models import from_iso, to_utc_iso
+from monitor.store.connection import StoreBase
+from monitor.store.reports import export_select
+
+DIGEST_KIND = "digest"
+
+
+@dataclass(frozen=True)
+class PostTotals:
+    """Posts created in a range, with their counts as stored now (as the export shows them)."""
+
+    platform: str | None  # None: every platform
+    posts: int = 0
+    ugc_posts: int = 0  # by ordinary users
+    kol_posts: int = 0
+    official_posts: int = 0
+    authors: int = 0
+    likes: int = 0
+    comments: int = 0  # the platforms' own comment counts of these posts
+    shares: int = 0
+    reposts: int = 0
+    plays: int = 0
+    plays_known: int = 0  # posts whose plays the platform gave
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.comments + self.shares + self.reposts
+
+
+@dataclass(frozen=True)
+class CommentTotals:
+    """Comments created in a range, by sentiment label."""
+
+    platform: str | None  # None: every platform
+    comments: int = 0
+    commenters: int = 0
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    unscored: int = 0
+    mean_p_negative: float | None = None  # when the store has P(negative) per comment
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    unscored: int = 0
+
+
+@dataclass(frozen=True)
+class TopicReading:
+    platform: str
+    topic: str
+    at: datetime
+    views: int | None
+    discussions: int | None
+
+
+@dataclass(frozen=True)
+class ThreadWeek:
+    """One post's comments in a range, with the post."""
+
+    platform: str
+    post_id: str
+    comments: int
+    scored: int
+    negative: int
+    last_comment_at: datetime
+    author_name: str
+    author_kind: str
+    text: str
+    url: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WeekComment:
+    platform: str
+    id: str
+    post_id: str
+    author_id: str
+    text: str
+    created_at: datetime
+    likes: int | None
+    label: str | None
+
+
+@dataclass(frozen=True)
+class WeekPost:
+    platform: str
+    id: str
+    author_id: str
+    author_name: str
+    author_kind: str
+    text: str
+    created_at: datetime
+    url: str | None
+    plays: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    reposts: int | None
+    ugc_score: float | None
+
+
+@dataclass(frozen=True)
+class WeekAlert:
+    id: int
+    kind: str
+    severity: str
+    platform: str | None
+    subject_id: str | None
+    title: str
+    created_at: datetime
+    state: str
+    dedupe_key: str
+    url: str | None
+    acked_at: datetime | None  # None also when the store records no acknowledgements
+    acked_by: str | None
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    """A collector-health alert: a platform blocked ("opened"), recovered, stale or failing."""
+
+    platform: str
+    event: str  # opened | recovered | stale | parser | other
+    at: datetime
+
+
+_POST_COLUMNS = (
+    "platform, id, author_id, author_name, author_kind, text, created_at, url, plays, likes,"
+    " comments, shares, reposts, ugc_score"
+)
+
+
+def _post(row: Sequence[Any]) -> WeekPost:
+    return WeekPost(
+        platform=row[0],
+        id=row[1],
+        author_id=row[2],
+        author_name=row[3],
+        author_kind=row[4],
+        text=row[5],
+        created_at=from_iso(row[6]),
+        url=row[7],
+        plays=row[8],
+        likes=row[9],
+        comments=row[10],
+        shares=row[11],
+        reposts=row[12],
+        ugc_score=row[13],
+    )
+
+
+def _range(since: datetime, until: datetime) -> dict[str, Any]:
+    return {"since": to_utc_iso(since), "until": to_utc_iso(until)}
+
+
+class WeeklyStore(StoreBase):
+    # --- volume (the export's posts and comments of the week) ------------------------------
+
+    def week_post_totals(self, since: datetime, until: datetime) -> list[PostTotals]:
+        """Per platform, then one row (platform None) for all: posts created in the range."""
+        select = (
+            "SELECT count(*), sum(author_kind = 'user'), sum(author_kind = 'kol'),"
+            " sum(author_kind = 'official'), count(DISTINCT platform || ':' || author_id),"
+            " sum(coalesce(likes, 0)), sum(coalesce(comments, 0)), sum(coalesce(shares, 0)),"
+            " sum(coalesce(reposts, 0)), sum(coalesce(plays, 0)), count(plays)"
+            f" FROM ({export_select('posts')})"
+        )
+        rows = self.db.execute(
+            f"SELECT platform, {select.removeprefix('SELECT ')} GROUP BY platform"
+            " ORDER BY platform",
+            _range(since, until),
+        ).fetchall()
+        total = self.db.execute(select, _range(since, until)).fetchone()
+        return [_post_totals(row[0], row[1:]) for row in rows] + [_post_totals(None, total)]
+
+    def week_comment_totals(self, since: datetime, until: datetime) -> list[CommentTotals]:
+        """Per platform, then one row (platform None) for all: comments created in the range,
+        by label (P(negative) averaged when the store has it)."""
+        p_negative = "avg(c.p_negative)" if self._has_column("comments", "p_negative") else "NULL"
+        if p_negative != "NULL":
+            source = (
+                "(SELECT e.platform, e.author_id, e.label, k.p_negative"
+                f" FROM ({export_select('comments')}) e"
+                " JOIN comments k ON k.platform = e.platform AND k.id = e.id) c"
+            )
+        else:
+            source = f"({export_select('comments')}) c"
+        select = (
+            "SELECT count(*), count(DISTINCT c.platform || ':' || c.author_id),"
+            " sum(c.label = 'positive'), sum(c.label = 'neutral'), sum(c.label = 'negative'),"
+            f" sum(c.label IS NULL), {p_negative} FROM {source}"
+        )
+        rows = self.db.execute(
+            f"SELECT c.platform, {select.removeprefix('SELECT ')} GROUP BY c.platform"
+            " ORDER BY c.platform",
+            _range(since, until),
+        ).fetchall()
+        total = self.db.execute(select, _range(since, until)).fetchone()
+        return [_comment_totals(row[0], row[1:]) for row in rows] + [_comment_totals(None, total)]
+
+    def daily_labels(self, bounds: Sequence[tuple[datetime, datetime]]) -> list[LabelCounts]:
+        """Comments created in each [start, end) of `bounds` (the days of a week), by label."""
+        if not bounds:
+            return []
+        params: dict[str, Any] = {"since": to_utc_iso(bounds[0][0]), "until": None}
+        values = []
+        for index, (start, end) in enumerate(bounds):
+            values.append(f"({index}, :lo{index}, :hi{index})")
+            params[f"lo{index}"] = to_utc_iso(start)
+            params[f"hi{index}"] = to_utc_iso(end)
+        params["until"] = max(params[f"hi{i}"] for i in range(len(bounds)))
+        rows = self.db.execute(
+            f"WITH days(i, lo, hi) AS (VALUES {', '.join(values)})"
+            " SELECT d.i, sum(e.label = 'positive'), sum(e.label = 'neutral'),"
+            " sum(e.label = 'negative'), sum(e.label IS NULL)"
+            f" FROM days d JOIN ({export_select('comments')}) e"
+            " ON e.created_at >= d.lo AND e.created_at < d.hi GROUP BY d.i",
+            params,
+        ).fetchall()
+        found = {row[0]: LabelCounts(*(int(n or 0) for n in row[1:])) for row in rows}
+        return [found.get(index, LabelCounts()) for index in range(len(bounds))]
+
+    def week_comment_texts(
+        self, since: datetime, until: datetime, label: str, limit: int = 5000
+    ) -> list[str]:
+        """Texts of the range's comments labelled `label`, the most liked first."""
+        rows = self.db.execute(
+            f"SELECT text FROM ({export_select('comments')}) WHERE label = :label"
+            " ORDER BY coalesce(likes, 0) DESC, created_at, id LIMIT :limit",
+            {**_range(since, until), "label": label, "limit": limit},
+        ).fetchall()
+        return [text for (text,) in rows]
+
+    # --- reach ----------------------------------------------------------------------------
+
+    def topic_readings(self, since: datetime, until: datetime) -> list[TopicReading]:
+        """The export's topic readings in the range, oldest first."""
+        rows = self.db.execute(
+            f"SELECT platform, topic, observed_at, views, discussions"
+            f" FROM ({export_select('topics')}) ORDER BY platform, topic, observed_at",
+            _range(since, until),
+        ).fetchall()
+        return [TopicReading(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+
+    def topic_reading_before(self, moment: datetime) -> list[TopicReading]:
+        """The newest reading per (platform, topic) taken before `moment`."""
+        rows = self.db.execute(
+            "SELECT m.platform, m.topic, m.observed_at, m.views, m.discussions"
+            " FROM topic_metrics m JOIN (SELECT platform, topic, max(observed_at) AS at"
+            " FROM topic_metrics WHERE observed_at < ? GROUP BY platform, topic) last"
+            " ON last.platform = m.platform AND last.topic = m.topic AND last.at = m.observed_at"
+            " ORDER BY m.platform, m.topic, m.pk",
+            (to_utc_iso(moment),),
+        ).fetchall()
+        latest: dict[tuple[str, str], TopicReading] = {}
+        for p, t, at, v, d in rows:  # two readings at one moment: the later row wins
+            latest[(p, t)] = TopicReading(p, t, from_iso(at), v, d)
+        return list(latest.values())
+
+    # --- threads, UGC, partners -----------------------------------------------------------
+
+    def week_threads(self, since: datetime, until: datetime, min_scored: int) -> list[ThreadWeek]:
+        """Posts with at least `min_scored` scored comments created in the range."""
+        rows = self.db.execute(
+            "SELECT e.platform, e.post_id, count(*), count(e.label), sum(e.label = 'negative'),"
+            " max(e.created_at), p.author_name, p.author_kind, p.text, p.url, p.created_at"
+            f" FROM ({export_select('comments')}) e"
+            " JOIN posts p ON p.platform = e.platform AND p.id = e.post_id"
+            " GROUP BY e.platform, e.post_id HAVING count(e.label) >= :min"
+            " ORDER BY e.platform, e.post_id",
+            {**_range(since, until), "min": min_scored},
+        ).fetchall()
+        return [
+            ThreadWeek(
+                platform=row[0],
+                post_id=row[1],
+                comments=row[2],
+                scored=row[3],
+                negative=int(row[4] or 0),
+                last_comment_at=from_iso(row[5]),
+                author_name=row[6],
+                author_kind=row[7],
+                text=row[8],
+                url=row[9],
+                created_at=from_iso(row[10]),
+            )
+            for row in rows
+        ]
+
+    def thread_week_comments(
+        self, platform: str, post_id: str, since: datetime, until: datetime
+    ) -> list[WeekComment]:
+        """One thread's comments created in the range, oldest first."""
+        rows = self.db.execute(
+            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            f" FROM ({export_select('comments')}) WHERE platform = :platform"
+            " AND post_id = :post ORDER BY created_at, id",
+            {**_range(since, until), "platform": platform, "post": post_id},
+        ).fetchall()
+        return [_comment(row) for row in rows]
+
+    def week_posts(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        ugc_only: bool = False,
+        platform: str | None = None,
+        author_ids: Sequence[str] | None = None,
+        limit: int = 5000,
+    ) -> list[WeekPost]:
+        """The export's posts created in the range: UGC only (score > 0, best first), or of
+        `author_ids` on `platform`, or all; oldest first unless UGC."""
+        where = ["1"]
+        params: dict[str, Any] = {**_range(since, until), "limit": limit}
+        if ugc_only:
+            where.append("ugc_score > 0")
+        if platform is not None:
+            where.append("platform = :platform")
+            params["platform"] = platform
+        if author_ids is not None:
+            names = []
+            for index, author in enumerate(author_ids):
+                params[f"a{index}"] = author
+                names.append(f":a{index}")
+            where.append(f"author_id IN ({', '.join(names) or 'NULL'})")
+        order = "ugc_score DESC, created_at, id" if ugc_only else "created_at, platform, id"
+        rows = self.db.execute(
+            f"SELECT {_POST_COLUMNS} FROM ({export_select('posts')})"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit",
+            params,
+        ).fetchall()
+        return [_post(row) for row in rows]
+
+    def followers_before(
+        self, platform: str, account_ids: Sequence[str], moment: datetime
+    ) -> dict[str, tuple[datetime, int]]:
+        """Each account's newest follower snapshot taken before `moment`: (when, followers)."""
+        found: dict[str, tuple[datetime, int]] = {}
+        for account in account_ids:
+            row = self.db.execute(
+                "SELECT observed_at, followers FROM account_metrics WHERE platform = ?"
+                " AND account_id = ? AND observed_at < ? AND followers IS NOT NULL"
+                " ORDER BY observed_at DESC, pk DESC LIMIT 1",
+                (platform, account, to_utc_iso(moment)),
+            ).fetchone()
+            if row is not None:
+                found[account] = (from_iso(row[0]), int(row[1]))
+        return found
+
+    def first_followers_in(
+        self, platform: str, account_ids: Sequence[str], since: datetime, until: datetime
+    ) -> dict[str, tuple[datetime, int]]:
+        """Each account's first follower snapshot taken in [since, until)."""
+        found: dict[str, tuple[datetime, int]] = {}
+        for account in account_ids:
+            row = self.db.execute(
+                "SELECT observed_at, followers FROM account_metrics WHERE platform = ?"
+                " AND account_id = ? AND observed_at >= ? AND observed_at < ?"
+                " AND followers IS NOT NULL ORDER BY observed_at, pk LIMIT 1",
+                (platform, account, to_utc_iso(since), to_utc_iso(until)),
+            ).fetchone()
+            if row is not None:
+                found[account] = (from_iso(row[0]), int(row[1]))
+        return found
+
+    def account_names(self, platform: str, account_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for account in account_ids:
+            row = self.db.execute(
+                "SELECT name FROM accounts WHERE platform = ? AND id = ?", (platform, account)
+            ).fetchone()
+            if row is not None:
+                found[account] = row[0]
+        return found
+
+    # --- coordination ---------------------------------------------------------------------
+
+    def week_messages(
+        self, platform: str, since: datetime, until: datetime, limit: int = 20_000
+    ) -> list[WeekComment]:
+        """Comments and posts of `platform` created in the range, oldest first; a post shows
+        its own id as post_id (near-duplicate search over both)."""
+        rows = self.db.execute(
+            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            f" FROM ({export_select('comments')}) WHERE platform = :platform"
+            " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
+            f" FROM ({export_select('posts')}) WHERE platform = :platform"
+            " ORDER BY created_at LIMIT :limit",
+            {**_range(since, until), "platform": platform, "limit": limit},
+        ).fetchall()
+        return [_comment(row) for row in rows]
+
+    # --- alerts and health ----------------------------------------------------------------
+
+    def week_alerts(self, since: datetime, until: datetime) -> list[WeekAlert]:
+        """The export's alerts created in the range, oldest first, without digests, with who
+        acknowledged each (the chat bot's `alert_acks`, when the store has it)."""
+        if self.acknowledgements_recorded():
+            ack, join = "k.acked_at, k.acked_by", " LEFT JOIN alert_acks k ON k.alert_id = e.id"
+        else:
+            ack, join = "NULL, NULL", ""
+        rows = self.db.execute(
+            "SELECT e.id, e.kind, e.severity, e.platform, e.subject_id, e.title, e.created_at,"
+            f" e.state, e.dedupe_key, a.url, {ack} FROM ({export_select('alerts')}) e"
+            f" JOIN alerts a ON a.id = e.id{join} WHERE e.kind != :digest ORDER BY e.id",
+            {**_range(since, until), "digest": DIGEST_KIND},
+        ).fetchall()
+        return [
+            WeekAlert(
+                id=row[0],
+                kind=row[1],
+                severity=row[2],
+                platform=row[3],
+                subject_id=row[4],
+                title=row[5],
+                created_at=from_iso(row[6]),
+                state=row[7],
+                dedupe_key=row[8],
+                url=row[9],
+                acked_at=from_iso(row[10]) if row[10] else None,
+                acked_by=row[11],
+            )
+            for row in rows
+        ]
+
+    def acknowledgements_recorded(self) -> bool:
+        """Does the store record who acknowledged an alert (the chat bot's buttons)?"""
+        return self._has_table("alert_acks")
+
+    def health_events(self, until: datetime) -> list[HealthEvent]:
+        """Every collector-health alert created before `until`, oldest first."""
+        rows = self.db.execute(
+            "SELECT platform, dedupe_key, created_at FROM alerts"
+            " WHERE kind = 'collector_health' AND created_at < ? AND platform IS NOT NULL"
+            " ORDER BY created_at, id",
+            (to_utc_iso(until),),
+        ).fetchall()
+        events = []
+        for platform, key, at in rows:
+            parts = key.split(":")
+            if key.startswith("collector_health:") and len(parts) > 2:
+                event = parts[2] if parts[2] in ("opened", "recovered") else "other"
+            else:
+                event = parts[0] if parts[0] in ("stale", "parser") else "other"
+            events.append(HealthEvent(platform, event, from_iso(at)))
+        return events
+
+    def circuit_states(self) -> dict[str, str]:
+        """Each platform's circuit now (closed | open | half_open), when the runtime keeps one."""
+        if not self._has_table("circuits"):
+            return {}
+        rows = self.db.execute("SELECT platform, state FROM circuits").fetchall()
+        return {platform: state for platform, state in rows}
+
+    def last_reading_before(self, platform: str, moment: datetime) -> datetime | None:
+        """When anything of `platform` was last read before `moment` (posts, topic readings,
+        follower snapshots)."""
+        row = self.db.execute(
+            "SELECT max(m) FROM ("
+            " SELECT max(observed_at) AS m FROM post_metrics"
+            " WHERE platform = :p AND observed_at < :t"
+            " UNION ALL SELECT max(observed_at) FROM topic_metrics"
+            " WHERE platform = :p AND observed_at < :t"
+            " UNION ALL SELECT max(observed_at) FROM account_metrics"
+            " WHERE platform = :p AND observed_at < :t"
+            " UNION ALL SELECT max(first_seen) FROM posts WHERE platform = :p AND first_seen < :t)",
+            {"p": platform, "t": to_utc_iso(moment)},
+        ).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
+
+    # --- the digest itself ----------------------------------------------------------------
+
+    def data_span(self) -> tuple[datetime, datetime] | None:
+        """The first and last moment the store holds posts or comments for."""
+        row = self.db.execute(
+            "SELECT min(a), max(b) FROM (SELECT min(created_at) AS a, max(created_at) AS b"
+            " FROM posts UNION ALL SELECT min(created_at), max(created_at) FROM comments)"
+        ).fetchone()
+        if not row or row[0] is None:
+            return None
+        return from_iso(row[0]), from_iso(row[1])
+
+    def alert_by_key(self, dedupe_key: str) -> tuple[int, str] | None:
+        """(id, state) of the alert with this dedupe key, if the outbox has it."""
+        row = self.db.execute(
+            "SELECT id, state FROM alerts WHERE dedupe_key = ?", (dedupe_key,)
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _has_column(self, table: str, column: str) -> bool:
+        names = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})").fetchall()}
+        return column in names
+
+    def _has_table(self, table: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        return row is not None
+
+
+def _post_totals(platform: str | None, row: Sequence[Any]) -> PostTotals:
+    posts, ugc, kol, official, authors, likes, comments, shares, reposts, plays, known = (
+        int(value or 0) for value in row
+    )
+    return PostTotals(
+        platform,
+        posts=posts,
+        ugc_posts=ugc,
+        kol_posts=kol,
+        official_posts=official,
+        authors=authors,
+        likes=likes,
+        comments=comments,
+        shares=shares,
+        reposts=reposts,
+        plays=plays,
+        plays_known=known,
+    )
+
+
+def _comment_totals(platform: str | None, row: Sequence[Any]) -> CommentTotals:
+    comments, commenters, positive, neutral, negative, unscored = (int(v or 0) for v in row[:6])
+    return CommentTotals(
+        platform,
+        comments=comments,
+        commenters=commenters,
+        positive=positive,
+        neutral=neutral,
+        negative=negative,
+        unscored=unscored,
+        mean_p_negative=float(row[6]) if row[6] is not None else None,
+    )
+
+
+def _comment(row: Sequence[Any]) -> WeekComment:
+    return WeekComment(
+        platform=row[0],
+        id=row[1],
+        post_id=row[2],
+        author_id=row[3],
+        text=row[4],
+        created_at=from_iso(row[5]),
+        likes=row[6],
+        label=row[7],
+    )

@@ -1,0 +1,460 @@
+"""The weekly digest on a small hand-built week (2019-W28): its figures against the store and
+against `pingfan export`, weeks and schedule times, escaping and masking, the no-data digest,
+and the `pingfan digest` command's answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alerts.digest import digest_command
+from alerts.digest.build import build_digest
+from alerts.digest.documents import md_escape, render_html, render_markdown
+from alerts.digest.files import dedupe_key, digest_alert, write_digest
+from alerts.digest.weeks import IsoWeek, last_due, next_due, parse_week, week_due_at
+from alerts.health import blocked_alert, recovered_alert
+from monitor.config import Config, config_from_dict
+from monitor.export import export_records
+from monitor.models import Account, AlertRecord, TopicStats, to_utc_iso
+from monitor.store import Store
+from tests.factories import comment, post
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+W28 = IsoWeek(2019, 28)
+KOL = "1000000001"
+HOSTILE = (
+    "</td><script>alert(1)</script><img src=x onerror=alert(2)> 堵死了 http://evil.example/x @all"
+)
+THREAD = "p-thread"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def make_config(tmp_path: Path, **sections: object) -> Config:
+    raw: dict[str, object] = {
+        "storage": {"path": "pingfan.db", "comment_retention_days": 0},
+        "topics": [{"name": "平凡大连人"}],
+        "kols": [{"platform": "weibo", "id": KOL, "name": "大连身边事"}],
+        "alerts": {"milestones": {"views": [10_000, 20_000]}},
+        "digest": {"out_dir": "digests"},
+    }
+    raw.update(sections)
+    return config_from_dict(raw, tmp_path / "config.toml")
+
+
+def fill_week(store: Store) -> None:
+    """W28 (Mon 2019-07-08 .. Sun 07-14, Asia/Shanghai) with a little before and after."""
+    seen = at("2019-07-20T00:00")
+    store.save_posts(
+        [
+            post("p-start", created_at=at("2019-07-08T00:00"), observed_at=seen, author_id="u1",
+                 likes=10, comments=2, reposts=1),
+            post("p-kol", created_at=at("2019-07-10T12:00"), observed_at=seen, author_id=KOL,
+                 author_name="大连身边事", author_kind="kol", likes=100, comments=20, reposts=5),
+            post("p-ugc", created_at=at("2019-07-11T09:00"), observed_at=seen, author_id="u2",
+                 author_name="星海的阿杰", text="推荐我们小区的环卫工人刘阿姨，风雨无阻",
+                 url="https://m.weibo.cn/detail/p-ugc", likes=40, comments=30, reposts=3),
+            post(THREAD, created_at=at("2019-07-11T08:00"), observed_at=seen, author_id="u3",
+                 author_name="甘井子老刘", text="散场堵了两个小时 #平凡大连人#",
+                 url="https://m.weibo.cn/detail/p-thread", likes=60, comments=40, reposts=9),
+            post("d-1", platform="douyin", created_at=at("2019-07-12T20:00"), observed_at=seen,
+                 author_id="dy1", author_name="抖音用户", likes=500, comments=50, shares=20,
+                 reposts=None, plays=None),
+            post("p-before", created_at=at("2019-07-07T23:59:59"), observed_at=seen,
+                 author_id="u9", likes=1, comments=0, reposts=0),
+            post("p-after", created_at=at("2019-07-15T00:00"), observed_at=seen, author_id="u9",
+                 likes=1000, comments=0, reposts=0),
+        ]
+    )  # fmt: skip
+    store.set_ugc_scores([("weibo", "p-ugc", 0.82), ("weibo", "p-start", 0.31)])
+    comments, scores = [], []
+
+    def add(cid: str, post_id: str, when: datetime, label: str, text: str, **extra: object) -> None:
+        platform = "douyin" if post_id.startswith("d-") else "weibo"
+        comments.append(
+            comment(cid, platform=platform, post_id=post_id, created_at=when, observed_at=seen,
+                    text=text, **extra)  # type: ignore[arg-type]
+        )  # fmt: skip
+        p = {"positive": 0.9, "neutral": 0.5, "negative": 0.1}[label]
+        scores.append((platform, cid, p, label, "test-1"))
+
+    start = at("2019-07-11T10:00")
+    for n in range(30):  # the thread: 24 negative of 30 over two days, then quiet
+        label = "negative" if n % 5 else "positive"
+        text = HOSTILE if n == 1 else ("散场太堵了，交警在哪" if label == "negative" else "辛苦了")
+        add(f"t{n:02d}", THREAD, start + timedelta(hours=n), label, text,
+            author_id=f"30000000{n:02d}", likes=100 - n)  # fmt: skip
+    for n in range(5):
+        add(f"s{n}", "p-start", at("2019-07-09T09:00") + timedelta(hours=n), "positive",
+            "刘阿姨辛苦了[心]", author_id="3100000001")  # fmt: skip
+    add("d0", "d-1", at("2019-07-13T21:00"), "neutral", "在哪里拍的", author_id="dyc1")
+    add("prev0", "p-before", at("2019-07-07T12:00"), "negative", "不好", author_id="3200000001")
+    add("next0", "p-after", at("2019-07-15T08:00"), "negative", "不好", author_id="3200000002")
+    store.save_comments(comments)
+    store.set_comment_scores(scores)
+    store.save_topic_stats(
+        [
+            TopicStats("weibo", "平凡大连人", at("2019-06-30T12:00"), 500, 10),
+            TopicStats("weibo", "平凡大连人", at("2019-07-05T12:00"), 1_000, 20),
+            TopicStats("weibo", "平凡大连人", at("2019-07-09T12:00"), 5_000, 50),
+            TopicStats("weibo", "平凡大连人", at("2019-07-14T23:00"), 12_000, 90),
+            TopicStats("weibo", "平凡大连人", at("2019-07-15T10:00"), 20_000, 120),
+        ]
+    )
+    for when, followers in (("2019-07-06T08:00", 1_000), ("2019-07-12T08:00", 1_100),
+                            ("2019-07-16T08:00", 1_300)):  # fmt: skip
+        store.save_accounts(
+            [Account("weibo", KOL, "大连身边事", at(when), followers=followers, kind="kol")]
+        )
+    store.enqueue_alert(
+        AlertRecord("negative_thread", "warning", "负面舆情：微博帖子负面占比 80%", "…",
+                    f"negative:weibo:{THREAD}:x", at("2019-07-11T20:00"), "weibo", THREAD)
+    )  # fmt: skip
+    # Weibo blocked across the week's start (1 h inside it), and again for 3.5 h on Wednesday.
+    for alert in (
+        blocked_alert("weibo", "HTTP 432", 30, at("2019-07-07T22:00")),
+        recovered_alert("weibo", at("2019-07-08T01:00")),
+        blocked_alert("weibo", "HTTP 432", 30, at("2019-07-10T01:00")),
+        recovered_alert("weibo", at("2019-07-10T04:30")),
+    ):
+        store.enqueue_alert(alert)
+    store.enqueue_alert(
+        AlertRecord("digest", "info", "周报 2019-W27", "…", "digest:2019-W27",
+                    at("2019-07-08T09:00"))
+    )  # fmt: skip
+
+
+def in_week(record_time: str, week: IsoWeek = W28) -> bool:
+    moment = datetime.fromisoformat(record_time)
+    return week.start(SHANGHAI) <= moment < week.end(SHANGHAI)
+
+
+def export_week(store: Store, kind: str, field: str = "created_at") -> list[dict]:
+    """What `pingfan export KIND --since <week start>` gives, cut at the week's end."""
+    since = to_utc_iso(W28.start(SHANGHAI))
+    return [r for r in export_records(store, kind, since) if in_week(r[field])]
+
+
+# --- weeks and the schedule -----------------------------------------------------------------
+
+
+def test_weeks_parse_and_bound_in_the_zone() -> None:
+    assert parse_week("2019-W28") == parse_week("2019w28") == W28
+    assert str(parse_week(" 2020-W53 ")) == "2020-W53"
+    assert W28.start(SHANGHAI) == datetime(2019, 7, 7, 16, 0, tzinfo=UTC)
+    assert W28.end(SHANGHAI) - W28.start(SHANGHAI) == timedelta(days=7)
+    assert IsoWeek.containing(datetime(2019, 7, 7, 16, 0, tzinfo=UTC), SHANGHAI) == W28
+    assert IsoWeek.containing(datetime(2019, 7, 7, 15, 59, tzinfo=UTC), SHANGHAI) == W28.previous()
+    assert IsoWeek(2020, 1).previous() == IsoWeek(2019, 52)
+    assert IsoWeek(2020, 53).next() == IsoWeek(2021, 1)
+    # A week with the spring change: its Sunday is 23 hours long, and the week too.
+    berlin = ZoneInfo("Europe/Berlin")
+    spring = IsoWeek(2019, 13)
+    days = [(a.astimezone(UTC), b.astimezone(UTC)) for a, b in spring.day_bounds(berlin)]
+    assert len(days) == 7 and days[-1][1] - days[-1][0] == timedelta(hours=23)
+    assert days[0][1] - days[0][0] == timedelta(hours=24)
+    length = spring.end(berlin).astimezone(UTC) - spring.start(berlin).astimezone(UTC)
+    assert length == timedelta(days=7, hours=-1)
+
+
+@pytest.mark.parametrize("text", ["2019-W54", "2019-W00", "2019-28", "W28", "", "2019-W28-1"])
+def test_bad_weeks_are_refused_with_the_fix(text: str) -> None:
+    with pytest.raises(ValueError, match=r"2019-W28|weeks 1 to 52"):
+        parse_week(text)
+
+
+def test_schedule_moments() -> None:
+    monday_nine = at("2019-07-15T09:00")
+    assert last_due(monday_nine, "monday", "09:00", SHANGHAI) == monday_nine
+    assert last_due(monday_nine - timedelta(seconds=1), "monday", "09:00", SHANGHAI) == at(
+        "2019-07-08T09:00"
+    )
+    assert next_due(monday_nine, "monday", "09:00", SHANGHAI) == at("2019-07-22T09:00")
+    assert next_due(at("2019-07-14T12:00"), "monday", "09:00", SHANGHAI) == monday_nine
+    assert week_due_at(monday_nine, SHANGHAI) == W28
+    assert next_due(at("2019-07-15T09:00"), "friday", "18:30", SHANGHAI) == at("2019-07-19T18:30")
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def test_figures_equal_the_store_and_the_export(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    config = make_config(tmp_path)
+    digest = build_digest(store, config, W28, now=at("2019-07-15T09:00"))
+    assert digest.has_data and not digest.partial
+
+    posts = export_week(store, "posts")
+    comments = export_week(store, "comments")
+    assert {p["id"] for p in posts} == {"p-start", "p-kol", "p-ugc", THREAD, "d-1"}
+    total = digest.total
+    assert total is not None
+    assert total.current.posts == len(posts) == 5
+    assert total.current.authors == len({(p["platform"], p["author_id"]) for p in posts})
+    assert total.current.engagement == sum(
+        (p["likes"] or 0) + (p["comments"] or 0) + (p["shares"] or 0) + (p["reposts"] or 0)
+        for p in posts
+    )
+    assert total.current.comments == len(comments) == 36
+    assert total.current.commenters == len({(c["platform"], c["author_id"]) for c in comments})
+    assert total.previous.posts == 1 and total.previous.comments == 1
+    by_platform = {c.platform: c.current for c in digest.volume}
+    assert by_platform["weibo"].posts == 4 and by_platform["douyin"].posts == 1
+    assert by_platform["weibo"].kol_posts == 1 and by_platform["weibo"].ugc_posts == 3
+
+    split = digest.sentiment.current
+    labels = [c["label"] for c in comments]
+    assert (split.positive, split.neutral, split.negative) == (
+        labels.count("positive"),
+        labels.count("neutral"),
+        labels.count("negative"),
+    )
+    days = {d.day.isoformat(): d.split for d in digest.sentiment.days}
+    assert days["2019-07-09"].positive == 5 and days["2019-07-13"].neutral >= 1
+    assert sum(d.split.scored for d in digest.sentiment.days) == split.scored
+
+    (reach,) = digest.reach
+    readings = [r for r in export_week(store, "topics", "observed_at")]
+    assert reach.views == readings[-1]["views"] == 12_000
+    assert reach.gained == 12_000 - 1_000 and reach.gained_previous == 1_000 - 500
+    assert reach.marks_passed == (10_000,) and reach.next_mark == 20_000
+    assert reach.progress == pytest.approx(0.6)
+
+    (kol,) = digest.kols
+    assert (kol.name, kol.uploads, kol.likes, kol.comments, kol.shares) == (
+        "大连身边事", 1, 100, 20, 5,
+    )  # fmt: skip
+    assert kol.followers == 1_100 and kol.growth == 100 and not kol.growth_from_first
+    assert kol.rate == pytest.approx(125 / 1 / 1_100)
+
+    alerts = [a for a in export_week(store, "alerts") if a["kind"] != "digest"]
+    assert [a.id for a in digest.alerts] == [a["id"] for a in alerts]
+    weibo = next(h for h in digest.health if h.platform == "weibo")
+    assert weibo.outages == 2 and weibo.downtime == pytest.approx(4.5 * 3600)
+    assert not weibo.down_at_end
+
+    (thread,) = digest.threads
+    assert thread.post_id == THREAD and (thread.scored, thread.negative) == (30, 24)
+    assert thread.alert is not None and thread.author == "甘***"
+    assert thread.outcome == "calmed"  # its last comment was two days before the week's end
+    assert THREAD not in {u.post_id for u in digest.ugc}  # a complaint is not UGC to thank
+    (ugc,) = [u for u in digest.ugc if u.post_id == "p-ugc"]
+    assert ugc.author == "星***" and ugc.nomination == "环卫工人 刘阿姨"
+
+
+def test_the_documents_show_the_model_figures(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    config = make_config(tmp_path)
+    digest = build_digest(store, config, W28, now=at("2019-07-15T09:00"))
+    written = write_digest(digest, tmp_path / "out")
+    html = written.html.read_text(encoding="utf-8")
+    markdown = written.markdown.read_text(encoding="utf-8")
+    cells = table_cells(html)
+    assert cells[("posts", "weibo")] == "4" and cells[("posts", "all")] == "5"
+    assert cells[("comments", "all")] == "36"
+    assert cells[("engagement", "all")] == f"{digest.total.current.engagement:,}"  # type: ignore[union-attr]
+    row = next(line for line in markdown.splitlines() if line.startswith("| 帖子 |"))
+    assert [cell.strip() for cell in row.split("|")[2:5]] == ["4", "1", "5"]
+    reach_row = next(line for line in markdown.splitlines() if line.startswith("| 微博 | #平凡"))
+    assert "| 12,000 | 11,000 | 500 |" in reach_row
+    assert "负面舆情" in html and "2019-07-08（周一）至 2019-07-14（周日）" in markdown
+    for chart in written.charts:
+        assert chart.exists() and chart.name in markdown
+
+
+def test_english_digest(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    config = make_config(tmp_path, ui={"language": "en"})
+    digest = build_digest(store, config, W28, now=at("2019-07-15T09:00"))
+    markdown = render_markdown(digest)
+    assert markdown.startswith("# #平凡大连人 weekly digest · 2019-W28")
+    assert "| Posts | 4 | 1 | 5 | 1 | +400% |" in markdown
+    assert "Negative threads this week" in markdown and "周报" not in markdown
+
+
+def test_acknowledgements_show(tmp_path: Path, store: Store) -> None:
+    if not hasattr(store, "ack_alert"):
+        pytest.skip("this store records no acknowledgements (the chat bot's alert_acks)")
+    fill_week(store)
+    alert_id = store.alert_by_key(f"negative:weibo:{THREAD}:x")[0]  # type: ignore[index]
+    store.ack_alert(alert_id, by="小李", by_id="42", at=at("2019-07-11T21:00"))
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    (acked,) = [a for a in digest.alerts if a.acked_at is not None]
+    assert acked.id == alert_id and acked.acked_by == "小李"
+    assert digest.facts()["alerts_acked"] == 1
+    assert "小李（2019-07-11 21:00）" in render_markdown(digest)
+
+
+# --- people and their words ----------------------------------------------------------------------
+
+
+def test_user_text_is_inert_and_authors_are_masked(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    assert any("<script>" in q.text for t in digest.threads for q in t.samples)
+    written = write_digest(digest, tmp_path / "out")
+    html = written.html.read_text(encoding="utf-8")
+    markdown = written.markdown.read_text(encoding="utf-8")
+    assert "<script" not in html and "<img src=x" not in html
+    assert not re.search(r"(?<!\\)<", markdown)  # every < in Markdown is escaped: no HTML
+    for document in (html, markdown):
+        assert "http://evil.example" not in document
+        assert "evil[.]example" in document or "evil\\[.\\]example" in document
+        for name in ("星海的阿杰", "甘井子老刘", "3000000001", "3000000002"):
+            assert name not in document  # authors masked
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\\<script\\>" in markdown
+    # The page loads nothing from anywhere and runs no script.
+    assert "default-src 'none'" in html and "<script" not in html
+    assert all(src.startswith("data:") for src in re.findall(r'src="([^"]*)"', html))
+    assert md_escape("a|b*c_d[e](f)<g>") == "a\\|b\\*c\\_d\\[e\\](f)\\<g\\>"
+
+
+def test_the_alert_text_is_a_plain_summary(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    written = write_digest(digest, tmp_path / "out")
+    alert, evidence = digest_alert(digest, written, at=at("2019-07-15T09:00"))
+    assert alert.kind == "digest" and alert.dedupe_key == dedupe_key(W28) == "digest:2019-W28"
+    assert alert.title == "#平凡大连人 周报 · 2019-W28"
+    assert "帖子 5" in alert.text and "digest-2019-W28.html" in alert.text
+    assert len(alert.text.encode()) <= 1800
+    assert evidence["files"]["html"] == str(written.html)
+    assert evidence["facts"]["posts"] == 5 and evidence["facts"]["downtime"]["weibo"] == 16200
+
+
+# --- no data -------------------------------------------------------------------------------------
+
+
+def test_a_week_without_data_says_so(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    config = make_config(tmp_path)
+    empty = IsoWeek(2019, 40)
+    digest = build_digest(store, config, empty, now=at("2019-10-08T09:00"))
+    assert not digest.has_data and not digest.threads and not digest.ugc
+    (reach,) = digest.reach  # the last reading is known; how much it grew that week is not
+    assert reach.readings == 0 and reach.gained is None and reach.views == 20_000
+    written = write_digest(digest, tmp_path / "out")
+    markdown = written.markdown.read_text(encoding="utf-8")
+    html = written.html.read_text(encoding="utf-8")
+    assert "本周（2019-W40）没有采集到任何数据" in markdown
+    assert "数据库中的数据从 2019-07-07 到 2019-07-15" in markdown
+    assert 'id="no-data"' in html and written.charts == ()
+    assert "采集健康" in markdown and "本周提醒" in markdown
+
+
+def test_an_empty_store_gives_an_honest_digest(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    Store.open(config.storage.path).close()
+    code = digest_command(config, week="2019-W28", out=None, send=False, now=at("2019-07-15T09:00"))
+    assert code == 0
+    markdown = (config.digest.out_dir / "digest-2019-W28.md").read_text(encoding="utf-8")
+    assert "数据库里还没有任何帖子或评论" in markdown
+
+
+def test_render_html_needs_no_charts(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    html = render_html(digest, [])
+    assert "<img" not in html and "帖子" in html
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def test_command_writes_last_week_by_default(
+    tmp_path: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_week(store)
+    config = make_config(tmp_path)
+    code = digest_command(config, week=None, out=None, send=False, now=at("2019-07-16T10:00"))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert str(config.digest.out_dir / "digest-2019-W28.md") in out
+    assert str(config.digest.out_dir / "digest-2019-W28.html") in out
+    assert (config.digest.out_dir / "digest-2019-W28-sentiment.svg").exists()
+
+
+@pytest.mark.parametrize(
+    ("week", "needle"),
+    [
+        ("2019-W60", "does not exist"),
+        ("last week", "not an ISO week"),
+        ("2031-W02", "has not begun yet"),
+    ],
+)
+def test_command_refuses_bad_weeks_with_one_line(
+    tmp_path: Path, store: Store, capsys: pytest.CaptureFixture[str], week: str, needle: str
+) -> None:
+    config = make_config(tmp_path)
+    code = digest_command(config, week=week, out=None, send=False, now=at("2019-07-16T10:00"))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("pingfan digest: ") and needle in err
+    assert not config.digest.out_dir.exists()
+
+
+def test_command_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_config(tmp_path)
+    code = digest_command(config, week="2019-W28", out=None, send=False, now=at("2019-07-16T10:00"))
+    err = capsys.readouterr().err
+    assert code == 2 and "no database at" in err and err.count("\n") == 1
+
+
+def test_command_refuses_a_file_as_out(
+    tmp_path: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+    code = digest_command(
+        make_config(tmp_path), week="2019-W28", out=target, send=False, now=at("2019-07-16T10:00")
+    )
+    assert code == 2 and "is a file" in capsys.readouterr().err
+
+
+def test_current_week_is_marked_partial(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-12T12:00"))
+    assert digest.partial
+    assert "本周尚未结束：数据截至 2019-07-12 12:00" in render_markdown(digest)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+class _Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.row: str | None = None
+        self.cell: str | None = None
+        self.found: dict[tuple[str, str], str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "tr":
+            self.row = values.get("data-row")
+        elif tag == "td" and self.row and values.get("data-platform"):
+            self.cell = values["data-platform"]
+            self.found[(self.row, self.cell)] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.row and self.cell:
+            self.found[(self.row, self.cell)] += data.strip()
+
+
+def table_cells(html: str) -> dict[tuple[str, str], str]:
+    """The volume table: (row field, platform or "all") → the number shown."""
+    parser = _Cells()
+    parser.feed(html)
+    return parser.found
