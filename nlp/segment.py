@@ -104,6 +104,14 @@ def keywords(texts: Iterable[str], top_k: int = 10) -> list[tuple[str, float]]:
     return scored[:top_k]
 
 
+def warm_up(lexicon: Iterable[str] = ()) -> None:
+    """Load jieba's dictionary and IDF table now (about two seconds), so that the first
+    keyword extraction of a long-running process does not pay for it."""
+    tokenizer(lexicon)
+    _idf()
+    _stopwords()
+
+
 def _cut_plain(text: str) -> list[str]:
     if not text.strip():
         return []

@@ -51,18 +51,19 @@ class WallClock:
 class CompressedClock:
     """`speed` runtime seconds pass per real second, from `start` (the demo's replay)."""
 
-    def __init__(self, start: datetime, speed: float) -> None:
+    def __init__(self, start: datetime, speed: float, origin: float | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.start = start
         self.speed = speed
-        self._origin = time.monotonic()
+        # The machine's monotonic clock: a simulator process given this origin keeps step.
+        self.origin = time.monotonic() if origin is None else origin
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=self.monotonic())
 
     def monotonic(self) -> float:
-        return (time.monotonic() - self._origin) * self.speed
+        return (time.monotonic() - self.origin) * self.speed
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0) / self.speed)

@@ -37,6 +37,7 @@ from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platfo
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.runtime.sources import Source
 from monitor.store import Store
+from nlp.segment import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ RETENTION_EVERY = 24 * 3600.0  # real seconds
 SCORER_IDLE = 60.0  # runtime seconds between scoring rounds when nothing new arrived
 SKIP_RETRY = 30.0  # runtime seconds before a source skipped during a probe tries again
 LAG_PROBE = 0.05  # real seconds between event-loop lag probes
+SLOW_STAGE = 0.1  # real seconds: a stage slower than this is logged (it stalls the loop)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class Daemon:
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
                 stack.callback(scorer.close)
                 await scorer.start()
+                # jieba's tables take seconds to load: here, not in the first rule run, where
+                # they would stall the event loop.
+                await asyncio.to_thread(warm_up, config.nlp.lexicon)
                 dispatcher = await stack.enter_async_context(
                     Dispatcher(config, store, clock=self.clock.now, sleep=self.clock.sleep)
                 )
@@ -192,8 +197,12 @@ class Daemon:
                 log.info("scored %d comments, %d posts", report.comments, report.posts)
             now = self.clock.now()
             for name, stage in self.stages:
+                started = time.perf_counter()
                 try:
                     await stage(now)
+                    took = time.perf_counter() - started
+                    if took > SLOW_STAGE:
+                        log.warning("stage %s held the event loop for %.0f ms", name, took * 1000)
                 except (StoreError, sqlite3.DatabaseError):
                     raise
                 except Exception:

@@ -14,12 +14,14 @@ class Clock(Protocol):
 class ReplayClock:
     """Starts at `start` when created and runs `speed` times faster than real time."""
 
-    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+    def __init__(self, start: datetime, speed: float = 1.0, origin: float | None = None) -> None:
+        """`origin`: the `time.monotonic()` at which `start` was (default: now). The monotonic
+        clock is the machine's, so another process given the same origin keeps the same time."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.start = start
         self.speed = speed
-        self._origin = time.monotonic()
+        self._origin = time.monotonic() if origin is None else origin
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
