@@ -295,6 +295,13 @@ _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
 
 @dataclass(frozen=True)
 class BotConfig:
+    # The team's chat bot inside `pingfan run` (alerts/bot/): commands, and the buttons on
+    # alerts. It must be the telegram sink's bot: presses go to the bot that sent the message.
+    enabled: bool = False
+    token_env: str = "PINGFAN_TELEGRAM_TOKEN"
+    base_url: str = "https://api.telegram.org/bot"
+    poll_timeout: Duration = 30.0  # long polling: how long one getUpdates waits for news
+    # Groups whose members may use it, and people who may also use it in a private chat.
     allowed_chat_ids: tuple[int, ...] = ()
     allowed_user_ids: tuple[int, ...] = ()
 

@@ -8,11 +8,19 @@ made to fail the next requests (`fail_next`).
 The Telegram fake parses HTML the way the Bot API does (only its tags, entities resolved) and
 reports entities as the real server does, including the ones it finds in plain text (urls,
 @mentions): a test can see exactly which links and mentions a message would carry.
+
+It also plays the chat side for the team bot (alerts/bot/): a test puts a person's message or
+button press in the queue (`tg_message`, `tg_press`), and `getUpdates` hands it out as the real
+server does (long polling, `offset` confirms); `editMessageText`, `editMessageReplyMarkup` and
+`answerCallbackQuery` check what the real ones check and keep each message's current state
+(`tg_messages`). `wait_until` waits for the bot's answer, as a person would.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,6 +29,7 @@ import socket
 import time
 import urllib.parse
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from types import TracebackType
@@ -45,6 +54,11 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
+# People in the tests' chats: ALICE and BOB are in the team's group, MALLORY is not.
+ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice", "language_code": "zh-hans"}
+BOB = {"id": 1002, "is_bot": False, "first_name": "Bob", "last_name": "Li"}
+MALLORY = {"id": 6666, "is_bot": False, "first_name": "Mallory"}
+STRANGER_CHAT_ID = -1009999999999
 _TELEGRAM_TAGS = {
     "b": "bold",
     "strong": "bold",
@@ -147,6 +161,16 @@ class FakeServices:
     )
     port: int = 0
     _runner: web.AppRunner | None = None
+    # the chat side of the Bot API: queued updates, and every message's current state
+    tg_updates: list[dict[str, Any]] = field(default_factory=list)
+    tg_messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    tg_confirmed: int = 0  # the highest update_id the bot confirmed (getUpdates offset - 1)
+    tg_commands: list[dict[str, Any]] = field(default_factory=list)
+    _tg_sequence: int = 0
+    _tg_queries: set[str] = field(default_factory=set)  # callback query ids handed out
+    _tg_news: asyncio.Event | None = None  # set when an update is queued
+    _tg_seen: asyncio.Event | None = None  # set after every Bot API call
+    _closing: bool = False
 
     @property
     def base(self) -> str:
@@ -186,6 +210,8 @@ class FakeServices:
         }
 
     async def __aenter__(self) -> FakeServices:
+        self._tg_news = asyncio.Event()
+        self._tg_seen = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._telegram)
         app.router.add_post("/cgi-bin/webhook/send", self._wecom)
@@ -207,6 +233,9 @@ class FakeServices:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._closing = True
+        if self._tg_news is not None:
+            self._tg_news.set()  # a long poll still waiting returns now
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -226,9 +255,100 @@ class FakeServices:
             return web.json_response(body, status=status)
         return None
 
+    # --- the chat side, for the team bot -----------------------------------------------
+
+    def tg_message(
+        self,
+        text: str,
+        *,
+        user: dict[str, Any] = ALICE,
+        chat_id: int = CHAT_ID,
+        chat_type: str = "supergroup",
+    ) -> int:
+        """Queue a person's message (a command when it starts with "/"); its update_id."""
+        self.chats.add(chat_id)  # the bot is a member of any chat a message comes from
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = user["first_name"]
+        else:
+            chat["title"] = "平凡大连人运营群" if chat_id == CHAT_ID else "路人群"
+        message: dict[str, Any] = {
+            "message_id": 100_000 + self._tg_sequence,
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16(command)}]
+        return self._queue_update({"message": message})
+
+    def tg_press(
+        self,
+        message: dict[str, Any],
+        data: str,
+        *,
+        user: dict[str, Any] = ALICE,
+        markup: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue a press on a button of `message` (as the server holds it now) sending `data`;
+        `markup` replaces the keyboard the server reports (a client showing an old one)."""
+        current = self.tg_messages.get((message["chat"]["id"], message["message_id"]), message)
+        shown = {k: v for k, v in current.items() if k != "html"}
+        if markup is not None:
+            shown["reply_markup"] = markup
+        query = {
+            "id": f"cq{self._tg_sequence + 1}",
+            "from": user,
+            "message": shown,
+            "chat_instance": f"ci{shown['chat']['id']}",
+            "data": data,
+        }
+        self._tg_queries.add(query["id"])
+        return self._queue_update({"callback_query": query})
+
+    def bot_messages(self, chat_id: int = CHAT_ID) -> list[dict[str, Any]]:
+        """The bot's messages in a chat, oldest first, each as it reads now (after edits)."""
+        return [
+            self.tg_messages[(chat_id, item["message_id"])]
+            for item in self.received["telegram"]
+            if item["chat"]["id"] == chat_id
+        ]
+
+    def answers(self) -> list[dict[str, Any]]:
+        """Every answerCallbackQuery, in order."""
+        return self.received["telegram_answers"]
+
+    async def wait_until(self, ready: Callable[[], object], timeout: float = 15.0) -> None:
+        """Until `ready()` holds, re-checked after each Bot API call; TimeoutError after
+        `timeout` seconds (a hang guard, not a timing assertion)."""
+        assert self._tg_seen is not None, "use the fake inside `async with`"
+        async with asyncio.timeout(timeout):
+            while True:
+                self._tg_seen.clear()
+                if ready():
+                    return
+                await self._tg_seen.wait()
+
+    def _queue_update(self, body: dict[str, Any]) -> int:
+        self._tg_sequence += 1
+        update = {"update_id": self._tg_sequence, **body}
+        self.tg_updates.append(update)
+        if self._tg_news is not None:
+            self._tg_news.set()
+        return self._tg_sequence
+
     # --- Telegram Bot API ---------------------------------------------------------------
 
     async def _telegram(self, request: web.Request) -> web.Response:
+        try:
+            return await self._telegram_method(request)
+        finally:
+            if self._tg_seen is not None:
+                self._tg_seen.set()
+
+    async def _telegram_method(self, request: web.Request) -> web.Response:
         # queued failures are for sendMessage; getMe (the bot's start) answers normally
         gate = self._gate("telegram", queue=request.match_info["method"] == "sendMessage")
         if gate is not None:
@@ -239,14 +359,95 @@ class FakeServices:
         method = request.match_info["method"]
         if method == "getMe":
             return web.json_response({"ok": True, "result": BOT_USER})
+        if method == "getUpdates":
+            return await self._tg_get_updates(params)
+        if method in ("deleteWebhook", "setMyCommands"):
+            if method == "setMyCommands":
+                self.tg_commands = list(params.get("commands") or [])
+            return web.json_response({"ok": True, "result": True})
+        if method == "answerCallbackQuery":
+            return self._tg_answer(params)
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            return self._tg_edit(method, params)
         if method != "sendMessage":
             return _tg_error(404, "Not Found")
+        return self._tg_send(params)
+
+    async def _tg_get_updates(self, params: dict[str, Any]) -> web.Response:
+        assert self._tg_news is not None
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self.tg_confirmed = max(self.tg_confirmed, offset - 1)
+            self.tg_updates = [u for u in self.tg_updates if u["update_id"] >= offset]
+        wanted = params.get("allowed_updates") or None
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 50.0)
+        while True:
+            self._tg_news.clear()
+            ready = [u for u in self.tg_updates if wanted is None or any(k in u for k in wanted)][
+                : int(params.get("limit") or 100)
+            ]
+            remaining = deadline - time.monotonic()
+            if ready or remaining <= 0 or self._closing:
+                return web.json_response({"ok": True, "result": ready})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._tg_news.wait(), remaining)
+
+    def _tg_answer(self, params: dict[str, Any]) -> web.Response:
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id not in self._tg_queries:
+            return _tg_error(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        if any(a["callback_query_id"] == query_id for a in self.answers()):
+            return _tg_error(400, "Bad Request: QUERY_ID_INVALID")
+        self.received["telegram_answers"].append(
+            {
+                "callback_query_id": query_id,
+                "text": str(params.get("text") or ""),
+                "show_alert": bool(params.get("show_alert")),
+            }
+        )
+        return web.json_response({"ok": True, "result": True})
+
+    def _tg_edit(self, method: str, params: dict[str, Any]) -> web.Response:
         try:
-            chat_id = int(params.get("chat_id", 0))
+            key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
         except (TypeError, ValueError):
-            return _tg_error(400, "Bad Request: chat not found")
-        if chat_id not in self.chats:
-            return _tg_error(400, "Bad Request: chat not found")
+            return _tg_error(400, "Bad Request: message to edit not found")
+        current = self.tg_messages.get(key)
+        if current is None:
+            return _tg_error(400, "Bad Request: message to edit not found")
+        updated = dict(current)
+        if method == "editMessageText":
+            parsed = self._tg_text(params)
+            if isinstance(parsed, web.Response):
+                return parsed
+            updated["text"], updated["entities"], updated["html"] = parsed
+        markup = params.get("reply_markup")
+        problem = _tg_markup_problem(markup)
+        if problem:
+            return _tg_error(400, problem)
+        if markup and markup.get("inline_keyboard"):
+            updated["reply_markup"] = markup
+        else:
+            updated.pop("reply_markup", None)
+        same = all(updated.get(k) == current.get(k) for k in ("text", "entities", "reply_markup"))
+        if same:
+            return _tg_error(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        updated["edit_date"] = int(time.time())
+        self.tg_messages[key] = updated
+        self.received["telegram_edits"].append({"method": method, **updated})
+        result = {k: v for k, v in updated.items() if k != "html"}
+        return web.json_response({"ok": True, "result": result})
+
+    def _tg_text(
+        self, params: dict[str, Any]
+    ) -> tuple[str, list[dict[str, Any]], str] | web.Response:
         html = str(params.get("text", ""))
         if params.get("parse_mode") == "HTML":
             try:
@@ -259,11 +460,23 @@ class FakeServices:
             return _tg_error(400, "Bad Request: message text is empty")
         if utf16(text) > 4096:
             return _tg_error(400, "Bad Request: message is too long")
+        return text, entities, html
+
+    def _tg_send(self, params: dict[str, Any]) -> web.Response:
+        try:
+            chat_id = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            return _tg_error(400, "Bad Request: chat not found")
+        if chat_id not in self.chats:
+            return _tg_error(400, "Bad Request: chat not found")
+        parsed = self._tg_text(params)
+        if isinstance(parsed, web.Response):
+            return parsed
+        text, entities, html = parsed
         markup = params.get("reply_markup")
-        for row in (markup or {}).get("inline_keyboard", []):
-            for button in row:
-                if len(button.get("callback_data", "").encode()) > 64:
-                    return _tg_error(400, "Bad Request: BUTTON_DATA_INVALID")
+        problem = _tg_markup_problem(markup)
+        if problem:
+            return _tg_error(400, problem)
         message_id = len(self.received["telegram"]) + 1
         message = {
             "message_id": message_id,
@@ -276,6 +489,7 @@ class FakeServices:
         if markup:
             message["reply_markup"] = markup
         self.received["telegram"].append({**message, "html": html})
+        self.tg_messages[(chat_id, message_id)] = {**message, "html": html}
         return web.json_response({"ok": True, "result": message})
 
     # --- webhooks -----------------------------------------------------------------------
@@ -369,6 +583,18 @@ class FakeServices:
         body = json.loads(raw)
         self.received["webhook"].append({**body, "payload": body})
         return web.Response(status=204)
+
+
+def _tg_markup_problem(markup: Any) -> str | None:
+    """What the Bot API says about an inline keyboard it refuses; None when it is fine."""
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                return "Bad Request: BUTTON_DATA_INVALID"
+            if not str(button.get("text", "")).strip():
+                return "Bad Request: text buttons are unallowed in the inline keyboard"
+    return None
 
 
 def _tg_error(code: int, description: str) -> web.Response:

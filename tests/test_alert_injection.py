@@ -112,7 +112,9 @@ async def test_hostile_comments_stay_text_in_every_sink(
         assert '</b><a href="hxxp[:]//evil">点我</a>' in tg["text"]
         check_plain(tg["text"])
         buttons = [b for row in tg["reply_markup"]["inline_keyboard"] for b in row]
-        assert [b["callback_data"] for b in buttons] == ["ack:1", "mute:1"]
+        # acknowledge, mute, and a label row per quoted comment: ids only, never its words
+        labels = [f"lab:1:{n}:{code}" for n in range(3) for code in "pun"]
+        assert [b["callback_data"] for b in buttons] == ["ack:1", "mute:1", *labels]
         assert all("url" not in b for b in buttons)
 
         for service in ("wecom", "dingtalk"):

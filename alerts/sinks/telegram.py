@@ -3,8 +3,10 @@
 HTML parse mode with every piece of alert text escaped (`render.escape_html`); our own markup
 is only the bold title, the post link and the italic footer. Messages longer than Telegram's
 4,096 characters are split between lines. Each alert carries two inline buttons, acknowledge
-and mute, with callback data `ack:<alert id>` and `mute:<alert id>` (well under 64 bytes); the
-chat bot handles the presses. `base_url` points the bot at another Bot API server (the tests'
+and mute, with callback data `ack:<alert id>` and `mute:<alert id>`, and one row of label
+buttons (positive / neutral / negative) per comment it quotes, `lab:<alert id>:<n>:<p|u|n>`
+for the n-th of `evidence["samples"]`: ids only, well under 64 bytes. The chat bot
+(alerts/bot/) handles the presses. `base_url` points the bot at another Bot API server (the tests'
 local fake). The token is part of every request URL, so the loggers of httpx and
 python-telegram-bot get a filter that blanks it while the sink is open.
 """
@@ -41,6 +43,14 @@ _BUTTONS = {
     "zh": ("已知悉", "静音 24 小时", "查看原帖"),
     "en": ("Acknowledge", "Mute 24 h", "Open the post"),
 }
+MUTE_BUTTON_SECONDS = 24 * 3600  # what the mute button promises
+# A quoted comment's label buttons: "{n}" is its place among the quoted comments (1, 2, 3).
+_LABEL_BUTTONS = {
+    "zh": ("第{n}条：正面", "中性", "负面"),
+    "en": ("#{n} positive", "neutral", "negative"),
+}
+LABEL_CODES = ("p", "u", "n")  # positive, neutral, negative in callback data
+MAX_LABEL_ROWS = 3
 
 
 class _Redact(logging.Filter):
@@ -85,15 +95,36 @@ def html_chunks(message: Outgoing, limit: int = MESSAGE_LIMIT) -> list[str]:
 def buttons(message: Outgoing) -> InlineKeyboardMarkup | None:
     if not message.buttons or len(message.alert_ids) != 1:
         return None
-    ack, mute, _ = _BUTTONS[render.lang_of(message.language)]
-    return InlineKeyboardMarkup(
+    language = render.lang_of(message.language)
+    ack = _BUTTONS[language][0]
+    rows = [
         [
-            [
-                InlineKeyboardButton(ack, callback_data=f"ack:{message.alert_id}"),
-                InlineKeyboardButton(mute, callback_data=f"mute:{message.alert_id}"),
-            ]
+            InlineKeyboardButton(ack, callback_data=f"ack:{message.alert_id}"),
+            mute_button(language, message.alert_id),
         ]
+    ]
+    samples = message.evidence.get("samples")
+    if isinstance(samples, list):
+        quoted = [i for i, item in enumerate(samples) if isinstance(item, dict) and item.get("id")]
+        rows += [label_row(language, message.alert_id, index) for index in quoted[:MAX_LABEL_ROWS]]
+    return InlineKeyboardMarkup(rows)
+
+
+def mute_button(language: str, alert_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        _BUTTONS[render.lang_of(language)][1], callback_data=f"mute:{alert_id}"
     )
+
+
+def label_row(language: str, alert_id: int, index: int) -> list[InlineKeyboardButton]:
+    """Positive / neutral / negative for the quoted comment `evidence["samples"][index]`."""
+    texts = _LABEL_BUTTONS[render.lang_of(language)]
+    return [
+        InlineKeyboardButton(
+            text.format(n=index + 1), callback_data=f"lab:{alert_id}:{index}:{code}"
+        )
+        for text, code in zip(texts, LABEL_CODES, strict=True)
+    ]
 
 
 class TelegramSink(Sink):

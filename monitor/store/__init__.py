@@ -27,6 +27,7 @@ from monitor.store.outbox import OutboxStore
 from monitor.store.reports import EXPORT_KINDS, ReportsStore
 from monitor.store.runtime import CircuitRow, RuntimeStore, SourceRow
 from monitor.store.signals import SignalsStore
+from monitor.store.team import TeamStore
 from monitor.store.weekly import WeeklyStore
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Store(
     LabelsStore,
     ReportsStore,
     RuntimeStore,
+    TeamStore,
     WeeklyStore,
     StoreBase,
 ):

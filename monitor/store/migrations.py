@@ -252,3 +252,29 @@ def m011_alert_rules(db: Database) -> None:
         "CREATE INDEX posts_by_observed ON posts (platform, observed_at)",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m050_team_bot(db: Database) -> None:
+    # The chat bot (alerts/bot/): who acknowledged an alert and when; comments the team skipped
+    # while labelling (ids only: the words stay in `comments`); and an index on the model's
+    # uncertainty for two-class scores, P(positive) nearest 0.5, so /label finds the least
+    # sure comment without a scan (`team.UNCERTAINTY_TWO_WAY` orders by exactly this).
+    for statement in (
+        """CREATE TABLE alert_acks (
+            alert_id INTEGER PRIMARY KEY,
+            acked_by TEXT NOT NULL,
+            acked_by_id TEXT,
+            acked_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE label_skips (
+            platform TEXT NOT NULL,
+            comment_id TEXT NOT NULL,
+            skipped_by TEXT,
+            skipped_at TEXT NOT NULL,
+            PRIMARY KEY (platform, comment_id)
+        )""",
+        "CREATE INDEX comments_by_uncertainty ON comments (abs(sentiment - 0.5))"
+        " WHERE sentiment IS NOT NULL",
+    ):
+        db.execute(statement)
