@@ -327,6 +327,8 @@ def test_the_charts_draw_every_glyph_from_a_cjk_font(replayed: Replayed) -> None
         svg = (replayed.out / f"digest-{WEEK}-{name}.svg").read_text(encoding="utf-8")
         glyphs = set(re.findall(r'<path id="([A-Za-z][\w-]*?)-([0-9a-f]+)"', svg))
         fonts = {font for font, _ in glyphs}
-        assert glyphs and all("CJK" in font for font in fonts), fonts
+        assert glyphs and all("CJK" in font for font in fonts), (
+            f"{name} chart drawn with {sorted(fonts)}, not a CJK font: install fonts-noto-cjk"
+        )
         assert not [g for g in glyphs if g[1] == "0"], "a glyph is the missing-glyph box"
         assert "<text" not in svg  # text is drawn as paths: the same in any viewer
