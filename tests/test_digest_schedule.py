@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import alerts.digest.scheduler as scheduler_module
-from alerts.digest import schedule
+from alerts.digest import bot_hook, schedule
 from alerts.dispatch import Dispatcher
 from monitor.config import Config
 from monitor.runtime.clock import VirtualClock
@@ -162,3 +162,16 @@ async def test_schedule_follows_the_configured_day_time_and_zone(
     w28 = [r for r in digests(store) if r["dedupe_key"] == "digest:2019-W28"]
     # Tuesday 18:30 in Berlin (summer time, UTC+2)
     assert [r["created_at"] for r in w28] == ["2019-07-16T16:30:00+00:00"]
+
+
+async def test_the_bots_digest_is_this_week_so_far(tmp_path: Path, store: Store) -> None:
+    fill_week(store)
+    config = sink_config(tmp_path)
+    text = await bot_hook(config, store)(at("2019-07-12T12:00"))
+    lines = text.splitlines()
+    assert lines[0] == "#平凡大连人 周报 · 2019-W28"
+    assert lines[1] == "本周尚未结束：数据截至 2019-07-12 12:00。"
+    assert any(line.startswith("帖子 5") for line in lines)
+    assert lines[-1].endswith("digest-2019-W28.html")
+    assert (config.digest.out_dir / "digest-2019-W28.html").exists()
+    assert [r["dedupe_key"] for r in digests(store)] == ["digest:2019-W27"]  # nothing sent

@@ -9,12 +9,15 @@
 
 Entry points, imported lazily so that a sink can import `alerts.digest.chat` cheaply:
 - `digest_command(config, *, week, out, send, now) -> int`: `pingfan digest`;
-- `schedule(config, store, stop, *, clock)`: the daemon task (`Daemon.add_task`).
+- `schedule(config, store, stop, *, clock)`: the daemon task (`Daemon.add_task`);
+- `bot_hook(config, store)`: the chat bot's /digest (`TeamBot(..., digest=bot_hook(...))`):
+  this week's digest so far, written to [digest] out_dir, as plain text.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
     from monitor.runtime.clock import Clock
     from monitor.store import Store
 
-__all__ = ["digest_command", "schedule"]
+__all__ = ["bot_hook", "digest_command", "schedule"]
 
 
 def digest_command(
@@ -41,3 +44,15 @@ async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: 
     from alerts.digest.scheduler import schedule as run
 
     await run(config, store, stop, clock=clock)
+
+
+def bot_hook(config: Config, store: Store) -> Callable[[datetime], Awaitable[str]]:
+    """For the chat bot's /digest: `await hook(now)` is this week's digest up to `now` as
+    plain text (written to [digest] out_dir too, never sent through the outbox)."""
+
+    async def hook(now: datetime) -> str:
+        from alerts.digest.scheduler import week_so_far
+
+        return await week_so_far(config, store, now)
+
+    return hook

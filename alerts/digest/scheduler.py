@@ -19,8 +19,11 @@ import logging
 import sqlite3
 from datetime import datetime
 
+from alerts.digest import i18n
 from alerts.digest.build import assemble, digest_zone, gather
-from alerts.digest.files import dedupe_key, enqueue_digest, write_digest
+from alerts.digest.files import Written, dedupe_key, enqueue_digest, write_digest
+from alerts.digest.model import Digest
+from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek, last_due, next_due, week_due_at
 from monitor.config import Config
 from monitor.errors import StoreError
@@ -65,12 +68,34 @@ async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: 
         await clock.wait(stop, max((wake - clock.now()).total_seconds(), 0.0))
 
 
+async def week_so_far(config: Config, store: Store, now: datetime) -> str:
+    """This ISO week's digest up to `now`, written to [digest] out_dir (not sent), as plain
+    text: the title, a line saying it is partial, the summary lines and where the files are
+    (the chat bot's /digest)."""
+    tz = digest_zone(config)
+    week = IsoWeek.containing(now, tz)
+    facts = gather(store, config, week, now=now)
+
+    def build() -> tuple[Digest, Written]:
+        digest = assemble(facts, config)
+        return digest, write_digest(digest, config.digest.out_dir, font=config.digest.font)
+
+    digest, written = await asyncio.to_thread(build)
+    language = digest.language
+    lines = [i18n.t(language, "title", campaign=digest.campaign, week=str(week))]
+    if digest.partial:
+        lines.append(i18n.t(language, "partial", time=i18n.moment(now, tz)))
+    lines += summary_lines(digest.facts(), language)
+    lines.append(i18n.t(language, "sum.files", name=str(written.html)))
+    return "\n".join(lines)
+
+
 async def make_and_enqueue(config: Config, store: Store, week: IsoWeek, *, now: datetime) -> bool:
     """Build, write and enqueue `week`'s digest; False when it was in the outbox already."""
     facts = gather(store, config, week, now=now)
     out_dir = config.digest.out_dir
 
-    def build() -> tuple:
+    def build() -> tuple[Digest, Written]:
         digest = assemble(facts, config)
         return digest, write_digest(digest, out_dir, font=config.digest.font)
 
