@@ -1,39 +1,77 @@
-"""Sentiment: quality on the Weibo evaluation set and throughput, stock SnowNLP vs default.
+"""Sentiment: stock SnowNLP and the default model, measured in the same run.
 
-The evaluation file is measured on, never trained on. Its location: $PINGFAN_EVAL_SENTIMENT,
-else ../shared/data/sentiment/weibo_emotion_dev.jsonl beside the repository.
+- binary quality and speed on a labelled Weibo set outside the repository, never trained on:
+  $PINGFAN_EVAL_SENTIMENT, else ../shared/data/sentiment/weibo_emotion_dev.jsonl;
+- three-class quality on the project's held-out set (nlp/data/heldout_three_way.jsonl,
+  written for measuring, never trained on) and on the demo scenario's truth (every simulated
+  comment carries the class its pool was written to carry);
+- adaptation: the default model before and after training with 1,000 of the scenario's
+  labelled comments, tested on comments whose pool lines the training labels never use; and
+  self-training (`pingfan nlp adapt`) on the scenario's unlabelled comments;
+- `pingfan nlp score` throughput.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
-from monitor.config import NlpConfig
-from nlp.sentiment import Example, SnowNLPModel, default_model
-from nlp.training import evaluate
+from monitor.sim.world import World, load_world
+from nlp.sentiment import Example, LinearModel, Model, SnowNLPModel, default_model, train
+from nlp.training import (
+    TEAM_WEIGHT,
+    Metrics,
+    adapt,
+    base_examples,
+    evaluate,
+    evaluate_binary,
+    read_examples,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EVAL = REPO.parent / "shared" / "data" / "sentiment" / "weibo_emotion_dev.jsonl"
 SNOWNLP_SPEED_SAMPLE = 1500  # stock SnowNLP is slow; its speed is measured on a sample
 CLI_LINES = 200_000
+ADAPT_LABELS = 1000
+ADAPT_TEST = 4000
+SNOWNLP_THREE_WAY_SAMPLE = 3000  # scenario comments SnowNLP scores (it is slow)
 
 
 def load_eval() -> list[Example] | None:
     path = Path(os.environ.get("PINGFAN_EVAL_SENTIMENT", DEFAULT_EVAL))
     if not path.exists():
-        print(f"sentiment benchmark skipped: {path} not found (set PINGFAN_EVAL_SENTIMENT)")
+        print(f"binary benchmark skipped: {path} not found (set PINGFAN_EVAL_SENTIMENT)")
         return None
     with path.open(encoding="utf-8") as source:
         return [Example(r["text"], r["label"]) for r in map(json.loads, source) if r["text"]]
 
 
-def texts_per_second(probabilities, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
+def held_out_three_way() -> list[Example]:
+    source = resources.files("nlp").joinpath("data/heldout_three_way.jsonl")
+    with resources.as_file(source) as path:
+        return list(read_examples(path))
+
+
+def scenario_examples(world: World) -> list[tuple[Example, str, str]]:
+    """(text and truth, platform, post id) of every simulated comment, in a stable order."""
+    return [
+        (Example(c.text, c.truth), c.platform, c.post_id)
+        for post in world.posts
+        for c in world.comments.get(post.id, [])
+    ]
+
+
+def texts_per_second(probabilities: Callable[[list[str]], object], texts: list[str]) -> float:
     start = time.perf_counter()
     probabilities(texts)
     return len(texts) / (time.perf_counter() - start)
@@ -59,53 +97,152 @@ def cli_throughput(texts: list[str], jobs: int) -> float:
         os.unlink(name)
 
 
-def print_calibration(examples: list[Example], probabilities: list[float]) -> None:
-    """How far P(positive) is from the observed share, and what the neutral band costs."""
-    bins: list[list[tuple[float, bool]]] = [[] for _ in range(10)]
-    for example, p in zip(examples, probabilities, strict=True):
-        bins[min(int(p * 10), 9)].append((p, example.label == "positive"))
-    ece = sum(
-        len(b) / len(examples) * abs(sum(p for p, _ in b) / len(b) - sum(y for _, y in b) / len(b))
-        for b in bins
-        if b
+def three_way_row(name: str, metrics: Metrics) -> str:
+    f1 = [metrics.per_class[label].f1 for label in ("positive", "neutral", "negative")]
+    return (
+        f"{name:<24}{metrics.macro_f1:>10.3f}{f1[0]:>10.3f}{f1[1]:>10.3f}{f1[2]:>10.3f}"
+        f"{metrics.accuracy:>10.3f}{metrics.n:>7}"
     )
-    low, high = NlpConfig().neutral_low, NlpConfig().neutral_high
-    decided = [
-        (p > high) == (e.label == "positive")
-        for e, p in zip(examples, probabilities, strict=True)
-        if not low <= p <= high
-    ]
+
+
+THREE_WAY_HEADER = (
+    f"{'model':<24}{'macro-F1':>10}{'F1 pos':>10}{'F1 neu':>10}{'F1 neg':>10}"
+    f"{'accuracy':>10}{'n':>7}"
+)
+
+
+def binary_section(stock: SnowNLPModel, ours: Model, examples: list[Example]) -> None:
+    texts = [e.text for e in examples]
+    print(f"binary sentiment on {len(examples)} labelled Weibo posts (never trained on)")
+    print("  (a three-class model calls a post positive when P(positive) >= P(negative))")
+    print(f"{'model':<24}{'accuracy':>10}{'macro-F1':>10}{'neg recall':>12}{'texts/s/core':>14}")
+    stock.probabilities(texts[:50])  # load SnowNLP's models before timing
+    ours.predict(texts[:50])
+    speeds = []
+    for model in (stock, ours):
+        quality = evaluate_binary(model, examples)
+        sample = texts[:SNOWNLP_SPEED_SAMPLE] if model is stock else texts
+        speed = texts_per_second(model.predict, sample)
+        speeds.append(speed)
+        print(
+            f"{model.version:<24}{quality.accuracy:>10.3f}{quality.macro_f1:>10.3f}"
+            f"{quality.negative_recall:>12.3f}{speed:>14,.0f}"
+        )
+    ratio = speeds[1] / speeds[0]
+    print(f"speed-up of the default model over stock SnowNLP on one core: {ratio:.1f}x")
+
+
+def three_way_section(stock: SnowNLPModel, ours: Model, world: World) -> None:
+    held = held_out_three_way()
+    print()
+    print(f"three classes on the project's held-out set ({len(held)} texts, never trained on)")
+    print(THREE_WAY_HEADER)
+    for model in (stock, ours):
+        print(three_way_row(model.version, evaluate(model, held)))
+    rows = scenario_examples(world)
+    examples = [e for e, _, _ in rows]
+    sample = random.Random(3).sample(examples, min(SNOWNLP_THREE_WAY_SAMPLE, len(examples)))
+    print()
     print(
-        f"default model calibration: ECE {ece:.3f}; neutral band [{low}, {high}] holds "
-        f"{1 - len(decided) / len(examples):.1%} of posts, accuracy outside it "
-        f"{sum(decided) / max(len(decided), 1):.3f}"
+        f"three classes on the demo scenario's truth ({world.name}, {len(examples)} comments; "
+        f"SnowNLP on {len(sample)} of them)"
+    )
+    print(THREE_WAY_HEADER)
+    print(three_way_row(stock.version, evaluate(stock, sample)))
+    print(three_way_row(ours.version, evaluate(ours, examples)))
+    weibo = [(e, post) for e, platform, post in rows if platform == "weibo"]
+    predicted = ours.predict([e.text for e, _ in weibo])
+    truth_share = Counter(e.label for e, _ in weibo)
+    model_share = Counter(p.label for p in predicted)
+    n = len(weibo)
+    split = "  ".join(
+        f"{label} {model_share[label] / n:.0%} (scenario {truth_share[label] / n:.0%})"
+        for label in ("positive", "neutral", "negative")
+    )
+    print(f"Weibo comments, default model vs scenario: {split}")
+    by_post: dict[str, list[bool]] = defaultdict(list)
+    for (_, post), probs in zip(weibo, predicted, strict=True):
+        by_post[post].append(probs.label == "negative")
+    ranked = sorted(
+        ((sum(flags) / len(flags), post) for post, flags in by_post.items() if len(flags) >= 20),
+        reverse=True,
+    )
+    print("most negative Weibo threads (>= 20 comments) by the default model:")
+    for share, post in ranked[:3]:
+        role = world.posts_by_id[post].role
+        print(f"  {share:.0%} negative  [{role}] {world.posts_by_id[post].text[:36]}")
+
+
+def _pool_line_split(world: World, examples: list[Example]) -> tuple[list[int], list[int]]:
+    """Indexes of comments whose pool line falls in split A (labels) or B (test): a comment
+    is dressed with openings and emoticons, so its line is the longest pool line in it."""
+    import tomllib
+
+    raw = tomllib.loads(
+        resources.files("monitor.sim")
+        .joinpath("scenarios/dalian-2019.toml")
+        .read_text(encoding="utf-8")
+    )
+    lines = sorted(
+        {line for pool in raw["pool_classes"] for line in raw["pools"][pool]}, key=len, reverse=True
+    )
+    split_a: list[int] = []
+    split_b: list[int] = []
+    for index, example in enumerate(examples):
+        line = next((line for line in lines if line in example.text), example.text)
+        (split_a if zlib.crc32(line.encode()) % 2 == 0 else split_b).append(index)
+    return split_a, split_b
+
+
+def adaptation_section(ours: LinearModel, world: World, binary: list[Example] | None) -> None:
+    rows = scenario_examples(world)
+    examples = [e for e, _, _ in rows]
+    split_a, split_b = _pool_line_split(world, examples)
+    rng = random.Random(11)
+    labels = [examples[i] for i in rng.sample(split_a, min(ADAPT_LABELS, len(split_a)))]
+    test = [examples[i] for i in rng.sample(split_b, min(ADAPT_TEST, len(split_b)))]
+    held = held_out_three_way()
+    base = base_examples()
+    print()
+    print(
+        f"adaptation: {len(labels)} labelled scenario comments as team labels (weight "
+        f"{TEAM_WEIGHT:g}); tested on {len(test)} comments whose pool lines they never use"
+    )
+    started = time.perf_counter()
+    team = [Example(e.text, e.label, TEAM_WEIGHT) for e in labels]
+    taught = train([*base, *team], version="default+1000-team-labels")
+    trained_in = time.perf_counter() - started
+    started = time.perf_counter()
+    adapted = adapt(ours, [e.text for e in examples], version="default+self-training", base=base)
+    adapted_in = time.perf_counter() - started
+    print(f"{'':<28}{'scenario (split B)':>20}{'held-out set':>14}{'binary Weibo':>14}")
+    for name, model in (
+        ("default model", ours),
+        ("+ nlp train (1,000 labels)", taught),
+        ("+ nlp adapt (self-training)", adapted.model),
+    ):
+        scenario = evaluate(model, test).macro_f1
+        own = evaluate(model, held).macro_f1
+        weibo = f"{evaluate_binary(model, binary).macro_f1:.3f}" if binary else "-"
+        print(f"{name:<28}{scenario:>20.3f}{own:>14.3f}{weibo:>14}")
+    print(
+        f"(macro-F1; training took {trained_in:.0f} s, self-training {adapted_in:.0f} s with "
+        f"{adapted.pseudo_labels} confident pseudo-labels)"
     )
 
 
 def main() -> None:
-    examples = load_eval()
-    if examples is None:
-        return
-    texts = [e.text for e in examples]
+    binary = load_eval()
     stock, ours = SnowNLPModel(), default_model()
-    print(f"sentiment on {len(examples)} labelled Weibo posts (binary, P >= 0.5 is positive)")
-    print(f"{'model':<22}{'accuracy':>10}{'macro-F1':>10}{'neg recall':>12}{'texts/s/core':>14}")
-    stock.probabilities(texts[:50])  # load SnowNLP's models before timing
-    ours.probabilities(texts[:50])
-    rows = []
-    for model in (stock, ours):
-        quality = evaluate(model, examples)
-        sample = texts[:SNOWNLP_SPEED_SAMPLE] if model is stock else texts
-        speed = texts_per_second(model.probabilities, sample)
-        rows.append(speed)
-        print(
-            f"{model.version:<22}{quality.accuracy:>10.3f}{quality.macro_f1:>10.3f}"
-            f"{quality.negative_recall:>12.3f}{speed:>14,.0f}"
-        )
-    print(f"speed-up of the default model over stock SnowNLP: {rows[1] / rows[0]:.1f}x")
-    print_calibration(examples, ours.probabilities(texts))
+    world = load_world()
+    if binary is not None:
+        binary_section(stock, ours, binary)
+    three_way_section(stock, ours, world)
+    adaptation_section(ours, world, binary)
+    texts = [e.text for e in binary] if binary else [e.text for e in held_out_three_way()]
     one = cli_throughput(texts, 1)
     both = cli_throughput(texts, os.cpu_count() or 1)
+    print()
     print(
         f"pingfan nlp score on {CLI_LINES:,} lines: {one:,.0f} lines/s with --jobs 1, "
         f"{both:,.0f} lines/s with --jobs {os.cpu_count()} ({both / one:.2f}x)"

@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--version-name", help="version recorded in the model (default: a UTC timestamp)"
     )
+    label = add("label", "label the comments the model is least sure about (1/2/3, s, q)", nlp_sub)
+    label.add_argument("--n", type=int, default=50, help="how many to ask about (default: 50)")
+    adapt = add("adapt", "self-train on stored comments; report the change on team labels", nlp_sub)
+    adapt.add_argument("--out", metavar="MODEL", help="also write the adapted model here")
 
     digest = add("digest", "write (and optionally send) the weekly digest")
     digest.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last week)")

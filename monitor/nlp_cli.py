@@ -24,15 +24,16 @@ import select
 import sys
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from monitor.config import Config, NlpConfig, load_config, resolve_config_path
-from nlp.sentiment import Example, Model, label_for, load_model, read_examples
+from nlp.sentiment import Example, Label, Model, Probs, load_model, read_examples
+from nlp.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ Batch = tuple[list[str], bool]  # lines, and whether this is a full chunk of CHU
 def run_nlp(args: argparse.Namespace) -> int:
     if args.nlp_command == "score":
         return score_command(args)
+    if args.nlp_command == "label":
+        return label_command(args)
+    if args.nlp_command == "adapt":
+        return adapt_command(args)
     return train_command(args)
 
 
@@ -80,8 +85,9 @@ def score_command(args: argparse.Namespace) -> int:
     config = _optional_config(args)
     nlp = config.nlp if config else NlpConfig()
     spec = args.model or nlp.model
+    band = (nlp.neutral_low, nlp.neutral_high)  # for a two-class model (snownlp) only
     try:
-        model = load_model(spec)
+        model = load_model(spec, neutral_low=band[0], neutral_high=band[1])
     except (ValueError, OSError) as err:
         return _usage("score", f"cannot load model {spec!r}: {err}")
     jobs = args.jobs or os.cpu_count() or 1
@@ -89,12 +95,8 @@ def score_command(args: argparse.Namespace) -> int:
     written = 0
     try:
         batches = line_batches(_stdin_blocks())
-        for scored in score_batches(batches, spec, model, jobs):
-            write(
-                "".join(
-                    format_record(text, p, nlp.neutral_low, nlp.neutral_high) for text, p in scored
-                )
-            )
+        for scored in score_batches(batches, spec, model, jobs, band):
+            write("".join(format_record(text, p) for text, p in scored))
             written += len(scored)
     except _StdinError as err:
         print(f"pingfan nlp score: cannot read stdin: {err}", file=sys.stderr)
@@ -103,10 +105,15 @@ def score_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_record(text: str, probability: float, neutral_low: float, neutral_high: float) -> str:
-    """One output line: {"text", "score", "label"} as JSON, newline included."""
-    label = label_for(probability, neutral_low, neutral_high)
-    record = {"text": text, "score": round(probability, 4), "label": label}
+def format_record(text: str, probs: Probs) -> str:
+    """One output line, newline included: {"text", "score": P(positive), "label",
+    "probs": {"positive", "neutral", "negative"}} as JSON."""
+    record = {
+        "text": text,
+        "score": round(probs.positive, 4),
+        "label": probs.label,
+        "probs": probs.as_dict(),
+    }
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
@@ -203,15 +210,19 @@ def line_batches(
 
 
 def score_batches(
-    batches: Iterable[Batch], spec: str, model: Model, jobs: int
-) -> Iterator[list[tuple[str, float]]]:
-    """(text, P(positive)) lists in input order, holding at most a few chunks in memory.
+    batches: Iterable[Batch],
+    spec: str,
+    model: Model,
+    jobs: int,
+    band: tuple[float, float] = (0.4, 0.6),
+) -> Iterator[list[tuple[str, Probs]]]:
+    """(text, probabilities) lists in input order, holding at most a few chunks in memory.
 
     Full chunks go to `jobs` worker processes once two in a row show the input is bulk. A
     partial batch (the input paused or ended) first lets everything before it come out, then is
     scored here, so its answers are written at once.
     """
-    pending: deque[tuple[list[str], Future[list[float]]]] = deque()
+    pending: deque[tuple[list[str], Future[list[Probs]]]] = deque()
     held: list[str] | None = None  # a first full chunk, until we know whether a pool pays off
     with contextlib.ExitStack() as stack:
         pool: ProcessPoolExecutor | None = None
@@ -222,7 +233,7 @@ def score_batches(
                     continue
                 if pool is None:
                     pool = stack.enter_context(
-                        ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(spec,))
+                        ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(spec, band))
                     )
                 if held is not None:
                     pending.append((held, pool.submit(_score_chunk, held)))
@@ -233,28 +244,28 @@ def score_batches(
                     yield list(zip(done, future.result(), strict=True))
                 continue
             if held is not None:
-                yield list(zip(held, model.probabilities(held), strict=True))
+                yield list(zip(held, model.predict(held), strict=True))
                 held = None
             while pending:
                 done, future = pending.popleft()
                 yield list(zip(done, future.result(), strict=True))
             if lines:
-                yield list(zip(lines, model.probabilities(lines), strict=True))
+                yield list(zip(lines, model.predict(lines), strict=True))
         if held is not None:
-            yield list(zip(held, model.probabilities(held), strict=True))
+            yield list(zip(held, model.predict(held), strict=True))
         while pending:
             done, future = pending.popleft()
             yield list(zip(done, future.result(), strict=True))
 
 
-def _init_worker(spec: str) -> None:
+def _init_worker(spec: str, band: tuple[float, float] = (0.4, 0.6)) -> None:
     global _worker_model
-    _worker_model = load_model(spec)
+    _worker_model = load_model(spec, neutral_low=band[0], neutral_high=band[1])
 
 
-def _score_chunk(chunk: list[str]) -> list[float]:
+def _score_chunk(chunk: list[str]) -> list[Probs]:
     assert _worker_model is not None
-    return _worker_model.probabilities(chunk)
+    return _worker_model.predict(chunk)
 
 
 # --- train ---------------------------------------------------------------------------------
@@ -302,8 +313,9 @@ def train_command(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"pingfan nlp train: warning: {warning}", file=sys.stderr)
     version = args.version_name or "pingfan-trained-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    current = _current_model(args)
     log.info("training on %d base examples + %d team labels", len(base), len(team))
-    report = train_model(team, version=version, base=base)
+    report = train_model(team, version=version, base=base, current=current)
     try:
         _save_atomically(report.model.save, out)
     except OSError as err:
@@ -316,9 +328,30 @@ def train_command(args: argparse.Namespace) -> int:
         "team_examples": report.n_team,
         "held_out_base": report.held_out_base.as_dict() if report.held_out_base else None,
         "held_out_team": report.held_out_team.as_dict() if report.held_out_team else None,
+        "before_team": report.before_team.as_dict() if report.before_team else None,
     }
     print(json.dumps(summary, ensure_ascii=False, indent=2))
+    if report.held_out_team:
+        # For people: per class, the model in use and the new one on the same held-out labels.
+        if report.before_team and current is not None:
+            print(report.before_team.table(f"before ({current.version})"), file=sys.stderr)
+        print(report.held_out_team.table(f"after ({version})"), file=sys.stderr)
+    if report.n_team:
+        print(
+            f"pingfan nlp train: wrote {out}; the monitor keeps its model until you set "
+            f'[nlp] model = "{out}" in the config',
+            file=sys.stderr,
+        )
     return 0
+
+
+def _current_model(args: argparse.Namespace) -> Model | None:
+    """The model the config names (the shipped one without a config), to compare with."""
+    try:
+        config = _optional_config(args)
+        return load_model(config.nlp.model if config else "default")
+    except (ValueError, OSError):
+        return None
 
 
 def _unwritable(out: Path) -> str | None:
@@ -355,3 +388,181 @@ def _labels_from_db(args: argparse.Namespace) -> list[Example]:
     config = load_config(resolve_config_path(args.config))
     with Store.open(config.storage.path) as store:
         return [Example(text, label) for text, label in store.labels()]
+
+
+# --- label ---------------------------------------------------------------------------------
+
+LABEL_KEYS: dict[str, Label] = {"1": "positive", "2": "neutral", "3": "negative"}
+LABEL_NAMES = {"positive": "正面 positive", "neutral": "中性 neutral", "negative": "负面 negative"}
+PROMPT = "1 正面  2 中性  3 负面  s 跳过  q 退出 > "
+CANDIDATES_PER_LABEL = 20  # uncertain comments read per comment asked about, to spread them
+
+
+def label_command(args: argparse.Namespace) -> int:
+    """Ask about the stored comments the model is least sure about; store the answers."""
+    from monitor.store import Store
+
+    wanted = getattr(args, "n", 50)
+    if wanted < 1:
+        return _usage("label", f"--n must be 1 or more, not {wanted}")
+    config = load_config(resolve_config_path(args.config))
+    given_by = "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "team")
+    counts: dict[str, int] = dict.fromkeys(LABEL_KEYS.values(), 0)
+    with Store.open(config.storage.path) as store:
+        rows = spread_candidates(store.uncertain_comments(wanted * CANDIDATES_PER_LABEL), wanted)
+        if not rows:
+            print(
+                "pingfan nlp label: no scored comments to label yet "
+                "(collect some with `pingfan collect --once`)"
+            )
+            return 0
+        print(
+            f"{len(rows)} comments the model is least sure about; "
+            f"answer 1/2/3, s to skip, q to stop"
+        )
+        for number, row in enumerate(rows, 1):
+            answer = _ask(number, len(rows), row)
+            if answer is None:
+                break
+            if answer == "skip":
+                continue
+            store.add_label(
+                row["text"],
+                answer,
+                platform=row["platform"],
+                comment_id=row["id"],
+                given_by=given_by,
+            )
+            counts[answer] += 1
+        total_labels = len(store.labels())
+    stored = sum(counts.values())
+    split = ", ".join(f"{n} {label}" for label, n in counts.items())
+    print(f"stored {stored} label(s) ({split}); the database holds {total_labels} in all")
+    if stored:
+        print("train with them: pingfan nlp train --from-db --out models/team.json.gz")
+    return 0
+
+
+def _ask(number: int, total: int, row: dict[str, Any]) -> Label | Literal["skip"] | None:
+    """One comment on the terminal; the answer, "skip", or None to stop (q or end of input)."""
+    probs = Probs(row["sentiment"], row["p_neutral"] or 0.0, row["p_negative"] or 0.0)
+    guess = " / ".join(
+        f"{LABEL_NAMES[label].split()[0]} {value:.0%}"
+        for label, value in sorted(zip(LABEL_NAMES, probs, strict=True), key=lambda item: -item[1])
+    )
+    print(
+        f"\n[{number}/{total}] {row['platform']} 帖子 {row['post_id']}  "
+        f"{row['created_at'][:10]}  模型：{guess}"
+    )
+    print("  " + " ".join(row["text"].split()))
+    while True:
+        print(PROMPT, end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            print()
+            return None
+        answer = line.strip().lower()
+        if answer in LABEL_KEYS:
+            return LABEL_KEYS[answer]
+        if answer in ("s", "skip"):
+            return "skip"
+        if answer in ("q", "quit", "exit"):
+            return None
+        print("  1、2、3、s 或 q (1/2/3, s or q)")
+
+
+def spread_candidates(rows: list[dict[str, Any]], wanted: int) -> list[dict[str, Any]]:
+    """Up to `wanted` of `rows` (most uncertain first), spread over posts and days: each pass
+    lets a post and a day hold a few more, so one busy thread or day cannot fill the list.
+    A text already chosen (copy-paste, "+1") is not asked about twice."""
+    days = {row["created_at"][:10] for row in rows}
+    per_day = max(1, -(-wanted // max(len(days), 1)))
+    chosen: list[dict[str, Any]] = []
+    taken: set[tuple[str, str]] = set()
+    texts: set[str] = set()
+    cap = 1
+    while len(chosen) < wanted and len(taken) < len(rows):
+        by_post = Counter((r["platform"], r["post_id"]) for r in chosen)
+        by_day = Counter(r["created_at"][:10] for r in chosen)
+        for row in rows:
+            if len(chosen) >= wanted:
+                break
+            key = (row["platform"], row["id"])
+            text = normalize(row["text"])
+            if key in taken:
+                continue
+            if text in texts:
+                taken.add(key)
+                continue
+            post, day = (row["platform"], row["post_id"]), row["created_at"][:10]
+            if by_post[post] >= cap or by_day[day] >= per_day * cap:
+                continue
+            chosen.append(row)
+            taken.add(key)
+            texts.add(text)
+            by_post[post] += 1
+            by_day[day] += 1
+        cap *= 2
+    return chosen
+
+
+# --- adapt ---------------------------------------------------------------------------------
+
+ADAPT_COMMENTS = 20_000  # the newest stored comments read as unlabelled in-domain text
+ADAPT_CONFIDENCE = 0.9  # a prediction at least this sure becomes a training example
+ADAPT_WEIGHT = 3.0
+
+
+def adapt_command(args: argparse.Namespace) -> int:
+    """Self-training on the stored comments: the current model's confident predictions on the
+    campaign's own text are added to the base data. Reports what that changed on the team's
+    labelled comments (and on the stored comments' split); writes the model with --out."""
+    from monitor.store import Store
+    from nlp.training import adapt, evaluate
+
+    out = Path(args.out) if getattr(args, "out", None) else None
+    if out is not None and (problem := _unwritable(out)):
+        return _usage("adapt", problem)
+    config = load_config(resolve_config_path(args.config))
+    try:
+        current = load_model(config.nlp.model)
+    except (ValueError, OSError) as err:
+        return _usage("adapt", f"cannot load model {config.nlp.model!r}: {err}")
+    with Store.open(config.storage.path) as store:
+        texts = store.comment_texts_for_adaptation(ADAPT_COMMENTS)
+        labelled = [Example(text, label) for text, label in store.labels()]
+    if not texts:
+        print("pingfan nlp adapt: no stored comments to adapt to; collect some first")
+        return 0
+    version = "pingfan-adapted-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    result = adapt(current, texts, version=version, confidence=ADAPT_CONFIDENCE)
+    before = [p.label for p in current.predict(texts)]
+    after = [p.label for p in result.model.predict(texts)]
+    changed = Counter((b, a) for b, a in zip(before, after, strict=True) if b != a)
+    print(
+        f"self-training on {len(texts)} stored comments: {result.pseudo_labels} confident "
+        f"predictions (>= {ADAPT_CONFIDENCE:.0%}) added as examples "
+        f"({', '.join(f'{n} {label}' for label, n in result.per_class.items())})"
+    )
+    moves = ", ".join(f"{b}→{a} {n}" for (b, a), n in changed.most_common())
+    print(
+        f"labels changed on {sum(changed.values())} of {len(texts)} stored comments"
+        + (f": {moves}" if moves else "")
+    )
+    if labelled:
+        print(evaluate(current, labelled).table(f"before ({current.version})"))
+        print(evaluate(result.model, labelled).table(f"after ({version})"))
+        print(
+            f"(on the team's {len(labelled)} labelled comments; the adapted model saw their "
+            f"texts unlabelled at most)"
+        )
+    else:
+        print("no team labels to measure on: label some with `pingfan nlp label`")
+    if out is not None:
+        try:
+            _save_atomically(result.model.save, out)
+        except OSError as err:
+            print(f"pingfan nlp adapt: cannot write {out}: {err.strerror or err}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f'wrote {out}; to use it set [nlp] model = "{out}" in the config')
+    return 0

@@ -1,10 +1,13 @@
-"""Sentiment of short Weibo/Douyin text: P(positive) in [0, 1] and a three-way label.
+"""Sentiment of short Weibo/Douyin text in three learned classes: positive, neutral, negative.
 
-The default model is a logistic regression over character n-grams, emoticon tokens and a
-hand-written lexicon with negation. Character n-grams instead of jieba words keep scoring
-cheap (tens of thousands of texts a second on one core) and robust to slang and typos; the
-lexicon carries the social-media words that SnowNLP's shopping reviews never saw.
-Stock SnowNLP stays selectable (`snownlp`) as the baseline.
+The default model is a multinomial logistic regression (softmax) over character n-grams,
+emoticon and emoji tokens, Latin words, a few shape features (length, question, @mention) and
+a hand-written lexicon with negation. Neutral is a class of its own, learned from examples
+(questions, check-ins, chatter), not a band cut out of P(positive). Character n-grams instead
+of jieba words keep scoring cheap (thousands of texts a second on one core) and robust to
+slang and typos; the lexicon carries the social-media words that SnowNLP's shopping reviews
+never saw. Stock SnowNLP stays selectable (`snownlp`) as the baseline; a binary model reads
+as neutral inside the configured band.
 """
 
 from __future__ import annotations
@@ -21,33 +24,79 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from nlp.text import EMOTICON, normalize
 
 Label = Literal["positive", "neutral", "negative"]
 LABELS: tuple[Label, ...] = ("positive", "neutral", "negative")
-MODEL_FORMAT = "pingfan-sentiment/1"
+MODEL_FORMAT = "pingfan-sentiment/2"
+OLD_MODEL_FORMAT = "pingfan-sentiment/1"
 DEFAULT_MODEL_FILE = "data/sentiment-default.json.gz"
 
 _NEGATION_SPAN = 3  # characters before a lexicon word in which a negator flips it
-_DROP_PUNCTUATION = str.maketrans("", "", " ，。、；：,.;:~～…·\"'“”‘’()（）【】《》<>-—_\n\t")
+_DROP_PUNCTUATION = str.maketrans("", "", " ，。、；：,.;:~～…·\"'“”‘’()（）【】《》<>-—_\n\t!")
+_LATIN_WORD = re.compile(r"[a-z][a-z']+")
+_MENTION = re.compile(r"@[^\s@,.!?:;，。！？：；、\[]{1,30}")
+# Rhetorical questions and sarcasm openers: "这就是不平凡的城市？", "这也叫…？"
+_RHETORICAL = re.compile(r"(这就是|这也叫|这叫|就这|难道|凭什么|还好意思|好意思|哪里不平凡)")
+
+
+class Probs(NamedTuple):
+    """P(positive), P(neutral), P(negative): sums to 1. A plain tuple: cheap to pickle."""
+
+    positive: float
+    neutral: float
+    negative: float
+
+    @property
+    def label(self) -> Label:
+        """The most probable class (ties: neutral, then positive)."""
+        if self.neutral >= self.positive and self.neutral >= self.negative:
+            return "neutral"
+        return "positive" if self.positive >= self.negative else "negative"
+
+    @property
+    def entropy(self) -> float:
+        """In bits, 0 (sure) .. log2(3) (no idea): how unsure the model is."""
+        return -sum(p * math.log2(p) for p in self if p > 0)
+
+    def as_dict(self, digits: int = 4) -> dict[str, float]:
+        return {
+            "positive": round(self.positive, digits),
+            "neutral": round(self.neutral, digits),
+            "negative": round(self.negative, digits),
+        }
+
+    @classmethod
+    def from_binary(cls, p: float, neutral_low: float = 0.4, neutral_high: float = 0.6) -> Probs:
+        """A binary model's P(positive) as three classes: neutral inside the band."""
+        if neutral_low <= p <= neutral_high:
+            return cls(p / 2, 0.5, (1 - p) / 2)
+        return cls(p, 0.0, 1 - p)
+
+
+EMPTY = Probs(0.0, 1.0, 0.0)  # no text: neutral, and sure of it
 
 
 @dataclass(frozen=True)
 class Score:
-    score: float
+    score: float  # P(positive)
     label: Label
     model: str
+    probs: Probs = EMPTY
 
 
 class Model(Protocol):
     version: str
 
+    def predict(self, texts: Sequence[str]) -> list[Probs]: ...
+
     def probabilities(self, texts: Sequence[str]) -> list[float]: ...
 
 
 def label_for(probability: float, neutral_low: float = 0.4, neutral_high: float = 0.6) -> Label:
+    """A binary model's label: neutral inside [neutral_low, neutral_high] of P(positive)."""
     if probability < neutral_low:
         return "negative"
     if probability > neutral_high:
@@ -55,19 +104,10 @@ def label_for(probability: float, neutral_low: float = 0.4, neutral_high: float 
     return "neutral"
 
 
-def score(
-    texts: Sequence[str],
-    model: Model | None = None,
-    *,
-    neutral_low: float = 0.4,
-    neutral_high: float = 0.6,
-) -> list[Score]:
-    """Score texts in order; empty text is neutral (0.5)."""
+def score(texts: Sequence[str], model: Model | None = None) -> list[Score]:
+    """Score texts in order; empty text is neutral."""
     chosen = model or default_model()
-    probabilities = chosen.probabilities(texts)
-    return [
-        Score(p, label_for(p, neutral_low, neutral_high), chosen.version) for p in probabilities
-    ]
+    return [Score(p.positive, p.label, chosen.version, p) for p in chosen.predict(texts)]
 
 
 # --- features ------------------------------------------------------------------------------
@@ -92,29 +132,45 @@ class Lexicon:
         return cls(weights, negators, pattern, by_first)
 
 
+def _data_lines(name: str) -> Iterator[str]:
+    text = resources.files("nlp").joinpath("data", name).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            yield line
+
+
 @cache
 def shipped_lexicon() -> Lexicon:
-    root = resources.files("nlp").joinpath("data")
     weights: dict[str, float] = {}
-    for line in root.joinpath("lexicon.tsv").read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            word, weight = line.split("\t")
-            weights[normalize(word)] = float(weight)
-    negators = frozenset(
-        line.strip()
-        for line in root.joinpath("negators.txt").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    )
+    for line in _data_lines("lexicon.tsv"):
+        word, weight = line.split("\t")
+        weights[normalize(word)] = float(weight)
+    negators = frozenset(line.strip() for line in _data_lines("negators.txt"))
     return Lexicon.build(weights, negators)
 
 
+@cache
+def emoji_table() -> dict[int, str | None]:
+    """Unicode emoji → the bracket emoticon that says the same ("👍" → "[赞]"), so that
+    both carry one learned weight; variation selectors and joiners dropped."""
+    table: dict[int, str | None] = {0xFE0F: None, 0xFE0E: None, 0x200D: None}
+    for line in _data_lines("emoji.tsv"):
+        emoji, token = line.split("\t")
+        for char in emoji.replace("\ufe0f", ""):
+            table[ord(char)] = token
+    return table
+
+
 def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
-    """Sparse features of one text: emoticons, char 1-2 grams, lexicon sums with negation."""
+    """Sparse features of one text: emoticons and emoji, char 1-2 grams, Latin words,
+    shape (length, question, rhetorical, @mention), lexicon sums with negation."""
     lex = lexicon or shipped_lexicon()
-    clean = normalize(text)
+    clean = normalize(text).translate(emoji_table())
     feats: dict[str, float] = {}
     if not clean:
         return feats
+    if "@" in clean:
+        clean = _MENTION.sub(" @ ", clean)
     plain_parts = []
     position = 0
     for match in EMOTICON.finditer(clean):
@@ -124,8 +180,12 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
     plain_parts.append(clean[position:])
     positive = negative = 0.0
     grams: Counter[str] = Counter()
+    chars = 0
+    words: list[str] = []
     for part in plain_parts:
+        words += _LATIN_WORD.findall(part)
         joined = part.translate(_DROP_PUNCTUATION)
+        chars += len(joined)
         grams.update(joined)
         grams.update(map(operator.add, joined, joined[1:]))
         pos, neg = _lexicon_sums(part, lex)
@@ -148,6 +208,19 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
         feats["<lex->"] = negative
     if positive or negative:
         feats["<lexbal>"] = (positive - negative) / (positive + negative)
+    else:
+        feats["<nolex>"] = 1.0
+    for word in words:
+        feats["w:" + word] = 1.0
+    # Length in characters, a Latin word counting as one ("where is it" is short).
+    units = chars - sum(map(len, words)) + len(words)
+    feats["<len:short>" if units <= 4 else "<len:mid>" if units <= 15 else "<len:long>"] = 1.0
+    if "?" in clean:
+        feats["<q>"] = 1.0
+        if _RHETORICAL.search(clean):
+            feats["<rhet?>"] = 1.0
+    if "@" in clean:
+        feats["<at>"] = 1.0
     return feats
 
 
@@ -178,34 +251,54 @@ def _lexicon_sums(text: str, lex: Lexicon) -> tuple[float, float]:
 
 # --- the linear model -----------------------------------------------------------------------
 
+Weights = tuple[float, float, float]  # one logit contribution per class, in LABELS order
+
 
 @dataclass
 class LinearModel:
-    """Logistic regression over `features()`; weights are a plain dict."""
+    """Softmax regression over `features()`: three logits, weights a plain dict."""
 
-    weights: dict[str, float]
-    bias: float
+    weights: dict[str, Weights]
+    bias: Weights
     version: str
     metrics: dict[str, float] = field(default_factory=dict)
 
-    def probability(self, text: str) -> float:
+    def predict_one(self, text: str) -> Probs:
         feats = features(text)
         if not feats:
-            return 0.5
+            return EMPTY
         weights = self.weights
-        z = self.bias + sum(weights.get(name, 0.0) * value for name, value in feats.items())
-        return _sigmoid(z)
+        z0, z1, z2 = self.bias
+        for name, value in feats.items():
+            w = weights.get(name)
+            if w is not None:
+                z0 += w[0] * value
+                z1 += w[1] * value
+                z2 += w[2] * value
+        return _softmax(z0, z1, z2)
+
+    def predict(self, texts: Sequence[str]) -> list[Probs]:
+        return [self.predict_one(text) for text in texts]
+
+    def probability(self, text: str) -> float:
+        """P(positive)."""
+        return self.predict_one(text).positive
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
-        return [self.probability(text) for text in texts]
+        return [self.predict_one(text).positive for text in texts]
 
     def save(self, path: str | Path) -> None:
         payload = {
             "format": MODEL_FORMAT,
+            "classes": list(LABELS),
             "version": self.version,
-            "bias": self.bias,
+            "bias": [round(b, 5) for b in self.bias],
             "metrics": self.metrics,
-            "weights": {k: round(v, 5) for k, v in self.weights.items() if abs(v) >= 1e-4},
+            "weights": {
+                k: [round(x, 4) for x in v]
+                for k, v in self.weights.items()
+                if max(abs(x) for x in v) >= 1e-3
+            },
         }
         with gzip.open(path, "wt", encoding="utf-8") as out:
             json.dump(payload, out, ensure_ascii=False, separators=(",", ":"))
@@ -217,25 +310,48 @@ class LinearModel:
                 payload = json.load(source)
         except (OSError, json.JSONDecodeError, EOFError) as err:
             raise ValueError(f"{path}: not a pingfan sentiment model ({err})") from err
+        if isinstance(payload, dict) and payload.get("format") == OLD_MODEL_FORMAT:
+            raise ValueError(
+                f"{path}: a two-class model from an older pingfan ({OLD_MODEL_FORMAT}); "
+                f"train it again with `pingfan nlp train` for three classes"
+            )
         if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: not a {MODEL_FORMAT} model file")
+        b0, b1, b2 = payload["bias"]
         return cls(
-            weights=payload["weights"],
-            bias=payload["bias"],
+            weights={k: (v[0], v[1], v[2]) for k, v in payload["weights"].items()},
+            bias=(b0, b1, b2),
             version=payload["version"],
             metrics=payload.get("metrics", {}),
         )
 
 
+def _softmax(z0: float, z1: float, z2: float) -> Probs:
+    top = max(z0, z1, z2)
+    e0, e1, e2 = math.exp(z0 - top), math.exp(z1 - top), math.exp(z2 - top)
+    total = e0 + e1 + e2
+    return Probs(e0 / total, e1 / total, e2 / total)
+
+
 class SnowNLPModel:
-    """SnowNLP as shipped (trained on shopping reviews): the baseline to beat."""
+    """SnowNLP as shipped (trained on shopping reviews): the baseline to beat. Binary: its
+    neutral is the band [neutral_low, neutral_high] of P(positive)."""
 
     version = "snownlp-0.12.3"
+
+    def __init__(self, neutral_low: float = 0.4, neutral_high: float = 0.6) -> None:
+        self.band = (neutral_low, neutral_high)
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         from snownlp import SnowNLP
 
         return [SnowNLP(text).sentiments if text.strip() else 0.5 for text in texts]
+
+    def predict(self, texts: Sequence[str]) -> list[Probs]:
+        return [
+            Probs.from_binary(p, *self.band) if text.strip() else EMPTY
+            for text, p in zip(texts, self.probabilities(texts), strict=True)
+        ]
 
 
 @cache
@@ -243,12 +359,15 @@ def default_model() -> LinearModel:
     return LinearModel.load(str(resources.files("nlp").joinpath(DEFAULT_MODEL_FILE)))
 
 
-def load_model(spec: str | None) -> Model:
-    """'default' (or None), 'snownlp', or the path of a trained model file."""
+def load_model(
+    spec: str | None, *, neutral_low: float = 0.4, neutral_high: float = 0.6
+) -> LinearModel | SnowNLPModel:
+    """'default' (or None), 'snownlp', or the path of a trained model file. The neutral band
+    applies to the binary baseline only: the linear model learns its neutral class."""
     if spec in (None, "", "default"):
         return default_model()
     if spec == "snownlp":
-        return SnowNLPModel()
+        return SnowNLPModel(neutral_low, neutral_high)
     return LinearModel.load(spec)
 
 
@@ -262,52 +381,62 @@ class Example:
     weight: float = 1.0
 
 
+_CLASS_INDEX: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
+
+
 def train(
     examples: Iterable[Example],
     *,
     version: str,
     epochs: int = 6,
     l2: float = 1e-6,
-    learning_rate: float = 0.2,
+    learning_rate: float = 0.07,
     seed: int = 13,
 ) -> LinearModel:
-    """Logistic regression by AdaGrad SGD. Neutral examples pull towards 0.5."""
-    rows = [(features(e.text), _target(e.label), e.weight) for e in examples if e.text.strip()]
+    """Softmax regression by AdaGrad SGD over three classes."""
+    rows = [(features(e.text), _CLASS_INDEX[e.label], e.weight) for e in examples if e.text.strip()]
     if not rows:
         raise ValueError("no training examples with text")
-    if len({target for _, target, _ in rows}) < 2:
+    present = {target for _, target, _ in rows}
+    if not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
         raise ValueError("training needs both positive and negative examples")
-    weights: dict[str, float] = {}
-    squares: dict[str, float] = {}
-    bias, bias_square = 0.0, 1e-8
+    weights: dict[str, list[float]] = {}
+    squares: dict[str, list[float]] = {}
+    bias = [0.0, 0.0, 0.0]
+    bias_square = [1e-8, 1e-8, 1e-8]
     rng = random.Random(seed)
     order = list(range(len(rows)))
     for _ in range(epochs):
         rng.shuffle(order)
         for index in order:
             feats, target, weight = rows[index]
-            z = bias + sum(weights.get(k, 0.0) * v for k, v in feats.items())
-            gradient = (_sigmoid(z) - target) * weight
-            bias_square += gradient * gradient
-            bias -= learning_rate * gradient / math.sqrt(bias_square)
+            z = bias[:]
             for name, value in feats.items():
-                g = gradient * value + l2 * weights.get(name, 0.0)
-                squares[name] = squares.get(name, 1e-8) + g * g
-                weights[name] = weights.get(name, 0.0) - learning_rate * g / math.sqrt(
-                    squares[name]
-                )
-    return LinearModel(weights=weights, bias=bias, version=version)
-
-
-def _target(label: Label) -> float:
-    return {"positive": 1.0, "neutral": 0.5, "negative": 0.0}[label]
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+                w = weights.get(name)
+                if w is not None:
+                    z[0] += w[0] * value
+                    z[1] += w[1] * value
+                    z[2] += w[2] * value
+            probs = _softmax(*z)
+            gradients = [(probs[k] - (k == target)) * weight for k in range(3)]
+            for k in range(3):
+                bias_square[k] += gradients[k] * gradients[k]
+                bias[k] -= learning_rate * gradients[k] / math.sqrt(bias_square[k])
+            for name, value in feats.items():
+                w = weights.get(name)
+                if w is None:
+                    w = weights[name] = [0.0, 0.0, 0.0]
+                    squares[name] = [1e-8, 1e-8, 1e-8]
+                sq = squares[name]
+                for k in range(3):
+                    g = gradients[k] * value + l2 * w[k]
+                    sq[k] += g * g
+                    w[k] -= learning_rate * g / math.sqrt(sq[k])
+    return LinearModel(
+        weights={k: (v[0], v[1], v[2]) for k, v in weights.items()},
+        bias=(bias[0], bias[1], bias[2]),
+        version=version,
+    )
 
 
 def read_examples(path: str | Path, weight: float = 1.0) -> Iterator[Example]:

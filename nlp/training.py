@@ -14,10 +14,19 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from nlp.sentiment import LABELS, Example, Label, LinearModel, Model, read_examples, train
+from nlp.sentiment import (
+    LABELS,
+    Example,
+    Label,
+    LinearModel,
+    Model,
+    Probs,
+    read_examples,
+    train,
+)
 
-SEED_WEIGHT = 10.0
-TEAM_WEIGHT = 10.0
+SEED_WEIGHT = 25.0
+TEAM_WEIGHT = 25.0
 HELD_OUT_SHARE = 0.1
 
 # How much of the team's own data a training run needs (see check_training_data).
@@ -32,6 +41,8 @@ class TrainingDataError(ValueError):
 
 @dataclass(frozen=True)
 class BinaryMetrics:
+    """Positive vs negative (neutral gold labels left out), for binary evaluation sets."""
+
     n: int
     accuracy: float
     macro_f1: float
@@ -46,13 +57,19 @@ class BinaryMetrics:
         }
 
 
-def binary_metrics(gold: Sequence[Label], probabilities: Sequence[float]) -> BinaryMetrics:
-    """Positive vs negative at P = 0.5 (neutral gold labels are left out)."""
+def _f1(hits: int, false_alarms: int, misses: int) -> float:
+    return 2 * hits / (2 * hits + false_alarms + misses) if hits else 0.0
+
+
+def binary_metrics(gold: Sequence[Label], predicted: Sequence[Probs | float]) -> BinaryMetrics:
+    """Positive vs negative: a text is called positive when P(positive) >= P(negative) (a
+    bare float is P(positive) of a binary model, cut at 0.5). Neutral gold labels are left
+    out, whatever the model says, so binary sets compare with binary models."""
     tp = fp = fn = tn = 0
-    for label, p in zip(gold, probabilities, strict=True):
+    for label, p in zip(gold, predicted, strict=True):
         if label == "neutral":
             continue
-        predicted_positive = p >= 0.5
+        predicted_positive = p >= 0.5 if isinstance(p, float) else p.positive >= p.negative
         if label == "positive":
             tp += predicted_positive
             fn += not predicted_positive
@@ -62,22 +79,83 @@ def binary_metrics(gold: Sequence[Label], probabilities: Sequence[float]) -> Bin
     n = tp + fp + fn + tn
     if n == 0:
         return BinaryMetrics(0, 0.0, 0.0, 0.0)
-
-    def f1(hits: int, false_alarms: int, misses: int) -> float:
-        return 2 * hits / (2 * hits + false_alarms + misses) if hits else 0.0
-
     return BinaryMetrics(
         n=n,
         accuracy=(tp + tn) / n,
-        macro_f1=(f1(tp, fp, fn) + f1(tn, fn, fp)) / 2,
+        macro_f1=(_f1(tp, fp, fn) + _f1(tn, fn, fp)) / 2,
         negative_recall=tn / (tn + fp) if tn + fp else 0.0,
     )
 
 
-def evaluate(model: Model, examples: Sequence[Example]) -> BinaryMetrics:
-    return binary_metrics(
-        [e.label for e in examples], model.probabilities([e.text for e in examples])
+@dataclass(frozen=True)
+class ClassMetrics:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Three-class quality: accuracy, macro-F1 and per-class precision/recall/F1."""
+
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, ClassMetrics]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            **{f"{label}_f1": round(m.f1, 4) for label, m in self.per_class.items()},
+        }
+
+    def table(self, title: str = "") -> str:
+        """Lines for a terminal: one per class, then macro-F1 and accuracy."""
+        lines = [f"{title:<12}{'precision':>10}{'recall':>8}{'F1':>7}{'n':>6}"]
+        for label, m in self.per_class.items():
+            lines.append(
+                f"{label:<12}{m.precision:>10.3f}{m.recall:>8.3f}{m.f1:>7.3f}{m.support:>6}"
+            )
+        lines.append(f"{'macro-F1':<12}{self.macro_f1:>25.3f}{self.n:>6}")
+        lines.append(f"{'accuracy':<12}{self.accuracy:>25.3f}")
+        return "\n".join(lines)
+
+
+def three_way_metrics(gold: Sequence[Label], predicted: Sequence[Label]) -> Metrics:
+    """Macro-F1 over the classes present in `gold` (a class nobody labelled is no test)."""
+    per_class: dict[str, ClassMetrics] = {}
+    for label in LABELS:
+        hits = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
+        false_alarms = sum(g != label and p == label for g, p in zip(gold, predicted, strict=True))
+        support = sum(g == label for g in gold)
+        if not support:
+            continue
+        misses = support - hits
+        per_class[label] = ClassMetrics(
+            precision=hits / (hits + false_alarms) if hits + false_alarms else 0.0,
+            recall=hits / support,
+            f1=_f1(hits, false_alarms, misses),
+            support=support,
+        )
+    n = len(gold)
+    return Metrics(
+        n=n,
+        accuracy=sum(g == p for g, p in zip(gold, predicted, strict=True)) / n if n else 0.0,
+        macro_f1=sum(m.f1 for m in per_class.values()) / len(per_class) if per_class else 0.0,
+        per_class=per_class,
     )
+
+
+def evaluate(model: Model, examples: Sequence[Example]) -> Metrics:
+    predicted = model.predict([e.text for e in examples])
+    return three_way_metrics([e.label for e in examples], [p.label for p in predicted])
+
+
+def evaluate_binary(model: Model, examples: Sequence[Example]) -> BinaryMetrics:
+    return binary_metrics([e.label for e in examples], model.predict([e.text for e in examples]))
 
 
 def base_examples() -> list[Example]:
@@ -161,8 +239,9 @@ def check_training_data(
 @dataclass(frozen=True)
 class TrainingReport:
     model: LinearModel
-    held_out_base: BinaryMetrics | None  # None when the base data was too small to hold out
-    held_out_team: BinaryMetrics | None
+    held_out_base: Metrics | None  # None when the base data was too small to hold out
+    held_out_team: Metrics | None  # the new model (trained without them) on held-out labels
+    before_team: Metrics | None  # the model in use before, on the same held-out labels
     n_base: int
     n_team: int
 
@@ -173,8 +252,12 @@ def train_model(
     version: str,
     seed: int = 13,
     base: Sequence[Example] | None = None,
+    current: Model | None = None,
 ) -> TrainingReport:
-    """Hold out a share of each source, train on the rest, report, then refit on everything."""
+    """Hold out a share of each source, train on the rest, report, then refit on everything.
+
+    `current` (the model in use) is measured on the same held-out team labels, so the
+    report says what training changed."""
     rng = random.Random(seed)
     team = [Example(e.text, e.label, TEAM_WEIGHT) for e in team_examples]
     base_data = list(base if base is not None else base_examples())
@@ -183,12 +266,16 @@ def train_model(
     probe = train([*base_train, *team_train], version=version, seed=seed)
     held_out_base = evaluate(probe, base_test) if base_test else None
     held_out_team = evaluate(probe, team_test) if team_test else None
+    before_team = evaluate(current, team_test) if team_test and current is not None else None
     model = train([*base_data, *team], version=version, seed=seed)
-    if held_out_base:
-        model.metrics.update({f"held_out_base_{k}": v for k, v in held_out_base.as_dict().items()})
-    if held_out_team:
-        model.metrics.update({f"held_out_team_{k}": v for k, v in held_out_team.as_dict().items()})
-    return TrainingReport(model, held_out_base, held_out_team, len(base_data), len(team))
+    for name, metrics in (("held_out_base", held_out_base), ("held_out_team", held_out_team)):
+        if metrics:
+            model.metrics.update(
+                {f"{name}_{k}": v for k, v in metrics.as_dict().items() if isinstance(v, float)}
+            )
+    return TrainingReport(
+        model, held_out_base, held_out_team, before_team, len(base_data), len(team)
+    )
 
 
 def _split(examples: list[Example], rng: random.Random) -> tuple[list[Example], list[Example]]:
@@ -196,3 +283,36 @@ def _split(examples: list[Example], rng: random.Random) -> tuple[list[Example], 
     rng.shuffle(shuffled)
     cut = int(len(shuffled) * HELD_OUT_SHARE) if len(shuffled) >= 10 else 0
     return shuffled[cut:], shuffled[:cut]
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    model: LinearModel
+    pseudo_labels: int  # unlabelled texts that became training examples
+    per_class: dict[str, int]
+
+
+def adapt(
+    current: Model,
+    texts: Iterable[str],
+    *,
+    version: str,
+    confidence: float = 0.9,
+    weight: float = 3.0,
+    base: Sequence[Example] | None = None,
+    seed: int = 13,
+) -> Adaptation:
+    """Self-training: `current`'s confident predictions on unlabelled in-domain `texts` (each
+    distinct text once) join the base data as examples of lower weight, and a new model is
+    trained. Emoticons and lexicon words make many short comments confident, so their
+    neighbours' n-grams (place names, the campaign's slang) pick up a class."""
+    unique = list(dict.fromkeys(t for t in texts if t.strip()))
+    pseudo = [
+        Example(text, probs.label, weight)
+        for text, probs in zip(unique, current.predict(unique), strict=True)
+        if max(probs) >= confidence
+    ]
+    base_data = list(base if base is not None else base_examples())
+    model = train([*base_data, *pseudo], version=version, seed=seed)
+    per_class: dict[str, int] = {label: sum(e.label == label for e in pseudo) for label in LABELS}
+    return Adaptation(model, len(pseudo), per_class)

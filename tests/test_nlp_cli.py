@@ -2,6 +2,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 PINGFAN = str(REPO / ".venv" / "bin" / "pingfan")
@@ -18,8 +20,19 @@ def test_score_streams_one_object_per_line_in_order(tmp_path: Path) -> None:
     records = [json.loads(x) for x in result.stdout.decode().splitlines()]
     assert [r["text"] for r in records] == lines
     assert records[0]["label"] == "positive" and records[2]["label"] == "negative"
-    assert records[1] == {"text": "", "score": 0.5, "label": "neutral"}
-    assert all(set(r) == {"text", "score", "label"} for r in records)
+    assert records[1] == {
+        "text": "",
+        "score": 0.0,
+        "label": "neutral",
+        "probs": {"positive": 0.0, "neutral": 1.0, "negative": 0.0},
+    }
+    assert all(set(r) == {"text", "score", "label", "probs"} for r in records)
+    for record in records:
+        probs = record["probs"]
+        assert set(probs) == {"positive", "neutral", "negative"}
+        assert sum(probs.values()) == pytest.approx(1.0, abs=2e-4)
+        assert record["score"] == probs["positive"]
+        assert record["label"] == max(probs, key=probs.__getitem__)
 
 
 def test_score_survives_invalid_utf8_and_no_trailing_newline(tmp_path: Path) -> None:
@@ -42,7 +55,9 @@ def test_parallel_scoring_keeps_order_and_values(tmp_path: Path) -> None:
 def test_stock_snownlp_is_selectable(tmp_path: Path) -> None:
     result = run(["nlp", "score", "--model", "snownlp"], "很好\n".encode(), tmp_path)
     assert result.returncode == 0
-    assert 0 <= json.loads(result.stdout)["score"] <= 1
+    record = json.loads(result.stdout)
+    assert 0 <= record["score"] <= 1
+    assert sum(record["probs"].values()) == pytest.approx(1.0, abs=2e-4)
 
 
 def test_missing_model_file_exits_2(tmp_path: Path) -> None:

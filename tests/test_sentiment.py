@@ -4,8 +4,10 @@ from pathlib import Path
 import pytest
 
 from nlp.sentiment import (
+    EMPTY,
     Example,
     LinearModel,
+    Probs,
     default_model,
     features,
     label_for,
@@ -36,7 +38,8 @@ def test_negation_flips_a_lexicon_word() -> None:
 
 def test_empty_text_is_neutral() -> None:
     (result,) = score([""])
-    assert result.score == 0.5 and result.label == "neutral"
+    assert result.label == "neutral" and result.probs == EMPTY
+    assert result.score == 0.0  # P(positive): no text is surely neutral
     assert result.model == "pingfan-default-1"
 
 
@@ -52,6 +55,7 @@ def test_scores_are_probabilities_for_odd_input() -> None:
     odd = ["\x00\x01", "[哈哈]" * 3000, "🙏" * 50, "a" * 10_000, "？？？", "http://t.cn/x"]
     for result in score(odd):
         assert 0.0 <= result.score <= 1.0
+        assert sum(result.probs) == pytest.approx(1.0)
 
 
 def tiny_corpus() -> list[Example]:
@@ -105,9 +109,13 @@ def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:
 
 def test_binary_metrics() -> None:
     gold = ["positive", "positive", "negative", "negative", "neutral"]
-    metrics = binary_metrics(gold, [0.9, 0.2, 0.1, 0.6, 0.9])
+    metrics = binary_metrics(gold, [0.9, 0.2, 0.1, 0.6, 0.9])  # type: ignore[arg-type]
     assert metrics.n == 4 and metrics.accuracy == 0.5
     assert metrics.negative_recall == 0.5 and metrics.macro_f1 == pytest.approx(0.5)
+    # Three classes: positive when P(positive) >= P(negative), whatever P(neutral) is.
+    three = [Probs(0.3, 0.6, 0.1), Probs(0.1, 0.8, 0.1), Probs(0.1, 0.1, 0.8), Probs(0.2, 0.5, 0.3)]
+    same = binary_metrics(gold[:4], three)  # type: ignore[arg-type]
+    assert same.accuracy == 1.0 and same.negative_recall == 1.0
 
 
 def test_default_model_is_better_than_chance_on_seed() -> None:

@@ -14,19 +14,21 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TypeVar
 
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
-from nlp.sentiment import Model, label_for, load_model
+from nlp.sentiment import Model, Probs, load_model
 from nlp.ugc import UgcCandidate, assess
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 BATCH = 2000  # small enough that writing one batch's scores never stalls the loop
 
 _worker_model: Model | None = None
@@ -55,8 +57,15 @@ def _worker_probabilities(texts: Sequence[str]) -> tuple[str, list[float]]:
     return _worker_model.version, _worker_model.probabilities(texts)
 
 
+def _worker_predict(texts: Sequence[str]) -> tuple[str, list[Probs]]:
+    if _worker_model is None:
+        raise ValueError(_worker_error or "the scoring worker has no model")
+    return _worker_model.version, _worker_model.predict(texts)
+
+
 class Scorer:
-    """P(positive) for texts: in-process, or in one worker process (`pooled`)."""
+    """Sentiment for texts (`predict`: three probabilities; `probabilities`: P(positive)),
+    in-process, or in one worker process (`pooled`)."""
 
     def __init__(self, model_spec: str, *, pooled: bool = False) -> None:
         self.model_spec = model_spec
@@ -89,23 +98,33 @@ class Scorer:
         except ValueError as err:
             raise ConfigError(f"[nlp] model {self.model_spec!r} cannot be loaded: {err}") from err
 
+    async def predict(self, texts: Sequence[str]) -> list[Probs]:
+        """P(positive), P(neutral), P(negative) of each text."""
+        if self._pool is None:
+            assert self._model is not None
+            return self._model.predict(texts)
+        return await self._in_worker(_worker_predict, texts)
+
     async def probabilities(self, texts: Sequence[str]) -> list[float]:
+        """P(positive) of each text."""
         if self._pool is None:
             assert self._model is not None
             return self._model.probabilities(texts)
+        return await self._in_worker(_worker_probabilities, texts)
+
+    async def _in_worker(
+        self, call: Callable[[Sequence[str]], tuple[str, list[T]]], texts: Sequence[str]
+    ) -> list[T]:
+        assert self._pool is not None
         loop = asyncio.get_running_loop()
         try:
-            self.version, result = await loop.run_in_executor(
-                self._pool, _worker_probabilities, list(texts)
-            )
+            self.version, result = await loop.run_in_executor(self._pool, call, list(texts))
         except BrokenProcessPool:
             # The worker died (killed, out of memory): start another and try once more.
             log.warning("the scoring worker died; starting a new one")
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            self.version, result = await loop.run_in_executor(
-                self._pool, _worker_probabilities, list(texts)
-            )
+            self.version, result = await loop.run_in_executor(self._pool, call, list(texts))
         return result
 
     def close(self) -> None:
@@ -127,16 +146,18 @@ async def score_pending(
     comments = 0
     while rows := store.unscored_comments(BATCH):
         started = time.perf_counter()
-        probabilities = await scorer.probabilities([r["text"] for r in rows])
+        predictions = await scorer.predict([r["text"] for r in rows])
         store.set_comment_scores(
             (
                 r["platform"],
                 r["id"],
-                round(p, 4),
-                label_for(p, config.nlp.neutral_low, config.nlp.neutral_high),
+                round(p.positive, 4),
+                p.label,
                 scorer.version,
+                round(p.neutral, 4),
+                round(p.negative, 4),
             )
-            for r, p in zip(rows, probabilities, strict=True)
+            for r, p in zip(rows, predictions, strict=True)
         )
         comments += len(rows)
         if metrics:

@@ -379,6 +379,25 @@ async def control_now(request: web.Request) -> web.Response:
     return web.json_response({"now": sim.clock.now().isoformat(), "scenario": sim.world.name})
 
 
+async def control_truth(request: web.Request) -> web.Response:
+    """The class each comment made so far was written to carry (simulator only): the split,
+    of one post (`?post=ID`, with every comment id's class) or of a platform (`?platform=`)."""
+    sim = request.app[SIM]
+    post, platform = request.query.get("post"), request.query.get("platform")
+    now = sim.clock.now()
+    truth = sim.world.truth(post_id=post, platform=platform, until=now)
+    payload: dict[str, Any] = {
+        "now": now.isoformat(),
+        "post": post,
+        "platform": platform,
+        "comments": len(truth),
+        "split": sim.world.truth_split(post_id=post, platform=platform, until=now),
+    }
+    if post is not None:
+        payload["labels"] = truth
+    return web.json_response(payload, dumps=lambda value: json.dumps(value, ensure_ascii=False))
+
+
 def _base_app(sim: Simulator, platform: str) -> web.Application:
     app = web.Application(middlewares=[sim_middleware])
     app[SIM] = sim
@@ -386,6 +405,7 @@ def _base_app(sim: Simulator, platform: str) -> web.Application:
     app.router.add_post("/__sim/faults", control_add_fault)
     app.router.add_delete("/__sim/faults", control_clear_faults)
     app.router.add_get("/__sim/now", control_now)
+    app.router.add_get("/__sim/truth", control_truth)
     return app
 
 

@@ -10,16 +10,20 @@ import math
 import random
 import tomllib
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from monitor.config import parse_duration
 
 SimPlatform = Literal["weibo", "douyin"]
 Kind = Literal["official", "kol", "user"]
+Truth = Literal["positive", "neutral", "negative"]
+TRUTHS: tuple[Truth, ...] = ("positive", "neutral", "negative")
 BUNDLED = "dalian-2019"
 
 
@@ -50,6 +54,7 @@ class SimComment:
     likes_final: int
     region: str
     parent_id: str | None = None
+    truth: Truth = "neutral"  # the class its pool was written to carry (`[pool_classes]`)
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,41 @@ class World:
             if (name is not None and curve.name == name) or (ch_id and curve.ch_id == ch_id):
                 return curve
         return None
+
+    def truth(
+        self,
+        *,
+        post_id: str | None = None,
+        platform: str | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, Truth]:
+        """Comment id → the class it was written to carry: of one post, or of every post (of
+        one platform), for comments made by `until` (default: all)."""
+        posts = [post_id] if post_id is not None else list(self.comments)
+        return {
+            c.id: c.truth
+            for pid in posts
+            for c in self.comments.get(pid, [])
+            if (platform is None or c.platform == platform)
+            and (until is None or c.created_at <= until)
+        }
+
+    def truth_split(
+        self,
+        *,
+        post_id: str | None = None,
+        platform: str | None = None,
+        until: datetime | None = None,
+        comment_ids: Iterable[str] | None = None,
+    ) -> dict[Truth, float]:
+        """Share of each class among those comments (or among `comment_ids` of them, e.g. the
+        ones a collector stored): what the sentiment split should come out as."""
+        truth = self.truth(post_id=post_id, platform=platform, until=until)
+        if comment_ids is not None:
+            truth = {cid: truth[cid] for cid in comment_ids if cid in truth}
+        counts = Counter(truth.values())
+        total = sum(counts.values())
+        return {label: counts[label] / total if total else 0.0 for label in TRUTHS}
 
     def active_faults(self, platform: str, now: datetime) -> list[str]:
         return [f.kind for f in self.faults if f.platform == platform and f.start <= now < f.end]
@@ -233,7 +273,16 @@ class _Expander:
         if self.end <= self.start:
             raise ScenarioError("scenario.end must be after scenario.start")
         self.rng = random.Random(self.seed)
+        # Comment words come from a stream of their own, so that editing a pool changes
+        # which lines are said, never when comments are made or how many.
+        self.text_rng = random.Random(f"{self.seed}:comment-text")
         self.pools: dict[str, list[str]] = raw.get("pools", {})
+        self.pool_classes: dict[str, str] = raw.get("pool_classes", {})
+        for pool, truth in self.pool_classes.items():
+            if truth not in TRUTHS:
+                raise ScenarioError(
+                    f"pool_classes.{pool} must be positive, neutral or negative, not {truth!r}"
+                )
         self.accounts: dict[tuple[str, str], SimAccount] = {}
         self.posts: list[SimPost] = []
         self.comments: dict[str, list[SimComment]] = {}
@@ -567,9 +616,10 @@ class _Expander:
                 author = self.users[platform][index * 7 % len(self.users[platform])]
                 moment = at + timedelta(seconds=window * index / max(int(ring["accounts"]), 1))
                 text = ring["text"] + ("" if index % 3 else "！")
-                comments.append(
-                    self._comment(target, author, moment, text, self.rng.randint(0, 3), "辽宁")
+                comment = self._comment(
+                    target, author, moment, text, self.rng.randint(0, 3), "辽宁"
                 )
+                comments.append(replace(comment, truth=ring.get("class", "neutral")))
 
     def _comments_for(self, post: SimPost, count: int, pool: str, window: timedelta | None) -> None:
         if post.role == "hero":
@@ -588,24 +638,24 @@ class _Expander:
             moment = post.created_at + timedelta(seconds=int(offset) + 30)
             if moment > self.end:
                 continue
-            text = self._comment_text(pool)
+            text, truth = self._comment_text(pool)
             author = self.rng.choice(users)
             likes = int(self.rng.lognormvariate(1.0, 1.3))
             comment = self._comment(post, author, moment, text, likes, self._pick("regions"))
-            comments.append(comment)
+            comments.append(replace(comment, truth=truth))
             if self.rng.random() < 0.12:  # a short exchange under the comment
                 for _ in range(self.rng.randint(1, 3)):
                     later = moment + timedelta(seconds=self.rng.randint(60, 7200))
                     if later > self.end:
                         break
                     replier = self.rng.choice(users)
-                    reply_text = self._comment_text(pool)
+                    reply_text, reply_truth = self._comment_text(pool)
                     reply_likes = self.rng.randint(0, 5)
                     region = self._pick("regions")
                     reply = self._comment(
                         post, replier, later, reply_text, reply_likes, region, comment.id
                     )
-                    comments.append(reply)
+                    comments.append(replace(reply, truth=reply_truth))
         comments.sort(key=lambda c: (c.created_at, c.id))
 
     def _comment(
@@ -631,18 +681,32 @@ class _Expander:
             parent_id=parent_id,
         )
 
-    def _comment_text(self, pool: str) -> str:
+    def _comment_text(self, pool: str) -> tuple[str, Truth]:
+        """A line of `pool` (a "mixed" comment draws its pool first), dressed as people type
+        it: an opening, an ending, now and then an emoticon of its class. Returns the text and
+        the class the pool carries."""
+        rng = self.text_rng
         if pool == "mixed":
-            roll = self.rng.random()
+            roll = rng.random()
             pool = "warm" if roll < 0.62 else "neutral" if roll < 0.9 else "negative"
-        text = self._pick(pool)
+        items = self.pools.get(pool)
+        if not items:
+            raise ScenarioError(f"pools.{pool} is missing or empty")
+        truth = cast(Truth, self.pool_classes.get(pool, "neutral"))
+        text = rng.choice(items)
         if self.pools.get("leads"):
-            text = self._pick("leads") + text
+            text = rng.choice(self.pools["leads"]) + text
         if self.pools.get("tails"):
-            text += self._pick("tails")
-        if self.rng.random() < 0.25 and pool in ("warm", "takeoff"):
-            text += self._pick("emoticons")
-        return text
+            text += rng.choice(self.pools["tails"])
+        extras = {
+            "positive": "emoticons",
+            "negative": "emoticons_negative",
+            "neutral": "emoticons_neutral",
+        }
+        chance = {"positive": 0.25, "negative": 0.15, "neutral": 0.05}[truth]
+        if self.pools.get(extras[truth]) and rng.random() < chance:
+            text += rng.choice(self.pools[extras[truth]])
+        return text, truth
 
 
 def _when(value: Any) -> datetime:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -195,16 +196,30 @@ class ContentStore(StoreBase):
                 self._put_cursor(cursor)
         return len(rows)
 
-    def set_comment_scores(self, scores: Iterable[tuple[str, str, float, str, str]]) -> None:
-        """(platform, comment id, P(positive), label, model version) for scored comments."""
+    def set_comment_scores(
+        self,
+        scores: Iterable[
+            tuple[str, str, float, str, str] | tuple[str, str, float, str, str, float, float]
+        ],
+    ) -> None:
+        """(platform, comment id, P(positive), label, model version[, P(neutral),
+        P(negative)]) for scored comments. Without the last two (a two-class model),
+        P(negative) is 1 - P(positive) and P(neutral) 0. The model's entropy over the three
+        classes is stored beside them, for finding the comments it is least sure about."""
+        rows = []
+        for score in scores:
+            plat, cid, positive, lab, ver = score[:5]
+            neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
+            entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
+            rows.append((positive, neutral, negative, round(entropy, 4), lab, ver, plat, cid))
         with self.db.atomic():
-            # A label the team gave stays; the model's score is still recorded beside it.
+            # A label the team gave stays; the model's scores are still recorded beside it.
             self.db.conn.executemany(
-                "UPDATE comments SET sentiment = ?,"
+                "UPDATE comments SET sentiment = ?, p_neutral = ?, p_negative = ?, entropy = ?,"
                 " label = CASE WHEN model_version = 'team' THEN label ELSE ? END,"
                 " model_version = CASE WHEN model_version = 'team' THEN 'team' ELSE ? END"
                 " WHERE platform = ? AND id = ?",
-                [(s, lab, ver, plat, cid) for plat, cid, s, lab, ver in scores],
+                rows,
             )
 
     def set_ugc_scores(self, scores: Iterable[tuple[str, str, float]]) -> None:

@@ -278,3 +278,21 @@ def m050_team_bot(db: Database) -> None:
         " WHERE sentiment IS NOT NULL",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m040_three_way_sentiment(db: Database) -> None:
+    # The sentiment model predicts three classes (nlp/sentiment.py): `sentiment` stays
+    # P(positive), `p_neutral` and `p_negative` join it (the three sum to 1), and `entropy`
+    # (bits) says how unsure the model is, indexed so that the least sure comments are found
+    # for labelling without a scan. Scores from the older two-class model have no class
+    # probabilities: they are cleared, so the scorer scores those comments again (a label
+    # the team gave stays, see set_comment_scores).
+    for statement in (
+        "ALTER TABLE comments ADD COLUMN p_neutral REAL",
+        "ALTER TABLE comments ADD COLUMN p_negative REAL",
+        "ALTER TABLE comments ADD COLUMN entropy REAL",
+        "CREATE INDEX comments_by_entropy ON comments (entropy) WHERE entropy IS NOT NULL",
+        "UPDATE comments SET sentiment = NULL WHERE sentiment IS NOT NULL",
+    ):
+        db.execute(statement)

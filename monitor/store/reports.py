@@ -36,7 +36,7 @@ _EXPORT_SELECTS: dict[str, str] = {
             AND (:until IS NULL OR p.created_at < :until)""",
     "comments": """
         SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
-            sentiment, label
+            sentiment, label, p_neutral, p_negative
         FROM comments WHERE created_at >= :since
             AND (:until IS NULL OR created_at < :until)""",
     "topics": """
@@ -124,6 +124,38 @@ class ReportsStore(StoreBase):
             )
         )
 
+    def uncertain_comments(self, limit: int) -> list[dict[str, Any]]:
+        """Scored comments the model is least sure about (highest entropy first) that the team
+        has not labelled: candidates for `pingfan nlp label`."""
+        return list(
+            self.query(
+                "SELECT platform, id, post_id, text, created_at, sentiment, p_neutral,"
+                " p_negative, entropy FROM comments"
+                " WHERE entropy IS NOT NULL AND coalesce(model_version, '') != 'team'"
+                " AND trim(text) != '' ORDER BY entropy DESC, pk LIMIT ?",
+                (limit,),
+            )
+        )
+
+    def comment_texts_for_adaptation(self, limit: int) -> list[str]:
+        """The newest stored comments' texts that the team has not labelled."""
+        rows = self.db.execute(
+            "SELECT text FROM comments WHERE coalesce(model_version, '') != 'team'"
+            " ORDER BY created_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [text for (text,) in rows]
+
+    def sentiment_split(self, platform: str | None = None) -> dict[str, float]:
+        """Share of each label among scored comments (of one platform, or all)."""
+        rows = self.db.execute(
+            "SELECT label, count(*) FROM comments WHERE label IS NOT NULL"
+            " AND (:platform IS NULL OR platform = :platform) GROUP BY label",
+            {"platform": platform},
+        ).fetchall()
+        total = sum(n for _, n in rows)
+        return {label: n / total for label, n in rows} if total else {}
+
     def comment_texts(self, platform: str, post_id: str) -> list[str]:
         rows = self.db.execute(
             "SELECT text FROM comments WHERE platform = ? AND post_id = ? ORDER BY created_at",
@@ -204,3 +236,10 @@ class ReportsStore(StoreBase):
             },
         ).fetchall()
         return {post_id for (post_id,) in rows}
+
+    def alert_kinds(self) -> dict[str, int]:
+        """How many alerts of each kind the outbox holds."""
+        rows = self.db.execute(
+            "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY count(*) DESC, kind"
+        ).fetchall()
+        return {kind: n for kind, n in rows}
