@@ -15,7 +15,7 @@ Per sink, in alert order:
   once, in order; a rejected message is recorded and skipped;
 - a permanent error (bad token, chat not found, bad webhook key) marks the sink broken until
   its configuration changes, logs one line and raises one health alert for the other sinks;
-- below a sink's `min_severity`: skipped; a muted subject: muted; during `alerts.quiet_hours`
+- below a sink's `min_severity`: skipped (except the weekly digest); a muted subject: muted; during `alerts.quiet_hours`
   only critical alerts go, the rest wait.
 Secrets come from the environment variables the config names; they are never logged.
 """
@@ -223,7 +223,8 @@ class Dispatcher:
         keep = []
         for delivery in due:
             alert = delivery.alert
-            if _SEVERITY_RANK.get(alert.severity, 0) < minimum:
+            # The weekly digest is the team's report, not noise: every sink gets it.
+            if alert.kind != "digest" and _SEVERITY_RANK.get(alert.severity, 0) < minimum:
                 self.store.mark_delivered(sink.label, [alert.id], "skipped", now)
             elif alert.kind != SINK_HEALTH and (alert.platform or "", alert.subject_id) in mutes:
                 self.store.mark_delivered(sink.label, [alert.id], "muted", now)

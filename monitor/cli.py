@@ -23,6 +23,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import Config, load_config, resolve_config_path
@@ -57,9 +58,6 @@ A failure prints one line on stderr naming the file or argument and the fix.
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
 # Subcommands whose issue is still open: they say so and exit 2.
-NOT_BUILT = {
-    "digest": "the weekly digest",
-}
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -115,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo", "the embedded default: a compressed replay of the bundled campaign")
     demo.add_argument("--out", metavar="DIR", help="keep the database and summary in DIR")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="simulated seconds per real second (default: the campaign in about 100 s)",
+    )
+    demo.add_argument(
+        "--until",
+        metavar="DATE",
+        help="stop at this simulated date, e.g. 2019-08-20 (default: the campaign's end)",
+    )
 
     sim = add("sim", "serve the Weibo/Douyin platform simulator alone")
     sim.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
@@ -198,15 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    handler = HANDLERS.get(args.command)
+    handler = HANDLERS[args.command]
     try:
-        if handler is None:
-            print(
-                f"pingfan {args.command}: not built yet ({NOT_BUILT[args.command]} comes in a "
-                "later issue)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
         return handler(args)
     except AlreadyRunning as err:
         return _fail(err, EXIT_ALREADY_RUNNING)
@@ -424,10 +426,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_command(_config(args))
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from monitor.demo import run_demo
+def cmd_digest(args: argparse.Namespace) -> int:
+    from alerts.digest import digest_command
 
-    return run_demo(args.out)
+    out = Path(args.out) if args.out else None
+    return digest_command(
+        _config(args), week=args.week, out=out, send=args.send, now=datetime.now(UTC)
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor.demo import DemoOptions, parse_until, run_demo
+
+    if args.speed is not None and not 0 < args.speed <= 10_000_000:
+        print("pingfan demo: --speed must be above 0 (at most 10,000,000)", file=sys.stderr)
+        return EXIT_USAGE
+    until = None
+    if args.until:
+        try:
+            until = parse_until(args.until)
+        except ValueError as err:
+            print(f"pingfan demo: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    out = Path(args.out) if args.out else None
+    return run_demo(DemoOptions(out=out, speed=args.speed, until=until))
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -441,6 +463,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "nlp": cmd_nlp,
     "sim": cmd_sim,
     "collect": cmd_collect,
+    "digest": cmd_digest,
 }
 
 

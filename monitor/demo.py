@@ -1,38 +1,62 @@
 """`pingfan demo`: the embedded default, runnable on a fresh machine with no config at all.
 
-It starts the simulator with the bundled dalian-2019 campaign, points an embedded config at
-it, and replays the campaign in steps of simulated time: at every step a real Weibo pass
-(HTTP, parsers, SQLite) and the NLP step run, and a line says what arrived. At the end it
-prints and writes (DIR/summary.md) what the team would want to know.
+It starts the simulator with the bundled dalian-2019 campaign on a compressed clock and runs
+the real daemon (`pingfan run`: every source on its schedule, the scorer, the alert rules,
+the dispatcher) against it, on the same compressed clock, with a temporary config: an SQLite
+file, the console and JSONL sinks, and Telegram too when `PINGFAN_TELEGRAM_TOKEN` and
+`PINGFAN_TELEGRAM_CHAT` are set. A live view shows the simulated date, requests, posts,
+comments, the two topics against the campaign's published figures, the sentiment split
+beside the scenario's truth, and alerts as they fire. At the end: a summary and the digest
+of the campaign's busiest week in DIR, and how to browse the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import multiprocessing
+import os
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.collect import collect_pass
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
-from monitor.runtime.clock import FollowClock
-from monitor.runtime.scorer import Scorer, score_pending
+from monitor.runtime.clock import CompressedClock
+from monitor.runtime.daemon import Daemon, DaemonOptions
 from monitor.sim.app import SimServer, Simulator
-from monitor.sim.clock import ManualClock
-from monitor.sim.world import load_world
+from monitor.sim.clock import ReplayClock
+from monitor.sim.world import World, load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
 from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
-STEP = timedelta(days=3)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_SECONDS = 100.0  # the whole campaign in about this many real seconds
+TELEGRAM_TOKEN_ENV = "PINGFAN_TELEGRAM_TOKEN"
+TELEGRAM_CHAT_ENV = "PINGFAN_TELEGRAM_CHAT"
+TOPIC = "平凡大连人"
 
+# In simulated time: what a team would configure for a live campaign, a little brisker.
+DEMO_SCHEDULE = {
+    "topic_posts": "1h",
+    "topic_stats": "2h",
+    "kol_posts": "2h",
+    "profiles": "1d",
+    "comments_hot": "1h",
+    "comments_cold": "12h",
+    "hot_window": "48h",
+}
 
 BROWSE_CONFIG = """# Written by `pingfan demo`: the demo database, for `export` and `status`.
 [storage]
@@ -47,102 +71,285 @@ enabled = false
 """
 
 
-def demo_config(sim: SimServer, out_dir: Path) -> Config:
+@dataclass(frozen=True)
+class DemoOptions:
+    out: Path | None = None
+    speed: float | None = None  # simulated seconds per real second (default: ~100 s in all)
+    until: datetime | None = None  # stop at this simulated moment (default: the end)
+
+
+def parse_until(text: str) -> datetime:
+    """`--until 2019-08-20` (Asia/Shanghai when no offset is given) within the campaign."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as err:
+        raise ValueError(
+            f"--until {text!r} is not a date; use e.g. 2019-08-20 or 2019-08-20T12:00"
+        ) from err
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    world = load_world()
+    if not world.start < moment:
+        raise ValueError(
+            f"--until {text!r} is before the campaign starts ({world.start:%Y-%m-%d}); "
+            "give a later date"
+        )
+    return moment
+
+
+def demo_config(sim: SimUrls, world: World, out_dir: Path) -> Config:
+    kols = [a for a in world.accounts.values() if a.kind == "kol"]
+    officials = [a for a in world.accounts.values() if a.kind == "official"]
+    douyin_topic = world.topic("douyin", name=TOPIC)
+    sinks: list[dict[str, Any]] = [
+        {"type": "console"},
+        {"type": "jsonl", "path": "alerts.jsonl"},
+    ]
+    chat = os.environ.get(TELEGRAM_CHAT_ENV, "").strip()
+    if os.environ.get(TELEGRAM_TOKEN_ENV) and chat.lstrip("-").isdigit():
+        sinks.append({"type": "telegram", "token_env": TELEGRAM_TOKEN_ENV, "chat_ids": [int(chat)]})
     return config_from_dict(
         {
             "storage": {"path": "pingfan-demo.db", "comment_retention_days": 0},
-            "topics": [{"name": "平凡大连人", "douyin_ch_id": "1637261535424513"}],
-            "kols": [{"platform": "weibo", "id": "1000000001", "name": "大连身边事"}],
-            "official": {"weibo": ["1000000000"]},
+            "topics": [
+                {"name": TOPIC, "douyin_ch_id": douyin_topic.ch_id if douyin_topic else None}
+            ],
+            "kols": [{"platform": a.platform, "id": a.id, "name": a.name} for a in kols],
+            "official": {
+                platform: [a.id for a in officials if a.platform == platform]
+                for platform in ("weibo", "douyin")
+            },
             "weibo": {
                 "base_url": sim.weibo_url,
                 "topic_base_url": sim.weibo_topic_url,
                 "cookie_env": "PINGFAN_DEMO_NO_COOKIE",
-                "requests_per_minute": 100_000,  # our own simulator, on loopback
             },
-            "douyin": {"enabled": False},
-            "sinks": [{"type": "console"}],
+            "douyin": {
+                "mode": "http",
+                "base_url": sim.douyin_url,
+                "cookie_env": "PINGFAN_DEMO_NO_COOKIE",
+                "signer": "monitor.sim.douyin:sign",
+            },
+            "schedule": DEMO_SCHEDULE,
+            "health": {"port": 0},
+            "sinks": sinks,
         },
         out_dir / "demo-config.toml",
     )
 
 
-def run_demo(out: str | None) -> int:
-    out_dir = Path(out) if out else Path(tempfile.mkdtemp(prefix="pingfan-demo-"))
+def run_demo(options: DemoOptions) -> int:
+    out_dir = options.out or Path(tempfile.mkdtemp(prefix="pingfan-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    db = out_dir / "pingfan-demo.db"
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        stale.unlink(missing_ok=True)  # every demo is a fresh replay
-    logging.getLogger("monitor.collectors.weibo").setLevel(logging.WARNING)
-    summary = asyncio.run(_replay(out_dir))
+    for stale in ("pingfan-demo.db", "pingfan-demo.db-wal", "pingfan-demo.db-shm", "alerts.jsonl"):
+        (out_dir / stale).unlink(missing_ok=True)  # every demo is a fresh replay
+    for name in ("monitor", "alerts", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    summary = asyncio.run(_replay(out_dir, options))
     (out_dir / "summary.md").write_text(summary, encoding="utf-8")
-    # A config for the demo database, so that export and status work on it afterwards.
     browse = out_dir / "demo-config.toml"
     browse.write_text(BROWSE_CONFIG, encoding="utf-8")
     print(summary)
-    print(f"数据库与摘要: {out_dir}")
+    print(f"数据库、告警与摘要: {out_dir}")
     print(
         f"查看数据: pingfan --config {browse} export posts   |   pingfan --config {browse} status"
     )
     return 0
 
 
-async def _replay(out_dir: Path) -> str:
+@dataclass(frozen=True)
+class SimUrls:
+    weibo_url: str
+    weibo_topic_url: str
+    douyin_url: str
+
+
+def _serve_simulator(start: datetime, speed: float, origin: float, urls: Any, stop: Any) -> None:
+    """The simulator in a process of its own, on the demo's clock (same start, speed and
+    origin): its work never stalls the daemon's event loop."""
+
+    async def serve() -> None:
+        world = load_world()
+        clock = ReplayClock(start, speed, origin)
+        async with SimServer(Simulator(world, clock, requests_per_minute=10**9)) as sim:
+            urls.put(SimUrls(sim.weibo_url, sim.weibo_topic_url, sim.douyin_url))
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+
+    asyncio.run(serve())
+
+
+async def _replay(out_dir: Path, options: DemoOptions) -> str:
     world = load_world()
-    clock = ManualClock(world.start + timedelta(hours=12))
-    async with SimServer(Simulator(world, clock, requests_per_minute=1_000_000)) as sim:
-        config = demo_config(sim, out_dir)
-        print(
-            f"pingfan demo: 回放 {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
-            f"每步 {STEP.days} 天；模拟器 {sim.weibo_url}"
-        )
-        scorer = Scorer(config.nlp.model)
-        runtime_clock = FollowClock(clock.now)
-        with Store.open(config.storage.path) as store:
-            while True:
-                before = store.table_counts()
-                reports = await collect_pass(config, store, runtime_clock)
-                await score_pending(store, config, scorer)
-                blocked = any(report.blocked for report in reports)
-                print(_progress_line(store, before, blocked, clock.now()))
-                if clock.now() >= world.end:
-                    break
-                clock.set(min(clock.now() + STEP, world.end))
-            return _summary(store)
-
-
-def _progress_line(store: Store, before: dict[str, int], blocked: bool, now: datetime) -> str:
-    after = store.table_counts()
-    readings = store.latest_topic_readings("weibo")
-    reads = readings[0]["views"] if readings else None
-    negative = store.negative_share()
-    new_posts = after["posts"] - before["posts"]
-    new_comments = after["comments"] - before["comments"]
-    line = (
-        f"{now:%m-%d}  微博 +{new_posts} 帖  +{new_comments} 评论  "
-        f"话题阅读 {reads or 0:,}  负面评论占比 {(negative or 0):.0%}"
+    until = min(options.until or world.end, world.end)
+    campaign = (world.end - world.start).total_seconds()
+    speed = options.speed or campaign / DEFAULT_SECONDS
+    # One clock for the platforms and for pingfan: the replay and the schedule move together.
+    clock = CompressedClock(world.start, speed)
+    context = multiprocessing.get_context("spawn")
+    urls, stop = context.Queue(), context.Event()
+    simulator = context.Process(
+        target=_serve_simulator,
+        args=(world.start, speed, clock.origin, urls, stop),
+        name="pingfan-demo-simulator",
+        daemon=True,
     )
-    return line + ("  ⚠ 平台拦截，已暂停并告警" if blocked else "")
+    simulator.start()
+    try:
+        sim = await asyncio.to_thread(urls.get, True, 60)
+        return await _run_daemon(out_dir, world, sim, clock, until)
+    finally:
+        stop.set()
+        simulator.join(timeout=5)
+        if simulator.is_alive():
+            simulator.terminate()
 
 
-def _summary(store: Store) -> str:
+async def _run_daemon(
+    out_dir: Path, world: World, sim: SimUrls, clock: CompressedClock, until: datetime
+) -> str:
+    config = demo_config(sim, world, out_dir)
+    daemon = Daemon(config, clock=clock, options=DaemonOptions(health_port=0, grace=5))
+    print(
+        f"pingfan demo: {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
+        f"模拟时间 {clock.speed:,.0f} 倍速；模拟器 {sim.weibo_url} / {sim.douyin_url}",
+        flush=True,
+    )
+    running = asyncio.create_task(daemon.run())
+    ready = asyncio.create_task(daemon.ready.wait())
+    await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        running.result()  # the daemon could not start: its error, as pingfan says it
+    print(f"健康检查: http://127.0.0.1:{daemon.health_port}/healthz  （回放期间）", flush=True)
+    await _watch(daemon, world, clock, until, Console())
+    daemon.request_stop()
+    await running
+    with Store.for_config(config) as store:
+        summary = _summary(store, world)
+    lag = daemon.max_loop_lag * 1000
+    hour = 3600 / clock.speed * 1000
+    return summary + f"\n(事件循环最长停顿 {lag:.0f} ms；模拟 1 小时 = 实际 {hour:.0f} ms)\n"
+
+
+async def _watch(
+    daemon: Daemon, world: World, clock: CompressedClock, until: datetime, console: Console
+) -> None:
+    """Until `until`: a live view on a terminal, a line per simulated week elsewhere."""
+    store = daemon.store
+    assert store is not None
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=4, redirect_stdout=True) as live:
+            while clock.now() < until:
+                live.update(_progress_table(_snapshot(daemon, store, world, clock.now())))
+                await asyncio.sleep(0.25)
+        return
+    next_line = world.start + timedelta(days=7)
+    while clock.now() < until:
+        if clock.now() >= next_line:
+            print(_progress_line(_snapshot(daemon, store, world, clock.now())), flush=True)
+            next_line += timedelta(days=7)
+        await asyncio.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: datetime
+    requests: int
+    counts: dict[str, int]
+    weibo_reads: int | None
+    douyin_views: int | None
+    split: dict[str | None, int]
+    truth: Mapping[str, float]
+
+
+def _snapshot(daemon: Daemon, store: Store, world: World, now: datetime) -> Snapshot:
+    readings = {r["platform"]: r["views"] for r in store.latest_topic_readings()}
+    registry = daemon.metrics.registry
+    requests = sum(
+        registry.get_sample_value("pingfan_requests_total", {"platform": p}) or 0
+        for p in ("weibo", "douyin")
+    )
+    return Snapshot(
+        now=now,
+        requests=int(requests),
+        counts=store.table_counts(),
+        weibo_reads=readings.get("weibo"),
+        douyin_views=readings.get("douyin"),
+        split=store.label_counts(),
+        truth=dict(world.truth_split(until=now).items()),
+    )
+
+
+def _split_text(snapshot: Snapshot) -> str:
+    labelled = sum(n for label, n in snapshot.split.items() if label)
+    if not labelled:
+        return "—"
+    names = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+    return "  ".join(
+        f"{names[label]} {snapshot.split.get(label, 0) / labelled:.0%}"
+        f"（剧本 {snapshot.truth.get(label, 0.0):.0%}）"
+        for label in ("positive", "neutral", "negative")
+    )
+
+
+def _reach(value: int | None, mark: int) -> str:
+    return f"{value or 0:,} / {mark:,}"
+
+
+def _marks(world: World) -> tuple[int, int]:
+    weibo = world.topic("weibo", name=TOPIC)
+    douyin = world.topic("douyin", name=TOPIC)
+    return (weibo.final_views if weibo else 0, douyin.final_views if douyin else 0)
+
+
+def _progress_table(snapshot: Snapshot) -> Table:
+    table = Table(title="pingfan demo · #平凡大连人", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("模拟时间", snapshot.now.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+    table.add_row("请求", f"{snapshot.requests:,}")
+    table.add_row("帖子 / 评论", f"{snapshot.counts['posts']:,} / {snapshot.counts['comments']:,}")
+    table.add_row("抖音话题播放", f"{snapshot.douyin_views or 0:,}")
+    table.add_row("微博话题阅读", f"{snapshot.weibo_reads or 0:,}")
+    table.add_row("评论情绪", _split_text(snapshot))
+    table.add_row("告警", f"{snapshot.counts['alerts']:,}")
+    return table
+
+
+def _progress_line(snapshot: Snapshot) -> str:
+    return (
+        f"{snapshot.now.astimezone(SHANGHAI):%m-%d}  请求 {snapshot.requests:,}  "
+        f"帖子 {snapshot.counts['posts']:,}  评论 {snapshot.counts['comments']:,}  "
+        f"抖音播放 {snapshot.douyin_views or 0:,}  微博阅读 {snapshot.weibo_reads or 0:,}  "
+        f"告警 {snapshot.counts['alerts']:,}  {_split_text(snapshot)}"
+    )
+
+
+def _summary(store: Store, world: World) -> str:
     counts = store.table_counts()
-    lines = ["# pingfan demo: #平凡大连人 (微博)", ""]
-    readings = store.latest_topic_readings("weibo")
-    latest = readings[0] if readings else None
-    if latest:
-        lines.append(f"- 话题阅读 {latest['views']:,}，讨论 {latest['discussions']:,}")
+    weibo_mark, douyin_mark = _marks(world)
+    readings = {r["platform"]: r for r in store.latest_topic_readings()}
+    lines = ["# pingfan demo: #平凡大连人", ""]
+    lines.append(
+        f"- 抖音话题播放 {_reach(readings.get('douyin', {}).get('views'), douyin_mark)}，"
+        f"微博话题阅读 {_reach(readings.get('weibo', {}).get('views'), weibo_mark)}"
+    )
     lines.append(
         f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}"
     )
-    labels = store.label_counts()
-    total = sum(labels.values()) or 1
+    split = store.label_counts()
+    stored_ids = [r["id"] for r in store.comments_for_dedup()]
+    truth: Mapping[str, float] = dict(world.truth_split(comment_ids=stored_ids).items())
+    labelled = sum(n for label, n in split.items() if label) or 1
     lines.append(
-        "- 评论情绪：正面 {:.0%}，中性 {:.0%}，负面 {:.0%}".format(
-            labels.get("positive", 0) / total,
-            labels.get("neutral", 0) / total,
-            labels.get("negative", 0) / total,
+        "- 评论情绪：" + "，".join(
+            f"{name} {split.get(label, 0) / labelled:.0%}（剧本 {truth.get(label, 0.0):.0%}）"
+            for label, name in (("positive", "正面"), ("neutral", "中性"), ("negative", "负面"))
         )
+    )  # fmt: skip
+    kinds = store.alert_kinds()
+    lines.append(
+        "- 告警：" + ("，".join(f"{kind} {n}" for kind, n in kinds.items()) if kinds else "无")
     )
     lines += ["", "## 最负面的讨论（至少 20 条评论）"]
     for thread in store.most_negative_threads(min_comments=20, limit=3):
@@ -170,5 +377,4 @@ def _summary(store: Store) -> str:
         )
     if not suspects:
         lines.append("- 无")
-    lines += ["", f"(表内行数: {json.dumps(counts)})"]
     return "\n".join(lines) + "\n"

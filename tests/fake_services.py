@@ -503,11 +503,15 @@ class FakeServices:
                 {"errcode": 93000, "errmsg": "invalid webhook url, hint: [fake]"}
             )
         body = await request.json()
-        if body.get("msgtype") != "text":
+        kind = body.get("msgtype")
+        limits = {"text": 2048, "markdown": 4096}  # bytes, as WeCom's group robot counts them
+        if kind not in limits:
             return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
-        content = body["text"].get("content", "")
-        if len(content.encode()) > 2048:
-            return web.json_response({"errcode": 40058, "errmsg": "content exceed max length 2048"})
+        content = body[kind].get("content", "")
+        if len(content.encode()) > limits[kind]:
+            return web.json_response(
+                {"errcode": 40058, "errmsg": f"content exceed max length {limits[kind]}"}
+            )
         self.received["wecom"].append({**body, "text": content, "payload": body})
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 

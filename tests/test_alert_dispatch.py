@@ -402,6 +402,21 @@ async def test_mutes_and_min_severity(tmp_path: Path) -> None:
         assert r.store.delivery_states(1)["jsonl:alerts.jsonl"] == "skipped"
 
 
+async def test_the_weekly_digest_reaches_a_sink_that_takes_only_critical_alerts(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as r:
+        entries = sink_entries(r.fake, tmp_path, ("jsonl",))
+        entries[0] = {**entries[0], "min_severity": "critical"}
+        config = config_from_dict({"sinks": entries}, tmp_path / "config.toml")
+        digest = alert(
+            2, kind="digest", severity="info", dedupe_key="digest:2019-W33", subject_id="2019-W33"
+        )
+        enqueue(r.store, alert(1, severity="info"), digest)
+        await r.dispatch(config)
+        assert [x["id"] for x in r.jsonl()] == [2]
+
+
 async def test_a_long_alert_is_split_between_lines_for_telegram_and_cut_for_wecom(
     tmp_path: Path,
 ) -> None:

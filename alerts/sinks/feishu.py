@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from alerts import render
+from alerts.digest import chat as digest_chat
 from alerts.sinks.base import (
     Outgoing,
     PermanentError,
@@ -47,6 +48,8 @@ class FeishuSink(Sink):
         self._key = self.secret(config.secret_env, env)
 
     def payload(self, message: Outgoing) -> dict[str, object]:
+        if digest_chat.is_digest(message):
+            return self._signed(digest_chat.feishu_payload(message))  # an interactive card
         lines = [*message.body_lines()]
         body_text = render.fit_lines(
             [*lines, message.footer()], BODY_LIMIT_BYTES // 2, render.utf8_len, keep_last=1
@@ -59,10 +62,14 @@ class FeishuSink(Sink):
             label = "查看原帖" if render.lang_of(message.language) == "zh" else "Open the post"
             content.insert(len(content) - 1, [{"tag": "a", "text": label, "href": link}])
         locale = "zh_cn" if render.lang_of(message.language) == "zh" else "en_us"
-        payload: dict[str, object] = {
-            "msg_type": "post",
-            "content": {"post": {locale: {"title": message.title_line(), "content": content}}},
-        }
+        return self._signed(
+            {
+                "msg_type": "post",
+                "content": {"post": {locale: {"title": message.title_line(), "content": content}}},
+            }
+        )
+
+    def _signed(self, payload: dict[str, object]) -> dict[str, object]:
         if self._key:
             stamp = self.now_s()
             payload["timestamp"] = str(stamp)

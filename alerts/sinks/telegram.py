@@ -34,6 +34,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from alerts import render
+from alerts.digest import chat as digest_chat
 from alerts.sinks.base import Outgoing, PermanentError, RejectedError, Sink, TransientError
 from monitor.config import SinkConfig
 
@@ -172,6 +173,12 @@ class TelegramSink(Sink):
     async def send(self, message: Outgoing) -> None:
         if self._bot is None:
             raise TransientError("not opened")
+        if digest_chat.is_digest(message):
+            try:  # the short summary, with the HTML page attached as a document
+                await digest_chat.send_telegram(self._bot, self.chat_id, message)
+            except TelegramError as err:
+                raise self._translate(err) from None
+            return
         chunks = html_chunks(message)
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1

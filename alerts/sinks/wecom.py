@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from alerts import render
+from alerts.digest import chat as digest_chat
 from alerts.sinks.base import (
     Outgoing,
     PermanentError,
@@ -36,6 +37,8 @@ class WecomSink(Sink):
         self._url = self.secret(config.url_env, env)
 
     def payload(self, message: Outgoing) -> dict[str, object]:
+        if digest_chat.is_digest(message):
+            return digest_chat.wecom_payload(message)  # markdown, within the service's limit
         content = render.fit_lines(
             message.plain_lines(), TEXT_LIMIT_BYTES, render.utf8_len, keep_last=2
         )

@@ -28,13 +28,15 @@ class Alerting:
         clock: Clock,
         dispatcher: Dispatcher,
         metrics: Metrics | None = None,
+        *,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.dispatcher = dispatcher
         self.metrics = metrics
-        self.wake = asyncio.Event()
+        self.wake = wake or asyncio.Event()  # set when the outbox has something new
 
     async def evaluate(self, now: datetime) -> None:
         """The stage after scoring: run the rules; new alerts wake the dispatcher."""

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.bot import config_problems, run_bot
+from alerts.digest import bot_hook
+from alerts.digest import schedule as digest_schedule
 from alerts.dispatch import Dispatcher
 from monitor.config import Config
-from monitor.errors import StoreError
+from monitor.errors import ConfigError, StoreError
 from monitor.runlock import RunLock
 from monitor.runtime.alerting import Alerting
 from monitor.runtime.clock import Clock, WallClock
@@ -76,6 +79,7 @@ class Daemon:
         self.store: Store | None = None
         self.max_loop_lag = 0.0
         self._ingested = asyncio.Event()
+        self.alerts_waiting = asyncio.Event()  # the dispatcher's wake-up
 
     def add_stage(self, name: str, stage: Stage) -> None:
         """Run `stage(now)` after every scoring round (alert rules, dispatch...)."""
@@ -109,9 +113,12 @@ class Daemon:
                 dispatcher = await stack.enter_async_context(
                     Dispatcher(config, store, clock=self.clock.now, sleep=self.clock.sleep)
                 )
-                alerting = Alerting(config, store, self.clock, dispatcher, self.metrics)
+                alerting = Alerting(
+                    config, store, self.clock, dispatcher, self.metrics, wake=self.alerts_waiting
+                )
                 self.stages.insert(0, ("alert rules", alerting.evaluate))
                 self.add_task("dispatcher", lambda daemon: alerting.dispatch_loop(self.stop_event))
+                self._add_team_tasks(store)
                 health = await self._start_health(store, runtimes)
                 if health is not None:
                     stack.push_async_callback(health.stop)
@@ -126,6 +133,25 @@ class Daemon:
                 await self._final_flush(store, scorer)
         log.info("pingfan run: stopped")
         return 0
+
+    def _add_team_tasks(self, store: Store) -> None:
+        """The chat bot (when [bot] enabled) and the weekly digest's schedule."""
+        config = self.config
+        if config.bot.enabled:
+            problems = config_problems(config)
+            if problems:
+                raise ConfigError(problems[0])
+            self.add_task(
+                "chat bot",
+                lambda daemon: run_bot(
+                    config, store, self.stop_event, now=self.clock.now, digest=bot_hook(config, store)
+                ),
+            )
+        if config.digest.enabled:
+            self.add_task(
+                "digest schedule",
+                lambda daemon: digest_schedule(config, store, self.stop_event, clock=self.clock),
+            )
 
     async def _final_flush(self, store: Store, scorer: Scorer) -> None:
         """Score what arrived after the last round, so a clean stop leaves nothing unscored."""
@@ -166,6 +192,7 @@ class Daemon:
             if wait > 0:
                 await self.clock.wait(self.stop_event, wait)
                 continue  # the due time may have moved (a circuit opened meanwhile)
+            raised = runtime.runner.alerts_raised
             try:
                 result = await runtime.runner.run(source)
             except (StoreError, sqlite3.DatabaseError):
@@ -182,6 +209,8 @@ class Daemon:
                 continue
             if result.rows:
                 self._ingested.set()
+            if runtime.runner.alerts_raised != raised:
+                self.alerts_waiting.set()  # a health alert: send it now, not after scoring
             if result.status == "skipped" and runtime.runner.circuit.allow():
                 # Skipped while another source probed: try again soon, not a whole interval.
                 store.record_source_run(

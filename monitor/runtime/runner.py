@@ -44,6 +44,7 @@ class PlatformRunner:
         self.metrics = metrics
         self._transient_streak = 0
         self._probing = False
+        self.alerts_raised = 0  # health alerts put in the outbox: the daemon wakes its dispatcher
         self._failing: set[str] = set()
 
     async def run(self, source: Source) -> StepResult:
@@ -159,3 +160,4 @@ class PlatformRunner:
             cookie_expired=isinstance(err, AuthExpired),
         )
         self.store.enqueue_alert(alert)
+        self.alerts_raised += 1
