@@ -19,7 +19,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from alerts.digest import digest_command
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
 from monitor.runtime.clock import CompressedClock
@@ -131,6 +132,9 @@ def demo_config(sim: SimUrls, world: World, out_dir: Path) -> Config:
                 "signer": "monitor.sim.douyin:sign",
             },
             "schedule": DEMO_SCHEDULE,
+            # One real second is a simulated day here: a hiccup of the machine would read as
+            # hours without data. A live deployment keeps the default (2h).
+            "alerts": {"health": {"stale_after": "1d"}},
             "health": {"port": 0},
             "sinks": sinks,
         },
@@ -225,10 +229,58 @@ async def _run_daemon(
     daemon.request_stop()
     await running
     with Store.for_config(config) as store:
-        summary = _summary(store, world)
+        summary = _summary(store, world, config, until)
+        week = _busiest_week(store)
+    if week:
+        print(f"\n最忙的一周 {week} 的周报：", flush=True)
+        digest_command(config, week=week, out=out_dir, send=False, now=until)
     lag = daemon.max_loop_lag * 1000
     hour = 3600 / clock.speed * 1000
     return summary + f"\n(事件循环最长停顿 {lag:.0f} ms；模拟 1 小时 = 实际 {hour:.0f} ms)\n"
+
+
+def _busiest_week(store: Store) -> str | None:
+    """The ISO week with the most comments, e.g. "2019-W33"."""
+    weeks: dict[str, int] = {}
+    for day, count in store.comments_per_day().items():
+        year, week, _ = date.fromisoformat(day).isocalendar()
+        key = f"{year}-W{week:02d}"
+        weeks[key] = weeks.get(key, 0) + count
+    return max(weeks, key=lambda key: (weeks[key], key)) if weeks else None
+
+
+@dataclass(frozen=True)
+class ScriptedThread:
+    """A thread the scenario scripts to turn negative or to take off, and pingfan's answer."""
+
+    post_id: str
+    platform: str
+    text: str
+    kind: str  # "negative_thread" | "trending"
+    turned_at: datetime  # when there was enough to see it: min_comments, or its first hour
+    alerted_at: datetime | None
+
+
+def scripted_threads(
+    store: Store, world: World, config: Config, until: datetime
+) -> list[ScriptedThread]:
+    """The scenario's threads up to `until`, each with the first alert pingfan raised on it."""
+    found = []
+    for post in world.posts_until(until):
+        if post.role != "thread":
+            continue
+        negative = world.truth_split(post_id=post.id).get("negative", 0.0) > 0.5
+        kind = "negative_thread" if negative else "trending"
+        comments = sorted(c.created_at for c in world.comments.get(post.id, []))
+        enough = config.alerts.negative_thread.min_comments
+        if negative and len(comments) >= enough:
+            turned = comments[enough - 1]
+        else:
+            turned = post.created_at + timedelta(hours=1)
+        alerts = [a for a in store.alerts_of_kind(kind) if a["subject_id"] == post.id]
+        alerted = from_iso(alerts[0]["created_at"]) if alerts else None
+        found.append(ScriptedThread(post.id, post.platform, post.text, kind, turned, alerted))
+    return found
 
 
 async def _watch(
@@ -325,7 +377,7 @@ def _progress_line(snapshot: Snapshot) -> str:
     )
 
 
-def _summary(store: Store, world: World) -> str:
+def _summary(store: Store, world: World, config: Config, until: datetime) -> str:
     counts = store.table_counts()
     weibo_mark, douyin_mark = _marks(world)
     readings = {r["platform"]: r for r in store.latest_topic_readings()}
@@ -351,13 +403,35 @@ def _summary(store: Store, world: World) -> str:
     lines.append(
         "- 告警：" + ("，".join(f"{kind} {n}" for kind, n in kinds.items()) if kinds else "无")
     )
+    lines += ["", "## 剧本中的热点与负面讨论：告警及其延迟（模拟时间）"]
+    poll = config.schedule.comments_hot
+    for thread in scripted_threads(store, world, config, until):
+        name = "负面舆情" if thread.kind == "negative_thread" else "热度飙升"
+        if thread.alerted_at is None:
+            answer = "未告警"
+        else:
+            late = max((thread.alerted_at - thread.turned_at).total_seconds(), 0.0)
+            answer = f"{late / 3600:.1f} 小时后告警（{late / poll:.1f} 个轮询周期）"
+        lines.append(f"- {name}：{thread.text[:30]} → {answer}")
+    lines += ["", "## 合作 KOL"]
+    kols = [(k.platform, k.id) for k in config.kols]
+    names: dict[tuple[str, str], str] = {(k.platform, k.id): k.name for k in config.kols}
+    for row in store.kol_table(kols, since=world.start, now=until):
+        plays = f"{row.plays:,}" if row.plays is not None else "未知"
+        rate = f"{row.engagement_rate:.2%}" if row.engagement_rate is not None else "—"
+        growth = f"{row.follower_growth:+,}" if row.follower_growth is not None else "—"
+        name = names[(row.platform, row.id)]
+        lines.append(
+            f"- {name}（{row.platform}）：发布 {row.uploads}，播放 {plays}，赞 {row.likes:,}，"
+            f"评论 {row.comments:,}，互动率 {rate}，粉丝 {growth}"
+        )
     lines += ["", "## 最负面的讨论（至少 20 条评论）"]
-    for thread in store.most_negative_threads(min_comments=20, limit=3):
-        texts = store.comment_texts(thread["platform"], thread["id"])
+    for worst in store.most_negative_threads(min_comments=20, limit=3):
+        texts = store.comment_texts(worst["platform"], worst["id"])
         words = "、".join(w for w, _ in keywords(texts, top_k=4))
         lines.append(
-            f"- 负面 {thread['share']:.0%} / {thread['n']} 条评论："
-            f"{thread['text'][:40]}（关键词：{words}）"
+            f"- 负面 {worst['share']:.0%} / {worst['n']} 条评论："
+            f"{worst['text'][:40]}（关键词：{words}）"
         )
     lines += ["", "## 值得感谢或转发的 UGC"]
     for post in store.top_ugc(limit=5):

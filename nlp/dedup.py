@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from nlp.text import EMOTICON, normalize
 
@@ -25,9 +26,11 @@ MIN_CHARS = 8  # shorter texts (加油, [赞][赞]) are the same by nature, not 
 _NOT_WORD = re.compile(r"[^\w]+")
 
 
+@lru_cache(maxsize=1 << 16)
 def simhash(text: str) -> int:
     """64-bit SimHash over character 3-grams of the normalised text; emoticons and
-    punctuation dropped, so `看看吧` and `看看吧！` are the same text."""
+    punctuation dropped, so `看看吧` and `看看吧！` are the same text. Memoised: a daemon
+    looks at the same recent comments on every rule run."""
     clean = _NOT_WORD.sub("", EMOTICON.sub("", normalize(text)))
     shingles = [clean[i : i + 3] for i in range(max(len(clean) - 2, 1))] if clean else []
     if not shingles:

@@ -243,3 +243,20 @@ class ReportsStore(StoreBase):
             "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY count(*) DESC, kind"
         ).fetchall()
         return {kind: n for kind, n in rows}
+
+    def comments_per_day(self) -> dict[str, int]:
+        """Comments by UTC day of their creation ("2019-08-16" → count)."""
+        rows = self.db.execute(
+            "SELECT substr(created_at, 1, 10), count(*) FROM comments GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        return {day: n for day, n in rows}
+
+    def alerts_of_kind(self, kind: str) -> list[dict[str, Any]]:
+        """Alerts of one kind, oldest first: subject, title, when."""
+        return list(
+            self.query(
+                "SELECT platform, subject_id, title, created_at FROM alerts WHERE kind = ?"
+                " ORDER BY id",
+                (kind,),
+            )
+        )
