@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     label = add("label", "label the comments the model is least sure about (1/2/3, s, q)", nlp_sub)
     label.add_argument("--n", type=int, default=50, help="how many to ask about (default: 50)")
-    adapt = add("adapt", "self-train on stored comments; report the change on team labels", nlp_sub)
+    adapt = add("adapt", "adapt to stored comments by their emoticons; report on labels", nlp_sub)
     adapt.add_argument("--out", metavar="MODEL", help="also write the adapted model here")
 
     digest = add("digest", "write (and optionally send) the weekly digest")

@@ -509,14 +509,13 @@ def spread_candidates(rows: list[dict[str, Any]], wanted: int) -> list[dict[str,
 # --- adapt ---------------------------------------------------------------------------------
 
 ADAPT_COMMENTS = 20_000  # the newest stored comments read as unlabelled in-domain text
-ADAPT_CONFIDENCE = 0.9  # a prediction at least this sure becomes a training example
-ADAPT_WEIGHT = 3.0
 
 
 def adapt_command(args: argparse.Namespace) -> int:
-    """Self-training on the stored comments: the current model's confident predictions on the
-    campaign's own text are added to the base data. Reports what that changed on the team's
-    labelled comments (and on the stored comments' split); writes the model with --out."""
+    """Domain adaptation on the stored comments, without labels: comments whose emoticons and
+    emoji clearly lean one way join the base data as weak labels (`nlp.training.adapt`).
+    Reports what that changed on the team's labelled comments and on the stored comments'
+    labels; writes the model with --out."""
     from monitor.store import Store
     from nlp.training import adapt, evaluate
 
@@ -535,13 +534,13 @@ def adapt_command(args: argparse.Namespace) -> int:
         print("pingfan nlp adapt: no stored comments to adapt to; collect some first")
         return 0
     version = "pingfan-adapted-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result = adapt(current, texts, version=version, confidence=ADAPT_CONFIDENCE)
+    result = adapt(current, texts, version=version)
     before = [p.label for p in current.predict(texts)]
     after = [p.label for p in result.model.predict(texts)]
     changed = Counter((b, a) for b, a in zip(before, after, strict=True) if b != a)
     print(
-        f"self-training on {len(texts)} stored comments: {result.pseudo_labels} confident "
-        f"predictions (>= {ADAPT_CONFIDENCE:.0%}) added as examples "
+        f"adapting to {len(texts)} stored comments: {result.pseudo_labels} weak labels from "
+        f"their emoticons and emoji added as examples "
         f"({', '.join(f'{n} {label}' for label, n in result.per_class.items())})"
     )
     moves = ", ".join(f"{b}→{a} {n}" for (b, a), n in changed.most_common())

@@ -209,8 +209,20 @@ def test_adapt_reports_the_change_on_team_labels(
     code = main(["--config", str(config), "nlp", "adapt", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0 and out.exists()
-    assert f"self-training on {len(TEXTS) - 1} stored comments" in printed
+    assert f"adapting to {len(TEXTS) - 1} stored comments: 2 weak labels" in printed
     assert "before (pingfan-default-1)" in printed and "after (pingfan-adapted-" in printed
+
+
+def test_emoticons_and_emoji_give_weak_labels() -> None:
+    from nlp.training import emoticon_labels
+
+    labels = emoticon_labels(["辛苦了[心]", "好👍👍", "堵死了[怒]", "😡", "这是哪", "[泪]"])
+    assert [(e.text, e.label) for e in labels] == [
+        ("辛苦了[心]", "positive"),
+        ("好👍👍", "positive"),
+        ("堵死了[怒]", "negative"),
+        ("😡", "negative"),
+    ]
 
 
 # --- the simulator tells the truth -------------------------------------------------------
