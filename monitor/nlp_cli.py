@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import random
+import re
 import select
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from typing import Any, BinaryIO, Literal
 
 from monitor.config import Config, NlpConfig, load_config, resolve_config_path
 from nlp.sentiment import Example, Label, Model, Probs, load_model, read_examples
-from nlp.text import normalize
+from nlp.text import EMOTICON, normalize
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +397,7 @@ LABEL_KEYS: dict[str, Label] = {"1": "positive", "2": "neutral", "3": "negative"
 LABEL_NAMES = {"positive": "正面 positive", "neutral": "中性 neutral", "negative": "负面 negative"}
 PROMPT = "1 正面  2 中性  3 负面  s 跳过  q 退出 > "
 CANDIDATES_PER_LABEL = 20  # uncertain comments read per comment asked about, to spread them
+_SAME_TEXT = re.compile(r"[\W_]+")  # "+1 love it!!" and "+1 love it。[心]" ask one question
 
 
 def label_command(args: argparse.Namespace) -> int:
@@ -474,7 +476,8 @@ def _ask(number: int, total: int, row: dict[str, Any]) -> Label | Literal["skip"
 def spread_candidates(rows: list[dict[str, Any]], wanted: int) -> list[dict[str, Any]]:
     """Up to `wanted` of `rows` (most uncertain first), spread over posts and days: each pass
     lets a post and a day hold a few more, so one busy thread or day cannot fill the list.
-    A text already chosen (copy-paste, "+1") is not asked about twice."""
+    A text already chosen (copy-paste, "+1"), punctuation and emoticons aside, is not asked
+    about twice."""
     days = {row["created_at"][:10] for row in rows}
     per_day = max(1, -(-wanted // max(len(days), 1)))
     chosen: list[dict[str, Any]] = []
@@ -488,7 +491,7 @@ def spread_candidates(rows: list[dict[str, Any]], wanted: int) -> list[dict[str,
             if len(chosen) >= wanted:
                 break
             key = (row["platform"], row["id"])
-            text = normalize(row["text"])
+            text = _SAME_TEXT.sub("", EMOTICON.sub("", normalize(row["text"])))
             if key in taken:
                 continue
             if text in texts:
