@@ -137,6 +137,14 @@ class DouyinConfig:
     chromium_path: Path = Path("/usr/bin/chromium")
     timeout: Duration = 30.0
     cooldown: Duration = 1800.0
+    # browser mode: relaunch Chromium when its processes together use more than this (MB).
+    browser_memory_limit_mb: int = 1024
+    # http mode: "package.module:function" adding msToken/a_bogus to a query; "" for none.
+    signer: str = ""
+    # open_platform mode: the official API, for KOLs who authorised the campaign's app.
+    open_platform_base_url: str = "https://open.douyin.com"
+    # One "sec_user_id=ENV_NAME" per authorising KOL; $ENV_NAME holds "open_id:access_token".
+    open_platform_token_envs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,30 @@ async def test_user_page_fetches_uploads() -> None:
         )
     assert views.endswith("粉丝")
     assert captured[0]["aweme_list"][0]["is_top"] == 1
+
+
+async def test_the_sdk_signs_any_fetch_made_from_a_douyin_page() -> None:
+    """What browser mode relies on: a fetch() made from the home page, by anyone, leaves
+    with msToken and a_bogus, as the real site's SDK adds them."""
+    from playwright.async_api import async_playwright
+
+    async with running_sim() as (server, _), async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{server.douyin_url}/")
+            agent = await page.evaluate("navigator.userAgent")
+            version = agent.split("Chrome/")[1].split()[0]
+            body = await page.evaluate(
+                "(q) => fetch('/aweme/v1/web/challenge/detail/?' + q).then(r => r.text())",
+                f"ch_id={CH_ID}&browser_name=Chrome&browser_version={version}",
+            )
+            unsigned = await page.evaluate("() => fetch('/__sim/now').then(r => r.url)")
+        finally:
+            await browser.close()
+    assert json.loads(body)["ch_info"]["cid"] == CH_ID
+    assert "msToken" not in unsigned, "only the web API is signed"
+    (logged,) = [q for p, q in server.sim.request_log if q.startswith("/aweme/")]
+    assert "msToken=" in logged and "a_bogus=" in logged

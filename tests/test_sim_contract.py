@@ -1,6 +1,7 @@
 """The simulator answers on the real paths with the field lists of platforms.md."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,86 @@ async def test_weibo_detail_status_old_comments_and_profile_info(sim: SimServer)
     assert {"data", "total_number", "max"} <= set(old["data"]) and old["data"]["max"] <= 5
     items = info["data"]["cards"][0]["card_group"]
     assert {"item_name", "item_content"} <= set(items[0])
+
+
+def test_douyin_comment_count_agrees_with_the_comment_list() -> None:
+    """The count holds every visible comment and reply plus a few folded ones: the list may
+    hold fewer than the count, never none when the count is positive."""
+    from monitor.sim import douyin
+
+    world = bundled_world()
+    videos = [p for p in world.posts if p.platform == "douyin"]
+    for days in range(0, 100, 9):
+        now = world.start + timedelta(days=days, hours=20)
+        for post in (p for p in videos if p.created_at <= now):
+            count = douyin.render_aweme(world, post, now)["statistics"]["comment_count"]
+            listed = douyin.comment_list(world, post.id, now, 0, 50)
+            if count:
+                assert listed["comments"], f"{post.id} counts {count} but lists none"
+            visible = len(world.comments_until(post.id, now))  # top level and replies
+            assert listed["total"] <= visible <= count <= visible + visible // 20
+
+
+async def test_douyin_simulator_signer_and_walls() -> None:
+    from monitor.sim import douyin
+
+    async with running_sim(douyin_wall="captcha") as (sim, _), aiohttp.ClientSession() as session:
+        url = f"{sim.douyin_url}/aweme/v1/web/challenge/detail/"
+        query = f"ch_id={CH_ID}&browser_name=Chrome&browser_version=125.0.0.0"
+        signed = f"{url}?{query}&" + "&".join(f"{k}={v}" for k, v in douyin.sign(query, UA).items())
+        async with session.get(signed, headers={"User-Agent": UA}) as response:
+            assert response.status == 200 and await response.read() == b"", "walled: empty"
+        async with session.get(f"{sim.douyin_url}/hashtag/{CH_ID}") as response:
+            assert "captcha_container" in await response.text()
+        sim.sim.douyin_wall = None
+        async with session.get(signed, headers={"User-Agent": UA}) as response:
+            assert json.loads(await response.text())["ch_info"]["cid"] == CH_ID
+        sim.sim.douyin_wall = "login"
+        async with session.get(f"{sim.douyin_url}/") as response:
+            assert "扫码登录" in await response.text()
+
+
+async def test_douyin_open_platform_endpoints() -> None:
+    from monitor.sim import douyin
+
+    async with running_sim() as (sim, _), aiohttp.ClientSession() as session:
+        base = sim.douyin_open_url
+        token = douyin.access_token_for(OFFICIAL_DOUYIN)
+        open_id = douyin.open_id_for(OFFICIAL_DOUYIN)
+
+        async def get(path: str, token: str = token, **params: Any) -> Any:
+            async with session.get(
+                base + path, params={"open_id": open_id, **params}, headers={"access-token": token}
+            ) as response:
+                assert response.status == 200
+                return json.loads(await response.text())
+
+        videos = await get("/video/list/", cursor=0, count=10)
+        assert videos["extra"]["error_code"] == 0 and videos["data"]["error_code"] == 0
+        first = videos["data"]["list"][0]
+        assert {"item_id", "title", "create_time", "cover", "share_url", "is_top", "is_reviewed",
+                "video_status", "media_type", "statistics"} <= set(first)  # fmt: skip
+        assert {"play_count", "digg_count", "comment_count", "share_count", "forward_count",
+                "download_count"} <= set(first["statistics"])  # fmt: skip
+        assert first["statistics"]["play_count"] > 0 and first["is_top"]
+        assert first["item_id"].startswith("@") and isinstance(videos["data"]["has_more"], bool)
+        comments = await get(
+            "/item/comment/list/", item_id=first["item_id"], cursor=0, count=20, sort_type="time"
+        )
+        item = comments["data"]["list"][0]
+        assert {"comment_id", "comment_user_id", "content", "create_time", "digg_count",
+                "reply_comment_total", "top"} <= set(item)  # fmt: skip
+        parent = next(c for c in comments["data"]["list"] if c["reply_comment_total"])
+        replies = await get(
+            "/item/comment/reply/list/", item_id=first["item_id"], comment_id=parent["comment_id"],
+            cursor=0, count=20,
+        )  # fmt: skip
+        assert len(replies["data"]["list"]) == parent["reply_comment_total"]
+        fans = await get("/data/external/user/fans/", date_type=7)
+        assert len(fans["data"]["result_list"]) == 7
+        assert {"date", "new_fans", "total_fans"} <= set(fans["data"]["result_list"][0])
+        wrong = await get("/video/list/", token=douyin.access_token_for("someone else"))
+        assert wrong["extra"]["error_code"] == 28001015
+        sim.sim.expired_open_tokens.add(token)
+        expired = await get("/video/list/")
+        assert expired["data"]["error_code"] == 28001008

@@ -3,10 +3,14 @@ by all of its sources and kept for as long as the process runs. An explicit regi
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
+from monitor.collectors.douyin import DouyinCollector
+from monitor.collectors.douyin_client import web_fetcher
+from monitor.collectors.douyin_open import OpenPlatformCollector, read_grants
 from monitor.collectors.weibo import HEADERS as WEIBO_HEADERS
 from monitor.collectors.weibo import WeiboCollector
 from monitor.config import Config, read_cookie
@@ -52,10 +56,34 @@ async def open_weibo(
         yield PlatformRuntime("weibo", runner, tuple(collector.sources(logged_in=http.has_cookie)))
 
 
+@asynccontextmanager
+async def open_douyin(
+    config: Config, store: Store, clock: Clock, metrics: Metrics | None
+) -> AsyncIterator[PlatformRuntime]:
+    """[douyin] mode: "browser" or "http" (the web API), or "open_platform" (KOL grants)."""
+    settings = config.douyin
+    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst)
+    circuit = Circuit("douyin", store, clock, cooldown=settings.cooldown)
+    runner = PlatformRunner(
+        "douyin", store, clock, circuit, language=config.ui.language, metrics=metrics
+    )
+    if settings.mode == "open_platform":
+        grants = read_grants(settings.open_platform_token_envs, dict(os.environ))
+        async with HttpClient(
+            name="douyin", pacer=pacer, timeout=settings.timeout, clock=clock, gate=circuit
+        ) as http:
+            open_collector = OpenPlatformCollector(config, store, http, clock, grants)
+            yield PlatformRuntime("douyin", runner, tuple(open_collector.sources()))
+        return
+    async with web_fetcher(settings, pacer, clock, circuit) as fetcher:
+        collector = DouyinCollector(config, store, fetcher, clock)
+        yield PlatformRuntime("douyin", runner, tuple(collector.sources()))
+
+
 OpenPlatform = Callable[
     [Config, Store, Clock, Metrics | None], AbstractAsyncContextManager[PlatformRuntime]
 ]
-PLATFORMS: dict[str, OpenPlatform] = {"weibo": open_weibo}
+PLATFORMS: dict[str, OpenPlatform] = {"weibo": open_weibo, "douyin": open_douyin}
 
 
 def enabled_platforms(config: Config, only: str | None = None) -> list[str]:

@@ -1,4 +1,5 @@
-"""The simulator's three sites (m.weibo.cn, m.s.weibo.com, www.douyin.com) as aiohttp apps.
+"""The simulator's sites (m.weibo.cn, m.s.weibo.com, www.douyin.com, open.douyin.com) as
+aiohttp apps.
 
 Each site listens on its own loopback port, like the real hosts, so cookies, origins and the
 Douyin page's own fetches behave as they would for real. Faults come from the FaultBook
@@ -54,7 +55,7 @@ def dumps(payload: Any) -> str:
 
 
 class Simulator:
-    """World + clock + faults + per-client rate limits, shared by the three sites."""
+    """World + clock + faults + per-client rate limits, shared by the sites."""
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class Simulator:
         *,
         requests_per_minute: int = 600,
         weibo_cookie: str | None = None,
+        douyin_wall: str | None = None,
     ) -> None:
         self.world = world
         self.clock = clock
@@ -70,8 +72,24 @@ class Simulator:
         self.requests_per_minute = requests_per_minute
         # When set, search and comments need this SUB cookie (else 432 / login: false).
         self.weibo_cookie = weibo_cookie
+        # "captcha" or "login": Douyin's pages show that wall and its API answers empty.
+        self.douyin_wall = douyin_wall
+        # Open Platform access tokens that have expired (error 28001008).
+        self.expired_open_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
+        self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._open_grants: dict[str, str] | None = None
+
+    def open_grants(self) -> dict[str, str]:
+        """Access token → sec_uid: every official and KOL Douyin account has authorised."""
+        if self._open_grants is None:
+            self._open_grants = {
+                douyin.access_token_for(a.id): a.id
+                for a in self.world.accounts.values()
+                if a.platform == "douyin" and a.kind in ("official", "kol")
+            }
+        return self._open_grants
 
     def over_limit(self, platform: str, client: str) -> bool:
         window = self._recent[(platform, client)]
@@ -105,8 +123,10 @@ async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if request.path.startswith("/__sim"):
         return await handler(request)
     sim.request_log.append((platform, request.path_qs))
+    sim.cookies_seen[platform].update(request.cookies)
     now = sim.clock.now()
-    site = platform.removesuffix("_topic")  # m.s.weibo.com shares Weibo's faults
+    # m.s.weibo.com shares Weibo's faults, open.douyin.com Douyin's.
+    site = platform.removesuffix("_topic").removesuffix("_open")
     response: web.StreamResponse
     if sim.over_limit(platform, _client(request)):
         response = _fault_response(site, "http418" if site == "weibo" else "empty")
@@ -268,9 +288,9 @@ def _signed(request: web.Request) -> bool:
 
 def douyin_api(render: Callable[[web.Request, Simulator], dict[str, Any]]) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        if not _signed(request):
-            return _fault_response("douyin", "empty")
         sim = request.app[SIM]
+        if not _signed(request) or sim.douyin_wall:  # a wall answers the API with nothing
+            return _fault_response("douyin", "empty")
         payload = render(request, sim)
         fault = request.get(FAULT)
         if fault == "has_more_empty":
@@ -332,22 +352,76 @@ DOUYIN_ROUTES: dict[str, Callable[[web.Request, Simulator], dict[str, Any]]] = {
 }
 
 
+def _douyin_page(request: web.Request, page: str) -> web.Response:
+    wall = request.app[SIM].douyin_wall
+    if wall:
+        page = pages.captcha_page() if wall == "captcha" else pages.login_page()
+    return web.Response(text=page, content_type="text/html")
+
+
 async def douyin_hashtag_page(request: web.Request) -> web.Response:
-    return web.Response(
-        text=pages.hashtag_page(request.match_info["ch_id"]), content_type="text/html"
-    )
+    return _douyin_page(request, pages.hashtag_page(request.match_info["ch_id"]))
 
 
 async def douyin_user_page(request: web.Request) -> web.Response:
-    return web.Response(
-        text=pages.user_page(request.match_info["sec_user_id"]), content_type="text/html"
-    )
+    return _douyin_page(request, pages.user_page(request.match_info["sec_user_id"]))
 
 
 async def douyin_home(request: web.Request) -> web.Response:
-    response = web.Response(text=pages.home_page(), content_type="text/html")
+    response = _douyin_page(request, pages.home_page())
     response.set_cookie("ttwid", "1%7Csim-ttwid", httponly=True)
     return response
+
+
+# --- Douyin Open Platform ------------------------------------------------------------------
+
+
+def douyin_open_api(render: Callable[[web.Request, Simulator, str], dict[str, Any]]) -> Handler:
+    """The `access-token` header must be a live grant for the `open_id` in the query."""
+
+    async def handler(request: web.Request) -> web.Response:
+        sim = request.app[SIM]
+        token = request.headers.get("access-token", "")
+        if token in sim.expired_open_tokens:
+            return _json(douyin.open_error(28001008, "access_token过期,请刷新或重新授权"))
+        sec_uid = sim.open_grants().get(token)
+        if sec_uid is None or douyin.open_id_for(sec_uid) != request.query.get("open_id"):
+            return _json(douyin.open_error(28001015, "请求参数 access_token 和 openId不匹配"))
+        payload = render(request, sim, sec_uid)
+        data = payload.get("data")
+        fault = request.get(FAULT)
+        if isinstance(data, dict) and "list" in data:
+            if fault == "has_more_empty":
+                data.update(list=[], has_more=True, cursor=_int(request, "cursor"))
+            elif fault == "repeat_cursor":
+                data["cursor"] = _int(request, "cursor")
+            elif fault == "duplicate" and data["list"]:
+                data["list"] = data["list"] + data["list"][:3]
+        return _json(payload)
+
+    return handler
+
+
+DOUYIN_OPEN_ROUTES: dict[str, Callable[[web.Request, Simulator, str], dict[str, Any]]] = {
+    "/video/list/": lambda r, s, uid: douyin.open_video_list(
+        s.world, uid, s.clock.now(), _int(r, "cursor"), _count(r)
+    ),
+    "/item/comment/list/": lambda r, s, uid: douyin.open_comments(
+        s.world, uid, r.query.get("item_id", ""), s.clock.now(), _int(r, "cursor"), _count(r)
+    ),
+    "/item/comment/reply/list/": lambda r, s, uid: douyin.open_comments(
+        s.world,
+        uid,
+        r.query.get("item_id", ""),
+        s.clock.now(),
+        _int(r, "cursor"),
+        _count(r),
+        comment_id=r.query.get("comment_id", ""),
+    ),
+    "/data/external/user/fans/": lambda r, s, uid: douyin.open_fans(
+        s.world, uid, s.clock.now(), min(max(_int(r, "date_type", 7), 1), 30)
+    ),
+}
 
 
 # --- control -------------------------------------------------------------------------------
@@ -437,8 +511,15 @@ def douyin_app(sim: Simulator) -> web.Application:
     return app
 
 
+def douyin_open_app(sim: Simulator) -> web.Application:
+    app = _base_app(sim, "douyin_open")
+    for path, render in DOUYIN_OPEN_ROUTES.items():
+        app.router.add_get(path, douyin_open_api(render))
+    return app
+
+
 class SimServer:
-    """The three sites on loopback ports; `async with SimServer(sim) as server:`."""
+    """The sites on loopback ports; `async with SimServer(sim) as server:`."""
 
     def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sim = sim
@@ -448,7 +529,12 @@ class SimServer:
         self.urls: dict[str, str] = {}
 
     async def start(self) -> None:
-        apps = {"weibo": weibo_app, "weibo_topic": weibo_topic_app, "douyin": douyin_app}
+        apps = {
+            "weibo": weibo_app,
+            "weibo_topic": weibo_topic_app,
+            "douyin": douyin_app,
+            "douyin_open": douyin_open_app,
+        }
         for offset, (name, factory) in enumerate(apps.items()):
             # A short shutdown timeout: a "timeout" fault holds its request open for an hour.
             runner = web.AppRunner(factory(self.sim), access_log=None, shutdown_timeout=0.5)
@@ -482,3 +568,7 @@ class SimServer:
     @property
     def douyin_url(self) -> str:
         return self.urls["douyin"]
+
+    @property
+    def douyin_open_url(self) -> str:
+        return self.urls["douyin_open"]

@@ -1,17 +1,23 @@
-"""Douyin as www.douyin.com's web API answers it: JSON shapes from platforms.md §2.
+"""Douyin as www.douyin.com's web API and the Open Platform (open.douyin.com) answer it.
 
-`play_count` is 0 here, as on the real web API: plays exist only per challenge.
+`play_count` is 0 on the web API, as on the real one: plays exist only per challenge, and
+per video only for the video's own author through the Open Platform (`open_*` below).
+`statistics.comment_count` counts every visible comment and reply plus the few that are
+folded (hidden by moderation), so `comment/list` holds a little fewer than the count, never
+none when the count is positive.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.sim.world import SimAccount, SimComment, SimPost, World
+from monitor.sim.world import SimAccount, SimComment, SimPost, World, grow
 
 DEFAULT_COUNT = 20
+FOLDED_EVERY = 25  # one comment in this many is folded: counted, never listed
 
 
 def _h(value: str) -> int:
@@ -49,7 +55,7 @@ def render_aweme(world: World, post: SimPost, now: datetime) -> dict[str, Any]:
         "statistics": {
             "aweme_id": post.id,
             "digg_count": world.likes_at(post, now),
-            "comment_count": len(world.comments_until(post.id, now)),
+            "comment_count": comment_count(world, post, now),
             "share_count": world.shares_at(post, now),
             "collect_count": world.likes_at(post, now) // 9,
             "admire_count": 0,
@@ -247,3 +253,178 @@ def user_profile(world: World, sec_user_id: str, now: datetime) -> dict[str, Any
             "enterprise_verify_reason": "",
         },
     }
+
+
+def comment_count(world: World, post: SimPost, now: datetime) -> int:
+    """statistics.comment_count: visible comments and replies, plus the folded ones."""
+    visible = len(world.comments_until(post.id, now))
+    return visible + visible // FOLDED_EVERY
+
+
+def sign(query: str, user_agent: str) -> dict[str, str]:
+    """A signer for the simulator only (`[douyin] signer = "monitor.sim.douyin:sign"` in http
+    mode): the msToken and a_bogus parameters its pages' SDK would add. The simulator checks
+    that they are present, not what they are; the real site rejects these."""
+    token = f"sim{_h(user_agent):08x}"
+    return {"msToken": token, "a_bogus": f"sim{_h(query + '&msToken=' + token + user_agent):08x}"}
+
+
+# --- the Open Platform (open.douyin.com): the authorising creator's own data -------------
+
+
+def open_id_for(sec_uid: str) -> str:
+    """The app-scoped open_id the OAuth grant of this account gives (uuid-like)."""
+    digest = hashlib.sha256(f"open:{sec_uid}".encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def access_token_for(sec_uid: str) -> str:
+    """The access token the simulator accepts for this account's grant."""
+    return "act.sim" + hashlib.sha256(f"token:{sec_uid}".encode()).hexdigest()[:40]
+
+
+def _opaque(kind: str, ident: str) -> str:
+    return "@" + base64.urlsafe_b64encode(f"{kind}:{ident}".encode()).decode()
+
+
+def _from_opaque(kind: str, opaque: str) -> str | None:
+    try:
+        decoded = base64.urlsafe_b64decode(opaque.removeprefix("@").encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, _, ident = decoded.partition(":")
+    return ident if prefix == kind else None
+
+
+def open_item_id(aweme_id: str) -> str:
+    """Open Platform item ids are opaque strings, not the web API's numeric aweme ids."""
+    return _opaque("v", aweme_id)
+
+
+def plays_at(post: SimPost, now: datetime) -> int:
+    """Per-video plays, which only the author sees (Open Platform): 12-29 plays a like."""
+    ratio = 12 + _h(post.id) % 18
+    return grow(post.likes_final * ratio, post.created_at, now, post.tau_hours)
+
+
+def open_error(code: int, description: str) -> dict[str, Any]:
+    error = {"error_code": code, "description": description}
+    return {"data": dict(error), "extra": {**error, "sub_error_code": 0, "logid": "sim"}}
+
+
+def _open_ok(now: datetime, **data: Any) -> dict[str, Any]:
+    extra = {"error_code": 0, "description": "", "logid": "sim", "now": seconds(now) * 1000}
+    return {"data": {**data, "error_code": 0, "description": ""}, "extra": extra}
+
+
+def open_video_list(
+    world: World, sec_uid: str, now: datetime, cursor: int, count: int
+) -> dict[str, Any]:
+    """`/video/list/`: newest first (pinned first on page one), `cursor` in ms."""
+    posts = [
+        p
+        for p in world.posts_until(now)
+        if p.platform == "douyin" and p.author_id == sec_uid and not p.removed
+    ]
+    posts.sort(key=lambda p: (p.created_at, p.id), reverse=True)
+    pinned = [p for p in posts if p.pinned]
+    rest = [p for p in posts if not p.pinned]
+    if cursor:
+        rest = [p for p in rest if seconds(p.created_at) * 1000 < cursor]
+    chunk = rest[:count]
+    shown = (pinned if not cursor else []) + chunk
+    last = chunk[-1] if chunk else None
+    items = [
+        {
+            "item_id": open_item_id(p.id),
+            "title": p.text,
+            "create_time": seconds(p.created_at),
+            "cover": f"https://p3.douyinpic.com/obj/{p.id}.jpeg",
+            "share_url": f"https://www.iesdouyin.com/share/video/{p.id}/",
+            "is_top": p.pinned,
+            "is_reviewed": True,
+            "video_status": 1,
+            "media_type": 4,
+            "statistics": {
+                "play_count": plays_at(p, now),
+                "digg_count": world.likes_at(p, now),
+                "comment_count": comment_count(world, p, now),
+                "share_count": world.shares_at(p, now),
+                "forward_count": world.reposts_at(p, now),
+                "download_count": world.shares_at(p, now) // 7,
+            },
+        }
+        for p in shown
+    ]
+    return _open_ok(
+        now,
+        list=items,
+        cursor=seconds(last.created_at) * 1000 if last else cursor,
+        has_more=len(rest) > count,
+    )
+
+
+def _open_comment(world: World, comment: SimComment, now: datetime, replies: int) -> dict:
+    return {
+        "comment_id": _opaque("c", comment.id),
+        "comment_user_id": open_id_for(comment.author_id),
+        "content": comment.text,
+        "create_time": seconds(comment.created_at),
+        "digg_count": world.comment_likes_at(comment, now),
+        "reply_comment_total": replies,
+        "top": False,
+    }
+
+
+def open_comments(
+    world: World,
+    sec_uid: str,
+    item_id: str,
+    now: datetime,
+    cursor: int,
+    count: int,
+    comment_id: str | None = None,
+) -> dict[str, Any]:
+    """`/item/comment/list/` (newest first, sort_type=time) or, with `comment_id`,
+    `/item/comment/reply/list/`; `cursor` is an offset. Only the author's own videos."""
+    aweme_id = _from_opaque("v", item_id)
+    post = world.posts_by_id.get(aweme_id or "")
+    if post is None or post.author_id != sec_uid or post.created_at > now:
+        return open_error(28001007, "参数不合法: item_id")
+    visible = world.comments_until(post.id, now)
+    if comment_id is not None:
+        parent = _from_opaque("c", comment_id)
+        chosen = [c for c in visible if c.parent_id == parent and parent]
+        counts: dict[str, int] = {}
+    else:
+        chosen = sorted(
+            (c for c in visible if not c.parent_id),
+            key=lambda c: (c.created_at, c.id),
+            reverse=True,
+        )
+        counts = {}
+        for c in visible:
+            if c.parent_id:
+                counts[c.parent_id] = counts.get(c.parent_id, 0) + 1
+    chunk = chosen[cursor : cursor + count]
+    return _open_ok(
+        now,
+        list=[_open_comment(world, c, now, counts.get(c.id, 0)) for c in chunk],
+        cursor=cursor + len(chunk),
+        has_more=cursor + len(chunk) < len(chosen),
+    )
+
+
+def open_fans(world: World, sec_uid: str, now: datetime, days: int) -> dict[str, Any]:
+    """`/data/external/user/fans/`: one row a day up to yesterday (the data is daily)."""
+    account = world.account("douyin", sec_uid)
+    if account is None:
+        return open_error(28001007, "参数不合法: open_id")
+    rows = []
+    for back in range(days, 0, -1):
+        day_end = (now - timedelta(days=back - 1)).replace(hour=0, minute=0, second=0)
+        total = world.followers_at(account, day_end)
+        previous = world.followers_at(account, day_end - timedelta(days=1))
+        day = f"{day_end - timedelta(days=1):%Y-%m-%d}"
+        rows.append({"date": day, "new_fans": total - previous, "total_fans": total})
+    return _open_ok(now, result_list=rows)

@@ -1,0 +1,213 @@
+"""Douyin collection through the official Open Platform (open.douyin.com), for the KOLs and
+organiser accounts that authorised the campaign's app: their videos with real play counts,
+their comments and replies, and daily fan totals.
+
+This is the only honest source of per-video plays: the web API reports 0 for them. It gives
+nothing about anyone else's videos and no challenge views, so a topic's views and its
+citizens' videos need the web modes. Each grant is an access token per account, read from
+the environment (`[douyin] open_platform_token_envs`); an expired or revoked one is reported
+as an expired login (one alert), never refreshed behind the team's back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from monitor.collectors.douyin_comments import CommentWalker, comment_candidates
+from monitor.config import Config, ConfigError
+from monitor.errors import ParseError
+from monitor.models import AuthorKind, Cursor, Post
+from monitor.parse.douyin import CommentPage
+from monitor.parse.douyin_open import (
+    open_page,
+    parse_open_comments,
+    parse_open_fans,
+    parse_open_video,
+    read_open_envelope,
+)
+from monitor.runtime.clock import Clock
+from monitor.runtime.http import Fetcher, HttpResponse
+from monitor.runtime.sources import Source
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+POSTS_SOURCE = "douyin:posts"  # watermark key "open:{sec_uid}"
+COMMENTS_SOURCE = "douyin:open_comments"
+MAX_PAGES = 30
+COUNT = 20
+FANS_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One account's authorisation of the app: its sec_user_id (as in [[kols]]), the
+    app-scoped open_id and the access token (never logged)."""
+
+    sec_uid: str
+    open_id: str
+    token: str = ""
+
+    def __repr__(self) -> str:
+        return f"Grant({self.sec_uid!r}, open_id={self.open_id!r})"
+
+
+def read_grants(entries: tuple[str, ...], environ: dict[str, str]) -> list[Grant]:
+    """`"sec_user_id=ENV_NAME"` entries; `$ENV_NAME` holds `open_id:access_token`."""
+    key = "douyin.open_platform_token_envs"
+    grants = []
+    for entry in entries:
+        sec_uid, sep, env_name = (part.strip() for part in entry.partition("="))
+        if not sep or not sec_uid or not env_name.isidentifier():
+            raise ConfigError(
+                f"'{key}' entry {entry[:40]!r} is not 'sec_user_id=ENV_NAME'; write the KOL's "
+                "sec_user_id, '=', and the name of the variable holding 'open_id:access_token'"
+            )
+        value = environ.get(env_name, "").strip()
+        open_id, colon, token = value.partition(":")
+        if not colon or not open_id or not token:
+            raise ConfigError(
+                f"${env_name} (named by '{key}') is unset or not 'open_id:access_token'; "
+                "export it from the KOL's OAuth grant"
+            )
+        grants.append(Grant(sec_uid, open_id.strip(), token.strip()))
+    return grants
+
+
+class OpenPlatformCollector:
+    def __init__(
+        self, config: Config, store: Store, http: Fetcher, clock: Clock, grants: list[Grant]
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.http = http
+        self.clock = clock
+        self.base = config.douyin.open_platform_base_url.rstrip("/")
+        self.grants = {g.sec_uid: g for g in grants}
+        self._officials = set(config.official.douyin)
+        self._names = {k.id: k.name for k in config.kols if k.platform == "douyin"}
+        self._platform_now: datetime | None = None
+        self._owners: dict[str, Grant] | None = None  # video id → its author's grant
+        self.comments = CommentWalker(
+            store, clock, COMMENTS_SOURCE, self._comment_page, self._reply_page
+        )
+
+    def sources(self) -> list[Source]:
+        schedule = self.config.schedule
+        found: list[Source] = []
+
+        def add(name: str, interval: float, run: Callable[[], Awaitable[int]]) -> None:
+            found.append(Source(f"douyin:{name}", "douyin", interval, run, budget=interval))
+
+        for sec_uid in sorted(self.grants):
+            add(f"open_videos:{sec_uid}", schedule.kol_posts, partial(self.collect_videos, sec_uid))
+            add(f"open_fans:{sec_uid}", schedule.profiles, partial(self.collect_fans, sec_uid))
+        add("open_comments", schedule.comments_hot, self.collect_due_comments)
+        return found
+
+    async def _get(self, grant: Grant, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        headers = {"access-token": grant.token, "Content-Type": "application/json"}
+        response: HttpResponse = await self.http.get(
+            f"{self.base}{path}", {"open_id": grant.open_id, **params}, headers
+        )
+        if self._platform_now is None or response.date > self._platform_now:
+            self._platform_now = response.date
+        return read_open_envelope(response.status, response.text, response.url)
+
+    def _kind_of(self, sec_uid: str) -> AuthorKind:
+        return "official" if sec_uid in self._officials else "kol"
+
+    async def collect_videos(self, sec_uid: str) -> int:
+        """`/video/list/` newest first (pinned first), until an unpinned video at or before
+        the watermark; traps end the walk early and keep the watermark."""
+        grant = self.grants[sec_uid]
+        key = f"open:{sec_uid}"
+        known = int(self.store.cursor(POSTS_SOURCE, key) or 0)
+        newest = known
+        found: dict[str, Post] = {}
+        cursor, complete = 0, False
+        name, kind = self._names.get(sec_uid, ""), self._kind_of(sec_uid)
+        try:
+            for _ in range(MAX_PAGES):
+                data = await self._get(grant, "/video/list/", {"cursor": cursor, "count": COUNT})
+                page, observed = open_page(data), self._observed()
+                reached = False
+                for item in page.items:
+                    video = parse_open_video(item, observed, sec_uid, name)
+                    found[video.post.id] = replace(video.post, author_kind=kind)
+                    self.owners()[video.post.id] = grant
+                    stamp = int(video.post.created_at.timestamp())
+                    newest = max(newest, stamp)
+                    reached = reached or (stamp <= known and not video.pinned)
+                if page.has_more and (not page.items or page.cursor == cursor):
+                    log.warning("douyin open videos of %s: a list that does not move", sec_uid)
+                    break
+                if reached or not page.has_more:
+                    complete = True
+                    break
+                cursor = page.cursor
+        except BaseException:
+            self.store.save_posts(found.values())
+            raise
+        row = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
+        return self.store.save_posts(found.values(), cursor=row)
+
+    async def collect_fans(self, sec_uid: str) -> int:
+        grant = self.grants[sec_uid]
+        data = await self._get(grant, "/data/external/user/fans/", {"date_type": FANS_DAYS})
+        name = self._names.get(sec_uid, "")
+        account = parse_open_fans(data, sec_uid, name, self._observed(), self._kind_of(sec_uid))
+        if account is None:
+            raise ParseError(f"no fan data for {sec_uid} in the last {FANS_DAYS} days")
+        return self.store.save_accounts([account])
+
+    def _observed(self) -> datetime:
+        return self._platform_now or self.clock.now()
+
+    # --- comments ------------------------------------------------------------------------
+
+    async def collect_due_comments(self) -> int:
+        owners = self.owners()
+        candidates = comment_candidates(
+            self.store, self.config, self.clock, self._observed(), COMMENTS_SOURCE
+        )
+        return await self.comments.collect_due([c for c in candidates if c[0] in owners])
+
+    def owners(self) -> dict[str, Grant]:
+        """Video id → the grant of its author: the stored videos of the granted accounts
+        (read once), then every video a walk lists."""
+        if self._owners is None:
+            stored = self.store.posts_of_authors(
+                "douyin", sorted(self.grants), since=datetime.min.replace(tzinfo=UTC),
+                until=datetime.max.replace(tzinfo=UTC),
+            )  # fmt: skip
+            self._owners = {p.id: self.grants[p.author_id] for p in stored}
+        return self._owners
+
+    async def _comment_page(self, post_id: str, cursor: int) -> CommentPage:
+        grant = self.owners()[post_id]
+        data = await self._get(
+            grant,
+            "/item/comment/list/",
+            {"item_id": post_id, "cursor": cursor, "count": COUNT, "sort_type": "time"},
+        )
+        page = open_page(data)
+        comments, totals = parse_open_comments(page.items, post_id, self._observed())
+        return CommentPage(tuple(comments), totals, page.cursor, page.has_more, listed=True)
+
+    async def _reply_page(self, post_id: str, comment_id: str, cursor: int) -> CommentPage:
+        grant = self.owners()[post_id]
+        data = await self._get(
+            grant,
+            "/item/comment/reply/list/",
+            {"item_id": post_id, "comment_id": comment_id, "cursor": cursor, "count": COUNT,
+             "sort_type": "time"},
+        )  # fmt: skip
+        page = open_page(data)
+        comments, _ = parse_open_comments(page.items, post_id, self._observed(), comment_id)
+        return CommentPage(tuple(comments), {}, page.cursor, page.has_more, listed=True)

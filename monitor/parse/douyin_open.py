@@ -1,0 +1,189 @@
+"""Douyin Open Platform JSON (open.douyin.com, a KOL's own data under their OAuth grant) →
+frozen models. Pure: payloads in, records out, no I/O.
+
+The envelope is `{"data": {…, "error_code", "description"}, "extra": {"error_code",
+"description", "logid", "now"}}`; older endpoints put the error in `data`, newer ones in
+`extra`, so both are read. Ids (`item_id`, `comment_id`) are opaque strings of the Open
+Platform, not the web API's numeric aweme ids.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.errors import AuthExpired, Blocked, ParseError
+from monitor.models import Account, AuthorKind, Comment, Post
+from monitor.parse.common import from_unix, parse_count
+from monitor.parse.douyin import DouyinApiError
+from nlp.text import extract_entities
+
+# The grant is gone: expired (10008/2190008 old, 28001008 new), invalid (2190002), the scope
+# not granted (28001012), or token and open_id of different users (28001015).
+TOKEN_CODES = {10008, 2190008, 2190002, 28001008, 28001012, 28001015}
+# Slow down: quota used up (2190001, 28003017), too frequent (28003018), risk (28001052).
+LIMIT_CODES = {2190001, 28003017, 28003018, 28001052}
+
+
+@dataclass(frozen=True)
+class OpenVideo:
+    post: Post
+    item_id: str
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class OpenPage:
+    items: tuple[dict[str, Any], ...]
+    cursor: int
+    has_more: bool
+
+
+def read_open_envelope(status: int, body: str, url: str) -> dict[str, Any]:
+    """The `data` object of an Open Platform answer, or the error it stands for."""
+    if status in (401, 403):
+        raise AuthExpired(f"the Open Platform refused the access token (HTTP {status}) for {url}")
+    if status == 429:
+        raise Blocked(f"the Open Platform answered HTTP 429 (rate limited) for {url}")
+    if status != 200:
+        raise ParseError(f"the Open Platform answered HTTP {status}", url)
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as err:
+        raise ParseError(f"truncated or invalid JSON ({err.msg} at {err.pos})", url) from err
+    if not isinstance(payload, dict):
+        raise ParseError("JSON is not an object", url)
+    data = payload.get("data")
+    extra = payload.get("extra")
+    holders = [h for h in (data, extra) if isinstance(h, dict)]
+    for holder in holders:
+        code = _code(holder.get("error_code"))
+        if code:
+            described = (
+                f"the Open Platform answered error_code {code} "
+                f"({holder.get('description') or 'no description'}) for {url.split('?')[0]}"
+            )
+            if code in TOKEN_CODES:
+                raise AuthExpired(described + "; the KOL must authorise the app again")
+            if code in LIMIT_CODES:
+                raise Blocked(described)
+            raise DouyinApiError(described)
+    if not isinstance(data, dict):
+        raise ParseError("answer without data", url)
+    return data
+
+
+def _code(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def open_page(data: dict[str, Any]) -> OpenPage:
+    """`data.list` with `cursor` and `has_more` (a bool here, 0/1 elsewhere)."""
+    items = data.get("list") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ParseError("Open Platform list is not a list of objects")
+    try:
+        cursor = int(data.get("cursor") or 0)
+    except (TypeError, ValueError) as err:
+        raise ParseError(f"Open Platform cursor unreadable: {data.get('cursor')!r}") from err
+    return OpenPage(tuple(items), cursor, bool(data.get("has_more")))
+
+
+def parse_open_video(
+    item: dict[str, Any], observed_at: datetime, author_id: str, author_name: str
+) -> OpenVideo:
+    """One `/video/list/` item. play_count is real here (the author's own figure), but it
+    turns 0 when the video is made private: a 0 beside other activity is unknown, not 0."""
+    try:
+        item_id = str(item["item_id"])
+        stats = item.get("statistics") or {}
+        title = str(item.get("title") or "")
+        likes = parse_count(stats.get("digg_count")).value
+        comments = parse_count(stats.get("comment_count")).value
+        plays = parse_count(stats.get("play_count")).value
+        if plays == 0 and (likes or comments):
+            plays = None
+        post = Post(
+            platform="douyin",
+            id=item_id,
+            author_id=author_id,
+            author_name=author_name,
+            text=title,
+            created_at=from_unix(item.get("create_time")),
+            observed_at=observed_at,
+            url=str(item["share_url"]) if item.get("share_url") else None,
+            topics=extract_entities(title).hashtags,
+            mentions=extract_entities(title).mentions,
+            is_original=True,
+            media="image" if item.get("media_type") == 2 else "video",
+            plays=plays,
+            likes=likes,
+            comments=comments,
+            shares=parse_count(stats.get("share_count")).value,
+            reposts=parse_count(stats.get("forward_count")).value,
+            author_kind="kol",
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ParseError(f"Open Platform video without the expected fields ({err!r})") from err
+    return OpenVideo(post, item_id, pinned=bool(item.get("is_top")))
+
+
+def parse_open_comments(
+    items: tuple[dict[str, Any], ...],
+    post_id: str,
+    observed_at: datetime,
+    parent_id: str | None = None,
+) -> tuple[list[Comment], dict[str, int]]:
+    """Comments (or, with `parent_id`, the replies to one) and each top-level comment's
+    reply_comment_total. `comment_user_id` is already an app-scoped id, kept as is."""
+    comments: list[Comment] = []
+    totals: dict[str, int] = {}
+    for item in items:
+        try:
+            comment_id = str(item["comment_id"])
+            comments.append(
+                Comment(
+                    platform="douyin",
+                    id=comment_id,
+                    post_id=post_id,
+                    author_id=str(item.get("comment_user_id") or ""),
+                    text=str(item.get("content") or ""),
+                    created_at=from_unix(item.get("create_time")),
+                    observed_at=observed_at,
+                    parent_id=parent_id,
+                    likes=parse_count(item.get("digg_count")).value,
+                )
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ParseError(
+                f"Open Platform comment without the expected fields ({err!r})"
+            ) from err
+        if parent_id is None:
+            totals[comment_id] = parse_count(item.get("reply_comment_total")).value or 0
+    return comments, totals
+
+
+def parse_open_fans(
+    data: dict[str, Any], account_id: str, name: str, observed_at: datetime, kind: AuthorKind
+) -> Account | None:
+    """`/data/external/user/fans/`: the latest day's total_fans; None when no day is given."""
+    days = data.get("result_list")
+    if not isinstance(days, list):
+        raise ParseError("fans data without result_list")
+    dated = [d for d in days if isinstance(d, dict) and d.get("date")]
+    if not dated:
+        return None
+    latest = max(dated, key=lambda d: str(d["date"]))
+    return Account(
+        platform="douyin",
+        id=account_id,
+        name=name,
+        observed_at=observed_at,
+        followers=parse_count(latest.get("total_fans")).value,
+        kind=kind,
+    )

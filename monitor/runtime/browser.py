@@ -1,0 +1,468 @@
+"""The browser fetcher: Playwright driving the system's Chromium (never a downloaded browser),
+behind the same `Fetcher` protocol as the aiohttp client, so pacing, the circuit, the runner
+and the collectors work unchanged.
+
+One browser and one context live as long as the fetcher; the session cookie (from the
+environment) is loaded into the context. Every request is a `fetch()` made by a page of the
+site itself (`home_url`), so the site's own JavaScript treats it as its own request: it adds
+its cookies and, on sites whose SDK hooks `fetch`, its signature parameters. A site-specific
+`params_script` may add the query parameters the site's own code would add.
+
+The browser is relaunched when it crashes, when its page crashes, or when the memory of its
+process tree (proportional set size, summed over the browser and its children) passes
+`memory_limit_mb`. A captcha or login wall is reported as `Blocked`, never solved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
+
+from monitor.errors import Blocked
+from monitor.models import utc_now
+from monitor.runtime import http
+from monitor.runtime.clock import Clock, WallClock
+from monitor.runtime.http import CircuitOpen, Gate, HttpResponse, TransientHttpError, time_is_up
+from monitor.runtime.pacing import Pacer
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ARGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--mute-audio",
+)  # fmt: skip
+_TRANSIENT_STATUSES = {500, 502, 503, 504}
+# Headers a page's fetch() may set; the browser owns User-Agent, Cookie and Referer.
+_PAGE_HEADERS = {"accept", "accept-language"}
+
+# Runs in the page: the request as the page's own code would make it.
+_FETCH = """
+async (a) => {
+  const extend = %s;
+  const all = extend ? extend(a.params) : a.params;
+  const query = new URLSearchParams(all).toString();
+  const target = query ? a.url + (a.url.includes('?') ? '&' : '?') + query : a.url;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), a.timeoutMs);
+  const init = {credentials: 'include', signal: controller.signal, headers: a.headers};
+  if (a.referrer) { init.referrer = a.referrer; }
+  try {
+    const response = await fetch(target, init);
+    const body = await response.text();
+    return {status: response.status, url: response.url, body: body,
+            date: response.headers.get('date')};
+  } catch (e) {
+    return {error: (e && e.name ? e.name : 'Error') + ': ' + (e && e.message ? e.message : e)};
+  } finally {
+    clearTimeout(timer);
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    chromium_path: Path
+    home_url: str  # the site's page the requests are made from (same origin as the API)
+    timeout: float = 30.0  # seconds per request and per page load
+    memory_limit_mb: float = 1024.0  # relaunch when the browser's tree passes this
+    cookie: str | None = None  # "k=v; k2=v2", loaded into the context; never logged
+    # JS expression of a function (params) => params, or "" (the site's common parameters).
+    params_script: str = ""
+    # Given the home page's HTML: a description of a captcha or login wall, or None.
+    wall_check: Callable[[str], str | None] | None = None
+    memory_check_every: int = 10  # requests between two memory readings
+    launch_args: tuple[str, ...] = DEFAULT_ARGS
+
+
+class _PastDeadline(stop_base):
+    """Stop retrying when the next wait would end after the running source's deadline."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time_is_up(self._clock, margin=retry_state.upcoming_sleep or 0.0)
+
+
+class BrowserFetcher:
+    """A `Fetcher` whose requests are made by a page of the site in headless Chromium."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        pacer: Pacer,
+        options: BrowserOptions,
+        clock: Clock | None = None,
+        gate: Gate | None = None,
+        retries: int = 2,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 8.0,
+    ) -> None:
+        self.name = name
+        self.pacer = pacer
+        self.options = options
+        self.gate = gate
+        self.requests = 0
+        self.launches = 0
+        self.restarts: list[str] = []  # why each relaunch happened ("crash", "memory ...")
+        self.peak_memory_mb = 0.0
+        self._clock = clock or WallClock()
+        self._retries = retries
+        self._backoff = (backoff_initial, backoff_max)
+        self._fetch_js = _FETCH % (options.params_script or "null")
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._pid: int | None = None
+        self._dead: str | None = None  # why the browser must be relaunched
+        self._since_check = 0
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:  # the cookie stays out of reprs and logs
+        return f"BrowserFetcher({self.name!r}, requests={self.requests}, launches={self.launches})"
+
+    @property
+    def has_cookie(self) -> bool:
+        return bool(self.options.cookie)
+
+    @property
+    def browser_pid(self) -> int | None:
+        return self._pid
+
+    async def __aenter__(self) -> BrowserFetcher:
+        return self  # the browser starts with the first request, not before
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._close_browser()
+        if self._playwright is not None:
+            with contextlib.suppress(Exception):
+                await self._playwright.stop()
+            self._playwright = None
+
+    # --- requests ----------------------------------------------------------------------
+
+    async def get(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        initial, maximum = self._backoff
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TransientHttpError),
+            wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
+            stop=stop_any(stop_after_attempt(self._retries + 1), _PastDeadline(self._clock)),
+            sleep=self._clock.sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._get_once(url, params, headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get_once(
+        self, url: str, params: Mapping[str, str | int] | None, headers: Mapping[str, str] | None
+    ) -> HttpResponse:
+        from playwright.async_api import Error as PlaywrightError
+
+        if self.gate is not None and self.gate.is_open():  # no launch while cooling down
+            raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
+        page, generation = await self._ready_page()
+        await self._paced(url)
+        referrer = (headers or {}).get("Referer")
+        arguments = {
+            "url": url,
+            "params": {k: str(v) for k, v in (params or {}).items()},
+            "headers": {k: v for k, v in (headers or {}).items() if k.lower() in _PAGE_HEADERS},
+            "referrer": referrer if referrer and _same_origin(referrer, url) else None,
+            "timeoutMs": int(self.options.timeout * 1000),
+        }
+        try:
+            result = await asyncio.wait_for(
+                page.evaluate(self._fetch_js, arguments), self.options.timeout + 5
+            )
+        except (PlaywrightError, TimeoutError) as err:
+            self._mark_dead(f"page failed ({type(err).__name__})", generation)
+            raise TransientHttpError(f"{self.name}: browser failed on {url} ({err})") from err
+        if not isinstance(result, dict) or "error" in result:
+            detail = result.get("error") if isinstance(result, dict) else repr(result)
+            raise TransientHttpError(f"{self.name}: {detail} on {url}")
+        status, body = int(result["status"]), str(result["body"])
+        if status in _TRANSIENT_STATUSES:
+            raise TransientHttpError(f"{self.name}: HTTP {status} on {url}")
+        if not body.strip():
+            await self._raise_if_walled(page, url)
+        self._after_request(generation)
+        log.debug("%s: %s %s (%d bytes)", self.name, status, result["url"], len(body))
+        return HttpResponse(str(result["url"]), status, body, _server_date(result.get("date")))
+
+    async def _paced(self, url: str) -> None:
+        """The pacer and the circuit gate, exactly as for the aiohttp client."""
+        await self.pacer.wait()
+        if self.gate is not None and self.gate.is_open():
+            raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
+        self.requests += 1
+        _count_in_scope()
+
+    async def _raise_if_walled(self, page: Page, url: str) -> None:
+        """An empty answer with a verification overlay on the page names the wall."""
+        if self.options.wall_check is None:
+            return
+        try:
+            wall = self.options.wall_check(await page.content())
+        except Exception:  # the page is gone: the empty answer speaks for itself
+            return
+        if wall:
+            self._mark_dead(f"{wall} shown", self.launches)  # a fresh page after the cool-down
+            raise Blocked(f"{self.name}: the page shows a {wall} ({url}); pingfan never solves it")
+
+    # --- the browser's life ------------------------------------------------------------
+
+    async def _ready_page(self) -> tuple[Page, int]:
+        """The live page and its launch number (a failure is pinned to the launch it saw)."""
+        async with self._lock:
+            if self._dead is not None and self._browser is not None:
+                routine = self._dead.startswith("memory")  # expected on a long run
+                log.log(logging.INFO if routine else logging.WARNING,
+                        "%s: relaunching the browser (%s)", self.name, self._dead)  # fmt: skip
+                self.restarts.append(self._dead)
+                await self._close_browser()
+            if self._page is None:
+                await self._launch()
+            assert self._page is not None
+            return self._page, self.launches
+
+    async def _launch(self) -> None:
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import async_playwright
+
+        options = self.options
+        if not options.chromium_path.exists():
+            raise TransientHttpError(
+                f"{self.name}: no Chromium at {options.chromium_path}; install Debian's "
+                "chromium (apt-get install chromium) or set chromium_path"
+            )
+        try:
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            browser = await self._playwright.chromium.launch(
+                executable_path=str(options.chromium_path),
+                args=list(options.launch_args),
+                headless=True,
+                timeout=options.timeout * 1000,
+            )
+        except PlaywrightError as err:
+            raise TransientHttpError(f"{self.name}: browser did not start ({err})") from err
+        generation = self.launches + 1
+        self._browser, self._dead, self.launches = browser, None, generation
+        browser.on("disconnected", lambda _: self._mark_dead("browser gone", generation))
+        try:
+            page = await self._open_home(browser, generation)
+        except BaseException as err:
+            await self._close_browser()  # never a second browser beside a half-started one
+            if isinstance(err, PlaywrightError):
+                raise TransientHttpError(f"{self.name}: browser did not start ({err})") from err
+            raise
+        self._page = page
+        log.info("%s: browser %s started (pid %s)", self.name, browser.version, self._pid)
+
+    async def _open_home(self, browser: Browser, generation: int) -> Page:
+        """A context with the cookie, and the site's page the requests will be made from."""
+        options = self.options
+        context = await browser.new_context(
+            user_agent=desktop_user_agent(browser.version),
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1920, "height": 1080},
+            screen={"width": 1920, "height": 1080},
+        )
+        self._context = context
+        if options.cookie:
+            await context.add_cookies(cookies_for(options.cookie, options.home_url))
+        self._pid = await _browser_pid(browser)
+        page = await context.new_page()
+        page.on("crash", lambda _: self._mark_dead("page crashed", generation))
+        await self._paced(options.home_url)
+        await page.goto(options.home_url, wait_until="load", timeout=options.timeout * 1000)
+        if options.wall_check is not None:
+            wall = options.wall_check(await page.content())
+            if wall:
+                raise Blocked(
+                    f"{self.name}: {options.home_url} shows a {wall}; pingfan never solves it "
+                    "(log in by hand in a browser and export a fresh cookie)"
+                )
+        return page
+
+    def _mark_dead(self, reason: str, generation: int) -> None:
+        if self._browser is not None and self._dead is None and generation == self.launches:
+            self._dead = reason
+
+    async def _close_browser(self) -> None:
+        browser, self._browser = self._browser, None
+        self._context = self._page = None
+        self._pid = None
+        self._dead = None
+        self._since_check = 0
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(browser.close(), 10)
+
+    def _after_request(self, generation: int) -> None:
+        self._since_check += 1
+        if self._since_check < self.options.memory_check_every:
+            return
+        self._since_check = 0
+        used = self.memory_mb()
+        if used is None:
+            return
+        self.peak_memory_mb = max(self.peak_memory_mb, used)
+        if used > self.options.memory_limit_mb:
+            limit = self.options.memory_limit_mb
+            self._mark_dead(f"memory {used:.0f} MB over the {limit:.0f} MB limit", generation)
+
+    def memory_mb(self) -> float | None:
+        """Proportional set size of the browser and all its child processes, in MB (Linux);
+        None when it cannot be read."""
+        if self._pid is None:
+            return None
+        pids = process_tree(self._pid)
+        if not pids:
+            return None
+        return sum(process_memory_kb(pid) for pid in pids) / 1024
+
+
+def _count_in_scope() -> None:
+    """The running source's request count, as HttpClient keeps it."""
+    scope = http._scope.get()
+    if scope is not None:
+        scope.requests += 1
+
+
+def _same_origin(a: str, b: str) -> bool:
+    first, second = urlsplit(a), urlsplit(b)
+    return (first.scheme, first.netloc) == (second.scheme, second.netloc)
+
+
+def _server_date(header: object) -> datetime:
+    if isinstance(header, str) and header:
+        try:
+            moment = parsedate_to_datetime(header)
+            if moment.tzinfo is not None:
+                return moment
+        except (TypeError, ValueError):
+            pass
+    return utc_now()
+
+
+def desktop_user_agent(version: str) -> str:
+    """The User-Agent of desktop Chrome on Linux for this Chromium (not "HeadlessChrome"),
+    in Chrome's reduced form (major version, then zeros)."""
+    major = version.split(".")[0] or "0"
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{major}.0.0.0 Safari/537.36"
+    )
+
+
+def cookies_for(header: str, url: str) -> list[Any]:
+    """A `Cookie` header value ("k=v; k2=v2") as Playwright cookies for `url`'s site."""
+    cookies = []
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name:
+            cookies.append({"name": name.strip(), "value": value.strip(), "url": url})
+    return cookies
+
+
+async def _browser_pid(browser: Browser) -> int | None:
+    """The browser process's id, from the DevTools protocol (Playwright does not give it)."""
+    try:
+        session = await browser.new_browser_cdp_session()
+        info = await session.send("SystemInfo.getProcessInfo")
+        await session.detach()
+    except Exception as err:  # an older Chromium without SystemInfo: no memory limit then
+        log.debug("no process info from the browser: %s", err)
+        return None
+    for process in info.get("processInfo", []):
+        if process.get("type") == "browser":
+            return int(process["id"])
+    return None
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it (Linux /proc); [] elsewhere."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    if not os.path.exists(f"/proc/{root}"):
+        return []
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return found
+
+
+def process_memory_kb(pid: int) -> int:
+    """A process's proportional set size in kB (shared pages split among their users), or
+    its resident set size when smaps_rollup cannot be read; 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            resident_pages = int(handle.read().split()[1])
+        return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError, IndexError):
+        return 0
