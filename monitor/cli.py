@@ -414,9 +414,6 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
         return EXIT_USAGE
-    if args.platform == "douyin":
-        print("pingfan collect: the Douyin collector is not built yet", file=sys.stderr)
-        return EXIT_USAGE
     return collect_command(_config(args), args.platform)
 
 

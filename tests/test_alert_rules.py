@@ -214,6 +214,29 @@ def test_a_negative_storm_fires_once_and_escalates_once(store: Store, tmp_path: 
     assert "代表评论：" in first.text and "95% 置信下限" in first.text and "30000" not in first.text
 
 
+def test_a_storm_read_late_after_an_outage_still_fires(store: Store, tmp_path: Path) -> None:
+    """Two threads whose angry comments were made ten hours ago, outside the window: the one
+    pingfan read back then is old news; the one it only just read (after an outage) is news."""
+    config = make_config(tmp_path)
+    late = T0 + timedelta(hours=11)
+    store.save_posts([post(pid, created_at=T0, observed_at=T0) for pid in ("SEEN", "LATE")])
+    negative = POOLS["negative"]
+    for pid, seen_at in (("SEEN", None), ("LATE", late)):
+        rows = [
+            comment(
+                f"C{pid}{i:03d}", post_id=pid, author_id=f"4{i:09d}",
+                text=negative[i % len(negative)] + "！" * (i // len(negative)),
+                created_at=T0 + timedelta(minutes=i),
+                observed_at=seen_at or T0 + timedelta(minutes=i, seconds=5),
+            )
+            for i in range(30)
+        ]  # fmt: skip
+        store.save_comments(rows)
+        store.set_comment_scores(("weibo", r.id, 0.1, "negative", "test") for r in rows)
+    fired = kinds(evaluate(store, config, late), "negative_thread")
+    assert [a.subject_id for a in fired] == ["LATE"]
+
+
 def test_a_calm_thread_with_a_few_angry_comments_does_not_fire(
     store: Store, tmp_path: Path
 ) -> None:

@@ -265,21 +265,6 @@ def test_status_shows_counts_and_topics(
     assert "posts" in out and "#平凡大连人" in out and "1,856,000" in out and "pending=1" in out
 
 
-def test_demo_replays_the_campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    summary = (out / "summary.md").read_text(encoding="utf-8")
-    assert "话题阅读 1,856,000" in summary, "the replay reaches the campaign's published reads"
-    assert "星海广场活动散场" in summary.split("UGC")[0], "the traffic thread is the most negative"
-    assert "8 个账号" in summary, "the copy-paste ring is found"
-    assert printed.count("微博 +") >= 30
-    assert main(["--config", str(out / "demo-config.toml"), "export", "topics"]) == 0
-    exported = capsys.readouterr().out.splitlines()
-    assert json.loads(exported[-1])["views"] == 1_856_000
-    assert main(["demo", "--out", str(out)]) == 0, "a second demo in the same place starts fresh"
-
-
 def test_sim_command_prints_base_urls(tmp_path: Path) -> None:
     import signal
     import time

@@ -296,3 +296,9 @@ def m040_three_way_sentiment(db: Database) -> None:
         "UPDATE comments SET sentiment = NULL WHERE sentiment IS NOT NULL",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m060_comments_by_first_seen(db: Database) -> None:
+    # Negative-thread rules count comments made or first seen in their window.
+    db.execute("CREATE INDEX IF NOT EXISTS comments_by_first_seen ON comments (first_seen)")

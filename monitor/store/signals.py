@@ -266,12 +266,14 @@ class SignalsStore(StoreBase):
     # --- comments ---------------------------------------------------------------------
 
     def thread_counts(self, *, since: datetime, until: datetime) -> list[ThreadCounts]:
-        """Per post: comments created in [since, until], how many scored, how many negative."""
+        """Per post: comments made, or first seen, in [since, until] (a thread pingfan reads
+        late, after an outage, is still news), how many scored, how many negative."""
         rows = self.db.execute(
             "SELECT platform, post_id, count(label), sum(label = 'negative'), count(*)"
-            " FROM comments WHERE created_at >= ? AND created_at <= ?"
+            " FROM comments WHERE (created_at >= :since AND created_at <= :until)"
+            " OR (first_seen >= :since AND first_seen <= :until)"
             " GROUP BY platform, post_id",
-            (to_utc_iso(since), to_utc_iso(until)),
+            {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
         return [ThreadCounts(p, pid, n, int(neg or 0), total) for p, pid, n, neg, total in rows]
 
@@ -294,14 +296,23 @@ class SignalsStore(StoreBase):
         label: str | None = None,
         limit: int = 200,
     ) -> list[CommentFacts]:
-        """The thread's comments in [since, until] (only `label` ones if given), most liked
-        first."""
+        """The thread's comments made or first seen in [since, until] (only `label` ones if
+        given), most liked first."""
         rows = self.db.execute(
             "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
-            " FROM comments WHERE platform = ? AND post_id = ? AND created_at >= ?"
-            " AND created_at <= ? AND (? IS NULL OR label = ?)"
-            " ORDER BY coalesce(likes, 0) DESC, created_at LIMIT ?",
-            (platform, post_id, to_utc_iso(since), to_utc_iso(until), label, label, limit),
+            " FROM comments WHERE platform = :platform AND post_id = :post"
+            " AND ((created_at >= :since AND created_at <= :until)"
+            " OR (first_seen >= :since AND first_seen <= :until))"
+            " AND (:label IS NULL OR label = :label)"
+            " ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
+            {
+                "platform": platform,
+                "post": post_id,
+                "since": to_utc_iso(since),
+                "until": to_utc_iso(until),
+                "label": label,
+                "limit": limit,
+            },
         ).fetchall()
         return [_comment(row) for row in rows]
 

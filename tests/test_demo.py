@@ -1,0 +1,105 @@
+"""`pingfan demo` runs the real daemon over the bundled campaign: the scenario's own events
+must show as alerts, checked against the scenario's truth (a shortened replay)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.sim.world import load_world
+
+pytestmark = pytest.mark.timeout(300)
+
+UNTIL = "2019-09-10"  # past the traffic night, the rider's video, the staged story and W36
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], str]:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--until", UNTIL]) == 0
+    alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text("utf-8").splitlines()]
+    return out, alerts, (out / "summary.md").read_text(encoding="utf-8")
+
+
+def first_alerts(alerts: list[dict], kind: str, subject: str) -> list[dict]:
+    """The alerts of one episode's start (escalations are titled 升级)."""
+    return [
+        a
+        for a in alerts
+        if a["kind"] == kind and a["subject_id"] == subject and not a["title"].startswith("升级")
+    ]
+
+
+def thread_post(text: str) -> str:
+    world = load_world()
+    (post,) = [p for p in world.posts if p.role == "thread" and text in p.text]
+    return post.id
+
+
+def test_the_negative_threads_each_raise_one_alert(demo: tuple[Path, list[dict], str]) -> None:
+    _, alerts, _ = demo
+    for text in ("星海广场活动散场", "渔民那期明显是摆拍"):
+        assert len(first_alerts(alerts, "negative_thread", thread_post(text))) == 1, text
+    calm = {a["subject_id"] for a in alerts if a["kind"] == "negative_thread"}
+    assert calm <= {thread_post("星海广场活动散场"), thread_post("渔民那期明显是摆拍")}
+
+
+def test_the_riders_video_trends(demo: tuple[Path, list[dict], str]) -> None:
+    _, alerts, _ = demo
+    assert first_alerts(alerts, "trending", thread_post("东港跑单"))
+
+
+def test_milestones_fire_as_the_topics_cross_them(demo: tuple[Path, list[dict], str]) -> None:
+    _, alerts, _ = demo
+    titles = [a["title"] for a in alerts if a["kind"] == "milestone"]
+    # By 09-10 the scenario's Douyin views passed 2,000,000 and Weibo's reads 1,000,000.
+    assert any("抖音播放突破 2,000,000" in t for t in titles), titles
+    assert any("微博阅读突破 1,000,000" in t for t in titles), titles
+    assert not any("3,000,000" in t for t in titles)
+
+
+def test_kol_uploads_are_announced(demo: tuple[Path, list[dict], str]) -> None:
+    _, alerts, _ = demo
+    world = load_world()
+    kol_posts = {p.id for p in world.posts if p.role == "kol"}
+    announced = {a["subject_id"] for a in alerts if a["kind"] == "kol_upload"}
+    assert announced and announced <= kol_posts
+
+
+def test_the_weibo_block_raises_one_alert_and_one_recovery(
+    demo: tuple[Path, list[dict], str],
+) -> None:
+    _, alerts, _ = demo
+    titles = [a["title"] for a in alerts if a["kind"] == "collector_health"]
+    assert titles.count("微博采集暂停：被平台拦截") == 1
+    assert titles.count("微博采集已恢复") == 1
+    blocked = next(a for a in alerts if a["title"] == "微博采集暂停：被平台拦截")
+    assert blocked["created_at"].startswith(("2019-07-31T19", "2019-07-31T2", "2019-08-01"))
+
+
+def test_the_copy_paste_ring_is_a_coordination_lead(demo: tuple[Path, list[dict], str]) -> None:
+    _, alerts, summary = demo
+    (lead,) = [a for a in alerts if a["kind"] == "coordination"]
+    assert "8 个账号" in lead["title"] and "线索" in lead["title"]
+    assert "8 个账号" in summary
+
+
+def test_summary_digest_and_browse_config(
+    demo: tuple[Path, list[dict], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, _, summary = demo
+    assert "抖音话题播放" in summary and "微博话题阅读" in summary and "剧本" in summary
+    assert "## 合作 KOL" in summary and "大连美食探店" in summary
+    assert {p.suffix for p in out.glob("digest-*")} >= {".html", ".md", ".svg"}
+    assert main(["--config", str(out / "demo-config.toml"), "export", "topics"]) == 0
+    exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {row["platform"] for row in exported} == {"weibo", "douyin"}
+
+
+def test_until_before_the_campaign_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--until", "2019-06-01"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "before the campaign starts" in err
