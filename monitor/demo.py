@@ -48,15 +48,16 @@ TELEGRAM_TOKEN_ENV = "PINGFAN_TELEGRAM_TOKEN"
 TELEGRAM_CHAT_ENV = "PINGFAN_TELEGRAM_CHAT"
 TOPIC = "平凡大连人"
 
-# In simulated time: what a team would configure for a live campaign, a little brisker.
+# In simulated time. A request costs a few real milliseconds, which at this speed are minutes
+# of the campaign, so the demo polls less often than a live deployment would (5m/2h/48h).
 DEMO_SCHEDULE = {
-    "topic_posts": "1h",
-    "topic_stats": "2h",
-    "kol_posts": "2h",
+    "topic_posts": "2h",
+    "topic_stats": "4h",
+    "kol_posts": "4h",
     "profiles": "1d",
-    "comments_hot": "1h",
-    "comments_cold": "12h",
-    "hot_window": "48h",
+    "comments_hot": "3h",
+    "comments_cold": "1d",
+    "hot_window": "24h",
 }
 
 BROWSE_CONFIG = """# Written by `pingfan demo`: the demo database, for `export` and `status`.
