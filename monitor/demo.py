@@ -16,6 +16,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -226,9 +227,26 @@ async def _run_daemon(
     if running.done():
         running.result()  # the daemon could not start: its error, as pingfan says it
     print(f"健康检查: http://127.0.0.1:{daemon.health_port}/healthz  （回放期间）", flush=True)
-    await _watch(daemon, world, clock, until, Console())
-    daemon.request_stop()
-    await running
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if interrupted.is_set():
+            os._exit(130)  # a second Ctrl-C: at once (SQLite's journal keeps the file whole)
+        print("\n中断：停止回放，汇总已收集的数据（再按一次 Ctrl-C 立即退出）", flush=True)
+        interrupted.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+    try:
+        await _watch(daemon, world, clock, until, Console(), interrupted)
+        daemon.request_stop()
+        await running
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if interrupted.is_set():
+        until = min(until, clock.now())
     with Store.for_config(config) as store:
         summary = _summary(store, world, config, until)
         week = _busiest_week(store)
@@ -285,19 +303,25 @@ def scripted_threads(
 
 
 async def _watch(
-    daemon: Daemon, world: World, clock: CompressedClock, until: datetime, console: Console
+    daemon: Daemon,
+    world: World,
+    clock: CompressedClock,
+    until: datetime,
+    console: Console,
+    interrupted: asyncio.Event,
 ) -> None:
-    """Until `until`: a live view on a terminal, a line per simulated week elsewhere."""
+    """Until `until` (or Ctrl-C): a live view on a terminal, a line per simulated week
+    elsewhere."""
     store = daemon.store
     assert store is not None
     if console.is_terminal:
         with Live(console=console, refresh_per_second=4, redirect_stdout=True) as live:
-            while clock.now() < until:
+            while clock.now() < until and not interrupted.is_set():
                 live.update(_progress_table(_snapshot(daemon, store, world, clock.now())))
                 await asyncio.sleep(0.25)
         return
     next_line = world.start + timedelta(days=7)
-    while clock.now() < until:
+    while clock.now() < until and not interrupted.is_set():
         if clock.now() >= next_line:
             print(_progress_line(_snapshot(daemon, store, world, clock.now())), flush=True)
             next_line += timedelta(days=7)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from monitor.collectors.due import due_threads
 from monitor.config import Config
 from monitor.models import Comment, Cursor, from_iso, to_utc_iso
 from monitor.parse.douyin import CommentPage
@@ -66,29 +67,9 @@ def comment_candidates(
     """Douyin posts whose comments are due, most overdue first: never read; an unfinished
     walk; comment_count grown since the last read; hot and not read for `comments_hot`; or
     not read for `comments_cold`."""
-    schedule = config.schedule
-    now = clock.now()
     rising = store.threads_turning_negative("douyin", since=platform_now - timedelta(hours=6))
-    due: list[tuple[float, str, int]] = []
-    for row in store.comment_poll_state("douyin", source):
-        listed = row["comments"] or 0
-        if row["value"] is None:
-            due.append((float("inf"), row["id"], listed))
-            continue
-        state = json.loads(row["value"])
-        read_at = from_iso(state.get("read_at") or row["updated_at"])
-        since_read = (now - read_at).total_seconds()
-        age = from_iso(row["observed_at"]) - from_iso(row["created_at"])
-        hot = age < timedelta(seconds=schedule.hot_window) or row["id"] in rising
-        if (
-            "resume" in state
-            or listed > state.get("count", 0)
-            or (hot and since_read >= schedule.comments_hot)
-            or since_read >= schedule.comments_cold
-        ):
-            due.append((since_read, row["id"], listed))
-    due.sort(key=lambda item: -item[0])
-    return [(post_id, listed) for _, post_id, listed in due]
+    rows = store.comment_poll_state("douyin", source)
+    return due_threads(rows, clock.now(), config.schedule, rising)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from monitor.collectors.due import due_threads
 from monitor.config import Config
 from monitor.errors import AuthExpired, ParseError
 from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, to_utc_iso
@@ -287,33 +288,11 @@ class WeiboCollector:
         more comments listed than at the last read; hot (young at its last reading, or its
         negative share rising) and not read for `comments_hot`; or not read for
         `comments_cold`."""
-        schedule = self.config.schedule
-        now = self.clock.now()
         rising = self.store.threads_turning_negative(
             "weibo", since=self.platform_now() - timedelta(hours=6)
         )
-        due: list[tuple[float, str, int]] = []
-        for row in self.store.comment_poll_state("weibo", COMMENTS_SOURCE):
-            listed = row["comments"] or 0
-            if row["value"] is None:
-                due.append((float("inf"), row["id"], listed))
-                continue
-            state = json.loads(row["value"])
-            read_at = (
-                from_iso(state["read_at"]) if "read_at" in state else from_iso(row["updated_at"])
-            )
-            since_read = (now - read_at).total_seconds()
-            age = from_iso(row["observed_at"]) - from_iso(row["created_at"])
-            hot = age < timedelta(seconds=schedule.hot_window) or row["id"] in rising
-            if (
-                "resume" in state
-                or listed > state.get("count", 0)
-                or (hot and since_read >= schedule.comments_hot)
-                or since_read >= schedule.comments_cold
-            ):
-                due.append((since_read, row["id"], listed))
-        due.sort(key=lambda item: -item[0])
-        return [(post_id, listed) for _, post_id, listed in due]
+        rows = self.store.comment_poll_state("weibo", COMMENTS_SOURCE)
+        return due_threads(rows, self.clock.now(), self.config.schedule, rising)
 
     async def collect_due_comments(self) -> int:
         """Visit every due thread in turn, a few pages a visit, until all are read or the
