@@ -15,8 +15,8 @@ Per sink, in alert order:
   once, in order; a rejected message is recorded and skipped;
 - a permanent error (bad token, chat not found, bad webhook key) marks the sink broken until
   its configuration changes, logs one line and raises one health alert for the other sinks;
-- below a sink's `min_severity`: skipped (except the weekly digest); a muted subject: muted; during `alerts.quiet_hours`
-  only critical alerts go, the rest wait.
+- below a sink's `min_severity`: skipped (except the weekly digest); a muted subject:
+  muted; during `alerts.quiet_hours` only critical alerts go, the rest wait.
 Secrets come from the environment variables the config names; they are never logged.
 """
 

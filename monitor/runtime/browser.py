@@ -40,9 +40,15 @@ from tenacity.stop import stop_base
 
 from monitor.errors import Blocked
 from monitor.models import utc_now
-from monitor.runtime import http
 from monitor.runtime.clock import Clock, WallClock
-from monitor.runtime.http import CircuitOpen, Gate, HttpResponse, TransientHttpError, time_is_up
+from monitor.runtime.http import (
+    CircuitOpen,
+    Gate,
+    HttpResponse,
+    TransientHttpError,
+    count_request,
+    time_is_up,
+)
 from monitor.runtime.pacing import Pacer
 
 if TYPE_CHECKING:
@@ -234,7 +240,7 @@ class BrowserFetcher:
         if self.gate is not None and self.gate.is_open():
             raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
         self.requests += 1
-        _count_in_scope()
+        count_request()
 
     async def _raise_if_walled(self, page: Page, url: str) -> None:
         """An empty answer with a verification overlay on the page names the wall."""
@@ -361,13 +367,6 @@ class BrowserFetcher:
         if not pids:
             return None
         return sum(process_memory_kb(pid) for pid in pids) / 1024
-
-
-def _count_in_scope() -> None:
-    """The running source's request count, as HttpClient keeps it."""
-    scope = http._scope.get()
-    if scope is not None:
-        scope.requests += 1
 
 
 def _same_origin(a: str, b: str) -> bool:

@@ -144,7 +144,11 @@ class Daemon:
             self.add_task(
                 "chat bot",
                 lambda daemon: run_bot(
-                    config, store, self.stop_event, now=self.clock.now, digest=bot_hook(config, store)
+                    config,
+                    store,
+                    self.stop_event,
+                    now=self.clock.now,
+                    digest=bot_hook(config, store),
                 ),
             )
         if config.digest.enabled:

@@ -95,6 +95,13 @@ def source_scope(deadline: float | None = None) -> Iterator[SourceScope]:
         _scope.reset(token)
 
 
+def count_request() -> None:
+    """Count one request against the running source (any fetcher calls this per request)."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.requests += 1
+
+
 def _deadline() -> float | None:
     scope = _scope.get()
     return scope.deadline if scope else None
@@ -197,9 +204,7 @@ class HttpClient:
         if self.gate is not None and self.gate.is_open():
             raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
         self.requests += 1
-        scope = _scope.get()
-        if scope is not None:
-            scope.requests += 1
+        count_request()
         try:
             async with self._session.get(
                 url, params={k: str(v) for k, v in (params or {}).items()}, headers=headers
