@@ -37,13 +37,13 @@ def test_unfinished_and_unread_walks_come_first_then_the_longest_unread() -> Non
         row("cold-due", read=3 * HOUR, age=timedelta(days=5)),
         row("grew", listed=12, read=timedelta(minutes=1), count=10),
     ]
-    due = [post_id for post_id, _ in due_threads(rows, NOW, schedule, rising=set())]
+    due = [post_id for post_id, _ in due_threads(rows, NOW, NOW, schedule, rising=set())]
     assert due[:2] == ["cut", "never"]
-    assert due[2:] == ["hot-older", "cold-due", "hot-stale", "grew"]
+    assert due[2:] == ["hot-older", "hot-stale", "grew", "cold-due"], "moving threads first"
 
 
 def test_a_rising_negative_share_makes_an_old_thread_hot() -> None:
     schedule = ScheduleConfig(comments_hot=300, comments_cold=7200, hot_window=172800)
     rows = [row("old", read=HOUR, age=timedelta(days=9))]
-    assert due_threads(rows, NOW, schedule, rising=set()) == []
-    assert due_threads(rows, NOW, schedule, rising={"old"}) == [("old", 10)]
+    assert due_threads(rows, NOW, NOW, schedule, rising=set()) == []
+    assert due_threads(rows, NOW, NOW, schedule, rising={"old"}) == [("old", 10)]

@@ -69,7 +69,7 @@ def comment_candidates(
     not read for `comments_cold`."""
     rising = store.threads_turning_negative("douyin", since=platform_now - timedelta(hours=6))
     rows = store.comment_poll_state("douyin", source)
-    return due_threads(rows, clock.now(), config.schedule, rising)
+    return due_threads(rows, clock.now(), platform_now, config.schedule, rising)
 
 
 @dataclass

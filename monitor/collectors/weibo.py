@@ -284,15 +284,13 @@ class WeiboCollector:
         return self.store.save_posts(posts)
 
     def comment_candidates(self) -> list[tuple[str, int]]:
-        """Posts whose comments are due, most overdue first: never read; an unfinished walk;
-        more comments listed than at the last read; hot (young at its last reading, or its
-        negative share rising) and not read for `comments_hot`; or not read for
-        `comments_cold`."""
+        """Posts whose comments are due, most urgent first (`monitor.collectors.due`)."""
         rising = self.store.threads_turning_negative(
             "weibo", since=self.platform_now() - timedelta(hours=6)
         )
         rows = self.store.comment_poll_state("weibo", COMMENTS_SOURCE)
-        return due_threads(rows, self.clock.now(), self.config.schedule, rising)
+        now = self.clock.now()
+        return due_threads(rows, now, self.platform_now(), self.config.schedule, rising)
 
     async def collect_due_comments(self) -> int:
         """Visit every due thread in turn, a few pages a visit, until all are read or the
