@@ -91,14 +91,23 @@ def decide(
     return Decision("hold")
 
 
+# Rules whose findings are leads, not news, over a long window: they need not run after
+# every poll (coordination compares a day of comments, the costliest rule by far).
+CADENCE: dict[str, float] = {"coordination": 6 * 3600.0}
+
+
 def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
-    """Run every enabled rule at `now`; enqueue the new alerts (with their rule state) and
-    return them, oldest rule first. A rule that fails is logged and the others still run."""
+    """Run every enabled rule at `now` (the slow ones at their `CADENCE`); enqueue the new
+    alerts (with their rule state) and return them, oldest rule first. A rule that fails is
+    logged and the others still run."""
     ctx = Context(config, now)
     mutes = store.active_mutes(now)
     raised: list[AlertRecord] = []
     for name, rule in enabled_rules(config.alerts):
         previous_run = store.rule_last_run(name)
+        every = CADENCE.get(name)
+        if every and previous_run and (now - previous_run).total_seconds() < every:
+            continue
         try:
             findings = rule(store, ctx)
         except Exception:

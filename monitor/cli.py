@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed",
         type=float,
         metavar="X",
-        help="simulated seconds per real second (default: the campaign in about 100 s)",
+        help="simulated seconds per real second (default: the campaign in about 120 s)",
     )
     demo.add_argument(
         "--until",

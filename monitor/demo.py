@@ -44,7 +44,7 @@ from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEFAULT_SECONDS = 100.0  # the whole campaign in about this many real seconds
+DEFAULT_SECONDS = 120.0  # the whole campaign in about this many real seconds
 TELEGRAM_TOKEN_ENV = "PINGFAN_TELEGRAM_TOKEN"
 TELEGRAM_CHAT_ENV = "PINGFAN_TELEGRAM_CHAT"
 TOPIC = "平凡大连人"

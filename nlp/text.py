@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # <img alt=[doge] ...> or alt="[送花花]" (both quote styles and none occur).
@@ -89,9 +89,15 @@ def extract_entities(text: str) -> Entities:
 def normalize(text: str, *, max_repeat: int = 3) -> str:
     """The form models see: NFKC (full-width → half-width), simplified characters, no URLs,
     control characters or zero-width spaces, runs like 哈哈哈哈哈 bounded, lower case.
-    Emoticon brackets stay, so `[哈哈]` is still one token."""
+    Emoticon brackets stay, so `[哈哈]` is still one token. Memoised: the rules look at the
+    same recent comments again and again."""
     if not text:
         return ""
+    return _normalize(text, max_repeat)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalize(text: str, max_repeat: int) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _ZERO_WIDTH.sub("", _CONTROL.sub(" ", text))
     text = _URL.sub(" ", text)

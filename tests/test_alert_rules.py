@@ -484,3 +484,14 @@ def test_an_episode_seen_at_every_run_goes_on_however_far_apart_the_runs() -> No
     assert decide(_finding(), seen, later, 2, previous_run=T0 + timedelta(days=3)).action == "hold"
     # not seen at the previous run (the condition had gone away): a new episode
     assert decide(_finding(), seen, later, 2, previous_run=T0 + timedelta(days=5)).action == "fire"
+
+
+def test_the_coordination_rule_runs_at_its_own_cadence(store: Store, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    evaluate(store, config, T0)
+    assert store.rule_last_run("coordination") == T0
+    evaluate(store, config, T0 + timedelta(hours=1))
+    assert store.rule_last_run("coordination") == T0, "a lead, not news: not every poll"
+    assert store.rule_last_run("negative_thread") == T0 + timedelta(hours=1)
+    evaluate(store, config, T0 + timedelta(hours=6))
+    assert store.rule_last_run("coordination") == T0 + timedelta(hours=6)
