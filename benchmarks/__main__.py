@@ -1,6 +1,9 @@
-"""`make bench`: run every benchmark and print its table."""
+"""`make bench`: run every benchmark and print its table.
 
-from benchmarks import fts, sentiment, store_writes
+`python -m benchmarks.douyin_browser_memory` (a long browser run) is left out; run it alone.
+"""
+
+from benchmarks import daemon_replay, fts, ingest, sentiment, store_writes
 
 if __name__ == "__main__":
     sentiment.main()
@@ -8,3 +11,7 @@ if __name__ == "__main__":
     store_writes.main()
     print()
     fts.main()
+    print()
+    ingest.main()
+    print()
+    daemon_replay.main()
