@@ -83,3 +83,23 @@ async def test_a_platform_that_stops_answering_opens_the_circuit(tmp_path: Path)
     with Store.open(config.storage.path) as store:
         (alert,) = store.query("SELECT title, text FROM alerts WHERE kind = 'collector_health'")
     assert "unreachable" in alert["text"]
+
+
+async def test_a_run_without_requests_does_not_close_the_circuit(tmp_path: Path) -> None:
+    from monitor.runtime.runner import PlatformRunner
+    from monitor.runtime.sources import Source
+
+    clock = VirtualClock(MID_CAMPAIGN)
+
+    async def nothing_due() -> int:
+        return 0
+
+    with Store.open(tmp_path / "p.db") as store:
+        circuit = Circuit("weibo", store, clock, cooldown=600)
+        runner = PlatformRunner("weibo", store, clock, circuit)
+        circuit.record_block("HTTP 432")
+        clock.advance(601)
+        result = await runner.run(Source("weibo:comments", "weibo", 300, nothing_due))
+        assert result.status == "ok"
+        assert circuit.state is CircuitState.HALF_OPEN, "no answer from Weibo: still unproven"
+        assert not list(store.query("SELECT id FROM alerts"))

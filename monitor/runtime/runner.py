@@ -67,7 +67,7 @@ class PlatformRunner:
         except CollectorError as err:
             result = self._on_failure(source, err)
         else:
-            self._on_success(source)
+            self._on_success(source, answered=bool(scope and scope.requests))
             result = StepResult(source.name, "ok", rows=rows)
         finally:
             if probing:
@@ -114,12 +114,14 @@ class PlatformRunner:
             self.metrics.record_poll(source, result)
         return result
 
-    def _on_success(self, source: Source) -> None:
+    def _on_success(self, source: Source, *, answered: bool) -> None:
         self._transient_streak = 0
         if source.name in self._failing:
             log.info("%s recovered", source.name)
             self._failing.discard(source.name)
-        if self.circuit.record_success():
+        # Only an answer from the platform proves it is back: a run with nothing to fetch
+        # (no thread due) says nothing, and must not close the circuit.
+        if answered and self.circuit.record_success():
             log.warning("%s circuit closed: collection recovered", self.platform)
             self.store.enqueue_alert(
                 recovered_alert(self.platform, self.clock.now(), self.language)
