@@ -120,10 +120,16 @@ def _cut_plain(text: str) -> list[str]:
 
 @cache
 def _idf() -> tuple[dict[str, float], float]:
-    from jieba.analyse.tfidf import TFIDF
-
-    extractor = TFIDF()
-    return extractor.idf_freq, extractor.median_idf
+    """jieba's IDF table, read from its file: importing `jieba.analyse` would also load
+    jieba's part-of-speech tables, about 100 MB that keywords never use."""
+    source = resources.files("jieba").joinpath("analyse/idf.txt")
+    table: dict[str, float] = {}
+    for line in source.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.strip().partition(" ")
+        if word and value:
+            table[word] = float(value)
+    values = sorted(table.values())
+    return table, values[len(values) // 2] if values else 0.0
 
 
 @cache

@@ -96,7 +96,7 @@ def normalize(text: str, *, max_repeat: int = 3) -> str:
     return _normalize(text, max_repeat)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)  # a day of a campaign's comments, a few MB
 def _normalize(text: str, max_repeat: int) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _ZERO_WIDTH.sub("", _CONTROL.sub(" ", text))

@@ -28,16 +28,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_any,
-    wait_exponential_jitter,
-)
-from tenacity.stop import stop_base
-
 from monitor.errors import Blocked
 from monitor.models import utc_now
 from monitor.runtime.clock import Clock, WallClock
@@ -47,7 +37,7 @@ from monitor.runtime.http import (
     HttpResponse,
     TransientHttpError,
     count_request,
-    time_is_up,
+    transient_retries,
 )
 from monitor.runtime.pacing import Pacer
 
@@ -103,16 +93,6 @@ class BrowserOptions:
     wall_check: Callable[[str], str | None] | None = None
     memory_check_every: int = 10  # requests between two memory readings
     launch_args: tuple[str, ...] = DEFAULT_ARGS
-
-
-class _PastDeadline(stop_base):
-    """Stop retrying when the next wait would end after the running source's deadline."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return time_is_up(self._clock, margin=retry_state.upcoming_sleep or 0.0)
 
 
 class BrowserFetcher:
@@ -185,15 +165,7 @@ class BrowserFetcher:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        initial, maximum = self._backoff
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TransientHttpError),
-            wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
-            stop=stop_any(stop_after_attempt(self._retries + 1), _PastDeadline(self._clock)),
-            sleep=self._clock.sleep,
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in transient_retries(self._clock, self._retries, self._backoff):
             with attempt:
                 return await self._get_once(url, params, headers)
         raise AssertionError("unreachable")  # pragma: no cover

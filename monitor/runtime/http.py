@@ -127,6 +127,20 @@ def time_is_up(clock: Clock, margin: float = 0.0) -> bool:
     return deadline is not None and clock.monotonic() >= deadline - margin
 
 
+def transient_retries(clock: Clock, retries: int, backoff: tuple[float, float]) -> AsyncRetrying:
+    """The one retry policy of every fetcher: transient errors only, capped exponential
+    backoff with jitter on the runtime's clock, at most `retries` more tries, and none that
+    would end after the running source's deadline."""
+    initial, maximum = backoff
+    return AsyncRetrying(
+        retry=retry_if_exception_type(TransientHttpError),
+        wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
+        stop=stop_any(stop_after_attempt(retries + 1), _PastDeadline(clock)),
+        sleep=clock.sleep,
+        reraise=True,
+    )
+
+
 class HttpClient:
     def __init__(
         self,
@@ -182,15 +196,7 @@ class HttpClient:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        initial, maximum = self._backoff
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TransientHttpError),
-            wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
-            stop=stop_any(stop_after_attempt(self._retries + 1), _PastDeadline(self._clock)),
-            sleep=self._clock.sleep,
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in transient_retries(self._clock, self._retries, self._backoff):
             with attempt:
                 return await self._get_once(url, params, headers)
         raise AssertionError("unreachable")  # pragma: no cover
