@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -99,23 +98,3 @@ class VirtualClock:
         if not event.is_set():
             await self.sleep(seconds)
         return event.is_set()
-
-
-class FollowClock:
-    """Reads the moment from another clock (the simulator's) and waits in real time: the
-    demo's replay steps the simulated campaign while pacing stays real."""
-
-    def __init__(self, source: Callable[[], datetime]) -> None:
-        self._source = source
-
-    def now(self) -> datetime:
-        return self._source()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0.0))
-
-    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
-        return await _wait(event, seconds)

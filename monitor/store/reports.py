@@ -106,12 +106,6 @@ class ReportsStore(StoreBase):
         rows = self.db.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
         return {label: n for label, n in rows}
 
-    def negative_share(self) -> float | None:
-        row = self.db.execute(
-            "SELECT avg(label = 'negative') FROM comments WHERE label IS NOT NULL"
-        ).fetchone()
-        return row[0]
-
     def most_negative_threads(self, min_comments: int = 20, limit: int = 3) -> list[dict]:
         """Posts with at least `min_comments` comments, by share of negative comments."""
         return list(
