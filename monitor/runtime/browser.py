@@ -21,15 +21,12 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from monitor.errors import Blocked
-from monitor.models import utc_now
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.http import (
     CircuitOpen,
@@ -37,7 +34,8 @@ from monitor.runtime.http import (
     HttpResponse,
     TransientHttpError,
     count_request,
-    transient_retries,
+    fetch_with_retries,
+    server_date,
 )
 from monitor.runtime.pacing import Pacer
 
@@ -165,10 +163,9 @@ class BrowserFetcher:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        async for attempt in transient_retries(self._clock, self._retries, self._backoff):
-            with attempt:
-                return await self._get_once(url, params, headers)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await fetch_with_retries(
+            lambda: self._get_once(url, params, headers), self._clock, self._retries, self._backoff
+        )
 
     async def _get_once(
         self, url: str, params: Mapping[str, str | int] | None, headers: Mapping[str, str] | None
@@ -204,7 +201,7 @@ class BrowserFetcher:
             await self._raise_if_walled(page, url)
         self._after_request(generation)
         log.debug("%s: %s %s (%d bytes)", self.name, status, result["url"], len(body))
-        return HttpResponse(str(result["url"]), status, body, _server_date(result.get("date")))
+        return HttpResponse(str(result["url"]), status, body, server_date(result.get("date")))
 
     async def _paced(self, url: str) -> None:
         """The pacer and the circuit gate, exactly as for the aiohttp client."""
@@ -344,17 +341,6 @@ class BrowserFetcher:
 def _same_origin(a: str, b: str) -> bool:
     first, second = urlsplit(a), urlsplit(b)
     return (first.scheme, first.netloc) == (second.scheme, second.netloc)
-
-
-def _server_date(header: object) -> datetime:
-    if isinstance(header, str) and header:
-        try:
-            moment = parsedate_to_datetime(header)
-            if moment.tzinfo is not None:
-                return moment
-        except (TypeError, ValueError):
-            pass
-    return utc_now()
 
 
 def desktop_user_agent(version: str) -> str:

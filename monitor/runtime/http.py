@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,18 +127,27 @@ def time_is_up(clock: Clock, margin: float = 0.0) -> bool:
     return deadline is not None and clock.monotonic() >= deadline - margin
 
 
-def transient_retries(clock: Clock, retries: int, backoff: tuple[float, float]) -> AsyncRetrying:
+async def fetch_with_retries(
+    attempt: Callable[[], Awaitable[HttpResponse]],
+    clock: Clock,
+    retries: int,
+    backoff: tuple[float, float],
+) -> HttpResponse:
     """The one retry policy of every fetcher: transient errors only, capped exponential
     backoff with jitter on the runtime's clock, at most `retries` more tries, and none that
     would end after the running source's deadline."""
     initial, maximum = backoff
-    return AsyncRetrying(
+    retrying = AsyncRetrying(
         retry=retry_if_exception_type(TransientHttpError),
         wait=wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial),
         stop=stop_any(stop_after_attempt(retries + 1), _PastDeadline(clock)),
         sleep=clock.sleep,
         reraise=True,
     )
+    async for try_ in retrying:
+        with try_:
+            return await attempt()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class HttpClient:
@@ -196,10 +205,9 @@ class HttpClient:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpResponse:
-        async for attempt in transient_retries(self._clock, self._retries, self._backoff):
-            with attempt:
-                return await self._get_once(url, params, headers)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await fetch_with_retries(
+            lambda: self._get_once(url, params, headers), self._clock, self._retries, self._backoff
+        )
 
     async def _get_once(
         self, url: str, params: Mapping[str, str | int] | None, headers: Mapping[str, str] | None
@@ -225,11 +233,13 @@ class HttpClient:
         if status in _TRANSIENT_STATUSES:
             raise TransientHttpError(f"{self.name}: HTTP {status} on {url}")
         log.debug("%s: %s %s (%d bytes)", self.name, status, final_url, len(text))
-        return HttpResponse(final_url, status, text, _server_date(date_header))
+        return HttpResponse(final_url, status, text, server_date(date_header))
 
 
-def _server_date(header: str | None) -> datetime:
-    if header:
+def server_date(header: object) -> datetime:
+    """A response's `Date` header as the server's clock (which relative times like "5分钟前"
+    refer to); now, when the header is missing or unreadable."""
+    if isinstance(header, str) and header:
         try:
             moment = parsedate_to_datetime(header)
             if moment.tzinfo is not None:
