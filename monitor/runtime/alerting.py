@@ -11,7 +11,7 @@ from datetime import datetime
 from alerts.dispatch import Dispatcher, DispatchReport
 from alerts.engine import evaluate
 from monitor.config import Config
-from monitor.runtime.clock import Clock
+from monitor.runtime.clock import Clock, wait_any
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
 
@@ -58,20 +58,7 @@ class Alerting:
         while not stop.is_set():
             self.wake.clear()
             await self.dispatch()
-            await _first_of(self.wake, stop, self.clock, DISPATCH_IDLE)
-
-
-async def _first_of(wake: asyncio.Event, stop: asyncio.Event, clock: Clock, seconds: float) -> None:
-    waiters = [
-        asyncio.create_task(wake.wait()),
-        asyncio.create_task(stop.wait()),
-        asyncio.create_task(clock.sleep(seconds)),
-    ]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in waiters:
-            task.cancel()
+            await wait_any(self.clock, DISPATCH_IDLE, self.wake, stop)
 
 
 async def evaluate_and_dispatch(config: Config, store: Store, clock: Clock) -> DispatchReport:

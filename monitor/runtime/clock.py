@@ -98,3 +98,14 @@ class VirtualClock:
         if not event.is_set():
             await self.sleep(seconds)
         return event.is_set()
+
+
+async def wait_any(clock: Clock, seconds: float, *events: asyncio.Event) -> None:
+    """Until one of `events` is set, or `seconds` of the clock have passed."""
+    waiters: list[asyncio.Task[object]] = [asyncio.create_task(event.wait()) for event in events]
+    waiters.append(asyncio.create_task(clock.sleep(seconds)))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiters:
+            task.cancel()

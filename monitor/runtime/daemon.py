@@ -33,7 +33,7 @@ from monitor.config import Config
 from monitor.errors import ConfigError, StoreError
 from monitor.runlock import RunLock
 from monitor.runtime.alerting import Alerting
-from monitor.runtime.clock import Clock, WallClock
+from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
@@ -242,17 +242,7 @@ class Daemon:
                     log.exception("stage %s failed; it runs again after the next scoring", name)
             if self.stop_event.is_set():
                 break
-            await self._wait_for_rows(SCORER_IDLE)
-
-    async def _wait_for_rows(self, seconds: float) -> None:
-        ingested = asyncio.create_task(self._ingested.wait())
-        stopped = asyncio.create_task(self.stop_event.wait())
-        timer = asyncio.create_task(self.clock.sleep(seconds))
-        try:
-            await asyncio.wait({ingested, stopped, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (ingested, stopped, timer):
-                task.cancel()
+            await wait_any(self.clock, SCORER_IDLE, self._ingested, self.stop_event)
 
     async def _retention_loop(self, store: Store) -> None:
         days = self.config.storage.comment_retention_days
