@@ -43,10 +43,11 @@ def _serve(speed: float, out: Any) -> None:
     asyncio.run(main())
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS), or the most it ever was (VmHWM), in MB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -113,7 +114,7 @@ def main() -> None:
             config = Path(workdir) / "config.toml"
             config.write_text(_config(weibo, topic), encoding="utf-8")
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "--config", str(config),
+                [sys.executable, "-m", "monitor", "--config", str(config),
                  "--log-level", "WARNING", "run"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
@@ -122,6 +123,10 @@ def main() -> None:
                 time.sleep(0.5)
                 worker = max((_rss_mb(c) for c in _children(daemon.pid)), default=0.0)
                 samples.append((time.monotonic() - started, _rss_mb(daemon.pid), worker))
+            high_water = (
+                _rss_mb(daemon.pid, "VmHWM"),
+                max((_rss_mb(c, "VmHWM") for c in _children(daemon.pid)), default=0.0),
+            )
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=60)
             db = sqlite3.connect(Path(workdir) / "replay.db")
@@ -144,9 +149,13 @@ def main() -> None:
     ]
     print(f"daemon replay: the whole campaign at {speed:,.0f}x in {CAMPAIGN_SECONDS:.0f} s")
     print(f"exit code {daemon.returncode}; stderr lines {len(err.decode().splitlines())}")
+    for line in err.decode().splitlines()[:5]:
+        print(f"  stderr: {line}")
     print(f"collected: {json.dumps(counts)}, unscored after stop: {unscored[0]}")
     print(
-        f"peak RSS: daemon {peak:.0f} MB, scoring worker {worker_peak:.0f} MB;"
+        f"peak RSS sampled every 0.5 s: daemon {peak:.0f} MB, scoring worker"
+        f" {worker_peak:.0f} MB; high-water mark (VmHWM, every byte ever resident at once):"
+        f" daemon {high_water[0]:.0f} MB, worker {high_water[1]:.0f} MB;"
         f" daemon peak per quarter of the campaign: "
         + ", ".join(f"{q:.0f}" for q in quarters)
         + " MB"

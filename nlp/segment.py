@@ -1,8 +1,10 @@
-"""jieba segmentation with the campaign lexicon, initialised once per process."""
+"""jieba segmentation with the campaign lexicon, initialised once per process.
+
+The tokenizer is jieba's, on jieba's dictionary held in a compact trie (nlp/dictionary.py):
+the same words for about a twentieth of the memory."""
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections import Counter
@@ -10,8 +12,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
-import jieba
-
+from nlp.dictionary import CompactTokenizer, idf_table
 from nlp.text import EMOTICON, normalize
 
 # Words that must stay whole whatever the general dictionary says.
@@ -42,19 +43,17 @@ CAMPAIGN_LEXICON: tuple[str, ...] = (
 )
 
 _lock = threading.Lock()
-_tokenizer: jieba.Tokenizer | None = None
+_tokenizer: CompactTokenizer | None = None
 _extra_words: set[str] = set()
 _WORDISH = re.compile(r"[\w\u4e00-\u9fff\[\]]")
 
 
-def tokenizer(lexicon: Iterable[str] = ()) -> jieba.Tokenizer:
+def tokenizer(lexicon: Iterable[str] = ()) -> CompactTokenizer:
     """The process-wide jieba tokenizer; words in `lexicon` are added (once each)."""
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            jieba.setLogLevel(logging.WARNING)
-            _tokenizer = jieba.Tokenizer()
-            _tokenizer.initialize()
+            _tokenizer = CompactTokenizer()
             for word in CAMPAIGN_LEXICON:
                 _tokenizer.add_word(word, freq=200_000)
         for word in lexicon:
@@ -93,7 +92,7 @@ def keywords(texts: Iterable[str], top_k: int = 10) -> list[tuple[str, float]]:
             if len(w) > 1 and not w.isdigit() and not EMOTICON.fullmatch(w)
         )
     stop = _stopwords()
-    idf, median_idf = _idf()
+    idf, median_idf = idf_table()
     total = sum(counts.values()) or 1
     scored = [
         (word, count / total * idf.get(word, median_idf))
@@ -105,10 +104,10 @@ def keywords(texts: Iterable[str], top_k: int = 10) -> list[tuple[str, float]]:
 
 
 def warm_up(lexicon: Iterable[str] = ()) -> None:
-    """Load jieba's dictionary and IDF table now (about two seconds), so that the first
+    """Load jieba's dictionary and IDF table now (about a second), so that the first
     keyword extraction of a long-running process does not pay for it."""
     tokenizer(lexicon)
-    _idf()
+    idf_table()
     _stopwords()
 
 
@@ -116,20 +115,6 @@ def _cut_plain(text: str) -> list[str]:
     if not text.strip():
         return []
     return [w for w in tokenizer().lcut(text) if _WORDISH.search(w)]
-
-
-@cache
-def _idf() -> tuple[dict[str, float], float]:
-    """jieba's IDF table, read from its file: importing `jieba.analyse` would also load
-    jieba's part-of-speech tables, about 100 MB that keywords never use."""
-    source = resources.files("jieba").joinpath("analyse/idf.txt")
-    table: dict[str, float] = {}
-    for line in source.read_text(encoding="utf-8").splitlines():
-        word, _, value = line.strip().partition(" ")
-        if word and value:
-            table[word] = float(value)
-    values = sorted(table.values())
-    return table, values[len(values) // 2] if values else 0.0
 
 
 @cache

@@ -93,7 +93,7 @@ _started: list[asyncio.subprocess.Process] = []
 
 async def start_daemon(config_path: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor.cli", "--config", str(config_path),
+        sys.executable, "-m", "monitor", "--config", str(config_path),
         "--log-level", "WARNING", "run",
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip

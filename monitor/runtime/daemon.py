@@ -35,6 +35,7 @@ from monitor.runlock import RunLock
 from monitor.runtime.alerting import Alerting
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
+from monitor.runtime.memory import return_freed_memory
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
 from monitor.runtime.scorer import Scorer, score_pending
@@ -107,9 +108,10 @@ class Daemon:
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
                 stack.callback(scorer.close)
                 await scorer.start()
-                # jieba's tables take seconds to load: here, not in the first rule run, where
-                # they would stall the event loop.
+                # jieba's tables take a second to load: here, not in the first rule run, where
+                # they would stall the event loop; then the scratch memory goes back.
                 await asyncio.to_thread(warm_up, config.nlp.lexicon)
+                return_freed_memory()
                 dispatcher = await stack.enter_async_context(
                     Dispatcher(config, store, clock=self.clock.now, sleep=self.clock.sleep)
                 )

@@ -11,8 +11,6 @@ import asyncio
 import json
 import logging
 import multiprocessing
-import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -22,6 +20,7 @@ from typing import TypeVar
 
 from monitor.config import Config
 from monitor.errors import ConfigError
+from monitor.runtime import scoring_worker
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
 from nlp.sentiment import Model, Probs, load_model
@@ -30,37 +29,6 @@ from nlp.ugc import UgcCandidate, assess
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 BATCH = 2000  # small enough that writing one batch's scores never stalls the loop
-
-_worker_model: Model | None = None
-_worker_error: str | None = None
-
-
-def _init_worker(spec: str) -> None:
-    global _worker_model, _worker_error
-    try:
-        _worker_model = load_model(spec)
-    except (ValueError, OSError) as err:
-        _worker_error = str(err)  # said by the first call, in the daemon's own words
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A daemon killed with SIGKILL cannot stop its worker: the worker notices and leaves."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def _worker_probabilities(texts: Sequence[str]) -> tuple[str, list[float]]:
-    if _worker_model is None:
-        raise ValueError(_worker_error or "the scoring worker has no model")
-    return _worker_model.version, _worker_model.probabilities(texts)
-
-
-def _worker_predict(texts: Sequence[str]) -> tuple[str, list[Probs]]:
-    if _worker_model is None:
-        raise ValueError(_worker_error or "the scoring worker has no model")
-    return _worker_model.version, _worker_model.predict(texts)
 
 
 class Scorer:
@@ -86,7 +54,7 @@ class Scorer:
         return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
+            initializer=scoring_worker.start,
             initargs=(self.model_spec,),
         )
 
@@ -103,14 +71,14 @@ class Scorer:
         if self._pool is None:
             assert self._model is not None
             return self._model.predict(texts)
-        return await self._in_worker(_worker_predict, texts)
+        return await self._in_worker(scoring_worker.predict, texts)
 
     async def probabilities(self, texts: Sequence[str]) -> list[float]:
         """P(positive) of each text."""
         if self._pool is None:
             assert self._model is not None
             return self._model.probabilities(texts)
-        return await self._in_worker(_worker_probabilities, texts)
+        return await self._in_worker(scoring_worker.probabilities, texts)
 
     async def _in_worker(
         self, call: Callable[[Sequence[str]], tuple[str, list[T]]], texts: Sequence[str]

@@ -12,6 +12,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nlp.lean_import import without
+
+with without("numpy"):  # sqlite-utils' numpy column types: never used, ~12 MB per process
+    import sqlite_utils  # noqa: F401  (imported here first, lean)
+
 from monitor.errors import StoreError
 from monitor.store.connection import StoreBase, Tokenize, describe_sqlite_error, open_database
 from monitor.store.content import (

@@ -40,10 +40,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, cast
 
-import jieba
-
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
 from monitor.store.connection import StoreBase
+from nlp.dictionary import CompactTokenizer, jieba
 from nlp.segment import CAMPAIGN_LEXICON
 from nlp.text import normalize
 
@@ -144,11 +143,9 @@ class JiebaTokens:
         return [w for w in cut(normalize(text)) if _WORDISH.search(w)]
 
 
-@lru_cache(maxsize=2)  # about 60 MB each
-def _jieba_tokenizer(lexicon: tuple[str, ...]) -> jieba.Tokenizer:
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
+@lru_cache(maxsize=2)  # on the shared compact dictionary: small each
+def _jieba_tokenizer(lexicon: tuple[str, ...]) -> CompactTokenizer:
+    tokenizer = CompactTokenizer()
     for word in (*CAMPAIGN_LEXICON, *lexicon):
         tokenizer.add_word(word, freq=200_000)
     return tokenizer
