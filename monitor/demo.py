@@ -252,7 +252,7 @@ async def _run_daemon(
         week = _busiest_week(store)
     if week:
         print(f"\n最忙的一周 {week} 的周报：", flush=True)
-        digest_command(config, week=week, out=out_dir, send=False, now=until)
+        digest_command(config, week=week, out=out_dir, send=False, now=until, charts_apart=True)
     lag = daemon.max_loop_lag * 1000
     hour = 3600 / clock.speed * 1000
     return summary + f"\n(事件循环最长停顿 {lag:.0f} ms；模拟 1 小时 = 实际 {hour:.0f} ms)\n"

@@ -16,7 +16,6 @@ import threading
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
@@ -116,47 +115,13 @@ class _Dictionary:
     longest: int  # characters in the longest word
 
 
-_build_lock = threading.Lock()
-_built: _Dictionary | None = None
-
-
-def _dictionary() -> _Dictionary:
-    """jieba's dict.txt, built once per process (about 0.6 s) by whichever thread asks first."""
-    global _built
-    with _build_lock:
-        if _built is None:
-            source = resources.files("jieba").joinpath("dict.txt")
-            trie = marisa_trie.Trie(word for word, _ in _entries(source))
-            counts = array("I", bytes(4 * len(trie)))
-            total = longest = 0
-            for word, value in _entries(source):
-                count = int(value)
-                counts[trie.key_id(word)] = count
-                total += count
-                longest = max(longest, len(word))
-            _built = _Dictionary(trie, counts, total, longest)
-        return _built
-
-
-@cache
-def idf_table() -> tuple[IdfTable, float]:
-    """jieba's IDF table (from its file: importing `jieba.analyse` would load its part-of-
-    speech tables too) and the median IDF, the weight of a word the table lacks."""
-    source = resources.files("jieba").joinpath("analyse/idf.txt")
-    trie = marisa_trie.Trie(word for word, _ in _entries(source))
-    weights = array("d", bytes(8 * len(trie)))
-    for word, value in _entries(source):
-        weights[trie.key_id(word)] = float(value)
-    median = sorted(weights)[len(weights) // 2] if len(weights) else 0.0
-    return IdfTable(trie, weights), median
-
-
 class IdfTable:
-    """Word → IDF, read-only."""
+    """Word → IDF, read-only, and the median IDF (the weight of a word the table lacks)."""
 
-    def __init__(self, trie: marisa_trie.Trie, weights: array[float]) -> None:
+    def __init__(self, trie: marisa_trie.Trie, weights: array[float], median: float) -> None:
         self._trie = trie
         self._weights = weights
+        self.median = median
 
     def get(self, word: str, default: float) -> float:
         key_id = self._trie.get(word)
@@ -164,6 +129,90 @@ class IdfTable:
 
     def __len__(self) -> int:
         return len(self._trie)
+
+
+@dataclass(frozen=True)
+class PackedTables:
+    """Both tables as bytes: built by `pack_tables()` in any process (building holds the GIL
+    for about half a second, and its scratch memory stays with the process that built it),
+    handed to `install()` in the one that cuts text, which only copies them in."""
+
+    words: bytes  # the dictionary's trie
+    counts: bytes  # array("I") by key id
+    total: int
+    longest: int
+    idf_words: bytes
+    idf_weights: bytes  # array("d") by key id
+    idf_median: float
+
+
+def pack_tables() -> PackedTables:
+    """Read jieba's dict.txt and analyse/idf.txt into tries (about 0.6 s)."""
+    jieba_files = resources.files("jieba")
+    source = jieba_files.joinpath("dict.txt")
+    trie = marisa_trie.Trie(word for word, _ in _entries(source))
+    counts = array("I", bytes(4 * len(trie)))
+    total = longest = 0
+    for word, value in _entries(source):
+        count = int(value)
+        counts[trie.key_id(word)] = count
+        total += count
+        longest = max(longest, len(word))
+    # jieba.analyse would load its part-of-speech tables too: its IDF file is read directly.
+    source = jieba_files.joinpath("analyse/idf.txt")
+    idf_trie = marisa_trie.Trie(word for word, _ in _entries(source))
+    weights = array("d", bytes(8 * len(idf_trie)))
+    for word, value in _entries(source):
+        weights[idf_trie.key_id(word)] = float(value)
+    median = sorted(weights)[len(weights) // 2] if len(weights) else 0.0
+    return PackedTables(
+        trie.tobytes(), counts.tobytes(), total, longest,
+        idf_trie.tobytes(), weights.tobytes(), median,
+    )  # fmt: skip
+
+
+_lock = threading.RLock()
+_dictionary_built: _Dictionary | None = None
+_idf_built: IdfTable | None = None
+
+
+def install(tables: PackedTables) -> None:
+    """Use these tables in this process (no-op if it already has them)."""
+    global _dictionary_built, _idf_built
+    with _lock:
+        if _dictionary_built is not None:
+            return
+        counts, weights = array("I"), array("d")
+        counts.frombytes(tables.counts)
+        weights.frombytes(tables.idf_weights)
+        _dictionary_built = _Dictionary(
+            marisa_trie.Trie().frombytes(tables.words), counts, tables.total, tables.longest
+        )
+        _idf_built = IdfTable(
+            marisa_trie.Trie().frombytes(tables.idf_words), weights, tables.idf_median
+        )
+
+
+def installed() -> bool:
+    return _dictionary_built is not None
+
+
+def _dictionary() -> _Dictionary:
+    """jieba's dictionary; built here, by whichever thread asks first, if not installed."""
+    with _lock:
+        if _dictionary_built is None:
+            install(pack_tables())
+    assert _dictionary_built is not None
+    return _dictionary_built
+
+
+def idf_table() -> IdfTable:
+    """jieba's IDF table; built here if not installed."""
+    with _lock:
+        if _idf_built is None:
+            install(pack_tables())
+    assert _idf_built is not None
+    return _idf_built
 
 
 def _entries(source: Traversable) -> Iterator[tuple[str, str]]:

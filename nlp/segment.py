@@ -92,10 +92,10 @@ def keywords(texts: Iterable[str], top_k: int = 10) -> list[tuple[str, float]]:
             if len(w) > 1 and not w.isdigit() and not EMOTICON.fullmatch(w)
         )
     stop = _stopwords()
-    idf, median_idf = idf_table()
+    idf = idf_table()
     total = sum(counts.values()) or 1
     scored = [
-        (word, count / total * idf.get(word, median_idf))
+        (word, count / total * idf.get(word, idf.median))
         for word, count in counts.items()
         if word not in stop
     ]

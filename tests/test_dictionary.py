@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlp.dictionary import CompactTokenizer, idf_table
+from nlp.dictionary import CompactTokenizer, idf_table, pack_tables
 
 
 @cache
@@ -106,9 +106,33 @@ def test_a_custom_dictionary_is_refused() -> None:
 
 
 def test_idf_table_holds_jiebas_weights() -> None:
-    idf, median = idf_table()
+    idf = idf_table()
+    median = idf.median
     assert len(idf) > 250_000
     assert 0 < median < 20
     assert idf.get("大连", 0.0) > 0
     assert idf.get("这个词不在表里", median) == median
     assert idf.get("的", 0.0) < idf.get("棒棰岛", median)
+
+
+def test_tables_packed_in_one_process_install_in_another() -> None:
+    import pickle
+    import subprocess
+    import sys
+
+    # The daemon builds the tables in a spawned process; here: pickled out of this one into
+    # a fresh interpreter, which must cut with them exactly as it would have built them.
+    blob = pickle.dumps(pack_tables())
+    code = (
+        "import pickle, sys; from nlp import dictionary as d;"
+        "d.install(pickle.loads(sys.stdin.buffer.read()));"
+        "assert d.installed();"
+        "print('|'.join(d.CompactTokenizer().lcut('大连星海广场的夜景真的绝了')),"
+        " round(d.idf_table().get('大连', 0.0), 4))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=blob, capture_output=True, check=True
+    ).stdout.decode()
+    words, weight = out.split()
+    assert words.split("|") == _stock().lcut("大连星海广场的夜景真的绝了")
+    assert float(weight) == round(idf_table().get("大连", 0.0), 4)

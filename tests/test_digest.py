@@ -269,6 +269,18 @@ def test_the_documents_show_the_model_figures(tmp_path: Path, store: Store) -> N
         assert chart.exists() and chart.name in markdown
 
 
+def test_charts_drawn_in_their_own_process_are_the_same_files(tmp_path: Path, store: Store) -> None:
+    # The daemon and the demo draw charts apart so matplotlib never stays in them.
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    here = write_digest(digest, tmp_path / "here")
+    apart = write_digest(digest, tmp_path / "apart", charts_apart=True)
+    assert [p.name for p in apart.charts] == [p.name for p in here.charts] and here.charts
+    for mine, theirs in zip(here.charts, apart.charts, strict=True):
+        assert mine.read_bytes() == theirs.read_bytes()
+    assert apart.html.read_bytes() == here.html.read_bytes()
+
+
 def test_english_digest(tmp_path: Path, store: Store) -> None:
     fill_week(store)
     config = make_config(tmp_path, ui={"language": "en"})

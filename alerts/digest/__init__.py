@@ -31,12 +31,18 @@ __all__ = ["bot_hook", "digest_command", "schedule"]
 
 
 def digest_command(
-    config: Config, *, week: str | None, out: Path | None, send: bool, now: datetime
+    config: Config,
+    *,
+    week: str | None,
+    out: Path | None,
+    send: bool,
+    now: datetime,
+    charts_apart: bool = False,
 ) -> int:
     """`pingfan digest`: write the week's digest (and send it); returns the exit code."""
     from alerts.digest.command import digest_command as run
 
-    return run(config, week=week, out=out, send=send, now=now)
+    return run(config, week=week, out=out, send=send, now=now, charts_apart=charts_apart)
 
 
 async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: Clock) -> None:

@@ -32,7 +32,7 @@ from matplotlib.ft2font import FT2Font
 
 from alerts import render
 from alerts.digest import i18n
-from alerts.digest.model import Digest
+from alerts.digest.model import Chart, Digest
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,6 @@ class ChartFont:
     family: str
     path: str
     index: int
-
-
-@dataclass(frozen=True)
-class Chart:
-    name: str  # reach | sentiment | kols
-    title: str
-    svg: str
 
 
 def _covers(path: str, index: int, text: str) -> bool:
@@ -187,6 +180,12 @@ def render_charts(digest: Digest, font_path: str | None = None) -> list[Chart]:
 
 def uses_cjk_font(font_path: str | None = None) -> bool:
     return find_cjk_font(font_path) is not None
+
+
+def draw(digest: Digest, font_path: str | None = None) -> tuple[list[Chart], bool]:
+    """The charts, and whether a CJK font drew them: what `files.write_digest` needs, in one
+    call that can run in another process."""
+    return (render_charts(digest, font_path) if digest.has_data else []), uses_cjk_font(font_path)
 
 
 def _style(font: ChartFont | None) -> dict[str, object]:

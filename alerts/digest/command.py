@@ -38,8 +38,15 @@ def _usage(message: str) -> int:
 
 
 def digest_command(
-    config: Config, *, week: str | None, out: Path | None, send: bool, now: datetime
+    config: Config,
+    *,
+    week: str | None,
+    out: Path | None,
+    send: bool,
+    now: datetime,
+    charts_apart: bool = False,
 ) -> int:
+    """`charts_apart`: see `write_digest` (the demo, a long-running process, sets it)."""
     tz = digest_zone(config)
     try:
         target = parse_week(week) if week is not None else IsoWeek.containing(now, tz).previous()
@@ -68,7 +75,9 @@ def digest_command(
     with Store.open(db) as store:
         digest = build_digest(store, config, target, now=now)
         try:
-            written = write_digest(digest, out_dir, font=config.digest.font)
+            written = write_digest(
+                digest, out_dir, font=config.digest.font, charts_apart=charts_apart
+            )
         except OSError as err:
             print(
                 f"pingfan digest: cannot write to {out_dir}: {err.strerror or err}; check the "

@@ -26,8 +26,7 @@ from markupsafe import Markup
 
 from alerts import render
 from alerts.digest import i18n
-from alerts.digest.charts import Chart
-from alerts.digest.model import Digest
+from alerts.digest.model import Chart, Digest
 from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from alerts import render
 from alerts.digest import i18n
-from alerts.digest.charts import render_charts, uses_cjk_font
 from alerts.digest.documents import chart_file, render_html, render_markdown, write_text
-from alerts.digest.model import Digest
+from alerts.digest.model import Chart, Digest
 from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek
 from monitor.models import AlertRecord
+from monitor.runtime.apart import run_apart
 from monitor.store import Store
 from monitor.store.weekly import DIGEST_KIND
 
@@ -44,13 +44,19 @@ def stem(week: IsoWeek) -> str:
     return f"digest-{week}"
 
 
-def write_digest(digest: Digest, out_dir: Path, *, font: Path | None = None) -> Written:
-    """Charts, Markdown and HTML into `out_dir` (created if needed)."""
+def write_digest(
+    digest: Digest, out_dir: Path, *, font: Path | None = None, charts_apart: bool = False
+) -> Written:
+    """Charts, Markdown and HTML into `out_dir` (created if needed).
+
+    `charts_apart`: draw the charts in a short-lived process of their own. Long-running
+    processes (the daemon, the demo) use it: matplotlib and numpy are about 45 MB that would
+    otherwise stay in them for ever after their first digest."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = stem(digest.week)
     font_path = str(font) if font else None
-    charts = render_charts(digest, font_path) if digest.has_data else []
-    font_note = bool(charts) and digest.language == "zh" and not uses_cjk_font(font_path)
+    charts, cjk_font = _draw_apart(digest, font_path) if charts_apart else _draw(digest, font_path)
+    font_note = bool(charts) and digest.language == "zh" and not cjk_font
     chart_paths = []
     for chart in charts:
         path = out_dir / chart_file(name, chart.name)
@@ -68,6 +74,16 @@ def write_digest(digest: Digest, out_dir: Path, *, font: Path | None = None) -> 
     html = out_dir / f"{name}.html"
     write_text(html, render_html(digest, charts, font_note=font_note))
     return Written(markdown, html, tuple(chart_paths))
+
+
+def _draw(digest: Digest, font_path: str | None) -> tuple[list[Chart], bool]:
+    from alerts.digest.charts import draw
+
+    return draw(digest, font_path)
+
+
+def _draw_apart(digest: Digest, font_path: str | None) -> tuple[list[Chart], bool]:
+    return run_apart(_draw, digest, font_path)
 
 
 def digest_alert(digest: Digest, written: Written, *, at: datetime) -> tuple[AlertRecord, dict]:

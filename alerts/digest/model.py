@@ -290,3 +290,12 @@ class Digest:
             "coordination": len(self.coordination),
             "downtime": {h.platform: round(h.downtime) for h in self.health if h.enabled},
         }
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the digest, drawn (charts.py) as self-contained SVG."""
+
+    name: str  # reach | sentiment | kols
+    title: str
+    svg: str

@@ -78,7 +78,9 @@ async def week_so_far(config: Config, store: Store, now: datetime) -> str:
 
     def build() -> tuple[Digest, Written]:
         digest = assemble(facts, config)
-        return digest, write_digest(digest, config.digest.out_dir, font=config.digest.font)
+        return digest, write_digest(
+            digest, config.digest.out_dir, font=config.digest.font, charts_apart=True
+        )
 
     digest, written = await asyncio.to_thread(build)
     language = digest.language
@@ -97,7 +99,7 @@ async def make_and_enqueue(config: Config, store: Store, week: IsoWeek, *, now: 
 
     def build() -> tuple[Digest, Written]:
         digest = assemble(facts, config)
-        return digest, write_digest(digest, out_dir, font=config.digest.font)
+        return digest, write_digest(digest, out_dir, font=config.digest.font, charts_apart=True)
 
     digest, written = await asyncio.to_thread(build)
     queued = enqueue_digest(store, digest, written, at=now)

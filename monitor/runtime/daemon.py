@@ -33,6 +33,7 @@ from monitor.config import Config
 from monitor.errors import ConfigError, StoreError
 from monitor.runlock import RunLock
 from monitor.runtime.alerting import Alerting
+from monitor.runtime.apart import run_apart_async
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
 from monitor.runtime.memory import return_freed_memory
@@ -41,6 +42,8 @@ from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platfo
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.runtime.sources import Source
 from monitor.store import Store
+from nlp.dictionary import install as install_tables
+from nlp.dictionary import pack_tables
 from nlp.segment import warm_up
 
 log = logging.getLogger(__name__)
@@ -108,8 +111,9 @@ class Daemon:
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
                 stack.callback(scorer.close)
                 await scorer.start()
-                # jieba's tables take a second to load: here, not in the first rule run, where
-                # they would stall the event loop; then the scratch memory goes back.
+                # jieba's tables (for keywords) are built in a process of their own, so the
+                # build neither holds this loop's GIL nor leaves its scratch memory here.
+                install_tables(await run_apart_async(pack_tables))
                 await asyncio.to_thread(warm_up, config.nlp.lexicon)
                 return_freed_memory()
                 dispatcher = await stack.enter_async_context(

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -55,7 +56,7 @@ class Scorer:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=scoring_worker.start,
-            initargs=(self.model_spec,),
+            initargs=(self.model_spec, os.getpid()),
         )
 
     async def start(self) -> None:

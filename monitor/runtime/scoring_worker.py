@@ -7,12 +7,10 @@ model (nlp.sentiment), not the daemon's HTTP, SQLite, chat and digest libraries.
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
-import time
 from collections.abc import Sequence
 
+from monitor.runtime.apart import leave_with_parent
 from monitor.runtime.memory import return_freed_memory
 from nlp.sentiment import Model, Probs, load_model
 
@@ -20,22 +18,16 @@ _model: Model | None = None
 _error: str | None = None
 
 
-def start(spec: str) -> None:
-    """The pool's initializer: load the model once (a failure is said by the first call)."""
+def start(spec: str, parent: int) -> None:
+    """The pool's initializer: load the model once (a failure is said by the first call);
+    leave when the daemon (`parent`) is gone: killed with SIGKILL, it cannot stop us."""
     global _model, _error
+    leave_with_parent(parent)
     try:
         _model = load_model(spec)
     except (ValueError, OSError) as err:
         _error = str(err)  # said by the first call, in the daemon's own words
     return_freed_memory()  # the model file's parse is scratch once the weights are packed
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A daemon killed with SIGKILL cannot stop its worker: the worker notices and leaves."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
 
 
 def _loaded() -> Model:
