@@ -108,6 +108,7 @@ def main() -> None:
     sim = context.Process(target=_serve, args=(speed, urls), daemon=True)
     sim.start()
     samples: list[tuple[float, float, float]] = []
+    children: dict[int, list[float]] = {}  # pid -> [peak MB, first seen s, last seen s, last MB]
     try:
         weibo, topic = urls.get(timeout=120)
         with tempfile.TemporaryDirectory() as workdir:
@@ -121,8 +122,13 @@ def main() -> None:
             started = time.monotonic()
             while time.monotonic() - started < CAMPAIGN_SECONDS + SETTLE_SECONDS:
                 time.sleep(0.5)
+                now = time.monotonic() - started
+                for child in _children(daemon.pid):
+                    seen = children.setdefault(child, [0.0, now, now, 0.0])
+                    seen[3] = _rss_mb(child)
+                    seen[0], seen[2] = max(seen[0], seen[3]), now
                 worker = max((_rss_mb(c) for c in _children(daemon.pid)), default=0.0)
-                samples.append((time.monotonic() - started, _rss_mb(daemon.pid), worker))
+                samples.append((now, _rss_mb(daemon.pid), worker))
             high_water = (
                 _rss_mb(daemon.pid, "VmHWM"),
                 max((_rss_mb(c, "VmHWM") for c in _children(daemon.pid)), default=0.0),
@@ -153,12 +159,20 @@ def main() -> None:
         print(f"  stderr: {line}")
     print(f"collected: {json.dumps(counts)}, unscored after stop: {unscored[0]}")
     print(
-        f"peak RSS sampled every 0.5 s: daemon {peak:.0f} MB, scoring worker"
-        f" {worker_peak:.0f} MB; high-water mark (VmHWM, every byte ever resident at once):"
-        f" daemon {high_water[0]:.0f} MB, worker {high_water[1]:.0f} MB;"
+        f"peak RSS sampled every 0.5 s: daemon {peak:.0f} MB, largest child {worker_peak:.0f} MB;"
+        f" high-water mark (VmHWM, every byte ever resident at once): daemon"
+        f" {high_water[0]:.0f} MB, scoring worker {high_water[1]:.0f} MB;"
         f" daemon peak per quarter of the campaign: "
         + ", ".join(f"{q:.0f}" for q in quarters)
         + " MB"
+    )
+    print(
+        "the daemon's child processes (the scoring worker lives to the end; one-off ones:"
+        " jieba's tables at start, digest charts): "
+        + "; ".join(
+            f"peak {peak:.0f} MB, last {now:.0f} MB, seen {first:.1f}-{last:.1f} s"
+            for peak, first, last, now in children.values()
+        )
     )
     print(
         "requests of each source's last (idle) poll: "
