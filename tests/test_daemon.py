@@ -286,3 +286,49 @@ async def test_retention_purges_old_comments_by_the_real_clock(tmp_path: Path) -
             10,
             "the old comment is purged",
         )
+
+
+async def test_new_posts_wake_the_comment_source_before_its_interval(tmp_path: Path) -> None:
+    # Comments every hour; the topic every second. A post that appears is read for comments
+    # at once: the listing that stored it wakes the comment source.
+    async with running_sim(at=MID_CAMPAIGN, requests_per_minute=100_000) as (server, clock):
+        raw = daemon_config_dict(server)
+        raw["schedule"] = {**FAST_SCHEDULE, "comments_hot": "1h", "comments_cold": "2h"}
+        config = config_from_dict(raw, tmp_path / "config.toml")
+        db = tmp_path / "pingfan.db"
+        async with in_process_daemon(config):
+            await eventually(
+                lambda: read_db(db, "SELECT last_run_at FROM sources WHERE name ="
+                                    " 'weibo:comments'") not in ([], [(None,)]),
+                30, "the first comment run",
+            )  # fmt: skip
+            first_run = read_db(db, "SELECT last_run_at FROM sources WHERE name = 'weibo:comments'")
+            before = {r[0] for r in read_db(db, "SELECT id FROM posts")}
+            clock.advance(hours=12)  # the campaign moves on: new posts, new comments
+            world, now = server.sim.world, clock.now()
+            new_posts = expected_post_ids(world, now) - before
+            want = {c.id for pid in new_posts for c in world.comments_until(pid, now)}
+            assert new_posts and want
+
+            def read_new_threads() -> bool:
+                have = {r[0] for r in read_db(db, "SELECT id FROM comments")}
+                return want <= have
+
+            await eventually(read_new_threads, 30, "comments of the new posts, read at once")
+            again = read_db(db, "SELECT last_run_at FROM sources WHERE name = 'weibo:comments'")
+        assert again != first_run  # a second comment run, long before the hour was up
+
+
+def test_bring_forward_only_moves_a_source_earlier(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        now = utc_now().replace(microsecond=0)  # stored to the second
+        assert not store.bring_forward("weibo:comments", now)  # never ran: due anyway
+        store.record_source_run(
+            "weibo:comments", "weibo", status="ok", at=now, due_at=now + timedelta(hours=1)
+        )
+        assert store.bring_forward("weibo:comments", now + timedelta(minutes=5))
+        row = store.source("weibo:comments")
+        assert row is not None and row.due_at == now + timedelta(minutes=5)
+        assert not store.bring_forward("weibo:comments", now + timedelta(minutes=30))
+        row = store.source("weibo:comments")
+        assert row is not None and row.due_at == now + timedelta(minutes=5)

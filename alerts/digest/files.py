@@ -21,7 +21,7 @@ from alerts.digest.model import Chart, Digest
 from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek
 from monitor.models import AlertRecord
-from monitor.runtime.apart import run_apart
+from monitor.runtime.apart import LingeringWorker, call_by_name
 from monitor.store import Store
 from monitor.store.weekly import DIGEST_KIND
 
@@ -82,8 +82,16 @@ def _draw(digest: Digest, font_path: str | None) -> tuple[list[Chart], bool]:
     return draw(digest, font_path)
 
 
+# Charts drawn apart: one process, kept for a minute after each digest (see LingeringWorker).
+_CHART_PROCESS = LingeringWorker(linger=60.0)
+
+
 def _draw_apart(digest: Digest, font_path: str | None) -> tuple[list[Chart], bool]:
-    return run_apart(_draw, digest, font_path)
+    # By name: the child imports the charts module (and matplotlib), not this one's store.
+    charts, cjk_font = _CHART_PROCESS.run(
+        call_by_name, "alerts.digest.charts:draw", digest, font_path
+    )
+    return charts, cjk_font
 
 
 def digest_alert(digest: Digest, written: Written, *, at: datetime) -> tuple[AlertRecord, dict]:

@@ -82,18 +82,28 @@ class DouyinCollector:
         schedule = self.config.schedule
         found: list[Source] = []
 
-        def add(name: str, interval: float, run: Callable[[], Awaitable[int]]) -> None:
-            found.append(Source(f"douyin:{name}", "douyin", interval, run, budget=interval))
+        def add(
+            name: str, interval: float, run: Callable[[], Awaitable[int]], *, posts: bool = False
+        ) -> None:
+            wakes = ("douyin:comments",) if posts else ()
+            found.append(
+                Source(f"douyin:{name}", "douyin", interval, run, budget=interval, wakes=wakes)
+            )
 
         for sec_uid in sorted(self._kols | self._officials):
-            add(f"uploads:{sec_uid}", schedule.kol_posts, partial(self.collect_uploads, sec_uid))
+            add(
+                f"uploads:{sec_uid}",
+                schedule.kol_posts,
+                partial(self.collect_uploads, sec_uid),
+                posts=True,
+            )
             add(f"profile:{sec_uid}", schedule.profiles, partial(self.collect_profile, sec_uid))
         for topic in self.config.topics:
             add(f"topic_stats:{topic.name}", schedule.topic_stats,
                 partial(self.collect_topic_stats, topic.name))  # fmt: skip
             add(f"topic_videos:{topic.name}", schedule.topic_posts,
-                partial(self.collect_challenge_videos, topic.name))  # fmt: skip
-        add("post_counts", schedule.comments_hot, self.refresh_post_counts)
+                partial(self.collect_challenge_videos, topic.name), posts=True)  # fmt: skip
+        add("post_counts", schedule.comments_hot, self.refresh_post_counts, posts=True)
         add("comments", schedule.comments_hot, self.collect_due_comments)
         return found
 

@@ -91,8 +91,13 @@ class WeiboCollector:
         schedule = self.config.schedule
         found: list[Source] = []
 
-        def add(name: str, interval: float, run: Callable[[], Awaitable[int]]) -> None:
-            found.append(Source(f"weibo:{name}", "weibo", interval, run, budget=interval))
+        def add(
+            name: str, interval: float, run: Callable[[], Awaitable[int]], *, posts: bool = False
+        ) -> None:
+            wakes = (COMMENTS_SOURCE,) if posts else ()  # "weibo:comments"
+            found.append(
+                Source(f"weibo:{name}", "weibo", interval, run, budget=interval, wakes=wakes)
+            )
 
         if logged_in:
             add("login", schedule.profiles, self.check_login)
@@ -101,6 +106,7 @@ class WeiboCollector:
                 f"topic_posts:{topic.name}",
                 schedule.topic_posts,
                 partial(self.collect_topic_posts, topic.name),
+                posts=True,
             )
             add(
                 f"topic_stats:{topic.name}",
@@ -108,9 +114,14 @@ class WeiboCollector:
                 partial(self.collect_topic_stats, topic.name),
             )
         for uid in sorted(self._kols | self._officials):
-            add(f"timeline:{uid}", schedule.kol_posts, partial(self.collect_timeline, uid))
+            add(
+                f"timeline:{uid}",
+                schedule.kol_posts,
+                partial(self.collect_timeline, uid),
+                posts=True,
+            )
             add(f"profile:{uid}", schedule.profiles, partial(self.collect_profile, uid))
-        add("post_counts", schedule.comments_hot, self.refresh_post_counts)
+        add("post_counts", schedule.comments_hot, self.refresh_post_counts, posts=True)
         add("comments", schedule.comments_hot, self.collect_due_comments)
         return found  # fmt: skip
 

@@ -9,13 +9,15 @@ result comes back pickled.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import ParamSpec, TypeVar
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -47,6 +49,57 @@ def _one_off() -> ProcessPoolExecutor:
 def run_apart(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     with _one_off() as pool:
         return pool.submit(function, *args, **kwargs).result()
+
+
+class LingeringWorker:
+    """One spawned process for occasional heavy calls: started by the first call, reused by
+    the calls that come within `linger` seconds of the last one, then stopped. A weekly
+    digest pays one start and leaves nothing behind; the demo, where a week passes in
+    seconds, does not pay a start (and matplotlib's import, ~2 s of CPU) per digest."""
+
+    def __init__(self, linger: float = 60.0) -> None:
+        self.linger = linger
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._timer: threading.Timer | None = None
+
+    def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pool is None:
+                self._pool = _one_off()
+            pool = self._pool
+        try:
+            return pool.submit(function, *args, **kwargs).result()
+        except BrokenProcessPool:
+            self._stop(pool)  # the next call starts a fresh process
+            raise
+        finally:
+            with self._lock:
+                if self._pool is pool and self._timer is None:
+                    self._timer = threading.Timer(self.linger, self._stop, args=(pool,))
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None
+
+    def _stop(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+                self._timer = None
+        pool.shutdown(wait=False)
+
+
+def call_by_name(target: str, *args: Any) -> Any:
+    """`module:function`, imported in the process that calls it: with `run_apart`, the
+    parent never imports the module (the point, when the module is heavy)."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
 
 
 async def run_apart_async(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

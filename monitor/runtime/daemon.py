@@ -83,6 +83,7 @@ class Daemon:
         self.store: Store | None = None
         self.max_loop_lag = 0.0
         self._ingested = asyncio.Event()
+        self._woken: dict[str, asyncio.Event] = {}  # source name → "you are due now"
         self.alerts_waiting = asyncio.Event()  # the dispatcher's wake-up
 
     def add_stage(self, name: str, stage: Stage) -> None:
@@ -194,14 +195,16 @@ class Daemon:
 
     async def _source_loop(self, runtime: PlatformRuntime, source: Source) -> None:
         store = runtime.runner.store
+        woken = self._woken.setdefault(source.name, asyncio.Event())
         while not self.stop_event.is_set():
             row = store.source(source.name)
             now = self.clock.now()
             due = row.due_at if row and row.due_at else now
             wait = (due - now).total_seconds()
             if wait > 0:
-                await self.clock.wait(self.stop_event, wait)
-                continue  # the due time may have moved (a circuit opened meanwhile)
+                await wait_any(self.clock, wait, self.stop_event, woken)
+                woken.clear()
+                continue  # the due time may have moved (a circuit opened, another woke us)
             raised = runtime.runner.alerts_raised
             try:
                 result = await runtime.runner.run(source)
@@ -219,6 +222,7 @@ class Daemon:
                 continue
             if result.rows:
                 self._ingested.set()
+                self._wake(store, source.wakes)
             if runtime.runner.alerts_raised != raised:
                 self.alerts_waiting.set()  # a health alert: send it now, not after scoring
             if result.status == "skipped" and runtime.runner.circuit.allow():
@@ -227,6 +231,11 @@ class Daemon:
                     source.name, source.platform, status="skipped", at=self.clock.now(),
                     due_at=self.clock.now() + timedelta(seconds=min(SKIP_RETRY, source.interval)),
                 )  # fmt: skip
+
+    def _wake(self, store: Store, names: tuple[str, ...]) -> None:
+        for name in names:
+            if store.bring_forward(name, self.clock.now()):
+                self._woken.setdefault(name, asyncio.Event()).set()
 
     async def _scorer_loop(self, store: Store, scorer: Scorer) -> None:
         while not self.stop_event.is_set():

@@ -19,6 +19,9 @@ class Source:
     run: Callable[[], Awaitable[int]] = field(compare=False)  # returns rows stored
     # The most a run may take (retries included) before it is cut short.
     budget: float = 600.0
+    # Sources made due at once when a run of this one stores rows: new posts and grown
+    # counts are read for comments now, not after the comment source's own interval.
+    wakes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

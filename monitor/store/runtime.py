@@ -93,6 +93,18 @@ class RuntimeStore(StoreBase):
         ).fetchall()
         return [_source_row(row) for row in rows]
 
+    def bring_forward(self, name: str, due_at: datetime) -> bool:
+        """Make source `name` due at `due_at` if it was due later (True if it moved). A
+        source that never ran is due anyway."""
+        row = self.source(name)
+        if row is None or row.due_at is None or row.due_at <= due_at:
+            return False
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE sources SET due_at = ? WHERE name = ?", (to_utc_iso(due_at), name)
+            )
+        return True
+
     def record_source_run(
         self,
         name: str,

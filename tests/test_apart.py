@@ -1,0 +1,42 @@
+"""One-off and lingering worker processes (monitor/runtime/apart.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from monitor.runtime.apart import LingeringWorker, call_by_name, run_apart, run_apart_async
+
+
+def test_run_apart_runs_in_another_process() -> None:
+    assert run_apart(call_by_name, "os:getpid") != os.getpid()
+    assert run_apart(call_by_name, "math:hypot", 3, 4) == 5.0
+
+
+async def test_run_apart_async_returns_and_raises_what_the_call_does() -> None:
+    assert await run_apart_async(call_by_name, "operator:add", 2, 40) == 42
+    with pytest.raises(ModuleNotFoundError):
+        await run_apart_async(call_by_name, "no_such_module_here:anything")
+
+
+def test_a_lingering_worker_is_reused_then_stopped() -> None:
+    worker = LingeringWorker(linger=1.0)
+    first = worker.run(call_by_name, "os:getpid")
+    second = worker.run(call_by_name, "os:getpid")
+    assert first == second != os.getpid()  # one process for calls close together
+    assert worker.running
+    deadline = time.monotonic() + 10
+    while worker.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not worker.running  # stopped after `linger` idle seconds
+    third = worker.run(call_by_name, "os:getpid")
+    assert third not in (first, os.getpid())  # a fresh process for the next call
+
+
+def test_an_error_in_the_worker_reaches_the_caller_and_the_worker_stays() -> None:
+    worker = LingeringWorker(linger=5.0)
+    with pytest.raises(ZeroDivisionError):
+        worker.run(call_by_name, "operator:truediv", 1, 0)
+    assert worker.run(call_by_name, "operator:mul", 6, 7) == 42
