@@ -39,7 +39,20 @@ def test_unfinished_and_unread_walks_come_first_then_the_longest_unread() -> Non
     ]
     due = [post_id for post_id, _ in due_threads(rows, NOW, NOW, schedule, rising=set())]
     assert due[:2] == ["cut", "never"]
-    assert due[2:] == ["hot-older", "hot-stale", "grew", "cold-due"], "moving threads first"
+    # moving threads first: the one with new comments listed, then the longest unread
+    assert due[2:] == ["grew", "hot-older", "hot-stale", "cold-due"]
+
+
+def test_a_turning_thread_then_the_fastest_growing_come_first_among_the_moving() -> None:
+    schedule = ScheduleConfig(comments_hot=3 * 3600, comments_cold=86400, hot_window=86400)
+    rows = [
+        row("stale-and-slow", listed=12, read=20 * HOUR, age=timedelta(days=3), count=10),
+        row("hot-quiet", read=4 * HOUR),
+        row("fast", listed=80, read=4 * HOUR, count=18),
+        row("turning", listed=30, read=3 * HOUR, count=25),
+    ]
+    due = [post_id for post_id, _ in due_threads(rows, NOW, NOW, schedule, rising={"turning"})]
+    assert due == ["turning", "fast", "stale-and-slow", "hot-quiet"]
 
 
 def test_a_rising_negative_share_makes_an_old_thread_hot() -> None:

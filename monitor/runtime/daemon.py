@@ -223,6 +223,11 @@ class Daemon:
             if result.rows:
                 self._ingested.set()
                 self._wake(store, source.wakes)
+            if woken.is_set():
+                # Woken while running: the run listed its work before the new posts arrived,
+                # and its finish has just set the next due time a whole interval away.
+                woken.clear()
+                store.bring_forward(source.name, self.clock.now())
             if runtime.runner.alerts_raised != raised:
                 self.alerts_waiting.set()  # a health alert: send it now, not after scoring
             if result.status == "skipped" and runtime.runner.circuit.allow():
@@ -233,9 +238,11 @@ class Daemon:
                 )  # fmt: skip
 
     def _wake(self, store: Store, names: tuple[str, ...]) -> None:
+        """Make these sources due now: a waiting one runs at once, a running one again
+        as soon as it finishes."""
         for name in names:
-            if store.bring_forward(name, self.clock.now()):
-                self._woken.setdefault(name, asyncio.Event()).set()
+            store.bring_forward(name, self.clock.now())
+            self._woken.setdefault(name, asyncio.Event()).set()
 
     async def _scorer_loop(self, store: Store, scorer: Scorer) -> None:
         while not self.stop_event.is_set():
