@@ -302,7 +302,6 @@ async def test_new_posts_wake_the_comment_source_before_its_interval(tmp_path: P
                                     " 'weibo:comments'") not in ([], [(None,)]),
                 30, "the first comment run",
             )  # fmt: skip
-            first_run = read_db(db, "SELECT last_run_at FROM sources WHERE name = 'weibo:comments'")
             before = {r[0] for r in read_db(db, "SELECT id FROM posts")}
             clock.advance(hours=12)  # the campaign moves on: new posts, new comments
             world, now = server.sim.world, clock.now()
@@ -314,9 +313,9 @@ async def test_new_posts_wake_the_comment_source_before_its_interval(tmp_path: P
                 have = {r[0] for r in read_db(db, "SELECT id FROM comments")}
                 return want <= have
 
+            # The first comment run had finished before these posts existed, and the next one
+            # is an hour away: only a woken run can read them within seconds.
             await eventually(read_new_threads, 30, "comments of the new posts, read at once")
-            again = read_db(db, "SELECT last_run_at FROM sources WHERE name = 'weibo:comments'")
-        assert again != first_run  # a second comment run, long before the hour was up
 
 
 def test_bring_forward_only_moves_a_source_earlier(tmp_path: Path) -> None:
