@@ -151,8 +151,10 @@ class PlatformRunner:
         if transition is None:
             log.debug("%s still blocked: %s", self.platform, err)
             return
-        minutes = round(self.circuit.seconds_left() / 60)
-        log.warning("%s circuit opened for %d min: %s", self.platform, minutes, err)
+        left = self.circuit.seconds_left()
+        minutes = round(left / 60)
+        cooldown = f"{minutes} min" if left >= 60 else f"{left:.0f} s"
+        log.warning("%s circuit opened for %s: %s", self.platform, cooldown, err)
         alert = blocked_alert(
             self.platform,
             str(err),
