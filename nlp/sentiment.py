@@ -29,6 +29,7 @@ from typing import Literal, NamedTuple, Protocol
 
 import marisa_trie
 
+from nlp.model_file import read_model_file
 from nlp.text import EMOTICON, normalize
 
 Label = Literal["positive", "neutral", "negative"]
@@ -270,6 +271,18 @@ class PackedWeights:
             at = 3 * self._trie.key_id(name)
             self._values[at : at + 3] = array("d", (w0, w1, w2))
 
+    @classmethod
+    def from_columns(cls, names: Sequence[str], values: array[float]) -> PackedWeights:
+        """Names and their weights, three each in the same order (as a model file holds
+        them); a name given twice keeps its last weights, as a JSON object would."""
+        packed = cls({})
+        packed._trie = marisa_trie.Trie(names)
+        packed._values = array("d", bytes(24 * len(packed._trie)))
+        for index, name in enumerate(names):
+            at = 3 * packed._trie.key_id(name)
+            packed._values[at : at + 3] = values[3 * index : 3 * index + 3]
+        return packed
+
     def get(self, name: str) -> Weights | None:
         key_id = self._trie.get(name)
         if key_id is None:
@@ -346,23 +359,31 @@ class LinearModel:
     @classmethod
     def load(cls, path: str | Path) -> LinearModel:
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as source:
-                payload = json.load(source)
-        except (OSError, json.JSONDecodeError, EOFError) as err:
+            model = read_model_file(path)  # weights streamed into columns: no 95 MB dict
+        except (OSError, ValueError, EOFError) as err:
             raise ValueError(f"{path}: not a pingfan sentiment model ({err})") from err
-        if isinstance(payload, dict) and payload.get("format") == OLD_MODEL_FORMAT:
+        payload = model.fields
+        if payload.get("format") == OLD_MODEL_FORMAT:
             raise ValueError(
                 f"{path}: a two-class model from an older pingfan ({OLD_MODEL_FORMAT}); "
                 f"train it again with `pingfan nlp train` for three classes"
             )
-        if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        if payload.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: not a {MODEL_FORMAT} model file")
-        b0, b1, b2 = payload["bias"]
+        bias, version = payload.get("bias"), payload.get("version")
+        if (
+            not isinstance(bias, list)
+            or len(bias) != 3
+            or not all(isinstance(b, int | float) for b in bias)
+            or not isinstance(version, str)
+        ):
+            raise ValueError(f"{path}: a {MODEL_FORMAT} file without its bias or version")
+        metrics = payload.get("metrics", {})
         return cls(
-            weights=PackedWeights(payload["weights"]),
-            bias=(b0, b1, b2),
-            version=payload["version"],
-            metrics=payload.get("metrics", {}),
+            weights=PackedWeights.from_columns(model.names, model.weights),
+            bias=(float(bias[0]), float(bias[1]), float(bias[2])),
+            version=version,
+            metrics=metrics if isinstance(metrics, dict) else {},
         )
 
 
