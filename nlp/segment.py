@@ -42,6 +42,7 @@ CAMPAIGN_LEXICON: tuple[str, ...] = (
     "微博",
 )
 
+LEXICON_FREQ = 200_000  # high enough that jieba never splits a lexicon word
 _lock = threading.Lock()
 _tokenizer: CompactTokenizer | None = None
 _extra_words: set[str] = set()
@@ -53,14 +54,20 @@ def tokenizer(lexicon: Iterable[str] = ()) -> CompactTokenizer:
     global _tokenizer
     with _lock:
         if _tokenizer is None:
-            _tokenizer = CompactTokenizer()
-            for word in CAMPAIGN_LEXICON:
-                _tokenizer.add_word(word, freq=200_000)
+            _tokenizer = campaign_tokenizer()
         for word in lexicon:
             if word and word not in _extra_words:
-                _tokenizer.add_word(word, freq=200_000)
+                _tokenizer.add_word(word, freq=LEXICON_FREQ)
                 _extra_words.add(word)
         return _tokenizer
+
+
+def campaign_tokenizer(lexicon: Iterable[str] = ()) -> CompactTokenizer:
+    """A new tokenizer of its own with the campaign's words and `lexicon` kept whole."""
+    made = CompactTokenizer()
+    for word in (*CAMPAIGN_LEXICON, *lexicon):
+        made.add_word(word, freq=LEXICON_FREQ)
+    return made
 
 
 def cut(text: str) -> list[str]:

@@ -88,10 +88,10 @@ _CHART_PROCESS = LingeringWorker(linger=60.0)
 
 def _draw_apart(digest: Digest, font_path: str | None) -> tuple[list[Chart], bool]:
     # By name: the child imports the charts module (and matplotlib), not this one's store.
-    charts, cjk_font = _CHART_PROCESS.run(
+    drawn: tuple[list[Chart], bool] = _CHART_PROCESS.run(
         call_by_name, "alerts.digest.charts:draw", digest, font_path
     )
-    return charts, cjk_font
+    return drawn
 
 
 def digest_alert(digest: Digest, written: Written, *, at: datetime) -> tuple[AlertRecord, dict]:

@@ -43,7 +43,7 @@ from typing import Any, Literal, cast
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
 from monitor.store.connection import StoreBase
 from nlp.dictionary import CompactTokenizer, jieba
-from nlp.segment import CAMPAIGN_LEXICON
+from nlp.segment import CAMPAIGN_LEXICON, campaign_tokenizer
 from nlp.text import normalize
 
 log = logging.getLogger(__name__)
@@ -145,10 +145,7 @@ class JiebaTokens:
 
 @lru_cache(maxsize=2)  # on the shared compact dictionary: small each
 def _jieba_tokenizer(lexicon: tuple[str, ...]) -> CompactTokenizer:
-    tokenizer = CompactTokenizer()
-    for word in (*CAMPAIGN_LEXICON, *lexicon):
-        tokenizer.add_word(word, freq=200_000)
-    return tokenizer
+    return campaign_tokenizer(lexicon)
 
 
 class ContentStore(StoreBase):
