@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +20,7 @@ import pytest
 
 from monitor.config import Config, config_from_dict
 from monitor.models import utc_now
+from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.daemon import Daemon, DaemonOptions
 from monitor.sim.app import SimServer
 from monitor.sim.faults import Fault
@@ -157,8 +158,9 @@ async def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: P
 
 
 @asynccontextmanager
-async def in_process_daemon(config: Config) -> AsyncIterator[Daemon]:
-    daemon = Daemon(config, options=DaemonOptions(pooled_scoring=False, grace=2, health_port=0))
+async def in_process_daemon(config: Config, clock: Clock | None = None) -> AsyncIterator[Daemon]:
+    options = DaemonOptions(pooled_scoring=False, grace=2, health_port=0)
+    daemon = Daemon(config, clock=clock, options=options)
     task = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.ready.wait(), timeout=30)
     try:
@@ -168,28 +170,56 @@ async def in_process_daemon(config: Config) -> AsyncIterator[Daemon]:
         assert await asyncio.wait_for(task, timeout=30) == 0
 
 
+class JumpingClock(WallClock):
+    """Real time plus jumps the test makes: a long cool-down can end on cue, so a slow
+    restart on a loaded machine cannot outlast it by accident."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def jump(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def now(self) -> datetime:
+        return super().now() + timedelta(seconds=self.offset)
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.monotonic() + seconds
+        while (left := until - self.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.05))  # short steps, so that a jump is noticed
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        await wait_any(self, seconds, event)
+        return event.is_set()
+
+
 def weibo_requests(server: SimServer) -> int:
     return server.sim.requests_to("weibo") + server.sim.requests_to("weibo_topic")
 
 
 async def test_a_block_pauses_weibo_across_a_restart_then_it_catches_up(tmp_path: Path) -> None:
     async with running_sim(requests_per_minute=100_000) as (server, clock):
-        raw = daemon_config_dict(server, cooldown="4s")
+        raw = daemon_config_dict(server, cooldown="1h")
         config = config_from_dict(raw, tmp_path / "config.toml")
         db = config.storage.path
         server.sim.faults.add(Fault("weibo", "http432", count=None))
-        async with in_process_daemon(config):
+        daemon_clock = JumpingClock()
+        async with in_process_daemon(config, daemon_clock):
             await eventually(
                 lambda: read_db(db, "SELECT state FROM circuits") == [("open",)], 10, "blocked"
             )
             during = weibo_requests(server)
             await asyncio.sleep(1.0)
             assert weibo_requests(server) == during, "nothing is sent while cooling down"
-        async with in_process_daemon(config):  # a restart inside the cool-down
+        async with in_process_daemon(config, daemon_clock):  # a restart inside the cool-down
             await asyncio.sleep(1.0)
             assert weibo_requests(server) == during, "the restart respects the cool-down"
             server.sim.faults.clear()
             clock.advance(hours=6)
+            daemon_clock.jump(3600)  # the cool-down ends
             want = expected_post_ids(server.sim.world, clock.now())
             await eventually(
                 lambda: {r[0] for r in read_db(db, "SELECT id FROM posts")} == want, 30,
