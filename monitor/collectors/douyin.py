@@ -285,10 +285,13 @@ class DouyinCollector:
     # --- comments ------------------------------------------------------------------------
 
     async def collect_due_comments(self) -> int:
-        candidates = comment_candidates(
-            self.store, self.config, self.clock, self.platform_now(), COMMENTS_SOURCE
-        )
-        return await self.comments.collect_due([c for c in candidates if c[0] not in self._removed])
+        def plan() -> list[tuple[str, int]]:
+            candidates = comment_candidates(
+                self.store, self.config, self.clock, self.platform_now(), COMMENTS_SOURCE
+            )
+            return [c for c in candidates if c[0] not in self._removed]
+
+        return await self.comments.collect_due(plan)
 
     async def _comment_page(self, post_id: str, cursor: int) -> CommentPage:
         response, payload = await self._get(

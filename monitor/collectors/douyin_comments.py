@@ -24,18 +24,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from monitor.collectors.due import due_threads
+from monitor.collectors.due import Plan, due_threads, visit_due_threads
 from monitor.config import Config
 from monitor.models import Comment, Cursor, from_iso, to_utc_iso
 from monitor.parse.douyin import CommentPage
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import time_is_up
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,18 +81,15 @@ class CommentWalker:
     replies: ReplyPage
     warned: set[str] = field(default_factory=set)  # traps logged once, then at DEBUG
 
-    async def collect_due(self, candidates: list[tuple[str, int]]) -> int:
-        """Visit every due thread in turn, a few pages a visit, until all are read or the
-        run's time is up; a stalled thread waits for the next run."""
-        queue = deque(candidates)
-        rows = 0
-        while queue and not time_is_up(self.clock):
-            post_id, listed = queue.popleft()
+    async def collect_due(self, plan: Plan) -> int:
+        """Visit the threads `plan` says are due (`monitor.collectors.due.visit_due_threads`);
+        a stalled thread waits for the next run."""
+
+        async def visit(post_id: str, listed: int) -> tuple[int, bool]:
             found, status = await self.visit(post_id, listed)
-            rows += found
-            if status == "more":
-                queue.append((post_id, listed))
-        return rows
+            return found, status == "more"
+
+        return await visit_due_threads(plan, visit, self.clock)
 
     async def visit(
         self, post_id: str, listed: int, max_pages: int = PAGES_PER_VISIT

@@ -173,10 +173,14 @@ class OpenPlatformCollector:
 
     async def collect_due_comments(self) -> int:
         owners = self.owners()
-        candidates = comment_candidates(
-            self.store, self.config, self.clock, self._observed(), COMMENTS_SOURCE
-        )
-        return await self.comments.collect_due([c for c in candidates if c[0] in owners])
+
+        def plan() -> list[tuple[str, int]]:
+            candidates = comment_candidates(
+                self.store, self.config, self.clock, self._observed(), COMMENTS_SOURCE
+            )
+            return [c for c in candidates if c[0] in owners]
+
+        return await self.comments.collect_due(plan)
 
     def owners(self) -> dict[str, Grant]:
         """Video id → the grant of its author: the stored videos of the granted accounts

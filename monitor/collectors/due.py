@@ -1,14 +1,22 @@
-"""Which threads' comments are due: one pure rule for every platform's comment walker."""
+"""Which threads' comments are due, and the order a run visits them in: one rule for every
+platform's comment walker."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config import ScheduleConfig
 from monitor.models import from_iso
+from monitor.runtime.clock import Clock
+from monitor.runtime.http import time_is_up
+
+Plan = Callable[[], list[tuple[str, int]]]
+# (comments read, more to read): False ends the thread's turn in this run
+Visit = Callable[[str, int], Awaitable[tuple[int, bool]]]
 
 NEVER = float("inf")
 
@@ -51,3 +59,29 @@ def due_threads(
     # stable: equals keep the store's newest-first order
     due.sort(key=lambda item: (item[0], not item[1], -item[2], -item[3]))
     return [(post_id, listed) for *_, post_id, listed in due]
+
+
+async def visit_due_threads(plan: Plan, visit: Visit, clock: Clock) -> int:
+    """Visit due threads one at a time, a few pages a visit, until none is left or the run's
+    time is up; returns the comments read.
+
+    The plan is made again after every visit: a run can last hours at a platform's pace, and a
+    thread listed or turning negative meanwhile goes ahead of the cold ones still waiting.
+    Threads not yet visited in this run go first, in the plan's order; a walk that needs more
+    pages waits behind them, so that one long thread cannot starve the rest. A thread whose
+    turn ended (read to the end, or stalled) is not visited again in this run."""
+    visits: Counter[str] = Counter()
+    ended: set[str] = set()
+    rows = 0
+    while not time_is_up(clock):
+        waiting = [(post_id, listed) for post_id, listed in plan() if post_id not in ended]
+        if not waiting:
+            break
+        # min() keeps the first of equals: the plan's order among threads visited as often
+        post_id, listed = min(waiting, key=lambda thread: visits[thread[0]])
+        found, more = await visit(post_id, listed)
+        rows += found
+        visits[post_id] += 1
+        if not more:
+            ended.add(post_id)
+    return rows

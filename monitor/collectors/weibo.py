@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from monitor.collectors.due import due_threads
+from monitor.collectors.due import due_threads, visit_due_threads
 from monitor.config import Config
 from monitor.errors import AuthExpired, ParseError
 from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, to_utc_iso
@@ -304,17 +303,14 @@ class WeiboCollector:
         return due_threads(rows, now, self.platform_now(), self.config.schedule, rising)
 
     async def collect_due_comments(self) -> int:
-        """Visit every due thread in turn, a few pages a visit, until all are read or the
-        run's time is up; what is left waits for the next run, first in line."""
-        queue = deque(self.comment_candidates())
-        rows = 0
-        while queue and not time_is_up(self.clock):
-            post_id, listed = queue.popleft()
+        """Visit the due threads (`monitor.collectors.due.visit_due_threads`); what is left
+        when the run's time is up waits for the next run, first in line."""
+
+        async def visit(post_id: str, listed: int) -> tuple[int, bool]:
             found, finished = await self.collect_comments(post_id, listed)
-            rows += found
-            if not finished:
-                queue.append((post_id, listed))
-        return rows
+            return found, not finished
+
+        return await visit_due_threads(self.comment_candidates, visit, self.clock)
 
     async def collect_comments(
         self, post_id: str, listed: int = 0, max_pages: int = PAGES_PER_VISIT
