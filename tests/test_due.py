@@ -9,6 +9,8 @@ from monitor.collectors.due import due_threads, visit_due_threads
 from monitor.config import ScheduleConfig
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.http import source_scope
+from monitor.store import Store
+from tests.factories import post
 
 NOW = datetime(2019, 8, 16, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -66,58 +68,65 @@ def test_a_rising_negative_share_makes_an_old_thread_hot() -> None:
 
 class Platform:
     """Threads as a walker sees them: `pages` left to read each, the due ones planned in
-    insertion order (most urgent first); a visit reads one page and takes a minute."""
+    insertion order (most urgent first); a visit reads one page and takes a minute. A post
+    in `listed_later` is saved (listed) after that many visits, as a listing source would."""
 
     def __init__(self, clock: VirtualClock, **pages: int) -> None:
         self.clock = clock
+        self.store = Store.open(":memory:")
         self.pages = dict(pages)
         self.visited: list[str] = []
+        self.plans = 0
         self.listed_later: dict[str, tuple[int, int]] = {}  # id -> (after visits, pages)
 
     def plan(self) -> list[tuple[str, int]]:
-        for post_id, (after, pages) in list(self.listed_later.items()):
-            if len(self.visited) >= after:
-                self.pages = {post_id: pages, **self.pages}  # the new one is the most urgent
-                del self.listed_later[post_id]
+        self.plans += 1
         return [(post_id, 0) for post_id, left in self.pages.items() if left]
 
     async def visit(self, post_id: str, listed: int) -> tuple[int, bool]:
         self.visited.append(post_id)
         self.pages[post_id] -= 1
         await self.clock.sleep(60)
+        for new_id, (after, pages) in list(self.listed_later.items()):
+            if len(self.visited) == after:
+                self.pages = {new_id: pages, **self.pages}  # the new one is the most urgent
+                self.store.save_posts([post(str(1000 + len(self.pages)))])
         return 1, self.pages[post_id] > 0
+
+    async def run(self, deadline: float | None = None) -> int:
+        with source_scope(deadline):
+            return await visit_due_threads(self.plan, self.visit, self.clock, self.store)
 
 
 async def test_a_thread_listed_during_a_run_goes_ahead_of_the_cold_ones_still_waiting() -> None:
     platform = Platform(VirtualClock(NOW), cold1=1, cold2=1, cold3=1, cold4=1)
     platform.listed_later["staged"] = (1, 1)  # listed while the run reads cold1
-    rows = await visit_due_threads(platform.plan, platform.visit, platform.clock)
+    assert await platform.run() == 5
     assert platform.visited == ["cold1", "staged", "cold2", "cold3", "cold4"]
-    assert rows == 5
+    assert platform.plans == 2, "planned at the start and once after the listing, no more"
 
 
 async def test_a_long_walk_waits_behind_threads_not_yet_visited_in_the_run() -> None:
     platform = Platform(VirtualClock(NOW), long=3, a=1, b=2)
     platform.listed_later["new"] = (2, 1)
-    await visit_due_threads(platform.plan, platform.visit, platform.clock)
+    await platform.run()
     assert platform.visited == ["long", "a", "new", "b", "long", "b", "long"]
 
 
 async def test_a_thread_whose_turn_ended_is_not_visited_again_in_the_run() -> None:
-    clock = VirtualClock(NOW)
+    platform = Platform(VirtualClock(NOW), x=5, y=5)
     visited: list[str] = []
 
     async def stalls(post_id: str, listed: int) -> tuple[int, bool]:
         visited.append(post_id)
-        return 0, False  # stalled: the plan still lists it, the run leaves it
+        platform.store.save_posts([post()])  # a re-plan lists it again; the run leaves it
+        return 0, False
 
-    assert await visit_due_threads(lambda: [("x", 5), ("y", 5)], stalls, clock) == 0
+    assert await visit_due_threads(platform.plan, stalls, platform.clock, platform.store) == 0
     assert visited == ["x", "y"]
 
 
 async def test_the_run_stops_when_its_time_is_up() -> None:
-    clock = VirtualClock(NOW)
-    platform = Platform(clock, a=10, b=10)
-    with source_scope(deadline=clock.monotonic() + 180):
-        await visit_due_threads(platform.plan, platform.visit, clock)
+    platform = Platform(VirtualClock(NOW), a=10, b=10)
+    await platform.run(deadline=platform.clock.monotonic() + 180)
     assert platform.visited == ["a", "b", "a"]  # three one-minute visits fit in three minutes

@@ -89,7 +89,7 @@ class CommentWalker:
             found, status = await self.visit(post_id, listed)
             return found, status == "more"
 
-        return await visit_due_threads(plan, visit, self.clock)
+        return await visit_due_threads(plan, visit, self.clock, self.store)
 
     async def visit(
         self, post_id: str, listed: int, max_pages: int = PAGES_PER_VISIT

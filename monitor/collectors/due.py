@@ -13,6 +13,7 @@ from monitor.config import ScheduleConfig
 from monitor.models import from_iso
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import time_is_up
+from monitor.store import Store
 
 Plan = Callable[[], list[tuple[str, int]]]
 # (comments read, more to read): False ends the thread's turn in this run
@@ -61,20 +62,27 @@ def due_threads(
     return [(post_id, listed) for *_, post_id, listed in due]
 
 
-async def visit_due_threads(plan: Plan, visit: Visit, clock: Clock) -> int:
+async def visit_due_threads(plan: Plan, visit: Visit, clock: Clock, store: Store) -> int:
     """Visit due threads one at a time, a few pages a visit, until none is left or the run's
     time is up; returns the comments read.
 
-    The plan is made again after every visit: a run can last hours at a platform's pace, and a
-    thread listed or turning negative meanwhile goes ahead of the cold ones still waiting.
-    Threads not yet visited in this run go first, in the plan's order; a walk that needs more
-    pages waits behind them, so that one long thread cannot starve the rest. A thread whose
-    turn ended (read to the end, or stalled) is not visited again in this run."""
+    The plan is made again when posts were saved since it was made (`Store.posts_version`):
+    a run can last hours at a platform's pace, and a thread listed, grown or turning negative
+    meanwhile goes ahead of the cold ones still waiting. (Planning reads every post and the
+    last days' labels, so it is not repeated after every visit for nothing.) Threads not yet
+    visited in this run go first, in the plan's order; a walk that needs more pages waits
+    behind them, so that one long thread cannot starve the rest. A thread whose turn ended
+    (read to the end, or stalled) is not visited again in this run."""
     visits: Counter[str] = Counter()
     ended: set[str] = set()
+    planned: list[tuple[str, int]] = []
+    planned_at: int | None = None
     rows = 0
     while not time_is_up(clock):
-        waiting = [(post_id, listed) for post_id, listed in plan() if post_id not in ended]
+        if planned_at != store.posts_version:
+            planned_at = store.posts_version
+            planned = plan()
+        waiting = [(post_id, listed) for post_id, listed in planned if post_id not in ended]
         if not waiting:
             break
         # min() keeps the first of equals: the plan's order among threads visited as often

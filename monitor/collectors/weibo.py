@@ -310,7 +310,7 @@ class WeiboCollector:
             found, finished = await self.collect_comments(post_id, listed)
             return found, not finished
 
-        return await visit_due_threads(self.comment_candidates, visit, self.clock)
+        return await visit_due_threads(self.comment_candidates, visit, self.clock, self.store)
 
     async def collect_comments(
         self, post_id: str, listed: int = 0, max_pages: int = PAGES_PER_VISIT

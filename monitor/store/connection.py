@@ -138,6 +138,9 @@ class StoreBase:
         self.db = db
         self._tokenize = tokenize
         self.path = _file_of(db) or ":memory:"
+        # Bumped by every save of posts (listed, or counts refreshed), in this process: a
+        # comment run re-plans when it moves.
+        self.posts_version = 0
 
     def close(self) -> None:
         self.db.close()

@@ -165,6 +165,7 @@ class ContentStore(StoreBase):
             self._index_pending("posts")
             if cursor is not None:
                 self._put_cursor(cursor)
+        self.posts_version += 1
         return len(rows)
 
     def save_comments(self, comments: Iterable[Comment], cursor: Cursor | None = None) -> int:
