@@ -323,8 +323,9 @@ class HealthConfig:
 @dataclass(frozen=True)
 class DigestConfig:
     # The weekly digest (alerts/digest/): `pingfan run` builds last ISO week's digest at this
-    # weekday and time in `timezone` (the zone of its weeks, days and times too; keep it the
-    # same as [ui] timezone), writes it to `out_dir` and sends it through the outbox once.
+    # weekday and time in `timezone` (the zone of its weeks, days and times too; when the file
+    # does not set it, [ui] timezone), writes it to `out_dir` and sends it through the outbox
+    # once.
     enabled: bool = True
     weekday: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
@@ -428,6 +429,10 @@ def _shipped_hint(source: Path) -> str:
 def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
     config = dataclasses.replace(_build(Config, raw, source, ""), source=source)
     config = _resolve_paths(config, source.parent)
+    if "timezone" not in (raw.get("digest") or {}):
+        # One zone for the team unless they ask for two: the digest's weeks follow [ui].
+        digest = dataclasses.replace(config.digest, timezone=config.ui.timezone)
+        config = dataclasses.replace(config, digest=digest)
     _check_semantics(config, source)
     return config
 

@@ -149,3 +149,11 @@ def test_model_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[nlp]\nmodel = "models/team.json.gz"\n'))
     assert config.nlp.model == str(tmp_path / "models" / "team.json.gz")
     assert load_config(write(tmp_path, '[nlp]\nmodel = "snownlp"\n')).nlp.model == "snownlp"
+
+
+def test_the_digest_follows_the_ui_timezone_unless_it_names_its_own(tmp_path: Path) -> None:
+    ui_only = load_config(write(tmp_path, '[ui]\ntimezone = "Europe/Berlin"\n'))
+    assert ui_only.digest.timezone == "Europe/Berlin"
+    both = '[ui]\ntimezone = "Europe/Berlin"\n[digest]\ntimezone = "Asia/Tokyo"\n'
+    assert load_config(write(tmp_path, both)).digest.timezone == "Asia/Tokyo"
+    assert load_config(write(tmp_path, "[digest]\n")).digest.timezone == "Asia/Shanghai"
