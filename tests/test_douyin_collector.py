@@ -507,6 +507,9 @@ async def test_open_platform_gives_real_plays_comments_and_fans(
         report = await r.run_pass()
         assert r.store.table_counts() == counts, "a second pass adds nothing"
         assert step(report, "douyin:open_comments").requests == 0
+        wakes = {s.name.split(":")[1]: s.wakes for s in r.runtime.sources}
+        assert wakes["open_videos"] == ("douyin:open_comments",), "new videos are read at once"
+        assert wakes["open_fans"] == wakes["open_comments"] == ()
 
 
 async def test_open_platform_expired_token_is_one_alert(tmp_path: Path, grants: list[str]) -> None:

@@ -42,7 +42,7 @@ from monitor.parse.douyin import (
 )
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse
-from monitor.runtime.sources import Source
+from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -80,32 +80,32 @@ class DouyinCollector:
         """Every Douyin source in pass order: uploads first (their tags name the challenge),
         then each topic's views and videos, then counts and comments."""
         schedule = self.config.schedule
-        found: list[Source] = []
-
-        def add(
-            name: str, interval: float, run: Callable[[], Awaitable[int]], *, posts: bool = False
-        ) -> None:
-            wakes = ("douyin:comments",) if posts else ()
-            found.append(
-                Source(f"douyin:{name}", "douyin", interval, run, budget=interval, wakes=wakes)
-            )
-
+        found = SourceList("douyin", COMMENTS_SOURCE)
         for sec_uid in sorted(self._kols | self._officials):
-            add(
+            found.add(
                 f"uploads:{sec_uid}",
                 schedule.kol_posts,
                 partial(self.collect_uploads, sec_uid),
-                posts=True,
+                lists_posts=True,
             )
-            add(f"profile:{sec_uid}", schedule.profiles, partial(self.collect_profile, sec_uid))
+            found.add(
+                f"profile:{sec_uid}", schedule.profiles, partial(self.collect_profile, sec_uid)
+            )
         for topic in self.config.topics:
-            add(f"topic_stats:{topic.name}", schedule.topic_stats,
-                partial(self.collect_topic_stats, topic.name))  # fmt: skip
-            add(f"topic_videos:{topic.name}", schedule.topic_posts,
-                partial(self.collect_challenge_videos, topic.name), posts=True)  # fmt: skip
-        add("post_counts", schedule.comments_hot, self.refresh_post_counts, posts=True)
-        add("comments", schedule.comments_hot, self.collect_due_comments)
-        return found
+            found.add(
+                f"topic_stats:{topic.name}",
+                schedule.topic_stats,
+                partial(self.collect_topic_stats, topic.name),
+            )
+            found.add(
+                f"topic_videos:{topic.name}",
+                schedule.topic_posts,
+                partial(self.collect_challenge_videos, topic.name),
+                lists_posts=True,
+            )
+        found.add("post_counts", schedule.comments_hot, self.refresh_post_counts, lists_posts=True)
+        found.add("comments", schedule.comments_hot, self.collect_due_comments)
+        return found.sources
 
     async def _get(
         self, path: str, params: dict[str, Any], referer: str | None = None

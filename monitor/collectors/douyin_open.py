@@ -12,7 +12,6 @@ as an expired login (one alert), never refreshed behind the team's back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -32,7 +31,7 @@ from monitor.parse.douyin_open import (
 )
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse
-from monitor.runtime.sources import Source
+from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -99,16 +98,18 @@ class OpenPlatformCollector:
 
     def sources(self) -> list[Source]:
         schedule = self.config.schedule
-        found: list[Source] = []
-
-        def add(name: str, interval: float, run: Callable[[], Awaitable[int]]) -> None:
-            found.append(Source(f"douyin:{name}", "douyin", interval, run, budget=interval))
-
+        found = SourceList("douyin", COMMENTS_SOURCE)
         for sec_uid in sorted(self.grants):
-            add(f"open_videos:{sec_uid}", schedule.kol_posts, partial(self.collect_videos, sec_uid))
-            add(f"open_fans:{sec_uid}", schedule.profiles, partial(self.collect_fans, sec_uid))
-        add("open_comments", schedule.comments_hot, self.collect_due_comments)
-        return found
+            found.add(
+                f"open_videos:{sec_uid}",
+                schedule.kol_posts,
+                partial(self.collect_videos, sec_uid),
+                lists_posts=True,
+            )
+            fans = partial(self.collect_fans, sec_uid)
+            found.add(f"open_fans:{sec_uid}", schedule.profiles, fans)
+        found.add("open_comments", schedule.comments_hot, self.collect_due_comments)
+        return found.sources
 
     async def _get(self, grant: Grant, path: str, params: dict[str, Any]) -> dict[str, Any]:
         headers = {"access-token": grant.token, "Content-Type": "application/json"}

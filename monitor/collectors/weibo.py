@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -33,7 +33,7 @@ from monitor.parse.weibo import (
 )
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse, time_is_up
-from monitor.runtime.sources import Source
+from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
 from nlp.text import extract_entities, html_to_text
 
@@ -88,41 +88,32 @@ class WeiboCollector:
     def sources(self, *, logged_in: bool) -> list[Source]:
         """Every Weibo source in pass order: posts before the comments they lead to."""
         schedule = self.config.schedule
-        found: list[Source] = []
-
-        def add(
-            name: str, interval: float, run: Callable[[], Awaitable[int]], *, posts: bool = False
-        ) -> None:
-            wakes = (COMMENTS_SOURCE,) if posts else ()  # "weibo:comments"
-            found.append(
-                Source(f"weibo:{name}", "weibo", interval, run, budget=interval, wakes=wakes)
-            )
-
+        found = SourceList("weibo", COMMENTS_SOURCE)
         if logged_in:
-            add("login", schedule.profiles, self.check_login)
+            found.add("login", schedule.profiles, self.check_login)
         for topic in self.config.topics:
-            add(
+            found.add(
                 f"topic_posts:{topic.name}",
                 schedule.topic_posts,
                 partial(self.collect_topic_posts, topic.name),
-                posts=True,
+                lists_posts=True,
             )
-            add(
+            found.add(
                 f"topic_stats:{topic.name}",
                 schedule.topic_stats,
                 partial(self.collect_topic_stats, topic.name),
             )
         for uid in sorted(self._kols | self._officials):
-            add(
+            found.add(
                 f"timeline:{uid}",
                 schedule.kol_posts,
                 partial(self.collect_timeline, uid),
-                posts=True,
+                lists_posts=True,
             )
-            add(f"profile:{uid}", schedule.profiles, partial(self.collect_profile, uid))
-        add("post_counts", schedule.comments_hot, self.refresh_post_counts, posts=True)
-        add("comments", schedule.comments_hot, self.collect_due_comments)
-        return found  # fmt: skip
+            found.add(f"profile:{uid}", schedule.profiles, partial(self.collect_profile, uid))
+        found.add("post_counts", schedule.comments_hot, self.refresh_post_counts, lists_posts=True)
+        found.add("comments", schedule.comments_hot, self.collect_due_comments)
+        return found.sources
 
     async def _get(
         self, url: str, params: dict[str, Any] | None = None, referer: str | None = None

@@ -24,6 +24,30 @@ class Source:
     wakes: tuple[str, ...] = ()
 
 
+class SourceList:
+    """One collector's sources in pass order, each named `<platform>:<name>` and allowed its
+    interval for a run. A source that lists posts wakes the platform's comment source."""
+
+    def __init__(self, platform: str, comments: str) -> None:
+        self.platform = platform
+        self.comments = comments  # the full name of the comment source
+        self.sources: list[Source] = []
+
+    def add(
+        self,
+        name: str,
+        interval: float,
+        run: Callable[[], Awaitable[int]],
+        *,
+        lists_posts: bool = False,
+    ) -> None:
+        wakes = (self.comments,) if lists_posts else ()
+        full_name = f"{self.platform}:{name}"
+        self.sources.append(
+            Source(full_name, self.platform, interval, run, budget=interval, wakes=wakes)
+        )
+
+
 @dataclass(frozen=True)
 class StepResult:
     name: str
