@@ -3,7 +3,7 @@
 `python -m benchmarks.douyin_browser_memory` (a long browser run) is left out; run it alone.
 """
 
-from benchmarks import daemon_replay, fts, ingest, sentiment, store_writes
+from benchmarks import daemon_replay, demo, fts, ingest, sentiment, store_writes
 
 if __name__ == "__main__":
     sentiment.main()
@@ -15,3 +15,5 @@ if __name__ == "__main__":
     ingest.main()
     print()
     daemon_replay.main()
+    print()
+    demo.main(["--runs", "1"])

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.processes import children, rss_mb
+
 CAMPAIGN_SECONDS = 90.0
 SETTLE_SECONDS = 15.0  # after the campaign's end: idle polls
 
@@ -41,25 +43,6 @@ def _serve(speed: float, out: Any) -> None:
             await asyncio.Event().wait()
 
     asyncio.run(main())
-
-
-def _rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """Resident memory now (VmRSS), or the most it ever was (VmHWM), in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
 
 
 def _config(weibo: str, topic: str) -> str:
@@ -108,7 +91,7 @@ def main() -> None:
     sim = context.Process(target=_serve, args=(speed, urls), daemon=True)
     sim.start()
     samples: list[tuple[float, float, float]] = []
-    children: dict[int, list[float]] = {}  # pid -> [peak MB, first seen s, last seen s, last MB]
+    child_peaks: dict[int, list[float]] = {}  # pid -> [peak MB, first seen s, last seen s, last MB]
     try:
         weibo, topic = urls.get(timeout=120)
         with tempfile.TemporaryDirectory() as workdir:
@@ -123,15 +106,15 @@ def main() -> None:
             while time.monotonic() - started < CAMPAIGN_SECONDS + SETTLE_SECONDS:
                 time.sleep(0.5)
                 now = time.monotonic() - started
-                for child in _children(daemon.pid):
-                    seen = children.setdefault(child, [0.0, now, now, 0.0])
-                    seen[3] = _rss_mb(child)
+                for child in children(daemon.pid):
+                    seen = child_peaks.setdefault(child, [0.0, now, now, 0.0])
+                    seen[3] = rss_mb(child)
                     seen[0], seen[2] = max(seen[0], seen[3]), now
-                worker = max((_rss_mb(c) for c in _children(daemon.pid)), default=0.0)
-                samples.append((now, _rss_mb(daemon.pid), worker))
+                worker = max((rss_mb(c) for c in children(daemon.pid)), default=0.0)
+                samples.append((now, rss_mb(daemon.pid), worker))
             high_water = (
-                _rss_mb(daemon.pid, "VmHWM"),
-                max((_rss_mb(c, "VmHWM") for c in _children(daemon.pid)), default=0.0),
+                rss_mb(daemon.pid, "VmHWM"),
+                max((rss_mb(c, "VmHWM") for c in children(daemon.pid)), default=0.0),
             )
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=60)
@@ -171,7 +154,7 @@ def main() -> None:
         " jieba's tables at start, digest charts): "
         + "; ".join(
             f"peak {peak:.0f} MB, last {now:.0f} MB, seen {first:.1f}-{last:.1f} s"
-            for peak, first, last, now in children.values()
+            for peak, first, last, now in child_peaks.values()
         )
     )
     print(

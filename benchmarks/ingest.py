@@ -121,7 +121,7 @@ async def ceiling(base: str) -> float:
         for post in range(POSTS):
             mid, max_id = str(FIRST_MID + post), 0
             while True:
-                params = {"id": mid, "mid": mid, "max_id_type": 1}
+                params: dict[str, str | int] = {"id": mid, "mid": mid, "max_id_type": 1}
                 if max_id:
                     params["max_id"] = max_id
                 async with session.get(base + "/comments/hotflow", params=params) as response:
