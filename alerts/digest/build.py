@@ -36,6 +36,7 @@ from alerts.digest.weeks import IsoWeek
 from monitor.config import Config, KolConfig
 from monitor.models import PLATFORMS
 from monitor.store import Store
+from monitor.store.signals import CommentFacts, PostFacts
 from monitor.store.weekly import (
     CommentTotals,
     HealthEvent,
@@ -44,8 +45,6 @@ from monitor.store.weekly import (
     ThreadWeek,
     TopicReading,
     WeekAlert,
-    WeekComment,
-    WeekPost,
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
@@ -66,7 +65,7 @@ COORDINATION_LEADS = 5
 @dataclass
 class KolFacts:
     kol: KolConfig
-    uploads: list[WeekPost]
+    uploads: list[PostFacts]
     followers_end: tuple[datetime, int] | None
     followers_start: tuple[datetime, int] | None
     from_first: bool
@@ -75,7 +74,7 @@ class KolFacts:
 @dataclass
 class ThreadFacts:
     week: ThreadWeek
-    comments: list[WeekComment]
+    comments: list[CommentFacts]
     alert: WeekAlert | None
 
 
@@ -98,11 +97,11 @@ class Facts:
     readings_start: list[TopicReading]
     readings_previous_start: list[TopicReading]
     threads: list[ThreadFacts]
-    ugc: list[WeekPost]
+    ugc: list[PostFacts]
     kols: list[KolFacts]
     alerts: list[WeekAlert]
     acks_recorded: bool
-    messages: dict[str, list[WeekComment]]
+    messages: dict[str, list[CommentFacts]]
     health_events: list[HealthEvent]
     circuits: dict[str, str]
     last_readings: dict[str, datetime | None]
@@ -393,7 +392,7 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
     negatives = [c for c in scored if c.label == "negative"]
     share = len(negatives) / len(scored) if scored else 0.0
     lower = wilson_interval(len(negatives), len(scored))[0] if scored else 0.0
-    by_day: dict[date, list[WeekComment]] = defaultdict(list)
+    by_day: dict[date, list[CommentFacts]] = defaultdict(list)
     for comment in scored:
         by_day[comment.created_at.astimezone(tz).date()].append(comment)
     peak_day, peak_share = None, None
@@ -448,7 +447,7 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
     )
 
 
-def _ugc(posts: list[WeekPost], top: int) -> tuple[UgcItem, ...]:
+def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
     items = []
     for post in posts:
         nomination = detect_nomination(post.text)

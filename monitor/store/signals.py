@@ -96,13 +96,15 @@ class SourceFacts:
     last_run_at: datetime | None
 
 
-_POST_COLUMNS = (
-    "pk, platform, id, author_id, author_name, author_kind, text, created_at, url, topics,"
+# The columns `post_facts` reads, after the row's pk (a query without one selects 0 first).
+POST_FIELDS = (
+    "platform, id, author_id, author_name, author_kind, text, created_at, url, topics,"
     " likes, comments, shares, reposts, plays, ugc_score"
 )
+_POST_COLUMNS = f"pk, {POST_FIELDS}"
 
 
-def _post(row: Sequence[Any]) -> PostFacts:
+def post_facts(row: Sequence[Any]) -> PostFacts:
     return PostFacts(
         pk=row[0],
         platform=row[1],
@@ -123,7 +125,11 @@ def _post(row: Sequence[Any]) -> PostFacts:
     )
 
 
-def _comment(row: Sequence[Any]) -> CommentFacts:
+# The columns `comment_facts` reads, in its order.
+COMMENT_FIELDS = "platform, id, post_id, author_id, text, created_at, likes, label"
+
+
+def comment_facts(row: Sequence[Any]) -> CommentFacts:
     return CommentFacts(
         platform=row[0],
         id=row[1],
@@ -153,7 +159,7 @@ class SignalsStore(StoreBase):
             " AND observed_at >= ? ORDER BY created_at",
             (to_utc_iso(created_since), to_utc_iso(until), to_utc_iso(observed_since)),
         ).fetchall()
-        return [_post(row) for row in rows]
+        return [post_facts(row) for row in rows]
 
     def posts_by_keys(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PostFacts]:
         """(platform, id) → post, for the keys that are stored."""
@@ -169,7 +175,7 @@ class SignalsStore(StoreBase):
                     (platform, *chunk),
                 ).fetchall()
                 for row in rows:
-                    post = _post(row)
+                    post = post_facts(row)
                     found[(post.platform, post.id)] = post
         return found
 
@@ -201,7 +207,7 @@ class SignalsStore(StoreBase):
             " AND created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT ?",
             (platform, author_id, to_utc_iso(since), to_utc_iso(before), limit),
         ).fetchall()
-        return [_post(row) for row in rows]
+        return [post_facts(row) for row in rows]
 
     def platform_posts(
         self, platform: str, *, since: datetime, before: datetime, limit: int = 200
@@ -212,7 +218,7 @@ class SignalsStore(StoreBase):
             " AND created_at < ? ORDER BY created_at DESC LIMIT ?",
             (platform, to_utc_iso(since), to_utc_iso(before), limit),
         ).fetchall()
-        return [_post(row) for row in rows]
+        return [post_facts(row) for row in rows]
 
     def latest_post_times(self, platform: str, author_ids: Sequence[str]) -> dict[str, datetime]:
         """Newest post time per author (authors without posts are left out)."""
@@ -238,7 +244,7 @@ class SignalsStore(StoreBase):
                 " AND created_at >= ? AND created_at <= ? ORDER BY created_at",
                 (platform, *chunk, to_utc_iso(since), to_utc_iso(until)),
             ).fetchall()
-            posts.extend(_post(row) for row in rows)
+            posts.extend(post_facts(row) for row in rows)
         return sorted(posts, key=lambda p: p.created_at)
 
     def first_seen(self, platform: str) -> datetime | None:
@@ -257,7 +263,7 @@ class SignalsStore(StoreBase):
             " AND created_at >= ? AND created_at <= ? ORDER BY ugc_score DESC, pk",
             (after_pk, to_utc_iso(created_since), to_utc_iso(until)),
         ).fetchall()
-        return [_post(row) for row in rows]
+        return [post_facts(row) for row in rows]
 
     def last_scored_post_pk(self) -> int:
         row = self.db.execute("SELECT max(pk) FROM posts WHERE ugc_score IS NOT NULL").fetchone()
@@ -299,7 +305,7 @@ class SignalsStore(StoreBase):
         """The thread's comments made or first seen in [since, until] (only `label` ones if
         given), most liked first."""
         rows = self.db.execute(
-            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE platform = :platform AND post_id = :post"
             " AND ((created_at >= :since AND created_at <= :until)"
             " OR (first_seen >= :since AND first_seen <= :until))"
@@ -314,7 +320,7 @@ class SignalsStore(StoreBase):
                 "limit": limit,
             },
         ).fetchall()
-        return [_comment(row) for row in rows]
+        return [comment_facts(row) for row in rows]
 
     def liked_comments_with(
         self, words: Sequence[str], *, min_likes: int, since: datetime, until: datetime
@@ -325,12 +331,12 @@ class SignalsStore(StoreBase):
             return []
         match = " OR ".join("instr(text, ?) > 0" for _ in words)
         rows = self.db.execute(
-            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
             f" AND ({match}) ORDER BY likes DESC",
             (to_utc_iso(since), to_utc_iso(until), min_likes, *words),
         ).fetchall()
-        return [_comment(row) for row in rows]
+        return [comment_facts(row) for row in rows]
 
     def recent_messages(
         self, platform: str, *, since: datetime, until: datetime, limit: int = 20_000
@@ -338,7 +344,7 @@ class SignalsStore(StoreBase):
         """Comments and posts of `platform` created in [since, until], oldest first; a post
         appears with its own id as post_id (near-duplicate search over both)."""
         rows = self.db.execute(
-            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
+            f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE platform = ? AND created_at >= ? AND created_at <= ?"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
             " FROM posts WHERE platform = ? AND created_at >= ? AND created_at <= ?"
@@ -353,7 +359,7 @@ class SignalsStore(StoreBase):
                 limit,
             ),
         ).fetchall()
-        return [_comment(row) for row in rows]
+        return [comment_facts(row) for row in rows]
 
     # --- topics and collector health ----------------------------------------------------
 

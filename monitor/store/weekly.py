@@ -17,6 +17,14 @@ from typing import Any
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import StoreBase
 from monitor.store.reports import export_select
+from monitor.store.signals import (
+    COMMENT_FIELDS,
+    POST_FIELDS,
+    CommentFacts,
+    PostFacts,
+    comment_facts,
+    post_facts,
+)
 
 DIGEST_KIND = "digest"
 
@@ -92,36 +100,6 @@ class ThreadWeek:
 
 
 @dataclass(frozen=True)
-class WeekComment:
-    platform: str
-    id: str
-    post_id: str
-    author_id: str
-    text: str
-    created_at: datetime
-    likes: int | None
-    label: str | None
-
-
-@dataclass(frozen=True)
-class WeekPost:
-    platform: str
-    id: str
-    author_id: str
-    author_name: str
-    author_kind: str
-    text: str
-    created_at: datetime
-    url: str | None
-    plays: int | None
-    likes: int | None
-    comments: int | None
-    shares: int | None
-    reposts: int | None
-    ugc_score: float | None
-
-
-@dataclass(frozen=True)
 class WeekAlert:
     id: int
     kind: str
@@ -144,31 +122,6 @@ class HealthEvent:
     platform: str
     event: str  # opened | recovered | stale | parser | other
     at: datetime
-
-
-_POST_COLUMNS = (
-    "platform, id, author_id, author_name, author_kind, text, created_at, url, plays, likes,"
-    " comments, shares, reposts, ugc_score"
-)
-
-
-def _post(row: Sequence[Any]) -> WeekPost:
-    return WeekPost(
-        platform=row[0],
-        id=row[1],
-        author_id=row[2],
-        author_name=row[3],
-        author_kind=row[4],
-        text=row[5],
-        created_at=from_iso(row[6]),
-        url=row[7],
-        plays=row[8],
-        likes=row[9],
-        comments=row[10],
-        shares=row[11],
-        reposts=row[12],
-        ugc_score=row[13],
-    )
 
 
 def _range(since: datetime, until: datetime) -> dict[str, Any]:
@@ -311,15 +264,14 @@ class WeeklyStore(StoreBase):
 
     def thread_week_comments(
         self, platform: str, post_id: str, since: datetime, until: datetime
-    ) -> list[WeekComment]:
+    ) -> list[CommentFacts]:
         """One thread's comments created in the range, oldest first."""
         rows = self.db.execute(
-            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
-            f" FROM ({export_select('comments')}) WHERE platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')}) WHERE platform = :platform"
             " AND post_id = :post ORDER BY created_at, id",
             {**_range(since, until), "platform": platform, "post": post_id},
         ).fetchall()
-        return [_comment(row) for row in rows]
+        return [comment_facts(row) for row in rows]
 
     def week_posts(
         self,
@@ -330,7 +282,7 @@ class WeeklyStore(StoreBase):
         platform: str | None = None,
         author_ids: Sequence[str] | None = None,
         limit: int = 5000,
-    ) -> list[WeekPost]:
+    ) -> list[PostFacts]:
         """The export's posts created in the range: UGC only (score > 0, best first), or of
         `author_ids` on `platform`, or all; oldest first unless UGC."""
         where = ["1"]
@@ -348,11 +300,11 @@ class WeeklyStore(StoreBase):
             where.append(f"author_id IN ({', '.join(names) or 'NULL'})")
         order = "ugc_score DESC, created_at, id" if ugc_only else "created_at, platform, id"
         rows = self.db.execute(
-            f"SELECT {_POST_COLUMNS} FROM ({export_select('posts')})"
+            f"SELECT 0, {POST_FIELDS} FROM ({export_select('posts')})"
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit",
             params,
         ).fetchall()
-        return [_post(row) for row in rows]
+        return [post_facts(row) for row in rows]
 
     def followers_before(
         self, platform: str, account_ids: Sequence[str], moment: datetime
@@ -400,18 +352,17 @@ class WeeklyStore(StoreBase):
 
     def week_messages(
         self, platform: str, since: datetime, until: datetime, limit: int = 20_000
-    ) -> list[WeekComment]:
+    ) -> list[CommentFacts]:
         """Comments and posts of `platform` created in the range, oldest first; a post shows
         its own id as post_id (near-duplicate search over both)."""
         rows = self.db.execute(
-            "SELECT platform, id, post_id, author_id, text, created_at, likes, label"
-            f" FROM ({export_select('comments')}) WHERE platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')}) WHERE platform = :platform"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
             f" FROM ({export_select('posts')}) WHERE platform = :platform"
             " ORDER BY created_at LIMIT :limit",
             {**_range(since, until), "platform": platform, "limit": limit},
         ).fetchall()
-        return [_comment(row) for row in rows]
+        return [comment_facts(row) for row in rows]
 
     # --- alerts and health ----------------------------------------------------------------
 
@@ -554,17 +505,4 @@ def _comment_totals(platform: str | None, row: Sequence[Any]) -> CommentTotals:
         negative=negative,
         unscored=unscored,
         mean_p_negative=float(row[6]) if row[6] is not None else None,
-    )
-
-
-def _comment(row: Sequence[Any]) -> WeekComment:
-    return WeekComment(
-        platform=row[0],
-        id=row[1],
-        post_id=row[2],
-        author_id=row[3],
-        text=row[4],
-        created_at=from_iso(row[5]),
-        likes=row[6],
-        label=row[7],
     )
