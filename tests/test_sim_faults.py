@@ -109,6 +109,29 @@ async def test_scheduled_fault_from_the_scenario() -> None:
         assert status == 200
 
 
+async def test_a_scheduled_block_holds_until_it_has_met_a_request() -> None:
+    """The compressed demo on a busy machine may not ask during a 3 h block: the block waits
+    for the first request after it began, then ends as scheduled."""
+    before = datetime.fromisoformat("2019-08-01T02:00:00+08:00")  # the block is 03:00-06:00
+    async with running_sim(at=before) as (sim, clock), aiohttp.ClientSession() as session:
+        status, _ = await fetch(session, sim.weibo_url + GET_INDEX, SEARCH)
+        assert status == 200
+        clock.advance(hours=7)  # 09:00: the client slept through the block's hours
+        status, _ = await fetch(session, sim.weibo_url + GET_INDEX, SEARCH)
+        assert status == 432, "the client's first request since it began meets it"
+        status, _ = await fetch(session, sim.weibo_url + GET_INDEX, SEARCH)
+        assert status == 200, "met once, it is over"
+        status, _ = await fetch(session, sim.douyin_url + CHALLENGE, {"ch_id": CH_ID, **SIGNED})
+        assert status == 200, "Weibo's block is Weibo's only"
+
+
+async def test_a_client_that_came_after_a_block_never_meets_it() -> None:
+    after = datetime.fromisoformat("2019-08-01T09:00:00+08:00")
+    async with running_sim(at=after) as (sim, _), aiohttp.ClientSession() as session:
+        status, _ = await fetch(session, sim.weibo_url + GET_INDEX, SEARCH)
+        assert status == 200
+
+
 async def test_rate_limit_per_client() -> None:
     async with running_sim(requests_per_minute=3) as (sim, _), aiohttp.ClientSession() as session:
         statuses = [(await fetch(session, sim.weibo_url + GET_INDEX, SEARCH))[0] for _ in range(5)]

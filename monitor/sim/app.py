@@ -14,7 +14,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -80,6 +80,17 @@ class Simulator:
         self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._open_grants: dict[str, str] | None = None
+        self._faults_met: set[int] = set()  # scheduled faults that have answered a request
+        self._first_request: dict[str, datetime] = {}  # site -> simulated time
+
+    def scheduled_fault(self, site: str, now: datetime) -> str | None:
+        """The kind of the scenario's fault that answers this request, if any."""
+        first = self._first_request.setdefault(site, now)
+        index = self.world.scheduled_fault(site, now, self._faults_met, first)
+        if index is None:
+            return None
+        self._faults_met.add(index)
+        return self.world.faults[index].kind
 
     def open_grants(self) -> dict[str, str]:
         """Access token → sec_uid: every official and KOL Douyin account has authorised."""
@@ -132,8 +143,7 @@ async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response = _fault_response(site, "http418" if site == "weibo" else "empty")
     else:
         fault = sim.faults.take(site, request.path)
-        scheduled = sim.world.active_faults(site, now)
-        kind = fault.kind if fault else scheduled[0] if scheduled else None
+        kind = fault.kind if fault else sim.scheduled_fault(site, now)
         if kind == "timeout":
             await asyncio.sleep(3600)  # held open until the client gives up
         elif kind == "slow":

@@ -173,8 +173,21 @@ class World:
         total = sum(counts.values())
         return {label: counts[label] / total if total else 0.0 for label in TRUTHS}
 
-    def active_faults(self, platform: str, now: datetime) -> list[str]:
-        return [f.kind for f in self.faults if f.platform == platform and f.start <= now < f.end]
+    def scheduled_fault(
+        self, platform: str, now: datetime, met: set[int], first_request: datetime | None
+    ) -> int | None:
+        """The index of the scheduled fault that answers a request to `platform` at `now`:
+        one that has begun and has not ended; or one that has ended without meeting a request
+        (`met` holds the indexes that have) although the client was already polling when it
+        began (its `first_request` was earlier). On a busy machine the compressed replay could
+        otherwise step over a short block; a client that came later never knew of it."""
+        for index, fault in enumerate(self.faults):
+            if fault.platform != platform or now < fault.start:
+                continue
+            missed = index not in met and first_request is not None and first_request < fault.start
+            if now < fault.end or missed:
+                return index
+        return None
 
     # --- counters at a moment ---------------------------------------------------------
 
