@@ -37,17 +37,22 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _one_off() -> ProcessPoolExecutor:
+def spawned_worker(
+    initializer: Callable[..., None] = leave_with_parent, *args: Any
+) -> ProcessPoolExecutor:
+    """A pool of one spawned process (it shares no sockets, locks or SQLite handles with this
+    one). `initializer(*args, parent_pid)` runs in it first; it must call `leave_with_parent`
+    with that pid, as the default does."""
     return ProcessPoolExecutor(
         1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=leave_with_parent,
-        initargs=(os.getpid(),),
+        initializer=initializer,
+        initargs=(*args, os.getpid()),
     )
 
 
 def run_apart(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    with _one_off() as pool:
+    with spawned_worker() as pool:
         return pool.submit(function, *args, **kwargs).result()
 
 
@@ -69,7 +74,7 @@ class LingeringWorker:
                 self._timer.cancel()
                 self._timer = None
             if self._pool is None:
-                self._pool = _one_off()
+                self._pool = spawned_worker()
             pool = self._pool
         try:
             return pool.submit(function, *args, **kwargs).result()
@@ -104,7 +109,7 @@ def call_by_name(target: str, *args: Any) -> Any:
 
 async def run_apart_async(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`run_apart` without blocking the event loop while the child works."""
-    pool = _one_off()
+    pool = spawned_worker()
     try:
         return await asyncio.wrap_future(pool.submit(function, *args, **kwargs))
     finally:

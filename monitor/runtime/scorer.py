@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import multiprocessing
-import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TypeVar
@@ -22,6 +20,7 @@ from typing import TypeVar
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.runtime import scoring_worker
+from monitor.runtime.apart import spawned_worker
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
 from nlp.sentiment import Model, Probs, load_model
@@ -51,13 +50,7 @@ class Scorer:
             self.version = self._model.version
 
     def _new_pool(self) -> Executor:
-        # spawn: the worker shares no sockets, locks or SQLite handles with the daemon.
-        return ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=scoring_worker.start,
-            initargs=(self.model_spec, os.getpid()),
-        )
+        return spawned_worker(scoring_worker.start, self.model_spec)
 
     async def start(self) -> None:
         """Load the model in the worker now, so a bad model stops the daemon at start with
