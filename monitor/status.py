@@ -3,6 +3,7 @@ with times in the configured time zone."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,14 +40,25 @@ def render_status(store: Store, config: Config) -> str:
     sources = store.sources()
     if sources:
         lines.append(f"sources (times in {config.ui.timezone}):")
-        lines.append(f"  {'name':<34} {'last':<8} {'last success':<16} {'next due':<16} error")
+        width = max(_columns(source.name) for source in sources)
+        head = _pad("name", width)
+        lines.append(f"  {head} {'last':<8} {'last success':<16} {'next due':<16} error")
         for source in sources:
             lines.append(
-                f"  {source.name:<34} {source.last_status or '-':<8}"
+                f"  {_pad(source.name, width)} {source.last_status or '-':<8}"
                 f" {_at(source.last_success_at, zone):<16} {_at(source.due_at, zone):<16}"
                 f" {_short(source.last_error) if source.last_status != 'ok' else ''}"
             )
     return "\n".join(lines)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: a CJK character takes two, so "平凡大连人" is ten wide."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - _columns(text), 0)
 
 
 def _at(moment: datetime | None, zone: ZoneInfo) -> str:

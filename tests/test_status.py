@@ -33,3 +33,15 @@ def test_status_shows_each_source_and_an_open_circuit_in_local_time(tmp_path: Pa
     assert "ok" in topic_line and "08-01 10:00:00" in topic_line and "08-01 10:05:00" in topic_line
     comments_line = next(line for line in text.splitlines() if "weibo:comments" in line)
     assert "blocked" in comments_line and "never" in comments_line and "432" in comments_line
+    # Columns line up in a terminal: "平凡大连人" takes ten columns, not five.
+    table = text[text.index("sources (") :].splitlines()[1:]
+    assert len(table) == 3 and table[0].split()[:2] == ["name", "last"]
+    assert {_second_column_at(line) for line in table} == {len("  weibo:topic_posts:") + 10 + 1}
+
+
+def _second_column_at(line: str) -> int:
+    """The terminal column where the second field starts (CJK characters are two wide)."""
+    name = line.split()[0]
+    after = line.index(name) + len(name)
+    start = after + len(line[after:]) - len(line[after:].lstrip())
+    return sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in line[:start])
