@@ -32,6 +32,7 @@ from rich.table import Table
 from alerts.digest import digest_command
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
+from monitor.runlock import AlreadyRunning, RunLock
 from monitor.runtime.clock import CompressedClock
 from monitor.runtime.daemon import Daemon, DaemonOptions
 from monitor.sim.app import SimServer, Simulator
@@ -147,6 +148,15 @@ def demo_config(sim: SimUrls, world: World, out_dir: Path) -> Config:
 def run_demo(options: DemoOptions) -> int:
     out_dir = options.out or Path(tempfile.mkdtemp(prefix="pingfan-demo-"))
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # One demo per directory: a second one would delete the files of the first.
+        with RunLock(out_dir / "pingfan-demo"):
+            return _demo_in(out_dir, options)
+    except AlreadyRunning as err:
+        raise AlreadyRunning(out_dir, err.pid) from None
+
+
+def _demo_in(out_dir: Path, options: DemoOptions) -> int:
     for stale in ("pingfan-demo.db", "pingfan-demo.db-wal", "pingfan-demo.db-shm", "alerts.jsonl"):
         (out_dir / stale).unlink(missing_ok=True)  # every demo is a fresh replay
     for name in ("monitor", "alerts", "aiohttp.access"):

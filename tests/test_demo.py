@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from monitor.runlock import RunLock
 from monitor.sim.world import load_world
 
 pytestmark = pytest.mark.timeout(300)
@@ -108,3 +109,15 @@ def test_until_before_the_campaign_is_one_line(capsys: pytest.CaptureFixture[str
     assert main(["demo", "--until", "2019-06-01"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "before the campaign starts" in err
+
+
+def test_a_second_demo_in_the_same_directory_is_refused_and_deletes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept = tmp_path / "pingfan-demo.db"
+    kept.write_bytes(b"the first demo's database")
+    with RunLock(tmp_path / "pingfan-demo"):  # a demo running in this directory
+        assert main(["demo", "--out", str(tmp_path), "--until", "2019-07-02"]) == 3
+    assert kept.read_bytes() == b"the first demo's database"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path) in err and "Traceback" not in err
