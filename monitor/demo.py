@@ -440,7 +440,10 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     )
     lines += ["", "## 剧本中的热点与负面讨论：告警及其延迟（模拟时间）"]
     poll = config.schedule.comments_hot
-    for thread in scripted_threads(store, world, config, until):
+    threads = scripted_threads(store, world, config, until)
+    if not threads:
+        lines.append("- 无（回放在剧本的第一个热点之前结束）")
+    for thread in threads:
         name = "负面舆情" if thread.kind == "negative_thread" else "热度飙升"
         if thread.alerted_at is None:
             answer = "未告警"
@@ -461,7 +464,10 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
             f"评论 {row.comments:,}，互动率 {rate}，粉丝 {growth}"
         )
     lines += ["", "## 最负面的讨论（至少 20 条评论）"]
-    for worst in store.most_negative_threads(min_comments=20, limit=3):
+    worst_threads = store.most_negative_threads(min_comments=20, limit=3)
+    if not worst_threads:
+        lines.append("- 无")
+    for worst in worst_threads:
         texts = store.comment_texts(worst["platform"], worst["id"])
         words = "、".join(w for w, _ in keywords(texts, top_k=4))
         lines.append(
@@ -469,10 +475,20 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
             f"{worst['text'][:40]}（关键词：{words}）"
         )
     lines += ["", "## 值得感谢或转发的 UGC"]
-    for post in store.top_ugc(limit=5):
+    # Worth it by the UGC rule's own bar: its score, or a nomination.
+    bar = config.alerts.ugc.min_score
+    shown = 0
+    for post in store.top_ugc(limit=50):
+        if shown == 5:
+            break
         nomination = detect_nomination(post["text"])
+        if post["ugc_score"] < bar and not nomination:
+            continue
         tag = f"［推荐：{nomination.person or nomination.role}］" if nomination else ""
         lines.append(f"- {post['ugc_score']:.2f} @{post['author_name']}：{post['text'][:50]}{tag}")
+        shown += 1
+    if not shown:
+        lines.append("- 无")
     messages = [
         Message(r["id"], r["author_id"], r["text"], from_iso(r["created_at"]))
         for r in store.comments_for_dedup()

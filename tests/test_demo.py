@@ -121,3 +121,14 @@ def test_a_second_demo_in_the_same_directory_is_refused_and_deletes_nothing(
     assert kept.read_bytes() == b"the first demo's database"
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(tmp_path) in err and "Traceback" not in err
+
+
+def test_a_short_demo_says_what_it_did_not_see(tmp_path: Path) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--until", "2019-07-02"]) == 0
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    sections = dict(part.split("\n", 1) for part in summary.split("\n## ")[1:])
+    assert sections["剧本中的热点与负面讨论：告警及其延迟（模拟时间）"].startswith("- 无")
+    ugc = [line for line in sections["值得感谢或转发的 UGC"].splitlines() if line.startswith("- ")]
+    assert ugc, "the first day has a nomination"
+    for line in ugc:  # the UGC rule's bar: a score of 0.7, or a nomination
+        assert float(line.split()[1]) >= 0.7 or "［推荐：" in line
