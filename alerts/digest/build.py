@@ -36,14 +36,13 @@ from alerts.digest.weeks import IsoWeek
 from monitor.config import Config, KolConfig
 from monitor.models import PLATFORMS
 from monitor.store import Store
-from monitor.store.signals import CommentFacts, PostFacts
+from monitor.store.signals import CommentFacts, PostFacts, TopicPoint
 from monitor.store.weekly import (
     CommentTotals,
     HealthEvent,
     LabelCounts,
     PostTotals,
     ThreadWeek,
-    TopicReading,
     WeekAlert,
 )
 from nlp.dedup import Message, suspected_coordination
@@ -92,10 +91,10 @@ class Facts:
     days: list[LabelCounts]
     positive_texts: list[str]
     negative_texts: list[str]
-    readings: list[TopicReading]
-    readings_end: list[TopicReading]
-    readings_start: list[TopicReading]
-    readings_previous_start: list[TopicReading]
+    readings: list[TopicPoint]
+    readings_end: list[TopicPoint]
+    readings_start: list[TopicPoint]
+    readings_previous_start: list[TopicPoint]
     threads: list[ThreadFacts]
     ugc: list[PostFacts]
     kols: list[KolFacts]
@@ -255,13 +254,13 @@ def assemble(facts: Facts, config: Config) -> Digest:
 
 
 def _reach(facts: Facts, marks: tuple[int, ...]) -> tuple[Reach, ...]:
-    def key(reading: TopicReading) -> tuple[str, str]:
+    def key(reading: TopicPoint) -> tuple[str, str]:
         return (reading.platform, reading.topic)
 
     at_end = {key(r): r for r in facts.readings_end}
     at_start = {key(r): r for r in facts.readings_start}
     at_previous = {key(r): r for r in facts.readings_previous_start}
-    in_week: dict[tuple[str, str], list[TopicReading]] = defaultdict(list)
+    in_week: dict[tuple[str, str], list[TopicPoint]] = defaultdict(list)
     for reading in facts.readings:
         in_week[key(reading)].append(reading)
     rows = []
@@ -292,7 +291,7 @@ def _reach(facts: Facts, marks: tuple[int, ...]) -> tuple[Reach, ...]:
         series: list[ReachPoint] = []
         if first is not None and first.views is not None:
             series.append(ReachPoint(facts.start, first.views))
-        daily: dict[date, TopicReading] = {}
+        daily: dict[date, TopicPoint] = {}
         for reading in week_readings:
             daily[reading.at.astimezone(facts.tz).date()] = reading
         for _, reading in sorted(daily.items()):

@@ -22,6 +22,7 @@ from monitor.store.signals import (
     POST_FIELDS,
     CommentFacts,
     PostFacts,
+    TopicPoint,
     comment_facts,
     post_facts,
 )
@@ -71,15 +72,6 @@ class LabelCounts:
     neutral: int = 0
     negative: int = 0
     unscored: int = 0
-
-
-@dataclass(frozen=True)
-class TopicReading:
-    platform: str
-    topic: str
-    at: datetime
-    views: int | None
-    discussions: int | None
 
 
 @dataclass(frozen=True)
@@ -208,16 +200,16 @@ class WeeklyStore(StoreBase):
 
     # --- reach ----------------------------------------------------------------------------
 
-    def topic_readings(self, since: datetime, until: datetime) -> list[TopicReading]:
+    def topic_readings(self, since: datetime, until: datetime) -> list[TopicPoint]:
         """The export's topic readings in the range, oldest first."""
         rows = self.db.execute(
             f"SELECT platform, topic, observed_at, views, discussions"
             f" FROM ({export_select('topics')}) ORDER BY platform, topic, observed_at",
             _range(since, until),
         ).fetchall()
-        return [TopicReading(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+        return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
 
-    def topic_reading_before(self, moment: datetime) -> list[TopicReading]:
+    def topic_reading_before(self, moment: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) taken before `moment`."""
         rows = self.db.execute(
             "SELECT m.platform, m.topic, m.observed_at, m.views, m.discussions"
@@ -227,9 +219,9 @@ class WeeklyStore(StoreBase):
             " ORDER BY m.platform, m.topic, m.pk",
             (to_utc_iso(moment),),
         ).fetchall()
-        latest: dict[tuple[str, str], TopicReading] = {}
+        latest: dict[tuple[str, str], TopicPoint] = {}
         for p, t, at, v, d in rows:  # two readings at one moment: the later row wins
-            latest[(p, t)] = TopicReading(p, t, from_iso(at), v, d)
+            latest[(p, t)] = TopicPoint(p, t, from_iso(at), v, d)
         return list(latest.values())
 
     # --- threads, UGC, partners -----------------------------------------------------------
