@@ -173,9 +173,8 @@ class OpenPlatformCollector:
     # --- comments ------------------------------------------------------------------------
 
     async def collect_due_comments(self) -> int:
-        owners = self.owners()
-
         def plan() -> list[tuple[str, int]]:
+            owners = self.owners()  # grows as the video listing finds new videos
             candidates = comment_candidates(
                 self.store, self.config, self.clock, self._observed(), COMMENTS_SOURCE
             )
