@@ -182,7 +182,9 @@ class SimUrls:
 
 def _serve_simulator(start: datetime, speed: float, origin: float, urls: Any, stop: Any) -> None:
     """The simulator in a process of its own, on the demo's clock (same start, speed and
-    origin): its work never stalls the daemon's event loop."""
+    origin): its work never stalls the daemon's event loop. The terminal's Ctrl-C is the
+    demo's to handle: it sets `stop` once the daemon has finished."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def serve() -> None:
         world = load_world()

@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,12 @@ def leave_with_parent(parent: int) -> None:
     """A pool initializer (`initargs=(os.getpid(),)`): the child exits once `parent` is gone.
     A pool's child holds both ends of its own task queue, so a parent killed with SIGKILL
     would leave it waiting for work for ever (holding the parent's stdout and stderr open).
-    The parent's pid comes from the parent: it may be dead before this runs."""
+    The parent's pid comes from the parent: it may be dead before this runs.
+
+    Ctrl-C in a terminal reaches every process of the group: the child ignores it and
+    leaves the stopping to its parent, which finishes its work and shuts the pool down
+    (a child interrupted mid-wait prints a traceback and loses its task)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 

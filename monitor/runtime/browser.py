@@ -257,6 +257,11 @@ class BrowserFetcher:
                 args=list(options.launch_args),
                 headless=True,
                 timeout=options.timeout * 1000,
+                # Playwright's driver would close the browser on the terminal's Ctrl-C
+                # while the daemon still finishes its runs; the daemon closes it itself.
+                handle_sigint=False,
+                handle_sigterm=False,
+                handle_sighup=False,
             )
         except PlaywrightError as err:
             raise TransientHttpError(f"{self.name}: browser did not start ({err})") from err
