@@ -119,9 +119,9 @@ def fill_week(store: Store) -> None:
     )  # fmt: skip
     # Weibo blocked across the week's start (1 h inside it), and again for 3.5 h on Wednesday.
     for alert in (
-        blocked_alert("weibo", "HTTP 432", 30, at("2019-07-07T22:00")),
+        blocked_alert("weibo", "HTTP 432", 1800, at("2019-07-07T22:00")),
         recovered_alert("weibo", at("2019-07-08T01:00")),
-        blocked_alert("weibo", "HTTP 432", 30, at("2019-07-10T01:00")),
+        blocked_alert("weibo", "HTTP 432", 1800, at("2019-07-10T01:00")),
         recovered_alert("weibo", at("2019-07-10T04:30")),
     ):
         store.enqueue_alert(alert)

@@ -83,6 +83,8 @@ async def test_a_platform_that_stops_answering_opens_the_circuit(tmp_path: Path)
     with Store.open(config.storage.path) as store:
         (alert,) = store.query("SELECT title, text FROM alerts WHERE kind = 'collector_health'")
     assert "unreachable" in alert["text"]
+    assert alert["title"] == "微博采集暂停：无法连接", "a platform that does not answer is no block"
+    assert "检查网络" in alert["text"]
 
 
 async def test_a_run_without_requests_does_not_close_the_circuit(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from alerts.health import blocked_alert, recovered_alert
+from alerts.health import PauseCause, blocked_alert, recovered_alert
 from monitor.errors import AuthExpired, Blocked, CollectorError
 from monitor.models import Platform
 from monitor.runtime.circuit import Circuit, CircuitState
@@ -139,12 +139,13 @@ class PlatformRunner:
                     CollectorError(
                         f"{self.platform} unreachable: {self._transient_streak} sources in a row"
                         f" failed ({err})"
-                    )
+                    ),
+                    cause="unreachable",
                 )
                 self._transient_streak = 0
         return StepResult(source.name, "failed", detail=str(err))
 
-    def _on_block(self, err: CollectorError) -> None:
+    def _on_block(self, err: CollectorError, cause: PauseCause | None = None) -> None:
         transition = self.circuit.record_block(str(err))
         if self.metrics:
             self.metrics.blocks.labels(self.platform).inc()
@@ -152,16 +153,15 @@ class PlatformRunner:
             log.debug("%s still blocked: %s", self.platform, err)
             return
         left = self.circuit.seconds_left()
-        minutes = round(left / 60)
-        cooldown = f"{minutes} min" if left >= 60 else f"{left:.0f} s"
+        cooldown = f"{round(left / 60)} min" if left >= 60 else f"{left:.0f} s"
         log.warning("%s circuit opened for %s: %s", self.platform, cooldown, err)
         alert = blocked_alert(
             self.platform,
             str(err),
-            minutes,
+            left,
             self.clock.now(),
             self.language,
-            cookie_expired=isinstance(err, AuthExpired),
+            cause=cause or ("cookie" if isinstance(err, AuthExpired) else "blocked"),
         )
         self.store.enqueue_alert(alert)
         self.alerts_raised += 1
