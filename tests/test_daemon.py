@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -92,11 +93,13 @@ def read_db(path: Path, sql: str) -> list[tuple]:
 _started: list[asyncio.subprocess.Process] = []
 
 
-async def start_daemon(config_path: Path) -> asyncio.subprocess.Process:
+async def start_daemon(config_path: Path, *, own_group: bool = False) -> asyncio.subprocess.Process:
+    """`pingfan run` as a child; `own_group`: in a process group of its own, as a shell
+    starts it, so that a signal can go to the group as Ctrl-C in a terminal does."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", "--config", str(config_path),
         "--log-level", "WARNING", "run",
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0 if own_group else None,
     )  # fmt: skip
     _started.append(process)
     return process
@@ -259,19 +262,23 @@ async def test_health_endpoint_and_metrics_while_running(tmp_path: Path) -> None
         assert daemon.max_loop_lag < 1.0
 
 
-async def test_sigterm_stops_the_daemon_with_exit_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("to_group", [False, True], ids=["SIGTERM to the daemon", "Ctrl-C"])
+async def test_a_stop_signal_stops_the_daemon_with_exit_0(tmp_path: Path, to_group: bool) -> None:
     async with running_sim(requests_per_minute=100_000) as (server, _):
         config_path = write_config(tmp_path / "config.toml", daemon_config_dict(server))
-        process = await start_daemon(config_path)
+        process = await start_daemon(config_path, own_group=to_group)
         await eventually(
             lambda: bool(read_db(tmp_path / "pingfan.db", "SELECT 1 FROM sources LIMIT 1")),
             30,
             "the daemon polls",
         )
-        process.send_signal(signal.SIGTERM)
+        if to_group:  # the terminal's Ctrl-C: every process of the group, the worker too
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), timeout=20)
     assert process.returncode == 0, err.decode()
-    assert "Traceback" not in err.decode()
+    assert "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode()
 
 
 async def test_a_second_daemon_on_the_same_database_says_so(tmp_path: Path) -> None:
