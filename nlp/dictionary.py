@@ -197,22 +197,22 @@ def installed() -> bool:
     return _dictionary_built is not None
 
 
-def _dictionary() -> _Dictionary:
-    """jieba's dictionary; built here, by whichever thread asks first, if not installed."""
+def _built() -> tuple[_Dictionary, IdfTable]:
+    """jieba's dictionary and IDF table; built here, by whichever thread asks first, if
+    not installed."""
     with _lock:
-        if _dictionary_built is None:
+        if _dictionary_built is None or _idf_built is None:
             install(pack_tables())
-    assert _dictionary_built is not None
-    return _dictionary_built
+    assert _dictionary_built is not None and _idf_built is not None
+    return _dictionary_built, _idf_built
+
+
+def _dictionary() -> _Dictionary:
+    return _built()[0]
 
 
 def idf_table() -> IdfTable:
-    """jieba's IDF table; built here if not installed."""
-    with _lock:
-        if _idf_built is None:
-            install(pack_tables())
-    assert _idf_built is not None
-    return _idf_built
+    return _built()[1]
 
 
 def _entries(source: Traversable) -> Iterator[tuple[str, str]]:

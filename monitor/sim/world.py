@@ -178,7 +178,7 @@ class World:
     ) -> int | None:
         """The index of the scheduled fault that answers a request to `platform` at `now`:
         one that has begun and has not ended; or one that has ended without meeting a request
-        (`met` holds the indexes that have) although the client was already polling when it
+        (`met` holds the indexes that have) although the site was already being polled when it
         began (its `first_request` was earlier). On a busy machine the compressed replay could
         otherwise step over a short block; a client that came later never knew of it."""
         for index, fault in enumerate(self.faults):
