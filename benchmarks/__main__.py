@@ -16,4 +16,4 @@ if __name__ == "__main__":
     print()
     daemon_replay.main()
     print()
-    demo.main(["--runs", "1"])
+    demo.main(["--runs", "2", "--hogs", "2"])

@@ -1,5 +1,5 @@
-"""`pingfan demo`, several times: wall time, the daemon's memory, and how late the scripted
-threads were alerted.
+"""`pingfan demo`, several times: wall time, the daemon's memory, how late the scripted
+threads were alerted, and whether a run beside busy processes tells the same story.
 
 Each run is the command a newcomer types (`python -m monitor demo --out DIR`), in a process
 of its own. Every half second this reads the high-water mark (VmHWM) of the demo's process,
@@ -8,28 +8,40 @@ worker, the one-off processes). After the run it opens the demo's database and m
 each thread the scenario scripts to turn negative or to take off, the simulated time from
 the moment there was enough to see it to pingfan's first alert on it, in comment polls.
 
-Goals (issue 15): the demo's daemon at most 150 MB without a browser; every scripted thread
-alerted within 2 polls. `make demo`'s wall time on a fresh clone adds the set-up (the venv,
-the packages) to the run measured here: time it with `time make demo` in a new clone.
+With `--hogs N` every run after the first has N CPU-bound processes beside it (a busy loop
+each). The demo runs on simulated time that waits for the work, so each run's reduced alert
+list (kind, subject, dedupe key, severity, simulated time) and the summary's lines on the
+scripted threads must be identical to the first run's; only the wall time may differ.
 
-Run: `python -m benchmarks.demo [--runs N]` (part of `make bench` with one run).
+Goals (issue 19): every scripted thread alerted within 1 poll; the same alerts and summary
+lines idle and busy; the daemon at most 150 MB without a browser (issue 15). `make demo`'s
+wall time on a fresh clone adds the set-up (the venv, the packages) to the run measured here:
+time it with `time make demo` in a new clone.
+
+Run: `python -m benchmarks.demo [--runs N] [--hogs N]` (part of `make bench`: two runs, the
+second beside two busy processes).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.processes import children, name, rss_mb
 
 DAEMON_GOAL_MB = 150.0
-LATENCY_GOAL_POLLS = 2.0
+LATENCY_GOAL_POLLS = 1.0
+ReducedAlert = tuple[str, str, str, str, str]  # kind, subject, dedupe key, severity, time
 
 
 @dataclass(frozen=True)
@@ -39,9 +51,58 @@ class DemoRun:
     daemon_mb: float
     children_mb: dict[str, float]  # process name -> high-water mark
     latencies: list[tuple[str, float | None]]  # (thread, polls late; None: no alert)
+    alerts: list[ReducedAlert]
+    thread_lines: list[str]  # the summary's lines on the scripted threads
+    hogs: int = 0
 
 
-def run_once(out_dir: Path) -> DemoRun:
+def reduced_alerts(out_dir: Path) -> list[ReducedAlert]:
+    """What an alert says happened, without what differs between runs by design (the
+    simulator's port in URLs, file paths)."""
+    path = out_dir / "alerts.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return [
+        (r["kind"], r["subject_id"] or "", r["dedupe_key"], r["severity"], r["created_at"])
+        for r in rows
+    ]
+
+
+def scripted_thread_lines(out_dir: Path) -> list[str]:
+    path = out_dir / "summary.md"
+    if not path.exists():
+        return []
+    section = path.read_text("utf-8").split("## 剧本中的热点与负面讨论", 1)[-1]
+    return [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("- ")]
+
+
+def _busy_loop() -> None:
+    while True:
+        pass
+
+
+@contextmanager
+def cpu_hogs(count: int) -> Iterator[None]:
+    """`count` processes that each keep a core busy until the block ends."""
+    hogs = [multiprocessing.Process(target=_busy_loop, daemon=True) for _ in range(count)]
+    for hog in hogs:
+        hog.start()
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.terminate()
+            hog.join()
+
+
+def run_once(out_dir: Path, hogs: int = 0) -> DemoRun:
+    with cpu_hogs(hogs):
+        run = _run(out_dir)
+    return DemoRun(**{**run.__dict__, "hogs": hogs})
+
+
+def _run(out_dir: Path) -> DemoRun:
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor", "demo", "--out", str(out_dir)],
@@ -57,7 +118,15 @@ def run_once(out_dir: Path) -> DemoRun:
             seen[label] = max(seen.get(label, 0.0), rss_mb(child, "VmHWM"))
         time.sleep(0.5)
     seconds = time.perf_counter() - started
-    return DemoRun(seconds, process.returncode, daemon, seen, _latencies(out_dir))
+    return DemoRun(
+        seconds,
+        process.returncode,
+        daemon,
+        seen,
+        _latencies(out_dir),
+        reduced_alerts(out_dir),
+        scripted_thread_lines(out_dir),
+    )
 
 
 def _latencies(out_dir: Path) -> list[tuple[str, float | None]]:
@@ -85,12 +154,15 @@ def _latencies(out_dir: Path) -> list[tuple[str, float | None]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.demo")
     parser.add_argument("--runs", type=int, default=3, help="demo runs (default: 3)")
+    parser.add_argument(
+        "--hogs", type=int, default=0, help="busy processes beside every run after the first"
+    )
     args = parser.parse_args(argv)
     print(f"pingfan demo, {args.runs} run(s): wall time, memory, alert latency in comment polls")
     runs = []
     with tempfile.TemporaryDirectory(prefix="pingfan-bench-demo-") as scratch:
         for index in range(args.runs):
-            run = run_once(Path(scratch) / f"run{index + 1}")
+            run = run_once(Path(scratch) / f"run{index + 1}", args.hogs if index else 0)
             runs.append(run)
             largest = max(run.children_mb.items(), key=lambda item: item[1], default=("-", 0.0))
             late = ", ".join(
@@ -98,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
                 for name, polls in run.latencies
             )
             print(
-                f"run {index + 1}: exit {run.exit_code}, {run.seconds:.0f} s; daemon (VmHWM) "
+                f"run {index + 1} ({run.hogs} busy processes beside it): "
+                f"exit {run.exit_code}, {run.seconds:.0f} s; daemon (VmHWM) "
                 f"{run.daemon_mb:.0f} MB, largest child {largest[0]} {largest[1]:.0f} MB; "
                 f"late by: {late}"
             )
@@ -121,6 +194,18 @@ def main(argv: list[str] | None = None) -> None:
         )
     else:
         print(f"| scripted threads alerted | none of {len(latencies)} | all |")
+    first = runs[0]
+    for index, run in enumerate(runs[1:], start=2):
+        same = run.alerts == first.alerts and run.thread_lines == first.thread_lines
+        print(
+            f"| run {index} ({run.hogs} busy) vs run 1 | {len(run.alerts)} vs {len(first.alerts)}"
+            f" alerts, {'identical' if same else 'DIFFERENT'} (alerts and scripted-thread lines)"
+            " | identical |"
+        )
+        if not same:
+            missing = sorted(set(first.alerts) - set(run.alerts))[:5]
+            extra = sorted(set(run.alerts) - set(first.alerts))[:5]
+            print(f"  only in run 1: {missing}\n  only in run {index}: {extra}")
 
 
 if __name__ == "__main__":

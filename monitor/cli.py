@@ -111,14 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--once", action="store_true", help="one pass, then exit")
     collect.add_argument("--platform", choices=["weibo", "douyin"], help="only this platform")
 
-    demo = add("demo", "the embedded default: a compressed replay of the bundled campaign")
+    demo = add("demo", "the embedded default: the bundled campaign replayed in simulated time")
     demo.add_argument("--out", metavar="DIR", help="keep the database and summary in DIR")
-    demo.add_argument(
-        "--speed",
-        type=float,
-        metavar="X",
-        help="simulated seconds per real second (default: the campaign in about 120 s)",
-    )
     demo.add_argument(
         "--until",
         metavar="DATE",
@@ -435,9 +429,6 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo import DemoOptions, parse_until, run_demo
 
-    if args.speed is not None and not 0 < args.speed <= 10_000_000:
-        print("pingfan demo: --speed must be above 0 (at most 10,000,000)", file=sys.stderr)
-        return EXIT_USAGE
     until = None
     if args.until:
         try:
@@ -446,7 +437,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"pingfan demo: {err}", file=sys.stderr)
             return EXIT_USAGE
     out = Path(args.out) if args.out else None
-    return run_demo(DemoOptions(out=out, speed=args.speed, until=until))
+    return run_demo(DemoOptions(out=out, until=until))
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -1,8 +1,10 @@
 """`pingfan demo`: the embedded default, runnable on a fresh machine with no config at all.
 
-It starts the simulator with the bundled dalian-2019 campaign on a compressed clock and runs
-the real daemon (`pingfan run`: every source on its schedule, the scorer, the alert rules,
-the dispatcher) against it, on the same compressed clock, with a temporary config: an SQLite
+It starts the simulator with the bundled dalian-2019 campaign and runs the real daemon
+(`pingfan run`: every source on its schedule, the scorer, the alert rules, the dispatcher)
+against it on one simulated clock that waits for the work (`SimulatedClock`): time jumps to
+the next scheduled moment only when nothing is in flight, so the same scenario gives the same
+requests, rows and alerts on any machine, idle or busy. It runs with a temporary config: an SQLite
 file, the console and JSONL sinks, and Telegram too when `PINGFAN_TELEGRAM_TOKEN` and
 `PINGFAN_TELEGRAM_CHAT` are set. A live view shows the simulated date, requests, posts,
 comments, the two topics against the campaign's published figures, the sentiment split
@@ -16,8 +18,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import random
 import signal
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,10 +37,10 @@ from alerts.digest import digest_command
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
 from monitor.runlock import AlreadyRunning, RunLock
-from monitor.runtime.clock import CompressedClock
+from monitor.runtime.clock import SimulatedClock
 from monitor.runtime.daemon import Daemon, DaemonOptions
 from monitor.sim.app import SimServer, Simulator
-from monitor.sim.clock import ReplayClock
+from monitor.sim.clock import Elapsed, FollowingClock
 from monitor.sim.world import World, load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
@@ -45,13 +49,13 @@ from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEFAULT_SECONDS = 120.0  # the whole campaign in about this many real seconds
 TELEGRAM_TOKEN_ENV = "PINGFAN_TELEGRAM_TOKEN"
 TELEGRAM_CHAT_ENV = "PINGFAN_TELEGRAM_CHAT"
 TOPIC = "平凡大连人"
 
-# In simulated time. A request costs a few real milliseconds, which at this speed are minutes
-# of the campaign, so the demo polls less often than a live deployment would (5m/2h/48h).
+# In simulated time. Requests cost no simulated time, but each costs real time: the demo polls
+# less often than a live deployment would (5m/2h/48h), so the whole campaign replays in about a
+# minute and a half.
 DEMO_SCHEDULE = {
     "topic_posts": "2h",
     "topic_stats": "4h",
@@ -78,7 +82,6 @@ enabled = false
 @dataclass(frozen=True)
 class DemoOptions:
     out: Path | None = None
-    speed: float | None = None  # simulated seconds per real second (default: ~100 s in all)
     until: datetime | None = None  # stop at this simulated moment (default: the end)
 
 
@@ -135,8 +138,8 @@ def demo_config(sim: SimUrls, world: World, out_dir: Path) -> Config:
                 "signer": "monitor.sim.douyin:sign",
             },
             "schedule": DEMO_SCHEDULE,
-            # One real second is a simulated day here: a hiccup of the machine would read as
-            # hours without data. A live deployment keeps the default (2h).
+            # The demo polls topics every 2 h (DEMO_SCHEDULE): stale is a whole day without
+            # data. A live deployment keeps the default (2h).
             "alerts": {"health": {"stale_after": "1d"}},
             "health": {"port": 0},
             "sinks": sinks,
@@ -180,15 +183,15 @@ class SimUrls:
     douyin_url: str
 
 
-def _serve_simulator(start: datetime, speed: float, origin: float, urls: Any, stop: Any) -> None:
-    """The simulator in a process of its own, on the demo's clock (same start, speed and
-    origin): its work never stalls the daemon's event loop. The terminal's Ctrl-C is the
+def _serve_simulator(start: datetime, elapsed: Elapsed, urls: Any, stop: Any) -> None:
+    """The simulator in a process of its own, reading the demo's simulated time from shared
+    memory: its work runs beside the daemon's on the second core. The terminal's Ctrl-C is the
     demo's to handle: it sets `stop` once the daemon has finished."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def serve() -> None:
         world = load_world()
-        clock = ReplayClock(start, speed, origin)
+        clock = FollowingClock(start, elapsed)
         async with SimServer(Simulator(world, clock, requests_per_minute=10**9)) as sim:
             urls.put(SimUrls(sim.weibo_url, sim.weibo_topic_url, sim.douyin_url))
             while not stop.is_set():
@@ -200,22 +203,24 @@ def _serve_simulator(start: datetime, speed: float, origin: float, urls: Any, st
 async def _replay(out_dir: Path, options: DemoOptions) -> str:
     world = load_world()
     until = min(options.until or world.end, world.end)
-    campaign = (world.end - world.start).total_seconds()
-    speed = options.speed or campaign / DEFAULT_SECONDS
-    # One clock for the platforms and for pingfan: the replay and the schedule move together.
-    clock = CompressedClock(world.start, speed)
     context = multiprocessing.get_context("spawn")
+    elapsed = context.Value("d", 0.0, lock=False)  # the simulated clock, shared with the sim
+    # One clock for the platforms and for pingfan, seeded by the scenario: its jitter (and
+    # the retries' jitter, which takes Python's shared generator) is the same every run.
+    clock = SimulatedClock(world.start, seed=world.seed, elapsed=elapsed)
+    random.seed(world.seed)
     urls, stop = context.Queue(), context.Event()
     simulator = context.Process(
         target=_serve_simulator,
-        args=(world.start, speed, clock.origin, urls, stop),
+        args=(world.start, elapsed, urls, stop),
         name="pingfan-demo-simulator",
         daemon=True,
     )
     simulator.start()
     try:
         sim = await asyncio.to_thread(urls.get, True, 60)
-        return await _run_daemon(out_dir, world, sim, clock, until)
+        async with clock:
+            return await _run_daemon(out_dir, world, sim, clock, until)
     finally:
         stop.set()
         simulator.join(timeout=5)
@@ -224,13 +229,15 @@ async def _replay(out_dir: Path, options: DemoOptions) -> str:
 
 
 async def _run_daemon(
-    out_dir: Path, world: World, sim: SimUrls, clock: CompressedClock, until: datetime
+    out_dir: Path, world: World, sim: SimUrls, clock: SimulatedClock, until: datetime
 ) -> str:
+    started = time.monotonic()
     config = demo_config(sim, world, out_dir)
-    daemon = Daemon(config, clock=clock, options=DaemonOptions(health_port=0, grace=5))
+    options = DaemonOptions(health_port=0, grace=5, idle_round=3600.0)
+    daemon = Daemon(config, clock=clock, options=options)
     print(
         f"pingfan demo: {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
-        f"模拟时间 {clock.speed:,.0f} 倍速；模拟器 {sim.weibo_url} / {sim.douyin_url}",
+        f"模拟时间（等待计算完成再前进）；模拟器 {sim.weibo_url} / {sim.douyin_url}",
         flush=True,
     )
     running = asyncio.create_task(daemon.run())
@@ -266,8 +273,8 @@ async def _run_daemon(
         print(f"\n最忙的一周 {week} 的周报：", flush=True)
         digest_command(config, week=week, out=out_dir, send=False, now=until, charts_apart=True)
     lag = daemon.max_loop_lag * 1000
-    hour = 3600 / clock.speed * 1000
-    return summary + f"\n(事件循环最长停顿 {lag:.0f} ms；模拟 1 小时 = 实际 {hour:.0f} ms)\n"
+    took = time.monotonic() - started
+    return summary + f"\n(回放用时 {took:.0f} 秒；事件循环最长停顿 {lag:.0f} ms)\n"
 
 
 def _busiest_week(store: Store) -> str | None:
@@ -314,30 +321,37 @@ def scripted_threads(
     return found
 
 
+LIVE_STEP = timedelta(hours=6)  # simulated time between two refreshes of the live view
+
+
 async def _watch(
     daemon: Daemon,
     world: World,
-    clock: CompressedClock,
+    clock: SimulatedClock,
     until: datetime,
     console: Console,
     interrupted: asyncio.Event,
 ) -> None:
     """Until `until` (or Ctrl-C): a live view on a terminal, a line per simulated week
-    elsewhere."""
+    elsewhere. It waits on the simulated clock, so it never makes the replay skip ahead."""
     store = daemon.store
     assert store is not None
+
+    async def until_next(moment: datetime) -> None:
+        await clock.wait(interrupted, (min(moment, until) - clock.now()).total_seconds())
+
     if console.is_terminal:
         with Live(console=console, refresh_per_second=4, redirect_stdout=True) as live:
             while clock.now() < until and not interrupted.is_set():
                 live.update(_progress_table(_snapshot(daemon, store, world, clock.now())))
-                await asyncio.sleep(0.25)
+                await until_next(clock.now() + LIVE_STEP)
         return
     next_line = world.start + timedelta(days=7)
     while clock.now() < until and not interrupted.is_set():
+        await until_next(next_line)
         if clock.now() >= next_line:
             print(_progress_line(_snapshot(daemon, store, world, clock.now())), flush=True)
             next_line += timedelta(days=7)
-        await asyncio.sleep(0.1)
 
 
 @dataclass(frozen=True)

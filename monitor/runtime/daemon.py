@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 Stage = Callable[[datetime], Awaitable[None]]
 RETENTION_EVERY = 24 * 3600.0  # real seconds
-SCORER_IDLE = 60.0  # runtime seconds between scoring rounds when nothing new arrived
 SKIP_RETRY = 30.0  # runtime seconds before a source skipped during a probe tries again
 LAG_PROBE = 0.05  # real seconds between event-loop lag probes
 SLOW_STAGE = 0.1  # real seconds: a stage slower than this is logged (it stalls the loop)
@@ -61,6 +60,10 @@ class DaemonOptions:
     grace: float = 10.0  # real seconds in-flight runs get after a stop request
     pooled_scoring: bool = True  # the model in a worker process (False: in-process)
     health_port: int | None = None  # None: from the config; 0: any free port
+    # Runtime seconds between two scoring rounds (and so rule passes) when nothing new arrived:
+    # the time-based rules (a silent KOL, a stale source) need a pass now and then. The demo,
+    # whose polls are hours apart, takes an hour.
+    idle_round: float = 60.0
 
 
 class Daemon:
@@ -264,7 +267,7 @@ class Daemon:
                     log.exception("stage %s failed; it runs again after the next scoring", name)
             if self.stop_event.is_set():
                 break
-            await wait_any(self.clock, SCORER_IDLE, self._ingested, self.stop_event)
+            await wait_any(self.clock, self.options.idle_round, self._ingested, self.stop_event)
 
     async def _retention_loop(self, store: Store) -> None:
         days = self.config.storage.comment_retention_days

@@ -31,7 +31,7 @@ from tenacity.stop import stop_base
 
 from monitor.errors import CollectorError
 from monitor.models import utc_now
-from monitor.runtime.clock import Clock, WallClock
+from monitor.runtime.clock import Clock, WallClock, outside
 from monitor.runtime.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -220,9 +220,12 @@ class HttpClient:
         self.requests += 1
         count_request()
         try:
-            async with self._session.get(
-                url, params={k: str(v) for k, v in (params or {}).items()}, headers=headers
-            ) as response:
+            async with (
+                outside(self._clock),  # simulated time holds still while the server answers
+                self._session.get(
+                    url, params={k: str(v) for k, v in (params or {}).items()}, headers=headers
+                ) as response,
+            ):
                 text = await response.text(errors="replace")
                 status = response.status
                 date_header = response.headers.get("Date")

@@ -38,7 +38,7 @@ async def open_weibo(
 ) -> AsyncIterator[PlatformRuntime]:
     settings = config.weibo
     cookie = read_cookie(settings.cookie_env, key="weibo.cookie_env")
-    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst)
+    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
     circuit = Circuit("weibo", store, clock, cooldown=settings.cooldown)
     async with HttpClient(
         name="weibo",
@@ -62,7 +62,7 @@ async def open_douyin(
 ) -> AsyncIterator[PlatformRuntime]:
     """[douyin] mode: "browser" or "http" (the web API), or "open_platform" (KOL grants)."""
     settings = config.douyin
-    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst)
+    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
     circuit = Circuit("douyin", store, clock, cooldown=settings.cooldown)
     runner = PlatformRunner(
         "douyin", store, clock, circuit, language=config.ui.language, metrics=metrics

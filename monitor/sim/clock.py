@@ -1,4 +1,5 @@
-"""Simulated time: the campaign replays at `speed` simulated seconds per real second."""
+"""Simulated time for the simulator: a replay at `speed` times real time (`pingfan sim`), the
+time a demo's simulated clock keeps (`FollowingClock`), or a clock tests set by hand."""
 
 from __future__ import annotations
 
@@ -25,6 +26,23 @@ class ReplayClock:
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
+
+
+class Elapsed(Protocol):
+    value: float
+
+
+class FollowingClock:
+    """Reads the seconds since `start` that another process's simulated clock keeps in shared
+    memory (a `multiprocessing.Value("d")`): the demo's daemon and simulator see one time,
+    and it moves only while no request is in flight."""
+
+    def __init__(self, start: datetime, elapsed: Elapsed) -> None:
+        self.start = start
+        self._elapsed = elapsed
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self._elapsed.value)
 
 
 class ManualClock:

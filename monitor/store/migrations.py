@@ -302,3 +302,13 @@ def m040_three_way_sentiment(db: Database) -> None:
 def m060_comments_by_first_seen(db: Database) -> None:
     # Negative-thread rules count comments made or first seen in their window.
     db.execute("CREATE INDEX IF NOT EXISTS comments_by_first_seen ON comments (first_seen)")
+
+
+@migrations()
+def m070_unscored_index(db: Database) -> None:
+    # The scorer asks for unscored rows after every poll: partial indexes hold only those rows,
+    # so the question costs what is new, not the whole table.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS comments_unscored ON comments (pk) WHERE sentiment IS NULL"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS posts_unscored ON posts (pk) WHERE ugc_score IS NULL")
