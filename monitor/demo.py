@@ -54,15 +54,15 @@ TELEGRAM_CHAT_ENV = "PINGFAN_TELEGRAM_CHAT"
 TOPIC = "平凡大连人"
 
 # In simulated time. Requests cost no simulated time, but each costs real time: the demo polls
-# less often than a live deployment would (5m/2h/48h), so the whole campaign replays in about a
-# minute and a half.
+# less often than a live deployment would (5m/2h/48h), so that the whole campaign (some 13,000
+# requests) replays in about a minute and a half.
 DEMO_SCHEDULE = {
-    "topic_posts": "2h",
-    "topic_stats": "4h",
-    "kol_posts": "4h",
-    "profiles": "1d",
-    "comments_hot": "3h",
-    "comments_cold": "1d",
+    "topic_posts": "4h",
+    "topic_stats": "8h",
+    "kol_posts": "8h",
+    "profiles": "2d",
+    "comments_hot": "6h",
+    "comments_cold": "2d",
     "hot_window": "24h",
 }
 
@@ -233,7 +233,9 @@ async def _run_daemon(
 ) -> str:
     started = time.monotonic()
     config = demo_config(sim, world, out_dir)
-    options = DaemonOptions(health_port=0, grace=5, idle_round=3600.0)
+    # Idle rounds at the pace of the demo's hour-long polls: every 60 s (and an outbox check
+    # every 30 s) would be most of the replay's work.
+    options = DaemonOptions(health_port=0, grace=5, idle_round=3600.0, idle_dispatch=600.0)
     daemon = Daemon(config, clock=clock, options=options)
     print(
         f"pingfan demo: {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"

@@ -30,8 +30,10 @@ class Alerting:
         metrics: Metrics | None = None,
         *,
         wake: asyncio.Event | None = None,
+        idle: float = DISPATCH_IDLE,
     ) -> None:
         self.config = config
+        self.idle = idle
         self.store = store
         self.clock = clock
         self.dispatcher = dispatcher
@@ -58,7 +60,7 @@ class Alerting:
         while not stop.is_set():
             self.wake.clear()
             await self.dispatch()
-            await wait_any(self.clock, DISPATCH_IDLE, self.wake, stop)
+            await wait_any(self.clock, self.idle, self.wake, stop)
 
 
 async def evaluate_and_dispatch(config: Config, store: Store, clock: Clock) -> DispatchReport:

@@ -64,6 +64,9 @@ class DaemonOptions:
     # the time-based rules (a silent KOL, a stale source) need a pass now and then. The demo,
     # whose polls are hours apart, takes an hour.
     idle_round: float = 60.0
+    # Runtime seconds between two looks at the outbox when nothing woke the dispatcher (a
+    # retry coming due, quiet hours ending).
+    idle_dispatch: float = 30.0
 
 
 class Daemon:
@@ -124,7 +127,13 @@ class Daemon:
                     Dispatcher(config, store, clock=self.clock.now, sleep=self.clock.sleep)
                 )
                 alerting = Alerting(
-                    config, store, self.clock, dispatcher, self.metrics, wake=self.alerts_waiting
+                    config,
+                    store,
+                    self.clock,
+                    dispatcher,
+                    self.metrics,
+                    wake=self.alerts_waiting,
+                    idle=self.options.idle_dispatch,
                 )
                 self.stages.insert(0, ("alert rules", alerting.evaluate))
                 self.add_task("dispatcher", lambda daemon: alerting.dispatch_loop(self.stop_event))
