@@ -233,9 +233,11 @@ async def _run_daemon(
 ) -> str:
     started = time.monotonic()
     config = demo_config(sim, world, out_dir)
-    # Idle rounds at the pace of the demo's hour-long polls: every 60 s (and an outbox check
-    # every 30 s) would be most of the replay's work.
-    options = DaemonOptions(health_port=0, grace=5, idle_round=3600.0, idle_dispatch=600.0)
+    # Scoring rounds at the pace of the demo's hour-long polls: a round every idle minute, an
+    # outbox check every 30 s and a round per source would be most of the replay's work.
+    options = DaemonOptions(
+        health_port=0, grace=5, idle_round=3600.0, idle_dispatch=600.0, settle=300.0
+    )
     daemon = Daemon(config, clock=clock, options=options)
     print(
         f"pingfan demo: {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"

@@ -5,6 +5,7 @@ all read this one clock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import heapq
 import itertools
@@ -175,9 +176,9 @@ class SimulatedClock:
         if event.is_set():
             return True
         timer = self._timer(max(seconds, 0.0))
-        waiter = asyncio.ensure_future(event.wait())
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(event.wait())
         try:
-            await asyncio.wait({timer, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([timer, waiter], return_when=asyncio.FIRST_COMPLETED)
         finally:
             timer.cancel()
             waiter.cancel()
@@ -193,7 +194,7 @@ class SimulatedClock:
         self._changed = asyncio.Event()
         # Every executor job (to_thread, the scoring worker, aiohttp's DNS lookups) becomes an
         # outside operation, so none is forgotten at a call site.
-        loop.run_in_executor = self._in_executor(loop.run_in_executor)  # type: ignore[method-assign]
+        setattr(loop, "run_in_executor", self._in_executor(loop.run_in_executor))  # noqa: B010
         self._keeper = loop.create_task(self._keep(loop), name="simulated-clock")
         return self
 
@@ -202,10 +203,8 @@ class SimulatedClock:
     ) -> None:
         assert self._loop is not None and self._keeper is not None
         self._keeper.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._keeper
-        except asyncio.CancelledError:
-            pass
         del self._loop.run_in_executor  # back to the class's own method
         self._loop = None
 
@@ -249,7 +248,8 @@ class SimulatedClock:
         def run_in_executor(executor: Any, func: Callable[..., T], *args: Any) -> Awaitable[T]:
             async def job() -> T:
                 async with self.outside():
-                    return await submit(executor, func, *args)  # type: ignore[no-any-return]
+                    result: T = await submit(executor, func, *args)
+                    return result
 
             return asyncio.ensure_future(job())
 

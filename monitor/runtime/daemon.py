@@ -67,6 +67,10 @@ class DaemonOptions:
     # Runtime seconds between two looks at the outbox when nothing woke the dispatcher (a
     # retry coming due, quiet hours ending).
     idle_dispatch: float = 30.0
+    # Runtime seconds a scoring round waits after new rows arrive, so that sources finishing
+    # close together are scored (and the rules run) once: 0 in production, where polls are
+    # minutes apart; the demo, where they land at the same simulated moments, takes 5 min.
+    settle: float = 0.0
 
 
 class Daemon:
@@ -277,6 +281,8 @@ class Daemon:
             if self.stop_event.is_set():
                 break
             await wait_any(self.clock, self.options.idle_round, self._ingested, self.stop_event)
+            if self._ingested.is_set() and self.options.settle > 0:
+                await self.clock.wait(self.stop_event, self.options.settle)
 
     async def _retention_loop(self, store: Store) -> None:
         days = self.config.storage.comment_retention_days
