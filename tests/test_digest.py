@@ -292,8 +292,6 @@ def test_english_digest(tmp_path: Path, store: Store) -> None:
 
 
 def test_acknowledgements_show(tmp_path: Path, store: Store) -> None:
-    if not hasattr(store, "ack_alert"):
-        pytest.skip("this store records no acknowledgements (the chat bot's alert_acks)")
     fill_week(store)
     alert_id = store.alert_by_key(f"negative:weibo:{THREAD}:x")[0]  # type: ignore[index]
     store.ack_alert(alert_id, by="小李", by_id="42", at=at("2019-07-11T21:00"))
