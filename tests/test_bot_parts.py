@@ -15,7 +15,7 @@ from alerts.render import utf16_len
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
 from monitor.store.team import UNCERTAINTY_TWO_WAY
-from tests.factories import comment, post
+from tests.support.factories import comment, post
 
 T = datetime(2019, 8, 16, 6, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -26,7 +26,7 @@ from monitor.store import Store
 from monitor.store import connection as store_connection
 from monitor.store.connection import DatabaseDamaged
 from tests.conftest import REPO
-from tests.factories import comment, post
+from tests.support.factories import comment, post
 
 PAGE = 4096
 
@@ -446,7 +446,7 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from monitor.store import Store
-    from tests.factories import post
+    from tests.support.factories import post
 
     db, stop = sys.argv[1], Path(sys.argv[2])
     written = 0

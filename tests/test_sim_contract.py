@@ -10,7 +10,7 @@ import pytest
 
 from monitor.sim.app import SimServer
 from tests.conftest import REPO
-from tests.sim_helpers import CH_ID, SIGNED, TOPIC, UA, bundled_world, running_sim
+from tests.support.sim import CH_ID, SIGNED, TOPIC, UA, bundled_world, running_sim
 
 SAMPLE = REPO.parent / "shared" / "data" / "samples" / "weibo_getindex_230413_timeline.json"
 OFFICIAL_WEIBO = "1000000000"
