@@ -12,7 +12,6 @@ from tests.support.fake_services import (
 
 AT = datetime(2019, 8, 16, 6, 0, tzinfo=UTC)  # 14:00 in Dalian
 
-
 ALL = ("console", "jsonl", "telegram", "wecom", "dingtalk", "feishu", "webhook")
 
 

@@ -16,17 +16,13 @@ from tests.support.factories import comment, post
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-
 W28 = IsoWeek(2019, 28)
 
-
 KOL = "1000000001"
-
 
 HOSTILE = (
     "</td><script>alert(1)</script><img src=x onerror=alert(2)> 堵死了 http://evil.example/x @all"
 )
-
 
 THREAD = "p-thread"
 

@@ -23,7 +23,6 @@ from tests.support.sim import CH_ID, MID_CAMPAIGN, TOPIC, running_sim
 
 OFFICIAL = "MS4wLjABAAAAofficial0DalianWangxin00000000000000000"
 
-
 KOLS = {
     "MS4wLjABAAAAkolFoodDalianTanDian00000000000000000000": "大连美食探店",
     "MS4wLjABAAAAkolTravelBinchengRiji000000000000000000": "滨城旅行日记",
@@ -31,12 +30,9 @@ KOLS = {
     "MS4wLjABAAAAkolSeaHaibianXiaoLin000000000000000000": "海边的小林",
 }
 
-
 BLOCK_TITLE = "抖音采集暂停：被平台拦截"
 
-
 EXPIRED_TITLE = "抖音采集暂停：登录 Cookie 已失效"
-
 
 COOLDOWN = 600
 

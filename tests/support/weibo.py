@@ -25,7 +25,6 @@ from tests.support.sim import MID_CAMPAIGN, TOPIC, running_sim
 
 OFFICIAL = "1000000000"
 
-
 KOL = "1000000001"
 
 
