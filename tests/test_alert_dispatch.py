@@ -19,7 +19,8 @@ from alerts.sinks import build_sinks
 from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord
 from monitor.store import Store
-from tests.fake_services import (
+from tests.support.alerts import ALL, AT, Clock, sink_entries
+from tests.support.fake_services import (
     CHAT_ID,
     DINGTALK_TOKEN,
     FEISHU_TOKEN,
@@ -28,55 +29,7 @@ from tests.fake_services import (
     FakeServices,
 )
 
-AT = datetime(2019, 8, 16, 6, 0, tzinfo=UTC)  # 14:00 in Dalian
 TAIL = "链接：https://m.weibo.cn/detail/P1\n#1 · negative_thread:weibo:P1:2019-08-16"
-ALL = ("console", "jsonl", "telegram", "wecom", "dingtalk", "feishu", "webhook")
-
-
-class Clock:
-    def __init__(self, now: datetime = AT) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += timedelta(seconds=seconds)
-
-
-def sink_entries(fake: FakeServices, tmp_path: Path, types: tuple[str, ...]) -> list[dict]:
-    entries = {
-        "console": {"type": "console"},
-        "jsonl": {"type": "jsonl", "path": str(tmp_path / "alerts.jsonl")},
-        "telegram": {
-            "type": "telegram",
-            "token_env": "PF_TEST_TELEGRAM",
-            "chat_ids": [CHAT_ID],
-            "base_url": fake.telegram_base_url,
-        },
-        "wecom": {"type": "wecom", "url_env": "PF_TEST_WECOM"},
-        "dingtalk": {
-            "type": "dingtalk",
-            "url_env": "PF_TEST_DINGTALK",
-            "secret_env": "PF_TEST_DINGTALK_SECRET",
-        },
-        "feishu": {
-            "type": "feishu",
-            "url_env": "PF_TEST_FEISHU",
-            "secret_env": "PF_TEST_FEISHU_SECRET",
-        },
-        "webhook": {
-            "type": "webhook",
-            "url_env": "PF_TEST_WEBHOOK",
-            "secret_env": "PF_TEST_WEBHOOK_SECRET",
-        },
-    }
-    return [entries[t] for t in types]
 
 
 def make_config(

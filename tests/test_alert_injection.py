@@ -14,9 +14,9 @@ from alerts.dispatch import Dispatcher
 from alerts.engine import evaluate
 from monitor.config import config_from_dict
 from monitor.store import Store
-from tests.factories import comment, post
-from tests.fake_services import CHAT_ID, FakeServices
-from tests.test_alert_dispatch import ALL, Clock, sink_entries
+from tests.support.alerts import ALL, Clock, sink_entries
+from tests.support.factories import comment, post
+from tests.support.fake_services import CHAT_ID, FakeServices
 
 T0 = datetime(2019, 8, 16, 13, 30, tzinfo=UTC)
 POST_URL = "https://m.weibo.cn/detail/4390004051800614"

@@ -16,7 +16,7 @@ from alerts.sinks.base import Outgoing
 from alerts.sinks.dingtalk import dingtalk_sign
 from alerts.sinks.feishu import feishu_sign
 from alerts.sinks.telegram import buttons, html_chunks
-from tests.fake_services import parse_telegram_html
+from tests.support.fake_services import parse_telegram_html
 
 HOSTILE = '</b><a href="http://evil">点我</a> @all'
 AT = datetime(2019, 8, 16, 14, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord, Post, TopicStats
 from monitor.store import Store
 from monitor.store.outbox import RuleState
-from tests.factories import comment, post
+from tests.support.factories import comment, post
 
 T0 = datetime(2019, 8, 10, 2, 0, tzinfo=UTC)
 AUTHOR = "2000000001"

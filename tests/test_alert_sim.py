@@ -8,26 +8,20 @@ each moment, the way a collector would store it. Comments are scored with the sh
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from alerts.engine import evaluate
 from monitor.config import Config, config_from_dict
-from monitor.models import AlertRecord, Comment, Post
+from monitor.models import AlertRecord
 from monitor.runtime.scorer import Scorer, score_pending
-from monitor.sim.world import SimPost, World
 from monitor.store import Store
-from tests.sim_helpers import bundled_world
-from tests.test_weibo_collector import rig, sim_config
+from tests.support.alert_sim import TRAFFIC, feed_douyin, thread
+from tests.support.sim import bundled_world
+from tests.support.weibo import rig, sim_config
 
-TRAFFIC = "2019-08-16T21:30:00+08:00"  # 星海广场: traffic after the event (Weibo)
 STAGED = "2019-09-04T20:00:00+08:00"  # the fisherman's story called staged (Douyin)
 TAKEOFF = "2019-08-20T19:00:00+08:00"  # the delivery rider's own video (Douyin)
-
-
-def thread(world: World, at: str) -> SimPost:
-    moment = datetime.fromisoformat(at)
-    return next(p for p in world.posts if p.role == "thread" and p.created_at == moment)
 
 
 def negative(alerts: list[AlertRecord]) -> list[AlertRecord]:
@@ -73,49 +67,6 @@ def douyin_config(tmp_path: Path) -> Config:
         },
         tmp_path / "config.toml",
     )
-
-
-def feed_douyin(store: Store, world: World, now: datetime, since: datetime) -> None:
-    """What a Douyin collector would store at `now`: posts created since `since` with their
-    counts, and their comments so far."""
-    posts = [p for p in world.posts_until(now) if p.platform == "douyin" and p.created_at >= since]
-    rows = []
-    for sim in posts:
-        author = world.account("douyin", sim.author_id)
-        shown = world.comments_until(sim.id, now)
-        rows.append(
-            Post(
-                platform="douyin",
-                id=sim.id,
-                author_id=sim.author_id,
-                author_name=author.name if author else sim.author_id,
-                text=sim.text,
-                created_at=sim.created_at,
-                observed_at=now,
-                topics=sim.topics,
-                media=sim.media,
-                plays=None,  # Douyin's web API reports 0 plays: unknown
-                likes=world.likes_at(sim, now),
-                comments=len(shown),
-                shares=world.shares_at(sim, now),
-                author_kind=author.kind if author else "user",
-            )
-        )
-        store.save_comments(
-            Comment(
-                platform="douyin",
-                id=c.id,
-                post_id=c.post_id,
-                author_id=c.author_id,
-                text=c.text,
-                created_at=c.created_at,
-                observed_at=now,
-                parent_id=c.parent_id,
-                likes=world.comment_likes_at(c, now),
-            )
-            for c in shown
-        )
-    store.save_posts(rows)
 
 
 async def test_the_douyin_staged_thread_fires_and_the_hero_video_does_not(

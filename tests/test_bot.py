@@ -1,5 +1,5 @@
 """The team bot end to end: the real python-telegram-bot Application, polling the local fake
-Bot API (tests/fake_services.py) for real getUpdates results, answering from a seeded store.
+Bot API (tests/support/fake_services.py) for real getUpdates results, answering from a seeded store.
 
 Every test runs `run_bot` as the daemon does (a task, stopped by an event) and talks to it the
 way a person would: a message or a button press is queued on the fake server, and the test
@@ -25,8 +25,8 @@ from monitor.config import Config, config_from_dict
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
 from monitor.store.runtime import CircuitRow
-from tests.factories import comment, post
-from tests.fake_services import (
+from tests.support.factories import comment, post
+from tests.support.fake_services import (
     BOB,
     CHAT_ID,
     MALLORY,

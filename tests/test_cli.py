@@ -23,7 +23,7 @@ from monitor.cli import (
 from monitor.models import AlertRecord, TopicStats
 from monitor.store import Store
 from tests.conftest import REPO
-from tests.factories import T0, comment, post
+from tests.support.factories import T0, comment, post
 
 PINGFAN = Path(REPO / ".venv" / "bin" / "pingfan")
 

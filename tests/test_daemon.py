@@ -11,56 +11,33 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Iterator
+from contextlib import suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from monitor.config import Config, config_from_dict
-from monitor.models import utc_now
-from monitor.runtime.clock import Clock, WallClock, wait_any
-from monitor.runtime.daemon import Daemon, DaemonOptions
+from monitor.config import config_from_dict
+from monitor.models import to_utc_iso, utc_now
+from monitor.runtime.clock import WallClock, wait_any
 from monitor.sim.app import SimServer
 from monitor.sim.faults import Fault
 from monitor.store import Store
-from tests.factories import comment
-from tests.sim_helpers import MID_CAMPAIGN, running_sim
-from tests.test_weibo_collector import KOL, OFFICIAL, TOPIC, expected_post_ids
+from tests.support.daemon import (
+    FAST_SCHEDULE,
+    daemon_config_dict,
+    eventually,
+    in_process_daemon,
+    read_db,
+    source_names,
+)
+from tests.support.factories import comment
+from tests.support.sim import MID_CAMPAIGN, TOPIC, running_sim
+from tests.support.weibo import expected_post_ids
 
 pytestmark = pytest.mark.timeout(240)
-
-FAST_SCHEDULE = {
-    "topic_posts": "1s",
-    "topic_stats": "1s",
-    "kol_posts": "1s",
-    "profiles": "5s",
-    "comments_hot": "1s",
-    "comments_cold": "10s",
-}
-
-
-def daemon_config_dict(server: SimServer, **weibo: object) -> dict:
-    return {
-        "storage": {"path": "pingfan.db", "comment_retention_days": 0},
-        "topics": [{"name": TOPIC}],
-        "kols": [{"platform": "weibo", "id": KOL, "name": "大连身边事"}],
-        "official": {"weibo": [OFFICIAL]},
-        "weibo": {
-            "base_url": server.weibo_url,
-            "topic_base_url": server.weibo_topic_url,
-            "requests_per_minute": 60_000,
-            "burst": 5,
-            "cookie_env": "PINGFAN_TEST_NO_COOKIE",
-            "timeout": "2s",
-            **weibo,
-        },
-        "douyin": {"enabled": False},
-        "schedule": FAST_SCHEDULE,
-        "health": {"port": 0},
-    }
 
 
 def write_config(path: Path, raw: dict) -> Path:
@@ -78,16 +55,6 @@ def write_config(path: Path, raw: dict) -> Path:
             lines += [f"{k} = {value(v)}" for k, v in table.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def read_db(path: Path, sql: str) -> list[tuple]:
-    if not path.exists():
-        return []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-        try:
-            return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []  # not migrated yet
 
 
 _started: list[asyncio.subprocess.Process] = []
@@ -114,14 +81,6 @@ def no_daemon_left_behind() -> Iterator[None]:
         if process.returncode is None:
             with suppress(ProcessLookupError):
                 process.kill()
-
-
-async def eventually(check: Callable[[], bool], seconds: float, what: str) -> None:
-    for _ in range(int(seconds * 10)):
-        if check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 async def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -160,19 +119,6 @@ async def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: P
     assert read_db(db, "SELECT count(*) FROM comments WHERE sentiment IS NULL") == [(0,)]
 
 
-@asynccontextmanager
-async def in_process_daemon(config: Config, clock: Clock | None = None) -> AsyncIterator[Daemon]:
-    options = DaemonOptions(pooled_scoring=False, grace=2, health_port=0)
-    daemon = Daemon(config, clock=clock, options=options)
-    task = asyncio.create_task(daemon.run())
-    await asyncio.wait_for(daemon.ready.wait(), timeout=30)
-    try:
-        yield daemon
-    finally:
-        daemon.request_stop()
-        assert await asyncio.wait_for(task, timeout=30) == 0
-
-
 class JumpingClock(WallClock):
     """Real time plus jumps the test makes: a long cool-down can end on cue, so a slow
     restart on a loaded machine cannot outlast it by accident."""
@@ -203,6 +149,28 @@ def weibo_requests(server: SimServer) -> int:
     return server.sim.requests_to("weibo") + server.sim.requests_to("weibo_topic")
 
 
+def parked_until_the_cool_down_ends(db: Path, names: set[str], ran_since: datetime) -> bool:
+    """The circuit is open and every source in `names` has run since `ran_since` and is not
+    due before the cool-down ends: the daemon's scheduler will send nothing until then."""
+    circuit = read_db(db, "SELECT open_until FROM circuits WHERE platform = 'weibo'"
+                          " AND state = 'open'")  # fmt: skip
+    if not circuit or circuit[0][0] is None:
+        return False
+    open_until = datetime.fromisoformat(circuit[0][0])
+    rows = {name: (datetime.fromisoformat(run_at), datetime.fromisoformat(due_at), status)
+            for name, run_at, due_at, status in read_db(
+                db, "SELECT name, last_run_at, due_at, last_status FROM sources"
+                " WHERE platform = 'weibo' AND last_run_at IS NOT NULL AND due_at IS NOT NULL")
+    }  # fmt: skip
+    return names <= rows.keys() and all(
+        rows[n][0] >= ran_since
+        and rows[n][2] in ("blocked", "skipped")
+        # stored to the second: a source parked for the rest of the cool-down is due at its end
+        and rows[n][1] >= open_until - timedelta(seconds=1)
+        for n in names
+    )
+
+
 async def test_a_block_pauses_weibo_across_a_restart_then_it_catches_up(tmp_path: Path) -> None:
     async with running_sim(requests_per_minute=100_000) as (server, clock):
         raw = daemon_config_dict(server, cooldown="1h")
@@ -210,15 +178,27 @@ async def test_a_block_pauses_weibo_across_a_restart_then_it_catches_up(tmp_path
         db = config.storage.path
         server.sim.faults.add(Fault("weibo", "http432", count=None))
         daemon_clock = JumpingClock()
-        async with in_process_daemon(config, daemon_clock):
+        started = daemon_clock.now().replace(microsecond=0)
+        async with in_process_daemon(config, daemon_clock) as daemon:
+            weibo = await source_names(daemon, "weibo")
             await eventually(
-                lambda: read_db(db, "SELECT state FROM circuits") == [("open",)], 10, "blocked"
-            )
+                lambda: parked_until_the_cool_down_ends(db, weibo, started), 30,
+                "every Weibo source met the block and waits for the cool-down to end",
+            )  # fmt: skip
             during = weibo_requests(server)
-            await asyncio.sleep(1.0)
-            assert weibo_requests(server) == during, "nothing is sent while cooling down"
+        assert weibo_requests(server) == during, "nothing was sent while cooling down"
+        # Every source due at once on the restart: each must still hold back, not send.
+        restarted = daemon_clock.now().replace(microsecond=0)
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE sources SET due_at = ?", (to_utc_iso(restarted),))
+        conn.close()
         async with in_process_daemon(config, daemon_clock):  # a restart inside the cool-down
-            await asyncio.sleep(1.0)
+            await eventually(
+                lambda: parked_until_the_cool_down_ends(db, weibo, restarted), 30,
+                "every due Weibo source ran after the restart and was held back",
+            )  # fmt: skip
+            statuses = {s for (s,) in read_db(db, "SELECT last_status FROM sources")}
+            assert statuses == {"skipped"}, "after the restart the open circuit skips each run"
             assert weibo_requests(server) == during, "the restart respects the cool-down"
             server.sim.faults.clear()
             clock.advance(hours=6)
@@ -243,10 +223,7 @@ async def test_health_endpoint_and_metrics_while_running(tmp_path: Path) -> None
                     body = await response.json()
                 return any(s["last_success_at"] for s in body["sources"])
 
-            for _ in range(100):
-                if await polled():
-                    break
-                await asyncio.sleep(0.1)
+            await eventually(polled, 30, "a source succeeded, as /healthz reports")
             async with session.get(base + "/healthz") as response:
                 health = await response.json()
                 assert response.status == 200

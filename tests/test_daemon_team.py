@@ -10,9 +10,9 @@ import pytest
 
 from monitor.config import config_from_dict
 from monitor.sim.faults import Fault
-from tests.fake_services import CHAT_ID, FakeServices
-from tests.sim_helpers import running_sim
-from tests.test_daemon import daemon_config_dict, in_process_daemon, read_db
+from tests.support.daemon import daemon_config_dict, in_process_daemon, read_db
+from tests.support.fake_services import CHAT_ID, FakeServices
+from tests.support.sim import running_sim
 
 pytestmark = pytest.mark.timeout(120)
 

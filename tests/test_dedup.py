@@ -9,7 +9,9 @@ RING = "大连这次活动办得真好，为城市点赞，大家快来看看吧
 
 
 def test_simhash_is_stable_and_close_for_small_edits() -> None:
-    assert simhash(RING) == simhash(RING)
+    # pinned: hashes stored by one process (or release) must compare with those of the next,
+    # so the value may not depend on the interpreter's per-process hash seed
+    assert simhash(RING) == 7405987902282126945
     assert hamming(simhash(RING), simhash(RING + "！！")) <= 3
     assert hamming(simhash(RING), simhash("星海广场今天堵车了，回家用了两个小时")) > 10
 

@@ -25,8 +25,8 @@ from alerts.dispatch import Dispatcher
 from alerts.sinks.base import Outgoing
 from monitor.config import config_from_dict
 from monitor.store import Store
-from tests.fake_services import FakeServices, parse_telegram_html
-from tests.test_digest import W28, at, fill_week, make_config
+from tests.support.digest import W28, at, fill_week, make_config
+from tests.support.fake_services import FakeServices, parse_telegram_html
 
 TOKEN = "777:digest-test-token"
 CHAT = -100777

@@ -17,7 +17,7 @@ from alerts.dispatch import Dispatcher
 from monitor.config import Config
 from monitor.runtime.clock import VirtualClock
 from monitor.store import Store
-from tests.test_digest import at, fill_week, make_config
+from tests.support.digest import at, fill_week, make_config
 
 
 class UntilClock(VirtualClock):

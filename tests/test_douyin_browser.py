@@ -26,8 +26,7 @@ from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
 from monitor.sim.app import SimServer
 from monitor.store import Store
-from tests.sim_helpers import TOPIC, bundled_world, running_sim
-from tests.test_douyin_collector import (
+from tests.support.douyin import (
     BLOCK_TITLE,
     Rig,
     douyin_config,
@@ -35,6 +34,7 @@ from tests.test_douyin_collector import (
     expected_post_ids,
     rig,
 )
+from tests.support.sim import TOPIC, bundled_world, running_sim
 
 CHROMIUM = Path("/usr/bin/chromium")
 EARLY = bundled_world().start + timedelta(days=12)  # fewer videos: a quicker pass

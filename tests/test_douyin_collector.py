@@ -7,9 +7,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,137 +16,28 @@ import pytest
 
 from monitor.collect import collect_once
 from monitor.collectors.douyin import COMMENTS_SOURCE, POSTS_SOURCE, DouyinCollector
-from monitor.config import Config, config_from_dict
+from monitor.config import config_from_dict
 from monitor.models import Post
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.http import HttpResponse
-from monitor.runtime.platforms import PlatformRuntime, open_douyin
+from monitor.runtime.platforms import open_douyin
 from monitor.runtime.sources import PassReport
 from monitor.sim import douyin as sim_douyin
-from monitor.sim.app import SimServer
-from monitor.sim.clock import ManualClock
-from monitor.sim.faults import Fault
 from monitor.sim.world import World
 from monitor.store import Store
-from tests.sim_helpers import CH_ID, MID_CAMPAIGN, TOPIC, bundled_world, running_sim
-
-OFFICIAL = "MS4wLjABAAAAofficial0DalianWangxin00000000000000000"
-KOLS = {
-    "MS4wLjABAAAAkolFoodDalianTanDian00000000000000000000": "大连美食探店",
-    "MS4wLjABAAAAkolTravelBinchengRiji000000000000000000": "滨城旅行日记",
-    "MS4wLjABAAAAkolLifeDalianShenghuoQuan00000000000000": "大连生活圈",
-    "MS4wLjABAAAAkolSeaHaibianXiaoLin000000000000000000": "海边的小林",
-}
-BLOCK_TITLE = "抖音采集暂停：被平台拦截"
-EXPIRED_TITLE = "抖音采集暂停：登录 Cookie 已失效"
-COOLDOWN = 600
-
-
-def douyin_config(
-    server: SimServer | None,
-    tmp_path: Path,
-    *,
-    ch_id: str | None = CH_ID,
-    accounts: bool = True,
-    **douyin: Any,
-) -> Config:
-    topic: dict[str, Any] = {"name": TOPIC}
-    if ch_id:
-        topic["douyin_ch_id"] = ch_id
-    kols = [{"platform": "douyin", "id": k, "name": n} for k, n in KOLS.items()]
-    return config_from_dict(
-        {
-            "storage": {"path": "pingfan.db", "comment_retention_days": 0},
-            "topics": [topic],
-            "kols": kols if accounts else [],
-            "official": {"douyin": [OFFICIAL] if accounts else []},
-            "weibo": {"enabled": False},
-            "douyin": {
-                "base_url": server.douyin_url if server else "http://127.0.0.1:9",
-                "open_platform_base_url": server.douyin_open_url
-                if server
-                else "http://127.0.0.1:9",
-                "mode": "http",
-                "signer": "monitor.sim.douyin:sign",
-                "requests_per_minute": 100_000,
-                "burst": 10,
-                "cookie_env": "PINGFAN_TEST_NO_COOKIE",
-                "timeout": "1s",
-                "cooldown": COOLDOWN,
-                **douyin,
-            },
-        },
-        tmp_path / "config.toml",
-    )
-
-
-@dataclass
-class Rig:
-    server: SimServer
-    clock: ManualClock  # the simulator's: what the platform shows
-    runtime_clock: VirtualClock  # pingfan's: cool-downs, pacing, retries
-    store: Store
-    runtime: PlatformRuntime
-
-    @property
-    def world(self) -> World:
-        return self.server.sim.world
-
-    @property
-    def circuit(self) -> Circuit:
-        return self.runtime.runner.circuit
-
-    async def run_pass(self) -> PassReport:
-        return await self.runtime.runner.run_all(list(self.runtime.sources))
-
-    def advance(self, **delta: float) -> None:
-        before = self.clock.now()
-        after = self.clock.advance(**delta)
-        self.runtime_clock.advance((after - before).total_seconds())
-
-    def add_fault(self, kind: str, path: str | None = None, count: int | None = 1) -> None:
-        self.server.sim.faults.add(Fault("douyin", kind, path=path, count=count, delay=0.1))
-
-    def requests(self) -> int:
-        return self.server.sim.requests_to("douyin") + self.server.sim.requests_to("douyin_open")
-
-    def post_ids(self) -> set[str]:
-        return {row["id"] for row in self.store.query("SELECT id FROM posts")}
-
-    def comments(self) -> dict[str, str | None]:
-        rows = self.store.query("SELECT id, parent_id FROM comments")
-        return {row["id"]: row["parent_id"] for row in rows}
-
-    def alert_titles(self) -> list[str]:
-        return [a["title"] for a in self.store.query("SELECT title FROM alerts ORDER BY id")]
-
-
-@asynccontextmanager
-async def rig(
-    tmp_path: Path,
-    at: datetime = MID_CAMPAIGN,
-    sim_options: dict[str, Any] | None = None,
-    **douyin: Any,
-) -> AsyncIterator[Rig]:
-    options: dict[str, Any] = {"requests_per_minute": 100_000, **(sim_options or {})}
-    async with running_sim(at=at, **options) as (server, clock):
-        ch_id = douyin.pop("ch_id", CH_ID)
-        config = douyin_config(server, tmp_path, ch_id=ch_id, **douyin)
-        runtime_clock = VirtualClock(at)
-        with Store.open(config.storage.path) as store:
-            async with open_douyin(config, store, runtime_clock, None) as runtime:
-                yield Rig(server, clock, runtime_clock, store, runtime)
-
-
-def expected_post_ids(world: World, now: datetime) -> set[str]:
-    """What the web modes must find: the challenge's videos and the watched accounts' uploads
-    (every simulated Douyin video is tagged), except removed ones."""
-    return {p.id for p in world.posts_until(now) if p.platform == "douyin" and not p.removed}
-
-
-def expected_comments(world: World, post_ids: set[str], now: datetime) -> dict[str, str | None]:
-    return {c.id: c.parent_id for pid in post_ids for c in world.comments_until(pid, now)}
+from tests.support.douyin import (
+    BLOCK_TITLE,
+    COOLDOWN,
+    EXPIRED_TITLE,
+    KOLS,
+    OFFICIAL,
+    douyin_config,
+    expected_comments,
+    expected_post_ids,
+    rig,
+)
+from tests.support.sim import CH_ID, MID_CAMPAIGN, TOPIC, bundled_world, running_sim
 
 
 def step(report: PassReport, name: str) -> Any:
@@ -349,12 +238,23 @@ async def test_duplicates_across_pages_leave_no_duplicate_rows(tmp_path: Path) -
         assert len(ids) == len(set(ids)) and set(ids) == expected_post_ids(r.world, r.clock.now())
 
 
-async def test_timeouts_and_slow_answers_are_retried(tmp_path: Path) -> None:
+async def test_requests_that_time_out_are_sent_again(tmp_path: Path) -> None:
+    """The simulator holds the first matching requests open for an hour, so each one times
+    out on the client's 1 s timeout whatever the machine's speed, and must be sent again."""
     async with rig(tmp_path) as r:
-        r.add_fault("timeout", path="/aweme/v1/web/challenge/aweme/", count=1)
-        r.add_fault("slow", path="/aweme/v1/web/comment/list/", count=3)
+        held_list = r.add_fault("timeout", path="/aweme/v1/web/challenge/aweme/", count=1)
+        held_comments = r.add_fault("timeout", path="/aweme/v1/web/comment/list/", count=2)
         report = await r.run_pass()
         assert all(s.status == "ok" for s in report.steps), report.summary()
+        assert (held_list.count, held_comments.count) == (0, 0), "every timeout met a request"
+        for path, held in (
+            ("/aweme/v1/web/challenge/aweme/", 1),
+            ("/aweme/v1/web/comment/list/", 2),
+        ):
+            sent = r.requests_sent(path)
+            for i in range(held):  # the first `held` requests met the fault: each went again
+                assert sent[i] in sent[i + 1 :], f"{sent[i]} was not retried"
+        assert r.post_ids() == expected_post_ids(r.world, r.clock.now())
 
 
 async def test_removed_video_keeps_its_counts_and_is_not_asked_again(tmp_path: Path) -> None:
@@ -428,7 +328,7 @@ async def test_collect_once_runs_douyin(tmp_path: Path) -> None:
 
 
 async def test_the_daemon_runs_douyin(tmp_path: Path) -> None:
-    from tests.test_daemon import FAST_SCHEDULE, in_process_daemon
+    from tests.support.daemon import FAST_SCHEDULE, in_process_daemon
 
     async with running_sim(requests_per_minute=100_000) as (server, clock):
         config = config_from_dict(

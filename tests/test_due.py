@@ -10,7 +10,7 @@ from monitor.config import ScheduleConfig
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.http import source_scope
 from monitor.store import Store
-from tests.factories import post
+from tests.support.factories import post
 
 NOW = datetime(2019, 8, 16, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -17,7 +17,7 @@ from monitor.export import FIELDS, parse_since
 from monitor.models import AlertRecord, TopicStats
 from monitor.store import Store
 from tests.conftest import REPO
-from tests.factories import T0, comment, post
+from tests.support.factories import T0, comment, post
 
 
 def one_line(err: str) -> str:

@@ -16,7 +16,7 @@ from monitor.config import config_from_dict
 from monitor.store import Store
 from monitor.store.migrations import migrations
 from nlp.segment import tokenizer as process_wide_jieba
-from tests.factories import T0, comment, post
+from tests.support.factories import T0, comment, post
 
 # A place jieba's own dictionary does not hold: without it in the lexicon, jieba cuts it up.
 PARK = "东北虎林园"

@@ -19,9 +19,9 @@ from monitor.nlp_cli import spread_candidates
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
 from nlp.sentiment import Example
-from tests import factories
 from tests.conftest import REPO
-from tests.sim_helpers import bundled_world, running_sim
+from tests.support import factories
+from tests.support.sim import bundled_world, running_sim
 
 PINGFAN = str(REPO / ".venv" / "bin" / "pingfan")
 LIMIT = ("--base-limit", "300")  # a small base: the test is about the team's labels

@@ -1,5 +1,5 @@
-"""Douyin parsers on recorded answers (tests/fixtures/douyin, recorded from the simulator's
-real-shaped endpoints) and on the traps of the real API."""
+"""Douyin parsers on recorded answers (tests/fixtures/douyin/sim-*.json, recorded from the
+simulator's real-shaped endpoints) and on the traps of the real API."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ OFFICIAL = "MS4wLjABAAAAofficial0DalianWangxin00000000000000000"
 
 
 def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    # recorded from the simulator, not from Douyin: the file names say so
+    return json.loads((FIXTURES / f"sim-{name}.json").read_text(encoding="utf-8"))
 
 
 def envelope_of(name: str) -> dict[str, Any]:

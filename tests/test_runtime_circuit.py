@@ -10,8 +10,8 @@ from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
 from monitor.sim.faults import Fault
 from monitor.store import Store
-from tests.sim_helpers import MID_CAMPAIGN, running_sim
-from tests.test_weibo_collector import expected_post_ids, sim_config
+from tests.support.sim import MID_CAMPAIGN, running_sim
+from tests.support.weibo import expected_post_ids, sim_config
 
 
 def test_an_open_circuit_is_still_open_after_a_restart(tmp_path: Path) -> None:

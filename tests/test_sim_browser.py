@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sim_helpers import CH_ID, running_sim
+from tests.support.sim import CH_ID, running_sim
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

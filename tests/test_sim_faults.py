@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from monitor.sim.faults import Fault
-from tests.sim_helpers import CH_ID, SIGNED, TOPIC, UA, bundled_world, running_sim
+from tests.support.sim import CH_ID, SIGNED, TOPIC, UA, bundled_world, running_sim
 
 SEARCH = {"containerid": f"100103type=61&q=#{TOPIC}#"}
 GET_INDEX = "/api/container/getIndex"

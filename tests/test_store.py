@@ -10,7 +10,7 @@ import pytest
 
 from monitor.models import Account, AlertRecord, Comment, Cursor, Post, TopicStats
 from monitor.store import Store
-from tests.factories import T0, comment, post
+from tests.support.factories import T0, comment, post
 
 
 def test_same_post_twice_is_one_row_and_two_metric_points(store: Store) -> None:
@@ -70,7 +70,7 @@ def test_process_killed_midway_lands_neither(tmp_path: Path) -> None:
         import os
         from monitor.models import Cursor
         from monitor.store import Store
-        from tests.factories import post
+        from tests.support.factories import post
 
         store = Store.open({str(db_path)!r})
         store.save_posts([post("0")], cursor=Cursor("s", "k", "before"))

@@ -3,109 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from monitor.collectors.weibo import HEADERS, PAGES_PER_VISIT, WeiboCollector
-from monitor.config import Config, config_from_dict
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.http import HttpClient
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
-from monitor.runtime.sources import PassReport, Source
-from monitor.sim.app import SimServer
-from monitor.sim.clock import ManualClock
+from monitor.runtime.sources import Source
 from monitor.sim.faults import Fault
-from monitor.sim.world import World
 from monitor.store import Store
-from tests.sim_helpers import MID_CAMPAIGN, TOPIC, bundled_world, running_sim
-
-OFFICIAL = "1000000000"
-KOL = "1000000001"
-
-
-def sim_config(server: SimServer, tmp_path: Path, **weibo: object) -> Config:
-    return config_from_dict(
-        {
-            "storage": {"path": "pingfan.db", "comment_retention_days": 0},
-            "topics": [{"name": TOPIC}],
-            "kols": [{"platform": "weibo", "id": KOL, "name": "大连身边事"}],
-            "official": {"weibo": [OFFICIAL]},
-            "weibo": {
-                "base_url": server.weibo_url,
-                "topic_base_url": server.weibo_topic_url,
-                "requests_per_minute": 100_000,
-                "cookie_env": "PINGFAN_TEST_NO_COOKIE",
-                "timeout": "2s",
-                **weibo,
-            },
-            "douyin": {"enabled": False},
-        },
-        tmp_path / "config.toml",
-    )
-
-
-@dataclass
-class Rig:
-    server: SimServer
-    clock: ManualClock  # the simulator's: what the platform shows
-    runtime_clock: VirtualClock  # pingfan's: cool-downs and pacing
-    store: Store
-    collector: WeiboCollector
-    runner: PlatformRunner
-    sources: list[Source]
-
-    @property
-    def world(self) -> World:
-        return self.server.sim.world
-
-    @property
-    def circuit(self) -> Circuit:
-        return self.runner.circuit
-
-    async def run_pass(self) -> PassReport:
-        return await self.runner.run_all(self.sources)
-
-    def advance(self, **delta: float) -> None:
-        """Move both clocks: the campaign goes on and so does pingfan's time."""
-        before = self.clock.now()
-        after = self.clock.advance(**delta)
-        self.runtime_clock.advance((after - before).total_seconds())
-
-    def add_fault(self, kind: str, path: str | None = None, count: int | None = 1) -> None:
-        self.server.sim.faults.add(Fault("weibo", kind, path=path, count=count, delay=0.1))
-
-
-@asynccontextmanager
-async def rig(tmp_path: Path, at: datetime = MID_CAMPAIGN) -> AsyncIterator[Rig]:
-    async with running_sim(at=at, requests_per_minute=100_000) as (server, clock):
-        config = sim_config(server, tmp_path)
-        runtime_clock = VirtualClock(at)
-        with Store.open(config.storage.path) as store:
-            circuit = Circuit("weibo", store, runtime_clock, cooldown=600)
-            async with HttpClient(
-                name="weibo", pacer=Pacer(100_000, runtime_clock, burst=10), timeout=1.0,
-                clock=runtime_clock, headers=HEADERS, retries=2, backoff_initial=0.01,
-                backoff_max=0.05, gate=circuit,
-            ) as http:  # fmt: skip
-                collector = WeiboCollector(config, store, http, runtime_clock)
-                runner = PlatformRunner("weibo", store, runtime_clock, circuit)
-                sources = collector.sources(logged_in=False)
-                yield Rig(server, clock, runtime_clock, store, collector, runner, sources)
-
-
-def expected_post_ids(world: World, now: datetime) -> set[str]:
-    return {
-        p.id
-        for p in world.posts_until(now)
-        if p.platform == "weibo" and (TOPIC in p.topics or p.author_id in (OFFICIAL, KOL))
-    }
+from tests.support.sim import MID_CAMPAIGN, TOPIC, bundled_world, running_sim
+from tests.support.weibo import KOL, OFFICIAL, expected_post_ids, rig, sim_config
 
 
 def stored(store: Store, sql: str) -> list[dict]:
@@ -259,12 +172,22 @@ async def test_ok0_mid_walk_does_not_advance_the_cursor(tmp_path: Path) -> None:
         assert topic_ids <= post_ids
 
 
-async def test_timeouts_and_slow_answers_are_retried(tmp_path: Path) -> None:
+async def test_requests_that_time_out_are_sent_again(tmp_path: Path) -> None:
+    """The simulator holds the first matching requests open for an hour, so each one times
+    out on the client's 1 s timeout whatever the machine's speed, and must be sent again."""
     async with rig(tmp_path) as r:
-        r.add_fault("timeout", path="/api/container/getIndex", count=1)
-        r.add_fault("slow", path="/comments/hotflow", count=3)
+        held_list = r.add_fault("timeout", path="/api/container/getIndex", count=1)
+        held_comments = r.add_fault("timeout", path="/comments/hotflow", count=2)
         report = await r.run_pass()
         assert all(s.status == "ok" for s in report.steps), report.summary()
+        assert (held_list.count, held_comments.count) == (0, 0), "every timeout met a request"
+        for path, held in (("/api/container/getIndex", 1), ("/comments/hotflow", 2)):
+            sent = r.requests_sent(path)
+            for i in range(held):  # the first `held` requests met the fault: each went again
+                assert sent[i] in sent[i + 1 :], f"{sent[i]} was not retried"
+        assert {row["id"] for row in stored(r.store, "SELECT id FROM posts")} == expected_post_ids(
+            r.world, r.clock.now()
+        )
 
 
 async def test_duplicates_across_pages_leave_no_duplicate_rows(tmp_path: Path) -> None:

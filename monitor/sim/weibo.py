@@ -128,7 +128,6 @@ def render_user(world: World, account: SimAccount | None, now: datetime) -> dict
     if account is None:
         return None
     followers = world.followers_at(account, now)
-    as_text = followers >= 10_000 and _h(account.id) % 2 == 0
     return {
         "id": int(account.id),
         "screen_name": account.name,
@@ -146,7 +145,8 @@ def render_user(world: World, account: SimAccount | None, now: datetime) -> dict
         "follow_me": False,
         "following": False,
         "follow_count": 80 + _h(account.id) % 400,
-        "followers_count": display_count(followers) if as_text else followers,
+        # a string even when small ("77"), as in the real capture (tests/fixtures/real)
+        "followers_count": display_count(followers),
         "followers_count_str": display_count(followers),
     }
 
