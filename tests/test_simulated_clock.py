@@ -194,3 +194,13 @@ async def test_the_same_seed_gives_the_same_jitter() -> None:
     first, second = SimulatedClock(T0, seed=7), SimulatedClock(T0, seed=7)
     assert first.rng is not None and second.rng is not None
     assert [first.rng.random() for _ in range(3)] == [second.rng.random() for _ in range(3)]
+
+
+async def test_an_operation_waiting_for_its_turn_goes_on_when_the_clock_stops() -> None:
+    clock = SimulatedClock(T0)
+    async with clock:
+        slow = asyncio.create_task(asyncio.to_thread(time.sleep, 0.2))
+        await asyncio.sleep(0)
+    assert await asyncio.wait_for(slow, 5) is None
+    async with clock.outside():  # a stopped clock holds nothing
+        pass

@@ -207,6 +207,11 @@ class SimulatedClock:
             await self._keeper
         del self._loop.run_in_executor  # back to the class's own method
         self._loop = None
+        # Stopped: operations still waiting for their turn go on, later ones pass through.
+        self._changed = None
+        for turn in self._pending.values():
+            if turn is not None and not turn.done():
+                turn.set_result(None)
 
     @asynccontextmanager
     async def outside(self) -> AsyncIterator[None]:
@@ -223,7 +228,7 @@ class SimulatedClock:
             yield
         except asyncio.CancelledError:
             del self._pending[ticket]  # stopping: nobody waits for this outcome
-            self._changed.set()
+            self._poke()
             raise
         except BaseException:
             await self._turn(ticket)
@@ -234,14 +239,21 @@ class SimulatedClock:
             _inside_outside.reset(token)
 
     async def _turn(self, ticket: int) -> None:
-        assert self._changed is not None
+        if self._changed is None:  # the clock stopped while the operation was under way
+            self._pending.pop(ticket, None)
+            return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending[ticket] = turn
-        self._changed.set()
+        self._poke()
         try:
             await turn
         finally:
             self._pending.pop(ticket, None)
+            self._poke()
+
+    def _poke(self) -> None:
+        """Wake the keeper: an operation began, ended or left."""
+        if self._changed is not None:
             self._changed.set()
 
     def _in_executor(self, submit: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
