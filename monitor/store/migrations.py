@@ -305,7 +305,7 @@ def m060_comments_by_first_seen(db: Database) -> None:
 
 
 @migrations()
-def m070_unscored_index(db: Database) -> None:
+def m065_unscored_index(db: Database) -> None:
     # The scorer asks for unscored rows after every poll: partial indexes hold only those rows,
     # so the question costs what is new, not the whole table.
     db.execute(
