@@ -606,3 +606,74 @@ def test_crafted_markup_does_not_hold_the_pass(
     assert_clean(code, err)
     assert {row["id"] for row in rows(tmp_path, "SELECT id FROM posts")} == set(POSTS)
     assert stored_comment_threads(tmp_path) == set(POSTS)
+
+
+# --- Douyin: the same isolation and the same walk rule -----------------------------------
+
+DOUYIN_NOW = datetime(2019, 8, 25, 12, tzinfo=SHANGHAI)
+
+
+def douyin_comment(cid: str, **fields: Any) -> dict[str, Any]:
+    return {"cid": cid, "text": "赞", "create_time": 1566700000, "user": {"sec_uid": "u"},
+            "digg_count": 1, "reply_comment_total": 0, **fields}  # fmt: skip
+
+
+def test_a_bad_douyin_comment_is_skipped_and_its_neighbours_kept() -> None:
+    payload = load_json(
+        json.dumps(
+            {
+                "status_code": 0,
+                "cursor": 20,
+                "has_more": 0,
+                "comments": [
+                    douyin_comment("1"),
+                    douyin_comment("2", create_time="9" * 5000),
+                    "nope",
+                    douyin_comment("3", digg_count=2**70, text="\ud800"),
+                ],
+            }
+        )
+    )
+    page = comment_page(payload, "v", DOUYIN_NOW)
+    assert [c.id for c in page.comments] == ["1", "3"]
+    assert page.comments[1].likes is None and page.comments[1].text == "\ufffd"
+    assert [(s.id, "create_time" in s.reason) for s in page.skipped] == [("2", True), ("?", False)]
+
+
+async def test_douyin_threads_fail_alone_and_a_page_seen_before_ends_the_walk(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.collectors.douyin_comments import CommentWalker
+    from monitor.parse.douyin import CommentPage, DouyinApiError
+    from monitor.runtime.clock import VirtualClock
+
+    def page(ids: list[str], cursor: int) -> CommentPage:
+        comments = comment_page(
+            {"comments": [douyin_comment(i) for i in ids], "cursor": cursor, "has_more": 1},
+            "v", DOUYIN_NOW,
+        )  # fmt: skip
+        return comments
+
+    asked: list[tuple[str, int]] = []
+
+    async def top(post_id: str, cursor: int) -> CommentPage:
+        asked.append((post_id, cursor))
+        if post_id == "poison":
+            raise ParseError("comments is not a list")
+        if post_id == "removed":
+            raise DouyinApiError("status_code 5")
+        # "looping": the same page whatever the cursor, the cursor always moving on
+        return page(["a", "b"], cursor + 20)
+
+    async def replies(post_id: str, comment_id: str, cursor: int) -> CommentPage:
+        raise AssertionError("no replies here")
+
+    walker = CommentWalker(store, VirtualClock(DOUYIN_NOW), "douyin:comments", top, replies)
+    with caplog.at_level(logging.WARNING):
+        found = await walker.collect_due(lambda: [("poison", 5), ("removed", 5), ("looping", 9)])
+    assert found == 2, "the looping thread's comments are kept"
+    assert [cursor for post_id, cursor in asked if post_id == "looping"] == [0, 20]
+    assert PAGE_SEEN in caplog.text
+    for post_id in ("poison", "removed"):
+        state = json.loads(store.cursor("douyin:comments", post_id) or "{}")
+        assert state["failed"]["count"] == 1
