@@ -10,7 +10,6 @@ import contextlib
 import gzip
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -507,22 +506,35 @@ async def gzip_bomb(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# Runs pingfan's CLI and, at exit, writes the process's own peak resident memory (VmHWM, KB):
+# the child's figure alone (wait4's ru_maxrss would also count the forking test process).
+_MEASURED_CLI = """
+import atexit, runpy, sys
+from pathlib import Path
+
+report = Path(sys.argv[1])
+
+
+def peak() -> None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            report.write_text(line.split()[1])
+
+
+atexit.register(peak)
+sys.argv = ["pingfan", *sys.argv[2:]]
+runpy.run_module("monitor.cli", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_collect_measured(config: Path, tmp_path: Path) -> tuple[int, str, str, int]:
-    """`pingfan collect --once` in a child process: exit code, stdout, stderr and its peak
-    resident memory in MB (the child's own rusage, from wait4)."""
-    out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
-    command = [sys.executable, "-m", "monitor.cli", "--config", str(config), "collect", "--once",
-               "--platform", "weibo"]  # fmt: skip
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return (
-        child.returncode,
-        out_path.read_text(encoding="utf-8", errors="replace"),
-        err_path.read_text(encoding="utf-8", errors="replace"),
-        usage.ru_maxrss // 1024,  # KB on Linux
-    )
+    """`pingfan collect --once` in a child process: exit code, stdout, stderr and the
+    child's peak resident memory in MB."""
+    report = tmp_path / "vmhwm.txt"
+    command = [sys.executable, "-c", _MEASURED_CLI, str(report), "--config", str(config),
+               "collect", "--once", "--platform", "weibo"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+    return done.returncode, done.stdout, done.stderr, int(report.read_text()) // 1024
 
 
 @pytest.mark.parametrize(
