@@ -123,6 +123,9 @@ class WeiboConfig:
     # After a block (432/418/403, captcha), leave the platform alone this long, then probe;
     # each failed probe doubles the wait, up to six hours.
     cooldown: Duration = 1800.0
+    # The largest answer read, in MB, before and after decompression; a larger one fails
+    # its source (or comment thread) as unreadable.
+    max_response_mb: int = 20
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class DouyinConfig:
     chromium_path: Path = Path("/usr/bin/chromium")
     timeout: Duration = 30.0
     cooldown: Duration = 1800.0
+    # The largest answer read, in MB (see WeiboConfig), in every mode.
+    max_response_mb: int = 20
     # browser mode: relaunch Chromium when its processes together use more than this (MB).
     browser_memory_limit_mb: int = 1024
     # http mode: "package.module:function" adding msToken/a_bogus to a query; "" for none.
@@ -621,6 +626,10 @@ def _check_kols(config: Config, source: Path) -> None:
             )
 
 
+# An answer cap above this would let one answer take the memory the cap is there to protect.
+MAX_RESPONSE_MB = 1024
+
+
 def _check_platforms(config: Config, source: Path) -> None:
     for name, platform in (("weibo", config.weibo), ("douyin", config.douyin)):
         for key in ("requests_per_minute", "burst"):
@@ -635,6 +644,11 @@ def _check_platforms(config: Config, source: Path) -> None:
                     f"{source}: '{name}.{key}' is {value}; it must be 1 or more ({what}); "
                     f"to stop collecting from {name}, set '{name}.enabled = false'"
                 )
+        if not 1 <= platform.max_response_mb <= MAX_RESPONSE_MB:
+            raise ConfigError(
+                f"{source}: '{name}.max_response_mb' is {platform.max_response_mb}; it must be "
+                f"1 to {MAX_RESPONSE_MB} (the largest answer read, in MB; the default is 20)"
+            )
         for spec in dataclasses.fields(platform):
             if spec.name.endswith("_url"):
                 _check_url(getattr(platform, spec.name), source, f"'{name}.{spec.name}'")

@@ -9,13 +9,21 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+# Markup is read in linear time: a tag runs from "<" to the next ">", so each tag is found
+# with str.find and only then looked into, never by a pattern that rescans the rest of the
+# text from every "<" (the old `<img…alt…>` and `<a…href…>` patterns were quadratic and
+# cubic on crafted input: 36 KB held a pass for minutes).
+_IMG_OPEN = re.compile(r"<img\b", re.I)
 # <img alt=[doge] ...> or alt="[送花花]" (both quote styles and none occur).
-_IMG_ALT = re.compile(r"""<img\b[^>]*?\balt\s*=\s*["']?(\[[^\]"'<>]{1,12}\])["']?[^>]*>""", re.I)
+_ALT = re.compile(r"""\balt\s*=\s*["']?(\[[^\]"'<>]{1,12}\])""", re.I)
+_A_OPEN = re.compile(r"<a\b", re.I)
+_HREF_START = re.compile("href=", re.I)
+_HREF = re.compile(r"""href=["']/n/([^"'>]+)["']""", re.I)
 _BR = re.compile(r"<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]*>")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
@@ -29,7 +37,7 @@ _PAIRED_TAG = re.compile(r"#([^#\s@]{1,64})#")
 _OPEN_TAG = re.compile(r"#([^#\s@，。！？,!?]{1,64})")
 _MENTION = re.compile(r"@([\w\u4e00-\u9fff\-·]{1,30})")
 _URL = re.compile(r"https?://[^\s<>\"'\u4e00-\u9fff，。！？]+", re.I)
-_LONG_TEXT_LINK = re.compile(r"\.{0,3}\s*全文\s*$")
+_LONG_TEXT_WORD = "全文"
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,9 @@ def html_to_text(markup: str) -> str:
     """Platform HTML (Weibo `text`, comment HTML) to plain text; emoticons kept as `[哈哈]`."""
     if not markup:
         return ""
-    text = _IMG_ALT.sub(lambda m: m.group(1), markup)
+    text = _emoticons_for_images(markup)
     text = _BR.sub("\n", text)
-    text = _TAG.sub("", text)
+    text = _without_tags(text)
     text = html.unescape(text)
     text = _ZERO_WIDTH.sub("", text)
     text = _CONTROL.sub("", text)
@@ -56,7 +64,37 @@ def html_to_text(markup: str) -> str:
     return _BLANK_LINES.sub("\n", text).strip()
 
 
-_MENTION_LINK = re.compile(r"""<a\b[^>]*href=["']/n/([^"'>]+)["'][^>]*>""", re.I)
+def _tags_opened_by(opener: re.Pattern[str], markup: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each tag `opener` begins, end just past its ">", left to right and
+    without overlap; a tag with no ">" after it (nor any tag after that) is text."""
+    position = 0
+    while match := opener.search(markup, position):
+        end = markup.find(">", match.end())
+        if end < 0:
+            return
+        yield match.start(), end + 1
+        position = end + 1
+
+
+def _emoticons_for_images(markup: str) -> str:
+    """Each <img> with an emoticon alt (`[心]`) becomes that emoticon; others stay as they
+    are (then dropped with the other tags)."""
+    parts = []
+    done = 0
+    for start, end in _tags_opened_by(_IMG_OPEN, markup):
+        alt = _ALT.search(markup, start + 4, end - 1)
+        if alt:
+            parts += [markup[done:start], alt.group(1)]
+            done = end
+    return "".join([*parts, markup[done:]]) if parts else markup
+
+
+def _without_tags(text: str) -> str:
+    """Text without its tags: "<" to the next ">"; after the last ">", nothing is a tag."""
+    last = text.rfind(">")
+    if last < 0:
+        return text
+    return _TAG.sub("", text[: last + 1]) + text[last + 1 :]
 
 
 def html_mentions(markup: str) -> tuple[str, ...]:
@@ -64,12 +102,33 @@ def html_mentions(markup: str) -> tuple[str, ...]:
     since a name can run straight into the following words."""
     from urllib.parse import unquote
 
-    return _unique(unquote(name) for name in _MENTION_LINK.findall(markup or ""))
+    names = []
+    for start, end in _tags_opened_by(_A_OPEN, markup or ""):
+        name = _last_mention_href(markup[start + 2 : end - 1])
+        if name is not None:
+            names.append(unquote(name))
+    return _unique(names)
+
+
+def _last_mention_href(tag: str) -> str | None:
+    """The last `href='/n/…'` inside one tag's text (a link names one account)."""
+    found = None
+    for start in _HREF_START.finditer(tag):
+        match = _HREF.match(tag, start.start())
+        if match:
+            found = match.group(1)
+    return found
 
 
 def strip_long_text_marker(text: str) -> str:
-    """A truncated Weibo post ends in '...全文'; drop the marker, keep the text."""
-    return _LONG_TEXT_LINK.sub("", text).rstrip()
+    """A truncated Weibo post ends in '...全文'; drop the marker (and up to three dots before
+    it), keep the text. No pattern: one over a long run of spaces would be quadratic."""
+    body = text.rstrip()
+    if not body.endswith(_LONG_TEXT_WORD):
+        return body
+    body = body[: -len(_LONG_TEXT_WORD)].rstrip()
+    dots = len(body) - len(body.rstrip("."))
+    return body[: len(body) - min(dots, 3)].rstrip()
 
 
 def extract_entities(text: str) -> Entities:

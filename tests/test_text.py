@@ -1,3 +1,5 @@
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,3 +93,77 @@ def test_campaign_words_stay_whole() -> None:
 
     words = cut("#平凡大连人# 不平凡的城市 环卫工人")
     assert "平凡大连人" in words and "不平凡的城市" in words and "环卫工人" in words
+
+
+# --- linear markup handling (issue 26): the old patterns as the reference on small inputs ---
+
+_OLD_IMG_ALT = re.compile(
+    r"""<img\b[^>]*?\balt\s*=\s*["']?(\[[^\]"'<>]{1,12}\])["']?[^>]*>""", re.I
+)
+_OLD_MENTION_LINK = re.compile(r"""<a\b[^>]*href=["']/n/([^"'>]+)["'][^>]*>""", re.I)
+_OLD_LONG_TEXT_LINK = re.compile(r"\.{0,3}\s*全文\s*$")
+_MARKUP_PIECES = st.sampled_from(
+    ["<", ">", "<a", "<A ", "<img", "<IMG ", " alt=", "alt =", "[心]", "[", "]", "href=",
+     "HREF=", "'", '"', "/n/", "/N/", "名", " ", "\n", "<br>", "<br />", "&amp;", "全文", ".",
+     "\u2000", "x", "=", "/"]
+)  # fmt: skip
+_MARKUP = st.lists(_MARKUP_PIECES, max_size=40).map("".join)
+
+
+def _old_html_to_text_tags(markup: str) -> str:
+    text = _OLD_IMG_ALT.sub(lambda m: m.group(1), markup)
+    text = re.compile(r"<br\s*/?>", re.I).sub("\n", text)
+    return re.compile(r"<[^>]*>").sub("", text)
+
+
+@given(_MARKUP)
+def test_linear_markup_handling_matches_the_old_patterns(markup: str) -> None:
+    from urllib.parse import unquote
+
+    from nlp.text import _BR, _emoticons_for_images, _without_tags, html_mentions
+
+    assert _without_tags(_BR.sub("\n", _emoticons_for_images(markup))) == (
+        _old_html_to_text_tags(markup)
+    )
+    old_mentions = tuple(dict.fromkeys(unquote(n) for n in _OLD_MENTION_LINK.findall(markup)))
+    assert html_mentions(markup) == old_mentions
+    assert strip_long_text_marker(markup) == _OLD_LONG_TEXT_LINK.sub("", markup).rstrip()
+
+
+_OPENERS = [
+    "<a href='/n/", '<a href="/n/', "<img alt=", "<img ", "<a ", "<", "<br ", "href='/n/",
+    "alt=[", "'", '"', "\u2000", " ", "#", "@", "http://", "全文",
+]  # fmt: skip
+
+
+@given(
+    st.lists(st.sampled_from(_OPENERS), min_size=1, max_size=4),
+    st.sampled_from(["", ">", "'>", '">', "x"]),
+)
+def test_pathological_markup_is_handled_in_linear_time(pieces: list[str], tail: str) -> None:
+    """Benchmark-style, with generous limits: 100 KB of repeated openers, unclosed tags and
+    nested quotes is handled in well under a second per call (the old patterns took minutes
+    on 36 KB). A budget, not a measurement: only a quadratic path could break it."""
+    import time
+
+    from nlp.text import html_mentions
+
+    unit = "".join(pieces)
+    markup = (unit * (100_000 // len(unit) + 1))[:100_000] + tail
+    for handle in (html_to_text, html_mentions, strip_long_text_marker, extract_entities):
+        started = time.perf_counter()
+        handle(markup)
+        assert time.perf_counter() - started < 1.0, (handle.__name__, unit, tail)
+
+
+def test_the_reported_inputs_are_fast_now() -> None:
+    import time
+
+    from nlp.text import html_mentions
+
+    started = time.perf_counter()
+    assert html_mentions("<a href='/n/" * 1000) == ()
+    crafted = ("<img alt=" * 2000 + "<a href='/n/x" * 2000)[:36_000]
+    html_to_text(crafted)
+    html_mentions(crafted)
+    assert time.perf_counter() - started < 5.0  # a pass is never held over 5 s (was > 120 s)

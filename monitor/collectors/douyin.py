@@ -23,8 +23,9 @@ from functools import partial
 from typing import Any
 
 from monitor.collectors.douyin_comments import CommentWalker, comment_candidates
+from monitor.collectors.walk import Trail, Warnings
 from monitor.config import Config
-from monitor.errors import CollectorError
+from monitor.errors import CollectorError, ParseError
 from monitor.models import AuthorKind, Cursor, Post
 from monitor.parse.douyin import (
     AwemePage,
@@ -33,13 +34,14 @@ from monitor.parse.douyin import (
     comment_page,
     hashtag_ids,
     is_pinned,
-    parse_aweme,
     parse_aweme_detail,
+    parse_awemes,
     parse_challenge,
     parse_profile,
     read_envelope,
     removal_reason,
 )
+from monitor.parse.edge import Skipped
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
@@ -70,7 +72,7 @@ class DouyinCollector:
         self._kols = {k.id for k in config.kols if k.platform == "douyin"}
         self._ch_ids = {t.name: t.douyin_ch_id for t in config.topics if t.douyin_ch_id}
         self._removed: set[str] = set()
-        self._quirks: set[tuple[str, str]] = set()
+        self._warnings = Warnings()
         self._platform_now: datetime | None = None
         self.comments = CommentWalker(
             store, clock, COMMENTS_SOURCE, self._comment_page, self._reply_page
@@ -122,9 +124,14 @@ class DouyinCollector:
 
     def _quirk(self, where: str, what: str) -> None:
         """A trap met: logged once per place and kind, then quietly."""
-        level = logging.DEBUG if (where, what) in self._quirks else logging.WARNING
-        self._quirks.add((where, what))
-        log.log(level, "douyin %s: %s; walk ended early, watermark kept", where, what)
+        self._warnings.walk_ended(f"douyin {where}", what, "watermark kept")
+
+    def _log_skipped(self, where: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> None:
+        for record in skipped:
+            log.warning(
+                "douyin %s: skipped %s %s, its neighbours kept: %s",
+                where, record.kind, record.id, record.reason,
+            )  # fmt: skip
 
     # --- challenges ----------------------------------------------------------------------
 
@@ -216,14 +223,17 @@ class DouyinCollector:
         found: dict[str, Post] = {}
         cursor = 0
         complete = False
+        trail = Trail()
         try:
             for _ in range(MAX_PAGES):
                 response, page = await page_at(cursor)
-                quirk = _list_quirk(page, cursor)
-                self._learn_ch_ids(page.awemes)
+                quirk = _list_quirk(page)
+                parsed, skipped = parse_awemes(page.awemes, response.date, self.base)
+                self._log_skipped(key, [*page.skipped, *skipped])
+                self._learn_ch_ids(tuple(aweme for aweme, _ in parsed))
                 stamps = []
-                for aweme in page.awemes:
-                    post = self._classify(parse_aweme(aweme, response.date, self.base))
+                for aweme, post in parsed:
+                    post = self._classify(post)
                     found[post.id] = post  # duplicates across pages collapse here
                     stamp = int(post.created_at.timestamp())
                     newest = max(newest, stamp)
@@ -236,6 +246,10 @@ class DouyinCollector:
                 reached = bool(older) and (all(older) if whole_page_known else any(older))
                 if reached or not page.has_more:
                     complete = True
+                    break
+                loop = trail.loops(cursor, page.cursor, (post.id for _, post in parsed))
+                if loop:
+                    self._quirk(key, loop)
                     break
                 cursor = page.cursor
             else:
@@ -274,7 +288,11 @@ class DouyinCollector:
             response, payload = await self._get(
                 "/aweme/detail/", {"aweme_id": post_id}, referer=f"{self.base}/video/{post_id}"
             )
-            post = parse_aweme_detail(payload, response.date, self.base)
+            try:
+                post = parse_aweme_detail(payload, response.date, self.base)
+            except ParseError as err:
+                self._log_skipped(f"post_counts {post_id}", [Skipped("video", post_id, str(err))])
+                continue
             if post is None:
                 self._removed.add(post_id)
                 log.info("douyin video %s is gone (%s)", post_id, removal_reason(payload))
@@ -311,11 +329,10 @@ class DouyinCollector:
         return comment_page(payload, post_id, response.date, parent_id=comment_id)
 
 
-def _list_quirk(page: AwemePage, cursor: int) -> str | None:
+def _list_quirk(page: AwemePage) -> str | None:
+    """A trap of Douyin's lists; repeated cursors and pages are `walk.Trail`'s."""
     if not page.listed:
         return "an answer without aweme_list"
     if page.has_more and not page.awemes:
         return "has_more with an empty list"
-    if page.has_more and page.cursor == cursor:
-        return "a cursor that does not move"
     return None

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from monitor.config import ConfigError, DouyinConfig, read_cookie
 from monitor.parse.douyin import wall_in
+from monitor.runtime.body import MB
 from monitor.runtime.browser import BrowserFetcher, BrowserOptions
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, Gate, HttpClient, HttpResponse
@@ -129,6 +130,7 @@ async def web_fetcher(
             cookie=cookie,
             params_script=PARAMS_SCRIPT,
             wall_check=wall_in,
+            max_body_bytes=settings.max_response_mb * MB,
         )
         async with BrowserFetcher(
             name="douyin", pacer=pacer, options=options, clock=clock, gate=gate
@@ -149,5 +151,6 @@ async def web_fetcher(
         headers=headers,
         cookie=cookie,
         gate=gate,
+        max_body_bytes=settings.max_response_mb * MB,
     ) as client:
         yield SignedFetcher(client, signer, HTTP_USER_AGENT)

@@ -30,9 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from monitor.collectors.due import Plan, due_threads, visit_due_threads
+from monitor.collectors.walk import Trail
 from monitor.config import Config
+from monitor.errors import ParseError
 from monitor.models import Comment, Cursor, from_iso, to_utc_iso
-from monitor.parse.douyin import CommentPage
+from monitor.parse.douyin import CommentPage, DouyinApiError
 from monitor.runtime.clock import Clock
 from monitor.store import Store
 
@@ -48,14 +50,15 @@ TopPage = Callable[[str, int], Awaitable[CommentPage]]  # (post id, cursor)
 ReplyPage = Callable[[str, str, int], Awaitable[CommentPage]]  # (post id, comment id, cursor)
 
 
-def page_quirk(page: CommentPage, cursor: int) -> str | None:
-    """The trap a page falls into, if any (see the module doc)."""
+def page_quirk(page: CommentPage, cursor: int, trail: Trail | None = None) -> str | None:
+    """The trap a page falls into, if any (see the module doc); a cursor that does not move
+    or comes back, or a page read before, by the walkers' one rule (`walk.Trail`)."""
     if not page.listed:
         return "an answer without a comment list"
     if page.has_more and not page.comments:
         return "has_more with an empty page"
-    if page.has_more and page.cursor == cursor:
-        return "a cursor that does not move"
+    if page.has_more:
+        return (trail or Trail()).loops(cursor, page.cursor, (c.id for c in page.comments))
     return None
 
 
@@ -89,12 +92,16 @@ class CommentWalker:
             found, status = await self.visit(post_id, listed)
             return found, status == "more"
 
-        return await visit_due_threads(plan, visit, self.clock, self.store)
+        return await visit_due_threads(
+            plan, visit, self.clock, self.store,
+            source=self.source, thread_errors=(ParseError, DouyinApiError),
+        )  # fmt: skip
 
     async def visit(
         self, post_id: str, listed: int, max_pages: int = PAGES_PER_VISIT
     ) -> tuple[int, Status]:
         state: dict[str, Any] = json.loads(self.store.cursor(self.source, post_id) or "{}")
+        state.pop("failed", None)  # a visit that gets this far no longer counts as failing
         now = self.clock.now()
         resume = state.get("resume") or {}
         full = "count" in state and _full_walk_due(state, now)
@@ -108,9 +115,11 @@ class CommentWalker:
         status: Status = "more"
         quirk = None
         missing = 0
+        trail = Trail()
         try:
             for index in range(max_pages):
                 page = await self.top(post_id, cursor)
+                self._log_skipped(post_id, page)
                 new_here = 0
                 for comment in page.comments:
                     found[comment.id] = comment
@@ -125,7 +134,7 @@ class CommentWalker:
                         if complete:
                             replies_known[comment_id] = total
                         new_here += total - known
-                quirk = page_quirk(page, cursor)
+                quirk = page_quirk(page, cursor, trail)
                 if quirk:  # this page is read again when the walk resumes: not counted yet
                     status = "stalled"
                     break
@@ -187,15 +196,24 @@ class CommentWalker:
             }
         return {**state, "replies": replies, "resume": resume}
 
+    def _log_skipped(self, post_id: str, page: CommentPage) -> None:
+        for record in page.skipped:
+            log.warning(
+                "%s of %s: skipped %s %s, its neighbours kept: %s",
+                self.source, post_id, record.kind, record.id, record.reason,
+            )  # fmt: skip
+
     async def _replies(self, post_id: str, comment_id: str) -> tuple[list[Comment], bool]:
         """Every reply of one comment (they are few), and whether the list was read to its
         end; the same traps end it early."""
         replies: list[Comment] = []
         cursor = 0
+        trail = Trail()
         for _ in range(REPLY_PAGES):
             page = await self.replies(post_id, comment_id, cursor)
+            self._log_skipped(post_id, page)
             replies.extend(page.comments)
-            if page_quirk(page, cursor):
+            if page_quirk(page, cursor, trail):
                 return replies, False
             if not page.has_more:
                 return replies, True

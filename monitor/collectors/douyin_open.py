@@ -18,17 +18,20 @@ from functools import partial
 from typing import Any
 
 from monitor.collectors.douyin_comments import CommentWalker, comment_candidates
+from monitor.collectors.walk import Trail, Warnings
 from monitor.config import Config, ConfigError
 from monitor.errors import ParseError
 from monitor.models import AuthorKind, Cursor, Post
 from monitor.parse.douyin import CommentPage
 from monitor.parse.douyin_open import (
+    OpenVideo,
     open_page,
-    parse_open_comments,
     parse_open_fans,
     parse_open_video,
+    read_open_comments,
     read_open_envelope,
 )
+from monitor.parse.edge import parse_each
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
@@ -92,6 +95,7 @@ class OpenPlatformCollector:
         self._names = {k.id: k.name for k in config.kols if k.platform == "douyin"}
         self._platform_now: datetime | None = None
         self._owners: dict[str, Grant] | None = None  # video id → its author's grant
+        self._warnings = Warnings()
         self.comments = CommentWalker(
             store, clock, COMMENTS_SOURCE, self._comment_page, self._reply_page
         )
@@ -133,23 +137,42 @@ class OpenPlatformCollector:
         found: dict[str, Post] = {}
         cursor, complete = 0, False
         name, kind = self._names.get(sec_uid, ""), self._kind_of(sec_uid)
+        trail = Trail()
         try:
             for _ in range(MAX_PAGES):
                 data = await self._get(grant, "/video/list/", {"cursor": cursor, "count": COUNT})
                 page, observed = open_page(data), self._observed()
                 reached = False
-                for item in page.items:
-                    video = parse_open_video(item, observed, sec_uid, name)
+                videos, skipped = parse_each(
+                    page.items, partial(_open_video, observed=observed, sec_uid=sec_uid,
+                                        name=name),
+                    "video", "item_id",
+                )  # fmt: skip
+                for record in (*page.skipped, *skipped):
+                    log.warning(
+                        "douyin open videos of %s: skipped %s %s, its neighbours kept: %s",
+                        sec_uid, record.kind, record.id, record.reason,
+                    )  # fmt: skip
+                for video in videos:
                     found[video.post.id] = replace(video.post, author_kind=kind)
                     self.owners()[video.post.id] = grant
                     stamp = int(video.post.created_at.timestamp())
                     newest = max(newest, stamp)
                     reached = reached or (stamp <= known and not video.pinned)
-                if page.has_more and (not page.items or page.cursor == cursor):
-                    log.warning("douyin open videos of %s: a list that does not move", sec_uid)
+                if page.has_more and not page.items:
+                    self._warnings.walk_ended(
+                        f"douyin open videos of {sec_uid}", "has_more with an empty list",
+                        "watermark kept",
+                    )  # fmt: skip
                     break
                 if reached or not page.has_more:
                     complete = True
+                    break
+                loop = trail.loops(cursor, page.cursor, (v.post.id for v in videos))
+                if loop:
+                    self._warnings.walk_ended(
+                        f"douyin open videos of {sec_uid}", loop, "watermark kept"
+                    )
                     break
                 cursor = page.cursor
         except BaseException:
@@ -201,8 +224,11 @@ class OpenPlatformCollector:
             {"item_id": post_id, "cursor": cursor, "count": COUNT, "sort_type": "time"},
         )
         page = open_page(data)
-        comments, totals = parse_open_comments(page.items, post_id, self._observed())
-        return CommentPage(tuple(comments), totals, page.cursor, page.has_more, listed=True)
+        comments, totals, skipped = read_open_comments(page.items, post_id, self._observed())
+        return CommentPage(
+            tuple(comments), totals, page.cursor, page.has_more, listed=True,
+            skipped=(*page.skipped, *skipped),
+        )  # fmt: skip
 
     async def _reply_page(self, post_id: str, comment_id: str, cursor: int) -> CommentPage:
         grant = self.owners()[post_id]
@@ -213,5 +239,12 @@ class OpenPlatformCollector:
              "sort_type": "time"},
         )  # fmt: skip
         page = open_page(data)
-        comments, _ = parse_open_comments(page.items, post_id, self._observed(), comment_id)
-        return CommentPage(tuple(comments), {}, page.cursor, page.has_more, listed=True)
+        comments, _, skipped = read_open_comments(page.items, post_id, self._observed(), comment_id)
+        return CommentPage(
+            tuple(comments), {}, page.cursor, page.has_more, listed=True,
+            skipped=(*page.skipped, *skipped),
+        )  # fmt: skip
+
+
+def _open_video(item: dict[str, Any], *, observed: datetime, sec_uid: str, name: str) -> OpenVideo:
+    return parse_open_video(item, observed, sec_uid, name)

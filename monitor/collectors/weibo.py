@@ -16,16 +16,20 @@ from functools import partial
 from typing import Any
 
 from monitor.collectors.due import due_threads, visit_due_threads
+from monitor.collectors.walk import Trail, Warnings
 from monitor.config import Config
 from monitor.errors import AuthExpired, ParseError
 from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, to_utc_iso
+from monitor.parse.edge import INT64_MAX, Skipped
 from monitor.parse.weibo import (
     Envelope,
     cards_to_mblogs,
     is_pinned,
     is_truncated,
+    next_marker,
+    page_description,
     parse_hotflow,
-    parse_mblog,
+    parse_mblogs,
     parse_profile,
     parse_topic_desc,
     parse_topic_detail,
@@ -84,6 +88,7 @@ class WeiboCollector:
         self._kols = {k.id for k in config.kols if k.platform == "weibo"}
         self._topic_desc: dict[str, str] = {}
         self._platform_now: datetime | None = None
+        self._warnings = Warnings()
 
     def sources(self, *, logged_in: bool) -> list[Source]:
         """Every Weibo source in pass order: posts before the comments they lead to."""
@@ -166,6 +171,7 @@ class WeiboCollector:
         truncated: set[str] = set()
         marker: Any = None if by_since_id else 1
         complete = False
+        trail = Trail()
         try:
             for page_number in range(MAX_PAGES):
                 response, envelope = await self._get(
@@ -176,28 +182,34 @@ class WeiboCollector:
                     # it is an early end (MediaCrawler #907): keep the cursor where it was.
                     complete = page_number == 0
                     break
-                if key.startswith("container:") and isinstance(envelope.data.get("pageInfo"), dict):
-                    self._topic_desc[key.split(":", 1)[1]] = str(
-                        envelope.data["pageInfo"].get("desc", "")
-                    )
+                desc = page_description(envelope.data)
+                if key.startswith("container:") and desc is not None:
+                    self._topic_desc[key.split(":", 1)[1]] = desc
                 mblogs = cards_to_mblogs(envelope.data.get("cards"))
                 if not mblogs:
                     complete = True
                     break
                 reached_known = False
-                for mblog in mblogs:
-                    post = self._classify(parse_mblog(mblog, response.date, self.base))
+                parsed, skipped = parse_mblogs(mblogs, response.date, self.base)
+                self._log_skipped(key, skipped)
+                for mblog, post in parsed:
+                    post = self._classify(post)
                     found[post.id] = post  # duplicates across pages collapse here
                     if is_truncated(mblog):
                         truncated.add(post.id)
                     if not is_pinned(mblog) and _as_int(post.id) <= known:
                         reached_known = True
                     newest = max(newest, _as_int(post.id))
-                info = envelope.data.get("cardlistInfo") or {}
-                marker = info.get("since_id") if by_since_id else info.get("page")
-                if reached_known or not marker:
+                following = next_marker(envelope.data, by_since_id)
+                if reached_known or not following:
                     complete = True
                     break
+                loop = trail.loops(str(marker), str(following), (post.id for _, post in parsed))
+                if loop:
+                    # The stretch after this page is read again next pass: cursor kept.
+                    self._warnings.walk_ended(f"weibo {key}", loop, "watermark kept")
+                    break
+                marker = following
             posts = await self._complete_long_texts(found, truncated, known)
         except BaseException:
             # An interrupted walk keeps its rows but not its cursor: the next pass re-reads.
@@ -207,6 +219,13 @@ class WeiboCollector:
         cursor = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
         self.store.save_posts(posts, cursor=cursor)
         return len(found)
+
+    def _log_skipped(self, where: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> None:
+        for record in skipped:
+            log.warning(
+                "weibo %s: skipped %s %s, its neighbours kept: %s",
+                where, record.kind, record.id, record.reason,
+            )  # fmt: skip
 
     def _kind_of(self, author_id: str) -> AuthorKind:
         if author_id in self._officials:
@@ -276,12 +295,14 @@ class WeiboCollector:
             observed_before=now - timedelta(seconds=schedule.comments_hot),
             limit=REFRESH_PER_RUN,
         )
-        posts = []
+        posts: list[Post] = []
         for post_id in due:
             response, envelope = await self._get(f"{self.base}/statuses/show", {"id": post_id})
             if envelope.empty:  # deleted or private now: keep what we have
                 continue
-            posts.append(self._classify(parse_mblog(envelope.data, response.date, self.base)))
+            parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
+            self._log_skipped(f"post_counts {post_id}", skipped)
+            posts.extend(self._classify(post) for _, post in parsed)
         return self.store.save_posts(posts)
 
     def comment_candidates(self) -> list[tuple[str, int]]:
@@ -301,7 +322,9 @@ class WeiboCollector:
             found, finished = await self.collect_comments(post_id, listed)
             return found, not finished
 
-        return await visit_due_threads(self.comment_candidates, visit, self.clock, self.store)
+        return await visit_due_threads(
+            self.comment_candidates, visit, self.clock, self.store, source=COMMENTS_SOURCE
+        )
 
     async def collect_comments(
         self, post_id: str, listed: int = 0, max_pages: int = PAGES_PER_VISIT
@@ -314,6 +337,7 @@ class WeiboCollector:
         Every twelve `comments_cold` (a day by default) the walk ignores what it knows and
         re-reads the whole thread, which brings new replies under old comments."""
         state = json.loads(self.store.cursor(COMMENTS_SOURCE, post_id) or "{}")
+        state.pop("failed", None)  # a visit that gets this far no longer counts as failing
         now = self.clock.now()
         resume = state.get("resume") or {}
         full_reread = _full_reread_due(
@@ -326,6 +350,7 @@ class WeiboCollector:
         found: dict[str, Comment] = {}
         finished = empty_first_page = False
         referer = f"{self.base}/detail/{post_id}"
+        trail = Trail()
         try:
             for page_number in range(max_pages):
                 if page_number and time_is_up(self.clock):
@@ -342,6 +367,7 @@ class WeiboCollector:
                     finished = empty_first_page = first_page
                     break
                 page = parse_hotflow(envelope.data, post_id, response.date)
+                self._log_skipped(f"comments of {post_id}", page.skipped)
                 reached_known = False
                 for comment in page.comments:
                     found[comment.id] = comment
@@ -352,7 +378,15 @@ class WeiboCollector:
                 if reached_known or page.max_id == 0:
                     finished = True
                     break
-                max_id, max_id_type = page.max_id, page.max_id_type
+                here, following = (max_id, max_id_type), (page.max_id, page.max_id_type)
+                loop = trail.loops(here, following, (c.id for c in page.comments))
+                if loop:
+                    # Hotflow loops (the same max_id again): this walk ends here and the
+                    # thread counts as read; the daily full re-read goes over it again.
+                    self._warnings.walk_ended(f"weibo comments of {post_id}", loop, "thread read")
+                    finished = True
+                    break
+                max_id, max_id_type = following
                 first_page = False
         except BaseException:
             # Rows read so far are kept; the cursor stays where it was, so nothing is skipped.
@@ -397,7 +431,8 @@ def _timeline_params(uid: str, since_id: str | None) -> dict[str, Any]:
 
 
 def _as_int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
+    """An id as a number for ordering; 0 when it is none SQLite could hold."""
+    if not value.isdigit() or len(value) > 19:
         return 0
+    number = int(value)
+    return number if number <= INT64_MAX else 0

@@ -10,6 +10,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from monitor.errors import ParseError
+from monitor.parse.edge import INT64_MAX
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -21,6 +22,8 @@ class Count:
 
 
 _COUNT = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(万|w|W|亿|k|K|千)?\s*(\+)?\s*$")
+# A figure longer than this (fraction included) is no count anyone could have.
+_MAX_DIGITS = 40
 _UNITS = {None: 1, "千": 1_000, "k": 1_000, "K": 1_000, "万": 10_000, "w": 10_000, "W": 10_000,
           "亿": 100_000_000}  # fmt: skip
 # s.weibo.com shows the bare word for zero ("转发", "赞", "评论").
@@ -37,9 +40,11 @@ def parse_count(value: object) -> Count:
     if isinstance(value, bool):
         return Count(None)
     if isinstance(value, int):
-        return Count(value) if value >= 0 else Count(None)
+        return Count(value) if 0 <= value <= INT64_MAX else Count(None)
     if isinstance(value, float):
-        return Count(round(value)) if math.isfinite(value) and value >= 0 else Count(None)
+        if not math.isfinite(value) or not 0 <= value <= INT64_MAX:
+            return Count(None)
+        return Count(_stored(round(value)))
     if not isinstance(value, str):
         return Count(None)
     text = value.strip()
@@ -50,13 +55,20 @@ def parse_count(value: object) -> Count:
         return Count(None)
     number, unit, plus = match.groups()
     digits = number.replace(",", "")
+    if len(digits) > _MAX_DIGITS:
+        return Count(None)  # beyond SQLite's integers (and int()'s digit limit): unknown
     if "." in digits:
         whole, fraction = digits.split(".")
         # Exact decimal arithmetic: "43.4万" is 434000, not 433999.99…
         scaled = int(whole) * _UNITS[unit] + int(fraction) * _UNITS[unit] // 10 ** len(fraction)
     else:
         scaled = int(digits) * _UNITS[unit]
-    return Count(scaled, lower_bound=bool(plus))
+    value = _stored(scaled)
+    return Count(value, lower_bound=bool(plus) and value is not None)
+
+
+def _stored(number: int) -> int | None:
+    return number if 0 <= number <= INT64_MAX else None
 
 
 _ABSOLUTE = "%a %b %d %H:%M:%S %z %Y"

@@ -8,7 +8,6 @@ are commented beside the field that has them; the traps are listed in monitor/si
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from typing import Any, Literal
 from monitor.errors import AuthExpired, Blocked, CollectorError, ParseError
 from monitor.models import Account, AuthorKind, Comment, Post, TopicStats
 from monitor.parse.common import from_unix, parse_count
+from monitor.parse.edge import Skipped, load_json, parse_each, parser_edge, require_id, short
 from nlp.text import extract_entities
 
 # Markers of Douyin's verification and login walls in an HTML answer or a page.
@@ -40,6 +40,7 @@ class AwemePage:
     cursor: int  # `cursor` (challenge lists) or `max_cursor` (uploads, ms epoch)
     has_more: bool
     listed: bool  # False: the answer had no list at all ({"status_code":0} alone)
+    skipped: tuple[Skipped, ...] = ()  # list entries that are not objects
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,10 @@ class CommentPage:
     cursor: int
     has_more: bool
     listed: bool
+    skipped: tuple[Skipped, ...] = ()  # comments that could not be read, named
 
 
+@parser_edge
 def read_envelope(status: int, body: str, url: str) -> dict[str, Any]:
     """Sort a raw web API answer into its JSON, or the error it stands for.
 
@@ -75,10 +78,7 @@ def read_envelope(status: int, body: str, url: str) -> dict[str, Any]:
         raise ParseError(f"Douyin sent HTML instead of JSON (HTTP {status})", url)
     if status != 200:
         raise ParseError(f"Douyin answered HTTP {status}", url)
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ParseError(f"truncated or invalid JSON ({err.msg} at {err.pos})", url) from err
+    payload = load_json(text, url)
     if not isinstance(payload, dict):
         raise ParseError("JSON is not an object", url)
     code = payload.get("status_code")
@@ -114,25 +114,37 @@ def _int(value: object, what: str) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if len(value.strip().lstrip("-")) > 19:  # past int64 (and int()'s digit limit)
+            raise ParseError(f"{what} is not a number SQLite can hold: {short(value)!r}")
         return int(value)
     if value is None or value == "":
-        return 0  # the first max_cursor is 0 or ""
-    raise ParseError(f"{what} is not a number: {value!r}")
+        return 0  # the first max_cursor is 0 or "" (and a JSON integer past int64 is None)
+    raise ParseError(f"{what} is not a number: {short(value)!r}")
 
 
+@parser_edge
 def aweme_page(payload: dict[str, Any], cursor_key: str = "cursor") -> AwemePage:
     """A challenge list (`cursor`) or an uploads page (`max_cursor`); `aweme_list` may be
     null (nothing) or missing (an early end, Evil0ctal #640)."""
     if "aweme_list" not in payload:
         return AwemePage((), _int(payload.get(cursor_key), cursor_key), False, listed=False)
     items = payload["aweme_list"] or []
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ParseError("aweme_list is not a list of objects")
+    if not isinstance(items, list):
+        raise ParseError("aweme_list is not a list")
+    awemes = tuple(item for item in items if isinstance(item, dict))
+    if items and not awemes:
+        raise ParseError("aweme_list holds no objects")
+    skipped = tuple(
+        Skipped("video", "?", f"aweme_list entry is {type(item).__name__}, not an object")
+        for item in items
+        if not isinstance(item, dict)
+    )
     return AwemePage(
-        tuple(items),
+        awemes,
         _int(payload.get(cursor_key), cursor_key),
         bool(_int(payload.get("has_more"), "has_more")),
         listed=True,
+        skipped=skipped,
     )
 
 
@@ -144,10 +156,10 @@ def is_pinned(aweme: dict[str, Any]) -> bool:
 def hashtag_ids(aweme: dict[str, Any]) -> dict[str, str]:
     """Challenge name → ch_id, from `cha_list` and `text_extra` (id "0" means none)."""
     found: dict[str, str] = {}
-    for entry in aweme.get("cha_list") or ():
+    for entry in _entries(aweme.get("cha_list")):
         if isinstance(entry, dict) and entry.get("cha_name") and str(entry.get("cid", "0")) != "0":
             found[str(entry["cha_name"])] = str(entry["cid"])
-    for entry in aweme.get("text_extra") or ():
+    for entry in _entries(aweme.get("text_extra")):
         if not isinstance(entry, dict):
             continue
         name, ident = entry.get("hashtag_name"), str(entry.get("hashtag_id") or "0")
@@ -156,10 +168,25 @@ def hashtag_ids(aweme: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def _entries(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def parse_awemes(
+    awemes: tuple[dict[str, Any], ...], observed_at: datetime, base_url: str
+) -> tuple[list[tuple[dict[str, Any], Post]], list[Skipped]]:
+    """Every video of a page that can be read, with its aweme; the others named."""
+    return parse_each(
+        awemes, lambda aweme: (aweme, parse_aweme(aweme, observed_at, base_url)), "video",
+        "aweme_id",
+    )  # fmt: skip
+
+
+@parser_edge
 def parse_aweme(aweme: dict[str, Any], observed_at: datetime, base_url: str) -> Post:
     """One `aweme` to a Post. Authors are keyed by `sec_uid`, the id profiles are read by."""
     try:
-        aweme_id = str(aweme["aweme_id"])
+        aweme_id = require_id(aweme.get("aweme_id"), "aweme_id")
         author = aweme.get("author")
         if not isinstance(author, dict) or not author.get("sec_uid"):
             raise ParseError(f"aweme {aweme_id} has no author")
@@ -175,7 +202,7 @@ def parse_aweme(aweme: dict[str, Any], observed_at: datetime, base_url: str) -> 
         return Post(
             platform="douyin",
             id=aweme_id,
-            author_id=str(author["sec_uid"]),
+            author_id=require_id(author["sec_uid"], "author.sec_uid"),
             author_name=str(author.get("nickname") or ""),
             text=text,
             created_at=from_unix(aweme.get("create_time")),
@@ -215,6 +242,7 @@ def _media(aweme: dict[str, Any]) -> Literal["video", "image"]:
     return "video"
 
 
+@parser_edge
 def parse_aweme_detail(
     payload: dict[str, Any], observed_at: datetime, base_url: str
 ) -> Post | None:
@@ -235,6 +263,7 @@ def removal_reason(payload: dict[str, Any]) -> str:
     return "no detail"
 
 
+@parser_edge
 def parse_challenge(payload: dict[str, Any], topic: str, observed_at: datetime) -> TopicStats:
     """`challenge/detail/`: ch_info.view_count (plays of the challenge's videos) and
     user_count (people who joined) — the campaign's headline figures."""
@@ -257,14 +286,16 @@ def challenge_name(payload: dict[str, Any]) -> str | None:
     return str(info.get("cha_name")) if isinstance(info, dict) and info.get("cha_name") else None
 
 
+@parser_edge
 def parse_comment(item: object, post_id: str, observed_at: datetime) -> Comment:
     """One comment or reply. Replies carry their top-level comment in `reply_id` ("0" at
     the top level). Authors are kept as their sec_uid only: no names or avatars."""
     if not isinstance(item, dict):
         raise ParseError("comment is not an object")
     try:
-        comment_id = str(item["cid"])
-        user = item.get("user") or {}
+        comment_id = require_id(item.get("cid"), "cid")
+        user = item.get("user")
+        user = user if isinstance(user, dict) else {}
         parent = str(item.get("reply_id") or "0")
         return Comment(
             platform="douyin",
@@ -281,6 +312,7 @@ def parse_comment(item: object, post_id: str, observed_at: datetime) -> Comment:
         raise ParseError(f"comment without the expected fields ({err!r})") from err
 
 
+@parser_edge
 def comment_page(
     payload: dict[str, Any], post_id: str, observed_at: datetime, parent_id: str | None = None
 ) -> CommentPage:
@@ -293,8 +325,10 @@ def comment_page(
         raise ParseError("comments is not a list")
     comments = []
     totals: dict[str, int] = {}
-    for item in items:
-        comment = parse_comment(item, post_id, observed_at)
+    parsed, skipped = parse_each(
+        items, lambda item: (item, parse_comment(item, post_id, observed_at)), "comment", "cid"
+    )
+    for item, comment in parsed:
         if parent_id is not None and comment.parent_id is None:
             comment = replace(comment, parent_id=parent_id)
         comments.append(comment)
@@ -306,9 +340,11 @@ def comment_page(
         _int(payload.get("cursor"), "cursor"),
         bool(_int(payload.get("has_more"), "has_more")),
         listed=True,
+        skipped=tuple(skipped),
     )
 
 
+@parser_edge
 def parse_profile(payload: dict[str, Any], observed_at: datetime, kind: AuthorKind) -> Account:
     """`user/profile/other/`: a follower snapshot. f2 reads follower_count; MediaCrawler
     stores max_follower_count; mplatform_followers_count is the fallback when both are absent."""

@@ -9,7 +9,6 @@ Platform, not the web API's numeric aweme ids.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from monitor.errors import AuthExpired, Blocked, ParseError
 from monitor.models import Account, AuthorKind, Comment, Post
 from monitor.parse.common import from_unix, parse_count
 from monitor.parse.douyin import DouyinApiError
+from monitor.parse.edge import Skipped, load_json, parse_each, parser_edge, require_id, short
 from nlp.text import extract_entities
 
 # The grant is gone: expired (10008/2190008 old, 28001008 new), invalid (2190002), the scope
@@ -39,8 +39,10 @@ class OpenPage:
     items: tuple[dict[str, Any], ...]
     cursor: int
     has_more: bool
+    skipped: tuple[Skipped, ...] = ()  # list entries that are not objects
 
 
+@parser_edge
 def read_open_envelope(status: int, body: str, url: str) -> dict[str, Any]:
     """The `data` object of an Open Platform answer, or the error it stands for."""
     if status in (401, 403):
@@ -49,10 +51,7 @@ def read_open_envelope(status: int, body: str, url: str) -> dict[str, Any]:
         raise Blocked(f"the Open Platform answered HTTP 429 (rate limited) for {url}")
     if status != 200:
         raise ParseError(f"the Open Platform answered HTTP {status}", url)
-    try:
-        payload = json.loads(body)
-    except json.JSONDecodeError as err:
-        raise ParseError(f"truncated or invalid JSON ({err.msg} at {err.pos})", url) from err
+    payload = load_json(body, url)
     if not isinstance(payload, dict):
         raise ParseError("JSON is not an object", url)
     data = payload.get("data")
@@ -82,25 +81,36 @@ def _code(value: object) -> int:
         return 0
 
 
+@parser_edge
 def open_page(data: dict[str, Any]) -> OpenPage:
-    """`data.list` with `cursor` and `has_more` (a bool here, 0/1 elsewhere)."""
+    """`data.list` with `cursor` and `has_more` (a bool here, 0/1 elsewhere); entries that
+    are not objects are left out and named."""
     items = data.get("list") or []
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ParseError("Open Platform list is not a list of objects")
-    try:
-        cursor = int(data.get("cursor") or 0)
-    except (TypeError, ValueError) as err:
-        raise ParseError(f"Open Platform cursor unreadable: {data.get('cursor')!r}") from err
-    return OpenPage(tuple(items), cursor, bool(data.get("has_more")))
+    if not isinstance(items, list):
+        raise ParseError("Open Platform list is not a list")
+    raw = data.get("cursor") or 0
+    text = str(raw).strip()
+    if isinstance(raw, bool | float | dict | list) or not text.isdigit() or len(text) > 19:
+        raise ParseError(f"Open Platform cursor unreadable: {short(raw)!r}")
+    skipped = tuple(
+        Skipped("item", "?", f"list entry is {type(item).__name__}, not an object")
+        for item in items
+        if not isinstance(item, dict)
+    )
+    objects = tuple(item for item in items if isinstance(item, dict))
+    if items and not objects:
+        raise ParseError("Open Platform list holds no objects")
+    return OpenPage(objects, int(text), bool(data.get("has_more")), skipped)
 
 
+@parser_edge
 def parse_open_video(
     item: dict[str, Any], observed_at: datetime, author_id: str, author_name: str
 ) -> OpenVideo:
     """One `/video/list/` item. play_count is real here (the author's own figure), but it
     turns 0 when the video is made private: a 0 beside other activity is unknown, not 0."""
     try:
-        item_id = str(item["item_id"])
+        item_id = require_id(item.get("item_id"), "item_id")
         stats = item.get("statistics") or {}
         title = str(item.get("title") or "")
         likes = parse_count(stats.get("digg_count")).value
@@ -141,33 +151,46 @@ def parse_open_comments(
 ) -> tuple[list[Comment], dict[str, int]]:
     """Comments (or, with `parent_id`, the replies to one) and each top-level comment's
     reply_comment_total. `comment_user_id` is already an app-scoped id, kept as is."""
-    comments: list[Comment] = []
-    totals: dict[str, int] = {}
-    for item in items:
-        try:
-            comment_id = str(item["comment_id"])
-            comments.append(
-                Comment(
-                    platform="douyin",
-                    id=comment_id,
-                    post_id=post_id,
-                    author_id=str(item.get("comment_user_id") or ""),
-                    text=str(item.get("content") or ""),
-                    created_at=from_unix(item.get("create_time")),
-                    observed_at=observed_at,
-                    parent_id=parent_id,
-                    likes=parse_count(item.get("digg_count")).value,
-                )
-            )
-        except (KeyError, TypeError, AttributeError) as err:
-            raise ParseError(
-                f"Open Platform comment without the expected fields ({err!r})"
-            ) from err
-        if parent_id is None:
-            totals[comment_id] = parse_count(item.get("reply_comment_total")).value or 0
+    comments, totals, _ = read_open_comments(items, post_id, observed_at, parent_id)
     return comments, totals
 
 
+def read_open_comments(
+    items: tuple[dict[str, Any], ...],
+    post_id: str,
+    observed_at: datetime,
+    parent_id: str | None = None,
+) -> tuple[list[Comment], dict[str, int], list[Skipped]]:
+    """`parse_open_comments`, and the comments that could not be read, named."""
+    parsed, skipped = parse_each(
+        items, lambda item: _open_comment(item, post_id, observed_at, parent_id), "comment",
+        "comment_id",
+    )  # fmt: skip
+    comments = [comment for comment, _ in parsed]
+    totals = {comment.id: total for comment, total in parsed if parent_id is None}
+    return comments, totals, skipped
+
+
+def _open_comment(
+    item: object, post_id: str, observed_at: datetime, parent_id: str | None
+) -> tuple[Comment, int]:
+    if not isinstance(item, dict):
+        raise ParseError("comment is not an object")
+    comment = Comment(
+        platform="douyin",
+        id=require_id(item.get("comment_id"), "comment_id"),
+        post_id=post_id,
+        author_id=str(item.get("comment_user_id") or ""),
+        text=str(item.get("content") or ""),
+        created_at=from_unix(item.get("create_time")),
+        observed_at=observed_at,
+        parent_id=parent_id,
+        likes=parse_count(item.get("digg_count")).value,
+    )
+    return comment, parse_count(item.get("reply_comment_total")).value or 0
+
+
+@parser_edge
 def parse_open_fans(
     data: dict[str, Any], account_id: str, name: str, observed_at: datetime, kind: AuthorKind
 ) -> Account | None:

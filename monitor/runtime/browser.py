@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from monitor.errors import Blocked
+from monitor.runtime.body import MB, BodyTooLarge
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.http import (
     CircuitOpen,
@@ -66,7 +67,26 @@ async (a) => {
   if (a.referrer) { init.referrer = a.referrer; }
   try {
     const response = await fetch(target, init);
-    const body = await response.text();
+    // Streamed, and given up past maxBytes: an endless answer never reaches Python whole.
+    const parts = [];
+    let size = 0;
+    if (response.body) {
+      const reader = response.body.getReader();
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) { break; }
+        size += value.byteLength;
+        if (size > a.maxBytes) {
+          controller.abort();
+          return {tooLarge: size, url: response.url};
+        }
+        parts.push(value);
+      }
+    }
+    const joined = new Uint8Array(size);
+    let offset = 0;
+    for (const part of parts) { joined.set(part, offset); offset += part.byteLength; }
+    const body = new TextDecoder('utf-8').decode(joined);
     return {status: response.status, url: response.url, body: body,
             date: response.headers.get('date')};
   } catch (e) {
@@ -90,6 +110,7 @@ class BrowserOptions:
     # Given the home page's HTML: a description of a captcha or login wall, or None.
     wall_check: Callable[[str], str | None] | None = None
     memory_check_every: int = 10  # requests between two memory readings
+    max_body_bytes: int = 20 * MB  # a larger answer is BodyTooLarge (the page stops reading)
     launch_args: tuple[str, ...] = DEFAULT_ARGS
 
 
@@ -183,6 +204,7 @@ class BrowserFetcher:
             "headers": {k: v for k, v in (headers or {}).items() if k.lower() in _PAGE_HEADERS},
             "referrer": referrer if referrer and _same_origin(referrer, url) else None,
             "timeoutMs": int(self.options.timeout * 1000),
+            "maxBytes": self.options.max_body_bytes,
         }
         try:
             result = await asyncio.wait_for(
@@ -191,6 +213,9 @@ class BrowserFetcher:
         except (PlaywrightError, TimeoutError) as err:
             self._mark_dead(f"page failed ({type(err).__name__})", generation)
             raise TransientHttpError(f"{self.name}: browser failed on {url} ({err})") from err
+        if isinstance(result, dict) and "tooLarge" in result:
+            limit = self.options.max_body_bytes
+            raise BodyTooLarge(f"answer larger than {limit / MB:g} MB; not read further", url)
         if not isinstance(result, dict) or "error" in result:
             detail = result.get("error") if isinstance(result, dict) else repr(result)
             raise TransientHttpError(f"{self.name}: {detail} on {url}")

@@ -31,6 +31,7 @@ from tenacity.stop import stop_base
 
 from monitor.errors import CollectorError
 from monitor.models import utc_now
+from monitor.runtime.body import ACCEPT_ENCODING, MB, decode_body, read_capped
 from monitor.runtime.clock import Clock, WallClock, outside
 from monitor.runtime.pacing import Pacer
 
@@ -164,14 +165,17 @@ class HttpClient:
         backoff_initial: float = 1.0,
         backoff_max: float = 8.0,
         gate: Gate | None = None,
+        max_body_bytes: int = 20 * MB,
     ) -> None:
         self.name = name
+        self.max_body_bytes = max_body_bytes
         self.requests = 0
         self.pacer = pacer
         self.gate = gate
         self._clock = clock or WallClock()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._headers = dict(headers or {})
+        # Bodies are inflated here, within the cap (monitor.runtime.body), never by aiohttp.
+        self._headers = {"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})}
         if cookie:
             self._headers["Cookie"] = cookie  # never logged
         self._retries = retries
@@ -186,7 +190,9 @@ class HttpClient:
         return "Cookie" in self._headers
 
     async def __aenter__(self) -> HttpClient:
-        self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        self._session = aiohttp.ClientSession(
+            timeout=self._timeout, headers=self._headers, auto_decompress=False
+        )
         return self
 
     async def __aexit__(
@@ -226,7 +232,9 @@ class HttpClient:
                     url, params={k: str(v) for k, v in (params or {}).items()}, headers=headers
                 ) as response,
             ):
-                text = await response.text(errors="replace")
+                raw = await read_capped(response, self.max_body_bytes, url)
+                text = decode_body(raw, response.charset)
+                del raw
                 status = response.status
                 date_header = response.headers.get("Date")
                 final_url = str(response.url)
@@ -239,14 +247,19 @@ class HttpClient:
         return HttpResponse(final_url, status, text, server_date(date_header))
 
 
+# A server clock outside these years is unknown: it would pin "the platform's now" (posts'
+# ages) and overflow date arithmetic (year 9999 plus Shanghai's offset).
+_PLAUSIBLE_YEARS = range(2000, 2200)
+
+
 def server_date(header: object) -> datetime:
     """A response's `Date` header as the server's clock (which relative times like "5分钟前"
-    refer to); now, when the header is missing or unreadable."""
+    refer to); now, when the header is missing, unreadable or out of range."""
     if isinstance(header, str) and header:
         try:
             moment = parsedate_to_datetime(header)
-            if moment.tzinfo is not None:
+            if moment.tzinfo is not None and moment.year in _PLAUSIBLE_YEARS:
                 return moment
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError):
             pass
     return utc_now()

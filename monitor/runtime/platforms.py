@@ -15,6 +15,7 @@ from monitor.collectors.weibo import HEADERS as WEIBO_HEADERS
 from monitor.collectors.weibo import WeiboCollector
 from monitor.config import Config, read_cookie
 from monitor.models import Platform
+from monitor.runtime.body import MB
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import HttpClient
@@ -48,6 +49,7 @@ async def open_weibo(
         headers=WEIBO_HEADERS,
         cookie=cookie,
         gate=circuit,
+        max_body_bytes=settings.max_response_mb * MB,
     ) as http:
         collector = WeiboCollector(config, store, http, clock)
         runner = PlatformRunner(
@@ -70,8 +72,9 @@ async def open_douyin(
     if settings.mode == "open_platform":
         grants = read_grants(settings.open_platform_token_envs, dict(os.environ))
         async with HttpClient(
-            name="douyin", pacer=pacer, timeout=settings.timeout, clock=clock, gate=circuit
-        ) as http:
+            name="douyin", pacer=pacer, timeout=settings.timeout, clock=clock, gate=circuit,
+            max_body_bytes=settings.max_response_mb * MB,
+        ) as http:  # fmt: skip
             open_collector = OpenPlatformCollector(config, store, http, clock, grants)
             yield PlatformRuntime("douyin", runner, tuple(open_collector.sources()))
         return
