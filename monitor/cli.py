@@ -295,7 +295,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"no database at {db}; check [storage] path in {config.source}, or run "
             "`pingfan collect --once` first",
         )
-    with Store.open(db) as store:
+    with Store.open_to_read(db) as store:
         records = export_records(store, args.kind, since)
         if out is None:
             count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
@@ -321,7 +321,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not config.storage.path.exists():
         print(no_database_yet(config.storage.path))
         return EXIT_OK
-    with Store.open(config.storage.path) as store:
+    with Store.open_to_read(config.storage.path) as store:
         print(render_status(store, config))
     return EXIT_OK
 
@@ -354,7 +354,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "backup", f"{target} exists; pass --force to replace it, or give another path"
         )
     try:
-        with Store.open(db) as store:
+        with Store.open_to_read(db) as store:
             size = store.backup_to(target)
     except OSError as err:
         print(

@@ -302,3 +302,16 @@ def m040_three_way_sentiment(db: Database) -> None:
 def m060_comments_by_first_seen(db: Database) -> None:
     # Negative-thread rules count comments made or first seen in their window.
     db.execute("CREATE INDEX IF NOT EXISTS comments_by_first_seen ON comments (first_seen)")
+
+
+@migrations()
+def m070_delivery_parts(db: Database) -> None:
+    # A message split into parts (Telegram's 4,096 characters) remembers how many parts the
+    # service accepted, so a retry sends only the rest; `outcome_unknown` records an attempt
+    # that may have been accepted although it failed (a timeout after the request went out),
+    # so every later attempt is marked as a possible duplicate.
+    for statement in (
+        "ALTER TABLE alert_deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE alert_deliveries ADD COLUMN outcome_unknown INTEGER NOT NULL DEFAULT 0",
+    ):
+        db.execute(statement)
