@@ -10,7 +10,6 @@ a server that is held until the test lets it go, so its outcome does not depend 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import json
 import logging
@@ -38,7 +37,7 @@ from alerts.sinks.telegram import html_chunks
 from monitor import cli
 from monitor.config import Config, config_from_dict, load_config
 from monitor.models import AlertRecord
-from monitor.runlock import AlreadyRunning, RunLock
+from monitor.runlock import RunLock
 from monitor.runtime.delays import MAX_DELAY, MIN_DELAY, clamp_delay, retry_after_seconds
 from monitor.store import Store
 from monitor.store.connection import DatabaseUnavailable, damaged
@@ -540,3 +539,361 @@ async def test_jsonl_write_that_fails_leaves_no_half_line_and_no_duplicate(
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(line["id"], line["possible_duplicate"]) for line in lines] == [(1, False), (2, False)]
     no_traceback(caplog)
+
+
+# --- 6. the daemon: disk full while running, ENOSPC at start -------------------------------
+
+
+def toml(raw: dict[str, Any]) -> str:
+    lines = []
+    for section, table in raw.items():
+        lines.append(f"[{section}]")
+        lines += [
+            f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in table.items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def quiet_config(folder: Path, db: str = "p.db") -> Path:
+    """A config without platforms: the daemon starts, holds its lock and idles."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    raw = {
+        "storage": {"path": db},
+        "weibo": {"enabled": False},
+        "douyin": {"enabled": False},
+        "nlp": {"model": "snownlp"},
+        "health": {"port": 0},
+    }
+    path.write_text(toml(raw), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def sim_in_a_thread() -> Iterator[Any]:
+    """The simulator on its own event loop in a thread, so that `pingfan run` (which owns the
+    main thread's loop and signals) can be called in this process as the CLI calls it."""
+    from tests.sim_helpers import running_sim
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def serve() -> None:
+        holder["stop"] = asyncio.Event()
+        async with running_sim() as (server, _clock):
+            holder["server"] = server
+            ready.set()
+            await holder["stop"].wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(120), "the simulator did not start"
+        yield holder["server"]
+    finally:
+        if "stop" in holder:
+            loop.call_soon_threadsafe(holder["stop"].set)
+        thread.join(60)
+        loop.close()
+
+
+def weibo_daemon_config(folder: Path, server: Any) -> Path:
+    from tests.sim_helpers import TOPIC
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    raw: dict[str, Any] = {
+        "storage": {"path": "p.db", "comment_retention_days": 0},
+        "weibo": {
+            "base_url": server.weibo_url,
+            "topic_base_url": server.weibo_topic_url,
+            "requests_per_minute": 60_000,
+            "burst": 5,
+            "cookie_env": "PINGFAN_TEST_NO_COOKIE",
+            "timeout": "2s",
+        },
+        "douyin": {"enabled": False},
+        "nlp": {"model": "snownlp"},
+        "schedule": {
+            "topic_posts": "1s",
+            "topic_stats": "1s",
+            "kol_posts": "1s",
+            "profiles": "5s",
+            "comments_hot": "1s",
+            "comments_cold": "10s",
+        },
+        "health": {"port": 0},
+    }
+    text = toml(raw) + f'[[topics]]\nname = "{TOPIC}"\n'
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def stderr_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("pingfan")]
+
+
+def test_disk_full_while_running_stops_the_daemon_with_one_line_and_keeps_what_was_stored(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The chosen behaviour: stop cleanly, exit 1, one line; restart once space is free."""
+    real_save = Store.save_posts
+    stored_before: list[int] = []
+
+    def save_posts(self: Store, posts: Any, cursor: Any = None) -> int:
+        held = self.table_counts()["posts"]
+        if held:  # once some posts are in, the next write finds the disk full
+            stored_before.append(held)
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_save(self, posts, cursor)
+
+    with sim_in_a_thread() as server:
+        config = weibo_daemon_config(tmp_path, server)
+        monkeypatch.setattr(Store, "save_posts", save_posts)
+        code = cli.main(["--config", str(config), "--log-level", "WARNING", "run"])
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = stderr_lines(err)
+    assert len(lines) == 1, err
+    assert "the disk is full" in lines[0] and "free some space" in lines[0]
+    no_traceback(caplog, err)
+    assert "ExceptionGroup" not in err
+    with Store.open(tmp_path / "p.db") as store:  # what was stored before stays
+        assert stored_before, "the fault was never reached"
+        assert store.table_counts()["posts"] == max(stored_before) > 0
+    with RunLock(tmp_path / "p.db"):  # and the lock was released: a restart can run
+        pass
+
+
+def fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_enospc_writing_the_run_lock_is_one_line_and_closes_the_descriptor(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = quiet_config(tmp_path)
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    before = fds()
+    with pytest.raises(DatabaseUnavailable, match="disk is full"):
+        RunLock(tmp_path / "p.db").acquire()
+    assert fds() == before
+    code = cli.main(["--config", str(config), "run"])
+    err = capsys.readouterr().err
+    assert fds() == before  # no descriptor leaked, from the lock or anything else
+    assert code == 1
+    assert len(stderr_lines(err)) == 1 and "the disk is full" in err, err
+    no_traceback(caplog, err)
+    monkeypatch.undo()
+    with RunLock(tmp_path / "p.db"):  # nothing is held
+        pass
+
+
+@contextmanager
+def small_tmpfs(where: Path, size: str = "64k") -> Iterator[Path]:
+    """A tmpfs of its own (root only; the test is skipped elsewhere)."""
+    where.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill_up(folder: Path) -> None:
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as err:
+        assert err.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_a_really_full_disk_at_start_is_one_line_and_no_leak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with small_tmpfs(tmp_path / "full") as full:
+        config = quiet_config(full)
+        fill_up(full)
+        before = fds()
+        code = cli.main(["--config", str(config), "run"])
+        err = capsys.readouterr().err
+        assert fds() == before
+    assert code == 1
+    assert len(stderr_lines(err)) == 1 and "disk is full" in err, err
+    no_traceback(caplog, err)
+
+
+# --- 7. one daemon per database, whatever path leads to it ------------------------------
+
+
+def test_a_second_daemon_through_a_symlink_or_a_relative_path_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    via_link = quiet_config(tmp_path / "a", db=str(tmp_path / "link" / "p.db"))
+    via_relative = quiet_config(tmp_path / "b", db="../real/./p.db")
+    via_file_link = quiet_config(tmp_path / "c", db="p-link.db")
+    (tmp_path / "c" / "p-link.db").symlink_to(real / "p.db")
+    with RunLock(real / "p.db"):  # the first daemon
+        for config in (via_link, via_relative, via_file_link):
+            code = cli.main(["--config", str(config), "run"])
+            err = capsys.readouterr().err
+            assert code == 3, err
+            assert len(stderr_lines(err)) == 1 and f"pid {os.getpid()}" in err
+    no_traceback(caplog)
+
+
+async def test_two_real_daemons_on_one_database_through_a_symlink_the_second_exits_3(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real"
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    first_config = quiet_config(real)
+    second_config = quiet_config(tmp_path / "other", db=str(tmp_path / "link" / "p.db"))
+
+    async def start(config: Path) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitor", "--config", str(config), "--log-level", "WARNING",
+            "run", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    first = await start(first_config)
+    try:
+        lock = Path(f"{real / 'p.db'}.lock")
+        for _ in range(1200):  # until the first daemon holds its lock (a hang guard)
+            if lock.exists() and lock.read_text().strip() == str(first.pid):
+                break
+            assert first.returncode is None
+            await asyncio.sleep(0.05)
+        second = await start(second_config)
+        _, second_err = await asyncio.wait_for(second.communicate(), 120)
+        assert second.returncode == 3, second_err.decode()
+        lines = stderr_lines(second_err.decode())
+        assert len(lines) == 1 and f"pid {first.pid}" in lines[0]
+        assert b"Traceback" not in second_err
+    finally:
+        if first.returncode is None:
+            first.terminate()
+        _, first_err = await asyncio.wait_for(first.communicate(), 120)
+    assert first.returncode == 0, first_err.decode()
+    assert b"Traceback" not in first_err
+
+
+# --- 8. the smaller things ----------------------------------------------------------------
+
+
+def test_a_symlinked_config_resolves_relative_paths_against_the_real_file(
+    tmp_path: Path,
+) -> None:
+    real = quiet_config(tmp_path / "srv", db="data/p.db")
+    (tmp_path / "etc").mkdir()
+    link = tmp_path / "etc" / "pingfan.toml"
+    link.symlink_to(real)
+    through_link = load_config(link)
+    direct = load_config(real)
+    assert through_link.storage.path == direct.storage.path
+    assert through_link.storage.path == (tmp_path / "srv" / "data" / "p.db").resolve()
+    assert through_link.source == link  # messages still name the file the user gave
+
+
+@contextmanager
+def read_only_folder(where: Path) -> Iterator[Path]:
+    """A tmpfs, remounted read-only once the test has filled it (root bypasses chmod)."""
+    with small_tmpfs(where, size="16m") as folder:
+        yield folder
+
+
+def test_a_read_only_storage_folder_run_exits_1_and_reading_commands_still_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with read_only_folder(tmp_path / "ro") as folder:
+        config = quiet_config(folder)
+        with Store.open(folder / "p.db") as store:
+            store.save_posts(post(str(n)) for n in range(5))
+        done = subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=False)
+        assert done.returncode == 0
+        for lingering in ("p.db-wal", "p.db-shm"):
+            assert not (folder / lingering).exists()
+
+        assert cli.main(["--config", str(config), "run"]) == 1
+        err = capsys.readouterr().err
+        assert len(stderr_lines(err)) == 1 and "read-only" in err.lower(), err
+
+        assert cli.main(["--config", str(config), "status"]) == 0
+        captured = capsys.readouterr()
+        assert "posts" in captured.out and not stderr_lines(captured.err), captured.err
+
+        assert cli.main(["--config", str(config), "export", "posts"]) == 0
+        captured = capsys.readouterr()
+        exported = [json.loads(line) for line in captured.out.splitlines()]
+        assert sorted(item["id"] for item in exported) == [str(n) for n in range(5)]
+
+        copy = tmp_path / "copy.db"
+        assert cli.main(["--config", str(config), "backup", str(copy)]) == 0
+        captured = capsys.readouterr()
+        assert not stderr_lines(captured.err), captured.err
+    with Store.open(copy) as store:
+        assert store.table_counts()["posts"] == 5
+    no_traceback(caplog)
+
+
+def test_the_recovery_hint_is_shell_quoted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "my campaign's data"
+    config = quiet_config(folder)
+    (folder / "p.db").write_bytes(b"this is not a database, it is a text file" * 100)
+    assert cli.main(["--config", str(config), "status"]) == 1
+    err = capsys.readouterr().err
+    assert len(stderr_lines(err)) == 1, err
+    command = err.split("recover with `", 1)[1].split("`", 1)[0]
+    words = shlex.split(command)
+    assert words[:3] == ["sqlite3", str(folder / "p.db"), ".recover"]
+    assert shlex.quote(str(folder / "p.db")) in damaged(folder / "p.db", "x").args[0]
+
+
+def test_an_empty_digest_never_suggests_the_same_empty_week(tmp_path: Path) -> None:
+    from alerts.digest.build import build_digest
+    from alerts.digest.documents import render_markdown
+    from alerts.digest.weeks import IsoWeek, parse_week
+
+    config = load_config(quiet_config(tmp_path))
+    now = datetime(2019, 8, 21, 4, 0, tzinfo=UTC)  # Wednesday of 2019-W34
+    last_week = parse_week("2019-W33")
+
+    def markdown(store: Store, week: IsoWeek) -> str:
+        return render_markdown(build_digest(store, config, week, now=now))
+
+    with Store.open(tmp_path / "p.db") as store:
+        empty = markdown(store, last_week)  # nothing stored at all
+        assert "--week" not in empty and "请确认采集在运行" in empty
+        # data only in the running week: last week is empty, and so is no other past week
+        store.save_posts([post("1", created_at=now - timedelta(hours=20))])
+        only_now = markdown(store, last_week)
+        assert "--week 2019-W33" not in only_now and "--week" not in only_now
+        # data in an earlier week: that week is suggested, never the empty one
+        store.save_posts([post("2", created_at=datetime(2019, 8, 7, 4, 0, tzinfo=UTC))])
+        earlier = markdown(store, last_week)
+        assert "--week 2019-W32" in earlier and "--week 2019-W33" not in earlier
