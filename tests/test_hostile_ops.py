@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shlex
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -746,6 +747,23 @@ def test_a_really_full_disk_at_start_is_one_line_and_no_leak(
 # --- 7. one daemon per database, whatever path leads to it ------------------------------
 
 
+@contextmanager
+def hang_guard(seconds: int) -> Iterator[None]:
+    """Interrupt what runs in this thread after `seconds` (a hang guard, not a timing check:
+    an interrupted `pingfan run` returns 130, which fails the test's assertion)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_a_second_daemon_through_a_symlink_or_a_relative_path_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -758,7 +776,8 @@ def test_a_second_daemon_through_a_symlink_or_a_relative_path_exits_3(
     (tmp_path / "c" / "p-link.db").symlink_to(real / "p.db")
     with RunLock(real / "p.db"):  # the first daemon
         for config in (via_link, via_relative, via_file_link):
-            code = cli.main(["--config", str(config), "run"])
+            with hang_guard(60):  # a daemon that got the lock would run until stopped
+                code = cli.main(["--config", str(config), "run"])
             err = capsys.readouterr().err
             assert code == 3, err
             assert len(stderr_lines(err)) == 1 and f"pid {os.getpid()}" in err
@@ -768,10 +787,12 @@ def test_a_second_daemon_through_a_symlink_or_a_relative_path_exits_3(
 async def test_two_real_daemons_on_one_database_through_a_symlink_the_second_exits_3(
     tmp_path: Path,
 ) -> None:
+    """The second reaches the file through a symlink of the file itself (a symlinked folder
+    put both locks on one file even before: `<db>.lock` then named the same file)."""
     real = tmp_path / "real"
-    (tmp_path / "link").symlink_to(real, target_is_directory=True)
     first_config = quiet_config(real)
-    second_config = quiet_config(tmp_path / "other", db=str(tmp_path / "link" / "p.db"))
+    second_config = quiet_config(tmp_path / "other", db="p-link.db")
+    (tmp_path / "other" / "p-link.db").symlink_to(real / "p.db")
 
     async def start(config: Path) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
@@ -780,6 +801,7 @@ async def test_two_real_daemons_on_one_database_through_a_symlink_the_second_exi
         )  # fmt: skip
 
     first = await start(first_config)
+    second: asyncio.subprocess.Process | None = None
     try:
         lock = Path(f"{real / 'p.db'}.lock")
         for _ in range(1200):  # until the first daemon holds its lock (a hang guard)
@@ -788,14 +810,20 @@ async def test_two_real_daemons_on_one_database_through_a_symlink_the_second_exi
             assert first.returncode is None
             await asyncio.sleep(0.05)
         second = await start(second_config)
-        _, second_err = await asyncio.wait_for(second.communicate(), 120)
+        try:  # a hang guard: a second daemon that runs never ends by itself
+            _, second_err = await asyncio.wait_for(second.communicate(), 60)
+        except TimeoutError:
+            pytest.fail("the second daemon is running on the same database")
         assert second.returncode == 3, second_err.decode()
         lines = stderr_lines(second_err.decode())
         assert len(lines) == 1 and f"pid {first.pid}" in lines[0]
         assert b"Traceback" not in second_err
     finally:
-        if first.returncode is None:
-            first.terminate()
+        for process in (second, first):
+            if process is not None and process.returncode is None:
+                process.terminate()
+        if second is not None:
+            await asyncio.wait_for(second.wait(), 60)
         _, first_err = await asyncio.wait_for(first.communicate(), 120)
     assert first.returncode == 0, first_err.decode()
     assert b"Traceback" not in first_err
