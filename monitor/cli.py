@@ -8,9 +8,10 @@ Exit codes (also in `pingfan --help`). Every failure prints one line on stderr t
 file or argument and the fix, never a traceback:
 
     0    done
-    1    failed: platform, network, disk, or a damaged or busy database
+    1    failed: platform, network, disk (full, read-only), or a damaged or busy database
     2    bad config or arguments (and `doctor` found a problem)
-    3    another pingfan run/collect holds the database (its run lock, `<db>.lock`)
+    3    another pingfan run/collect holds the database (its run lock, `<db>.lock` beside the
+         real file, whatever path leads to it)
     4    `collect --once`: the pass ran, but a platform blocked it (see the health alert)
     130  interrupted (Ctrl-C)
 """
@@ -47,7 +48,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0    done
-  1    failed: platform, network, disk, or a damaged or busy database
+  1    failed: platform, network, disk (full, read-only), or a damaged or busy database
   2    bad config or arguments (and `doctor` found a problem)
   3    another pingfan run/collect holds the database (its run lock, <db>.lock)
   4    collect --once: the pass ran, but a platform blocked it (see the health alert)
