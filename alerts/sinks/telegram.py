@@ -229,8 +229,8 @@ class TelegramSink(Sink):
                 )
             except TelegramError as err:
                 raise self._translate(err) from None
-            if message.part_sent is not None:
-                message.part_sent(index + 1)
+            if message.part_sent is not None and not last:
+                message.part_sent(index + 1)  # the last part's success is the delivery's
 
     def _translate(self, err: TelegramError) -> Exception:
         reason = self.redact(str(err.message if hasattr(err, "message") else err))[:200]
