@@ -10,9 +10,17 @@ Per sink, in alert order:
 - each sink has its service's rate limit (Telegram 20/min per group, WeCom and DingTalk
   20/min, Feishu 100/min and 5/s); a burst beyond it is coalesced into one message, and the
   coalesced alerts are recorded as such for the digest;
-- a transient error (timeout, 5xx, rate limited) retries with exponential backoff, and
-  nothing overtakes the delivery being retried, so a sink that comes back gets everything
-  once, in order; a rejected message is recorded and skipped;
+- a transient error (timeout, 5xx, rate limited) retries with exponential backoff, or after
+  the service's own delay clamped to 1 s .. 1 h (`monitor.runtime.delays`: `Retry-After: inf`
+  cannot overflow), and nothing overtakes the delivery being retried, so a sink that comes
+  back gets everything once, in order; a rejected message is recorded and skipped;
+- an attempt whose outcome is unknown (a timeout after the request went out, a bug in a
+  sink) is recorded, and every later attempt is flagged "possible duplicate" in every sink;
+  a split message (Telegram) records each part the service accepted and a retry sends only
+  the rest;
+- a failing sink is that sink's problem: whatever it raises, its delivery stays pending and
+  is retried later, the failure is logged once (until the sink delivers again), and the
+  other sinks and the daemon go on. Only the database's own errors stop a round;
 - a permanent error (bad token, chat not found, bad webhook key) marks the sink broken until
   its configuration changes, logs one line and raises one health alert for the other sinks;
 - below a sink's `min_severity`: skipped (except the weekly digest); a muted subject:
@@ -25,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +53,9 @@ from alerts.sinks import (
     build_sinks,
 )
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.models import AlertRecord, to_utc_iso, utc_now
+from monitor.runtime.delays import clamp_delay
 from monitor.store import Store
 from monitor.store.outbox import Delivery
 
@@ -120,6 +131,7 @@ class Dispatcher:
         self._opened: set[str] = set()
         self._recent: dict[str, deque[datetime]] = {s.label: deque() for s in self.sinks}
         self._tz = ZoneInfo(config.ui.timezone)
+        self._failing: dict[str, str] = {}  # sink → the unexpected failure already logged
 
     def __repr__(self) -> str:
         return f"<Dispatcher sinks={[s.label for s in self.sinks]}>"
@@ -159,8 +171,14 @@ class Dispatcher:
         for _ in range(2):  # a second round carries a health line raised in the first
             newly_broken = False
             for sink in self.sinks:
-                if await self._dispatch_sink(sink, tally):
-                    newly_broken = True
+                try:
+                    if await self._dispatch_sink(sink, tally):
+                        newly_broken = True
+                except (StoreError, sqlite3.Error):
+                    raise  # the database itself is in trouble: the caller says why
+                except Exception as err:  # that sink's problem: the others go on
+                    tally.failed += 1
+                    self._log_once(sink, type(err).__name__)
             if not newly_broken:
                 break
         return DispatchReport(
@@ -203,7 +221,7 @@ class Dispatcher:
         else:
             single, burst = to_send, []
         for delivery in single:
-            outcome = await self._send(sink, [delivery], self._outgoing(delivery), tally)
+            outcome = await self._send(sink, [delivery], self._outgoing(sink, delivery), tally)
             if outcome == "broken":
                 return True
             if outcome == "retry":
@@ -266,9 +284,15 @@ class Dispatcher:
             await sink.send(message)
         except TransientError as err:
             attempts = max(d.attempts for d in deliveries) + 1
-            wait = err.retry_after if err.retry_after is not None else backoff(attempts)
-            retry_at = self.clock() + timedelta(seconds=wait)
-            self.store.mark_retry(sink.label, ids, retry_at, sink.redact(err.reason))
+            wait = clamp_delay(err.retry_after)
+            retry_at = self.clock() + timedelta(seconds=wait or backoff(attempts))
+            self.store.mark_retry(
+                sink.label,
+                ids,
+                retry_at,
+                sink.redact(err.reason),
+                outcome_unknown=err.outcome_unknown,
+            )
             tally.failed += 1
             log.warning(
                 "sink %s: %s; retrying alert %s at %s",
@@ -292,10 +316,14 @@ class Dispatcher:
         except Exception as err:  # a bug in a sink must not stop the others: retry later
             attempts = max(d.attempts for d in deliveries) + 1
             retry_at = self.clock() + timedelta(seconds=backoff(attempts))
-            self.store.mark_retry(sink.label, ids, retry_at, type(err).__name__)
+            # it may have failed after the service took the message: the retry says so
+            self.store.mark_retry(
+                sink.label, ids, retry_at, type(err).__name__, outcome_unknown=True
+            )
             tally.failed += 1
-            log.warning("sink %s failed unexpectedly (%s)", sink.label, type(err).__name__)
+            self._log_once(sink, type(err).__name__)
             return "retry"
+        self._failing.pop(sink.label, None)
         now = self.clock()
         self._recent[sink.label].append(now)
         if len(deliveries) == 1 and len(message.alert_ids) == 1:
@@ -306,6 +334,18 @@ class Dispatcher:
             tally.sent += 1
             tally.coalesced += len(ids)
         return "sent"
+
+    def _log_once(self, sink: Sink, what: str) -> None:
+        """An unexpected failure of a sink: one line until it changes or the sink delivers."""
+        if self._failing.get(sink.label) == what:
+            log.debug("sink %s failed unexpectedly again (%s)", sink.label, what)
+            return
+        self._failing[sink.label] = what
+        log.warning(
+            "sink %s failed unexpectedly (%s); its alerts stay pending and are retried later",
+            sink.label,
+            what,
+        )
 
     def _break(self, sink: Sink, reason: str, tally: _Tally) -> bool:
         """Mark the sink broken: one log line and one health alert for the other sinks."""
@@ -339,8 +379,12 @@ class Dispatcher:
 
     # --- messages ---------------------------------------------------------------------
 
-    def _outgoing(self, delivery: Delivery) -> Outgoing:
+    def _outgoing(self, sink: Sink, delivery: Delivery) -> Outgoing:
         alert = delivery.alert
+
+        def part_sent(parts: int) -> None:
+            self.store.mark_parts_sent(sink.label, [alert.id], parts)
+
         return Outgoing(
             alert_ids=(alert.id,),
             kind=alert.kind,
@@ -355,8 +399,10 @@ class Dispatcher:
             platform=alert.platform,
             subject_id=alert.subject_id,
             evidence=alert.evidence,
-            possible_duplicate=delivery.state == "sending",
+            possible_duplicate=delivery.possible_duplicate,
             buttons=alert.kind != SINK_HEALTH,
+            parts_sent=delivery.parts_sent,
+            part_sent=part_sent,
         )
 
     def _coalesced(self, deliveries: Sequence[Delivery]) -> Outgoing:
@@ -390,6 +436,8 @@ class Dispatcher:
             language=language,
             tz=self._tz,
             evidence={"alerts": [d.alert.dedupe_key for d in deliveries]},
-            possible_duplicate=any(d.state == "sending" for d in deliveries),
+            # a burst is rebuilt on every attempt, so parts of an earlier one are not skipped:
+            # it is sent whole, marked when any part of it may have gone out before
+            possible_duplicate=any(d.possible_duplicate or d.parts_sent for d in deliveries),
             buttons=False,
         )

@@ -8,9 +8,10 @@ Exit codes (also in `pingfan --help`). Every failure prints one line on stderr t
 file or argument and the fix, never a traceback:
 
     0    done
-    1    failed: platform, network, disk, or a damaged or busy database
+    1    failed: platform, network, disk (full, read-only), or a damaged or busy database
     2    bad config or arguments (and `doctor` found a problem)
-    3    another pingfan run/collect holds the database (its run lock, `<db>.lock`)
+    3    another pingfan run/collect holds the database (its run lock, `<db>.lock` beside the
+         real file, whatever path leads to it)
     4    `collect --once`: the pass ran, but a platform blocked it (see the health alert)
     130  interrupted (Ctrl-C)
 """
@@ -47,7 +48,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\
 exit codes:
   0    done
-  1    failed: platform, network, disk, or a damaged or busy database
+  1    failed: platform, network, disk (full, read-only), or a damaged or busy database
   2    bad config or arguments (and `doctor` found a problem)
   3    another pingfan run/collect holds the database (its run lock, <db>.lock)
   4    collect --once: the pass ran, but a platform blocked it (see the health alert)
@@ -289,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"no database at {db}; check [storage] path in {config.source}, or run "
             "`pingfan collect --once` first",
         )
-    with Store.open(db) as store:
+    with Store.open_to_read(db) as store:
         records = export_records(store, args.kind, since)
         if out is None:
             count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
@@ -315,7 +316,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not config.storage.path.exists():
         print(no_database_yet(config.storage.path))
         return EXIT_OK
-    with Store.open(config.storage.path) as store:
+    with Store.open_to_read(config.storage.path) as store:
         print(render_status(store, config))
     return EXIT_OK
 
@@ -348,7 +349,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "backup", f"{target} exists; pass --force to replace it, or give another path"
         )
     try:
-        with Store.open(db) as store:
+        with Store.open_to_read(db) as store:
             size = store.backup_to(target)
     except OSError as err:
         print(

@@ -433,7 +433,9 @@ def _shipped_hint(source: Path) -> str:
 
 def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
     config = dataclasses.replace(_build(Config, raw, source, ""), source=source)
-    config = _resolve_paths(config, source.parent)
+    # Relative paths follow the real file: a symlinked config (e.g. /etc/pingfan.toml ->
+    # /srv/pingfan/config.toml) means the same database as the file it points to.
+    config = _resolve_paths(config, _real_folder(source))
     if "timezone" not in (raw.get("digest") or {}):
         # One zone for the team unless they ask for two: the digest's weeks follow [ui].
         digest = dataclasses.replace(config.digest, timezone=config.ui.timezone)
@@ -528,6 +530,14 @@ def _convert(value: Any, hint: Any, source: Path, key: str) -> Any:
     if not isinstance(value, hint):
         raise ConfigError(f"{source}: '{key}' must be {_kind_name(hint)}, got {_kind(value)}")
     return value
+
+
+def _real_folder(source: Path) -> Path:
+    """The folder of the config file itself, symlinks resolved."""
+    try:
+        return source.resolve().parent
+    except (OSError, RuntimeError):  # a symlink loop cannot have been read: keep the path
+        return source.parent
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

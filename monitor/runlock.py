@@ -6,16 +6,27 @@ instead of fighting over SQLite's write lock. The lock belongs to the open file,
 kernel releases it when the process dies, however it dies; the file itself stays (removing
 it would let two processes lock two different files). The file descriptor is not inherited
 by child processes (a browser started by a collector does not keep the lock).
+
+The lock is taken on the database's real path (symlinks and `..` resolved): two daemons
+that reach one database through a symlinked or a relative path share one lock, and the
+second gets `AlreadyRunning`. A lock file that cannot be created or written (a read-only
+folder, a full disk) is one `DatabaseUnavailable` line (exit 1), and its descriptor is
+closed.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
 
 from monitor.errors import PingfanError, StoreError
+from monitor.store.connection import DatabaseUnavailable
+
+# The disk or the folder, not the configuration: exit 1 ("free some space", "permissions").
+_ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 class AlreadyRunning(PingfanError):
@@ -31,7 +42,8 @@ class AlreadyRunning(PingfanError):
 
 
 def lock_path(db_path: str | os.PathLike[str]) -> Path:
-    return Path(f"{os.fspath(db_path)}.lock")
+    """`<db>.lock` beside the database's real file, whatever path led to it."""
+    return Path(f"{os.path.realpath(os.fspath(db_path))}.lock")
 
 
 class RunLock:
@@ -54,10 +66,7 @@ class RunLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            raise StoreError(
-                f"cannot create the lock file {self.path}: {err.strerror or err}; check "
-                "[storage] path and the permissions of its directory"
-            ) from err
+            raise _unusable(self.path, "create", err) from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -67,8 +76,12 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as err:
+            os.close(fd)  # closing releases the flock: nothing is held, nothing leaks
+            raise _unusable(self.path, "write", err) from err
         self._fd = fd
 
     def release(self) -> None:
@@ -91,6 +104,25 @@ class RunLock:
         traceback: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _unusable(path: Path, doing: str, err: OSError) -> StoreError:
+    reason = err.strerror or str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DatabaseUnavailable(
+            f"cannot {doing} the lock file {path}: the disk is full ({reason}); free some "
+            "space and retry"
+        )
+    if err.errno in _ENVIRONMENT:
+        return DatabaseUnavailable(
+            f"cannot {doing} the lock file {path}: {reason}; check that its folder is "
+            "writable by this user (a read-only folder can still be read: pingfan status, "
+            "export, backup)"
+        )
+    return StoreError(
+        f"cannot {doing} the lock file {path}: {reason}; check [storage] path and the "
+        "permissions of its directory"
+    )
 
 
 def _read_pid(fd: int) -> int | None:

@@ -26,10 +26,10 @@ from datetime import datetime, timedelta
 from telegram import BotCommand
 from telegram.error import EndPointNotFound, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ExtBot
-from telegram.request import HTTPXRequest
 
 from alerts.bot.handlers import DigestHook, TeamBot
 from alerts.bot.redact import TokenFilter, token_filtered
+from alerts.sinks.telegram import SafeRequest
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.store import Store
@@ -122,9 +122,10 @@ def build_application(
     bot = _Bot(
         token,
         base_url=config.bot.base_url,
-        request=HTTPXRequest(connect_timeout=10.0, read_timeout=read_timeout),
+        # SafeRequest: Telegram's retry_after clamped to 1 s .. 1 h (inf would overflow)
+        request=SafeRequest(connect_timeout=10.0, read_timeout=read_timeout),
         # a long poll waits `poll_timeout` for news; python-telegram-bot adds it to this
-        get_updates_request=HTTPXRequest(connect_timeout=10.0, read_timeout=read_timeout),
+        get_updates_request=SafeRequest(connect_timeout=10.0, read_timeout=read_timeout),
     )
     application = ApplicationBuilder().bot(bot).job_queue(None).build()
     TeamBot(config, store, now=now, digest=digest).register(application)

@@ -166,7 +166,7 @@ def _context(digest: Digest) -> dict[str, Any]:
         "f": formats,
         "summary": summary_lines(digest.facts(), digest.language),
         "kinds": [f"{formats.kind(kind)} {n}" for kind, n in by_kind],
-        "hint": str(_hint_week(digest)),
+        "hint": str(hint) if (hint := _hint_week(digest)) else "",
         "volume_rows": [
             ("volume.posts", "posts"),
             ("volume.ugc_posts", "ugc_posts"),
@@ -184,13 +184,18 @@ def _context(digest: Digest) -> dict[str, Any]:
     }
 
 
-def _hint_week(digest: Digest) -> IsoWeek:
-    """A week to suggest when this one has no data: the last complete week the store holds."""
+def _hint_week(digest: Digest) -> IsoWeek | None:
+    """A week to suggest when this one has no data: the last complete week the store holds
+    data in, never this same (empty) week; None when no other week would show anything."""
+    if digest.data_span is None:
+        return None  # nothing is stored: another week would be just as empty
     zone = ZoneInfo(digest.timezone)
     last_complete = IsoWeek.containing(digest.generated_at, zone).previous()
-    if digest.data_span is None:
-        return last_complete
-    return min(IsoWeek.containing(digest.data_span[1], zone), last_complete)
+    first, last = (IsoWeek.containing(moment, zone) for moment in digest.data_span)
+    for week in (min(last, last_complete), first):
+        if week != digest.week and week <= last_complete:
+            return week
+    return None
 
 
 def render_markdown(

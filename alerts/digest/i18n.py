@@ -19,6 +19,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_data_empty": "数据库里还没有任何帖子或评论。",
         "no_data_hint": "请确认采集在运行（pingfan status、pingfan doctor），"
         "或换一周：--week {hint}。",
+        "no_data_check": "请确认采集在运行（pingfan status、pingfan doctor）。",
         "toc": "目录",
         "summary": "本周要点",
         "reach": "传播",
@@ -198,6 +199,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_data_empty": "The database holds no posts or comments yet.",
         "no_data_hint": "Check that collection runs (pingfan status, pingfan doctor), or pick "
         "another week: --week {hint}.",
+        "no_data_check": "Check that collection runs (pingfan status, pingfan doctor).",
         "toc": "Contents",
         "summary": "This week",
         "reach": "Reach",

@@ -3,7 +3,10 @@
 A sink turns an `Outgoing` message into its service's payload (escaping user text for that
 service's markup) and sends it. It raises
 - `TransientError` for what a later retry may fix (timeouts, 5xx, rate limited), with the
-  service's retry-after when it gives one;
+  service's retry-after when it gives one (clamped, `monitor.runtime.delays`), and
+  `outcome_unknown` when the service may have accepted the message all the same (a timeout
+  or a dropped connection after the request went out): the retry is then marked as a
+  possible duplicate;
 - `RejectedError` when the service refused this one message (too long, malformed): the
   dispatcher records it and goes on;
 - `PermanentError` when the sink itself is unusable (bad token, chat not found, bad webhook
@@ -17,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -27,13 +30,17 @@ import aiohttp
 
 from alerts import render
 from monitor.config import SinkConfig
+from monitor.runtime.delays import clamp_delay, retry_after_seconds
 
 
 class SinkError(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, outcome_unknown: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.retry_after = retry_after
+        self.retry_after = clamp_delay(retry_after)
+        self.outcome_unknown = outcome_unknown
 
 
 class TransientError(SinkError):
@@ -67,6 +74,10 @@ class Outgoing:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     possible_duplicate: bool = False
     buttons: bool = True  # acknowledge / mute, where the sink has buttons
+    # A sink that splits a message (Telegram) skips the parts an earlier attempt delivered,
+    # and reports each part the service accepts, so that the outbox remembers it.
+    parts_sent: int = 0
+    part_sent: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def alert_id(self) -> int:
@@ -192,12 +203,15 @@ async def post_json(
             request = sink.session.post(url, data=data, headers=headers)
         async with request as response:
             status = response.status
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             body_text = await response.text(errors="replace")
     except (aiohttp.ClientError, TimeoutError) as err:
-        raise TransientError(f"connection failed ({error_text(err)})") from None
+        raise TransientError(
+            f"connection failed ({error_text(err)})", outcome_unknown=may_have_arrived(err)
+        ) from None
     if status == 429 or status >= 500:
-        raise TransientError(f"HTTP {status}", retry_after)
+        # 504: a proxy gave up waiting; the service behind it may have taken the message
+        raise TransientError(f"HTTP {status}", retry_after, outcome_unknown=status == 504)
     if status in (401, 403, 404):
         raise PermanentError(f"HTTP {status}: the URL or its key is not accepted")
     if status >= 400:
@@ -208,8 +222,11 @@ async def post_json(
         return status, None
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+def may_have_arrived(err: BaseException) -> bool:
+    """Could the service have received the request despite `err`? Only a failure to connect
+    at all proves it did not; a timeout or a dropped connection leaves it unknown."""
+    never_sent = (
+        aiohttp.ClientConnectorError,
+        getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ClientConnectorError),
+    )
+    return not isinstance(err, never_sent)

@@ -1,5 +1,9 @@
 """JSON lines: one object per alert (id, kind, severity, platform, subject id, title, text,
-url, created_at, evidence, dedupe key), appended and synced to the file at `path`."""
+url, created_at, evidence, dedupe key), appended and synced to the file at `path`.
+
+A write that fails (a full disk) is taken back out of the file, so it holds whole lines only
+and the retry writes the line once; when even that fails, the outcome is unknown and the
+retry is marked as a possible duplicate."""
 
 from __future__ import annotations
 
@@ -34,11 +38,29 @@ class JsonlSink(Sink):
     def _append(self, line: str) -> None:
         path = Path(self.config.path or "alerts.jsonl")
         try:
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle = path.open("a", encoding="utf-8")
         except PermissionError as err:
             raise PermanentError(f"cannot write {path}: {err.strerror}") from None
         except OSError as err:  # a full disk may clear
             raise TransientError(f"cannot write {path}: {err.strerror}") from None
+        with handle:
+            start = handle.tell()
+            try:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as err:
+                taken_back = _truncate(handle.fileno(), start)
+                raise TransientError(
+                    f"cannot write {path}: {err.strerror}", outcome_unknown=not taken_back
+                ) from None
+
+
+def _truncate(fd: int, size: int) -> bool:
+    """Cut the file back to `size` bytes (a half-written line out); False if that failed."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        return False
+    return True

@@ -2,10 +2,16 @@
 
 HTML parse mode with every piece of alert text escaped (`render.escape_html`); our own markup
 is only the bold title, the post link and the italic footer. Messages longer than Telegram's
-4,096 characters are split between lines. Each alert carries two inline buttons, acknowledge
-and mute, with callback data `ack:<alert id>` and `mute:<alert id>`, and one row of label
-buttons (positive / neutral / negative) per comment it quotes, `lab:<alert id>:<n>:<p|u|n>`
-for the n-th of `evidence["samples"]`: ids only, well under 64 bytes. The chat bot
+4,096 characters are split between lines; each part Telegram accepts is reported
+(`Outgoing.part_sent`, kept in the outbox), and a retry sends only the parts not yet
+delivered (`Outgoing.parts_sent`). A timeout or a dropped connection after a part went out
+leaves its outcome unknown: the retry carries the possible-duplicate mark. Telegram's
+`retry_after` is clamped to 1 s .. 1 h before python-telegram-bot reads it
+(`SafeRequest`), so `inf`, `nan` or `1e12` cannot overflow its `timedelta`. Each alert
+carries two inline buttons, acknowledge and mute, with callback data `ack:<alert id>` and
+`mute:<alert id>`, and one row of label buttons (positive / neutral / negative) per comment
+it quotes, `lab:<alert id>:<n>:<p|u|n>` for the n-th of `evidence["samples"]`: ids only,
+well under 64 bytes. The chat bot
 (alerts/bot/) handles the presses. `base_url` points the bot at another Bot API server (the tests'
 local fake). The token is part of every request URL, so the loggers of httpx and
 python-telegram-bot get a filter that blanks it while the sink is open.
@@ -15,11 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import warnings
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import (
     BadRequest,
@@ -37,8 +46,10 @@ from alerts import render
 from alerts.digest import chat as digest_chat
 from alerts.sinks.base import Outgoing, PermanentError, RejectedError, Sink, TransientError
 from monitor.config import SinkConfig
+from monitor.runtime.delays import MAX_DELAY, clamp_delay
 
 MESSAGE_LIMIT = 4096  # characters (UTF-16 code units) after entity parsing
+READ_TIMEOUT = 20.0  # seconds for Telegram's answer (after it, the outcome is unknown)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 _BUTTONS = {
     "zh": ("已知悉", "静音 24 小时", "查看原帖"),
@@ -66,6 +77,30 @@ class _Redact(logging.Filter):
                 message = message.replace(secret, "***")
             record.msg, record.args = message, ()
         return True
+
+
+class SafeRequest(HTTPXRequest):
+    """python-telegram-bot's HTTPX transport, with the server's `retry_after` clamped before
+    the library turns it into a `timedelta` (which overflows on inf or 1e12)."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        data = HTTPXRequest.parse_json_payload(payload)
+        parameters = data.get("parameters") if isinstance(data, dict) else None
+        if isinstance(parameters, dict) and "retry_after" in parameters:
+            seconds = clamp_delay(parameters["retry_after"])
+            # unreadable (nan, text): wait as long as we ever do rather than hammer the API
+            parameters["retry_after"] = math.ceil(seconds if seconds is not None else MAX_DELAY)
+        return data
+
+
+def outcome_unknown(err: TelegramError) -> bool:
+    """Could Telegram have accepted the request that ended in `err`? Only an error that
+    proves the request never left (no connection, a full pool) says no."""
+    if not isinstance(err, NetworkError):
+        return False  # Telegram answered: it did not take the message
+    cause = err.__cause__
+    return not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _library_loggers() -> list[logging.Logger]:
@@ -153,7 +188,7 @@ class TelegramSink(Sink):
         bot = Bot(
             self._token,
             base_url=self.config.base_url or DEFAULT_BASE_URL,
-            request=HTTPXRequest(connect_timeout=10.0, read_timeout=20.0),
+            request=SafeRequest(connect_timeout=10.0, read_timeout=READ_TIMEOUT),
         )
         try:
             await bot.initialize()  # getMe: checks the token
@@ -180,7 +215,9 @@ class TelegramSink(Sink):
                 raise self._translate(err) from None
             return
         chunks = html_chunks(message)
-        for index, chunk in enumerate(chunks):
+        first = min(message.parts_sent, len(chunks) - 1)  # the last part is always sent
+        for index in range(first, len(chunks)):
+            chunk = chunks[index]
             last = index == len(chunks) - 1
             try:
                 await self._bot.send_message(
@@ -192,6 +229,8 @@ class TelegramSink(Sink):
                 )
             except TelegramError as err:
                 raise self._translate(err) from None
+            if message.part_sent is not None and not last:
+                message.part_sent(index + 1)  # the last part's success is the delivery's
 
     def _translate(self, err: TelegramError) -> Exception:
         reason = self.redact(str(err.message if hasattr(err, "message") else err))[:200]
@@ -199,8 +238,8 @@ class TelegramSink(Sink):
             with warnings.catch_warnings():  # int now, timedelta in a later major version
                 warnings.simplefilter("ignore")
                 wait = err.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            return TransientError(f"rate limited: {reason}", seconds)
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
+            return TransientError(f"rate limited: {reason}", clamp_delay(seconds))
         if isinstance(err, InvalidToken | EndPointNotFound):
             return PermanentError("the bot token was rejected (check token_env and base_url)")
         if isinstance(err, Forbidden):
@@ -214,7 +253,7 @@ class TelegramSink(Sink):
                 return PermanentError(reason)
             return RejectedError(reason)
         if isinstance(err, NetworkError):
-            return TransientError(reason)
+            return TransientError(reason, outcome_unknown=outcome_unknown(err))
         return RejectedError(reason)
 
 

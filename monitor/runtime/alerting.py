@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import datetime
 
 from alerts.dispatch import Dispatcher, DispatchReport
 from alerts.engine import evaluate
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.runtime.clock import Clock, wait_any
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
@@ -57,9 +59,21 @@ class Alerting:
         return report
 
     async def dispatch_loop(self, stop: asyncio.Event) -> None:
+        """Until `stop`: dispatch, then wait for news. Nothing a sink does ends this loop (the
+        dispatcher keeps a failing delivery pending); only the database's own errors do."""
+        failed: str | None = None
         while not stop.is_set():
             self.wake.clear()
-            await self.dispatch()
+            try:
+                await self.dispatch()
+                failed = None
+            except (StoreError, sqlite3.Error):
+                raise  # the database itself: the daemon stops and says why
+            except Exception as err:
+                what = type(err).__name__
+                if what != failed:
+                    log.warning("dispatching alerts failed (%s); trying again later", what)
+                failed = what
             await wait_any(self.clock, self.idle, self.wake, stop)
 
 

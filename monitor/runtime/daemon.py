@@ -11,6 +11,11 @@
 Stopping (`request_stop`, SIGTERM/SIGINT in the CLI): no new work starts, runs in flight get
 `grace` seconds to finish, then they are cancelled (a cancelled walk keeps the rows it read
 but not its cursor), the store is closed, and `run` returns 0.
+
+A task that fails for good (the database: disk full, damaged, unwritable) stops the daemon:
+the other tasks are cancelled (every write is a transaction, so nothing half-written stays)
+and `run` raises that one error, never the TaskGroup's `ExceptionGroup`, so that `pingfan`
+prints its one line (a full disk: exit 1, "free some space and retry").
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from alerts.digest import bot_hook
 from alerts.digest import schedule as digest_schedule
 from alerts.dispatch import Dispatcher
 from monitor.config import Config
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, PingfanError, StoreError
 from monitor.runlock import RunLock
 from monitor.runtime.alerting import Alerting
 from monitor.runtime.apart import run_apart_async
@@ -194,6 +199,14 @@ class Daemon:
     async def _run_tasks(
         self, store: Store, scorer: Scorer, sources: list[tuple[PlatformRuntime, Source]]
     ) -> None:
+        try:
+            await self._task_group(store, scorer, sources)
+        except BaseExceptionGroup as group:
+            raise _the_error(group) from None
+
+    async def _task_group(
+        self, store: Store, scorer: Scorer, sources: list[tuple[PlatformRuntime, Source]]
+    ) -> None:
         async with asyncio.TaskGroup() as group:
             tasks = [
                 group.create_task(self._source_loop(rt, source), name=source.name)
@@ -330,3 +343,28 @@ class Daemon:
                 " set [health] port to a free port, or 0 to turn it off"
             ) from err
         return server
+
+
+def _the_error(group: BaseExceptionGroup) -> BaseException:
+    """The one error to report from the tasks that failed together: an interrupt first, then
+    pingfan's own errors, then the database's, then anything else (a bug, with its traceback)."""
+    leaves: list[BaseException] = []
+
+    def flatten(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                flatten(inner)
+        else:
+            leaves.append(error)
+
+    flatten(group)
+    for kinds in (
+        (KeyboardInterrupt, SystemExit),
+        (PingfanError,),
+        (sqlite3.Error,),
+        (Exception,),
+    ):
+        for leaf in leaves:
+            if isinstance(leaf, kinds):
+                return leaf
+    return leaves[0] if leaves else group

@@ -7,6 +7,7 @@ series), outbox (alerts), labels (the team's sentiment labels), reports (named r
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +19,14 @@ with without("numpy"):  # sqlite-utils' numpy column types: never used, ~12 MB p
     import sqlite_utils  # noqa: F401  (imported here first, lean)
 
 from monitor.errors import StoreError
-from monitor.store.connection import StoreBase, Tokenize, describe_sqlite_error, open_database
+from monitor.store.connection import (
+    DatabaseUnavailable,
+    StoreBase,
+    Tokenize,
+    describe_sqlite_error,
+    open_database,
+    open_read_only,
+)
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
     FTS_TOKENIZERS,
@@ -37,6 +45,8 @@ from monitor.store.weekly import WeeklyStore
 
 if TYPE_CHECKING:
     from monitor.config import Config
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_FTS_TOKENIZER",
@@ -87,6 +97,28 @@ class Store(
             # A damaged or busy file says so, with its recovery; anything else is the index.
             raise describe_sqlite_error(err, path) or StoreError(
                 f"cannot build the full-text index of {path}: {err}"
+            ) from err
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def open_to_read(cls, path: str | Path) -> Store:
+        """For commands that only read (`status`, `export`, `backup`): opened as usual (so
+        an older file is migrated), and read-only when the file or its folder cannot be
+        written (a read-only folder, a full disk): what is stored can always be read."""
+        try:
+            return cls.open(path)
+        except DatabaseUnavailable as err:
+            log.info("%s; opening it read-only", err)
+        store = cls(open_read_only(path), str.split)
+        try:
+            store._open_fts(None, None)  # the tokenizer that built the index: nothing to write
+        except sqlite3.Error as err:
+            store.close()
+            raise describe_sqlite_error(err, path) or StoreError(
+                f"cannot read the full-text index of {path}: {err}"
             ) from err
         except BaseException:
             store.close()

@@ -10,8 +10,10 @@ left as they are.
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -52,9 +54,12 @@ class DatabaseUnavailable(StoreError):
 
 
 def damaged(path: str | os.PathLike[str], detail: str) -> DatabaseDamaged:
+    """The recovery command is shell-quoted: it can be pasted as it is, spaces and all."""
+    quoted = shlex.quote(os.fspath(path))
     return DatabaseDamaged(
         f"database {path} is damaged ({detail}); recover with "
-        f"`sqlite3 {path} .recover | sqlite3 fixed.db`, or restore the copy `pingfan backup` made"
+        f"`sqlite3 {quoted} .recover | sqlite3 fixed.db`, or restore the copy `pingfan backup` "
+        "made"
     )
 
 
@@ -108,10 +113,39 @@ def open_database(path: str | Path) -> Database:
         known = describe_sqlite_error(err, path)
         if isinstance(known, DatabaseDamaged | DatabaseBusy):
             raise known from err
+        if isinstance(known, DatabaseUnavailable) and Path(path).is_file():
+            # the file is there but cannot be written (a read-only folder, a full disk)
+            raise known from err
         raise StoreError(f"cannot open database {path}: {err}; {_CHECK_PATH}") from err
     except OSError as err:
         raise StoreError(f"cannot open database {path}: {err}; {_CHECK_PATH}") from err
     return db
+
+
+def open_read_only(path: str | Path) -> Database:
+    """Open an existing database for reading only, without migrating it: for `status`,
+    `export` and `backup` when the file or its folder cannot be written. In a read-only folder
+    SQLite cannot create the WAL's shared-memory file; nobody can write there either, so the
+    file is then opened as immutable."""
+    uri = f"file:{urllib.parse.quote(os.fspath(path))}?mode=ro"
+    conn: sqlite3.Connection | None = None
+    try:
+        for suffix in ("", "&immutable=1"):
+            conn = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                break
+            except sqlite3.OperationalError:
+                conn.close()
+                conn = None
+                if suffix:
+                    raise
+    except sqlite3.Error as err:
+        raise describe_sqlite_error(err, path) or StoreError(
+            f"cannot open database {path} to read it: {err}; {_CHECK_PATH}"
+        ) from err
+    assert conn is not None
+    return Database(conn)
 
 
 def _file_of(db: Database) -> str:

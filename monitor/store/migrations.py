@@ -312,3 +312,16 @@ def m065_unscored_index(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS comments_unscored ON comments (pk) WHERE sentiment IS NULL"
     )
     db.execute("CREATE INDEX IF NOT EXISTS posts_unscored ON posts (pk) WHERE ugc_score IS NULL")
+
+
+@migrations()
+def m070_delivery_parts(db: Database) -> None:
+    # A message split into parts (Telegram's 4,096 characters) remembers how many parts the
+    # service accepted, so a retry sends only the rest; `outcome_unknown` records an attempt
+    # that may have been accepted although it failed (a timeout after the request went out),
+    # so every later attempt is marked as a possible duplicate.
+    for statement in (
+        "ALTER TABLE alert_deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE alert_deliveries ADD COLUMN outcome_unknown INTEGER NOT NULL DEFAULT 0",
+    ):
+        db.execute(statement)

@@ -5,7 +5,10 @@ The dispatcher then tracks delivery per (alert, sink): `pending` → `sending` (
 the request goes out) → `sent`, or `coalesced` into a burst summary, `skipped` (below the
 sink's severity, or a sink's own health line), `muted`, `rejected` (the service refused that
 one message). A delivery found `sending` after a crash is sent again, flagged as a possible
-duplicate: at-least-once, never lost, and a restart never re-sends what was marked sent.
+duplicate: at-least-once, never lost, and a restart never re-sends what was marked sent. So
+is a delivery whose earlier attempt may have been accepted (`outcome_unknown`: a timeout
+after the request went out). A message split into parts records each part the service
+accepted (`parts_sent`), so a retry sends only the rest.
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ class Delivery:
     sink: str
     state: str  # pending | sending
     attempts: int
+    parts_sent: int = 0  # parts of a split message the service has accepted
+    outcome_unknown: bool = False  # an earlier attempt may have been accepted
+
+    @property
+    def possible_duplicate(self) -> bool:
+        """May the service already have this one? (a crash while sending, or an attempt
+        whose outcome is unknown)"""
+        return self.state == "sending" or self.outcome_unknown
 
 
 @dataclass(frozen=True)
@@ -370,7 +381,8 @@ class OutboxStore(StoreBase):
         """The sink's unsent deliveries, in alert order, up to the first that must wait for
         its retry time (order is kept: nothing overtakes a delivery being retried)."""
         rows = self.db.execute(
-            f"SELECT {_ALERT_COLUMNS}, d.state, d.attempts, d.next_attempt_at"
+            f"SELECT {_ALERT_COLUMNS}, d.state, d.attempts, d.parts_sent, d.outcome_unknown,"
+            " d.next_attempt_at"
             " FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id"
             " WHERE d.sink = ? AND d.state IN ('pending', 'sending') ORDER BY d.alert_id LIMIT ?",
             (sink, limit),
@@ -380,7 +392,7 @@ class OutboxStore(StoreBase):
         for row in rows:
             if row[-1] > moment:
                 break
-            due.append(Delivery(_alert(row), sink, row[-3], row[-2]))
+            due.append(Delivery(_alert(row), sink, row[-5], row[-4], row[-3], bool(row[-2])))
         return due
 
     def unsent_count(self, sink: str) -> int:
@@ -423,14 +435,36 @@ class OutboxStore(StoreBase):
             )
             self._finish_alerts(alert_ids, at)
 
+    def mark_parts_sent(self, sink: str, alert_ids: Sequence[int], parts: int) -> None:
+        """The service accepted the first `parts` parts of this split message (committed at
+        once: a retry, even after a crash, sends only the rest)."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE alert_deliveries SET parts_sent = max(parts_sent, ?)"
+                " WHERE sink = ? AND alert_id = ?",
+                [(parts, sink, alert_id) for alert_id in alert_ids],
+            )
+
     def mark_retry(
-        self, sink: str, alert_ids: Sequence[int], retry_at: datetime, error: str
+        self,
+        sink: str,
+        alert_ids: Sequence[int],
+        retry_at: datetime,
+        error: str,
+        *,
+        outcome_unknown: bool = False,
     ) -> None:
+        """Back to pending until `retry_at`. `outcome_unknown`: the failed attempt may have
+        been accepted; every later attempt is marked as a possible duplicate (sticky)."""
         with self.db.atomic():
             self.db.conn.executemany(
                 "UPDATE alert_deliveries SET state = 'pending', next_attempt_at = ?,"
-                " last_error = ? WHERE sink = ? AND alert_id = ?",
-                [(to_utc_iso(retry_at), error, sink, alert_id) for alert_id in alert_ids],
+                " last_error = ?, outcome_unknown = max(outcome_unknown, ?)"
+                " WHERE sink = ? AND alert_id = ?",
+                [
+                    (to_utc_iso(retry_at), error, int(outcome_unknown), sink, alert_id)
+                    for alert_id in alert_ids
+                ],
             )
             self.db.conn.executemany(
                 "UPDATE alerts SET attempts = attempts + 1, last_error = ? WHERE id = ?",
