@@ -42,8 +42,8 @@ from monitor.runlock import RunLock
 from monitor.runtime.delays import MAX_DELAY, MIN_DELAY, clamp_delay, retry_after_seconds
 from monitor.store import Store
 from monitor.store.connection import DatabaseUnavailable, damaged
-from tests.factories import post
-from tests.fake_services import CHAT_ID, FakeServices
+from tests.support.factories import post
+from tests.support.fake_services import CHAT_ID, FakeServices
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -574,7 +574,7 @@ def quiet_config(folder: Path, db: str = "p.db") -> Path:
 def sim_in_a_thread() -> Iterator[Any]:
     """The simulator on its own event loop in a thread, so that `pingfan run` (which owns the
     main thread's loop and signals) can be called in this process as the CLI calls it."""
-    from tests.sim_helpers import running_sim
+    from tests.support.sim import running_sim
 
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -600,7 +600,7 @@ def sim_in_a_thread() -> Iterator[Any]:
 
 
 def weibo_daemon_config(folder: Path, server: Any) -> Path:
-    from tests.sim_helpers import TOPIC
+    from tests.support.sim import TOPIC
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
