@@ -187,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
+    watch = add("watch", "posts and videos watched by link (the campaign's own)")
+    watch_sub = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
+    watch_add = add("add", "watch a post or video by its share link", watch_sub)
+    watch_add.add_argument("url", metavar="URL", help="a Weibo or Douyin share link")
+    watch_add.add_argument("--note", default="", help="a note for the team")
+    add("list", "what is watched (added here, and [[watch]] in the config)", watch_sub)
+    watch_remove = add("remove", "stop watching (an item added with `watch add`)", watch_sub)
+    watch_remove.add_argument("key", metavar="URL|ID", help="the link, or the post's id")
+    watch_resolve = add("resolve", "print the platform and id a link names, as JSON", watch_sub)
+    watch_resolve.add_argument("url", metavar="URL", help="a Weibo or Douyin share link")
+
     add("reindex", "rebuild the full-text search index of the stored posts and comments")
     add("doctor", "check config, database, environment and browser")
     add("status", "what the database holds and what is pending")
@@ -402,6 +413,30 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from monitor import watch
+    from monitor.parse.links import parse_link
+    from monitor.store import Store
+
+    if args.watch_command == "resolve":
+        link = parse_link(args.url)  # garbage: LinkError, exit 2, before any config is read
+        if link.short is not None:
+            link = watch.resolve_link(_config(args), args.url)
+        print(watch.resolve_json(link))
+        return EXIT_OK
+    config = _config(args)
+    now = datetime.now(UTC)
+    with Store.for_config(config) as store:
+        if args.watch_command == "add":
+            print(watch.watch_add(store, config, args.url, args.note, now))
+        elif args.watch_command == "remove":
+            print(watch.watch_remove(store, args.key))
+        else:
+            store.sync_config_watches(watch.config_watches(config), now)
+            print("\n".join(watch.watch_lines(store.watched())))
+    return EXIT_OK
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from monitor.runtime.commands import collect_command
 
@@ -452,6 +487,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": cmd_sim,
     "collect": cmd_collect,
     "digest": cmd_digest,
+    "watch": cmd_watch,
 }
 
 

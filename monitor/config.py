@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, PingfanError
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "PINGFAN_CONFIG"
@@ -105,6 +105,14 @@ class KolConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    # A post or video to collect whatever it is tagged with (the campaign's own videos): its
+    # share link, as `pingfan watch resolve` reads it, and a note for the team.
+    url: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class OfficialConfig:
     weibo: tuple[str, ...] = ()
     douyin: tuple[str, ...] = ()
@@ -141,6 +149,8 @@ class DouyinConfig:
     browser_memory_limit_mb: int = 1024
     # http mode: "package.module:function" adding msToken/a_bogus to a query; "" for none.
     signer: str = ""
+    # Where v.douyin.com share links are resolved (one request each, its redirect read once).
+    short_link_base_url: str = "https://v.douyin.com"
     # open_platform mode: the official API, for KOLs who authorised the campaign's app.
     open_platform_base_url: str = "https://open.douyin.com"
     # One "sec_user_id=ENV_NAME" per authorising KOL; $ENV_NAME holds "open_id:access_token".
@@ -348,6 +358,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     topics: tuple[TopicConfig, ...] = ()
     kols: tuple[KolConfig, ...] = ()
+    watch: tuple[WatchConfig, ...] = ()
     official: OfficialConfig = field(default_factory=OfficialConfig)
     weibo: WeiboConfig = field(default_factory=WeiboConfig)
     douyin: DouyinConfig = field(default_factory=DouyinConfig)
@@ -593,6 +604,7 @@ def _check_semantics(config: Config, source: Path) -> None:
             f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
         )
     _check_kols(config, source)
+    _check_watch(config, source)
     _check_platforms(config, source)
     _check_sink_urls_and_envs(config, source)
 
@@ -618,6 +630,24 @@ def _check_kols(config: Config, source: Path) -> None:
             raise ConfigError(
                 f"{source}: [[kols]] #{first + 1} and #{index + 1} are the same {kol.platform} "
                 f"account (id {_short(kol.id)}); remove one of the two entries"
+            )
+
+
+def _check_watch(config: Config, source: Path) -> None:
+    """Every `[[watch]] url` is a link pingfan can read (a short link is resolved later)."""
+    from monitor.parse.links import parse_link  # pure; imported here to keep config lean
+
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(config.watch):
+        try:
+            link = parse_link(item.url)
+        except PingfanError as err:
+            raise ConfigError(f"{source}: [[watch]] #{index + 1} 'url': {err}") from err
+        first = seen.setdefault((link.platform, link.id or link.url), index)
+        if first != index:
+            raise ConfigError(
+                f"{source}: [[watch]] #{first + 1} and #{index + 1} are the same "
+                f"{link.platform} post; remove one of the two entries"
             )
 
 
