@@ -87,9 +87,7 @@ def config_watches(config: Config) -> list[ConfigWatch]:
     return found
 
 
-async def resolve_pending(
-    store: Store, platform: str, resolve: Resolver, now: datetime
-) -> list[str]:
+async def resolve_pending(store: Store, platform: str, resolve: Resolver) -> list[str]:
     """Resolve the watched short links of `platform` that have no id yet; returns messages
     about links that could not be resolved (the others are saved)."""
     problems = []
@@ -115,9 +113,7 @@ def resolve_link(config: Config, url: str) -> WatchLink:
     if link.short is None:
         return link
     return asyncio.run(
-        resolve_short_link(
-            link, config.douyin.short_link_base_url, timeout=config.douyin.timeout
-        )
+        resolve_short_link(link, config.douyin.short_link_base_url, timeout=config.douyin.timeout)
     )
 
 
@@ -140,9 +136,7 @@ def watch_remove(store: Store, key: str) -> str:
         return "\n".join(f"removed {describe(row)}" for row in removed)
     found = store.find_watch(key.strip())
     if found is not None and found.origin == "config":
-        raise LinkError(
-            f"{key} is listed under [[watch]] in the config file; remove it there"
-        )
+        raise LinkError(f"{key} is listed under [[watch]] in the config file; remove it there")
     raise LinkError(f"{key} is not watched; `pingfan watch list` shows what is")
 
 

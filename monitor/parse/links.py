@@ -120,9 +120,9 @@ def _weibo(host: str, segments: list[str], url: str) -> WatchLink | None:
         if len(segments) == 2 and segments[0] in ("detail", "status"):
             return _weibo_post(segments[1], url, bids=segments[0] == "status")
         return None
-    if host in ("weibo.com", "www.weibo.com", "weibo.cn", "www.weibo.cn"):
-        if len(segments) == 2 and _DIGITS.fullmatch(segments[0]):
-            return _weibo_post(segments[1], url, bids=True)
+    weibo_host = host in ("weibo.com", "www.weibo.com", "weibo.cn", "www.weibo.cn")
+    if weibo_host and len(segments) == 2 and _DIGITS.fullmatch(segments[0]):
+        return _weibo_post(segments[1], url, bids=True)
     return None
 
 
@@ -145,18 +145,17 @@ def _douyin(
         modal = query.get("modal_id") or []
         if modal and _DIGITS.fullmatch(modal[0]):
             return WatchLink("douyin", modal[0], url)
-        if len(segments) == 2 and segments[0] in ("video", "note") and _DIGITS.fullmatch(
-            segments[1]
+        if (
+            len(segments) == 2
+            and segments[0] in ("video", "note")
+            and _DIGITS.fullmatch(segments[1])
         ):
             return WatchLink("douyin", segments[1], url)
         return None
-    if host == "iesdouyin.com" or host.endswith(".iesdouyin.com"):
-        if (
-            len(segments) == 3
-            and segments[:2] == ["share", "video"]
-            and _DIGITS.fullmatch(segments[2])
-        ):
-            return WatchLink("douyin", segments[2], url)
+    if (host == "iesdouyin.com" or host.endswith(".iesdouyin.com")) and (
+        len(segments) == 3 and segments[:2] == ["share", "video"] and _DIGITS.fullmatch(segments[2])
+    ):
+        return WatchLink("douyin", segments[2], url)
     return None
 
 

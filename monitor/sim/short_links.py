@@ -42,4 +42,3 @@ def add_short_link_routes(app: web.Application, world_of: WorldOf) -> None:
 
     app.router.add_get(PREFIX + "/{code}", redirect)
     app.router.add_get(PREFIX + "/{code}/", redirect)
-

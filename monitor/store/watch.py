@@ -97,6 +97,19 @@ class WatchStore(StoreBase):
         )
         return [post_id for (post_id,) in rows]
 
+    def watched_due(self, platform: str, *, observed_before: datetime) -> list[str]:
+        """Watched post ids of `platform` never stored, or whose counts were last read before
+        `observed_before`: never read first, then the longest unread."""
+        rows = self.db.execute(
+            "SELECT w.id, min(p.observed_at) FROM watched w LEFT JOIN posts p"
+            " ON p.platform = w.platform AND p.id = w.id"
+            " WHERE w.platform = ? AND w.id IS NOT NULL"
+            " AND (p.observed_at IS NULL OR p.observed_at < ?)"
+            " GROUP BY w.id ORDER BY p.observed_at IS NOT NULL, p.observed_at, w.id",
+            (platform, to_utc_iso(observed_before)),
+        )
+        return [post_id for post_id, _ in rows]
+
     def resolve_watch(self, url: str, post_id: str) -> None:
         with self.db.atomic():
             self.db.execute("UPDATE watched SET id = ? WHERE url = ?", (post_id, url))
