@@ -34,6 +34,38 @@ class ConfigWatch:
     note: str
 
 
+@dataclass(frozen=True)
+class Counts:
+    plays: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    reposts: int | None = None
+
+    @property
+    def engagement(self) -> int:
+        return sum(n or 0 for n in (self.likes, self.comments, self.shares, self.reposts))
+
+
+@dataclass(frozen=True)
+class WatchedPost:
+    """A watched item with what is stored about it (for the digest, `/top` and `status`)."""
+
+    platform: str
+    id: str
+    url: str  # the link it is watched by
+    note: str
+    collected: bool  # the post is stored
+    author_name: str = ""
+    author_kind: str = ""
+    text: str = ""
+    created_at: datetime | None = None
+    counts: Counts = Counts()  # the last reading (before `until`, when given)
+    gained: int | None = None  # engagement gained since `since` (None: no reading then)
+    scored: int = 0  # comments in [since, until) with a sentiment label
+    negative: int = 0
+
+
 class WatchStore(StoreBase):
     def add_watch(
         self, url: str, platform: str, post_id: str | None, note: str, origin: Origin, at: datetime
@@ -109,6 +141,82 @@ class WatchStore(StoreBase):
             (platform, to_utc_iso(observed_before)),
         )
         return [post_id for post_id, _ in rows]
+
+    def watched_posts(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[WatchedPost]:
+        """Every watched post (a short link not yet resolved: id ""), with its last counts before
+        `until` (or now), the engagement gained since `since`, and its comments' labels in
+        the span; most engagement first."""
+        found = []
+        seen: set[tuple[str, str]] = set()
+        for row in self.watched():
+            if row.id is None:  # a short link not resolved yet
+                found.append(WatchedPost(row.platform, "", row.url, row.note, False))
+                continue
+            if (row.platform, row.id) in seen:
+                continue
+            seen.add((row.platform, row.id))
+            post = self.db.execute(
+                "SELECT author_name, author_kind, text, created_at FROM posts"
+                " WHERE platform = ? AND id = ?",
+                (row.platform, row.id),
+            ).fetchone()
+            if post is None:
+                found.append(WatchedPost(row.platform, row.id, row.url, row.note, False))
+                continue
+            counts = self._reading(row.platform, row.id, until) or Counts()
+            before = self._reading(row.platform, row.id, since) if since else None
+            gained = counts.engagement - before.engagement if before else None
+            if since is not None and before is None and counts != Counts():
+                gained = counts.engagement  # first read within the span
+            label_span = " AND created_at >= ?" if since else ""
+            label_span += " AND created_at < ?" if until else ""
+            params = [row.platform, row.id]
+            params += [to_utc_iso(m) for m in (since, until) if m is not None]
+            scored, negative = self.db.execute(
+                "SELECT count(label), coalesce(sum(label = 'negative'), 0) FROM comments"
+                f" WHERE platform = ? AND post_id = ?{label_span}",
+                params,
+            ).fetchone()
+            found.append(
+                WatchedPost(
+                    row.platform,
+                    row.id,
+                    row.url,
+                    row.note,
+                    True,
+                    post[0],
+                    post[1],
+                    post[2],
+                    from_iso(post[3]),
+                    counts,
+                    gained,
+                    scored,
+                    negative,
+                )
+            )
+        found.sort(key=lambda item: (not item.collected, -item.counts.engagement))
+        return found
+
+    def _reading(self, platform: str, post_id: str, moment: datetime | None) -> Counts | None:
+        """The post's counts at its last reading (before `moment`)."""
+        where = " AND observed_at < ?" if moment else ""
+        params: list[str] = [platform, post_id]
+        if moment:
+            params.append(to_utc_iso(moment))
+        row = self.db.execute(
+            "SELECT plays, likes, comments, shares, reposts FROM post_metrics"
+            f" WHERE platform = ? AND post_id = ?{where} ORDER BY observed_at DESC LIMIT 1",
+            params,
+        ).fetchone()
+        if row is None and moment is None:
+            row = self.db.execute(
+                "SELECT plays, likes, comments, shares, reposts FROM posts"
+                " WHERE platform = ? AND id = ?",
+                (platform, post_id),
+            ).fetchone()
+        return Counts(*row) if row else None
 
     def resolve_watch(self, url: str, post_id: str) -> None:
         with self.db.atomic():
