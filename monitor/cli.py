@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     collect = add("collect", "one full pass: collect, score, rules, dispatch")
     collect.add_argument("--once", action="store_true", help="one pass, then exit")
     collect.add_argument("--platform", choices=["weibo", "douyin"], help="only this platform")
+    collect.add_argument(
+        "--until-done",
+        action="store_true",
+        help="with --once: run the sources cut at their time budget again until nothing is "
+        "left (back-fills)",
+    )
 
     demo = add("demo", "the embedded default: the bundled campaign replayed in simulated time")
     demo.add_argument("--out", metavar="DIR", help="keep the database and summary in DIR")
@@ -443,7 +449,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
         return EXIT_USAGE
-    return collect_command(_config(args), args.platform)
+    return collect_command(_config(args), args.platform, until_done=args.until_done)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

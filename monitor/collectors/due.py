@@ -12,7 +12,7 @@ from typing import Any
 from monitor.config import ScheduleConfig
 from monitor.models import from_iso
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import time_is_up
+from monitor.runtime.http import report_left, time_is_up
 from monitor.store import Store
 
 Plan = Callable[[], list[tuple[str, int]]]
@@ -92,4 +92,6 @@ async def visit_due_threads(plan: Plan, visit: Visit, clock: Clock, store: Store
         visits[post_id] += 1
         if not more:
             ended.add(post_id)
+    if time_is_up(clock):  # cut at the run's budget: say how much waits for the next run
+        report_left(sum(post_id not in ended for post_id, _ in planned), "threads")
     return rows
