@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.config import Config, load_config, resolve_config_path
+from monitor.config import Config, load_config, require_honest_mode, resolve_config_path
 from monitor.errors import CollectorError, PingfanError, SinkError
 from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store.connection import (
@@ -449,13 +449,17 @@ def cmd_collect(args: argparse.Namespace) -> int:
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
         return EXIT_USAGE
-    return collect_command(_config(args), args.platform, until_done=args.until_done)
+    config = _config(args)
+    require_honest_mode(config, args.platform)
+    return collect_command(config, args.platform, until_done=args.until_done)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.runtime.commands import run_command
 
-    return run_command(_config(args))
+    config = _config(args)
+    require_honest_mode(config)
+    return run_command(config)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

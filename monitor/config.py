@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -461,6 +462,41 @@ def missing_secrets(config: Config) -> list[str]:
                     f"export it or set enabled = false for that sink"
                 )
     return problems
+
+
+def is_loopback(url: str) -> bool:
+    """Does `url` name this machine (localhost, 127.0.0.0/8, ::1)? The simulator lives there."""
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def unsigned_http_problem(config: Config) -> str | None:
+    """Douyin `http` mode without a signer against a real site can only fail: every web API
+    request needs msToken/a_bogus, and no signer ships. The one line saying so, or None."""
+    douyin = config.douyin
+    if not douyin.enabled or douyin.mode != "http" or douyin.signer:
+        return None
+    if is_loopback(douyin.base_url):
+        return None  # the simulator or a stand-in: unsigned requests are answered there
+    host = urllib.parse.urlsplit(douyin.base_url).hostname
+    return (
+        f'{config.source}: [douyin] mode = "http" has no signer and base_url {host} is not '
+        "loopback, so every request would fail (no signer ships; http mode is an extension "
+        'point); use mode = "browser", set douyin.signer = "package.module:function", or '
+        "set douyin.enabled = false"
+    )
+
+
+def require_honest_mode(config: Config, platform: str | None = None) -> None:
+    """`run` and `collect` refuse to start in a mode that can only fail (one line)."""
+    problem = unsigned_http_problem(config) if platform in (None, "douyin") else None
+    if problem:
+        raise ConfigError(problem)
 
 
 def require_secrets(config: Config) -> None:

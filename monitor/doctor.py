@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from monitor.config import Config, missing_secrets
+from monitor.config import Config, missing_secrets, unsigned_http_problem
 from monitor.errors import StoreError
 from monitor.store import Store
 from monitor.store.connection import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
@@ -26,6 +26,9 @@ def run_checks(config: Config) -> list[Check]:
     checks = [Check("config", "ok", f"{config.source} is valid")]
     checks.append(_check_database(config))
     checks.extend(_check_platforms(config))
+    unsigned = unsigned_http_problem(config)
+    if unsigned:
+        checks.append(Check("douyin mode", "fail", unsigned))
     secrets = missing_secrets(config)
     checks.extend(Check("sink secret", "fail", problem) for problem in secrets)
     enabled = config.enabled_sinks()
