@@ -26,8 +26,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.config import Config, load_config, require_honest_mode, resolve_config_path
-from monitor.errors import CollectorError, PingfanError, SinkError
+from monitor.config import (
+    Config,
+    bot_mismatch,
+    load_config,
+    require_honest_mode,
+    resolve_config_path,
+)
+from monitor.errors import CollectorError, ConfigError, PingfanError, SinkError
 from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store.connection import (
     DatabaseBusy,
@@ -459,6 +465,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     require_honest_mode(config)
+    mismatch = bot_mismatch(config)  # the bot and the telegram sink must be one bot
+    if mismatch:
+        raise ConfigError(mismatch)
     return run_command(config)
 
 

@@ -312,13 +312,19 @@ _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_TOKEN_ENV = "PINGFAN_TELEGRAM_TOKEN"
+
+
 @dataclass(frozen=True)
 class BotConfig:
     # The team's chat bot inside `pingfan run` (alerts/bot/): commands, and the buttons on
     # alerts. It must be the telegram sink's bot: presses go to the bot that sent the message.
+    # token_env and base_url: "" (unset) takes them from the [[sinks]] telegram entry (else
+    # PINGFAN_TELEGRAM_TOKEN and api.telegram.org); after loading they are always filled in.
     enabled: bool = False
-    token_env: str = "PINGFAN_TELEGRAM_TOKEN"
-    base_url: str = "https://api.telegram.org/bot"
+    token_env: str = ""
+    base_url: str = ""
     poll_timeout: Duration = 30.0  # long polling: how long one getUpdates waits for news
     # Groups whose members may use it, and people who may also use it in a private chat.
     allowed_chat_ids: tuple[int, ...] = ()
@@ -441,12 +447,56 @@ def _shipped_hint(source: Path) -> str:
 def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
     config = dataclasses.replace(_build(Config, raw, source, ""), source=source)
     config = _resolve_paths(config, source.parent)
+    config = _inherit_bot_settings(config)
     if "timezone" not in (raw.get("digest") or {}):
         # One zone for the team unless they ask for two: the digest's weeks follow [ui].
         digest = dataclasses.replace(config.digest, timezone=config.ui.timezone)
         config = dataclasses.replace(config, digest=digest)
     _check_semantics(config, source)
     return config
+
+
+def _inherit_bot_settings(config: Config) -> Config:
+    """One bot, one configuration: [bot] takes token_env and base_url from the first telegram
+    sink unless it sets its own (`bot_mismatch` then says whether they agree)."""
+    sink = next((sink for sink in config.sinks if sink.type == "telegram"), None)
+    token_env = config.bot.token_env or (sink.token_env if sink else None) or TELEGRAM_TOKEN_ENV
+    base_url = config.bot.base_url or (sink.base_url if sink else None) or TELEGRAM_BASE_URL
+    return dataclasses.replace(
+        config, bot=dataclasses.replace(config.bot, token_env=token_env, base_url=base_url)
+    )
+
+
+def bot_mismatch(config: Config) -> str | None:
+    """The enabled bot must be the enabled telegram sinks' bot (same token variable, same Bot
+    API server): buttons on an alert go to the bot that sent it. One line, or None."""
+    if not config.bot.enabled:
+        return None
+    bot = config.bot
+    for index, sink in enumerate(config.sinks):
+        if sink.type != "telegram" or not sink.enabled:
+            continue
+        sink_url = sink.base_url or TELEGRAM_BASE_URL
+        if sink.token_env != bot.token_env:
+            differs = f"token_env ${bot.token_env} is not the sink's ${sink.token_env}"
+        elif sink_url.rstrip("/") != bot.base_url.rstrip("/"):
+            differs = f"base_url {_host_of(bot.base_url)} is not the sink's {_host_of(sink_url)}"
+        else:
+            continue
+        return (
+            f"{config.source}: [bot] {differs} ([[sinks]] #{index + 1}); one bot, one "
+            "configuration: remove token_env and base_url from [bot] (it takes the sink's) or "
+            "make them the same"
+        )
+    return None
+
+
+def _host_of(url: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    except ValueError:
+        return "(not a URL)"
 
 
 def missing_secrets(config: Config) -> list[str]:

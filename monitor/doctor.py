@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from monitor.config import Config, missing_secrets, unsigned_http_problem
+from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_problem
 from monitor.errors import StoreError
 from monitor.store import Store
 from monitor.store.connection import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
@@ -29,6 +29,9 @@ def run_checks(config: Config) -> list[Check]:
     unsigned = unsigned_http_problem(config)
     if unsigned:
         checks.append(Check("douyin mode", "fail", unsigned))
+    mismatch = bot_mismatch(config)
+    if mismatch:
+        checks.append(Check("bot", "fail", mismatch))
     secrets = missing_secrets(config)
     checks.extend(Check("sink secret", "fail", problem) for problem in secrets)
     enabled = config.enabled_sinks()
