@@ -293,6 +293,9 @@ class SinkConfig:
     base_url: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
+    # console: one line per alert (its severity and title); the full text stays in the other
+    # sinks (e.g. jsonl).
+    brief: bool = False
 
     def secret_envs(self) -> tuple[str, ...]:
         """Environment variables this sink needs at run time."""
@@ -302,7 +305,7 @@ class SinkConfig:
 # Keys each sink type accepts beyond the common ones, and which of them it needs.
 _COMMON_SINK_KEYS = {"type", "enabled", "min_severity"}
 _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
-    "console": (set(), set()),
+    "console": ({"brief"}, set()),
     "jsonl": ({"path"}, {"path"}),
     "telegram": ({"token_env", "chat_ids", "base_url"}, {"token_env", "chat_ids"}),
     "wecom": ({"url_env"}, {"url_env"}),
