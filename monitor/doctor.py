@@ -44,7 +44,8 @@ def run_checks(config: Config) -> list[Check]:
         Check(
             "watch list",
             "ok" if config.topics else "warn",
-            f"{len(config.topics)} topic(s), {len(config.kols)} KOL(s)",
+            f"{len(config.topics)} topic(s), {len(config.kols)} KOL(s), "
+            f"{len(config.watch)} [[watch]] link(s)",
         )
     )
     return checks

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from monitor.cli import main
 from monitor.collectors.douyin import DouyinCollector
 from monitor.collectors.weibo import WeiboCollector
-from monitor.config import config_from_dict
+from monitor.config import config_from_dict, load_config
 from monitor.errors import ConfigError, LinkError
 from monitor.parse.links import BASE62, bid_to_mid, mid_to_bid, parse_link
 from monitor.runtime.circuit import Circuit
@@ -120,6 +120,21 @@ def test_config_watch_entries_are_validated_naming_the_key(tmp_path: Path) -> No
     same = "https://www.douyin.com/video/7381234567890123456"
     with pytest.raises(ConfigError, match="#1 and #2 are the same douyin post"):
         config_from_dict({"watch": [{"url": same}, {"url": same + "?x=1"}]}, tmp_path / "c.toml")
+
+
+def test_the_shipped_config_lists_the_seeds_share_links_commented_out(tmp_path: Path) -> None:
+    shipped = (Path(__file__).resolve().parent.parent / "config.toml").read_text("utf-8")
+    assert "\n[[watch]]" not in shipped, "examples only: commented out"
+    uncommented = "\n".join(
+        line[2:] if line.startswith(("# [[watch]]", "# url = ", "# note = ")) else line
+        for line in shipped.splitlines()
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(uncommented, encoding="utf-8")
+    config = load_config(path)
+    links = [parse_link(item.url) for item in config.watch]
+    assert len(links) == 4 and all(link.short for link in links)
+    assert config.watch[0].url == "https://v.douyin.com/b2Y4WA"
 
 
 # --- the commands ------------------------------------------------------------------------------
