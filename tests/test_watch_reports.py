@@ -83,3 +83,15 @@ def test_a_sensitive_word_in_a_watched_post_alerts_like_a_partners(
     store.add_watch("https://m.weibo.cn/detail/V1", "weibo", "V1", "", "cli", T0)
     raised = [a for a in evaluate(store, config, later) if a.kind == "negative_thread"]
     assert [(a.subject_id, a.title) for a in raised] == [("V1", "敏感词：微博帖子出现「曝光」")]
+
+
+def test_status_lists_the_watched_posts(tmp_path: Path, store: Store) -> None:
+    from monitor.status import render_status
+
+    fill_week(store)
+    store.add_watch("https://m.weibo.cn/detail/p-thread", "weibo", THREAD, "官方视频", "cli", T0)
+    store.add_watch("https://v.douyin.com/b2Y4WA", "douyin", None, "", "cli", T0)
+    text = render_status(store, make_config(tmp_path))
+    watched = text[text.index("watched by link") :].splitlines()
+    assert "p-thread  likes=60  comments=40" in watched[1] and "官方视频" in watched[1]
+    assert "https://v.douyin.com/b2Y4WA  not collected yet" in watched[2]
