@@ -33,10 +33,10 @@ def render_status(store: Store, config: Config) -> str:
     if watched:
         lines.append("watched by link (本次活动视频):")
         for item in watched:
-            counts = item.counts
+            read = item.counts
             shown = (
-                f"likes={_n(counts.likes)}  comments={_n(counts.comments)}"
-                f"  shares={_n(counts.shares)}  plays={_n(counts.plays)}"
+                f"likes={_n(read.likes)}  comments={_n(read.comments)}"
+                f"  shares={_n(read.shares)}  plays={_n(read.plays)}"
                 if item.collected
                 else "not collected yet"
             )
