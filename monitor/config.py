@@ -32,6 +32,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from monitor.errors import ConfigError, PingfanError
+from monitor.parse.links import parse_link
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "PINGFAN_CONFIG"
@@ -724,8 +725,6 @@ def _check_kols(config: Config, source: Path) -> None:
 
 def _check_watch(config: Config, source: Path) -> None:
     """Every `[[watch]] url` is a link pingfan can read (a short link is resolved later)."""
-    from monitor.parse.links import parse_link  # pure; imported here to keep config lean
-
     seen: dict[tuple[str, str], int] = {}
     for index, item in enumerate(config.watch):
         try:

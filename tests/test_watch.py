@@ -12,9 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.cli import main
-from monitor.collectors.douyin import DouyinCollector
 from monitor.collectors.weibo import WeiboCollector
-from monitor.config import config_from_dict, load_config
+from monitor.config import WatchConfig, config_from_dict, load_config
 from monitor.errors import ConfigError, LinkError
 from monitor.parse.links import BASE62, bid_to_mid, mid_to_bid, parse_link
 from monitor.runtime.circuit import Circuit
@@ -249,7 +248,7 @@ async def test_a_watched_short_link_is_collected_without_the_tag(tmp_path: Path)
         config = dataclasses.replace(
             base,
             topics=(),
-            watch=(dataclasses.replace(_watch("https://v.douyin.com/b2Y4WA"), note="英雄视频"),),
+            watch=(WatchConfig("https://v.douyin.com/b2Y4WA", note="英雄视频"),),
         )
         runtime_clock = VirtualClock(MID_CAMPAIGN)
         with Store.open(config.storage.path) as store:
@@ -288,7 +287,7 @@ async def test_a_watched_weibo_post_is_read_through_statuses_show(tmp_path: Path
             topics=(),
             kols=(),
             official=dataclasses.replace(base.official, weibo=()),
-            watch=(_watch(f"https://weibo.com/1000000000/{target.id}"),),
+            watch=(WatchConfig(f"https://weibo.com/1000000000/{target.id}"),),
         )
         runtime_clock = VirtualClock(MID_CAMPAIGN)
         with Store.open(config.storage.path) as store:
@@ -304,13 +303,3 @@ async def test_a_watched_weibo_post_is_read_through_statuses_show(tmp_path: Path
         with Store.open(config.storage.path) as store:
             assert [p["id"] for p in list(store.query("SELECT id FROM posts"))] == [target.id]
             assert list(store.query("SELECT id FROM comments"))
-
-
-def _watch(url: str):  # type: ignore[no-untyped-def]
-    from monitor.config import WatchConfig
-
-    return WatchConfig(url)
-
-
-def test_the_douyin_collector_takes_a_resolver() -> None:
-    assert "resolver" in DouyinCollector.__init__.__code__.co_varnames
