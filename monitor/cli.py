@@ -27,8 +27,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.config import Config, load_config, resolve_config_path
-from monitor.errors import CollectorError, PingfanError, SinkError
+from monitor.config import (
+    Config,
+    bot_mismatch,
+    load_config,
+    require_honest_mode,
+    resolve_config_path,
+)
+from monitor.errors import CollectorError, ConfigError, PingfanError, SinkError
 from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store.connection import (
     DatabaseBusy,
@@ -111,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     collect = add("collect", "one full pass: collect, score, rules, dispatch")
     collect.add_argument("--once", action="store_true", help="one pass, then exit")
     collect.add_argument("--platform", choices=["weibo", "douyin"], help="only this platform")
+    collect.add_argument(
+        "--until-done",
+        action="store_true",
+        help="with --once: run the sources cut at their time budget again until nothing is "
+        "left (back-fills)",
+    )
 
     demo = add("demo", "the embedded default: the bundled campaign replayed in simulated time")
     demo.add_argument("--out", metavar="DIR", help="keep the database and summary in DIR")
@@ -187,6 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write, or a directory (then pingfan-YYYYmmdd-HHMMSS.db inside it)",
     )
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+
+    watch = add("watch", "posts and videos watched by link (the campaign's own)")
+    watch_sub = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
+    watch_add = add("add", "watch a post or video by its share link", watch_sub)
+    watch_add.add_argument("url", metavar="URL", help="a Weibo or Douyin share link")
+    watch_add.add_argument("--note", default="", help="a note for the team")
+    add("list", "what is watched (added here, and [[watch]] in the config)", watch_sub)
+    watch_remove = add("remove", "stop watching (an item added with `watch add`)", watch_sub)
+    watch_remove.add_argument("key", metavar="URL|ID", help="the link, or the post's id")
+    watch_resolve = add("resolve", "print the platform and id a link names, as JSON", watch_sub)
+    watch_resolve.add_argument("url", metavar="URL", help="a Weibo or Douyin share link")
 
     add("reindex", "rebuild the full-text search index of the stored posts and comments")
     add("doctor", "check config, database, environment and browser")
@@ -403,19 +426,50 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from monitor import watch
+    from monitor.parse.links import parse_link
+    from monitor.store import Store
+
+    if args.watch_command == "resolve":
+        link = parse_link(args.url)  # garbage: LinkError, exit 2, before any config is read
+        if link.short is not None:
+            link = watch.resolve_link(_config(args), args.url)
+        print(watch.resolve_json(link))
+        return EXIT_OK
+    config = _config(args)
+    now = datetime.now(UTC)
+    with Store.for_config(config) as store:
+        if args.watch_command == "add":
+            print(watch.watch_add(store, config, args.url, args.note, now))
+        elif args.watch_command == "remove":
+            print(watch.watch_remove(store, args.key))
+        else:
+            store.sync_config_watches(watch.config_watches(config), now)
+            print("\n".join(watch.watch_lines(store.watched())))
+    return EXIT_OK
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from monitor.runtime.commands import collect_command
 
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
         return EXIT_USAGE
-    return collect_command(_config(args), args.platform)
+    config = _config(args)
+    require_honest_mode(config, args.platform)
+    return collect_command(config, args.platform, until_done=args.until_done)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.runtime.commands import run_command
 
-    return run_command(_config(args))
+    config = _config(args)
+    require_honest_mode(config)
+    mismatch = bot_mismatch(config)  # the bot and the telegram sink must be one bot
+    if mismatch:
+        raise ConfigError(mismatch)
+    return run_command(config)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -453,6 +507,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": cmd_sim,
     "collect": cmd_collect,
     "digest": cmd_digest,
+    "watch": cmd_watch,
 }
 
 

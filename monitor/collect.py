@@ -8,7 +8,7 @@ an earlier process started sends nothing to that platform.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from monitor.config import Config
 from monitor.runlock import RunLock
@@ -33,25 +33,59 @@ class PassOutcome:
 
 
 async def collect_pass(
-    config: Config, store: Store, clock: Clock, platform: str | None = None
+    config: Config,
+    store: Store,
+    clock: Clock,
+    platform: str | None = None,
+    *,
+    until_done: bool = False,
 ) -> list[PassReport]:
-    """Run every source of every enabled platform once, in order."""
+    """Run every source of every enabled platform once, in order. `until_done`: then run the
+    sources that stopped at their time budget again, until none has work left (a back-fill),
+    a platform blocks, or a run makes no progress."""
     reports = []
     for name in enabled_platforms(config, platform):
         async with PLATFORMS[name](config, store, clock, None) as runtime:
-            reports.append(await runtime.runner.run_all(list(runtime.sources)))
+            report = await runtime.runner.run_all(list(runtime.sources))
+            while until_done and report.partial and not report.blocked:
+                again = {step.name for step in report.partial}
+                log.info("%s: %d source(s) partial; reading on (--until-done)", name, len(again))
+                more = await runtime.runner.run_all([s for s in runtime.sources if s.name in again])
+                report = _merged(report, more)
+                if not any(step.requests for step in more.steps):
+                    break  # no progress: leave the rest to the next pass
+            reports.append(report)
     return reports
 
 
+def _merged(first: PassReport, more: PassReport) -> PassReport:
+    """One report for a pass and its follow-up runs: each source's last outcome, with the rows
+    and requests of all its runs."""
+    latest = {step.name: step for step in more.steps}
+    merged = PassReport(first.platform)
+    for step in first.steps:
+        again = latest.get(step.name)
+        if again is None:
+            merged.steps.append(step)
+        else:
+            rows, requests = step.rows + again.rows, step.requests + again.requests
+            merged.steps.append(replace(again, rows=rows, requests=requests))
+    return merged
+
+
 async def collect_once(
-    config: Config, platform: str | None = None, clock: Clock | None = None
+    config: Config,
+    platform: str | None = None,
+    clock: Clock | None = None,
+    *,
+    until_done: bool = False,
 ) -> PassOutcome:
     """One pass, scored; returns its report lines. Blocks are reported, not raised."""
     clock = clock or WallClock()
     outcome = PassOutcome()
     scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
     with RunLock(config.storage.path), Store.for_config(config) as store:
-        outcome.reports = await collect_pass(config, store, clock, platform)
+        outcome.reports = await collect_pass(config, store, clock, platform, until_done=until_done)
         for report in outcome.reports:
             outcome.lines.append(report.summary())
             outcome.lines += [
@@ -59,6 +93,7 @@ async def collect_once(
                 for s in report.steps
                 if s.status in ("blocked", "failed")
             ]
+            outcome.lines += [f"  partial: {s.name}: {s.left}" for s in report.partial]
             skipped = sum(s.status == "skipped" for s in report.steps)
             if skipped:
                 outcome.lines.append(f"  skipped {skipped} sources while the circuit is open")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -30,7 +31,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, PingfanError
+from monitor.parse.links import parse_link
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV = "PINGFAN_CONFIG"
@@ -105,6 +107,14 @@ class KolConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    # A post or video to collect whatever it is tagged with (the campaign's own videos): its
+    # share link, as `pingfan watch resolve` reads it, and a note for the team.
+    url: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class OfficialConfig:
     weibo: tuple[str, ...] = ()
     douyin: tuple[str, ...] = ()
@@ -146,6 +156,8 @@ class DouyinConfig:
     browser_memory_limit_mb: int = 1024
     # http mode: "package.module:function" adding msToken/a_bogus to a query; "" for none.
     signer: str = ""
+    # Where v.douyin.com share links are resolved (one request each, its redirect read once).
+    short_link_base_url: str = "https://v.douyin.com"
     # open_platform mode: the official API, for KOLs who authorised the campaign's app.
     open_platform_base_url: str = "https://open.douyin.com"
     # One "sec_user_id=ENV_NAME" per authorising KOL; $ENV_NAME holds "open_id:access_token".
@@ -287,6 +299,9 @@ class SinkConfig:
     base_url: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
+    # console: one line per alert (its severity and title); the full text stays in the other
+    # sinks (e.g. jsonl).
+    brief: bool = False
 
     def secret_envs(self) -> tuple[str, ...]:
         """Environment variables this sink needs at run time."""
@@ -296,7 +311,7 @@ class SinkConfig:
 # Keys each sink type accepts beyond the common ones, and which of them it needs.
 _COMMON_SINK_KEYS = {"type", "enabled", "min_severity"}
 _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
-    "console": (set(), set()),
+    "console": ({"brief"}, set()),
     "jsonl": ({"path"}, {"path"}),
     "telegram": ({"token_env", "chat_ids", "base_url"}, {"token_env", "chat_ids"}),
     "wecom": ({"url_env"}, {"url_env"}),
@@ -306,13 +321,19 @@ _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_TOKEN_ENV = "PINGFAN_TELEGRAM_TOKEN"
+
+
 @dataclass(frozen=True)
 class BotConfig:
     # The team's chat bot inside `pingfan run` (alerts/bot/): commands, and the buttons on
     # alerts. It must be the telegram sink's bot: presses go to the bot that sent the message.
+    # token_env and base_url: "" (unset) takes them from the [[sinks]] telegram entry (else
+    # PINGFAN_TELEGRAM_TOKEN and api.telegram.org); after loading they are always filled in.
     enabled: bool = False
-    token_env: str = "PINGFAN_TELEGRAM_TOKEN"
-    base_url: str = "https://api.telegram.org/bot"
+    token_env: str = ""
+    base_url: str = ""
     poll_timeout: Duration = 30.0  # long polling: how long one getUpdates waits for news
     # Groups whose members may use it, and people who may also use it in a private chat.
     allowed_chat_ids: tuple[int, ...] = ()
@@ -353,6 +374,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     topics: tuple[TopicConfig, ...] = ()
     kols: tuple[KolConfig, ...] = ()
+    watch: tuple[WatchConfig, ...] = ()
     official: OfficialConfig = field(default_factory=OfficialConfig)
     weibo: WeiboConfig = field(default_factory=WeiboConfig)
     douyin: DouyinConfig = field(default_factory=DouyinConfig)
@@ -436,12 +458,56 @@ def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
     # Relative paths follow the real file: a symlinked config (e.g. /etc/pingfan.toml ->
     # /srv/pingfan/config.toml) means the same database as the file it points to.
     config = _resolve_paths(config, _real_folder(source))
+    config = _inherit_bot_settings(config)
     if "timezone" not in (raw.get("digest") or {}):
         # One zone for the team unless they ask for two: the digest's weeks follow [ui].
         digest = dataclasses.replace(config.digest, timezone=config.ui.timezone)
         config = dataclasses.replace(config, digest=digest)
     _check_semantics(config, source)
     return config
+
+
+def _inherit_bot_settings(config: Config) -> Config:
+    """One bot, one configuration: [bot] takes token_env and base_url from the first telegram
+    sink unless it sets its own (`bot_mismatch` then says whether they agree)."""
+    sink = next((sink for sink in config.sinks if sink.type == "telegram"), None)
+    token_env = config.bot.token_env or (sink.token_env if sink else None) or TELEGRAM_TOKEN_ENV
+    base_url = config.bot.base_url or (sink.base_url if sink else None) or TELEGRAM_BASE_URL
+    return dataclasses.replace(
+        config, bot=dataclasses.replace(config.bot, token_env=token_env, base_url=base_url)
+    )
+
+
+def bot_mismatch(config: Config) -> str | None:
+    """The enabled bot must be the enabled telegram sinks' bot (same token variable, same Bot
+    API server): buttons on an alert go to the bot that sent it. One line, or None."""
+    if not config.bot.enabled:
+        return None
+    bot = config.bot
+    for index, sink in enumerate(config.sinks):
+        if sink.type != "telegram" or not sink.enabled:
+            continue
+        sink_url = sink.base_url or TELEGRAM_BASE_URL
+        if sink.token_env != bot.token_env:
+            differs = f"token_env ${bot.token_env} is not the sink's ${sink.token_env}"
+        elif sink_url.rstrip("/") != bot.base_url.rstrip("/"):
+            differs = f"base_url {_host_of(bot.base_url)} is not the sink's {_host_of(sink_url)}"
+        else:
+            continue
+        return (
+            f"{config.source}: [bot] {differs} ([[sinks]] #{index + 1}); one bot, one "
+            "configuration: remove token_env and base_url from [bot] (it takes the sink's) or "
+            "make them the same"
+        )
+    return None
+
+
+def _host_of(url: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    except ValueError:
+        return "(not a URL)"
 
 
 def missing_secrets(config: Config) -> list[str]:
@@ -457,6 +523,41 @@ def missing_secrets(config: Config) -> list[str]:
                     f"export it or set enabled = false for that sink"
                 )
     return problems
+
+
+def is_loopback(url: str) -> bool:
+    """Does `url` name this machine (localhost, 127.0.0.0/8, ::1)? The simulator lives there."""
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def unsigned_http_problem(config: Config) -> str | None:
+    """Douyin `http` mode without a signer against a real site can only fail: every web API
+    request needs msToken/a_bogus, and no signer ships. The one line saying so, or None."""
+    douyin = config.douyin
+    if not douyin.enabled or douyin.mode != "http" or douyin.signer:
+        return None
+    if is_loopback(douyin.base_url):
+        return None  # the simulator or a stand-in: unsigned requests are answered there
+    host = urllib.parse.urlsplit(douyin.base_url).hostname
+    return (
+        f'{config.source}: [douyin] mode = "http" has no signer and base_url {host} is not '
+        "loopback, so every request would fail (no signer ships; http mode is an extension "
+        'point); use mode = "browser", set douyin.signer = "package.module:function", or '
+        "set douyin.enabled = false"
+    )
+
+
+def require_honest_mode(config: Config, platform: str | None = None) -> None:
+    """`run` and `collect` refuse to start in a mode that can only fail (one line)."""
+    problem = unsigned_http_problem(config) if platform in (None, "douyin") else None
+    if problem:
+        raise ConfigError(problem)
 
 
 def require_secrets(config: Config) -> None:
@@ -608,6 +709,7 @@ def _check_semantics(config: Config, source: Path) -> None:
             f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
         )
     _check_kols(config, source)
+    _check_watch(config, source)
     _check_platforms(config, source)
     _check_sink_urls_and_envs(config, source)
 
@@ -638,6 +740,22 @@ def _check_kols(config: Config, source: Path) -> None:
 
 # An answer cap above this would let one answer take the memory the cap is there to protect.
 MAX_RESPONSE_MB = 1024
+
+
+def _check_watch(config: Config, source: Path) -> None:
+    """Every `[[watch]] url` is a link pingfan can read (a short link is resolved later)."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(config.watch):
+        try:
+            link = parse_link(item.url)
+        except PingfanError as err:
+            raise ConfigError(f"{source}: [[watch]] #{index + 1} 'url': {err}") from err
+        first = seen.setdefault((link.platform, link.id or link.url), index)
+        if first != index:
+            raise ConfigError(
+                f"{source}: [[watch]] #{first + 1} and #{index + 1} are the same "
+                f"{link.platform} post; remove one of the two entries"
+            )
 
 
 def _check_platforms(config: Config, source: Path) -> None:

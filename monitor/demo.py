@@ -109,7 +109,7 @@ def demo_config(sim: SimUrls, world: World, out_dir: Path) -> Config:
     officials = [a for a in world.accounts.values() if a.kind == "official"]
     douyin_topic = world.topic("douyin", name=TOPIC)
     sinks: list[dict[str, Any]] = [
-        {"type": "console"},
+        {"type": "console", "brief": True},  # one line per alert; full texts in alerts.jsonl
         {"type": "jsonl", "path": "alerts.jsonl"},
     ]
     chat = os.environ.get(TELEGRAM_CHAT_ENV, "").strip()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from monitor.config import Config, missing_secrets
+from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_problem
 from monitor.errors import StoreError
 from monitor.store import Store
 from monitor.store.connection import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
@@ -26,6 +26,12 @@ def run_checks(config: Config) -> list[Check]:
     checks = [Check("config", "ok", f"{config.source} is valid")]
     checks.append(_check_database(config))
     checks.extend(_check_platforms(config))
+    unsigned = unsigned_http_problem(config)
+    if unsigned:
+        checks.append(Check("douyin mode", "fail", unsigned))
+    mismatch = bot_mismatch(config)
+    if mismatch:
+        checks.append(Check("bot", "fail", mismatch))
     secrets = missing_secrets(config)
     checks.extend(Check("sink secret", "fail", problem) for problem in secrets)
     enabled = config.enabled_sinks()
@@ -38,7 +44,8 @@ def run_checks(config: Config) -> list[Check]:
         Check(
             "watch list",
             "ok" if config.topics else "warn",
-            f"{len(config.topics)} topic(s), {len(config.kols)} KOL(s)",
+            f"{len(config.topics)} topic(s), {len(config.kols)} KOL(s), "
+            f"{len(config.watch)} [[watch]] link(s)",
         )
     )
     return checks

@@ -45,3 +45,7 @@ class SinkError(PingfanError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class LinkError(PingfanError):
+    """A link that names no Weibo or Douyin post (or a short link that leads nowhere)."""

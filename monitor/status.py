@@ -29,6 +29,19 @@ def render_status(store: Store, config: Config) -> str:
                 f"  {row['platform']:<7} #{row['topic']}  views={_n(row['views'])}"
                 f"  discussions={_n(row['discussions'])}  at {row['observed_at']}"
             )
+    watched = store.watched_posts()
+    if watched:
+        lines.append("watched by link (本次活动视频):")
+        for item in watched:
+            read = item.counts
+            shown = (
+                f"likes={_n(read.likes)}  comments={_n(read.comments)}"
+                f"  shares={_n(read.shares)}  plays={_n(read.plays)}"
+                if item.collected
+                else "not collected yet"
+            )
+            note = f"  {item.note}" if item.note else ""
+            lines.append(f"  {item.platform:<7} {item.id or item.url}  {shown}{note}")
     states = store.alert_states()
     if states:
         lines.append("alerts: " + ", ".join(f"{state}={n}" for state, n in states.items()))

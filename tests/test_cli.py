@@ -39,7 +39,18 @@ def test_every_subcommand_has_help_text() -> None:
     parser = build_parser()
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {choice.dest: choice.help for choice in action._choices_actions}
-    expected = {"run", "collect", "demo", "sim", "nlp", "digest", "export", "doctor", "status"}
+    expected = {
+        "run",
+        "collect",
+        "demo",
+        "sim",
+        "nlp",
+        "digest",
+        "export",
+        "doctor",
+        "status",
+        "watch",
+    }
     assert set(helps) == expected | {"backup", "reindex"}
     assert all(text and len(text) > 10 for text in helps.values()), helps
     for name, sub in subcommands(parser).items():

@@ -77,6 +77,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "top.counts": "   赞 {likes} · 评论 {comments} · 转发/分享 {shares}{plays} · {link}",
         "top.plays": " · 播放 {plays}",
         "top.none": "近 {window}没有互动增长的帖子。",
+        "top.watched": "<b>本次活动视频</b>（按链接关注）",
+        "top.watched_item": "{n}. {platform} · {name} · 近 {window} +{gained} 互动",
+        "top.watched_pending": "{n}. {platform} · {name} · 尚未采集",
         # /negative
         "negative.title": (
             "<b>负面帖子</b> · 近 {window}（至少 {min} 条已评分评论，负面占比 ≥ {share}）"
@@ -186,6 +189,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "top.counts": "   {likes} likes · {comments} comments · {shares} shares{plays} · {link}",
         "top.plays": " · {plays} plays",
         "top.none": "No post gained interactions in {window}.",
+        "top.watched": "<b>This campaign's videos</b> (watched by link)",
+        "top.watched_item": "{n}. {platform} · {name} · +{gained} interactions in {window}",
+        "top.watched_pending": "{n}. {platform} · {name} · not collected yet",
         "negative.title": (
             "<b>Negative threads</b> · last {window} (≥ {min} scored comments, ≥ {share} negative)"
         ),
@@ -433,8 +439,9 @@ class Replies:
             PLATFORMS, since=now - timedelta(seconds=seconds), now=now, limit=TOP_ITEMS
         )
         window = self.window(seconds)
+        watched = self._watched_lines(now, seconds)
         if not posts:
-            return self.t("top.none", window=window)
+            return fit([self.t("top.none", window=window), *watched])
         lines: list[str] = [self.t("top.title", window=window)]
         for n, post in enumerate(posts, 1):
             lines.append(
@@ -458,7 +465,47 @@ class Replies:
                     link=self.link(post.platform, post.id, post.url),
                 )
             )
-        return fit(lines)
+        return fit([*lines, *watched])
+
+    def _watched_lines(self, now: datetime, seconds: float) -> list[str]:
+        """本次活动视频: every post watched by link, with its gain in the window."""
+        # the counts as stored now (the bot answers about the present)
+        items = self.store.watched_posts(since=now - timedelta(seconds=seconds))
+        if not items:
+            return []
+        lines: list[str] = ["", self.t("top.watched")]
+        window = self.window(seconds)
+        for n, item in enumerate(items, 1):
+            name = render.quote(item.note or item.text or item.id or item.url, 30)
+            platform = self.platform(item.platform)
+            if not item.collected:
+                lines.append(self.t("top.watched_pending", n=n, platform=platform, name=name))
+                continue
+            counts = item.counts
+            gained = render.count(item.gained if item.gained is not None else 0)
+            lines.append(
+                self.t(
+                    "top.watched_item",
+                    n=n,
+                    platform=platform,
+                    name=name,
+                    window=window,
+                    gained=gained,
+                )
+            )
+            plays = self.t("top.plays", plays=render.count(counts.plays)) if counts.plays else ""
+            shares = (counts.shares or 0) + (counts.reposts or 0)
+            lines.append(
+                self.t(
+                    "top.counts",
+                    likes=render.count(counts.likes),
+                    comments=render.count(counts.comments),
+                    shares=render.count(shares),
+                    plays=Html(plays),
+                    link=self.link(item.platform, item.id, item.url),
+                )
+            )
+        return lines
 
     # --- /negative --------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from telegram.ext import Application, ApplicationBuilder, ExtBot
 from alerts.bot.handlers import DigestHook, TeamBot
 from alerts.bot.redact import TokenFilter, token_filtered
 from alerts.sinks.telegram import SafeRequest
-from monitor.config import Config
+from monitor.config import Config, bot_mismatch
 from monitor.errors import ConfigError
 from monitor.store import Store
 
@@ -91,6 +91,9 @@ def config_problems(config: Config, env: Mapping[str, str] | None = None) -> lis
     if not config.bot.enabled:
         return []
     problems = []
+    mismatch = bot_mismatch(config)
+    if mismatch:
+        problems.append(mismatch)
     try:
         bot_token(config, env)
     except ConfigError as err:

@@ -31,12 +31,14 @@ from alerts.digest.model import (
     UgcItem,
     Volume,
     VolumeColumn,
+    WatchedItem,
 )
 from alerts.digest.weeks import IsoWeek
 from monitor.config import Config, KolConfig
 from monitor.models import PLATFORMS
 from monitor.store import Store
 from monitor.store.signals import CommentFacts, PostFacts, TopicPoint
+from monitor.store.watch import WatchedPost
 from monitor.store.weekly import (
     CommentTotals,
     HealthEvent,
@@ -106,6 +108,7 @@ class Facts:
     last_readings: dict[str, datetime | None]
     data_span: tuple[datetime, datetime] | None
     enabled: dict[str, bool] = field(default_factory=dict)
+    watched: list[WatchedPost] = field(default_factory=list)
 
     @property
     def start(self) -> datetime:
@@ -180,6 +183,7 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
         last_readings={p: store.last_reading_before(p, end) for p in PLATFORMS},
         data_span=store.data_span(),
         enabled=enabled,
+        watched=store.watched_posts(since=start, until=end),
     )
 
 
@@ -245,6 +249,7 @@ def assemble(facts: Facts, config: Config) -> Digest:
         ),
         ugc=_ugc([p for p in facts.ugc if (p.platform, p.id) not in complaints], top),
         kols=_kols(facts.kols),
+        watched=tuple(_watched(item) for item in facts.watched),
         alerts=tuple(_alert(a) for a in facts.alerts),
         acks_recorded=facts.acks_recorded,
         coordination=_coordination(facts, config),
@@ -471,6 +476,30 @@ def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
     best = items[:top]  # already best first
     nominations = [item for item in items[top:] if item.nomination][:top]
     return tuple(sorted(best + nominations, key=lambda i: (-i.score, i.posted_at, i.post_id)))
+
+
+def _watched(item: WatchedPost) -> WatchedItem:
+    counts = item.counts
+    author = item.author_name if item.author_kind in ("kol", "official") else ""
+    return WatchedItem(
+        platform=item.platform,
+        post_id=item.id,
+        url=render.safe_url(item.url if "://" in item.url else f"https://{item.url}"),
+        note=item.note,
+        collected=item.collected,
+        author=(author or render.mask(item.author_name)) if item.collected else "",
+        text=item.text,
+        posted_at=item.created_at,
+        plays=counts.plays,
+        likes=counts.likes,
+        comments=counts.comments,
+        shares=(counts.shares or 0) + (counts.reposts or 0)
+        if counts.shares is not None or counts.reposts is not None
+        else None,
+        gained=item.gained,
+        scored=item.scored,
+        negative=item.negative,
+    )
 
 
 def _kols(kols: list[KolFacts]) -> tuple[KolRow, ...]:

@@ -175,6 +175,31 @@ class KolRow:
 
 
 @dataclass(frozen=True)
+class WatchedItem:
+    """A post or video watched by link ([[watch]], `pingfan watch add`): 本次活动视频."""
+
+    platform: str
+    post_id: str
+    url: str | None  # the link it is watched by
+    note: str
+    collected: bool  # False: not read yet (a short link waiting, or the post is gone)
+    author: str
+    text: str
+    posted_at: datetime | None
+    plays: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    gained: int | None  # likes + comments + shares + reposts gained in the week
+    scored: int  # the week's comments with a sentiment label
+    negative: int
+
+    @property
+    def negative_share(self) -> float | None:
+        return self.negative / self.scored if self.scored else None
+
+
+@dataclass(frozen=True)
 class AlertItem:
     id: int
     at: datetime
@@ -230,6 +255,7 @@ class Digest:
     thread_rule: tuple[int, float] = (20, 0.5)  # min scored comments, Wilson lower bound
     ugc: tuple[UgcItem, ...] = ()
     kols: tuple[KolRow, ...] = ()
+    watched: tuple[WatchedItem, ...] = ()
     alerts: tuple[AlertItem, ...] = ()
     acks_recorded: bool = False
     coordination: tuple[CoordinationLead, ...] = ()
@@ -288,6 +314,7 @@ class Digest:
             "alerts_acked": sum(1 for a in self.alerts if a.acked_at is not None),
             "acks_recorded": self.acks_recorded,
             "coordination": len(self.coordination),
+            "watched": len(self.watched),
             "downtime": {h.platform: round(h.downtime) for h in self.health if h.enabled},
         }
 

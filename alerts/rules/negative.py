@@ -109,6 +109,15 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             word = sensitive_word(post.text, rule)
             if word:
                 threads[(post.platform, post.id)].words.append((word, None, post))
+    # Posts watched by link (the campaign's own videos) are read like a partner's uploads.
+    watched = [(p, post_id) for p in ("weibo", "douyin") for post_id in store.watched_ids(p)]
+    for key, post in sorted(store.posts_by_keys(watched).items()):
+        word = sensitive_word(post.text, rule)
+        if not word or not since <= post.created_at <= ctx.now:
+            continue
+        known = threads.get(key)  # a partner's post already found above is not added twice
+        if known is None or all(found is None for *_, found in known.words):
+            threads[key].words.append((word, None, post))
     if not threads:
         return []
     posts = store.posts_by_keys(threads)

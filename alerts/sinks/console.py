@@ -1,5 +1,6 @@
-"""Console: one block of plain text per alert on standard output (control characters in user
-text are dropped, so a comment cannot move the cursor or recolour the terminal)."""
+"""Console: one block of plain text per alert on standard output, or one line per alert with
+`brief = true` (control characters in user text are dropped, so a comment cannot move the
+cursor or recolour the terminal)."""
 
 from __future__ import annotations
 
@@ -16,5 +17,8 @@ class ConsoleSink(Sink):
 
     async def send(self, message: Outgoing) -> None:
         stream = self.stream or sys.stdout
-        stream.write(render.plain("\n".join(message.plain_lines())) + "\n\n")
+        if self.config.brief:  # one line per alert (`brief = true`, as the demo's live view)
+            stream.write(render.plain(message.title_line()) + "\n")
+        else:
+            stream.write(render.plain("\n".join(message.plain_lines())) + "\n\n")
         stream.flush()

@@ -46,6 +46,7 @@ from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
+from monitor.watch import Resolver, config_watches, resolve_pending
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,17 @@ REFRESH_PER_RUN = 20  # hot videos whose counts are re-read through aweme/detail
 class DouyinCollector:
     """Decides what to fetch and when to stop; the runner owns the circuit and the report."""
 
-    def __init__(self, config: Config, store: Store, http: Fetcher, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        http: Fetcher,
+        clock: Clock,
+        *,
+        resolver: Resolver | None = None,
+    ) -> None:
         self.config = config
+        self.resolver = resolver  # follows a v.douyin.com link's redirect once
         self.store = store
         self.http = http
         self.clock = clock
@@ -105,6 +115,7 @@ class DouyinCollector:
                 partial(self.collect_challenge_videos, topic.name),
                 lists_posts=True,
             )
+        found.add("watched", schedule.kol_posts, self.collect_watched, lists_posts=True)
         found.add("post_counts", schedule.comments_hot, self.refresh_post_counts, lists_posts=True)
         found.add("comments", schedule.comments_hot, self.collect_due_comments)
         return found.sources
@@ -296,6 +307,33 @@ class DouyinCollector:
             if post is None:
                 self._removed.add(post_id)
                 log.info("douyin video %s is gone (%s)", post_id, removal_reason(payload))
+                continue
+            posts.append(self._classify(post))
+        return self.store.save_posts(posts)
+
+    async def collect_watched(self) -> int:
+        """Videos watched by link (`[[watch]]`, `pingfan watch add`), whatever they are tagged
+        with: short links resolved once (one paced request each), then one `aweme/detail/`
+        per video whose counts were not read for `kol_posts`/2. Comments follow like any
+        stored video's."""
+        self.store.sync_config_watches(config_watches(self.config), self.clock.now())
+        if self.resolver is not None:
+            for problem in await resolve_pending(self.store, "douyin", self.resolver):
+                self._quirk("watched", problem)
+        # This source may run first in a pass: the platform's last Date may be a pass old.
+        now = max(self.platform_now(), self.clock.now())
+        due = self.store.watched_due(
+            "douyin", observed_before=now - timedelta(seconds=self.config.schedule.kol_posts / 2)
+        )
+        posts = []
+        for post_id in [p for p in due if p not in self._removed]:
+            response, payload = await self._get(
+                "/aweme/detail/", {"aweme_id": post_id}, referer=f"{self.base}/video/{post_id}"
+            )
+            post = parse_aweme_detail(payload, response.date, self.base)
+            if post is None:
+                self._removed.add(post_id)
+                log.info("douyin watched video %s is gone (%s)", post_id, removal_reason(payload))
                 continue
             posts.append(self._classify(post))
         return self.store.save_posts(posts)

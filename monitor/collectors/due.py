@@ -15,7 +15,7 @@ from monitor.errors import ParseError
 from monitor.models import Cursor, from_iso, to_utc_iso
 from monitor.parse.edge import short
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import time_is_up
+from monitor.runtime.http import report_left, time_is_up
 from monitor.store import Store
 
 Plan = Callable[[], list[tuple[str, int]]]
@@ -134,6 +134,8 @@ async def visit_due_threads(
         rows += found
         if not more:
             ended.add(post_id)
+    if time_is_up(clock):  # cut at the run's budget: say how much waits for the next run
+        report_left(sum(post_id not in ended for post_id, _ in planned), "threads")
     return rows
 
 

@@ -39,6 +39,7 @@ from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse, time_is_up
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
+from monitor.watch import config_watches
 from nlp.text import extract_entities, html_to_text
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class WeiboCollector:
                 lists_posts=True,
             )
             found.add(f"profile:{uid}", schedule.profiles, partial(self.collect_profile, uid))
+        found.add("watched", schedule.kol_posts, self.collect_watched, lists_posts=True)
         found.add("post_counts", schedule.comments_hot, self.refresh_post_counts, lists_posts=True)
         found.add("comments", schedule.comments_hot, self.collect_due_comments)
         return found.sources
@@ -302,6 +304,29 @@ class WeiboCollector:
                 continue
             parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
             self._log_skipped(f"post_counts {post_id}", skipped)
+            posts.extend(self._classify(post) for _, post in parsed)
+        return self.store.save_posts(posts)
+
+    async def collect_watched(self) -> int:
+        """Posts watched by link (`[[watch]]`, `pingfan watch add`), whatever they are tagged
+        with: one `/statuses/show` each, when their counts were not read for `kol_posts`/2.
+        Their comments follow like any stored post's."""
+        self.store.sync_config_watches(config_watches(self.config), self.clock.now())
+        # This source may run first in a pass: the platform's last Date may be a pass old.
+        now = max(self.platform_now(), self.clock.now())
+        due = self.store.watched_due(
+            "weibo", observed_before=now - timedelta(seconds=self.config.schedule.kol_posts / 2)
+        )
+        posts: list[Post] = []
+        for mid in due:
+            response, envelope = await self._get(
+                f"{self.base}/statuses/show", {"id": mid}, referer=f"{self.base}/detail/{mid}"
+            )
+            if envelope.empty:
+                log.info("weibo watched post %s is gone or private; its last counts stay", mid)
+                continue
+            parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
+            self._log_skipped(f"watched {mid}", skipped)
             posts.extend(self._classify(post) for _, post in parsed)
         return self.store.save_posts(posts)
 

@@ -19,8 +19,10 @@ EXIT_BLOCKED = 4  # the pass ran, but a platform blocked it (see the health aler
 EXIT_INTERRUPTED = 130
 
 
-def collect_command(config: Config, platform: str | None) -> int:
-    outcome = asyncio.run(collect_once(config, platform))
+def collect_command(config: Config, platform: str | None, *, until_done: bool = False) -> int:
+    """One pass; a partial one (a source cut at its time budget) still exits 0, and its
+    summary says `partial` and how much is left."""
+    outcome = asyncio.run(collect_once(config, platform, until_done=until_done))
     for line in outcome.lines:
         print(line)
     return EXIT_BLOCKED if outcome.blocked else EXIT_OK

@@ -81,6 +81,8 @@ class SourceScope:
 
     deadline: float | None = None  # monotonic time by which the run must be done
     requests: int = 0
+    # Work the run left for the next one when its time was up: (how many, of what).
+    left: tuple[int, str] | None = None
 
 
 _scope: contextvars.ContextVar[SourceScope | None] = contextvars.ContextVar("scope", default=None)
@@ -101,6 +103,14 @@ def count_request() -> None:
     scope = _scope.get()
     if scope is not None:
         scope.requests += 1
+
+
+def report_left(count: int, what: str) -> None:
+    """The running source stopped at its time budget with `count` `what` (e.g. "threads")
+    still to read: its run is partial, and the next run resumes."""
+    scope = _scope.get()
+    if scope is not None and count > 0:
+        scope.left = (count, what)
 
 
 def _deadline() -> float | None:

@@ -15,6 +15,7 @@ from monitor.collectors.weibo import HEADERS as WEIBO_HEADERS
 from monitor.collectors.weibo import WeiboCollector
 from monitor.config import Config, read_cookie
 from monitor.models import Platform
+from monitor.parse.links import WatchLink
 from monitor.runtime.body import MB
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import Clock
@@ -24,6 +25,7 @@ from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
 from monitor.runtime.sources import Source
 from monitor.store import Store
+from monitor.watch import resolve_short_link
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,14 @@ async def open_douyin(
             open_collector = OpenPlatformCollector(config, store, http, clock, grants)
             yield PlatformRuntime("douyin", runner, tuple(open_collector.sources()))
         return
+
+    async def resolver(link: WatchLink) -> WatchLink:
+        return await resolve_short_link(
+            link, settings.short_link_base_url, timeout=settings.timeout, before=pacer.wait
+        )
+
     async with web_fetcher(settings, pacer, clock, circuit) as fetcher:
-        collector = DouyinCollector(config, store, fetcher, clock)
+        collector = DouyinCollector(config, store, fetcher, clock, resolver=resolver)
         yield PlatformRuntime("douyin", runner, tuple(collector.sources()))
 
 

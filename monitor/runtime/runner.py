@@ -16,7 +16,7 @@ from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import CircuitOpen, TransientHttpError, source_scope
 from monitor.runtime.metrics import Metrics
-from monitor.runtime.sources import PassReport, Source, StepResult
+from monitor.runtime.sources import PassReport, Source, StepResult, left_text
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,17 @@ class PlatformRunner:
             if probing:
                 self._probing = False
         requests = scope.requests if scope else 0
-        result = StepResult(result.name, result.status, result.rows, requests, result.detail)
+        left = left_text(scope.left) if scope and result.status == "ok" else ""
+        result = StepResult(result.name, result.status, result.rows, requests, result.detail, left)
         log.info(
             "%s: %s rows=%d requests=%d%s",
             source.name,
-            result.status,
+            result.shown_status,
             result.rows,
             requests,
-            f" ({result.detail})" if result.status != "ok" and result.detail else "",
+            f" ({result.left or result.detail})"
+            if (result.status != "ok" and result.detail) or result.partial
+            else "",
         )
         return self._finish(source, result)
 

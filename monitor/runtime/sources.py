@@ -55,6 +55,24 @@ class StepResult:
     rows: int = 0
     requests: int = 0
     detail: str = ""
+    # A run cut at its time budget with work left: "312 threads left; the next pass resumes".
+    left: str = ""
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.left)
+
+    @property
+    def shown_status(self) -> str:
+        """The status as logs and summaries say it: `partial` for an ok run that was cut."""
+        return "partial" if self.status == "ok" and self.partial else self.status
+
+
+def left_text(left: tuple[int, str] | None) -> str:
+    if left is None:
+        return ""
+    count, what = left
+    return f"{count:,} {what} left; the next pass resumes"
 
 
 @dataclass
@@ -70,13 +88,18 @@ class PassReport:
     def requests(self) -> int:
         return sum(step.requests for step in self.steps)
 
+    @property
+    def partial(self) -> list[StepResult]:
+        """Runs cut at their time budget with work left."""
+        return [step for step in self.steps if step.shown_status == "partial"]
+
     def rows(self) -> int:
         return sum(step.rows for step in self.steps)
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
         for step in self.steps:
-            counts[step.status] = counts.get(step.status, 0) + 1
+            counts[step.shown_status] = counts.get(step.shown_status, 0) + 1
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         return (
             f"{self.platform}: {len(self.steps)} sources ({parts}), {self.rows()} rows, "

@@ -23,6 +23,7 @@ from aiohttp import web
 from monitor.sim import douyin, pages, weibo
 from monitor.sim.clock import Clock
 from monitor.sim.faults import Fault, FaultBook
+from monitor.sim.short_links import add_short_link_routes
 from monitor.sim.world import World
 
 log = logging.getLogger(__name__)
@@ -518,6 +519,7 @@ def douyin_app(sim: Simulator) -> web.Application:
     app.router.add_get("/", douyin_home)
     app.router.add_get("/hashtag/{ch_id}", douyin_hashtag_page)
     app.router.add_get("/user/{sec_user_id}", douyin_user_page)
+    add_short_link_routes(app, lambda req: (req.app[SIM].world, req.app[SIM].clock.now()))
     return app
 
 

@@ -41,6 +41,7 @@ from monitor.store.reports import EXPORT_KINDS, ReportsStore
 from monitor.store.runtime import CircuitRow, RuntimeStore, SourceRow
 from monitor.store.signals import SignalsStore
 from monitor.store.team import TeamStore
+from monitor.store.watch import WatchStore
 from monitor.store.weekly import WeeklyStore
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Store(
     RuntimeStore,
     TeamStore,
     WeeklyStore,
+    WatchStore,
     StoreBase,
 ):
     """The only code that touches the database."""

@@ -325,3 +325,20 @@ def m070_delivery_parts(db: Database) -> None:
         "ALTER TABLE alert_deliveries ADD COLUMN outcome_unknown INTEGER NOT NULL DEFAULT 0",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m080_watched(db: Database) -> None:
+    # Posts watched by link (`pingfan watch add`, and `[[watch]]` in the config, synced here
+    # at each collection): `id` is NULL until a short link has been resolved.
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS watched ("
+        " pk INTEGER PRIMARY KEY,"
+        " url TEXT NOT NULL UNIQUE,"
+        " platform TEXT NOT NULL,"
+        " id TEXT,"
+        " note TEXT NOT NULL DEFAULT '',"
+        " origin TEXT NOT NULL,"
+        " added_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS watched_by_post ON watched (platform, id)")
