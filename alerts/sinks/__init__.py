@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from alerts.sinks.base import (
+    Meter,
     Outgoing,
     PermanentError,
     RejectedError,
@@ -36,6 +37,7 @@ from monitor.config import Config, SinkConfig
 
 __all__ = [
     "REGISTRY",
+    "Meter",
     "Outgoing",
     "PermanentError",
     "RejectedError",

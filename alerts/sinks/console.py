@@ -18,3 +18,4 @@ class ConsoleSink(Sink):
         stream = self.stream or sys.stdout
         stream.write(render.plain("\n".join(message.plain_lines())) + "\n\n")
         stream.flush()
+        self.meter.sent()
