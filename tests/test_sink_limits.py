@@ -224,3 +224,16 @@ async def test_the_meter_waits_on_the_clock_it_is_given() -> None:
         await free.turn()
         free.sent()
     assert clock.slept == before  # no limits, no waiting
+
+
+async def test_a_clock_that_does_not_move_is_not_waited_on_for_ever() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)  # the clock below never moves
+
+    meter = Meter(per_second=1, clock=lambda: AT, sleep=sleep)
+    for _ in range(3):
+        await meter.turn()
+        meter.sent()
+    assert meter.count == 3 and slept == [1.0, 1.0]

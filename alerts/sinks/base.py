@@ -188,8 +188,10 @@ class Meter:
         return wait
 
     async def turn(self) -> None:
-        while (wait := self._wait(self.clock())) > 0:
+        while (wait := self._wait(now := self.clock())) > 0:
             await self.sleep(max(wait, 0.001))
+            if self.clock() <= now:  # a clock that does not move cannot be waited on
+                return
 
     def sent(self) -> None:
         self.count += 1
