@@ -7,9 +7,13 @@ Per sink, in alert order:
 - a delivery is marked `sending` (committed) before the request and `sent` after it, so a
   crash in between re-sends it once on restart, flagged "possible duplicate" with the same
   dedupe key, and a restart never re-sends what was marked sent;
-- each sink has its service's rate limit (Telegram 20/min per group, WeCom and DingTalk
-  20/min, Feishu 100/min and 5/s); a burst beyond it is coalesced into one message, and the
-  coalesced alerts are recorded as such for the digest;
+- each sink has its service's rate limit (Telegram 1/s per chat and 20/min per group, WeCom
+  and DingTalk 20/min, Feishu 100/min and 5/s), counted in messages the service receives (a
+  long Telegram alert is several, a digest in Telegram a message and a document): each sink's
+  `Meter` waits on the injected clock before every message, and a burst beyond the minute's
+  budget is coalesced into one message, the coalesced alerts recorded as such for the digest;
+- a throttled robot (DingTalk 130101, WeCom 45009) pauses that sink for 10 minutes, as their
+  documentation says: the delivery waits that long and nothing overtakes it;
 - a transient error (timeout, 5xx, rate limited) retries with exponential backoff, or after
   the service's own delay clamped to 1 s .. 1 h (`monitor.runtime.delays`: `Retry-After: inf`
   cannot overflow), and nothing overtakes the delivery being retried, so a sink that comes
@@ -34,7 +38,6 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -45,6 +48,7 @@ import aiohttp
 
 from alerts import render
 from alerts.sinks import (
+    Meter,
     Outgoing,
     PermanentError,
     RejectedError,
@@ -65,22 +69,30 @@ _SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 SINK_HEALTH = "sink_health"
 BACKOFF_FIRST = 30.0
 BACKOFF_MAX = 900.0
+_UNLIMITED = 1_000_000  # the budget of a sink without a per-minute limit
 HTTP_TIMEOUT = 20.0
 
 
 @dataclass(frozen=True)
 class DispatchReport:
-    sent: int = 0  # messages accepted (a coalesced burst counts once)
+    sent: int = 0  # deliveries accepted (a coalesced burst counts once)
     failed: int = 0  # attempts that failed (to be retried, or rejected)
     coalesced: int = 0  # alerts folded into a burst summary
     held: int = 0  # waiting for the end of quiet hours
     broken_sinks: tuple[str, ...] = ()
+    # messages each sink's service received (a split alert is several, a digest with its
+    # document two), as counted against the sink's rate limit; sinks that sent none are absent
+    messages: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def message_count(self) -> int:
+        return sum(self.messages.values())
 
     def summary(self) -> str:
         broken = f", broken: {', '.join(self.broken_sinks)}" if self.broken_sinks else ""
         return (
-            f"alerts: sent {self.sent}, failed {self.failed}, coalesced {self.coalesced},"
-            f" held {self.held}{broken}"
+            f"alerts: sent {self.sent} ({self.message_count} messages), failed {self.failed},"
+            f" coalesced {self.coalesced}, held {self.held}{broken}"
         )
 
 
@@ -91,6 +103,7 @@ class _Tally:
     coalesced: int = 0
     held: int = 0
     broken: set[str] = field(default_factory=set)
+    messages: dict[str, int] = field(default_factory=dict)
 
 
 def backoff(attempts: int) -> float:
@@ -127,9 +140,10 @@ class Dispatcher:
         self.clock = clock
         self.sleep = sleep
         self.sinks = list(sinks) if sinks is not None else build_sinks(config, env or os.environ)
+        for sink in self.sinks:  # every sink keeps its limits on this dispatcher's clock
+            sink.meter = Meter(sink.per_second, sink.per_minute, clock=clock, sleep=sleep)
         self._session: aiohttp.ClientSession | None = None
         self._opened: set[str] = set()
-        self._recent: dict[str, deque[datetime]] = {s.label: deque() for s in self.sinks}
         self._tz = ZoneInfo(config.ui.timezone)
         self._failing: dict[str, str] = {}  # sink → the unexpected failure already logged
 
@@ -187,6 +201,7 @@ class Dispatcher:
             coalesced=tally.coalesced,
             held=tally.held,
             broken_sinks=tuple(sorted(tally.broken)),
+            messages={label: n for label, n in tally.messages.items() if n},
         )
 
     # --- one sink ---------------------------------------------------------------------
@@ -216,12 +231,9 @@ class Dispatcher:
         budget = self._budget(sink, now)
         if budget <= 0:
             return False
-        if len(to_send) > budget:
-            single, burst = to_send[: budget - 1], to_send[budget - 1 :]
-        else:
-            single, burst = to_send, []
-        for delivery in single:
-            outcome = await self._send(sink, [delivery], self._outgoing(sink, delivery), tally)
+        single, burst = self._plan(sink, to_send, budget)
+        for delivery, message in single:
+            outcome = await self._send(sink, [delivery], message, tally)
             if outcome == "broken":
                 return True
             if outcome == "retry":
@@ -253,36 +265,49 @@ class Dispatcher:
         return keep
 
     def _budget(self, sink: Sink, now: datetime) -> int:
+        """Messages the sink may still send in this minute (this process's count, or the
+        outbox's after a restart, whichever is higher)."""
         if sink.per_minute is None:
-            return 1_000_000
-        recent = self._recent[sink.label]
-        while recent and recent[0] <= now - timedelta(minutes=1):
-            recent.popleft()
+            return _UNLIMITED
         stored = self.store.sent_since(sink.label, now - timedelta(minutes=1))
-        return sink.per_minute - max(len(recent), stored)
+        return sink.per_minute - max(sink.meter.in_last_minute(), stored)
 
-    async def _pace(self, sink: Sink) -> None:
-        """Stay under a per-second limit (Feishu's 5/s) by waiting, not by coalescing."""
-        if sink.per_second is None:
-            return
-        recent = self._recent[sink.label]
-        while True:
-            now = self.clock()
-            in_last_second = [t for t in recent if t > now - timedelta(seconds=1)]
-            if len(in_last_second) < sink.per_second:
-                return
-            wait = (in_last_second[0] + timedelta(seconds=1) - now).total_seconds()
-            await self.sleep(max(wait, 0.01))
+    def _plan(
+        self, sink: Sink, to_send: list[Delivery], budget: int
+    ) -> tuple[list[tuple[Delivery, Outgoing]], list[Delivery]]:
+        """Which deliveries go one by one and which are coalesced into one summary, so that
+        the messages the service receives (a split alert costs each part) fit the budget; the
+        summary keeps one message of it. A long alert (several parts) that does not fit is not
+        folded into a one-line summary: it goes whole, alone in this round, and the sink's
+        meter spreads its parts over the minutes they need; the rest wait for the next round."""
+        planned = [(delivery, self._outgoing(sink, delivery)) for delivery in to_send]
+        if budget >= _UNLIMITED:
+            return planned, []
+        costs = [sink.messages_for(message) for _, message in planned]
+        if sum(costs) <= budget:
+            return planned, []
+        spent = fits = 0
+        for cost in costs:
+            if spent + cost > budget - 1:
+                break
+            spent += cost
+            fits += 1
+        if fits == 0 and costs[0] > 1:
+            return planned[:1], []
+        if len(planned) - fits < 2:  # a "burst" of one alert is just that alert
+            return planned, []
+        return planned[:fits], to_send[fits:]
 
     async def _send(
         self, sink: Sink, deliveries: Sequence[Delivery], message: Outgoing, tally: _Tally
     ) -> str:
         ids = [d.alert.id for d in deliveries]
-        await self._pace(sink)
         self.store.mark_sending(sink.label, ids)
+        before = sink.meter.count
         try:
             await sink.send(message)
         except TransientError as err:
+            self._count(sink, before, tally)
             attempts = max(d.attempts for d in deliveries) + 1
             wait = clamp_delay(err.retry_after)
             retry_at = self.clock() + timedelta(seconds=wait or backoff(attempts))
@@ -303,6 +328,7 @@ class Dispatcher:
             )
             return "retry"
         except RejectedError as err:
+            self._count(sink, before, tally)
             self.store.mark_delivered(
                 sink.label, ids, "rejected", self.clock(), error=sink.redact(err.reason)
             )
@@ -310,10 +336,12 @@ class Dispatcher:
             log.warning("sink %s refused alert %s: %s", sink.label, ids[0], sink.redact(err.reason))
             return "rejected"
         except PermanentError as err:
+            self._count(sink, before, tally)
             # back to pending: once the sink is fixed they go out, in order
             self.store.mark_retry(sink.label, ids, self.clock(), sink.redact(err.reason))
             return "broken" if self._break(sink, err.reason, tally) else "retry"
         except Exception as err:  # a bug in a sink must not stop the others: retry later
+            self._count(sink, before, tally)
             attempts = max(d.attempts for d in deliveries) + 1
             retry_at = self.clock() + timedelta(seconds=backoff(attempts))
             # it may have failed after the service took the message: the retry says so
@@ -325,15 +353,23 @@ class Dispatcher:
             return "retry"
         self._failing.pop(sink.label, None)
         now = self.clock()
-        self._recent[sink.label].append(now)
+        messages = self._count(sink, before, tally)
         if len(deliveries) == 1 and len(message.alert_ids) == 1:
-            self.store.mark_delivered(sink.label, ids, "sent", now)
+            self.store.mark_delivered(sink.label, ids, "sent", now, messages=messages)
             tally.sent += 1
         else:
-            self.store.mark_delivered(sink.label, ids, "coalesced", now, coalesced_into=ids[0])
+            self.store.mark_delivered(
+                sink.label, ids, "coalesced", now, coalesced_into=ids[0], messages=messages
+            )
             tally.sent += 1
             tally.coalesced += len(ids)
         return "sent"
+
+    def _count(self, sink: Sink, before: int, tally: _Tally) -> int:
+        """The messages the service received during this send (also when it then failed)."""
+        messages = sink.meter.count - before
+        tally.messages[sink.label] = tally.messages.get(sink.label, 0) + messages
+        return messages
 
     def _log_once(self, sink: Sink, what: str) -> None:
         """An unexpected failure of a sink: one line until it changes or the sink delivers."""

@@ -42,7 +42,9 @@ DURATION = "duration"
 Duration = Annotated[float, DURATION]
 
 Platform = Literal["weibo", "douyin"]
-SinkType = Literal["console", "jsonl", "telegram", "wecom", "dingtalk", "feishu", "webhook"]
+SinkType = Literal[
+    "console", "jsonl", "telegram", "wecom", "dingtalk", "feishu", "webhook", "apprise"
+]
 Severity = Literal["info", "warning", "critical"]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
@@ -302,10 +304,41 @@ class SinkConfig:
     # console: one line per alert (its severity and title); the full text stays in the other
     # sinks (e.g. jsonl).
     brief: bool = False
+    # apprise: the variable holding one or more Apprise URLs, and the body's form
+    urls_env: str | None = None
+    format: Literal["text", "markdown"] = "text"
 
     def secret_envs(self) -> tuple[str, ...]:
         """Environment variables this sink needs at run time."""
-        return tuple(env for env in (self.token_env, self.url_env, self.secret_env) if env)
+        envs = (self.token_env, self.url_env, self.secret_env, self.urls_env)
+        return tuple(env for env in envs if env)
+
+
+# An Apprise URL starts with its scheme (json://, mailto://, discord://, …).
+_APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+# Between URLs: whitespace, or a comma that comes before the next scheme (a comma inside a
+# URL, as in mailto://…?to=a@x,b@y, stays in it).
+_APPRISE_SPLIT = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def apprise_urls(value: str) -> list[str]:
+    """The Apprise URLs in an `urls_env` value, in order (whitespace or comma separated)."""
+    return [piece.strip(",") for piece in _APPRISE_SPLIT.split(value) if piece.strip(", ")]
+
+
+def apprise_url_problem(value: str) -> str | None:
+    """What is wrong with an `urls_env` value, never quoting it (it holds secrets)."""
+    urls = apprise_urls(value)
+    if not urls:
+        return "holds no Apprise URL"
+    for position, url in enumerate(urls, start=1):
+        if not _APPRISE_URL.fullmatch(url):
+            return (
+                f"holds something that is not an Apprise URL at position {position} "
+                "(each is scheme://…, e.g. json://host/path or mailto://…; "
+                "separate them with spaces or commas)"
+            )
+    return None
 
 
 # Keys each sink type accepts beyond the common ones, and which of them it needs.
@@ -318,6 +351,7 @@ _SINK_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "dingtalk": ({"url_env", "secret_env"}, {"url_env"}),
     "feishu": ({"url_env", "secret_env"}, {"url_env"}),
     "webhook": ({"url_env", "secret_env"}, {"url_env"}),
+    "apprise": ({"urls_env", "format"}, {"urls_env"}),
 }
 
 
@@ -522,6 +556,13 @@ def missing_secrets(config: Config) -> list[str]:
                     f"{config.source}: [[sinks]] #{index + 1} ({sink.type}) needs ${env}; "
                     f"export it or set enabled = false for that sink"
                 )
+        if sink.urls_env and os.environ.get(sink.urls_env):
+            problem = apprise_url_problem(os.environ[sink.urls_env])
+            if problem:  # the value holds tokens: the message names the key and variable only
+                problems.append(
+                    f"{config.source}: [[sinks]] #{index + 1} ({sink.type}) 'urls_env': "
+                    f"${sink.urls_env} {problem}"
+                )
     return problems
 
 
@@ -722,8 +763,15 @@ _ENV_EXAMPLES = {
     "token_env": "PINGFAN_TELEGRAM_TOKEN",
     "url_env": "PINGFAN_WECOM_WEBHOOK",
     "secret_env": "PINGFAN_DINGTALK_SECRET",
+    "urls_env": "PINGFAN_APPRISE_URLS",
 }
-_ENV_WHAT = {"cookie_env": "cookie", "token_env": "token", "url_env": "URL", "secret_env": "secret"}
+_ENV_WHAT = {
+    "cookie_env": "cookie",
+    "token_env": "token",
+    "url_env": "URL",
+    "secret_env": "secret",
+    "urls_env": "Apprise URLs",
+}
 _URL_EXAMPLE = "http://127.0.0.1:8700"
 
 
@@ -794,7 +842,7 @@ def _check_sink_urls_and_envs(config: Config, source: Path) -> None:
         label = f"[[sinks]] #{index + 1} ({sink.type})"
         if sink.base_url is not None:
             _check_url(sink.base_url, source, f"{label} 'base_url'")
-        for key in ("token_env", "url_env", "secret_env"):
+        for key in ("token_env", "url_env", "secret_env", "urls_env"):
             _check_env_name(getattr(sink, key), source, f"{label} '{key}'", key)
 
 

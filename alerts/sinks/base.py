@@ -13,16 +13,25 @@ service's markup) and sends it. It raises
   key): the dispatcher marks the sink broken and raises one health line.
 Secrets (tokens, webhook URLs, signing keys) never appear in a message, a log line or a repr:
 every error text passes through `redact`.
+
+Every message a service receives goes through the sink's `meter` (`Meter`): `await
+meter.turn()` before the request keeps to the service's per-second and per-minute limits by
+waiting on the dispatcher's clock (virtual time in the tests), and `meter.sent()` after the
+service accepted it counts it. A long Telegram alert is several messages, a digest in Telegram
+a message and a document: each counts, so the dispatcher's budget is what the service saw.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -129,12 +138,90 @@ class Outgoing:
         return lines
 
 
+class Meter:
+    """The messages one sink sent, and its service's limits kept by waiting.
+
+    `turn()` waits (with the injected `sleep`, reading the injected `clock`) until one more
+    message stays within `per_second` and `per_minute`; `sent()` records a message the
+    service accepted. The dispatcher reads `count` around each `send` and `in_last_minute()`
+    for its budget. Without limits `turn()` returns at once."""
+
+    def __init__(
+        self,
+        per_second: int | None = None,
+        per_minute: int | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.per_second = per_second
+        self.per_minute = per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self.count = 0  # messages accepted since this meter was made
+        self._times: deque[datetime] = deque()  # when, for the last minute
+
+    def __repr__(self) -> str:
+        return f"<Meter {self.per_second}/s {self.per_minute}/min sent={self.count}>"
+
+    def _window(self, now: datetime, seconds: float) -> list[datetime]:
+        since = now - timedelta(seconds=seconds)
+        return [moment for moment in self._times if moment > since]
+
+    def in_last_minute(self) -> int:
+        now = self.clock()
+        while self._times and self._times[0] <= now - timedelta(minutes=1):
+            self._times.popleft()
+        return len(self._times)
+
+    def _wait(self, now: datetime) -> float:
+        """Seconds until one more message keeps to both limits (0: it may go now)."""
+        wait = 0.0
+        for limit, seconds in ((self.per_second, 1.0), (self.per_minute, 60.0)):
+            if limit is None:
+                continue
+            recent = self._window(now, seconds)
+            if len(recent) >= limit:
+                # the oldest message that must leave the window before this one may go
+                oldest = recent[len(recent) - limit]
+                wait = max(wait, (oldest + timedelta(seconds=seconds) - now).total_seconds())
+        return wait
+
+    async def turn(self) -> None:
+        while (wait := self._wait(now := self.clock())) > 0:
+            await self.sleep(max(wait, 0.001))
+            if self.clock() <= now:  # a clock that does not move cannot be waited on
+                return
+
+    def sent(self) -> None:
+        self.count += 1
+        self._times.append(self.clock())
+        self.in_last_minute()  # forget what left the window
+
+
+class RedactFilter(logging.Filter):
+    """Blanks the sink's secrets in a third-party library's log records (the library may put
+    a token or a webhook URL in a line we do not write ourselves)."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__("pingfan-redact")
+        self.secrets = tuple(sorted((s for s in secrets if s), key=len, reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
 class Sink(ABC):
     """One configured destination. `label` names it in logs and in the delivery table."""
 
     type: ClassVar[str]
-    per_minute: ClassVar[int | None] = None  # the service's own rate limit
-    per_second: ClassVar[int | None] = None
+    per_minute: int | None = None  # the service's own rate limit (may differ per instance)
+    per_second: int | None = None
 
     def __init__(self, label: str, config: SinkConfig, env: Mapping[str, str]) -> None:
         self.label = label
@@ -144,6 +231,8 @@ class Sink(ABC):
         )
         self._missing = tuple(name for name in config.secret_envs() if not env.get(name, ""))
         self.session: aiohttp.ClientSession | None = None
+        # the dispatcher replaces it with one on its own clock
+        self.meter = Meter(self.per_second, self.per_minute)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.label}>"
@@ -174,6 +263,11 @@ class Sink(ABC):
     async def close(self) -> None:
         return None
 
+    def messages_for(self, message: Outgoing) -> int:
+        """How many messages `send(message)` will make the service receive (the dispatcher's
+        budget plans with it)."""
+        return 1
+
     @abstractmethod
     async def send(self, message: Outgoing) -> None: ...
 
@@ -196,6 +290,7 @@ async def post_json(
     transient; 401/403/404 permanent; other 4xx a rejected message."""
     if sink.session is None:
         raise TransientError("not opened")
+    await sink.meter.turn()
     try:
         if data is None:
             request = sink.session.post(url, json=payload, headers=headers)

@@ -22,3 +22,4 @@ class ConsoleSink(Sink):
         else:
             stream.write(render.plain("\n".join(message.plain_lines())) + "\n\n")
         stream.flush()
+        self.meter.sent()

@@ -1,8 +1,10 @@
 """DingTalk (钉钉) custom robot: a `text` message, with `at.isAtAll` false and no one listed,
 so nobody is @-mentioned. With `secret_env` (加签), each request carries `timestamp` (ms) and
 `sign` = urlencode(base64(HMAC-SHA256(key=secret, timestamp + "\\n" + secret))) as query
-parameters. DingTalk answers HTTP 200 with `errcode`: 130101 is "send too fast" (20 a
-minute), 310000 a keyword, signature or IP mismatch, 300001 a bad access token.
+parameters. DingTalk answers HTTP 200 with `errcode`: 130101 is "send too fast" (over 20 a
+minute: DingTalk throttles the robot for 10 minutes, so the sink pauses that long instead of
+retrying into the throttle), 310000 a keyword, signature or IP mismatch, 300001 a bad access
+token.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from alerts.sinks.wecom import check_errcode
 from monitor.config import SinkConfig
 
 TEXT_LIMIT_BYTES = 4000
-_RETRY = {-1, 130101}
+_RETRY = {-1}  # system busy
+_PAUSE = {130101}  # send too fast: throttled for 10 minutes
 _BROKEN = {310000, 300001, 300005, 400101, 400102, 43004}
 
 
@@ -63,4 +66,5 @@ class DingtalkSink(Sink):
 
     async def send(self, message: Outgoing) -> None:
         _, body = await post_json(self, self.signed_url(), self.payload(message))
-        check_errcode(self, body, _RETRY, _BROKEN)
+        check_errcode(self, body, _RETRY, _BROKEN, _PAUSE)
+        self.meter.sent()

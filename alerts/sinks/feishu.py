@@ -82,6 +82,7 @@ class FeishuSink(Sink):
             raise RejectedError("answer without code")
         code = body.get("code", body.get("StatusCode"))
         if code == 0:
+            self.meter.sent()
             return
         reason = (
             f"code {code}: {self.redact(str(body.get('msg', body.get('StatusMessage', ''))))[:160]}"

@@ -34,6 +34,7 @@ class JsonlSink(Sink):
     async def send(self, message: Outgoing) -> None:
         line = json.dumps(message.record(), ensure_ascii=False, sort_keys=True) + "\n"
         await asyncio.to_thread(self._append, line)
+        self.meter.sent()
 
     def _append(self, line: str) -> None:
         path = Path(self.config.path or "alerts.jsonl")

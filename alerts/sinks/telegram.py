@@ -15,6 +15,15 @@ well under 64 bytes. The chat bot
 (alerts/bot/) handles the presses. `base_url` points the bot at another Bot API server (the tests'
 local fake). The token is part of every request URL, so the loggers of httpx and
 python-telegram-bot get a filter that blanks it while the sink is open.
+
+Limits: at most one message a second to a chat, and 20 a minute to a group (a negative chat
+id), as Telegram's Bot FAQ gives them. Every request that posts into the chat (each part, the
+digest's document) waits for its turn on the sink's `Meter`, which runs on the dispatcher's
+clock, and counts once accepted; the dispatcher's per-minute budget sees the same count.
+python-telegram-bot's `AIORateLimiter` is not used: it lives on `telegram.ext.ExtBot`, waits
+on the event loop's own clock (the tests would wait in real time), lets a burst of 20 into a
+group at once (no one-a-second limit per chat), and its count is invisible to the
+dispatcher, which coalesces a burst instead of queueing it for minutes.
 """
 
 from __future__ import annotations
@@ -44,7 +53,15 @@ from telegram.request import HTTPXRequest
 
 from alerts import render
 from alerts.digest import chat as digest_chat
-from alerts.sinks.base import Outgoing, PermanentError, RejectedError, Sink, TransientError
+from alerts.sinks.base import (
+    Meter,
+    Outgoing,
+    PermanentError,
+    RedactFilter,
+    RejectedError,
+    Sink,
+    TransientError,
+)
 from monitor.config import SinkConfig
 from monitor.runtime.delays import MAX_DELAY, clamp_delay
 
@@ -63,20 +80,6 @@ _LABEL_BUTTONS = {
 }
 LABEL_CODES = ("p", "u", "n")  # positive, neutral, negative in callback data
 MAX_LABEL_ROWS = 3
-
-
-class _Redact(logging.Filter):
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__("pingfan-redact")
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, ()
-        return True
 
 
 class SafeRequest(HTTPXRequest):
@@ -163,18 +166,44 @@ def label_row(language: str, alert_id: int, index: int) -> list[InlineKeyboardBu
     ]
 
 
+PER_CHAT_PER_SECOND = 1
+PER_GROUP_PER_MINUTE = 20
+
+
+class _Paced:
+    """The bot as the sink posts with it: each message waits for its turn, counts once sent."""
+
+    def __init__(self, bot: Bot, meter: Meter) -> None:
+        self.bot = bot
+        self.meter = meter
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> Any:
+        await self.meter.turn()
+        result = await self.bot.send_message(*args, **kwargs)
+        self.meter.sent()
+        return result
+
+    async def send_document(self, *args: Any, **kwargs: Any) -> Any:
+        await self.meter.turn()
+        result = await self.bot.send_document(*args, **kwargs)
+        self.meter.sent()
+        return result
+
+
 class TelegramSink(Sink):
     type = "telegram"
-    per_minute = 20  # per group
+    per_second = PER_CHAT_PER_SECOND
 
     def __init__(
         self, label: str, config: SinkConfig, env: Mapping[str, str], chat_id: int
     ) -> None:
+        # groups and channels have negative ids; a private chat has no per-minute limit
+        self.per_minute = PER_GROUP_PER_MINUTE if chat_id < 0 else None
         super().__init__(label, config, env)
         self.chat_id = chat_id
         self._token = self.secret(config.token_env, env)
         self._bot: Bot | None = None
-        self._filter = _Redact(self._secrets)
+        self._filter = RedactFilter(self._secrets)
         self._filtered: list[logging.Logger] = []
 
     def target(self) -> str:
@@ -205,12 +234,19 @@ class TelegramSink(Sink):
             logger.removeFilter(self._filter)
         self._filtered.clear()
 
+    def messages_for(self, message: Outgoing) -> int:
+        if digest_chat.is_digest(message):
+            return 2 if digest_chat.document(message) is not None else 1
+        chunks = len(html_chunks(message))
+        return chunks - min(message.parts_sent, chunks - 1)
+
     async def send(self, message: Outgoing) -> None:
         if self._bot is None:
             raise TransientError("not opened")
+        bot = _Paced(self._bot, self.meter)
         if digest_chat.is_digest(message):
             try:  # the short summary, with the HTML page attached as a document
-                await digest_chat.send_telegram(self._bot, self.chat_id, message)
+                await digest_chat.send_telegram(bot, self.chat_id, message)
             except TelegramError as err:
                 raise self._translate(err) from None
             return
@@ -220,7 +256,7 @@ class TelegramSink(Sink):
             chunk = chunks[index]
             last = index == len(chunks) - 1
             try:
-                await self._bot.send_message(
+                await bot.send_message(
                     chat_id=self.chat_id,
                     text=chunk,
                     parse_mode="HTML",

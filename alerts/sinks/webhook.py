@@ -29,3 +29,4 @@ class WebhookSink(Sink):
             digest = hmac.new(self._key.encode(), body, hashlib.sha256).hexdigest()
             headers["X-Pingfan-Signature"] = f"sha256={digest}"
         await post_json(self, self._url, {}, headers=headers, data=body)
+        self.meter.sent()

@@ -342,3 +342,15 @@ def m080_watched(db: Database) -> None:
         " added_at TEXT NOT NULL)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS watched_by_post ON watched (platform, id)")
+
+
+@migrations()
+def m085_delivery_messages(db: Database) -> None:
+    # How many messages the service received for a delivery (a long Telegram alert is several,
+    # a digest in Telegram a message and a document), so that a sink's rate limit counts
+    # messages across restarts. Rows from before counted one message each (a burst once).
+    db.execute("ALTER TABLE alert_deliveries ADD COLUMN messages INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "UPDATE alert_deliveries SET messages = 1 WHERE state = 'sent'"
+        " OR (state = 'coalesced' AND coalesced_into = alert_id)"
+    )

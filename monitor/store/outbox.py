@@ -8,7 +8,9 @@ one message). A delivery found `sending` after a crash is sent again, flagged as
 duplicate: at-least-once, never lost, and a restart never re-sends what was marked sent. So
 is a delivery whose earlier attempt may have been accepted (`outcome_unknown`: a timeout
 after the request went out). A message split into parts records each part the service
-accepted (`parts_sent`), so a retry sends only the rest.
+accepted (`parts_sent`), so a retry sends only the rest. A delivery records how many messages
+its service received (`messages`: a split alert is several), so a sink's rate limit counts
+messages across restarts.
 """
 
 from __future__ import annotations
@@ -420,17 +422,28 @@ class OutboxStore(StoreBase):
         *,
         error: str | None = None,
         coalesced_into: int | None = None,
+        messages: int = 0,
     ) -> None:
-        """A final state for these deliveries; an alert delivered everywhere becomes `sent`."""
+        """A final state for these deliveries; an alert delivered everywhere becomes `sent`.
+        `messages`: what the service received for them, recorded on the first (a burst
+        summary's messages are the burst's, once)."""
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final delivery state")
         with self.db.atomic():
             self.db.conn.executemany(
                 "UPDATE alert_deliveries SET state = ?, sent_at = ?, last_error = ?,"
-                " coalesced_into = ? WHERE sink = ? AND alert_id = ?",
+                " coalesced_into = ?, messages = ? WHERE sink = ? AND alert_id = ?",
                 [
-                    (state, to_utc_iso(at), error, coalesced_into, sink, alert_id)
-                    for alert_id in alert_ids
+                    (
+                        state,
+                        to_utc_iso(at),
+                        error,
+                        coalesced_into,
+                        messages if index == 0 else 0,
+                        sink,
+                        alert_id,
+                    )
+                    for index, alert_id in enumerate(alert_ids)
                 ],
             )
             self._finish_alerts(alert_ids, at)
@@ -472,9 +485,10 @@ class OutboxStore(StoreBase):
             )
 
     def sent_since(self, sink: str, since: datetime) -> int:
-        """Messages the sink accepted since `since` (for its rate limit across restarts)."""
+        """Messages the sink's service received since `since` (for its rate limit across
+        restarts; a split alert counts each part)."""
         row = self.db.execute(
-            "SELECT count(DISTINCT coalesce(coalesced_into, alert_id)) FROM alert_deliveries"
+            "SELECT coalesce(sum(messages), 0) FROM alert_deliveries"
             " WHERE sink = ? AND sent_at >= ? AND state IN ('sent', 'coalesced')",
             (sink, to_utc_iso(since)),
         ).fetchone()

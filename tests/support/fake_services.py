@@ -171,6 +171,8 @@ class FakeServices:
     _tg_news: asyncio.Event | None = None  # set when an update is queued
     _tg_seen: asyncio.Event | None = None  # set after every Bot API call
     _closing: bool = False
+    # when set (a test's virtual clock), each accepted message records it as `received_at`
+    clock: Callable[[], Any] | None = None
 
     @property
     def base(self) -> str:
@@ -369,9 +371,33 @@ class FakeServices:
             return self._tg_answer(params)
         if method in ("editMessageText", "editMessageReplyMarkup"):
             return self._tg_edit(method, params)
+        if method == "sendDocument":
+            return self._tg_document(params)
         if method != "sendMessage":
             return _tg_error(404, "Not Found")
         return self._tg_send(params)
+
+    def _tg_document(self, params: dict[str, Any]) -> web.Response:
+        """sendDocument, recorded in `received["telegram_documents"]` (chat and caption)."""
+        try:
+            chat_id = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            return _tg_error(400, "Bad Request: chat not found")
+        if chat_id not in self.chats:
+            return _tg_error(400, "Bad Request: chat not found")
+        documents = self.received["telegram_documents"]
+        message = {
+            "message_id": 10_000 + len(documents) + 1,
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "supergroup"},
+            "date": int(time.time()),
+            "caption": str(params.get("caption", "")),
+        }
+        documents.append({**message, "received_at": self._now()})
+        return web.json_response({"ok": True, "result": message})
+
+    def _now(self) -> Any:
+        return self.clock() if self.clock is not None else None
 
     async def _tg_get_updates(self, params: dict[str, Any]) -> web.Response:
         assert self._tg_news is not None
@@ -488,7 +514,7 @@ class FakeServices:
         }
         if markup:
             message["reply_markup"] = markup
-        self.received["telegram"].append({**message, "html": html})
+        self.received["telegram"].append({**message, "html": html, "received_at": self._now()})
         self.tg_messages[(chat_id, message_id)] = {**message, "html": html}
         return web.json_response({"ok": True, "result": message})
 
@@ -512,7 +538,9 @@ class FakeServices:
             return web.json_response(
                 {"errcode": 40058, "errmsg": f"content exceed max length {limits[kind]}"}
             )
-        self.received["wecom"].append({**body, "text": content, "payload": body})
+        self.received["wecom"].append(
+            {**body, "text": content, "payload": body, "received_at": self._now()}
+        )
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _dingtalk(self, request: web.Request) -> web.Response:
@@ -535,7 +563,9 @@ class FakeServices:
                 return web.json_response({"errcode": 310000, "errmsg": "sign not match"})
         body = await request.json()
         content = body.get("text", {}).get("content", "")
-        self.received["dingtalk"].append({**body, "text": content, "payload": body})
+        self.received["dingtalk"].append(
+            {**body, "text": content, "payload": body, "received_at": self._now()}
+        )
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _feishu(self, request: web.Request) -> web.Response:
