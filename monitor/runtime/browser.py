@@ -181,6 +181,11 @@ class BrowserFetcher:
     def browser_pid(self) -> int | None:
         return self._pid
 
+    @property
+    def page(self) -> Page | None:
+        """The page requests are made from, while the browser runs (tests, diagnostics)."""
+        return self._page
+
     async def __aenter__(self) -> BrowserFetcher:
         return self  # the browser starts with the first request, not before
 

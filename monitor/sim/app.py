@@ -9,6 +9,7 @@ Douyin page's own fetches behave as they would for real. Faults come from the Fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -313,7 +314,8 @@ async def _held_for_verification(request: web.Request, sim: Simulator) -> web.St
         if request.transport is None or request.transport.is_closing():
             break
         await asyncio.sleep(0.1)
-    await response.write_eof()
+    with contextlib.suppress(ConnectionResetError):  # the client gave up meanwhile
+        await response.write_eof()
     return response
 
 

@@ -39,7 +39,9 @@ _SDK = """
     if (document.getElementById(id)) { return; }
     var box = document.createElement('div');
     box.id = id;
-    box.innerHTML = "<div class='" + ['captcha', 'verify', 'image'].join('-') + "'></div>" +
+    box.style.cssText = 'position:fixed;inset:30% 35%;background:#fff;z-index:9999';
+    box.innerHTML = "<div class='" + ['captcha', 'verify', 'image'].join('-') +
+      "' style='width:280px;height:160px;background:#ccc'></div>" +
       '<p>请完成下列验证后继续</p>';
     document.body.appendChild(box);
   }
