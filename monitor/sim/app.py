@@ -84,6 +84,8 @@ class Simulator:
         self.douyin_signed_by: list[str] = []  # per accepted web API request: who signed it
         # Open Platform access tokens that have expired (error 28001008).
         self.expired_open_tokens: set[str] = set()
+        # Open Platform access tokens whose app quota is used up (error 28003017).
+        self.quota_used_open_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
         self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
@@ -428,6 +430,8 @@ def douyin_open_api(render: Callable[[web.Request, Simulator, str], dict[str, An
         token = request.headers.get("access-token", "")
         if token in sim.expired_open_tokens:
             return _json(douyin.open_error(28001008, "access_token过期,请刷新或重新授权"))
+        if token in sim.quota_used_open_tokens:
+            return _json(douyin.open_error(28003017, "应用调用该接口的配额已用完"))
         sec_uid = sim.open_grants().get(token)
         if sec_uid is None or douyin.open_id_for(sec_uid) != request.query.get("open_id"):
             return _json(douyin.open_error(28001015, "请求参数 access_token 和 openId不匹配"))
