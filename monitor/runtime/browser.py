@@ -224,8 +224,8 @@ class BrowserFetcher:
             )
         if self.gate is not None and self.gate.is_open():  # no launch while cooling down
             raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
-        page, generation = await self._ready_page()
-        async with self._in_flight:
+        async with self._in_flight:  # the page is taken (or relaunched) by the one in flight
+            page, generation = await self._ready_page()
             return await self._fetch_in_page(page, generation, url, params, headers)
 
     async def _fetch_in_page(
