@@ -156,6 +156,8 @@ class DouyinConfig:
     max_response_mb: int = 20
     # browser mode: relaunch Chromium when its processes together use more than this (MB).
     browser_memory_limit_mb: int = 1024
+    # browser mode: false runs Chromium with a window (needs a display: Xvfb on a server).
+    headless: bool = True
     # http mode: "package.module:function" adding msToken/a_bogus to a query; "" for none.
     signer: str = ""
     # Where v.douyin.com share links are resolved (one request each, its redirect read once).

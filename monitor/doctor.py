@@ -103,7 +103,9 @@ def _check_platforms(config: Config) -> list[Check]:
             checks.append(Check(name, "ok", "disabled in config"))
             continue
         env = platform.cookie_env
-        if env and os.environ.get(env):
+        if env and os.environ.get(env) and name == "douyin":
+            checks.append(_douyin_cookie(env, os.environ[env]))
+        elif env and os.environ.get(env):
             checks.append(Check(f"{name} cookie", "ok", f"${env} is set"))
         else:
             checks.append(
@@ -114,7 +116,29 @@ def _check_platforms(config: Config) -> list[Check]:
                     "search and comments may be refused",
                 )
             )
+    if config.douyin.enabled and config.douyin.mode == "http":
+        signer = config.douyin.signer
+        if signer.startswith("monitor.sim."):
+            checks.append(
+                Check(
+                    "douyin signer",
+                    "warn",
+                    f"{signer} is the simulator's test signer: the real site rejects what it "
+                    "adds (use browser mode against www.douyin.com)",
+                )
+            )
     if config.douyin.enabled and config.douyin.mode == "browser":
+        if not config.douyin.headless and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            checks.append(
+                Check(
+                    "douyin headless",
+                    "warn",
+                    "headless = false needs a display and $DISPLAY is unset: run pingfan "
+                    "under Xvfb (xvfb-run -a pingfan run; `make xvfb` installs it)",
+                )
+            )
         path = config.douyin.chromium_path
         if path.is_file() and os.access(path, os.X_OK):
             checks.append(Check("chromium", "ok", str(path)))
@@ -128,6 +152,22 @@ def _check_platforms(config: Config) -> list[Check]:
                 )
             )
     return checks
+
+
+def _douyin_cookie(env: str, cookie: str) -> Check:
+    """The cookie is set; `__ac_*` in it are named (never their values) and why they go."""
+    from monitor.collectors.douyin_client import drop_page_load_cookies
+
+    _, dropped = drop_page_load_cookies(cookie)
+    if not dropped:
+        return Check("douyin cookie", "ok", f"${env} is set")
+    return Check(
+        "douyin cookie",
+        "warn",
+        f"${env} is set and holds {', '.join(dropped)}, which pingfan drops: they pair with "
+        "one page load (the site's challenge and its answer), an old pair brings the captcha "
+        "page, and the site sets fresh ones; export the cookie without them",
+    )
 
 
 def render(checks: list[Check]) -> str:

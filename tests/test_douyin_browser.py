@@ -1,9 +1,13 @@
 """Browser mode for real: Debian's headless Chromium opens the simulated www.douyin.com, whose
 own JavaScript signs every request, and the collector stores what those requests load.
-Walls, crashes and the memory limit relaunch or stop the browser as they should."""
+The simulator's gateway lets only the page's signature through (its test signer is off
+here), so these tests pass only when the page signs. Walls, crashes and the memory limit
+relaunch or stop the browser as they should."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -16,15 +20,25 @@ from typing import Any
 import pytest
 
 from monitor.collectors.douyin import DouyinCollector
-from monitor.collectors.douyin_client import PARAMS_SCRIPT
-from monitor.config import Config
+from monitor.collectors.douyin_client import (
+    PARAMS_SCRIPT,
+    READY_SCRIPT,
+    SECURITY_PARAMS,
+    drop_page_load_cookies,
+)
+from monitor.config import Config, ConfigError, config_from_dict
+from monitor.doctor import run_checks
+from monitor.errors import Blocked, CollectorError
 from monitor.parse.douyin import wall_in
 from monitor.runtime.browser import BrowserFetcher, BrowserOptions, cookies_for, desktop_user_agent
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
+from monitor.runtime.http import TransientHttpError
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
+from monitor.sim import pages
 from monitor.sim.app import SimServer
+from monitor.sim.faults import Fault
 from monitor.store import Store
 from tests.support.douyin import (
     BLOCK_TITLE,
@@ -34,7 +48,7 @@ from tests.support.douyin import (
     expected_post_ids,
     rig,
 )
-from tests.support.sim import TOPIC, bundled_world, running_sim
+from tests.support.sim import CH_ID, TOPIC, bundled_world, running_sim
 
 CHROMIUM = Path("/usr/bin/chromium")
 EARLY = bundled_world().start + timedelta(days=12)  # fewer videos: a quicker pass
@@ -49,16 +63,38 @@ pytestmark = [
 ]
 
 
+# The simulator lets only the page's own signature through (no test signer).
+STRICT = {"douyin_test_signer": False}
+PAGE_OWN = "/aweme/v1/web/query/user/"  # the request the home page makes for itself
+
+
 def browser_mode(**douyin: Any) -> dict[str, Any]:
     return {"mode": "browser", "signer": "", "chromium_path": str(CHROMIUM), "timeout": "5s",
             **douyin}  # fmt: skip
 
 
+def api_requests(server: SimServer, *, own: bool = False) -> list[str]:
+    """The web API requests the simulator received: pingfan's, or (own) the page's own."""
+    log = server.sim.request_log
+    return [q for p, q in log if p == "douyin" and q.startswith("/aweme/")
+            and q.startswith(PAGE_OWN) == own]  # fmt: skip
+
+
+def query_of(path_qs: str) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(path_qs).query, keep_blank_values=True)
+
+
 async def test_browser_mode_stores_the_videos_and_comments_the_pages_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PINGFAN_TEST_DOUYIN_COOKIE", "sessionid=sim-session; LOGIN_STATUS=1")
-    async with rig(tmp_path, **browser_mode(cookie_env="PINGFAN_TEST_DOUYIN_COOKIE")) as r:
+    monkeypatch.setenv(
+        "PINGFAN_TEST_DOUYIN_COOKIE",
+        "sessionid=sim-session; __ac_nonce=0old; LOGIN_STATUS=1; __ac_signature=_old.sig",
+    )
+    options = browser_mode(cookie_env="PINGFAN_TEST_DOUYIN_COOKIE")
+    async with rig(tmp_path, sim_options=STRICT, **options) as r:
         report = await r.run_pass()
         now = r.clock.now()
         assert all(s.status == "ok" for s in report.steps), report.summary()
@@ -70,10 +106,20 @@ async def test_browser_mode_stores_the_videos_and_comments_the_pages_load(
         sim = r.server.sim
         assert ("douyin", "/") in sim.request_log, "the requests are made from a douyin page"
         assert {"sessionid", "LOGIN_STATUS", "ttwid"} <= sim.cookies_seen["douyin"]
-        assert r.requests() == report.requests, "the page load and every fetch are paced"
-        signed = [q for p, q in sim.request_log if p == "douyin" and q.startswith("/aweme/")]
-        assert signed and all("a_bogus=" in q and "msToken=" in q for q in signed)
-        assert all("browser_version=" in q for q in signed), "the common parameters too"
+        assert not {"__ac_nonce", "__ac_signature"} & sim.cookies_seen["douyin"], "dropped"
+        own = len(api_requests(r.server, own=True))
+        assert own >= 1, "the home page made its own first request"
+        assert r.requests() - own == report.requests, "the page load and every fetch are paced"
+        sent = api_requests(r.server)
+        assert sent and set(sim.douyin_signed_by) == {"page"}, "only the page's SDK signed"
+        for path_qs in sent:  # every security parameter once: the SDK's, never a second copy
+            query = query_of(path_qs)
+            assert all(len(query[k]) == 1 for k in ("msToken", "a_bogus", "verifyFp", "fp"))
+            assert not {"webid", "uifid", "X-Bogus"} & set(query)
+            # the ordinary parameters as the page's own request carried them, not constants
+            assert query["version_code"] == [pages.VERSION_CODE]
+            assert query["update_version_code"] == [pages.UPDATE_VERSION_CODE]
+            assert query["browser_version"][0].count(".") == 3
         counts = r.store.table_counts()
         report = await r.run_pass()
         assert r.store.table_counts() == counts, "a second pass adds nothing"
@@ -84,7 +130,8 @@ async def test_browser_mode_stores_the_videos_and_comments_the_pages_load(
 async def test_a_wall_is_reported_as_a_block_never_solved(
     tmp_path: Path, wall: str, word: str
 ) -> None:
-    async with rig(tmp_path, at=EARLY, sim_options={"douyin_wall": wall}, **browser_mode()) as r:
+    options = {**STRICT, "douyin_wall": wall}
+    async with rig(tmp_path, at=EARLY, sim_options=options, **browser_mode()) as r:
         report = await r.run_pass()
         assert report.blocked and r.circuit.state is CircuitState.OPEN
         (blocked,) = [s for s in report.steps if s.status == "blocked"]
@@ -100,8 +147,30 @@ async def test_a_wall_is_reported_as_a_block_never_solved(
         assert r.post_ids() == expected_post_ids(r.world, r.clock.now())
 
 
+async def test_a_pending_captcha_is_one_block_with_one_alert_never_a_retry(
+    tmp_path: Path,
+) -> None:
+    """The SDK lays its slider over the page and holds the page's own first request open:
+    pingfan sends nothing, reports the captcha once, and waits out the cool-down."""
+    options = {**STRICT, "douyin_wall": "captcha_overlay"}
+    async with rig(tmp_path, at=EARLY, sim_options=options, **browser_mode(timeout="2s")) as r:
+        report = await r.run_pass()
+        assert report.blocked and r.circuit.state is CircuitState.OPEN
+        (blocked,) = [s for s in report.steps if s.status == "blocked"]
+        assert "captcha" in blocked.detail and "never solves" in blocked.detail
+        assert r.alert_titles() == [BLOCK_TITLE]
+        assert api_requests(r.server) == [], "nothing sent before the page's own request"
+        report = await r.run_pass()
+        assert report.requests == 0 and r.alert_titles() == [BLOCK_TITLE], "one alert"
+        r.server.sim.douyin_wall = None  # someone passed the slider by hand
+        r.runtime_clock.advance(3600)
+        report = await r.run_pass()
+        assert r.circuit.state is CircuitState.CLOSED and not report.blocked
+        assert r.post_ids() == expected_post_ids(r.world, r.clock.now())
+
+
 async def test_an_empty_answer_in_the_browser_is_a_block(tmp_path: Path) -> None:
-    async with rig(tmp_path, at=EARLY, **browser_mode()) as r:
+    async with rig(tmp_path, at=EARLY, sim_options=STRICT, **browser_mode()) as r:
         r.add_fault("empty", path="/aweme/v1/web/", count=None)
         report = await r.run_pass()
         assert report.blocked and r.alert_titles() == [BLOCK_TITLE]
@@ -109,7 +178,7 @@ async def test_an_empty_answer_in_the_browser_is_a_block(tmp_path: Path) -> None
 
 
 async def test_a_stuck_cursor_in_the_browser_ends_the_walk(tmp_path: Path) -> None:
-    async with rig(tmp_path, at=EARLY, **browser_mode()) as r:
+    async with rig(tmp_path, at=EARLY, sim_options=STRICT, **browser_mode()) as r:
         r.add_fault("repeat_cursor", path="/aweme/v1/web/challenge/aweme/", count=None)
         report = await r.run_pass()
         assert not report.blocked and all(s.status == "ok" for s in report.steps)
@@ -130,9 +199,9 @@ class BrowserRig:
 
 @asynccontextmanager
 async def browser_rig(
-    tmp_path: Path, at: datetime = EARLY, **options: Any
+    tmp_path: Path, at: datetime = EARLY, timeout: float = 5, **options: Any
 ) -> AsyncIterator[BrowserRig]:
-    async with running_sim(at=at, requests_per_minute=100_000) as (server, clock):
+    async with running_sim(at=at, requests_per_minute=100_000, **STRICT) as (server, clock):
         config: Config = douyin_config(server, tmp_path, **browser_mode())
         runtime_clock = VirtualClock(at)
         with Store.open(config.storage.path) as store:
@@ -143,8 +212,10 @@ async def browser_rig(
                 options=BrowserOptions(
                     chromium_path=CHROMIUM,
                     home_url=f"{server.douyin_url}/",
-                    timeout=5,
+                    timeout=timeout,
                     params_script=PARAMS_SCRIPT,
+                    ready_script=READY_SCRIPT,
+                    forbidden_params=SECURITY_PARAMS,
                     wall_check=wall_in,
                     **options,
                 ),
@@ -217,3 +288,118 @@ def test_user_agent_and_cookies() -> None:
         ("sessionid", "abc"),
         ("LOGIN_STATUS", "1"),
     ]
+
+
+# --- requests as the page makes them ----------------------------------------------------
+
+
+CHALLENGE = "/aweme/v1/web/challenge/detail/"
+
+
+async def test_a_captcha_laid_over_a_loaded_page_stops_the_request_without_a_retry(
+    tmp_path: Path,
+) -> None:
+    async with browser_rig(tmp_path, timeout=2) as b:
+        server = b.rig.server
+        url = f"{server.douyin_url}{CHALLENGE}"
+        first = await b.fetcher.get(url, {"ch_id": CH_ID})
+        assert first.status == 200 and CH_ID in first.text
+        server.sim.douyin_wall = "captcha_overlay"
+        with pytest.raises(Blocked, match=r"captcha.*never solves"):
+            await b.fetcher.get(url, {"ch_id": CH_ID})
+        assert len(api_requests(server)) == 2, "the held request, and no retry"
+        assert b.fetcher.launches == 1
+
+
+async def test_a_security_parameter_from_pingfan_is_never_sent(tmp_path: Path) -> None:
+    async with browser_rig(tmp_path) as b:
+        url = f"{b.rig.server.douyin_url}{CHALLENGE}"
+        for name in ("msToken", "a_bogus", "verifyFp", "webid"):
+            with pytest.raises(CollectorError, match=f"never sets {name}"):
+                await b.fetcher.get(url, {"ch_id": CH_ID, name: "forged"})
+        assert api_requests(b.rig.server) == [] and b.fetcher.requests == 0
+
+
+async def test_at_most_one_request_is_in_flight_on_the_page(tmp_path: Path) -> None:
+    async with browser_rig(tmp_path) as b:
+        server = b.rig.server
+        url = f"{server.douyin_url}{CHALLENGE}"
+        await b.fetcher.get(url, {"ch_id": CH_ID})  # the page is up
+        page = b.fetcher.page
+        assert page is not None
+        await page.evaluate(
+            "() => { const inner = window.fetch; window.inFlight = 0; window.mostInFlight = 0;"
+            " window.fetch = (...args) => { window.inFlight += 1;"
+            "  window.mostInFlight = Math.max(window.mostInFlight, window.inFlight);"
+            "  return inner(...args).finally(() => { window.inFlight -= 1; }); }; }"
+        )
+        server.sim.faults.add(Fault("douyin", "slow", path=CHALLENGE, count=None, delay=0.3))
+        answers = await asyncio.gather(*(b.fetcher.get(url, {"ch_id": CH_ID}) for _ in range(3)))
+        assert all(a.status == 200 and CH_ID in a.text for a in answers)
+        assert await page.evaluate("window.mostInFlight") == 1
+
+
+async def test_the_constants_are_sent_only_with_one_warning_when_the_page_has_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with browser_rig(tmp_path) as b:
+        server = b.rig.server
+        url = f"{server.douyin_url}{CHALLENGE}"
+        await b.fetcher.get(url, {"ch_id": CH_ID})
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        page = b.fetcher.page
+        assert page is not None
+        await page.evaluate("performance.clearResourceTimings()")  # no request of its own
+        with caplog.at_level(logging.WARNING, logger="monitor.runtime.browser"):
+            for _ in range(2):
+                await page.evaluate("performance.clearResourceTimings()")
+                await b.fetcher.get(url, {"ch_id": CH_ID})
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1 and "version_code 190600" in warnings[0]
+        first, *later = api_requests(server)
+        assert query_of(first)["version_code"] == [pages.VERSION_CODE]
+        assert all(query_of(q)["version_code"] == ["190600"] for q in later)
+
+
+def test_headless_is_a_checked_config_key(tmp_path: Path) -> None:
+    def douyin(**keys: Any) -> dict[str, Any]:
+        return {"topics": [{"name": TOPIC}], "douyin": {"mode": "browser", **keys}}
+
+    assert config_from_dict(douyin(), tmp_path / "c.toml").douyin.headless is True
+    assert config_from_dict(douyin(headless=False), tmp_path / "c.toml").douyin.headless is False
+    with pytest.raises(ConfigError, match=r"douyin\.headless"):
+        config_from_dict(douyin(headless="no"), tmp_path / "c.toml")
+
+
+async def test_headful_without_a_display_says_how_to_get_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    options = BrowserOptions(chromium_path=CHROMIUM, home_url="http://127.0.0.1:9/", headless=False)
+    clock = VirtualClock(EARLY)
+    async with BrowserFetcher(
+        name="douyin", pacer=Pacer(100, clock), options=options, clock=clock, retries=0
+    ) as fetcher:
+        with pytest.raises(TransientHttpError, match="xvfb-run"):
+            await fetcher.get("http://127.0.0.1:9/aweme/v1/web/challenge/detail/")
+        assert fetcher.launches == 0
+
+
+def test_page_load_cookies_are_dropped_and_doctor_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept, dropped = drop_page_load_cookies("sessionid=a; __ac_nonce=b; __ac_signature=c; x=1")
+    assert kept == "sessionid=a; x=1" and dropped == ["__ac_nonce", "__ac_signature"]
+    assert drop_page_load_cookies(None) == (None, [])
+    monkeypatch.setenv("PINGFAN_TEST_DOUYIN_COOKIE", "sessionid=secret-value; __ac_nonce=n0nce")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    table = {"mode": "browser", "cookie_env": "PINGFAN_TEST_DOUYIN_COOKIE", "headless": False}
+    config = config_from_dict({"topics": [{"name": TOPIC}], "douyin": table}, tmp_path / "c.toml")
+    checks = {c.name: c for c in run_checks(config)}
+    cookie = checks["douyin cookie"]
+    assert cookie.status == "warn" and "__ac_nonce" in cookie.detail
+    assert "captcha" in cookie.detail and "n0nce" not in cookie.detail
+    assert checks["douyin headless"].status == "warn"
+    assert "xvfb-run" in checks["douyin headless"].detail

@@ -305,3 +305,12 @@ def test_open_platform_recorded_expiry_and_http_errors() -> None:
         read_open_envelope(401, "", URL)
     with pytest.raises(ParseError, match="truncated"):
         read_open_envelope(200, '{"data": {', URL)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [("Signature Not Found", "signature"), ("Sign Invalid", "never sets"), ("Uifid", "HTTP 403")],
+)
+def test_the_signature_gateway_refusals_are_blocks_that_say_why(body: str, fragment: str) -> None:
+    with pytest.raises(Blocked, match=fragment):
+        read_envelope(403, body, "https://www.douyin.com/aweme/v1/web/aweme/post/")

@@ -1,9 +1,11 @@
 """How Douyin's web API is reached in each mode: the fetcher a collector is given.
 
 - `browser`: `BrowserFetcher` on a www.douyin.com page; the page's own SDK signs every
-  `fetch()` it makes (msToken, a_bogus), and `PARAMS_SCRIPT` adds the common parameters the
-  site's code would add, read from the browser itself so that they always match its
-  User-Agent.
+  `fetch()` made from it (msToken, a_bogus, verifyFp, fp, the x-secsdk-web-signature header),
+  and pingfan never sets any of them (`SECURITY_PARAMS`). `PARAMS_SCRIPT` adds the ordinary
+  parameters (version_code, pc_client_type...) as the page's own first request carried them
+  (`performance.getEntriesByType('resource')`), falling back on `_COMMON` with one warning;
+  `READY_SCRIPT` holds every request until that first request has been made.
 - `http`: `SignedFetcher` over aiohttp: the same common parameters for a fixed desktop Chrome
   User-Agent, then whatever a pluggable signer adds. No signer is built in; without one the
   real site answers with empty bodies (reported as a block).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Protocol, cast
@@ -26,6 +29,8 @@ from monitor.runtime.browser import BrowserFetcher, BrowserOptions
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, Gate, HttpClient, HttpResponse
 from monitor.runtime.pacing import Pacer
+
+log = logging.getLogger(__name__)
 
 # A desktop Chrome on Linux; http mode's common parameters are derived from it.
 HTTP_USER_AGENT = (
@@ -41,16 +46,51 @@ _COMMON = {
     "browser_name": "Chrome", "browser_online": "true", "engine_name": "Blink",
     "os_name": "Linux", "platform": "PC", "screen_width": "1920", "screen_height": "1080",
 }  # fmt: skip
-# The same, computed in the page from the browser's own navigator (browser mode).
+# Parameters, and the header, that only the page's SDK sets: pingfan never does. A second
+# copy gives "Sign Invalid"; a stale one is a fingerprint.
+SECURITY_PARAMS = frozenset({"msToken", "a_bogus", "X-Bogus", "verifyFp", "fp", "webid", "uifid"})
+SIGNATURE_HEADER = "x-secsdk-web-signature"
+# The ordinary parameters copied from the page's own request when it carries them.
+ORDINARY_PARAMS = (
+    *_COMMON, "browser_version", "update_version_code", "pc_libra_divert", "support_h265",
+    "support_dash", "engine_version", "os_version", "cpu_core_num", "device_memory",
+    "downlink", "effective_type", "round_trip_time",
+)  # fmt: skip
+_API = "/aweme/v1/web/"
+# Browser mode, in the page: the ordinary parameters of the page's own first web API request
+# (the newest version_code and the rest, exactly as the site's code sends them); when the
+# page made none that carries them, `_COMMON` with the browser's own version and screen, and a
+# warning. Security parameters are never copied.
 PARAMS_SCRIPT = (
     "(params) => {"
-    " const m = navigator.userAgent.match(/Chrome\\/([\\d.]+)/);"
-    f" const common = {json.dumps(_COMMON)};"
-    " common.browser_version = m ? m[1] : '0';"
-    " common.browser_online = String(navigator.onLine);"
-    " common.screen_width = String(screen.width); common.screen_height = String(screen.height);"
-    " return Object.assign(common, params); }"
+    f" const keys = {json.dumps(ORDINARY_PARAMS)};"
+    " const own = performance.getEntriesByType('resource').map((e) => e.name)"
+    f"   .filter((u) => u.includes({json.dumps(_API)}) && u.includes('version_code='));"
+    " const common = {};"
+    " let warning = null;"
+    " if (own.length) {"
+    "  const query = new URL(own[0]).searchParams;"
+    "  for (const k of keys) { if (query.has(k)) { common[k] = query.get(k); } }"
+    " } else {"
+    "  const m = navigator.userAgent.match(/Chrome\\/([\\d.]+)/);"
+    f"  Object.assign(common, {json.dumps(_COMMON)});"
+    "  common.browser_version = m ? m[1] : '0';"
+    "  common.browser_online = String(navigator.onLine);"
+    "  common.screen_width = String(screen.width); common.screen_height = String(screen.height);"
+    "  warning = 'the page made no request of its own carrying version_code; sending the "
+    "built-in common parameters (version_code ' + common.version_code + '), which may be "
+    "stale and mark the requests as not the site\\'s own';"
+    " }"
+    " return {params: Object.assign(common, params), warning: warning}; }"
 )
+# The first-request gate: the page has made its own first signed web API request.
+READY_SCRIPT = (
+    "() => performance.getEntriesByType('resource').some((e) =>"
+    f" e.name.includes({json.dumps(_API)}) && e.name.includes('a_bogus='))"
+)
+# Cookies that pair with one page load (a challenge and its answer): an old pair brings the
+# captcha page, so they are dropped from the user's cookie and the site sets fresh ones.
+PAGE_LOAD_COOKIES = ("__ac_nonce", "__ac_signature")
 REFERER = "https://www.douyin.com/"
 
 
@@ -59,6 +99,20 @@ class Signer(Protocol):
     after the query they sign. Loaded from `[douyin] signer = "module:function"`."""
 
     def __call__(self, query: str, user_agent: str) -> Mapping[str, str]: ...
+
+
+def drop_page_load_cookies(cookie: str | None) -> tuple[str | None, list[str]]:
+    """The cookie without `__ac_nonce` / `__ac_signature`, and the names dropped."""
+    if not cookie:
+        return cookie, []
+    kept, dropped = [], []
+    for part in cookie.split(";"):
+        name = part.strip().partition("=")[0].strip()
+        if name in PAGE_LOAD_COOKIES:
+            dropped.append(name)
+        elif part.strip():
+            kept.append(part.strip())
+    return "; ".join(kept) or None, dropped
 
 
 def common_params(user_agent: str) -> dict[str, str]:
@@ -114,7 +168,15 @@ async def web_fetcher(
     settings: DouyinConfig, pacer: Pacer, clock: Clock, gate: Gate
 ) -> AsyncIterator[Fetcher]:
     """The fetcher of `browser` or `http` mode, open for as long as the platform runs."""
-    cookie = read_cookie(settings.cookie_env, key="douyin.cookie_env")
+    cookie, dropped = drop_page_load_cookies(
+        read_cookie(settings.cookie_env, key="douyin.cookie_env")
+    )
+    if dropped:  # names only: cookie values are never logged
+        log.info(
+            "douyin: %s dropped from the cookie: they pair with one page load, and an old pair "
+            "brings the captcha page (the site sets fresh ones)",
+            ", ".join(dropped),
+        )
     base = settings.base_url.rstrip("/")
     if settings.mode == "browser":
         options = BrowserOptions(
@@ -129,8 +191,11 @@ async def web_fetcher(
             ),
             cookie=cookie,
             params_script=PARAMS_SCRIPT,
+            ready_script=READY_SCRIPT,
+            forbidden_params=SECURITY_PARAMS,
             wall_check=wall_in,
             max_body_bytes=settings.max_response_mb * MB,
+            headless=settings.headless,
         )
         async with BrowserFetcher(
             name="douyin", pacer=pacer, options=options, clock=clock, gate=gate

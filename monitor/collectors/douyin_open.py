@@ -6,25 +6,31 @@ This is the only honest source of per-video plays: the web API reports 0 for the
 nothing about anyone else's videos and no challenge views, so a topic's views and its
 citizens' videos need the web modes. Each grant is an access token per account, read from
 the environment (`[douyin] open_platform_token_envs`); an expired or revoked one is reported
-as an expired login (one alert), never refreshed behind the team's back.
+as an expired login (one alert), never refreshed behind the team's back. When the grant's
+variable also names the token's expiry, one health alert comes 3 days before it.
+
+28003017 (the app's quota used up) pauses only that grant, until the quota resets (assumed
+at midnight Beijing time, as the Open Platform's daily quotas are counted): no request for
+it before then, one warning alert, and the other grants go on.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
 from monitor.collectors.douyin_comments import CommentWalker, comment_candidates
 from monitor.collectors.walk import Trail, Warnings
 from monitor.config import Config, ConfigError
-from monitor.errors import ParseError
-from monitor.models import AuthorKind, Cursor, Post
+from monitor.errors import CollectorError, ParseError
+from monitor.models import AlertRecord, AuthorKind, Cursor, Post, to_utc_iso
 from monitor.parse.douyin import CommentPage
 from monitor.parse.douyin_open import (
     OpenVideo,
+    QuotaUsedUp,
     open_page,
     parse_open_fans,
     parse_open_video,
@@ -44,6 +50,18 @@ COMMENTS_SOURCE = "douyin:open_comments"
 MAX_PAGES = 30
 COUNT = 20
 FANS_DAYS = 7
+EXPIRY_WARNING = timedelta(days=3)  # one alert this long before a token expires
+BEIJING = timezone(timedelta(hours=8))  # the quota's day (China keeps no summer time)
+
+
+class GrantPaused(CollectorError):
+    """This grant's quota is used up: nothing is sent for it until the quota resets."""
+
+
+def quota_resets_at(now: datetime) -> datetime:
+    """The next midnight, Beijing time, after `now`."""
+    local = now.astimezone(BEIJING)
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -54,13 +72,15 @@ class Grant:
     sec_uid: str
     open_id: str
     token: str = ""
+    expires: datetime | None = None  # when the access token expires, if the team said
 
     def __repr__(self) -> str:
         return f"Grant({self.sec_uid!r}, open_id={self.open_id!r})"
 
 
 def read_grants(entries: tuple[str, ...], environ: dict[str, str]) -> list[Grant]:
-    """`"sec_user_id=ENV_NAME"` entries; `$ENV_NAME` holds `open_id:access_token`."""
+    """`"sec_user_id=ENV_NAME"` entries; `$ENV_NAME` holds `open_id:access_token`, optionally
+    followed by `:` and the token's expiry (`YYYY-MM-DD`, Beijing time, or unix seconds)."""
     key = "douyin.open_platform_token_envs"
     grants = []
     for entry in entries:
@@ -71,14 +91,28 @@ def read_grants(entries: tuple[str, ...], environ: dict[str, str]) -> list[Grant
                 "sec_user_id, '=', and the name of the variable holding 'open_id:access_token'"
             )
         value = environ.get(env_name, "").strip()
-        open_id, colon, token = value.partition(":")
+        open_id, colon, rest = value.partition(":")
+        token, _, expiry = rest.partition(":")
         if not colon or not open_id or not token:
             raise ConfigError(
                 f"${env_name} (named by '{key}') is unset or not 'open_id:access_token'; "
                 "export it from the KOL's OAuth grant"
             )
-        grants.append(Grant(sec_uid, open_id.strip(), token.strip()))
+        expires = _expiry(expiry.strip(), env_name) if expiry.strip() else None
+        grants.append(Grant(sec_uid, open_id.strip(), token.strip(), expires))
     return grants
+
+
+def _expiry(text: str, env_name: str) -> datetime:
+    try:
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), UTC)
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=BEIJING)
+    except (ValueError, OverflowError, OSError) as err:
+        raise ConfigError(
+            f"${env_name}: the token's expiry {text[:20]!r} is neither YYYY-MM-DD nor unix "
+            "seconds; write 'open_id:access_token:YYYY-MM-DD' or leave the expiry out"
+        ) from err
 
 
 class OpenPlatformCollector:
@@ -96,6 +130,7 @@ class OpenPlatformCollector:
         self._platform_now: datetime | None = None
         self._owners: dict[str, Grant] | None = None  # video id → its author's grant
         self._warnings = Warnings()
+        self.paused: dict[str, datetime] = {}  # sec_uid → when its quota resets
         self.comments = CommentWalker(
             store, clock, COMMENTS_SOURCE, self._comment_page, self._reply_page
         )
@@ -116,13 +151,85 @@ class OpenPlatformCollector:
         return found.sources
 
     async def _get(self, grant: Grant, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_grant(grant)
         headers = {"access-token": grant.token, "Content-Type": "application/json"}
         response: HttpResponse = await self.http.get(
             f"{self.base}{path}", {"open_id": grant.open_id, **params}, headers
         )
         if self._platform_now is None or response.date > self._platform_now:
             self._platform_now = response.date
-        return read_open_envelope(response.status, response.text, response.url)
+        try:
+            return read_open_envelope(response.status, response.text, response.url)
+        except QuotaUsedUp as err:
+            raise self._pause(grant, err) from err
+
+    def is_paused(self, sec_uid: str) -> bool:
+        resets = self.paused.get(sec_uid)
+        if resets is not None and self.clock.now() >= resets:
+            del self.paused[sec_uid]
+            log.info("douyin open platform: the quota of %s has reset; resumed", sec_uid)
+            return False
+        return resets is not None
+
+    def _check_grant(self, grant: Grant) -> None:
+        """Before a request: a paused grant sends nothing; a token near expiry alerts once."""
+        if self.is_paused(grant.sec_uid):
+            raise GrantPaused(
+                f"douyin open platform: {grant.sec_uid} is paused until its quota resets at "
+                f"{self.paused[grant.sec_uid]:%Y-%m-%d %H:%M %z}"
+            )
+        now = self.clock.now()
+        if grant.expires is not None and now >= grant.expires - EXPIRY_WARNING:
+            when = f"{grant.expires.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+            self._alert(
+                grant,
+                "token_expiry",
+                grant.expires,
+                "抖音开放平台授权即将过期",
+                f"{self._label(grant)} 的 access_token 将于 {when}（北京时间）过期；"
+                "请在此之前请其重新授权，并更新令牌环境变量。",
+                now,
+            )
+
+    def _pause(self, grant: Grant, err: QuotaUsedUp) -> GrantPaused:
+        now = self.clock.now()
+        resets = quota_resets_at(now)
+        self.paused[grant.sec_uid] = resets
+        log.warning(
+            "douyin open platform: %s; %s paused until %s", err, grant.sec_uid, resets.isoformat()
+        )
+        self._alert(
+            grant,
+            "quota_used_up",
+            resets,
+            "抖音开放平台配额已用完",
+            f"{self._label(grant)} 的接口配额已用完（28003017）；暂停该授权的采集，直到配额在 "
+            f"{resets:%Y-%m-%d %H:%M}（北京时间）重置，其他账号照常采集。",
+            now,
+        )
+        return GrantPaused(f"{err}; {grant.sec_uid} paused until {resets.isoformat()}")
+
+    def _label(self, grant: Grant) -> str:
+        return self._names.get(grant.sec_uid) or grant.sec_uid
+
+    def _alert(
+        self, grant: Grant, event: str, moment: datetime, title: str, text: str, now: datetime
+    ) -> None:
+        """One health alert per grant and event moment (the store drops a second one)."""
+        self.store.enqueue_alert(
+            AlertRecord(
+                kind="collector_health",
+                severity="warning",
+                title=title,
+                text=text,
+                dedupe_key=(
+                    f"collector_health:douyin:{event}:{grant.sec_uid}:{to_utc_iso(moment)}"
+                ),
+                created_at=now,
+                platform="douyin",
+                subject_id=grant.sec_uid,
+            )
+        )
 
     def _kind_of(self, sec_uid: str) -> AuthorKind:
         return "official" if sec_uid in self._officials else "kol"
@@ -130,6 +237,8 @@ class OpenPlatformCollector:
     async def collect_videos(self, sec_uid: str) -> int:
         """`/video/list/` newest first (pinned first), until an unpinned video at or before
         the watermark; traps end the walk early and keep the watermark."""
+        if self.is_paused(sec_uid):
+            return 0
         grant = self.grants[sec_uid]
         key = f"open:{sec_uid}"
         known = int(self.store.cursor(POSTS_SOURCE, key) or 0)
@@ -182,6 +291,8 @@ class OpenPlatformCollector:
         return self.store.save_posts(found.values(), cursor=row)
 
     async def collect_fans(self, sec_uid: str) -> int:
+        if self.is_paused(sec_uid):
+            return 0
         grant = self.grants[sec_uid]
         data = await self._get(grant, "/data/external/user/fans/", {"date_type": FANS_DAYS})
         name = self._names.get(sec_uid, "")
@@ -201,7 +312,9 @@ class OpenPlatformCollector:
             candidates = comment_candidates(
                 self.store, self.config, self.clock, self._observed(), COMMENTS_SOURCE
             )
-            return [c for c in candidates if c[0] in owners]
+            return [
+                c for c in candidates if c[0] in owners and not self.is_paused(owners[c[0]].sec_uid)
+            ]
 
         return await self.comments.collect_due(plan)
 

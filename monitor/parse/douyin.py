@@ -22,6 +22,12 @@ from nlp.text import extract_entities
 CAPTCHA_MARKERS = ("captcha_container", "captcha-verify", "verifycenter", "验证码", "安全验证")
 LOGIN_MARKERS = ("login-pannel", "login-panel", "扫码登录", "登录后查看")
 _BLOCK_STATUSES = {403: "HTTP 403", 429: "HTTP 429 (rate limited)", 444: "HTTP 444"}
+# What the signature gateway (2026) answers, and what it means.
+_GATEWAY_REFUSALS = {
+    "Signature Not Found": "the request lacks the page SDK's signature (x-secsdk-web-signature)",
+    "Uifid Not Found": "the request lacks the page SDK's uifid",
+    "Sign Invalid": "a security parameter came twice or was forged; pingfan never sets one",
+}
 # status_msg wording that means the session or the client was refused, not "no such item".
 _LOGIN_WORDS = ("登录", "login")
 _BLOCK_WORDS = ("频繁", "验证", "风控", "captcha", "verify", "limit")
@@ -61,6 +67,10 @@ def read_envelope(status: int, body: str, url: str) -> dict[str, Any]:
     HTTP 200 with an empty body (or the bare word `blocked`) is how Douyin refuses a request
     whose signature, cookie or client it does not trust: a block, never "no data".
     """
+    if status == 403 and body.strip() in _GATEWAY_REFUSALS:
+        reason = body.strip()
+        raise Blocked(f"Douyin's gateway answered HTTP 403 {reason} for {url}: "
+                      f"{_GATEWAY_REFUSALS[reason]}")  # fmt: skip
     if status in _BLOCK_STATUSES:
         raise Blocked(f"Douyin answered {_BLOCK_STATUSES[status]} for {url}")
     text = body.strip()

@@ -23,8 +23,14 @@ from nlp.text import extract_entities
 # The grant is gone: expired (10008/2190008 old, 28001008 new), invalid (2190002), the scope
 # not granted (28001012), or token and open_id of different users (28001015).
 TOKEN_CODES = {10008, 2190008, 2190002, 28001008, 28001012, 28001015}
-# Slow down: quota used up (2190001, 28003017), too frequent (28003018), risk (28001052).
-LIMIT_CODES = {2190001, 28003017, 28003018, 28001052}
+# Slow down: quota used up (2190001), too frequent (28003018), risk (28001052).
+LIMIT_CODES = {2190001, 28003018, 28001052}
+# The app's quota for this grant is used up: it only comes back when the quota resets.
+QUOTA_USED_UP = 28003017
+
+
+class QuotaUsedUp(Blocked):
+    """28003017: no retry helps before the quota resets; the collector pauses that grant."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ def read_open_envelope(status: int, body: str, url: str) -> dict[str, Any]:
             )
             if code in TOKEN_CODES:
                 raise AuthExpired(described + "; the KOL must authorise the app again")
+            if code == QUOTA_USED_UP:
+                raise QuotaUsedUp(described + "; paused until the quota resets")
             if code in LIMIT_CODES:
                 raise Blocked(described)
             raise DouyinApiError(described)

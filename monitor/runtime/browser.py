@@ -6,7 +6,14 @@ One browser and one context live as long as the fetcher; the session cookie (fro
 environment) is loaded into the context. Every request is a `fetch()` made by a page of the
 site itself (`home_url`), so the site's own JavaScript treats it as its own request: it adds
 its cookies and, on sites whose SDK hooks `fetch`, its signature parameters. A site-specific
-`params_script` may add the query parameters the site's own code would add.
+`params_script` may add the query parameters the site's own code would add. pingfan never
+sets a parameter the site's SDK adds (`forbidden_params`): a copy of its own would make a
+duplicate the site refuses.
+
+Requests wait for the page: none is sent before `ready_script` says the page has made its
+own first (signed) request, and at most one is in flight at a time. A request that fails or
+times out on a page showing a verification overlay (the SDK holds a request open while its
+slider is pending) is reported as `Blocked`, never retried.
 
 The browser is relaunched when it crashes, when its page crashes, or when the memory of its
 process tree (proportional set size, summed over the browser and its children) passes
@@ -26,7 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from monitor.errors import Blocked
+from monitor.errors import Blocked, CollectorError
 from monitor.runtime.body import MB, BodyTooLarge
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.http import (
@@ -45,8 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HEADLESS_ARG = "--headless=new"
 DEFAULT_ARGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--mute-audio",
 )  # fmt: skip
@@ -58,7 +66,9 @@ _PAGE_HEADERS = {"accept", "accept-language"}
 _FETCH = """
 async (a) => {
   const extend = %s;
-  const all = extend ? extend(a.params) : a.params;
+  const extended = extend ? extend(a.params) : {params: a.params, warning: null};
+  const all = extended.params;
+  const note = extended.warning || null;
   const query = new URLSearchParams(all).toString();
   const target = query ? a.url + (a.url.includes('?') ? '&' : '?') + query : a.url;
   const controller = new AbortController();
@@ -78,7 +88,7 @@ async (a) => {
         size += value.byteLength;
         if (size > a.maxBytes) {
           controller.abort();
-          return {tooLarge: size, url: response.url};
+          return {tooLarge: size, url: response.url, note: note};
         }
         parts.push(value);
       }
@@ -88,9 +98,10 @@ async (a) => {
     for (const part of parts) { joined.set(part, offset); offset += part.byteLength; }
     const body = new TextDecoder('utf-8').decode(joined);
     return {status: response.status, url: response.url, body: body,
-            date: response.headers.get('date')};
+            date: response.headers.get('date'), note: note};
   } catch (e) {
-    return {error: (e && e.name ? e.name : 'Error') + ': ' + (e && e.message ? e.message : e)};
+    return {error: (e && e.name ? e.name : 'Error') + ': ' + (e && e.message ? e.message : e),
+            note: note};
   } finally {
     clearTimeout(timer);
   }
@@ -105,8 +116,15 @@ class BrowserOptions:
     timeout: float = 30.0  # seconds per request and per page load
     memory_limit_mb: float = 1024.0  # relaunch when the browser's tree passes this
     cookie: str | None = None  # "k=v; k2=v2", loaded into the context; never logged
-    # JS expression of a function (params) => params, or "" (the site's common parameters).
+    # JS expression of a function (params) => ({params, warning}), or "": the parameters the
+    # site's own code would add, and a warning (or null) to log once when they are guessed.
     params_script: str = ""
+    # JS expression of a function () => bool: true once the page has made its own first
+    # signed request; no request is sent before ("" for no wait).
+    ready_script: str = ""
+    # Query parameters only the site's SDK may set; a request naming one is never sent.
+    forbidden_params: frozenset[str] = frozenset()
+    headless: bool = True  # False needs a display (e.g. Xvfb, see the README)
     # Given the home page's HTML: a description of a captcha or login wall, or None.
     wall_check: Callable[[str], str | None] | None = None
     memory_check_every: int = 10  # requests between two memory readings
@@ -149,6 +167,8 @@ class BrowserFetcher:
         self._dead: str | None = None  # why the browser must be relaunched
         self._since_check = 0
         self._lock = asyncio.Lock()
+        self._in_flight = asyncio.Lock()  # one request at a time on the page
+        self._warned = False  # the params_script's warning is logged once
 
     def __repr__(self) -> str:  # the cookie stays out of reprs and logs
         return f"BrowserFetcher({self.name!r}, requests={self.requests}, launches={self.launches})"
@@ -160,6 +180,11 @@ class BrowserFetcher:
     @property
     def browser_pid(self) -> int | None:
         return self._pid
+
+    @property
+    def page(self) -> Page | None:
+        """The page requests are made from, while the browser runs (tests, diagnostics)."""
+        return self._page
 
     async def __aenter__(self) -> BrowserFetcher:
         return self  # the browser starts with the first request, not before
@@ -191,11 +216,28 @@ class BrowserFetcher:
     async def _get_once(
         self, url: str, params: Mapping[str, str | int] | None, headers: Mapping[str, str] | None
     ) -> HttpResponse:
-        from playwright.async_api import Error as PlaywrightError
-
+        forged = sorted(set(params or {}) & self.options.forbidden_params)
+        if forged:  # a bug in a collector: never sent, never retried
+            raise CollectorError(
+                f"{self.name}: pingfan never sets {', '.join(forged)}; the page's own SDK adds "
+                f"them (request to {url} not sent)"
+            )
         if self.gate is not None and self.gate.is_open():  # no launch while cooling down
             raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
-        page, generation = await self._ready_page()
+        async with self._in_flight:  # the page is taken (or relaunched) by the one in flight
+            page, generation = await self._ready_page()
+            return await self._fetch_in_page(page, generation, url, params, headers)
+
+    async def _fetch_in_page(
+        self,
+        page: Page,
+        generation: int,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None,
+    ) -> HttpResponse:
+        from playwright.async_api import Error as PlaywrightError
+
         await self._paced(url)
         referrer = (headers or {}).get("Referer")
         arguments = {
@@ -211,19 +253,24 @@ class BrowserFetcher:
                 page.evaluate(self._fetch_js, arguments), self.options.timeout + 5
             )
         except (PlaywrightError, TimeoutError) as err:
+            await self._raise_if_walled(page, url, f"the request failed ({type(err).__name__})")
             self._mark_dead(f"page failed ({type(err).__name__})", generation)
             raise TransientHttpError(f"{self.name}: browser failed on {url} ({err})") from err
+        if isinstance(result, dict) and result.get("note") and not self._warned:
+            self._warned = True
+            log.warning("%s: %s", self.name, result["note"])
         if isinstance(result, dict) and "tooLarge" in result:
             limit = self.options.max_body_bytes
             raise BodyTooLarge(f"answer larger than {limit / MB:g} MB; not read further", url)
         if not isinstance(result, dict) or "error" in result:
             detail = result.get("error") if isinstance(result, dict) else repr(result)
+            await self._raise_if_walled(page, url, f"the request ended in {detail}")
             raise TransientHttpError(f"{self.name}: {detail} on {url}")
         status, body = int(result["status"]), str(result["body"])
         if status in _TRANSIENT_STATUSES:
             raise TransientHttpError(f"{self.name}: HTTP {status} on {url}")
         if not body.strip():
-            await self._raise_if_walled(page, url)
+            await self._raise_if_walled(page, url, "an empty answer")
         self._after_request(generation)
         log.debug("%s: %s %s (%d bytes)", self.name, status, result["url"], len(body))
         return HttpResponse(str(result["url"]), status, body, server_date(result.get("date")))
@@ -236,17 +283,21 @@ class BrowserFetcher:
         self.requests += 1
         count_request()
 
-    async def _raise_if_walled(self, page: Page, url: str) -> None:
-        """An empty answer with a verification overlay on the page names the wall."""
+    async def _raise_if_walled(self, page: Page, url: str, seen: str) -> None:
+        """A failed, timed-out or empty answer with a verification overlay (or a login wall)
+        on the page is that wall: `Blocked`, and a fresh page after the cool-down."""
         if self.options.wall_check is None:
             return
         try:
-            wall = self.options.wall_check(await page.content())
-        except Exception:  # the page is gone: the empty answer speaks for itself
+            wall = self.options.wall_check(await asyncio.wait_for(page.content(), 5))
+        except Exception:  # the page is gone: the failure speaks for itself
             return
         if wall:
-            self._mark_dead(f"{wall} shown", self.launches)  # a fresh page after the cool-down
-            raise Blocked(f"{self.name}: the page shows a {wall} ({url}); pingfan never solves it")
+            self._mark_dead(f"{wall} shown", self.launches)
+            raise Blocked(
+                f"{self.name}: the page shows a {wall} ({seen} on {url}); pingfan never "
+                "solves it and does not retry"
+            )
 
     # --- the browser's life ------------------------------------------------------------
 
@@ -274,13 +325,21 @@ class BrowserFetcher:
                 f"{self.name}: no Chromium at {options.chromium_path}; install Debian's "
                 "chromium (apt-get install chromium) or set chromium_path"
             )
+        if not options.headless and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            raise TransientHttpError(
+                f"{self.name}: headless = false needs a display and there is none ($DISPLAY "
+                "is unset); run pingfan under Xvfb (xvfb-run -a pingfan run, see the README)"
+            )
+        headless_args = (HEADLESS_ARG,) if options.headless else ()
         try:
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
             browser = await self._playwright.chromium.launch(
                 executable_path=str(options.chromium_path),
-                args=list(options.launch_args),
-                headless=True,
+                args=[*headless_args, *options.launch_args],
+                headless=options.headless,
                 timeout=options.timeout * 1000,
                 # Playwright's driver would close the browser on the terminal's Ctrl-C
                 # while the daemon still finishes its runs; the daemon closes it itself.
@@ -328,7 +387,25 @@ class BrowserFetcher:
                     f"{self.name}: {options.home_url} shows a {wall}; pingfan never solves it "
                     "(log in by hand in a browser and export a fresh cookie)"
                 )
+        if options.ready_script:
+            await self._first_request_made(page)
         return page
+
+    async def _first_request_made(self, page: Page) -> None:
+        """The first-request gate: wait until the page has made its own first signed request
+        (its SDK is up and signing); a wall shown meanwhile is that wall."""
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            await page.wait_for_function(
+                self.options.ready_script, polling=100, timeout=self.options.timeout * 1000
+            )
+        except PlaywrightError as err:
+            await self._raise_if_walled(page, self.options.home_url, "no first request")
+            raise TransientHttpError(
+                f"{self.name}: {self.options.home_url} made no signed request of its own "
+                f"within {self.options.timeout:g} s; nothing sent from it"
+            ) from err
 
     def _mark_dead(self, reason: str, generation: int) -> None:
         if self._browser is not None and self._dead is None and generation == self.launches:

@@ -9,6 +9,7 @@ Douyin page's own fetches behave as they would for real. Faults come from the Fa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.sim import douyin, pages, weibo
+from monitor.sim import douyin, gateway, pages, weibo
 from monitor.sim.clock import Clock
 from monitor.sim.faults import Fault, FaultBook
 from monitor.sim.short_links import add_short_link_routes
@@ -66,6 +67,7 @@ class Simulator:
         requests_per_minute: int = 600,
         weibo_cookie: str | None = None,
         douyin_wall: str | None = None,
+        douyin_test_signer: bool = True,
     ) -> None:
         self.world = world
         self.clock = clock
@@ -74,9 +76,17 @@ class Simulator:
         # When set, search and comments need this SUB cookie (else 432 / login: false).
         self.weibo_cookie = weibo_cookie
         # "captcha" or "login": Douyin's pages show that wall and its API answers empty.
+        # "captcha_overlay": the pages load, but the API holds every request open and has the
+        # page's SDK lay the slider over the page, until the wall is lifted.
         self.douyin_wall = douyin_wall
+        # Let the http mode's test signer through the gateway (see monitor/sim/gateway.py).
+        self.douyin_test_signer = douyin_test_signer
+        self.douyin_page_keys = gateway.PageKeys()
+        self.douyin_signed_by: list[str] = []  # per accepted web API request: who signed it
         # Open Platform access tokens that have expired (error 28001008).
         self.expired_open_tokens: set[str] = set()
+        # Open Platform access tokens whose app quota is used up (error 28003017).
+        self.quota_used_open_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
         self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
@@ -287,21 +297,42 @@ async def weibo_topic_detail(request: web.Request) -> web.Response:
 # --- Douyin --------------------------------------------------------------------------------
 
 
-def _signed(request: web.Request) -> bool:
-    """msToken and a_bogus present, and a User-Agent that matches the browser params."""
+def _agent_matches(request: web.Request) -> bool:
+    """A browser's User-Agent, agreeing with the browser_name/browser_version parameters."""
     query = request.query
     agent = request.headers.get("User-Agent", "")
-    if not query.get("msToken") or not query.get("a_bogus") or not agent.startswith("Mozilla/"):
-        return False
     name, version = query.get("browser_name"), query.get("browser_version")
-    return not (name and version) or f"{name}/{version}" in agent
+    return agent.startswith("Mozilla/") and (not (name and version) or f"{name}/{version}" in agent)
+
+
+async def _held_for_verification(request: web.Request, sim: Simulator) -> web.StreamResponse:
+    """The slider is pending: the answer's headers ask the page's SDK to show it, and the body
+    waits until the wall is lifted (or the client gives up), then comes empty."""
+    response = web.StreamResponse(headers={gateway.VERIFY_HEADER: '{"scene":"sim"}'})
+    response.content_type = "application/json"
+    await response.prepare(request)
+    for _ in range(1200):  # at most two minutes of real time
+        if sim.douyin_wall != "captcha_overlay":
+            break
+        if request.transport is None or request.transport.is_closing():
+            break
+        await asyncio.sleep(0.1)
+    with contextlib.suppress(ConnectionResetError):  # the client gave up meanwhile
+        await response.write_eof()
+    return response
 
 
 def douyin_api(render: Callable[[web.Request, Simulator], dict[str, Any]]) -> Handler:
-    async def handler(request: web.Request) -> web.Response:
+    async def handler(request: web.Request) -> web.StreamResponse:
         sim = request.app[SIM]
-        if not _signed(request) or sim.douyin_wall:  # a wall answers the API with nothing
-            return _fault_response("douyin", "empty")
+        if sim.douyin_wall == "captcha_overlay":
+            return await _held_for_verification(request, sim)
+        verdict = gateway.check(request, sim.douyin_page_keys, test_signer=sim.douyin_test_signer)
+        if verdict.refusal is not None:
+            return verdict.refusal
+        if verdict.signer is None or not _agent_matches(request) or sim.douyin_wall:
+            return _fault_response("douyin", "empty")  # a wall answers the API with nothing
+        sim.douyin_signed_by.append(verdict.signer)
         payload = render(request, sim)
         fault = request.get(FAULT)
         if fault == "has_more_empty":
@@ -360,26 +391,31 @@ DOUYIN_ROUTES: dict[str, Callable[[web.Request, Simulator], dict[str, Any]]] = {
     "/aweme/v1/web/user/profile/other/": lambda r, s: douyin.user_profile(
         s.world, r.query.get("sec_user_id", ""), s.clock.now()
     ),
+    "/aweme/v1/web/query/user/": lambda r, s: douyin.query_user(s.clock.now()),
 }
 
 
-def _douyin_page(request: web.Request, page: str) -> web.Response:
-    wall = request.app[SIM].douyin_wall
-    if wall:
-        page = pages.captcha_page() if wall == "captcha" else pages.login_page()
-    return web.Response(text=page, content_type="text/html")
+def _douyin_page(request: web.Request, page: Callable[[tuple[str, str]], str]) -> web.Response:
+    sim = request.app[SIM]
+    wall = sim.douyin_wall
+    if wall in ("captcha", "login"):
+        text = pages.captcha_page() if wall == "captcha" else pages.login_page()
+    else:
+        text = page(sim.douyin_page_keys.issue())  # every page load: an SDK key of its own
+    return web.Response(text=text, content_type="text/html")
 
 
 async def douyin_hashtag_page(request: web.Request) -> web.Response:
-    return _douyin_page(request, pages.hashtag_page(request.match_info["ch_id"]))
+    return _douyin_page(request, lambda key: pages.hashtag_page(request.match_info["ch_id"], key))
 
 
 async def douyin_user_page(request: web.Request) -> web.Response:
-    return _douyin_page(request, pages.user_page(request.match_info["sec_user_id"]))
+    sec_user_id = request.match_info["sec_user_id"]
+    return _douyin_page(request, lambda key: pages.user_page(sec_user_id, key))
 
 
 async def douyin_home(request: web.Request) -> web.Response:
-    response = _douyin_page(request, pages.home_page())
+    response = _douyin_page(request, pages.home_page)
     response.set_cookie("ttwid", "1%7Csim-ttwid", httponly=True)
     return response
 
@@ -395,6 +431,8 @@ def douyin_open_api(render: Callable[[web.Request, Simulator, str], dict[str, An
         token = request.headers.get("access-token", "")
         if token in sim.expired_open_tokens:
             return _json(douyin.open_error(28001008, "access_token过期,请刷新或重新授权"))
+        if token in sim.quota_used_open_tokens:
+            return _json(douyin.open_error(28003017, "应用调用该接口的配额已用完"))
         sec_uid = sim.open_grants().get(token)
         if sec_uid is None or douyin.open_id_for(sec_uid) != request.query.get("open_id"):
             return _json(douyin.open_error(28001015, "请求参数 access_token 和 openId不匹配"))

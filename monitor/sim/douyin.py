@@ -262,11 +262,19 @@ def comment_count(world: World, post: SimPost, now: datetime) -> int:
 
 
 def sign(query: str, user_agent: str) -> dict[str, str]:
-    """A signer for the simulator only (`[douyin] signer = "monitor.sim.douyin:sign"` in http
-    mode): the msToken and a_bogus parameters its pages' SDK would add. The simulator checks
-    that they are present, not what they are; the real site rejects these."""
-    token = f"sim{_h(user_agent):08x}"
-    return {"msToken": token, "a_bogus": f"sim{_h(query + '&msToken=' + token + user_agent):08x}"}
+    """TEST SIGNER, for the simulator only (`[douyin] signer = "monitor.sim.douyin:sign"` in
+    http mode, as the demo and the http-mode tests use it): msToken and a_bogus values that say
+    they come from this test signer. The simulator lets them through while
+    `Simulator.douyin_test_signer` is true; the real site rejects them, and browser mode never
+    uses a signer (the page's own SDK signs there)."""
+    token = f"test-signer-{_h(user_agent):08x}"
+    digest = _h(query + "&msToken=" + token + user_agent)
+    return {"msToken": token, "a_bogus": f"test-signer-{digest:08x}"}
+
+
+def query_user(now: datetime) -> dict[str, Any]:
+    """`query/user/`: the request every page makes for itself soon after it loads."""
+    return {"status_code": 0, "user_uid": "", "user_uid_type": 0, "extra": {"now": seconds(now)}}
 
 
 # --- the Open Platform (open.douyin.com): the authorising creator's own data -------------
