@@ -26,18 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from benchmarks.processes import children, name, rss_mb
+from benchmarks.processes import children, cpu_hogs, name, rss_mb
 
 DAEMON_GOAL_MB = 150.0
 LATENCY_GOAL_POLLS = 1.0
@@ -57,40 +55,25 @@ class DemoRun:
 
 
 def reduced_alerts(out_dir: Path) -> list[ReducedAlert]:
-    """What an alert says happened, without what differs between runs by design (the
-    simulator's port in URLs, file paths)."""
+    """What each alert of a demo says happened, without what differs between runs by design
+    (the simulator's port in URLs, file paths)."""
     path = out_dir / "alerts.jsonl"
     if not path.exists():
         return []
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return reduced(rows)
+
+
+def reduced(alerts: list[dict[str, Any]]) -> list[ReducedAlert]:
     return [
-        (r["kind"], r["subject_id"] or "", r["dedupe_key"], r["severity"], r["created_at"])
-        for r in rows
+        (a["kind"], a["subject_id"] or "", a["dedupe_key"], a["severity"], a["created_at"])
+        for a in alerts
     ]
 
 
 def read_summary(out_dir: Path) -> str:
     path = out_dir / "summary.md"
     return path.read_text("utf-8") if path.exists() else ""
-
-
-def _busy_loop() -> None:
-    while True:
-        pass
-
-
-@contextmanager
-def cpu_hogs(count: int) -> Iterator[None]:
-    """`count` processes that each keep a core busy until the block ends."""
-    hogs = [multiprocessing.Process(target=_busy_loop, daemon=True) for _ in range(count)]
-    for hog in hogs:
-        hog.start()
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.terminate()
-            hog.join()
 
 
 def run_once(out_dir: Path, hogs: int = 0) -> DemoRun:

@@ -1,7 +1,11 @@
-"""A process's memory and children, read from /proc (Linux), for the benchmarks."""
+"""A process's memory and children, read from /proc (Linux), and busy neighbours, for the
+benchmarks (and the test that a busy machine replays the same demo)."""
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -30,3 +34,23 @@ def name(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return str(pid)
+
+
+def _busy_loop() -> None:
+    while True:
+        pass
+
+
+@contextmanager
+def cpu_hogs(count: int) -> Iterator[None]:
+    """`count` processes that each keep a core busy until the block ends."""
+    context = multiprocessing.get_context("spawn")
+    hogs = [context.Process(target=_busy_loop, daemon=True) for _ in range(count)]
+    for hog in hogs:
+        hog.start()
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.join()

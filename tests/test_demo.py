@@ -5,13 +5,12 @@ runs on simulated time that waits for the work, so a busy machine tells the same
 from __future__ import annotations
 
 import json
-import multiprocessing
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from benchmarks.demo import reduced
+from benchmarks.processes import cpu_hogs
 from monitor.cli import main
 from monitor.runlock import RunLock
 from monitor.sim.world import load_world
@@ -28,34 +27,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], st
     assert main(["demo", "--out", str(out), "--until", UNTIL]) == 0
     alerts = [json.loads(line) for line in (out / "alerts.jsonl").read_text("utf-8").splitlines()]
     return out, alerts, (out / "summary.md").read_text(encoding="utf-8")
-
-
-def reduced(alerts: list[dict]) -> list[tuple[str, str, str, str, str]]:
-    """What an alert says happened, without what differs between runs by design (the
-    simulator's port in URLs, file paths)."""
-    return [
-        (a["kind"], a["subject_id"] or "", a["dedupe_key"], a["severity"], a["created_at"])
-        for a in alerts
-    ]
-
-
-def _busy_loop() -> None:
-    while True:
-        pass
-
-
-@contextmanager
-def cpu_hogs(count: int) -> Iterator[None]:
-    """`count` processes that each keep a core busy until the block ends."""
-    hogs = [multiprocessing.get_context("spawn").Process(target=_busy_loop) for _ in range(count)]
-    for hog in hogs:
-        hog.start()
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.join()
 
 
 def first_alerts(alerts: list[dict], kind: str, subject: str) -> list[dict]:
