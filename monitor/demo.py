@@ -54,8 +54,8 @@ TELEGRAM_CHAT_ENV = "PINGFAN_TELEGRAM_CHAT"
 TOPIC = "平凡大连人"
 
 # In simulated time. Requests cost no simulated time, but each costs real time: the demo polls
-# less often than a live deployment would (5m/2h/48h), so that the whole campaign (some 13,000
-# requests) replays in about a minute and a half.
+# less often than a live deployment would (5m/2h/48h), so that the whole campaign replays in
+# a couple of minutes on a 2-core machine.
 DEMO_SCHEDULE = {
     "topic_posts": "4h",
     "topic_stats": "8h",
