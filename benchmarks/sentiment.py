@@ -28,7 +28,18 @@ from importlib import resources
 from pathlib import Path
 
 from monitor.sim.world import World, load_world
-from nlp.sentiment import Example, LinearModel, Model, SnowNLPModel, default_model, train
+from nlp.calibration import expected_calibration_error
+from nlp.realtext import lccc_examples
+from nlp.sentiment import (
+    DEFAULT_MODEL_FILE,
+    Example,
+    LinearModel,
+    Model,
+    SnowNLPModel,
+    default_model,
+    train,
+)
+from nlp.shares import estimate_shares
 from nlp.training import (
     TEAM_WEIGHT,
     Metrics,
@@ -236,10 +247,72 @@ def adaptation_section(ours: LinearModel, world: World, binary: list[Example] | 
     )
 
 
+def real_text_section(stock: SnowNLPModel, ours: LinearModel) -> None:
+    """The LCCC test split: real Weibo comment text, weak labels (nlp/realtext.py), never
+    trained on and never used to choose a setting."""
+    test = lccc_examples("test")
+    gold = [e.label for e in test]
+    print()
+    print(
+        f"three classes on real Weibo comments: LCCC test split ({len(test)} utterances, weak "
+        f"labels from the lexicon rule; never trained on, nothing chosen on it)"
+    )
+    print(THREE_WAY_HEADER + f"{'ECE':>8}")
+    for model in (stock, ours):
+        probs = model.predict([e.text for e in test])
+        metrics = evaluate(model, test)
+        print(
+            three_way_row(model.version, metrics)
+            + f"{expected_calibration_error(probs, gold):>8.3f}"
+        )
+    raw = LinearModel(ours.weights, ours.bias, ours.version + " (T=1)", temperature=1.0)
+    raw_probs = raw.predict([e.text for e in test])
+    print(
+        f"calibration: temperature {ours.temperature:.2f} (fitted on the LCCC dev split); "
+        f"ECE {expected_calibration_error(raw_probs, gold):.3f} before, "
+        f"{expected_calibration_error(ours.predict([e.text for e in test]), gold):.3f} after"
+    )
+    shares = estimate_shares(ours.predict([e.text for e in test]))
+    if shares is not None:
+        truth = Counter(gold)
+        print(
+            "shares (mean calibrated probability, 90% interval) vs the split's labels: "
+            + "  ".join(
+                f"{s.label} {s.estimate:.1%} [{s.low:.1%}-{s.high:.1%}] "
+                f"(labels {truth[s.label] / len(gold):.1%})"
+                for s in shares
+            )
+        )
+
+
+def footprint_section() -> None:
+    """Model file size and the peak RSS of a scoring worker (`pingfan nlp score`'s)."""
+    size = resources.files("nlp").joinpath(DEFAULT_MODEL_FILE)
+    with resources.as_file(size) as path:
+        megabytes = path.stat().st_size / 1e6
+    probe = (
+        "from monitor.nlp_cli import _init_worker, _score_chunk\n"
+        "_init_worker('default')\n"
+        "_score_chunk(['今天天气不错', '太失望了', '打卡'] * 2000)\n"
+        "status = open('/proc/self/status').read().split('\\n')\n"
+        "print(next(l for l in status if l.startswith('VmHWM')).split()[1])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    print()
+    print(
+        f"model file {megabytes:.1f} MB; scoring worker peak RSS "
+        f"{int(out.stdout.strip()) / 1024:.0f} MB (default model loaded, 6,000 texts scored)"
+    )
+
+
 def main() -> None:
     binary = load_eval()
     stock, ours = SnowNLPModel(), default_model()
     world = load_world()
+    real_text_section(stock, ours)
+    footprint_section()
     if binary is not None:
         binary_section(stock, ours, binary)
     three_way_section(stock, ours, world)

@@ -15,10 +15,12 @@ from alerts.digest import digest_command
 from alerts.digest.build import build_digest
 from alerts.digest.documents import md_escape, render_html, render_markdown
 from alerts.digest.files import dedupe_key, digest_alert, write_digest
+from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek, last_due, next_due, parse_week, week_due_at
 from monitor.export import export_records
 from monitor.models import to_utc_iso
 from monitor.store import Store
+from nlp.shares import shares_from_sums
 from tests.support.digest import (
     SHANGHAI,
     THREAD,
@@ -224,6 +226,28 @@ def test_user_text_is_inert_and_authors_are_masked(tmp_path: Path, store: Store)
     assert "default-src 'none'" in html and "<script" not in html
     assert all(src.startswith("data:") for src in re.findall(r'src="([^"]*)"', html))
     assert md_escape("a|b*c_d[e](f)<g>") == "a\\|b\\*c\\_d\\[e\\](f)\\<g\\>"
+
+
+def test_sentiment_shares_are_mean_probabilities_with_an_interval(
+    tmp_path: Path, store: Store
+) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    comments = [c for c in export_week(store, "comments") if c["p_negative"] is not None]
+    sums = (
+        sum(c["sentiment"] for c in comments),
+        sum(c["p_neutral"] for c in comments),
+        sum(c["p_negative"] for c in comments),
+    )
+    expected = shares_from_sums(len(comments), sums)
+    shares = digest.sentiment.current.shares
+    assert expected is not None and shares is not None
+    for got, want in zip(shares, expected, strict=True):
+        assert abs(got.estimate - want.estimate) < 1e-9 and got.low <= got.estimate <= got.high
+    line = next(line for line in summary_lines(digest.facts(), "zh") if "评论情绪" in line)
+    for share, name in zip(shares, ("正面", "中性", "负面"), strict=True):
+        shown = f"{name} {share.estimate:.0%}（{share.low:.0%}–{share.high:.0%}）"
+        assert shown in line
 
 
 def test_the_alert_text_is_a_plain_summary(tmp_path: Path, store: Store) -> None:

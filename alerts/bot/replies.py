@@ -22,6 +22,7 @@ from monitor.models import PLATFORMS
 from monitor.store import Store
 from monitor.store.signals import CommentFacts, PostFacts
 from monitor.store.team import LabelCandidate, MuteRow
+from nlp.shares import format_share, shares_from_sums
 from nlp.trends import wilson_interval
 from nlp.ugc import Nomination, detect_nomination
 
@@ -68,6 +69,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "status.last": "最近一次成功采集：{time}（{ago}前）",
         "status.never": "尚无成功采集",
         "status.today": "今日（{zone}）帖子 {posts}，评论 {comments}",
+        "status.sentiment": "近 24 小时评论情绪（{n} 条，概率均值，90% 区间）：{shares}",
         "status.topic": "#{topic}# {metric} {views}，24 小时 {growth}",
         "status.topic_since": "#{topic}# {metric} {views}，自 {since} 起 {growth}",
         "status.no_topics": "尚无话题读数",
@@ -178,6 +180,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "status.last": "Last successful poll: {time} ({ago} ago)",
         "status.never": "No successful poll yet",
         "status.today": "Today ({zone}): posts {posts}, comments {comments}",
+        "status.sentiment": "Comments, last 24 h ({n}; mean probability, 90% interval): {shares}",
         "status.topic": "#{topic}# {metric} {views}, 24 h {growth}",
         "status.topic_since": "#{topic}# {metric} {views}, since {since} {growth}",
         "status.no_topics": "No topic readings yet",
@@ -424,6 +427,19 @@ class Replies:
                         since=since,
                     )
                 )
+        n, sums = self.store.probability_sums(since=now - timedelta(days=1))
+        shares = shares_from_sums(n, sums)
+        if shares is not None:
+            shown = "，" if self.language == "zh" else ", "
+            lines.append(
+                self.t(
+                    "status.sentiment",
+                    n=render.count(n),
+                    shares=shown.join(
+                        format_share(self.label_name(share.label), share) for share in shares
+                    ),
+                )
+            )
         return fit(lines)
 
     # --- /top -------------------------------------------------------------------------

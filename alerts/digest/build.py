@@ -47,6 +47,7 @@ from monitor.store.weekly import (
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
+from nlp.shares import shares_from_sums
 from nlp.trends import wilson_interval
 from nlp.ugc import detect_nomination
 
@@ -364,7 +365,8 @@ def _split(totals: list[CommentTotals]) -> Split:
     row = next((r for r in totals if r.platform is None), None)
     if row is None:
         return Split()
-    return Split(row.positive, row.neutral, row.negative, row.unscored, row.mean_p_negative)
+    shares = shares_from_sums(row.p_scored, row.p_sums) if row.p_sums else None
+    return Split(row.positive, row.neutral, row.negative, row.unscored, row.mean_p_negative, shares)
 
 
 def _sentiment(facts: Facts) -> Sentiment:

@@ -44,6 +44,8 @@ TEXT: dict[str, dict[str, str]] = {
         "发帖作者 {authors}，互动 {engagement}",
         "sum.sentiment": "评论情绪：正面 {pos}，中性 {neu}，负面 {neg}{neg_change}",
         "sum.sentiment_none": "本周没有已评分的评论",
+        "sum.sentiment_shares": "评论情绪（概率均值，90% 区间）：正面 {pos}，中性 {neu}，负面 {neg}"
+        "{neg_change}",
         "sum.drivers": "负面关键词：{terms}",
         "sum.threads": "负面讨论 {n} 个（{calmed} 个已平息）",
         "sum.threads_none": "本周没有负面讨论",
@@ -224,6 +226,8 @@ TEXT: dict[str, dict[str, str]] = {
         "authors {authors}, interactions {engagement}",
         "sum.sentiment": "Comments: {pos} positive, {neu} neutral, {neg} negative{neg_change}",
         "sum.sentiment_none": "No scored comments this week",
+        "sum.sentiment_shares": "Comments (mean probability, 90% interval): {pos} positive, "
+        "{neu} neutral, {neg} negative{neg_change}",
         "sum.drivers": "Negative terms: {terms}",
         "sum.threads": "Negative threads: {n} ({calmed} calmed down)",
         "sum.threads_none": "No negative threads this week",
