@@ -454,11 +454,12 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     stored_ids = [r["id"] for r in store.comments_for_dedup()]
     truth: Mapping[str, float] = dict(world.truth_split(comment_ids=stored_ids).items())
     shares = shares_from_sums(*store.probability_sums())
+    gaps = [abs(s.estimate - truth.get(s.label, 0.0)) for s in shares] if shares else [0.0]
     lines.append(
         "- 评论情绪（概率均值，90% 区间；剧本为真值）：" + "，".join(
             f"{format_share(_NAMES[s.label], s)}[剧本 {truth.get(s.label, 0.0):.0%}]"
             for s in shares
-        ) if shares else "- 评论情绪：—"
+        ) + f"；与剧本最多相差 {max(gaps) * 100:.1f} 个百分点" if shares else "- 评论情绪：—"
     )  # fmt: skip
     kinds = store.alert_kinds()
     lines.append(

@@ -20,6 +20,7 @@ from alerts.digest.weeks import IsoWeek, last_due, next_due, parse_week, week_du
 from monitor.export import export_records
 from monitor.models import to_utc_iso
 from monitor.store import Store
+from nlp.sentiment import default_model
 from nlp.shares import shares_from_sums
 from tests.support.digest import (
     SHANGHAI,
@@ -248,6 +249,19 @@ def test_sentiment_shares_are_mean_probabilities_with_an_interval(
     for share, name in zip(shares, ("正面", "中性", "负面"), strict=True):
         shown = f"{name} {share.estimate:.0%}（{share.low:.0%}–{share.high:.0%}）"
         assert shown in line
+
+
+def test_the_footer_names_the_sentiment_model_and_its_f1_on_real_text(
+    tmp_path: Path, store: Store
+) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    model = default_model()  # the config's [nlp] model is "default"
+    assert digest.model_version == model.version
+    f1 = model.metrics["real_test_macro_f1"]
+    for document in (render_markdown(digest), render_html(digest, [])):
+        assert f"情绪模型 {model.version}" in document
+        assert f"三分类 macro-F1 {f1:.2f}" in document
 
 
 def test_the_alert_text_is_a_plain_summary(tmp_path: Path, store: Store) -> None:

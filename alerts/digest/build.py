@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts import render
@@ -47,6 +48,7 @@ from monitor.store.weekly import (
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
+from nlp.sentiment import LinearModel, load_model
 from nlp.shares import shares_from_sums
 from nlp.trends import wilson_interval
 from nlp.ugc import detect_nomination
@@ -251,7 +253,21 @@ def assemble(facts: Facts, config: Config) -> Digest:
         coordination=_coordination(facts, config),
         health=_health(facts),
         marks=marks,
+        **_model_facts(config),
     )
+
+
+def _model_facts(config: Config) -> dict[str, Any]:
+    """The configured sentiment model's version and its macro-F1 on real text, if known."""
+    try:
+        model = load_model(config.nlp.model)
+    except (OSError, ValueError):
+        return {}
+    f1 = model.metrics.get("real_test_macro_f1") if isinstance(model, LinearModel) else None
+    return {
+        "model_version": model.version,
+        "model_f1": float(f1) if isinstance(f1, int | float) else None,
+    }
 
 
 def _reach(facts: Facts, marks: tuple[int, ...]) -> tuple[Reach, ...]:

@@ -239,6 +239,9 @@ class Digest:
     coordination: tuple[CoordinationLead, ...] = ()
     health: tuple[Health, ...] = ()
     marks: tuple[int, ...] = ()
+    # The sentiment model in use and its three-way macro-F1 on real text (the footer).
+    model_version: str | None = None
+    model_f1: float | None = None
 
     @property
     def total(self) -> VolumeColumn | None:
