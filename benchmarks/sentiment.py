@@ -32,6 +32,7 @@ from nlp.calibration import expected_calibration_error
 from nlp.realtext import human_examples, lccc_examples
 from nlp.sentiment import (
     DEFAULT_MODEL_FILE,
+    LABELS,
     Example,
     LinearModel,
     Model,
@@ -39,7 +40,7 @@ from nlp.sentiment import (
     default_model,
     train,
 )
-from nlp.shares import estimate_shares
+from nlp.shares import estimate_shares, model_prior
 from nlp.training import (
     TEAM_WEIGHT,
     Metrics,
@@ -172,7 +173,9 @@ def three_way_section(stock: SnowNLPModel, ours: Model, world: World) -> None:
         f"{label} {model_share[label] / n:.0%} (scenario {truth_share[label] / n:.0%})"
         for label in ("positive", "neutral", "negative")
     )
-    print(f"Weibo comments, default model vs scenario: {split}")
+    print(f"Weibo comments, default model's labels vs scenario: {split}")
+    if isinstance(ours, LinearModel):
+        _shares_line("all comments, shares", ours, examples)
     by_post: dict[str, list[bool]] = defaultdict(list)
     for (_, post), probs in zip(weibo, predicted, strict=True):
         by_post[post].append(probs.label == "negative")
@@ -277,19 +280,31 @@ def real_text_section(stock: SnowNLPModel, ours: LinearModel) -> None:
         f"test split {expected_calibration_error(raw.predict(texts), gold):.3f} uncalibrated, "
         f"{expected_calibration_error(ours.predict(texts), gold):.3f} calibrated"
     )
-    truth = Counter(gold)
-    for name, model in (("uncalibrated", raw), ("calibrated", ours)):
-        shares = estimate_shares(model.predict(texts))
+    _shares_line("labelled test split, shares", ours, test, raw)
+
+
+def _shares_line(
+    title: str, ours: LinearModel, examples: list[Example], raw: LinearModel | None = None
+) -> None:
+    """Shares with a 90% interval beside the truth: mean probability (uncalibrated,
+    calibrated) and adjusted to the items' class mix (what the digest, /status and the demo
+    show), with the largest gap in points."""
+    truth = Counter(e.label for e in examples)
+    texts = [e.text for e in examples]
+    probs = ours.predict(texts)
+    ways = [("mean, calibrated", estimate_shares(probs))]
+    if raw is not None:
+        ways.insert(0, ("mean, uncalibrated", estimate_shares(raw.predict(texts))))
+    ways.append(("adjusted (shown)", estimate_shares(probs, prior=model_prior(ours.metrics))))
+    print(
+        f"{title} vs the labels ({', '.join(f'{k} {truth[k] / len(texts):.1%}' for k in LABELS)}):"
+    )
+    for name, shares in ways:
         if shares is None:
             continue
-        print(
-            f"shares, {name} (mean probability, 90% interval) vs the labels: "
-            + "  ".join(
-                f"{s.label} {s.estimate:.1%} [{s.low:.1%}-{s.high:.1%}] "
-                f"(labels {truth[s.label] / len(gold):.1%})"
-                for s in shares
-            )
-        )
+        gap = max(abs(s.estimate - truth[s.label] / len(texts)) for s in shares)
+        cells = "  ".join(f"{s.label} {s.estimate:.1%} [{s.low:.1%}-{s.high:.1%}]" for s in shares)
+        print(f"  {name:<20}{cells}  (largest gap {gap * 100:.1f} points)")
 
 
 def footprint_section() -> None:

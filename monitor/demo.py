@@ -45,8 +45,8 @@ from monitor.sim.world import World, load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
-from nlp.sentiment import Label
-from nlp.shares import Shares, format_share, shares_from_sums
+from nlp.sentiment import Label, LinearModel, load_model
+from nlp.shares import Shares, comment_shares, format_share
 from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
@@ -389,11 +389,16 @@ def _snapshot(daemon: Daemon, store: Store, world: World, now: datetime) -> Snap
         douyin_views=readings.get("douyin"),
         split=store.label_counts(),
         truth=dict(world.truth_split(until=now).items()),
-        shares=shares_from_sums(*store.probability_sums()),
+        shares=comment_shares(store.comment_probabilities(), _model_metrics(daemon.config)),
     )
 
 
 _NAMES: dict[Label, str] = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+
+
+def _model_metrics(config: Config) -> dict[str, float]:
+    model = load_model(config.nlp.model)
+    return model.metrics if isinstance(model, LinearModel) else {}
 
 
 def _split_text(snapshot: Snapshot) -> str:
@@ -453,10 +458,10 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     )
     stored_ids = [r["id"] for r in store.comments_for_dedup()]
     truth: Mapping[str, float] = dict(world.truth_split(comment_ids=stored_ids).items())
-    shares = shares_from_sums(*store.probability_sums())
+    shares = comment_shares(store.comment_probabilities(), _model_metrics(config))
     gaps = [abs(s.estimate - truth.get(s.label, 0.0)) for s in shares] if shares else [0.0]
     lines.append(
-        "- 评论情绪（概率均值，90% 区间；剧本为真值）：" + "，".join(
+        "- 评论情绪（校准概率按评论构成调整后的均值，90% 区间；剧本为真值）：" + "，".join(
             f"{format_share(_NAMES[s.label], s)}[剧本 {truth.get(s.label, 0.0):.0%}]"
             for s in shares
         ) + f"；与剧本最多相差 {max(gaps) * 100:.1f} 个百分点" if shares else "- 评论情绪：—"

@@ -9,12 +9,17 @@ The interval: item i's true class is k with probability p_ik, so the count of cl
 over n items; the interval is the Wilson score interval for it (it stays inside 0..1 and is
 sensible for small n and shares near 0). It covers sampling and the model's per-item
 uncertainty, not a model that is miscalibrated on the text at hand.
+
+Prior shift: the model is calibrated on one class mix (the LCCC dev split: about two thirds
+neutral); a campaign's comments have another. `prior_adjusted` re-estimates the items' own mix
+by EM and adjusts each item's probabilities to it before the mean is taken. The interval is
+still the Wilson interval of that estimate: it leaves out the uncertainty of the mix itself.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from nlp.sentiment import LABELS, Label, Probs
@@ -70,9 +75,15 @@ def shares_from_sums(n: int, sums: tuple[float, float, float], z: float = Z_90) 
     return Shares(n, parts[0], parts[1], parts[2])
 
 
-def estimate_shares(probs: Iterable[Probs], z: float = Z_90) -> Shares | None:
+def estimate_shares(
+    probs: Iterable[Probs], z: float = Z_90, *, prior: Sequence[float] | None = None
+) -> Shares | None:
     """Shares of positive, neutral and negative among the items (calibrated probabilities);
-    None without items."""
+    None without items. With `prior` (the class mix of the split the model was calibrated
+    on, `model_prior`), the probabilities are first adjusted to the items' own class mix
+    (`prior_adjusted`)."""
+    if prior is not None:
+        probs = prior_adjusted(list(probs), prior)
     n = 0
     sums = [0.0, 0.0, 0.0]
     for p in probs:
@@ -83,6 +94,51 @@ def estimate_shares(probs: Iterable[Probs], z: float = Z_90) -> Shares | None:
     return shares_from_sums(n, (sums[0], sums[1], sums[2]), z)
 
 
+def model_prior(metrics: Mapping[str, object]) -> tuple[float, float, float] | None:
+    """The class mix of the dev split a model was calibrated on (`calibration_prior_*` in its
+    metrics), or None for a model without one."""
+    values = [metrics.get(f"calibration_prior_{label}") for label in LABELS]
+    if not all(isinstance(v, int | float) and v > 0 for v in values):
+        return None
+    a, b, c = (float(v) for v in values)  # type: ignore[arg-type]
+    return a, b, c
+
+
+def comment_shares(
+    rows: Iterable[tuple[float, float, float]], metrics: Mapping[str, object] | None = None
+) -> Shares | None:
+    """Shares of stored comments' probabilities (P(positive), P(neutral), P(negative) each),
+    adjusted to their own class mix when the model's metrics give its calibration prior."""
+    prior = model_prior(metrics) if metrics is not None else None
+    return estimate_shares((Probs(*row) for row in rows), prior=prior)
+
+
 def format_share(name: str, share: Share) -> str:
     """'正面 61%（58–64%）': the estimate and its 90% interval, in whole percent."""
     return f"{name} {share.estimate:.0%}（{share.low:.0%}–{share.high:.0%}）"
+
+
+def prior_adjusted(
+    probs: Sequence[Probs], calibration_prior: Sequence[float], *, rounds: int = 100
+) -> list[Probs]:
+    """The items' probabilities re-weighted to the class mix of these items (Saerens,
+    Latinne & Decaestecker, 2002): the model was calibrated on a dev split whose class mix is
+    `calibration_prior`; where the mix differs (a campaign's comments are not a random sample
+    of Weibo), EM re-estimates the mix from the items and adjusts each item's probabilities to
+    it. Their mean is then the estimate of the shares."""
+    prior = [max(p, 1e-6) for p in calibration_prior]
+    mix = list(prior)
+    adjusted: list[Probs] = list(probs)
+    for _ in range(rounds):
+        ratio = [m / p for m, p in zip(mix, prior, strict=True)]
+        adjusted = []
+        for p in probs:
+            w = (p.positive * ratio[0], p.neutral * ratio[1], p.negative * ratio[2])
+            total = sum(w) or 1.0
+            adjusted.append(Probs(w[0] / total, w[1] / total, w[2] / total))
+        n = len(adjusted) or 1
+        new = [sum(a[k] for a in adjusted) / n for k in range(3)]
+        if max(abs(a - b) for a, b in zip(new, mix, strict=True)) < 1e-6:
+            break
+        mix = [max(v, 1e-6) for v in new]
+    return adjusted

@@ -216,6 +216,8 @@ def calibrate(
     else:
         model.temperature = fit_temperature(logits, labels)
     after = expected_calibration_error(model.predict(texts), gold)
+    for label in LABELS:  # the class mix the probabilities are calibrated to (nlp.shares)
+        model.metrics[f"calibration_prior_{label}"] = round(gold.count(label) / len(gold), 4)
     return Calibration(model.temperature, before, after)
 
 

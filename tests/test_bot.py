@@ -25,7 +25,8 @@ from monitor.config import Config, config_from_dict
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
 from monitor.store.runtime import CircuitRow
-from nlp.shares import format_share, shares_from_sums
+from nlp.sentiment import default_model
+from nlp.shares import comment_shares, format_share
 from tests.support.factories import comment, post
 from tests.support.fake_services import (
     BOB,
@@ -335,8 +336,9 @@ async def test_status_per_platform_from_the_store(tmp_path: Path) -> None:
 async def test_status_shows_comment_shares_with_an_interval(tmp_path: Path) -> None:
     async with team(tmp_path) as (fake, store):
         reply = await ask(fake, "/status")
-        n, sums = store.probability_sums(since=T - timedelta(days=1))
-    shares = shares_from_sums(n, sums)
+        rows = store.comment_probabilities(since=T - timedelta(days=1))
+    shares = comment_shares(rows, default_model().metrics)  # the config's model: "default"
+    n = len(rows)
     assert shares is not None and n == 12  # the scored thread under P1
     line = next(line for line in reply["text"].splitlines() if "评论情绪" in line)
     assert f"近 24 小时评论情绪（{n} 条" in line

@@ -21,7 +21,7 @@ from monitor.export import export_records
 from monitor.models import to_utc_iso
 from monitor.store import Store
 from nlp.sentiment import default_model
-from nlp.shares import shares_from_sums
+from nlp.shares import comment_shares
 from tests.support.digest import (
     SHANGHAI,
     THREAD,
@@ -235,12 +235,8 @@ def test_sentiment_shares_are_mean_probabilities_with_an_interval(
     fill_week(store)
     digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
     comments = [c for c in export_week(store, "comments") if c["p_negative"] is not None]
-    sums = (
-        sum(c["sentiment"] for c in comments),
-        sum(c["p_neutral"] for c in comments),
-        sum(c["p_negative"] for c in comments),
-    )
-    expected = shares_from_sums(len(comments), sums)
+    rows = [(c["sentiment"], c["p_neutral"], c["p_negative"]) for c in comments]
+    expected = comment_shares(rows, default_model().metrics)  # the config's model: "default"
     shares = digest.sentiment.current.shares
     assert expected is not None and shares is not None
     for got, want in zip(shares, expected, strict=True):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import random
 
 from nlp.sentiment import Probs
-from nlp.shares import estimate_shares, format_share, shares_from_sums, wilson
+from nlp.shares import (
+    comment_shares,
+    estimate_shares,
+    format_share,
+    model_prior,
+    prior_adjusted,
+    shares_from_sums,
+    wilson,
+)
 
 
 def _probs(n: int, seed: int = 5) -> list[Probs]:
@@ -82,3 +90,50 @@ def test_format_share_shows_estimate_and_interval() -> None:
     text = format_share("正面", shares.positive)
     low, high = round(shares.positive.low * 100), round(shares.positive.high * 100)
     assert text == f"正面 60%（{low}%–{high}%）"
+
+
+def _shifted(n: int, mix: tuple[float, float, float], seed: int = 9) -> tuple[list[Probs], list]:
+    """Items whose true classes follow `mix`, scored by a model calibrated on a uniform mix:
+    P(class | text) from a fixed confusion (the text says its class 70% of the time)."""
+    rng = random.Random(seed)
+    likelihood = [[0.7, 0.15, 0.15], [0.15, 0.7, 0.15], [0.15, 0.15, 0.7]]
+    items, truth = [], []
+    for _ in range(n):
+        true = rng.choices(range(3), weights=mix)[0]
+        seen = rng.choices(range(3), weights=likelihood[true])[0]
+        column = [likelihood[k][seen] / 3 for k in range(3)]  # uniform prior
+        total = sum(column)
+        items.append(Probs(*(c / total for c in column)))
+        truth.append(true)
+    return items, truth
+
+
+def test_prior_adjustment_recovers_a_mix_unlike_the_calibration_split() -> None:
+    items, truth = _shifted(6000, (0.6, 0.3, 0.1))
+    plain = estimate_shares(items)
+    adjusted = estimate_shares(items, prior=(1 / 3, 1 / 3, 1 / 3))
+    assert plain is not None and adjusted is not None
+    for k, (a, b) in enumerate(zip(plain, adjusted, strict=True)):
+        realised = truth.count(k) / len(truth)
+        assert abs(b.estimate - realised) < abs(a.estimate - realised)
+        assert abs(b.estimate - realised) < 0.03
+
+
+def test_prior_adjustment_changes_nothing_when_the_mix_is_the_calibration_mix() -> None:
+    items, _ = _shifted(3000, (1 / 3, 1 / 3, 1 / 3))
+    adjusted = prior_adjusted(items, (1 / 3, 1 / 3, 1 / 3))
+    mean = [sum(p[k] for p in items) / len(items) for k in range(3)]
+    # EM moves the mix only as far as the items' own mean differs from the prior
+    assert all(abs(sum(p[k] for p in adjusted) / len(items) - mean[k]) < 0.05 for k in range(3))
+
+
+def test_model_prior_is_read_from_metrics() -> None:
+    metrics = {
+        f"calibration_prior_{k}": v
+        for k, v in zip(("positive", "neutral", "negative"), (0.2, 0.7, 0.1), strict=True)
+    }
+    assert model_prior(metrics) == (0.2, 0.7, 0.1)
+    assert model_prior({}) is None
+    rows = [(0.5, 0.3, 0.2)] * 10
+    assert comment_shares(rows) == estimate_shares([Probs(0.5, 0.3, 0.2)] * 10)
+    assert comment_shares([], metrics) is None

@@ -22,7 +22,8 @@ from monitor.models import PLATFORMS
 from monitor.store import Store
 from monitor.store.signals import CommentFacts, PostFacts
 from monitor.store.team import LabelCandidate, MuteRow
-from nlp.shares import format_share, shares_from_sums
+from nlp.sentiment import LinearModel, load_model
+from nlp.shares import comment_shares, format_share
 from nlp.trends import wilson_interval
 from nlp.ugc import Nomination, detect_nomination
 
@@ -69,7 +70,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "status.last": "最近一次成功采集：{time}（{ago}前）",
         "status.never": "尚无成功采集",
         "status.today": "今日（{zone}）帖子 {posts}，评论 {comments}",
-        "status.sentiment": "近 24 小时评论情绪（{n} 条，概率均值，90% 区间）：{shares}",
+        "status.sentiment": "近 24 小时评论情绪（{n} 条，校准概率均值，90% 区间）：{shares}",
         "status.topic": "#{topic}# {metric} {views}，24 小时 {growth}",
         "status.topic_since": "#{topic}# {metric} {views}，自 {since} 起 {growth}",
         "status.no_topics": "尚无话题读数",
@@ -427,9 +428,12 @@ class Replies:
                         since=since,
                     )
                 )
-        n, sums = self.store.probability_sums(since=now - timedelta(days=1))
-        shares = shares_from_sums(n, sums)
+        shares = comment_shares(
+            self.store.comment_probabilities(since=now - timedelta(days=1)),
+            _model_metrics(self.config),
+        )
         if shares is not None:
+            n = shares.n
             shown = "，" if self.language == "zh" else ", "
             lines.append(
                 self.t(
@@ -702,3 +706,12 @@ def author(kind: str, name: str, account_id: str) -> str:
 def representative(comments: Sequence[CommentFacts]) -> CommentFacts | None:
     """The most liked comment with some words in it (the store sorts by likes)."""
     return next((c for c in comments if render.quote(c.text, 80)), None)
+
+
+def _model_metrics(config: Config) -> dict[str, float]:
+    """The configured sentiment model's metrics (its calibration prior for nlp.shares)."""
+    try:
+        model = load_model(config.nlp.model)
+    except (OSError, ValueError):
+        return {}
+    return model.metrics if isinstance(model, LinearModel) else {}

@@ -64,10 +64,6 @@ class CommentTotals:
     negative: int = 0
     unscored: int = 0
     mean_p_negative: float | None = None  # when the store has P(negative) per comment
-    # Sums of P(positive), P(neutral), P(negative) over the comments a three-way model scored,
-    # and how many those are (nlp.shares: shares with an interval).
-    p_sums: tuple[float, float, float] | None = None
-    p_scored: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,14 +144,9 @@ class WeeklyStore(StoreBase):
         """Per platform, then one row (platform None) for all: comments created in the range,
         by label (P(negative) averaged when the store has it)."""
         p_negative = "avg(c.p_negative)" if self._has_column("comments", "p_negative") else "NULL"
-        sums = "NULL, NULL, NULL, 0"
         if p_negative != "NULL":
-            sums = (
-                "sum(c.sentiment * (c.p_negative IS NOT NULL)), sum(c.p_neutral),"
-                " sum(c.p_negative), count(c.p_negative)"
-            )
             source = (
-                "(SELECT e.platform, e.author_id, e.label, k.sentiment, k.p_neutral, k.p_negative"
+                "(SELECT e.platform, e.author_id, e.label, k.p_negative"
                 f" FROM ({export_select('comments')}) e"
                 " JOIN comments k ON k.platform = e.platform AND k.id = e.id) c"
             )
@@ -164,7 +155,7 @@ class WeeklyStore(StoreBase):
         select = (
             "SELECT count(*), count(DISTINCT c.platform || ':' || c.author_id),"
             " sum(c.label = 'positive'), sum(c.label = 'neutral'), sum(c.label = 'negative'),"
-            f" sum(c.label IS NULL), {p_negative}, {sums} FROM {source}"
+            f" sum(c.label IS NULL), {p_negative} FROM {source}"
         )
         rows = self.db.execute(
             f"SELECT c.platform, {select.removeprefix('SELECT ')} GROUP BY c.platform"
@@ -173,6 +164,22 @@ class WeeklyStore(StoreBase):
         ).fetchall()
         total = self.db.execute(select, _range(since, until)).fetchone()
         return [_comment_totals(row[0], row[1:]) for row in rows] + [_comment_totals(None, total)]
+
+    def week_comment_probabilities(
+        self, since: datetime, until: datetime
+    ) -> list[tuple[float, float, float]]:
+        """P(positive), P(neutral), P(negative) of each comment created in the range that a
+        model scored (the same comments as week_comment_totals)."""
+        if not self._has_column("comments", "p_negative"):
+            return []
+        rows = self.db.execute(
+            f"SELECT k.sentiment, k.p_neutral, k.p_negative FROM ({export_select('comments')}) e"
+            " JOIN comments k ON k.platform = e.platform AND k.id = e.id"
+            " WHERE k.sentiment IS NOT NULL AND k.p_neutral IS NOT NULL"
+            " AND k.p_negative IS NOT NULL",
+            _range(since, until),
+        ).fetchall()
+        return [(float(a), float(b), float(c)) for a, b, c in rows]
 
     def daily_labels(self, bounds: Sequence[tuple[datetime, datetime]]) -> list[LabelCounts]:
         """Comments created in each [start, end) of `bounds` (the days of a week), by label."""
@@ -506,8 +513,4 @@ def _comment_totals(platform: str | None, row: Sequence[Any]) -> CommentTotals:
         negative=negative,
         unscored=unscored,
         mean_p_negative=float(row[6]) if row[6] is not None else None,
-        p_sums=(float(row[7]), float(row[8]), float(row[9]))
-        if len(row) > 10 and row[10] and None not in row[7:10]
-        else None,
-        p_scored=int(row[10] or 0) if len(row) > 10 else 0,
     )
