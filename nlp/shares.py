@@ -19,6 +19,7 @@ still the Wilson interval of that estimate: it leaves out the uncertainty of the
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -83,7 +84,8 @@ def estimate_shares(
     on, `model_prior`), the probabilities are first adjusted to the items' own class mix
     (`prior_adjusted`)."""
     if prior is not None:
-        probs = prior_adjusted(list(probs), prior)
+        n, mix = adjusted_mix(probs, prior)
+        return shares_from_sums(n, (mix[0] * n, mix[1] * n, mix[2] * n), z)
     n = 0
     sums = [0.0, 0.0, 0.0]
     for p in probs:
@@ -92,6 +94,38 @@ def estimate_shares(
         sums[1] += p.neutral
         sums[2] += p.negative
     return shares_from_sums(n, (sums[0], sums[1], sums[2]), z)
+
+
+def adjusted_mix(
+    probs: Iterable[Probs], calibration_prior: Sequence[float], *, rounds: int = 200
+) -> tuple[int, tuple[float, float, float]]:
+    """How many items, and their class mix by the EM of `prior_adjusted` (the mean of the
+    adjusted probabilities at its fixed point). Items are grouped by their probabilities
+    rounded to 0.001, so that tens of thousands of comments take a fraction of a second."""
+    groups = Counter(
+        (round(p.positive, 3), round(p.neutral, 3), round(p.negative, 3)) for p in probs
+    )
+    n = sum(groups.values())
+    prior = [max(p, 1e-6) for p in calibration_prior]
+    mix = list(prior)
+    if not n:
+        return 0, (mix[0], mix[1], mix[2])
+    for _ in range(rounds):
+        r0, r1, r2 = (m / p for m, p in zip(mix, prior, strict=True))
+        new = [0.0, 0.0, 0.0]
+        for (a, b, c), count in groups.items():
+            w0, w1, w2 = a * r0, b * r1, c * r2
+            scale = count / ((w0 + w1 + w2) or 1.0)
+            new[0] += w0 * scale
+            new[1] += w1 * scale
+            new[2] += w2 * scale
+        new = [max(v / n, 1e-6) for v in new]
+        done = max(abs(a - b) for a, b in zip(new, mix, strict=True)) < 1e-7
+        mix = new
+        if done:
+            break
+    total = sum(mix)
+    return n, (mix[0] / total, mix[1] / total, mix[2] / total)
 
 
 def model_prior(metrics: Mapping[str, object]) -> tuple[float, float, float] | None:
