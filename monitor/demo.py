@@ -45,6 +45,8 @@ from monitor.sim.world import World, load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
+from nlp.sentiment import Label, LinearModel, load_model
+from nlp.shares import Shares, comment_shares, format_share
 from nlp.ugc import detect_nomination
 
 log = logging.getLogger(__name__)
@@ -369,6 +371,7 @@ class Snapshot:
     douyin_views: int | None
     split: dict[str | None, int]
     truth: Mapping[str, float]
+    shares: Shares | None = None  # mean calibrated probabilities, 90% interval
 
 
 def _snapshot(daemon: Daemon, store: Store, world: World, now: datetime) -> Snapshot:
@@ -386,18 +389,25 @@ def _snapshot(daemon: Daemon, store: Store, world: World, now: datetime) -> Snap
         douyin_views=readings.get("douyin"),
         split=store.label_counts(),
         truth=dict(world.truth_split(until=now).items()),
+        shares=comment_shares(store.comment_probabilities(), _model_metrics(daemon.config)),
     )
 
 
+_NAMES: dict[Label, str] = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+
+
+def _model_metrics(config: Config) -> dict[str, float]:
+    model = load_model(config.nlp.model)
+    return model.metrics if isinstance(model, LinearModel) else {}
+
+
 def _split_text(snapshot: Snapshot) -> str:
-    labelled = sum(n for label, n in snapshot.split.items() if label)
-    if not labelled:
+    if snapshot.shares is None:
         return "—"
-    names = {"positive": "正面", "neutral": "中性", "negative": "负面"}
     return "  ".join(
-        f"{names[label]} {snapshot.split.get(label, 0) / labelled:.0%}"
-        f"（剧本 {snapshot.truth.get(label, 0.0):.0%}）"
-        for label in ("positive", "neutral", "negative")
+        f"{format_share(_NAMES[share.label], share)}"
+        f"[剧本 {snapshot.truth.get(share.label, 0.0):.0%}]"
+        for share in snapshot.shares
     )
 
 
@@ -446,15 +456,15 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     lines.append(
         f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}"
     )
-    split = store.label_counts()
     stored_ids = [r["id"] for r in store.comments_for_dedup()]
     truth: Mapping[str, float] = dict(world.truth_split(comment_ids=stored_ids).items())
-    labelled = sum(n for label, n in split.items() if label) or 1
+    shares = comment_shares(store.comment_probabilities(), _model_metrics(config))
+    gaps = [abs(s.estimate - truth.get(s.label, 0.0)) for s in shares] if shares else [0.0]
     lines.append(
-        "- 评论情绪：" + "，".join(
-            f"{name} {split.get(label, 0) / labelled:.0%}（剧本 {truth.get(label, 0.0):.0%}）"
-            for label, name in (("positive", "正面"), ("neutral", "中性"), ("negative", "负面"))
-        )
+        "- 评论情绪（校准概率按评论构成调整后的均值，90% 区间；剧本为真值）：" + "，".join(
+            f"{format_share(_NAMES[s.label], s)}[剧本 {truth.get(s.label, 0.0):.0%}]"
+            for s in shares
+        ) + f"；与剧本最多相差 {max(gaps) * 100:.1f} 个百分点" if shares else "- 评论情绪：—"
     )  # fmt: skip
     kinds = store.alert_kinds()
     lines.append(

@@ -40,6 +40,7 @@ def run_checks(config: Config) -> list[Check]:
     elif not secrets:
         kinds = ", ".join(sink.type for sink in enabled)
         checks.append(Check("sinks", "ok", f"{len(enabled)} enabled ({kinds})"))
+    checks.append(_check_sentiment_model(config))
     checks.append(
         Check(
             "watch list",
@@ -88,6 +89,29 @@ def _check_database(config: Config) -> Check:
         fix = "" if "; check " in str(err) else "; check [storage] path and its permissions"
         return Check("database", "fail", f"{err}{fix}")
     return Check("database", "ok", f"{path} (schema current, pages sound, {posts} posts)")
+
+
+def _check_sentiment_model(config: Config) -> Check:
+    """Which sentiment model scores comments, and how it did on real text when it was made."""
+    from nlp.sentiment import LinearModel, load_model
+
+    spec = config.nlp.model
+    try:
+        model = load_model(spec)
+    except (OSError, ValueError) as err:
+        return Check("sentiment model", "fail", f"[nlp] model = {spec!r}: {err}")
+    if not isinstance(model, LinearModel):
+        return Check("sentiment model", "ok", f"{model.version} (stock baseline, not measured)")
+    f1 = model.metrics.get("real_test_macro_f1")
+    measured = (
+        f"three-way macro-F1 {f1:.2f} on {REAL_TEST_NAME}"
+        if isinstance(f1, int | float)
+        else "no figure on real text recorded (train it with `pingfan nlp train`)"
+    )
+    return Check("sentiment model", "ok", f"{model.version}: {measured}")
+
+
+REAL_TEST_NAME = "real Weibo comments (hand-labelled LCCC test split)"
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -273,6 +273,7 @@ def _score_chunk(chunk: list[str]) -> list[Probs]:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from nlp.realtext import human_examples
     from nlp.training import TrainingDataError, base_examples, check_training_data, train_model
 
     if args.base_limit is not None and args.base_limit < 0:
@@ -316,7 +317,9 @@ def train_command(args: argparse.Namespace) -> int:
     version = args.version_name or "pingfan-trained-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     current = _current_model(args)
     log.info("training on %d base examples + %d team labels", len(base), len(team))
-    report = train_model(team, version=version, base=base, current=current)
+    # The base data holds the LCCC train split: calibrate on its hand-labelled dev split.
+    dev = human_examples("dev") if base else None
+    report = train_model(team, version=version, base=base, current=current, calibration_dev=dev)
     try:
         _save_atomically(report.model.save, out)
     except OSError as err:

@@ -323,12 +323,27 @@ class LinearModel:
     bias: Weights
     version: str
     metrics: dict[str, float] = field(default_factory=dict)
+    # Logits are divided by it before the softmax: fitted on a dev split (nlp.calibration) so
+    # that the probabilities are calibrated; 1.0 is the raw model.
+    temperature: float = 1.0
+    # Added to the scaled logits (per class, fitted with the temperature): the training data's
+    # class mix is not the mix of real comments. (0, 0, 0) is the raw model.
+    offsets: Weights = (0.0, 0.0, 0.0)
+
+    def logits_one(self, text: str) -> Weights | None:
+        """The raw (uncalibrated) logits, or None for a text without features."""
+        feats = features(text)
+        if not feats:
+            return None
+        return self.weights.logits(feats, self.bias)
 
     def predict_one(self, text: str) -> Probs:
         feats = features(text)
         if not feats:
             return EMPTY
-        return _softmax(*self.weights.logits(feats, self.bias))
+        z0, z1, z2 = self.weights.logits(feats, self.bias)
+        t, (b0, b1, b2) = self.temperature, self.offsets
+        return _softmax(z0 / t + b0, z1 / t + b1, z2 / t + b2)
 
     def predict(self, texts: Sequence[str]) -> list[Probs]:
         return [self.predict_one(text) for text in texts]
@@ -346,6 +361,8 @@ class LinearModel:
             "classes": list(LABELS),
             "version": self.version,
             "bias": [round(b, 5) for b in self.bias],
+            "temperature": round(self.temperature, 4),
+            "offsets": [round(b, 4) for b in self.offsets],
             "metrics": self.metrics,
             "weights": {
                 k: [round(x, 4) for x in v]
@@ -379,11 +396,23 @@ class LinearModel:
         ):
             raise ValueError(f"{path}: a {MODEL_FORMAT} file without its bias or version")
         metrics = payload.get("metrics", {})
+        temperature = payload.get("temperature", 1.0)
+        if not isinstance(temperature, int | float) or not temperature > 0:
+            raise ValueError(f"{path}: temperature must be a positive number")
+        offsets = payload.get("offsets", [0.0, 0.0, 0.0])
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 3
+            or not all(isinstance(b, int | float) for b in offsets)
+        ):
+            raise ValueError(f"{path}: offsets must be three numbers")
         return cls(
             weights=PackedWeights.from_columns(model.names, model.weights),
             bias=(float(bias[0]), float(bias[1]), float(bias[2])),
             version=version,
             metrics=metrics if isinstance(metrics, dict) else {},
+            temperature=float(temperature),
+            offsets=(float(offsets[0]), float(offsets[1]), float(offsets[2])),
         )
 
 

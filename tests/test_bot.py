@@ -25,6 +25,8 @@ from monitor.config import Config, config_from_dict
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
 from monitor.store.runtime import CircuitRow
+from nlp.sentiment import default_model
+from nlp.shares import comment_shares, format_share
 from tests.support.factories import comment, post
 from tests.support.fake_services import (
     BOB,
@@ -329,6 +331,20 @@ async def test_status_per_platform_from_the_store(tmp_path: Path) -> None:
     assert "2019-08-16 11:00（3 小时前）" in douyin
     assert "尚无话题读数" in douyin
     assert {"type": "bold", "offset": 0, "length": 4} in reply["entities"]  # HTML, parsed
+
+
+async def test_status_shows_comment_shares_with_an_interval(tmp_path: Path) -> None:
+    async with team(tmp_path) as (fake, store):
+        reply = await ask(fake, "/status")
+        rows = store.comment_probabilities(since=T - timedelta(days=1))
+    shares = comment_shares(rows, default_model().metrics)  # the config's model: "default"
+    n = len(rows)
+    assert shares is not None and n == 12  # the scored thread under P1
+    line = next(line for line in reply["text"].splitlines() if "评论情绪" in line)
+    assert f"近 24 小时评论情绪（{n} 条" in line
+    for share, name in zip(shares, ("正面", "中性", "负面"), strict=True):
+        assert format_share(name, share) in line  # mean probability, not a count of labels
+        assert share.low <= share.estimate <= share.high
 
 
 async def test_top_ranks_posts_by_interactions_gained_in_the_window(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from monitor.cli import (
 )
 from monitor.models import AlertRecord, TopicStats
 from monitor.store import Store
+from nlp.sentiment import default_model
 from tests.conftest import REPO
 from tests.support.factories import T0, comment, post
 
@@ -101,6 +102,9 @@ def test_doctor_on_shipped_config_through_console_script(tmp_path: Path) -> None
     db = tmp_path / "data" / "pingfan.db"
     assert f"[warn] database: no database yet at {db}" in result.stdout
     assert not (tmp_path / "data").exists(), "doctor only looks, it creates nothing"
+    model = default_model()  # the shipped config scores with it: doctor names it and its F1
+    f1 = model.metrics["real_test_macro_f1"]
+    assert f"sentiment model: {model.version}: three-way macro-F1 {f1:.2f}" in result.stdout
 
 
 @pytest.mark.parametrize("before", [True, False], ids=["config-first", "command-first"])

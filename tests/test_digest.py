@@ -15,10 +15,13 @@ from alerts.digest import digest_command
 from alerts.digest.build import build_digest
 from alerts.digest.documents import md_escape, render_html, render_markdown
 from alerts.digest.files import dedupe_key, digest_alert, write_digest
+from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek, last_due, next_due, parse_week, week_due_at
 from monitor.export import export_records
 from monitor.models import to_utc_iso
 from monitor.store import Store
+from nlp.sentiment import default_model
+from nlp.shares import comment_shares
 from tests.support.digest import (
     SHANGHAI,
     THREAD,
@@ -224,6 +227,37 @@ def test_user_text_is_inert_and_authors_are_masked(tmp_path: Path, store: Store)
     assert "default-src 'none'" in html and "<script" not in html
     assert all(src.startswith("data:") for src in re.findall(r'src="([^"]*)"', html))
     assert md_escape("a|b*c_d[e](f)<g>") == "a\\|b\\*c\\_d\\[e\\](f)\\<g\\>"
+
+
+def test_sentiment_shares_are_mean_probabilities_with_an_interval(
+    tmp_path: Path, store: Store
+) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    comments = [c for c in export_week(store, "comments") if c["p_negative"] is not None]
+    rows = [(c["sentiment"], c["p_neutral"], c["p_negative"]) for c in comments]
+    expected = comment_shares(rows, default_model().metrics)  # the config's model: "default"
+    shares = digest.sentiment.current.shares
+    assert expected is not None and shares is not None
+    for got, want in zip(shares, expected, strict=True):
+        assert abs(got.estimate - want.estimate) < 1e-9 and got.low <= got.estimate <= got.high
+    line = next(line for line in summary_lines(digest.facts(), "zh") if "评论情绪" in line)
+    for share, name in zip(shares, ("正面", "中性", "负面"), strict=True):
+        shown = f"{name} {share.estimate:.0%}（{share.low:.0%}–{share.high:.0%}）"
+        assert shown in line
+
+
+def test_the_footer_names_the_sentiment_model_and_its_f1_on_real_text(
+    tmp_path: Path, store: Store
+) -> None:
+    fill_week(store)
+    digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
+    model = default_model()  # the config's [nlp] model is "default"
+    assert digest.model_version == model.version
+    f1 = model.metrics["real_test_macro_f1"]
+    for document in (render_markdown(digest), render_html(digest, [])):
+        assert f"情绪模型 {model.version}" in document
+        assert f"三分类 macro-F1 {f1:.2f}" in document
 
 
 def test_the_alert_text_is_a_plain_summary(tmp_path: Path, store: Store) -> None:

@@ -18,7 +18,7 @@ from monitor.export import FIELDS, export_records
 from monitor.nlp_cli import spread_candidates
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
-from nlp.sentiment import Example
+from nlp.sentiment import Example, default_model
 from tests.conftest import REPO
 from tests.support import factories
 from tests.support.sim import bundled_world, running_sim
@@ -190,7 +190,7 @@ def test_train_from_db_prints_before_and_after_per_class(tmp_path: Path) -> None
     summary = json.loads(result.stdout)
     assert summary["team_examples"] == 24
     assert summary["before_team"]["n"] == summary["held_out_team"]["n"] == 2
-    assert "before (pingfan-default-1)" in result.stderr and "after (" in result.stderr
+    assert f"before ({default_model().version})" in result.stderr and "after (" in result.stderr
     for label in ("positive", "neutral", "negative", "macro-F1"):
         assert label in result.stderr
     assert f'[nlp] model = "{out}"' in result.stderr  # switching is the user's choice
@@ -210,7 +210,7 @@ def test_adapt_reports_the_change_on_team_labels(
     printed = capsys.readouterr().out
     assert code == 0 and out.exists()
     assert f"adapting to {len(TEXTS) - 1} stored comments: 2 weak labels" in printed
-    assert "before (pingfan-default-1)" in printed and "after (pingfan-adapted-" in printed
+    assert f"before ({default_model().version})" in printed and "after (pingfan-adapted-" in printed
 
 
 def test_emoticons_and_emoji_give_weak_labels() -> None:

@@ -22,6 +22,8 @@ from monitor.models import PLATFORMS
 from monitor.store import Store
 from monitor.store.signals import CommentFacts, PostFacts
 from monitor.store.team import LabelCandidate, MuteRow
+from nlp.sentiment import LinearModel, load_model
+from nlp.shares import comment_shares, format_share
 from nlp.trends import wilson_interval
 from nlp.ugc import Nomination, detect_nomination
 
@@ -68,6 +70,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "status.last": "最近一次成功采集：{time}（{ago}前）",
         "status.never": "尚无成功采集",
         "status.today": "今日（{zone}）帖子 {posts}，评论 {comments}",
+        "status.sentiment": "近 24 小时评论情绪（{n} 条，校准概率均值，90% 区间）：{shares}",
         "status.topic": "#{topic}# {metric} {views}，24 小时 {growth}",
         "status.topic_since": "#{topic}# {metric} {views}，自 {since} 起 {growth}",
         "status.no_topics": "尚无话题读数",
@@ -181,6 +184,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "status.last": "Last successful poll: {time} ({ago} ago)",
         "status.never": "No successful poll yet",
         "status.today": "Today ({zone}): posts {posts}, comments {comments}",
+        "status.sentiment": "Comments, last 24 h ({n}; mean probability, 90% interval): {shares}",
         "status.topic": "#{topic}# {metric} {views}, 24 h {growth}",
         "status.topic_since": "#{topic}# {metric} {views}, since {since} {growth}",
         "status.no_topics": "No topic readings yet",
@@ -430,6 +434,22 @@ class Replies:
                         since=since,
                     )
                 )
+        shares = comment_shares(
+            self.store.comment_probabilities(since=now - timedelta(days=1)),
+            _model_metrics(self.config),
+        )
+        if shares is not None:
+            n = shares.n
+            shown = "，" if self.language == "zh" else ", "
+            lines.append(
+                self.t(
+                    "status.sentiment",
+                    n=render.count(n),
+                    shares=shown.join(
+                        format_share(self.label_name(share.label), share) for share in shares
+                    ),
+                )
+            )
         return fit(lines)
 
     # --- /top -------------------------------------------------------------------------
@@ -733,3 +753,12 @@ def author(kind: str, name: str, account_id: str) -> str:
 def representative(comments: Sequence[CommentFacts]) -> CommentFacts | None:
     """The most liked comment with some words in it (the store sorts by likes)."""
     return next((c for c in comments if render.quote(c.text, 80)), None)
+
+
+def _model_metrics(config: Config) -> dict[str, float]:
+    """The configured sentiment model's metrics (its calibration prior for nlp.shares)."""
+    try:
+        model = load_model(config.nlp.model)
+    except (OSError, ValueError):
+        return {}
+    return model.metrics if isinstance(model, LinearModel) else {}

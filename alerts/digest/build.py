@@ -7,8 +7,10 @@ daemon runs in a worker thread)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts import render
@@ -49,6 +51,8 @@ from monitor.store.weekly import (
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
+from nlp.sentiment import LinearModel, load_model
+from nlp.shares import comment_shares
 from nlp.trends import wilson_interval
 from nlp.ugc import detect_nomination
 
@@ -109,6 +113,9 @@ class Facts:
     data_span: tuple[datetime, datetime] | None
     enabled: dict[str, bool] = field(default_factory=dict)
     watched: list[WatchedPost] = field(default_factory=list)
+    # Each scored comment's three probabilities, this week and the week before (nlp.shares).
+    probs: list[tuple[float, float, float]] = field(default_factory=list)
+    probs_previous: list[tuple[float, float, float]] = field(default_factory=list)
 
     @property
     def start(self) -> datetime:
@@ -165,6 +172,8 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
         posts_previous=store.week_post_totals(p_start, p_end),
         comments=store.week_comment_totals(start, end),
         comments_previous=store.week_comment_totals(p_start, p_end),
+        probs=store.week_comment_probabilities(start, end),
+        probs_previous=store.week_comment_probabilities(p_start, p_end),
         days=store.daily_labels(week.day_bounds(tz)),
         positive_texts=store.week_comment_texts(start, end, "positive", TEXTS_FOR_TERMS),
         negative_texts=store.week_comment_texts(start, end, "negative", TEXTS_FOR_TERMS),
@@ -241,7 +250,7 @@ def assemble(facts: Facts, config: Config) -> Digest:
         data_span=facts.data_span,
         reach=reach,
         volume=volume,
-        sentiment=_sentiment(facts),
+        sentiment=_sentiment(facts, _model_metrics(config)),
         threads=threads,
         thread_rule=(
             config.alerts.negative_thread.min_comments,
@@ -255,7 +264,30 @@ def assemble(facts: Facts, config: Config) -> Digest:
         coordination=_coordination(facts, config),
         health=_health(facts),
         marks=marks,
+        **_model_facts(config),
     )
+
+
+def _model_metrics(config: Config) -> dict[str, float]:
+    """The configured sentiment model's metrics (its calibration prior for nlp.shares)."""
+    try:
+        model = load_model(config.nlp.model)
+    except (OSError, ValueError):
+        return {}
+    return model.metrics if isinstance(model, LinearModel) else {}
+
+
+def _model_facts(config: Config) -> dict[str, Any]:
+    """The configured sentiment model's version and its macro-F1 on real text, if known."""
+    try:
+        model = load_model(config.nlp.model)
+    except (OSError, ValueError):
+        return {}
+    f1 = model.metrics.get("real_test_macro_f1") if isinstance(model, LinearModel) else None
+    return {
+        "model_version": model.version,
+        "model_f1": float(f1) if isinstance(f1, int | float) else None,
+    }
 
 
 def _reach(facts: Facts, marks: tuple[int, ...]) -> tuple[Reach, ...]:
@@ -365,14 +397,19 @@ def _volume(facts: Facts) -> tuple[VolumeColumn, ...]:
     return tuple(columns)
 
 
-def _split(totals: list[CommentTotals]) -> Split:
+def _split(
+    totals: list[CommentTotals],
+    probs: list[tuple[float, float, float]] | None = None,
+    metrics: Mapping[str, object] | None = None,
+) -> Split:
     row = next((r for r in totals if r.platform is None), None)
     if row is None:
         return Split()
-    return Split(row.positive, row.neutral, row.negative, row.unscored, row.mean_p_negative)
+    shares = comment_shares(probs, metrics) if probs else None
+    return Split(row.positive, row.neutral, row.negative, row.unscored, row.mean_p_negative, shares)
 
 
-def _sentiment(facts: Facts) -> Sentiment:
+def _sentiment(facts: Facts, metrics: Mapping[str, object] | None = None) -> Sentiment:
     days = tuple(
         Day(day, Split(c.positive, c.neutral, c.negative, c.unscored))
         for day, c in zip(facts.week.days(), facts.days, strict=True)
@@ -381,8 +418,8 @@ def _sentiment(facts: Facts) -> Sentiment:
     negative = keywords(facts.negative_texts, top_k=TERM_POOL) if facts.negative_texts else []
     shared = {w for w, _ in positive} & {w for w, _ in negative}
     return Sentiment(
-        current=_split(facts.comments),
-        previous=_split(facts.comments_previous),
+        current=_split(facts.comments, facts.probs, metrics),
+        previous=_split(facts.comments_previous, facts.probs_previous, metrics),
         days=days,
         positive_terms=tuple(Term(w, s) for w, s in positive if w not in shared)[:TERMS],
         negative_terms=tuple(Term(w, s) for w, s in negative if w not in shared)[:TERMS],

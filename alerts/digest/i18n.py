@@ -46,6 +46,11 @@ TEXT: dict[str, dict[str, str]] = {
         "发帖作者 {authors}，互动 {engagement}",
         "sum.sentiment": "评论情绪：正面 {pos}，中性 {neu}，负面 {neg}{neg_change}",
         "sum.sentiment_none": "本周没有已评分的评论",
+        "note.model": "情绪模型 {version}：在真实微博评论（人工标注的 LCCC 测试集）上三分类 "
+        "macro-F1 {f1}；情绪占比是校准后概率的均值，括号内为 90% 区间。",
+        "note.model_unmeasured": "情绪模型 {version}：未在真实评论上测量。",
+        "sum.sentiment_shares": "评论情绪（概率均值，90% 区间）：正面 {pos}，中性 {neu}，负面 {neg}"
+        "{neg_change}",
         "sum.drivers": "负面关键词：{terms}",
         "sum.threads": "负面讨论 {n} 个（{calmed} 个已平息）",
         "sum.threads_none": "本周没有负面讨论",
@@ -235,6 +240,12 @@ TEXT: dict[str, dict[str, str]] = {
         "authors {authors}, interactions {engagement}",
         "sum.sentiment": "Comments: {pos} positive, {neu} neutral, {neg} negative{neg_change}",
         "sum.sentiment_none": "No scored comments this week",
+        "note.model": "Sentiment model {version}: three-way macro-F1 {f1} on real Weibo "
+        "comments (hand-labelled LCCC test split); shares are mean calibrated probabilities, "
+        "90% interval in brackets.",
+        "note.model_unmeasured": "Sentiment model {version}: not measured on real comments.",
+        "sum.sentiment_shares": "Comments (mean probability, 90% interval): {pos} positive, "
+        "{neu} neutral, {neg} negative{neg_change}",
         "sum.drivers": "Negative terms: {terms}",
         "sum.threads": "Negative threads: {n} ({calmed} calmed down)",
         "sum.threads_none": "No negative threads this week",

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from alerts.digest.weeks import IsoWeek
+from nlp.shares import Shares
 
 Outcome = Literal["calmed", "cooling", "ongoing"]
 
@@ -71,6 +72,9 @@ class Split:
     negative: int = 0
     unscored: int = 0
     mean_p_negative: float | None = None
+    # Shares as the mean of calibrated probabilities, with a 90% interval (nlp.shares); None
+    # when no comment of the week carries three-way probabilities.
+    shares: Shares | None = None
 
     @property
     def scored(self) -> int:
@@ -261,6 +265,9 @@ class Digest:
     coordination: tuple[CoordinationLead, ...] = ()
     health: tuple[Health, ...] = ()
     marks: tuple[int, ...] = ()
+    # The sentiment model in use and its three-way macro-F1 on real text (the footer).
+    model_version: str | None = None
+    model_f1: float | None = None
 
     @property
     def total(self) -> VolumeColumn | None:
@@ -304,6 +311,14 @@ class Digest:
                 "negative": split.negative,
                 "unscored": split.unscored,
                 "negative_share_previous": self.sentiment.previous.share("negative"),
+                "negative_mean_previous": self.sentiment.previous.shares.negative.estimate
+                if self.sentiment.previous.shares
+                else None,
+                "shares": {
+                    share.label: [share.estimate, share.low, share.high] for share in split.shares
+                }
+                if split.shares
+                else None,
             },
             "negative_terms": [term.word for term in self.sentiment.negative_terms[:5]],
             "threads": len(self.threads),

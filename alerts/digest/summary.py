@@ -91,7 +91,22 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
         )  # fmt: skip
         sentiment = facts.get("sentiment", {})
         scored = sum(int(sentiment.get(k) or 0) for k in ("positive", "neutral", "negative"))
-        if scored:
+        shares = sentiment.get("shares")
+        if scored and shares:
+            # Mean calibrated probabilities with their 90% interval (nlp.shares).
+            previous = sentiment.get("negative_mean_previous")
+            lines.append(
+                t(
+                    "sum.sentiment_shares",
+                    pos=_share(lang, shares["positive"]),
+                    neu=_share(lang, shares["neutral"]),
+                    neg=_share(lang, shares["negative"]),
+                    neg_change=_paren(lang, i18n.points(shares["negative"][0], previous))
+                    if previous is not None
+                    else "",
+                )
+            )
+        elif scored:
             negative = int(sentiment.get("negative") or 0) / scored
             previous = sentiment.get("negative_share_previous")
             lines.append(
@@ -105,6 +120,7 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
                     else "",
                 )
             )
+        if scored:
             terms = [clean_term(w) for w in facts.get("negative_terms", [])]
             terms = [w for w in terms if w]
             if terms:
@@ -143,6 +159,14 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
     elif facts.get("has_data"):  # without data, "no interruption" would claim too much
         lines.append(t("sum.health_ok"))
     return lines
+
+
+def _share(language: str, share: Any) -> str:
+    """[estimate, low, high] as `61%（58–64%）` (zh) or `61% (58–64%)`."""
+    estimate, low, high = (float(v) for v in share)
+    if language == "zh":
+        return f"{estimate:.0%}（{low:.0%}–{high:.0%}）"
+    return f"{estimate:.0%} ({low:.0%}–{high:.0%})"
 
 
 def _paren(language: str, text: str) -> str:

@@ -106,6 +106,22 @@ class ReportsStore(StoreBase):
         rows = self.db.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
         return {label: n for label, n in rows}
 
+    def comment_probabilities(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[tuple[float, float, float]]:
+        """P(positive), P(neutral), P(negative) of each comment a model scored, created in
+        [since, until) (either end open when None)."""
+        rows = self.db.execute(
+            "SELECT sentiment, p_neutral, p_negative FROM comments"
+            " WHERE p_negative IS NOT NULL AND p_neutral IS NOT NULL AND sentiment IS NOT NULL"
+            " AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)",
+            (
+                *(to_utc_iso(since) if since else None,) * 2,
+                *(to_utc_iso(until) if until else None,) * 2,
+            ),
+        ).fetchall()
+        return [(float(a), float(b), float(c)) for a, b, c in rows]
+
     def most_negative_threads(self, min_comments: int = 20, limit: int = 3) -> list[dict]:
         """Posts with at least `min_comments` comments, by share of negative comments."""
         return list(

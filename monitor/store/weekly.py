@@ -165,6 +165,22 @@ class WeeklyStore(StoreBase):
         total = self.db.execute(select, _range(since, until)).fetchone()
         return [_comment_totals(row[0], row[1:]) for row in rows] + [_comment_totals(None, total)]
 
+    def week_comment_probabilities(
+        self, since: datetime, until: datetime
+    ) -> list[tuple[float, float, float]]:
+        """P(positive), P(neutral), P(negative) of each comment created in the range that a
+        model scored (the same comments as week_comment_totals)."""
+        if not self._has_column("comments", "p_negative"):
+            return []
+        rows = self.db.execute(
+            f"SELECT k.sentiment, k.p_neutral, k.p_negative FROM ({export_select('comments')}) e"
+            " JOIN comments k ON k.platform = e.platform AND k.id = e.id"
+            " WHERE k.sentiment IS NOT NULL AND k.p_neutral IS NOT NULL"
+            " AND k.p_negative IS NOT NULL",
+            _range(since, until),
+        ).fetchall()
+        return [(float(a), float(b), float(c)) for a, b, c in rows]
+
     def daily_labels(self, bounds: Sequence[tuple[datetime, datetime]]) -> list[LabelCounts]:
         """Comments created in each [start, end) of `bounds` (the days of a week), by label."""
         if not bounds:

@@ -1,0 +1,178 @@
+"""Class shares as estimates with a 90% interval, from calibrated probabilities.
+
+The share of a class is the mean of its calibrated probability over the items, not the share
+of argmax labels (which overstates the majority class whenever the model is unsure).
+
+The interval: item i's true class is k with probability p_ik, so the count of class k varies by
+Σ p_ik(1 − p_ik) given the items, and the items themselves are a sample, whose mean varies by
+Σ (p_ik − μ_k)² / n. The two add up to n·μ_k(1 − μ_k), the binomial variance of a share μ_k
+over n items; the interval is the Wilson score interval for it (it stays inside 0..1 and is
+sensible for small n and shares near 0). It covers sampling and the model's per-item
+uncertainty, not a model that is miscalibrated on the text at hand.
+
+Prior shift: the model is calibrated on one class mix (the LCCC dev split: about two thirds
+neutral); a campaign's comments have another. `prior_adjusted` re-estimates the items' own mix
+by EM and adjusts each item's probabilities to it before the mean is taken. The interval is
+still the Wilson interval of that estimate: it leaves out the uncertainty of the mix itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from nlp.sentiment import LABELS, Label, Probs
+
+Z_90 = 1.6448536269514722  # two-sided 90%: the standard normal's 95th percentile
+
+
+@dataclass(frozen=True)
+class Share:
+    label: Label
+    estimate: float  # mean calibrated probability of the class
+    low: float  # 90% interval
+    high: float
+
+
+@dataclass(frozen=True)
+class Shares:
+    n: int
+    positive: Share
+    neutral: Share
+    negative: Share
+
+    def __iter__(self) -> Iterator[Share]:
+        return iter((self.positive, self.neutral, self.negative))
+
+    def get(self, label: Label) -> Share:
+        return {"positive": self.positive, "neutral": self.neutral, "negative": self.negative}[
+            label
+        ]
+
+
+def wilson(share: float, n: int, z: float = Z_90) -> tuple[float, float]:
+    """The Wilson score interval of a share over n items."""
+    if n <= 0:
+        return 0.0, 1.0
+    share = min(max(share, 0.0), 1.0)
+    denominator = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def shares_from_sums(n: int, sums: tuple[float, float, float], z: float = Z_90) -> Shares | None:
+    """Shares from the number of items and the sums of their P(positive), P(neutral),
+    P(negative) (what a database can add up); None without items."""
+    if n <= 0:
+        return None
+    parts = []
+    for label, total in zip(LABELS, sums, strict=True):
+        estimate = total / n
+        low, high = wilson(estimate, n, z)
+        parts.append(Share(label, estimate, low, high))
+    return Shares(n, parts[0], parts[1], parts[2])
+
+
+def estimate_shares(
+    probs: Iterable[Probs], z: float = Z_90, *, prior: Sequence[float] | None = None
+) -> Shares | None:
+    """Shares of positive, neutral and negative among the items (calibrated probabilities);
+    None without items. With `prior` (the class mix of the split the model was calibrated
+    on, `model_prior`), the probabilities are first adjusted to the items' own class mix
+    (`prior_adjusted`)."""
+    if prior is not None:
+        n, mix = adjusted_mix(probs, prior)
+        return shares_from_sums(n, (mix[0] * n, mix[1] * n, mix[2] * n), z)
+    n = 0
+    sums = [0.0, 0.0, 0.0]
+    for p in probs:
+        n += 1
+        sums[0] += p.positive
+        sums[1] += p.neutral
+        sums[2] += p.negative
+    return shares_from_sums(n, (sums[0], sums[1], sums[2]), z)
+
+
+def adjusted_mix(
+    probs: Iterable[Probs], calibration_prior: Sequence[float], *, rounds: int = 200
+) -> tuple[int, tuple[float, float, float]]:
+    """How many items, and their class mix by the EM of `prior_adjusted` (the mean of the
+    adjusted probabilities at its fixed point). Items are grouped by their probabilities
+    rounded to 0.001, so that tens of thousands of comments take a fraction of a second."""
+    groups = Counter(
+        (round(p.positive, 3), round(p.neutral, 3), round(p.negative, 3)) for p in probs
+    )
+    n = sum(groups.values())
+    prior = [max(p, 1e-6) for p in calibration_prior]
+    mix = list(prior)
+    if not n:
+        return 0, (mix[0], mix[1], mix[2])
+    for _ in range(rounds):
+        r0, r1, r2 = (m / p for m, p in zip(mix, prior, strict=True))
+        new = [0.0, 0.0, 0.0]
+        for (a, b, c), count in groups.items():
+            w0, w1, w2 = a * r0, b * r1, c * r2
+            scale = count / ((w0 + w1 + w2) or 1.0)
+            new[0] += w0 * scale
+            new[1] += w1 * scale
+            new[2] += w2 * scale
+        new = [max(v / n, 1e-6) for v in new]
+        done = max(abs(a - b) for a, b in zip(new, mix, strict=True)) < 1e-7
+        mix = new
+        if done:
+            break
+    total = sum(mix)
+    return n, (mix[0] / total, mix[1] / total, mix[2] / total)
+
+
+def model_prior(metrics: Mapping[str, object]) -> tuple[float, float, float] | None:
+    """The class mix of the dev split a model was calibrated on (`calibration_prior_*` in its
+    metrics), or None for a model without one."""
+    values = [metrics.get(f"calibration_prior_{label}") for label in LABELS]
+    if not all(isinstance(v, int | float) and v > 0 for v in values):
+        return None
+    a, b, c = (float(v) for v in values)  # type: ignore[arg-type]
+    return a, b, c
+
+
+def comment_shares(
+    rows: Iterable[tuple[float, float, float]], metrics: Mapping[str, object] | None = None
+) -> Shares | None:
+    """Shares of stored comments' probabilities (P(positive), P(neutral), P(negative) each),
+    adjusted to their own class mix when the model's metrics give its calibration prior."""
+    prior = model_prior(metrics) if metrics is not None else None
+    return estimate_shares((Probs(*row) for row in rows), prior=prior)
+
+
+def format_share(name: str, share: Share) -> str:
+    """'正面 61%（58–64%）': the estimate and its 90% interval, in whole percent."""
+    return f"{name} {share.estimate:.0%}（{share.low:.0%}–{share.high:.0%}）"
+
+
+def prior_adjusted(
+    probs: Sequence[Probs], calibration_prior: Sequence[float], *, rounds: int = 100
+) -> list[Probs]:
+    """The items' probabilities re-weighted to the class mix of these items (Saerens,
+    Latinne & Decaestecker, 2002): the model was calibrated on a dev split whose class mix is
+    `calibration_prior`; where the mix differs (a campaign's comments are not a random sample
+    of Weibo), EM re-estimates the mix from the items and adjusts each item's probabilities to
+    it. Their mean is then the estimate of the shares."""
+    prior = [max(p, 1e-6) for p in calibration_prior]
+    mix = list(prior)
+    adjusted: list[Probs] = list(probs)
+    for _ in range(rounds):
+        ratio = [m / p for m, p in zip(mix, prior, strict=True)]
+        adjusted = []
+        for p in probs:
+            w = (p.positive * ratio[0], p.neutral * ratio[1], p.negative * ratio[2])
+            total = sum(w) or 1.0
+            adjusted.append(Probs(w[0] / total, w[1] / total, w[2] / total))
+        n = len(adjusted) or 1
+        new = [sum(a[k] for a in adjusted) / n for k in range(3)]
+        if max(abs(a - b) for a, b in zip(new, mix, strict=True)) < 1e-6:
+            break
+        mix = [max(v, 1e-6) for v in new]
+    return adjusted

@@ -1,0 +1,38 @@
+"""Real text for training: LCCC utterances with weak labels (nlp.realtext)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from nlp.realtext import SPLITS, despace, lccc_examples, weak_label
+from nlp.sentiment import LABELS, default_model
+
+
+def test_despace_joins_characters_and_keeps_latin_words() -> None:
+    assert despace("今 天 星 期 五 ？") == "今天星期五？"
+    assert despace("我 用 iphone 8 plus 拍 的") == "我用iphone 8 plus拍的"
+
+
+def test_weak_labels_follow_clear_cues_and_skip_mixed_text() -> None:
+    assert weak_label("这家店真好吃，太开心了") == "positive"
+    assert weak_label("太失望了，垃圾") == "negative"
+    assert weak_label("今天星期五？") == "neutral"
+    assert weak_label("开心但是很失望") is None  # both ways: left out
+    assert weak_label("哈") is None  # too short to say
+
+
+def test_shipped_splits_are_disjoint_and_hold_every_class() -> None:
+    texts = {split: {e.text for e in lccc_examples(split)} for split in SPLITS}
+    assert not texts["train"] & texts["test"]
+    assert not texts["train"] & texts["dev"]
+    assert not texts["dev"] & texts["test"]
+    for split in SPLITS:
+        counts = Counter(e.label for e in lccc_examples(split))
+        assert all(counts[label] >= 100 for label in LABELS), (split, counts)
+
+
+def test_shipped_model_is_calibrated_and_says_how_it_does_on_real_text() -> None:
+    model = default_model()
+    assert model.temperature > 0 and model.temperature != 1.0
+    for key in ("real_test_macro_f1", "real_test_neutral_f1", "real_test_ece"):
+        assert 0.0 <= model.metrics[key] <= 1.0
