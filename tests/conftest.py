@@ -79,3 +79,21 @@ def store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def shipped_config_text() -> str:
     return (REPO / "config.toml").read_text(encoding="utf-8")
+
+
+# The longest files start first: with `make test`'s two workers taking a file at a time, a long
+# file picked up last would leave the other worker idle at the end.
+LONGEST_FIRST = (
+    "test_demo.py",
+    "test_douyin_browser.py",
+    "test_digest_replay.py",
+    "test_daemon.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each file is kept
