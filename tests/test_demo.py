@@ -15,7 +15,7 @@ from monitor.cli import main
 from monitor.runlock import RunLock
 from monitor.sim.world import load_world
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)  # a hang guard: the replay to 09-10 takes ~2 min idle
 
 UNTIL = "2019-09-10"  # past the traffic night, the rider's video, the staged story and W36
 SHORT = "2019-07-10"  # past the first KOL uploads, digests, UGC batches and a silent KOL
