@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from alerts.sinks import build_sinks
 from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord
 from monitor.store import Store
-from tests.support.alerts import ALL, AT, Clock, sink_entries
+from tests.support.alerts import ALL, AT, Clock, alert, sink_entries
 from tests.support.fake_services import (
     CHAT_ID,
     DINGTALK_TOKEN,
@@ -39,20 +39,6 @@ def make_config(
         {"sinks": sink_entries(fake, tmp_path, types), "alerts": alerts},
         tmp_path / "config.toml",
     )
-
-
-def alert(n: int, at: datetime = AT, **changes: Any) -> AlertRecord:
-    base = AlertRecord(
-        kind="negative_thread",
-        severity="warning",
-        title=f"负面舆情 {n}",
-        text=f"第 {n} 条提醒\n近 6 小时 40 条评论中负面 30 条",
-        dedupe_key=f"negative_thread:weibo:P{n}:2019-08-16",
-        created_at=at,
-        platform="weibo",
-        subject_id=f"P{n}",
-    )
-    return replace(base, **changes)
 
 
 def enqueue(store: Store, *alerts: AlertRecord) -> None:

@@ -10,7 +10,7 @@ import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from alerts.sinks import build_sinks
 from monitor.config import ConfigError, config_from_dict, missing_secrets
 from monitor.models import AlertRecord
 from monitor.store import Store
-from tests.support.alerts import AT, Clock
+from tests.support.alerts import Clock, alert
 
 TOKEN = "tok-3f9a1c7e5b"  # a secret in the URL's path, as many Apprise services have one
 
@@ -71,20 +71,6 @@ async def endpoint() -> AsyncIterator[Endpoint]:
         yield stand_in
     finally:
         await runner.cleanup()
-
-
-def alert(n: int, **changes: Any) -> AlertRecord:
-    base = AlertRecord(
-        kind="negative_thread",
-        severity="warning",
-        title=f"负面舆情 {n}",
-        text=f"第 {n} 条提醒\n近 6 小时 40 条评论中负面 30 条",
-        dedupe_key=f"negative_thread:weibo:P{n}:2019-08-16",
-        created_at=AT,
-        platform="weibo",
-        subject_id=f"P{n}",
-    )
-    return replace(base, **changes)
 
 
 def enqueue(store: Store, *alerts: AlertRecord) -> None:

@@ -1,10 +1,13 @@
-"""A dispatch clock, every channel's config, and reading the file sink."""
+"""A dispatch clock, a numbered alert, every channel's config, and reading the file sink."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from monitor.models import AlertRecord
 from tests.support.fake_services import (
     CHAT_ID,
     FakeServices,
@@ -13,6 +16,21 @@ from tests.support.fake_services import (
 AT = datetime(2019, 8, 16, 6, 0, tzinfo=UTC)  # 14:00 in Dalian
 
 ALL = ("console", "jsonl", "telegram", "wecom", "dingtalk", "feishu", "webhook")
+
+
+def alert(n: int, at: datetime = AT, **changes: Any) -> AlertRecord:
+    """The n-th of a run of negative-thread alerts on Weibo post Pn."""
+    base = AlertRecord(
+        kind="negative_thread",
+        severity="warning",
+        title=f"负面舆情 {n}",
+        text=f"第 {n} 条提醒\n近 6 小时 40 条评论中负面 30 条",
+        dedupe_key=f"negative_thread:weibo:P{n}:2019-08-16",
+        created_at=at,
+        platform="weibo",
+        subject_id=f"P{n}",
+    )
+    return replace(base, **changes)
 
 
 class Clock:
