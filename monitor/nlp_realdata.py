@@ -37,7 +37,8 @@ def _threads(path: Path) -> list[list[str]]:
     return threads
 
 
-def build(source: Path) -> list[dict[str, str]]:
+def split_texts(source: Path) -> dict[str, list[str]]:
+    """Every distinct utterance of each split, in corpus order (see the module's docstring)."""
     train_threads = _threads(source / "data" / "toy_train.txt")
     dev_threads = _threads(source / "data" / "toy_valid.txt")
     order = list(range(len(train_threads)))
@@ -47,14 +48,27 @@ def build(source: Path) -> list[dict[str, str]]:
     train_texts = [t for i, th in enumerate(train_threads) if i not in test_ids for t in th]
     test_texts = [t for i, th in enumerate(train_threads) if i in test_ids for t in th]
     dev_texts = [t for th in dev_threads for t in th]
-    taken = set(train_texts)
-    records: list[dict[str, str]] = []
+    taken: set[str] = set()
+    found: dict[str, list[str]] = {}
     for split, texts in (("train", train_texts), ("dev", dev_texts), ("test", test_texts)):
-        kept = [t for t in texts if split == "train" or t not in taken]
-        for text, label in weak_examples(kept):
+        found[split] = [t for t in dict.fromkeys(texts) if t not in taken]
+        taken.update(found[split])
+    return found
+
+
+def build(source: Path) -> list[dict[str, str]]:
+    records: list[dict[str, str]] = []
+    for split, texts in split_texts(source).items():
+        for text, label in weak_examples(texts):
             records.append({"text": text, "label": label, "split": split})
-        taken.update(kept)
     return records
+
+
+def draw(source: Path, split: str, n: int, seed: int, labelled: set[str]) -> list[str]:
+    """`n` utterances of `split` drawn at random (fixed `seed`) for labelling by reading,
+    none already in `labelled`, each at least two characters long."""
+    pool = [t for t in split_texts(source)[split] if len(t) >= 2 and t not in labelled]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
 
 
 def main(argv: list[str] | None = None) -> None:
