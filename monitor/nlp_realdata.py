@@ -1,6 +1,11 @@
 """Build `nlp/data/lccc_weak.jsonl.gz` from a checkout of thu-coai/CDial-GPT (MIT).
 
     python -m monitor.nlp_realdata --from DIR [--out nlp/data/lccc_weak.jsonl.gz]
+    python -m monitor.nlp_realdata --from DIR --draw N --split train --seed 79
+
+The second form prints N utterances of a split drawn at random for labelling by reading (one
+JSON line each, no label: the reader labels them before any model has seen them), leaving out
+those already in `nlp/data/lccc_human.jsonl`.
 
 DIR holds `data/toy_train.txt` and `data/toy_valid.txt` (LCCC's sample: one Weibo comment
 thread a line, utterances separated by tabs, characters by spaces). Splits, fixed:
@@ -23,7 +28,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from nlp.realtext import despace, weak_examples
+from nlp.realtext import SPLITS, despace, human_examples, weak_examples
 
 TEST_SHARE = 0.15
 SEED = 21
@@ -75,7 +80,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="source", required=True, type=Path)
     parser.add_argument("--out", type=Path, default=Path("nlp/data/lccc_weak.jsonl.gz"))
+    parser.add_argument("--draw", type=int, help="print N utterances to label by reading")
+    parser.add_argument("--split", choices=("train", "dev", "test"), default="train")
+    parser.add_argument("--seed", type=int, default=79)
     args = parser.parse_args(argv)
+    if args.draw is not None:
+        labelled = {e.text for split in SPLITS for e in human_examples(split)}
+        for text in draw(args.source, args.split, args.draw, args.seed, labelled):
+            print(json.dumps({"text": text, "split": args.split}, ensure_ascii=False))
+        return
     records = build(args.source)
     with gzip.GzipFile(args.out, "wb", mtime=0) as raw:
         for record in records:

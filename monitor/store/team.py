@@ -154,7 +154,7 @@ SELECT c.pk, c.platform, c.id, c.post_id, c.author_id, c.text, c.created_at, c.l
     c.sentiment, {classes}, c.label, p.text, p.url
 FROM comments c LEFT JOIN posts p ON p.platform = c.platform AND p.id = c.post_id
 WHERE {where}
-ORDER BY {order} LIMIT 1
+ORDER BY {order} LIMIT {limit}
 """
 _UNLABELLED = (
     "{scored} AND coalesce(c.model_version, '') != 'team'"
@@ -370,6 +370,13 @@ class TeamStore(StoreBase):
         row = self.db.execute(self.label_queue_sql()).fetchone()
         return _candidate(row) if row else None
 
+    def label_candidates(self, limit: int) -> list[LabelCandidate]:
+        """The first `limit` comments of the /label queue (`next_label_candidate` is the
+        first), for a chooser that weighs diversity as well (alerts.bot.label_choice)."""
+        scored, _ = self._uncertainty()
+        sql = self._candidate_sql(_UNLABELLED.format(scored=scored), limit)
+        return [_candidate(row) for row in self.db.execute(sql)]
+
     def label_queue_sql(self) -> str:
         """The statement behind `next_label_candidate` (its plan reads an index)."""
         scored, _ = self._uncertainty()
@@ -386,10 +393,10 @@ class TeamStore(StoreBase):
         ).fetchone()
         return _candidate(row) if row else None
 
-    def _candidate_sql(self, where: str) -> str:
+    def _candidate_sql(self, where: str, limit: int = 1) -> str:
         _, order = self._uncertainty()
         classes = "c.p_neutral, c.p_negative" if self._three_way() else "NULL, NULL"
-        return _CANDIDATE.format(classes=classes, where=where, order=order)
+        return _CANDIDATE.format(classes=classes, where=where, order=order, limit=int(limit))
 
     def _uncertainty(self) -> tuple[str, str]:
         return UNCERTAINTY_THREE_WAY if self._three_way() else UNCERTAINTY_TWO_WAY
