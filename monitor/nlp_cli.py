@@ -486,9 +486,7 @@ def _ask(number: int, total: int, row: dict[str, Any]) -> Label | Literal["skip"
         print("  1、2、3、s 或 q (1/2/3, s or q)")
 
 
-def teaching_order(
-    rows: list[dict[str, Any]], k: int, *, known: list[str]
-) -> list[dict[str, Any]]:
+def teaching_order(rows: list[dict[str, Any]], k: int, *, known: list[str]) -> list[dict[str, Any]]:
     """Up to `k` of the scored `rows`, in the order that teaches the model most
     (`nlp.active.choose`: uncertain, unlike each other and unlike the `known` labelled texts)."""
     probs = [_row_probs(row) for row in rows]
