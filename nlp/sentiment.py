@@ -519,7 +519,7 @@ def train_rows(
     if not rows:
         raise ValueError("no training examples with text")
     present = {target for _, target, _ in rows}
-    if not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
+    if start is None and not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
         raise ValueError("training needs both positive and negative examples")
     weights: dict[str, list[float]] = {}
     squares: dict[str, list[float]] = {}

@@ -223,12 +223,19 @@ def in_domain_examples() -> list[Example]:
 
 
 def fine_tune(
-    start: LinearModel, labels: Sequence[Example], *, version: str, seed: int = 13
+    start: LinearModel,
+    labels: Sequence[Example],
+    *,
+    version: str,
+    context: Sequence[Example] | None = None,
+    seed: int = 13,
 ) -> LinearModel:
-    """`start` trained on for FINE_TUNE_EPOCHS over `in_domain_examples` and `labels` (given by
-    reading: `hand_labelled_examples` weights them), uncalibrated. Seconds, where training
-    from scratch on the review corpus takes minutes: the learning curve in `make bench`."""
-    rows = featurize([*in_domain_examples(), *hand_labelled_examples(labels)])
+    """`start` trained on for FINE_TUNE_EPOCHS over `context` (default: `in_domain_examples`)
+    and `labels` (given by reading: `hand_labelled_examples` weights them), uncalibrated.
+    Seconds, where training from scratch on the review corpus takes minutes: the learning
+    curve in `make bench`."""
+    mixed_in = in_domain_examples() if context is None else context
+    rows = featurize([*mixed_in, *hand_labelled_examples(labels)])
     return train_rows(rows, version=version, start=start, epochs=FINE_TUNE_EPOCHS, seed=seed)
 
 
