@@ -407,7 +407,8 @@ _SAME_TEXT = re.compile(r"[\W_]+")  # "+1 love it!!" and "+1 love it。[心]" as
 
 
 def label_command(args: argparse.Namespace) -> int:
-    """Ask about the stored comments the model is least sure about; store the answers."""
+    """Ask about the stored comments that teach the model most (uncertain, and unlike each
+    other and the team's last labels: `teaching_order`); store the answers."""
     from monitor.store import Store
 
     wanted = getattr(args, "n", 50)
@@ -432,7 +433,7 @@ def label_command(args: argparse.Namespace) -> int:
             )
             return 0
         print(
-            f"{len(rows)} comments the model is least sure about; "
+            f"{len(rows)} comments the model is unsure about, each unlike the others; "
             f"answer 1/2/3, s to skip, q to stop"
         )
         for number, row in enumerate(rows, 1):
