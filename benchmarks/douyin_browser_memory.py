@@ -105,10 +105,11 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                         chromium = sum(process_memory_kb(p) for p in tree) / 1024
                         peak = max(peak, chromium)
                         if day % 10 == 0 or day == days:
+                            comments = store.reports.table_counts()["comments"]
                             out.append(
                                 f"| {day:>3} | {fetcher.requests:>6,} | {chromium:>7.0f} | "
                                 f"{driver_mb(tree):>6.0f} | {rss_mb(os.getpid()):>6.0f} | "
-                                f"{fetcher.launches:>3} | {store.table_counts()['comments']:>6,} |"
+                                f"{fetcher.launches:>3} | {comments:>6,} |"
                             )
                         assert not report.blocked, report.summary()
                         if sim_clock.now() >= world.end:

@@ -160,7 +160,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             lag = max(lag, time.perf_counter() - started - 0.01)
 
     with Store.for_config(config) as store:
-        store.save_posts(
+        store.content.save_posts(
             Post("weibo", str(FIRST_MID + n), "1", "u", "帖子", T0, T0, comments=PER_POST)
             for n in range(POSTS)
         )
@@ -173,7 +173,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             (comments,) = [s for s in runtime.sources if s.name == "weibo:comments"]
             ingest = asyncio.create_task(runtime.runner.run(comments))
             scored = 0
-            while not ingest.done() or store.unscored_comments(1):
+            while not ingest.done() or store.reports.unscored_comments(1):
                 scored += (await score_pending(store, config, scorer)).comments
                 await asyncio.sleep(0.05)
             result = ingest.result()
@@ -181,7 +181,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
         done.set()
         await monitor
         scorer.close()
-        stored = store.table_counts()["comments"]
+        stored = store.reports.table_counts()["comments"]
         indexed = store.db.execute("SELECT count(*) FROM comments_fts").fetchone()[0]
     return {
         "seconds": elapsed,

@@ -123,7 +123,7 @@ def store_rates(
 ) -> tuple[float, float]:
     """(new rows/s, re-read rows/s) through the store."""
     with Store.open(path, fts_tokenizer=tokenizer, lexicon=shipped_lexicon()) as store:
-        store.search("预热")  # the jieba dictionary loads here, not in the timings
+        store.content.search("预热")  # the jieba dictionary loads here, not in the timings
         if per_row_trigger:
             for table in ("posts", "comments"):
                 store.db.execute(f"DROP TRIGGER {table}_fts_insert")
@@ -162,10 +162,10 @@ def main() -> None:
     posts_again = [replace(p, observed_at=p.observed_at + hour) for p in posts]
 
     def save_comments(store: Store, chunk: Sequence[Any]) -> int:
-        return store.save_comments(chunk)
+        return store.content.save_comments(chunk)
 
     def save_posts(store: Store, chunk: Sequence[Any]) -> int:
-        return store.save_posts(chunk)
+        return store.content.save_posts(chunk)
 
     kinds = {
         "comments": (save_comments, comments, comments_again, _CEILING_COMMENTS, comment_tuple),

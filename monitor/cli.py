@@ -398,7 +398,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     # A long write: one at a time, and never under a running collector. The configured
     # tokenizer and lexicon ([storage] fts_tokenizer, [nlp] lexicon) are the ones used.
     with RunLock(db), Store.for_config(config) as store:
-        count = store.reindex()
+        count = store.content.reindex()
     print(f"reindexed {count:,} posts and comments in {db}")
     return EXIT_OK
 
@@ -445,8 +445,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         elif args.watch_command == "remove":
             print(watch.watch_remove(store, args.key))
         else:
-            store.sync_config_watches(watch.config_watches(config), now)
-            print("\n".join(watch.watch_lines(store.watched())))
+            store.watch.sync_config_watches(watch.config_watches(config), now)
+            print("\n".join(watch.watch_lines(store.watch.watched())))
     return EXIT_OK
 
 

@@ -82,7 +82,7 @@ def _check_database(config: Config) -> Check:
             if problems:
                 more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
                 raise damaged(store.path, f"quick_check: {problems[0]}{more}")
-            posts = store.table_counts()["posts"]
+            posts = store.reports.table_counts()["posts"]
     except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable) as err:
         return Check("database", "fail", str(err))
     except StoreError as err:

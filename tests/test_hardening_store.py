@@ -49,11 +49,11 @@ def write_config(tmp_path: Path) -> Path:
 
 def fill(db: Path, posts: int = 20) -> dict[str, int]:
     with Store.open(db) as store:
-        store.save_posts(
+        store.content.save_posts(
             post(str(i), text=f"推荐我们小区的环卫工人 #平凡大连人# {i}") for i in range(posts)
         )
-        store.save_comments(comment(f"c{i}", post_id=str(i % posts)) for i in range(posts))
-        return store.table_counts()
+        store.content.save_comments(comment(f"c{i}", post_id=str(i % posts)) for i in range(posts))
+        return store.reports.table_counts()
 
 
 def damaged_message(db: Path, detail: str) -> str:
@@ -185,7 +185,7 @@ def test_database_is_locked_is_one_line_exit_1_and_loses_nothing(
     busy = f"pingfan: database {db} is busy: another process holds a long write; retry\n"
     assert capsys.readouterr().err == busy * 2
     with Store.open(db) as store:
-        assert store.table_counts() == counts
+        assert store.reports.table_counts() == counts
 
 
 def test_database_is_locked_escaping_to_main_is_one_line_exit_1(
@@ -239,8 +239,10 @@ def damaged(tmp_path: Path) -> tuple[Path, Path]:
     config = write_config(tmp_path)
     db = tmp_path / "p.db"
     with Store.open(db) as store:
-        store.save_posts(post(str(i), text="环卫工人刘阿姨 #平凡大连人# " * 5) for i in range(1500))
-        store.save_comments(comment(f"c{i}", post_id=str(i % 1500)) for i in range(1500))
+        store.content.save_posts(
+            post(str(i), text="环卫工人刘阿姨 #平凡大连人# " * 5) for i in range(1500)
+        )
+        store.content.save_comments(comment(f"c{i}", post_id=str(i % 1500)) for i in range(1500))
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     pages = db.stat().st_size // PAGE
     garbage = random.Random(8)
@@ -377,7 +379,7 @@ def test_backup_copies_the_store_with_the_same_counts(
     ]
     with Store.open(copy) as restored:
         # the copy carries the full-text index: every one of the 50 posts is found in it
-        found = {hit.id for hit in restored.search("环卫工人", limit=100)}
+        found = {hit.id for hit in restored.content.search("环卫工人", limit=100)}
         assert found == {str(i) for i in range(50)}
 
 
@@ -407,7 +409,7 @@ def test_backup_onto_the_database_itself_is_refused(
     assert main(["--config", str(config), "backup", str(db), "--force"]) == 2
     assert "is the database itself" in one_line(capsys.readouterr().err)
     with Store.open(db) as store:
-        assert store.table_counts() == counts
+        assert store.reports.table_counts() == counts
 
 
 def test_backup_into_a_directory_names_the_copy_by_time(
@@ -452,7 +454,7 @@ WRITER = textwrap.dedent(
     written = 0
     with Store.open(db) as store:
         while not stop.exists() or written < 50:
-            store.save_posts([post(f"w{written}", text="写入中 " * 40)])
+            store.content.save_posts([post(f"w{written}", text="写入中 " * 40)])
             written += 1
             if written == 10:
                 print("writing", flush=True)
@@ -510,7 +512,7 @@ def test_reindex_prints_how_many_rows_were_indexed(
     assert main(["--config", str(config), "reindex"]) == 0
     assert capsys.readouterr().out == f"reindexed 14 posts and comments in {db}\n"
     with Store.open(db) as store:
-        assert {hit.id for hit in store.search("环卫工人")} == {str(i) for i in range(7)}
+        assert {hit.id for hit in store.content.search("环卫工人")} == {str(i) for i in range(7)}
 
 
 def test_reindex_of_a_missing_database_is_one_line_exit_2(

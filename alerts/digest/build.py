@@ -141,23 +141,23 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
     start, end = week.start(tz), week.end(tz)
     previous = week.previous()
     p_start, p_end = previous.start(tz), previous.end(tz)
-    alerts = store.week_alerts(start, end)
+    alerts = store.weekly.week_alerts(start, end)
     rule = config.alerts.negative_thread
     threads = _thread_facts(store, start, end, alerts, rule.min_comments, rule.negative_share)
-    ugc = store.week_posts(start, end, ugc_only=True, limit=1000)
+    ugc = store.weekly.week_posts(start, end, ugc_only=True, limit=1000)
     kols = []
     for kol in config.kols:
         ids = [kol.id]
-        end_followers = store.followers_before(kol.platform, ids, end).get(kol.id)
-        start_followers = store.followers_before(kol.platform, ids, start).get(kol.id)
+        end_followers = store.weekly.followers_before(kol.platform, ids, end).get(kol.id)
+        start_followers = store.weekly.followers_before(kol.platform, ids, start).get(kol.id)
         from_first = False
         if start_followers is None:
-            first = store.first_followers_in(kol.platform, ids, start, end).get(kol.id)
+            first = store.weekly.first_followers_in(kol.platform, ids, start, end).get(kol.id)
             start_followers, from_first = first, first is not None
         kols.append(
             KolFacts(
                 kol=kol,
-                uploads=store.week_posts(start, end, platform=kol.platform, author_ids=ids),
+                uploads=store.weekly.week_posts(start, end, platform=kol.platform, author_ids=ids),
                 followers_end=end_followers,
                 followers_start=start_followers,
                 from_first=from_first,
@@ -168,31 +168,33 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
         week=week,
         tz=tz,
         now=now,
-        posts=store.week_post_totals(start, end),
-        posts_previous=store.week_post_totals(p_start, p_end),
-        comments=store.week_comment_totals(start, end),
-        comments_previous=store.week_comment_totals(p_start, p_end),
-        probs=store.week_comment_probabilities(start, end),
-        probs_previous=store.week_comment_probabilities(p_start, p_end),
-        days=store.daily_labels(week.day_bounds(tz)),
-        positive_texts=store.week_comment_texts(start, end, "positive", TEXTS_FOR_TERMS),
-        negative_texts=store.week_comment_texts(start, end, "negative", TEXTS_FOR_TERMS),
-        readings=store.topic_readings(start, end),
-        readings_end=store.topic_reading_before(end),
-        readings_start=store.topic_reading_before(start),
-        readings_previous_start=store.topic_reading_before(p_start),
+        posts=store.weekly.week_post_totals(start, end),
+        posts_previous=store.weekly.week_post_totals(p_start, p_end),
+        comments=store.weekly.week_comment_totals(start, end),
+        comments_previous=store.weekly.week_comment_totals(p_start, p_end),
+        probs=store.weekly.week_comment_probabilities(start, end),
+        probs_previous=store.weekly.week_comment_probabilities(p_start, p_end),
+        days=store.weekly.daily_labels(week.day_bounds(tz)),
+        positive_texts=store.weekly.week_comment_texts(start, end, "positive", TEXTS_FOR_TERMS),
+        negative_texts=store.weekly.week_comment_texts(start, end, "negative", TEXTS_FOR_TERMS),
+        readings=store.weekly.topic_readings(start, end),
+        readings_end=store.weekly.topic_reading_before(end),
+        readings_start=store.weekly.topic_reading_before(start),
+        readings_previous_start=store.weekly.topic_reading_before(p_start),
         threads=threads,
         ugc=ugc,
         kols=kols,
         alerts=alerts,
-        acks_recorded=store.acknowledgements_recorded(),
-        messages={platform: store.week_messages(platform, start, end) for platform in PLATFORMS},
-        health_events=store.health_events(end),
-        circuits=store.circuit_states(),
-        last_readings={p: store.last_reading_before(p, end) for p in PLATFORMS},
-        data_span=store.data_span(),
+        acks_recorded=store.weekly.acknowledgements_recorded(),
+        messages={
+            platform: store.weekly.week_messages(platform, start, end) for platform in PLATFORMS
+        },
+        health_events=store.weekly.health_events(end),
+        circuits=store.weekly.circuit_states(),
+        last_readings={p: store.weekly.last_reading_before(p, end) for p in PLATFORMS},
+        data_span=store.weekly.data_span(),
         enabled=enabled,
-        watched=store.watched_posts(since=start, until=end),
+        watched=store.watch.watched_posts(since=start, until=end),
     )
 
 
@@ -209,7 +211,7 @@ def _thread_facts(
         if alert.kind == "negative_thread" and alert.platform and alert.subject_id:
             alerted.setdefault((alert.platform, alert.subject_id), alert)
     chosen = []
-    for thread in store.week_threads(start, end, min_scored=1):
+    for thread in store.weekly.week_threads(start, end, min_scored=1):
         key = (thread.platform, thread.post_id)
         lower = wilson_interval(thread.negative, thread.scored)[0] if thread.scored else 0.0
         if key in alerted or (thread.scored >= min_scored and lower >= share):
@@ -218,7 +220,7 @@ def _thread_facts(
     return [
         ThreadFacts(
             week=thread,
-            comments=store.thread_week_comments(thread.platform, thread.post_id, start, end),
+            comments=store.weekly.thread_week_comments(thread.platform, thread.post_id, start, end),
             alert=alerted.get((thread.platform, thread.post_id)),
         )
         for _, thread in chosen[:THREADS]

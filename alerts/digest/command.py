@@ -97,7 +97,7 @@ def digest_command(
 def _send(config: Config, store: Store, digest: Digest, written: Written, *, now: datetime) -> int:
     key = dedupe_key(digest.week)
     queued = enqueue_digest(store, digest, written, at=now)
-    found = store.alert_by_key(key)
+    found = store.weekly.alert_by_key(key)
     assert found is not None
     alert_id, state = found
     if not queued:
@@ -116,7 +116,7 @@ def _send(config: Config, store: Store, digest: Digest, written: Written, *, now
         report = asyncio.run(_dispatch(config, store))
     finally:
         lock.release()
-    states = store.delivery_states(alert_id)
+    states = store.outbox.delivery_states(alert_id)
     print(f"digest {digest.week}: {report.summary()}")
     waiting = sorted(sink for sink, s in states.items() if s not in _DELIVERED)
     if waiting:

@@ -53,7 +53,7 @@ class Alerting:
         report = await self.dispatcher.dispatch_pending()
         if self.metrics:
             self.metrics.alerts_sent.inc(report.sent)
-            self.metrics.pending_alerts.set(self.store.alert_states().get("pending", 0))
+            self.metrics.pending_alerts.set(self.store.reports.alert_states().get("pending", 0))
         if report.sent or report.failed or report.broken_sinks:
             log.info("%s", report.summary())
         return report

@@ -226,7 +226,7 @@ class Daemon:
         store = runtime.runner.store
         woken = self._woken.setdefault(source.name, asyncio.Event())
         while not self.stop_event.is_set():
-            row = store.source(source.name)
+            row = store.runtime.source(source.name)
             now = self.clock.now()
             due = row.due_at if row and row.due_at else now
             wait = (due - now).total_seconds()
@@ -243,7 +243,7 @@ class Daemon:
                 # A bug on one payload must not take the daemon down: log it, try later.
                 log.exception("%s: unexpected error; trying again in %.0f s", source.name,
                               source.interval)  # fmt: skip
-                store.record_source_run(
+                store.runtime.record_source_run(
                     source.name, source.platform, status="failed", at=self.clock.now(),
                     due_at=self.clock.now() + timedelta(seconds=source.interval),
                     error="internal error (see the log)",
@@ -256,12 +256,12 @@ class Daemon:
                 # Woken while running: the run listed its work before the new posts arrived,
                 # and its finish has just set the next due time a whole interval away.
                 woken.clear()
-                store.bring_forward(source.name, self.clock.now())
+                store.runtime.bring_forward(source.name, self.clock.now())
             if runtime.runner.alerts_raised != raised:
                 self.alerts_waiting.set()  # a health alert: send it now, not after scoring
             if result.status == "skipped" and runtime.runner.circuit.allow():
                 # Skipped while another source probed: try again soon, not a whole interval.
-                store.record_source_run(
+                store.runtime.record_source_run(
                     source.name, source.platform, status="skipped", at=self.clock.now(),
                     due_at=self.clock.now() + timedelta(seconds=min(SKIP_RETRY, source.interval)),
                 )  # fmt: skip
@@ -270,7 +270,7 @@ class Daemon:
         """Make these sources due now: a waiting one runs at once, a running one again
         as soon as it finishes."""
         for name in names:
-            store.bring_forward(name, self.clock.now())
+            store.runtime.bring_forward(name, self.clock.now())
             self._woken.setdefault(name, asyncio.Event()).set()
 
     async def _scorer_loop(self, store: Store, scorer: Scorer) -> None:
@@ -303,7 +303,7 @@ class Daemon:
             return  # keep everything
         wall = WallClock()
         while not self.stop_event.is_set():
-            purged = store.purge_expired_comments(days, now=wall.now())
+            purged = store.content.purge_expired_comments(days, now=wall.now())
             self.metrics.purged.inc(purged)
             if purged:
                 log.info("retention: deleted %d comments older than %d days", purged, days)
@@ -329,7 +329,7 @@ class Daemon:
         intervals = {source.name: source.interval for rt in runtimes for source in rt.sources}
 
         def report() -> dict:
-            self.metrics.pending_alerts.set(store.alert_states().get("pending", 0))
+            self.metrics.pending_alerts.set(store.reports.alert_states().get("pending", 0))
             for rt in runtimes:
                 self.metrics.circuit_open.labels(rt.platform).set(rt.runner.circuit.is_open())
             return health_report(store, self.clock.now(), intervals)

@@ -18,11 +18,12 @@ from nlp.lean_import import without
 with without("numpy"):  # sqlite-utils' numpy column types: never used, ~12 MB per process
     import sqlite_utils  # noqa: F401  (imported here first, lean)
 
+from sqlite_utils import Database
+
 from monitor.errors import StoreError
 from monitor.store.connection import (
     DatabaseUnavailable,
     StoreBase,
-    Tokenize,
     describe_sqlite_error,
     open_database,
     open_read_only,
@@ -30,19 +31,19 @@ from monitor.store.connection import (
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
     FTS_TOKENIZERS,
-    ContentStore,
+    ContentQueries,
     FtsTokenizer,
     SearchHit,
 )
-from monitor.store.labels import LabelsStore
-from monitor.store.metrics import MetricsStore
-from monitor.store.outbox import OutboxStore
-from monitor.store.reports import EXPORT_KINDS, ReportsStore
-from monitor.store.runtime import CircuitRow, RuntimeStore, SourceRow
-from monitor.store.signals import SignalsStore
-from monitor.store.team import TeamStore
-from monitor.store.watch import WatchStore
-from monitor.store.weekly import WeeklyStore
+from monitor.store.labels import LabelsQueries
+from monitor.store.metrics import MetricsQueries
+from monitor.store.outbox import OutboxQueries
+from monitor.store.reports import EXPORT_KINDS, ReportsQueries
+from monitor.store.runtime import CircuitRow, RuntimeQueries, SourceRow
+from monitor.store.signals import SignalsQueries
+from monitor.store.team import TeamQueries
+from monitor.store.watch import WatchQueries
+from monitor.store.weekly import WeeklyQueries
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -58,24 +59,25 @@ __all__ = [
     "SearchHit",
     "SourceRow",
     "Store",
-    "Tokenize",
 ]
 
 
-class Store(
-    ContentStore,
-    MetricsStore,
-    OutboxStore,
-    SignalsStore,
-    LabelsStore,
-    ReportsStore,
-    RuntimeStore,
-    TeamStore,
-    WeeklyStore,
-    WatchStore,
-    StoreBase,
-):
-    """The only code that touches the database."""
+class Store(StoreBase):
+    """The only code that touches the database: the connection, and its queries grouped by
+    what they serve (`store.content.save_posts(...)`, `store.outbox.enqueue_alert(...)`)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.content = ContentQueries(db)  # posts, comments, cursors, full-text search
+        self.metrics = MetricsQueries(db)  # follower and topic time series
+        self.outbox = OutboxQueries(db)  # alerts, rule state, mutes, delivery per sink
+        self.signals = SignalsQueries(db)  # the facts the alert rules judge
+        self.labels = LabelsQueries(db)  # the team's sentiment labels
+        self.reports = ReportsQueries(db)  # the CLI's, the scorer's and the collectors' reads
+        self.runtime = RuntimeQueries(db)  # circuits and source schedules
+        self.team = TeamQueries(db)  # the chat bot's reads and writes
+        self.weekly = WeeklyQueries(db)  # the weekly digest's figures
+        self.watch = WatchQueries(db)  # posts watched by link
 
     @classmethod
     def open(
@@ -91,9 +93,9 @@ class Store(
         that built the index (trigram for a new database). `lexicon` is the jieba mode's own
         words (None: the ones that built the index). A change rebuilds the index here.
         """
-        store = cls(open_database(path), str.split)
+        store = cls(open_database(path))
         try:
-            store._open_fts(fts_tokenizer, lexicon)
+            store.content.open_index(fts_tokenizer, lexicon)
         except sqlite3.Error as err:
             store.close()
             # A damaged or busy file says so, with its recovery; anything else is the index.
@@ -114,9 +116,11 @@ class Store(
             return cls.open(path)
         except DatabaseUnavailable as err:
             log.info("%s; opening it read-only", err)
-        store = cls(open_read_only(path), str.split)
+        store = cls(open_read_only(path))
         try:
-            store._open_fts(None, None)  # the tokenizer that built the index: nothing to write
+            store.content.open_index(
+                None, None
+            )  # the tokenizer that built the index: nothing to write
         except sqlite3.Error as err:
             store.close()
             raise describe_sqlite_error(err, path) or StoreError(

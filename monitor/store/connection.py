@@ -14,7 +14,7 @@ import shlex
 import sqlite3
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,8 +23,6 @@ from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.store.migrations import migrations
-
-Tokenize = Callable[[str], Iterable[str]]
 
 # A writer that holds the lock longer than this makes the other side fail with a clear error
 # rather than wait for ever; every write transaction here is short.
@@ -165,16 +163,34 @@ def _quick_check(conn: sqlite3.Connection) -> list[str]:
     return [line for line in lines if line and not line.startswith("***")]
 
 
-class StoreBase:
-    """What every part of the store shares: the connection and the full-text tokenizer."""
+def rows_as_dicts(
+    db: Database, sql: str, params: Iterable[Any] | dict[str, Any] = ()
+) -> Iterator[dict[str, Any]]:
+    """Rows as dicts keyed by column name, streamed."""
+    cursor = db.execute(sql, params if isinstance(params, dict) else list(params))
+    names = [column[0] for column in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
 
-    def __init__(self, db: Database, tokenize: Tokenize) -> None:
+
+class Queries:
+    """One group of named queries (content, outbox, ...) over the store's connection: each
+    group is a small object that takes the connection, and `Store` composes them."""
+
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self._tokenize = tokenize
+
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
+        """Rows as dicts keyed by column name, streamed."""
+        return rows_as_dicts(self.db, sql, params)
+
+
+class StoreBase:
+    """The connection itself: open, close, check, back up."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self.path = _file_of(db) or ":memory:"
-        # Bumped by every save of posts (listed, or counts refreshed), in this process: a
-        # comment run re-plans when it moves.
-        self.posts_version = 0
 
     def close(self) -> None:
         self.db.close()
@@ -196,11 +212,8 @@ class StoreBase:
                 raise known from exc
 
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
-        """Rows as dicts, streamed. For the store's own named queries and for tests."""
-        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
-        names = [column[0] for column in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
+        """Rows as dicts, streamed. For tests and benchmarks that look inside."""
+        return rows_as_dicts(self.db, sql, params)
 
     def quick_check(self) -> list[str]:
         """SQLite's `PRAGMA quick_check`: [] when every page is sound, else its findings.

@@ -40,8 +40,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, cast
 
+from sqlite_utils import Database
+
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 from nlp.dictionary import CompactTokenizer, jieba
 from nlp.segment import CAMPAIGN_LEXICON, campaign_tokenizer
 from nlp.text import normalize
@@ -148,9 +150,14 @@ def _jieba_tokenizer(lexicon: tuple[str, ...]) -> CompactTokenizer:
     return campaign_tokenizer(lexicon)
 
 
-class ContentStore(StoreBase):
-    _fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
-    _jieba: JiebaTokens | None = None
+class ContentQueries(Queries):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
+        self._jieba: JiebaTokens | None = None
+        # Bumped by every save of posts (listed, or counts refreshed), in this process: a
+        # comment run re-plans when it moves.
+        self.posts_version = 0
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -324,7 +331,7 @@ class ContentStore(StoreBase):
             )
         return total
 
-    def _open_fts(self, tokenizer: str | None, lexicon: Iterable[str] | None) -> None:
+    def open_index(self, tokenizer: str | None, lexicon: Iterable[str] | None) -> None:
         """Use `tokenizer` (None: the one that built the index; trigram for a new database)
         and, for jieba, `lexicon` (None: the stored one); rebuild the index if they changed."""
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import AlertRecord, from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 FINAL_STATES = ("sent", "coalesced", "skipped", "muted", "rejected")
 
@@ -119,7 +119,7 @@ def _state(row: Sequence[Any]) -> RuleState:
     )
 
 
-class OutboxStore(StoreBase):
+class OutboxQueries(Queries):
     # --- enqueueing -------------------------------------------------------------------
 
     def enqueue_alert(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _iso(moment: datetime | None) -> str | None:
     return to_utc_iso(moment) if moment else None
 
 
-class RuntimeStore(StoreBase):
+class RuntimeQueries(Queries):
     def circuit(self, platform: str) -> CircuitRow | None:
         row = self.db.execute(
             "SELECT platform, state, reason, open_until, cooldown, probes FROM circuits"

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 _MAX_IN = 500  # ids per IN (...) list; SQLite allows more, but the statements stay small
 
@@ -147,7 +147,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _MAX_IN]
 
 
-class SignalsStore(StoreBase):
+class SignalsQueries(Queries):
     # --- posts and their metric series -------------------------------------------------
 
     def posts_moving(

@@ -5,8 +5,8 @@ Each read is scoped by an indexed column (posts by created_at or (platform, obse
 comments by created_at, series by (platform, id, observed_at)) or by the handful of rows it
 names, so a command stays cheap however long the campaign has run. `now` is always passed in:
 the daemon's clock may be simulated. The bot also uses the alert rules' queries
-(`SignalsStore.thread_counts`, `thread_comments`, `ugc_posts`, `posts_by_keys`) and
-`OutboxStore.mute`, `unmute`, `mute_alert_subject`, `outbox_alert`.
+(`store.signals.thread_counts`, `thread_comments`, `ugc_posts`, `posts_by_keys`) and
+`store.outbox.mute`, `unmute`, `mute_alert_subject`, `outbox_alert`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import PLATFORMS, from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 # How /label finds the comment the model is least sure about: the one place that says it.
 # (the scored rows, their order): with the three-way model's columns (m040: `p_negative`,
@@ -177,7 +177,7 @@ WHERE p.platform = :platform AND p.observed_at >= :since AND p.observed_at <= :n
 """
 
 
-class TeamStore(StoreBase):
+class TeamQueries(Queries):
     # --- /status ----------------------------------------------------------------------
 
     def platform_status(

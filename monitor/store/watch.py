@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 Origin = Literal["cli", "config"]
 
@@ -66,7 +66,7 @@ class WatchedPost:
     negative: int = 0
 
 
-class WatchStore(StoreBase):
+class WatchQueries(Queries):
     def add_watch(
         self, url: str, platform: str, post_id: str | None, note: str, origin: Origin, at: datetime
     ) -> WatchedRow:

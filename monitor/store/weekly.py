@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 from monitor.store.reports import export_select
 from monitor.store.signals import (
     COMMENT_FIELDS,
@@ -120,7 +120,7 @@ def _range(since: datetime, until: datetime) -> dict[str, Any]:
     return {"since": to_utc_iso(since), "until": to_utc_iso(until)}
 
 
-class WeeklyStore(StoreBase):
+class WeeklyQueries(Queries):
     # --- volume (the export's posts and comments of the week) ------------------------------
 
     def week_post_totals(self, since: datetime, until: datetime) -> list[PostTotals]:
