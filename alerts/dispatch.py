@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -188,7 +187,7 @@ class Dispatcher:
                 try:
                     if await self._dispatch_sink(sink, tally):
                         newly_broken = True
-                except (StoreError, sqlite3.Error):
+                except StoreError:
                     raise  # the database itself is in trouble: the caller says why
                 except Exception as err:  # that sink's problem: the others go on
                     tally.failed += 1

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -36,12 +35,7 @@ from monitor.config import (
 )
 from monitor.errors import CollectorError, ConfigError, PingfanError, SinkError
 from monitor.runlock import AlreadyRunning, RunLock
-from monitor.store.connection import (
-    DatabaseBusy,
-    DatabaseDamaged,
-    DatabaseUnavailable,
-    describe_sqlite_error,
-)
+from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, QueryFailed
 
 log = logging.getLogger("pingfan")
 
@@ -232,14 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(err, EXIT_ALREADY_RUNNING)
     except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable, CollectorError, SinkError) as err:
         return _fail(err, EXIT_FAILED)
+    except QueryFailed:
+        raise  # a statement SQLite refused is a bug: its traceback is for the developer
     except PingfanError as err:
         return _fail(err, EXIT_USAGE)
-    except sqlite3.Error as err:
-        # The last resort for a database error met outside a `with Store.open(...)` block.
-        known = describe_sqlite_error(err, _database_path(args))
-        if known is None:
-            raise
-        return _fail(known, EXIT_FAILED)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -250,14 +240,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(err: Exception, code: int) -> int:
     print(f"pingfan: {err}", file=sys.stderr)
     return code
-
-
-def _database_path(args: argparse.Namespace) -> str:
-    """The configured database, for a message; a placeholder when the config cannot tell."""
-    try:
-        return str(_config(args).storage.path)
-    except (PingfanError, OSError, ValueError):
-        return "(the configured database)"
 
 
 def _quiet_stdout() -> None:

@@ -10,7 +10,7 @@ from typing import Literal
 from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_problem
 from monitor.errors import StoreError
 from monitor.store import Store
-from monitor.store.connection import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
+from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
 
 Status = Literal["ok", "warn", "fail"]
 

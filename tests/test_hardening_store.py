@@ -8,7 +8,7 @@ import os
 import random
 import re
 import signal
-import sqlite3
+import sqlite3  # files damaged, locked or read from outside the store, on purpose
 import subprocess
 import sys
 import textwrap
@@ -24,7 +24,7 @@ from monitor.errors import StoreError
 from monitor.runlock import AlreadyRunning, RunLock, lock_path
 from monitor.store import Store
 from monitor.store import connection as store_connection
-from monitor.store.connection import DatabaseDamaged
+from monitor.store.errors import DatabaseDamaged, QueryFailed, sqlite_errors
 from tests.conftest import REPO
 from tests.support.factories import comment, post
 
@@ -188,14 +188,15 @@ def test_database_is_locked_is_one_line_exit_1_and_loses_nothing(
         assert store.reports.table_counts() == counts
 
 
-def test_database_is_locked_escaping_to_main_is_one_line_exit_1(
+def test_database_is_locked_met_by_a_query_is_one_line_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A lock error raised outside any `with Store.open()` block: main() is the last resort."""
+    """SQLite's lock error, met beneath the store's door, reaches main() as pingfan's."""
     config = write_config(tmp_path)
 
     def busy(args: object) -> int:
-        raise sqlite3.OperationalError("database is locked")
+        with sqlite_errors(tmp_path / "p.db"):  # what every query group's method does
+            raise sqlite3.OperationalError("database is locked")  # injected beneath the door
 
     monkeypatch.setitem(cli.HANDLERS, "status", busy)
     assert main(["--config", str(config), "status"]) == 1
@@ -211,15 +212,18 @@ def test_a_bug_in_sql_is_not_disguised_as_a_database_problem(
     config = write_config(tmp_path)
 
     def bug(args: object) -> int:
-        raise sqlite3.OperationalError("no such table: postz")
+        with Store.open(tmp_path / "p.db") as store:
+            store.db.execute("DROP TABLE labels")  # damaged from outside: a query now fails
+            return len(store.reports.table_counts())
 
     monkeypatch.setitem(cli.HANDLERS, "status", bug)
-    with pytest.raises(sqlite3.OperationalError, match="postz"):
+    with pytest.raises(QueryFailed, match="no such table: labels") as caught:
         main(["--config", str(config), "status"])
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
 
 
 def test_only_sqlite_codes_for_damage_count_not_words_like_malformed() -> None:
-    from monitor.store.connection import DatabaseBusy, describe_sqlite_error
+    from monitor.store.errors import DatabaseBusy, describe_sqlite_error
 
     conn = sqlite3.connect(":memory:")
     with pytest.raises(sqlite3.OperationalError) as caught:

@@ -17,7 +17,7 @@ import os
 import shlex
 import signal
 import socket
-import sqlite3
+import sqlite3  # to inject a full disk beneath the store
 import subprocess
 import sys
 import threading
@@ -41,8 +41,8 @@ from monitor.models import AlertRecord
 from monitor.runlock import RunLock
 from monitor.runtime.delays import MAX_DELAY, MIN_DELAY, clamp_delay, retry_after_seconds
 from monitor.store import Store
-from monitor.store.connection import DatabaseUnavailable, damaged
 from monitor.store.content import ContentQueries
+from monitor.store.errors import DatabaseUnavailable, damaged, translating
 from tests.support.factories import post
 from tests.support.fake_services import CHAT_ID, FakeServices
 
@@ -655,7 +655,8 @@ def test_disk_full_while_running_stops_the_daemon_with_one_line_and_keeps_what_w
 
     with sim_in_a_thread() as server:
         config = weibo_daemon_config(tmp_path, server)
-        monkeypatch.setattr(ContentQueries, "save_posts", save_posts)
+        # the fault is met beneath the store's door, which turns it into pingfan's error
+        monkeypatch.setattr(ContentQueries, "save_posts", translating(save_posts))
         code = cli.main(["--config", str(config), "--log-level", "WARNING", "run"])
     err = capsys.readouterr().err
     assert code == 1

@@ -1,4 +1,4 @@
-import sqlite3
+import sqlite3  # the schema's own CHECK, met from outside the store
 import subprocess
 import sys
 import textwrap

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import datetime
 
 from alerts.dispatch import Dispatcher, DispatchReport
@@ -67,7 +66,7 @@ class Alerting:
             try:
                 await self.dispatch()
                 failed = None
-            except (StoreError, sqlite3.Error):
+            except StoreError:
                 raise  # the database itself: the daemon stops and says why
             except Exception as err:
                 what = type(err).__name__

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
@@ -237,7 +236,7 @@ class Daemon:
             raised = runtime.runner.alerts_raised
             try:
                 result = await runtime.runner.run(source)
-            except (StoreError, sqlite3.DatabaseError):
+            except StoreError:
                 raise  # the database itself is in trouble: stop the daemon, say why
             except Exception:
                 # A bug on one payload must not take the daemon down: log it, try later.
@@ -287,7 +286,7 @@ class Daemon:
                     took = time.perf_counter() - started
                     if took > SLOW_STAGE:
                         log.warning("stage %s held the event loop for %.0f ms", name, took * 1000)
-                except (StoreError, sqlite3.DatabaseError):
+                except StoreError:
                     raise
                 except Exception:
                     log.exception("stage %s failed; it runs again after the next scoring", name)
@@ -347,7 +346,8 @@ class Daemon:
 
 def _the_error(group: BaseExceptionGroup) -> BaseException:
     """The one error to report from the tasks that failed together: an interrupt first, then
-    pingfan's own errors, then the database's, then anything else (a bug, with its traceback)."""
+    pingfan's own errors (the database's among them), then anything else (a bug, with its
+    traceback)."""
     leaves: list[BaseException] = []
 
     def flatten(error: BaseException) -> None:
@@ -361,7 +361,6 @@ def _the_error(group: BaseExceptionGroup) -> BaseException:
     for kinds in (
         (KeyboardInterrupt, SystemExit),
         (PingfanError,),
-        (sqlite3.Error,),
         (Exception,),
     ):
         for leaf in leaves:

@@ -8,7 +8,6 @@ series), outbox (alerts), labels (the team's sentiment labels), reports (named r
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,6 @@ from monitor.errors import StoreError
 from monitor.store.connection import (
     DatabaseUnavailable,
     StoreBase,
-    describe_sqlite_error,
     open_database,
     open_read_only,
 )
@@ -35,6 +33,7 @@ from monitor.store.content import (
     FtsTokenizer,
     SearchHit,
 )
+from monitor.store.errors import QueryFailed
 from monitor.store.labels import LabelsQueries
 from monitor.store.metrics import MetricsQueries
 from monitor.store.outbox import OutboxQueries
@@ -68,16 +67,16 @@ class Store(StoreBase):
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
-        self.content = ContentQueries(db)  # posts, comments, cursors, full-text search
-        self.metrics = MetricsQueries(db)  # follower and topic time series
-        self.outbox = OutboxQueries(db)  # alerts, rule state, mutes, delivery per sink
-        self.signals = SignalsQueries(db)  # the facts the alert rules judge
-        self.labels = LabelsQueries(db)  # the team's sentiment labels
-        self.reports = ReportsQueries(db)  # the CLI's, the scorer's and the collectors' reads
-        self.runtime = RuntimeQueries(db)  # circuits and source schedules
-        self.team = TeamQueries(db)  # the chat bot's reads and writes
-        self.weekly = WeeklyQueries(db)  # the weekly digest's figures
-        self.watch = WatchQueries(db)  # posts watched by link
+        self.content = ContentQueries(db, self.path)  # posts, comments, cursors, full-text search
+        self.metrics = MetricsQueries(db, self.path)  # follower and topic time series
+        self.outbox = OutboxQueries(db, self.path)  # alerts, rule state, mutes, delivery per sink
+        self.signals = SignalsQueries(db, self.path)  # the facts the alert rules judge
+        self.labels = LabelsQueries(db, self.path)  # the team's sentiment labels
+        self.reports = ReportsQueries(db, self.path)  # reads for the CLI, scorer, collectors
+        self.runtime = RuntimeQueries(db, self.path)  # circuits and source schedules
+        self.team = TeamQueries(db, self.path)  # the chat bot's reads and writes
+        self.weekly = WeeklyQueries(db, self.path)  # the weekly digest's figures
+        self.watch = WatchQueries(db, self.path)  # posts watched by link
 
     @classmethod
     def open(
@@ -96,12 +95,11 @@ class Store(StoreBase):
         store = cls(open_database(path))
         try:
             store.content.open_index(fts_tokenizer, lexicon)
-        except sqlite3.Error as err:
+        except QueryFailed as err:  # a damaged or busy file says so already, with its recovery
             store.close()
-            # A damaged or busy file says so, with its recovery; anything else is the index.
-            raise describe_sqlite_error(err, path) or StoreError(
-                f"cannot build the full-text index of {path}: {err}"
-            ) from err
+            raise StoreError(f"cannot build the full-text index of {path}: {err.__cause__}") from (
+                err.__cause__
+            )
         except BaseException:
             store.close()
             raise
@@ -118,14 +116,12 @@ class Store(StoreBase):
             log.info("%s; opening it read-only", err)
         store = cls(open_read_only(path))
         try:
-            store.content.open_index(
-                None, None
-            )  # the tokenizer that built the index: nothing to write
-        except sqlite3.Error as err:
+            store.content.open_index(None, None)  # the index's own tokenizer: nothing to write
+        except QueryFailed as err:
             store.close()
-            raise describe_sqlite_error(err, path) or StoreError(
-                f"cannot read the full-text index of {path}: {err}"
-            ) from err
+            raise StoreError(f"cannot read the full-text index of {path}: {err.__cause__}") from (
+                err.__cause__
+            )
         except BaseException:
             store.close()
             raise

@@ -151,8 +151,8 @@ def _jieba_tokenizer(lexicon: tuple[str, ...]) -> CompactTokenizer:
 
 
 class ContentQueries(Queries):
-    def __init__(self, db: Database) -> None:
-        super().__init__(db)
+    def __init__(self, db: Database, path: str) -> None:
+        super().__init__(db, path)
         self._fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
         self._jieba: JiebaTokens | None = None
         # Bumped by every save of posts (listed, or counts refreshed), in this process: a
