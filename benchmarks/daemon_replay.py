@@ -25,6 +25,7 @@ from typing import Any
 
 from benchmarks.processes import children, rss_mb
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 CAMPAIGN_SECONDS = 90.0
 SETTLE_SECONDS = 15.0  # after the campaign's end: idle polls
@@ -118,7 +119,9 @@ def main() -> None:
             )
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=60)
-            with Store.open_to_read(Path(workdir) / "replay.db") as store:
+            with Store.open_to_read(
+                Path(workdir) / "replay.db", search_tokens=jieba_search_tokens
+            ) as store:
                 tables = store.reports.table_counts()
                 counts = {t: tables[t] for t in ("posts", "comments", "post_metrics", "alerts")}
                 unscored = store.reports.label_counts().get(None, 0)

@@ -41,6 +41,7 @@ from monitor.sim.app import SimServer, Simulator
 from monitor.sim.clock import ManualClock
 from monitor.sim.world import load_world
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 CH_ID = "1637261535424513"
@@ -80,7 +81,7 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                 Path(tmp) / "config.toml",
             )
             clock = VirtualClock(at)
-            with Store.open(config.storage.path) as store:
+            with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
                 circuit = Circuit("douyin", store, clock)
                 options = BrowserOptions(
                     chromium_path=CHROMIUM,

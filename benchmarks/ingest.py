@@ -34,6 +34,7 @@ from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import open_weibo
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 POSTS = 500
 PER_POST = 240
@@ -159,7 +160,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             await asyncio.sleep(0.01)
             lag = max(lag, time.perf_counter() - started - 0.01)
 
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         store.content.save_posts(
             Post("weibo", str(FIRST_MID + n), "1", "u", "帖子", T0, T0, comments=PER_POST)
             for n in range(POSTS)

@@ -36,6 +36,7 @@ from monitor.config import (
 from monitor.errors import CollectorError, ConfigError, PingfanError, SinkError
 from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, QueryFailed
+from nlp.search_tokens import jieba_search_tokens
 
 log = logging.getLogger("pingfan")
 
@@ -295,7 +296,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"no database at {db}; check [storage] path in {config.source}, or run "
             "`pingfan collect --once` first",
         )
-    with Store.open_to_read(db) as store:
+    with Store.open_to_read(db, search_tokens=jieba_search_tokens) as store:
         records = export_records(store, args.kind, since)
         if out is None:
             count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
@@ -321,7 +322,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not config.storage.path.exists():
         print(no_database_yet(config.storage.path))
         return EXIT_OK
-    with Store.open_to_read(config.storage.path) as store:
+    with Store.open_to_read(config.storage.path, search_tokens=jieba_search_tokens) as store:
         print(render_status(store, config))
     return EXIT_OK
 
@@ -354,7 +355,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "backup", f"{target} exists; pass --force to replace it, or give another path"
         )
     try:
-        with Store.open_to_read(db) as store:
+        with Store.open_to_read(db, search_tokens=jieba_search_tokens) as store:
             size = store.backup_to(target)
     except OSError as err:
         print(
@@ -379,7 +380,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         )
     # A long write: one at a time, and never under a running collector. The configured
     # tokenizer and lexicon ([storage] fts_tokenizer, [nlp] lexicon) are the ones used.
-    with RunLock(db), Store.for_config(config) as store:
+    with RunLock(db), Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         count = store.content.reindex()
     print(f"reindexed {count:,} posts and comments in {db}")
     return EXIT_OK
@@ -421,7 +422,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = _config(args)
     now = datetime.now(UTC)
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         if args.watch_command == "add":
             print(watch.watch_add(store, config, args.url, args.note, now))
         elif args.watch_command == "remove":

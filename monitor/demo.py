@@ -44,6 +44,7 @@ from monitor.sim.clock import Elapsed, FollowingClock
 from monitor.sim.world import World, load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import keywords
 from nlp.sentiment import Label, LinearModel, load_model
 from nlp.shares import Shares, comment_shares, format_share
@@ -276,7 +277,7 @@ async def _run_daemon(
             loop.remove_signal_handler(signum)
     if interrupted.is_set():
         until = min(until, clock.now())
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         summary = _summary(store, world, config, until)
         week = _busiest_week(store)
     if week:

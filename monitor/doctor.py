@@ -11,6 +11,7 @@ from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_
 from monitor.errors import StoreError
 from monitor.store import Store
 from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
+from nlp.search_tokens import jieba_search_tokens
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -77,7 +78,7 @@ def _check_database(config: Config) -> Check:
             f"no database yet at {path}; `pingfan collect --once` or `pingfan run` creates it",
         )
     try:
-        with Store.open(path) as store:
+        with Store.open(path, search_tokens=jieba_search_tokens) as store:
             problems = store.quick_check()
             if problems:
                 more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from monitor.config import Config, NlpConfig, load_config, resolve_config_path
+from nlp.search_tokens import jieba_search_tokens
 from nlp.sentiment import Example, Label, Model, Probs, load_model, read_examples
 from nlp.text import EMOTICON, normalize
 
@@ -390,7 +391,7 @@ def _labels_from_db(args: argparse.Namespace) -> list[Example]:
     from monitor.store import Store
 
     config = load_config(resolve_config_path(args.config))
-    with Store.open(config.storage.path) as store:
+    with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
         return [Example(text, label) for text, label in store.labels.labels()]
 
 
@@ -413,7 +414,7 @@ def label_command(args: argparse.Namespace) -> int:
     config = load_config(resolve_config_path(args.config))
     given_by = "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "team")
     counts: dict[str, int] = dict.fromkeys(LABEL_KEYS.values(), 0)
-    with Store.open(config.storage.path) as store:
+    with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
         rows = spread_candidates(
             store.reports.uncertain_comments(wanted * CANDIDATES_PER_LABEL), wanted
         )
@@ -535,7 +536,7 @@ def adapt_command(args: argparse.Namespace) -> int:
         current = load_model(config.nlp.model)
     except (ValueError, OSError) as err:
         return _usage("adapt", f"cannot load model {config.nlp.model!r}: {err}")
-    with Store.open(config.storage.path) as store:
+    with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
         texts = store.reports.comment_texts_for_adaptation(ADAPT_COMMENTS)
         labelled = [Example(text, label) for text, label in store.labels.labels()]
     if not texts:

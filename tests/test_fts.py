@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.config import config_from_dict
+from monitor.errors import StoreError
 from monitor.store import Store
 from monitor.store.migrations import migrations
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import tokenizer as process_wide_jieba
 from tests.support.factories import T0, comment, post
 
@@ -122,7 +125,9 @@ def test_edited_text_leaves_the_index_in_step(store: Store) -> None:
 
 @pytest.mark.parametrize("tokenizer", ["trigram", "jieba"])
 def test_retention_removes_comments_from_the_index(tmp_path: Path, tokenizer: str) -> None:
-    with Store.open(tmp_path / "r.db", fts_tokenizer=tokenizer) as store:  # type: ignore[arg-type]
+    with Store.open(
+        tmp_path / "r.db", fts_tokenizer=tokenizer, search_tokens=jieba_search_tokens
+    ) as store:  # type: ignore[arg-type]
         store.content.save_comments(
             [
                 comment("old", text="公交司机真的很暖心"),
@@ -138,7 +143,7 @@ def test_retention_removes_comments_from_the_index(tmp_path: Path, tokenizer: st
 
 def test_jieba_mode_searches_with_its_own_tokenizer(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    with Store.open(path, fts_tokenizer="jieba") as store:
+    with Store.open(path, fts_tokenizer="jieba", search_tokens=jieba_search_tokens) as store:
         store.content.save_posts(
             [post("1", text=f"周末去{PARK}看老虎"), post("2", text="大连人民欢迎你")]
         )
@@ -154,12 +159,14 @@ def test_a_new_lexicon_rebuilds_the_jieba_index_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "j.db"
-    with Store.open(path, fts_tokenizer="jieba") as store:
+    with Store.open(path, fts_tokenizer="jieba", search_tokens=jieba_search_tokens) as store:
         store.content.save_posts([post("1", text=f"周末去{PARK}看老虎")])
         assert fts_rowids(store, "posts", PARK) == []  # not a word yet: cut into pieces
         before = meta(store)["fts_fingerprint"]
     caplog.set_level(logging.INFO, logger="monitor.store")
-    with Store.open(path, fts_tokenizer="jieba", lexicon=[PARK]) as store:
+    with Store.open(
+        path, fts_tokenizer="jieba", lexicon=[PARK], search_tokens=jieba_search_tokens
+    ) as store:
         assert len(fts_rowids(store, "posts", PARK)) == 1
         assert [h.id for h in store.content.search(PARK)] == ["1"]
         assert meta(store)["fts_fingerprint"] != before
@@ -169,9 +176,11 @@ def test_a_new_lexicon_rebuilds_the_jieba_index_once(
     assert "jieba" in rebuilt[0].getMessage()
     caplog.clear()
     # Same settings, or none at all: the stored tokenizer and lexicon are kept, no rebuild.
-    with Store.open(path, fts_tokenizer="jieba", lexicon=[PARK]) as store:
+    with Store.open(
+        path, fts_tokenizer="jieba", lexicon=[PARK], search_tokens=jieba_search_tokens
+    ) as store:
         pass
-    with Store.open(path) as store:
+    with Store.open(path, search_tokens=jieba_search_tokens) as store:
         assert store.content.fts_tokenizer == "jieba"
         assert [h.id for h in store.content.search(PARK)] == ["1"]
     assert not [r for r in caplog.records if "full-text index" in r.getMessage()]
@@ -179,15 +188,15 @@ def test_a_new_lexicon_rebuilds_the_jieba_index_once(
 
 def test_switching_tokenizer_rebuilds_both_tables(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    with Store.open(path) as store:
+    with Store.open(path, search_tokens=jieba_search_tokens) as store:
         store.content.save_posts([post("1", text="推荐我们小区的环卫工人刘阿姨")])
         store.content.save_comments([comment("c1", text="刘阿姨辛苦了[心]")])
-    with Store.open(path, fts_tokenizer="jieba") as store:
+    with Store.open(path, fts_tokenizer="jieba", search_tokens=jieba_search_tokens) as store:
         assert [h.id for h in store.content.search("环卫工人")] == ["1"]
         assert [h.id for h in store.content.search("辛苦", kind="comments")] == ["c1"]
         assert "tokenize" not in fts_sql(store, "comments")
         store.content.save_comments([comment("c2", text="环卫工人辛苦了")])
-    with Store.open(path, fts_tokenizer="trigram") as store:
+    with Store.open(path, fts_tokenizer="trigram", search_tokens=jieba_search_tokens) as store:
         assert meta(store)["fts_tokenizer"] == "trigram"
         assert "tokenize='trigram'" in fts_sql(store, "posts")
         assert [h.id for h in store.content.search("环卫工人")] == ["1"]
@@ -196,7 +205,9 @@ def test_switching_tokenizer_rebuilds_both_tables(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("tokenizer", ["trigram", "jieba"])
 def test_a_save_indexes_its_rows_before_it_commits(tmp_path: Path, tokenizer: str) -> None:
-    with Store.open(tmp_path / "q.db", fts_tokenizer=tokenizer) as store:  # type: ignore[arg-type]
+    with Store.open(
+        tmp_path / "q.db", fts_tokenizer=tokenizer, search_tokens=jieba_search_tokens
+    ) as store:  # type: ignore[arg-type]
         # The same comment twice in one page, edited in between: the index holds the last text.
         store.content.save_comments(
             [comment("c1", text="第一版的文字"), comment("c1", text="第二版的文字")]
@@ -218,7 +229,9 @@ def test_a_save_indexes_its_rows_before_it_commits(tmp_path: Path, tokenizer: st
 
 @pytest.mark.parametrize("tokenizer", ["trigram", "jieba"])
 def test_reindex_returns_rows_indexed(tmp_path: Path, tokenizer: str) -> None:
-    with Store.open(tmp_path / "x.db", fts_tokenizer=tokenizer) as store:  # type: ignore[arg-type]
+    with Store.open(
+        tmp_path / "x.db", fts_tokenizer=tokenizer, search_tokens=jieba_search_tokens
+    ) as store:  # type: ignore[arg-type]
         store.content.save_posts([post("1", text="星海广场看海"), post("2", text="棒棰岛的日出")])
         store.content.save_comments([comment("c1", text="星海广场人太多了")])
         assert store.content.reindex() == 3
@@ -236,11 +249,45 @@ def test_for_config_uses_the_configured_tokenizer_and_lexicon(tmp_path: Path) ->
         {"storage": {"path": "c.db", "fts_tokenizer": "jieba"}, "nlp": {"lexicon": [PARK]}},
         tmp_path / "config.toml",
     )
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         assert store.content.fts_tokenizer == "jieba"
         assert meta(store)["fts_lexicon"] == f'["{PARK}"]'
     default = config_from_dict({"storage": {"path": "d.db"}}, tmp_path / "config.toml")
-    with Store.for_config(default) as store:
+    with Store.for_config(default, search_tokens=jieba_search_tokens) as store:
+        assert store.content.fts_tokenizer == "trigram"
+
+
+class CharacterTokens:
+    """A tokenizer of the test's own: every character a token (the store must use it)."""
+
+    def __init__(self, lexicon: Iterable[str]) -> None:
+        self.lexicon = tuple(lexicon)
+        self.fingerprint = "characters:" + ",".join(self.lexicon)
+
+    def __call__(self, text: str) -> list[str]:
+        return [character for character in text if not character.isspace()]
+
+
+def test_the_jieba_index_is_built_and_searched_with_the_tokens_it_is_handed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "handed.db"
+    with Store.open(path, fts_tokenizer="jieba", search_tokens=CharacterTokens) as store:
+        store.content.save_posts([post("1", text="大连人民欢迎你")])
+        tokens = store.db.execute("SELECT tokens FROM posts_fts").fetchone()[0]
+        assert tokens == "大 连 人 民 欢 迎 你"
+        # "民欢" is no jieba word: only the handed tokenizer finds the post by it
+        assert [hit.id for hit in store.content.search("民欢")] == ["1"]
+        assert meta(store)["fts_fingerprint"] == "characters:"
+
+
+def test_a_jieba_index_opened_without_its_tokens_says_what_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with Store.open(path, fts_tokenizer="jieba", search_tokens=jieba_search_tokens):
+        pass
+    with pytest.raises(StoreError, match="jieba's shape: open the store with its search tokens"):
+        Store.open(path)
+    with Store.open(path, fts_tokenizer="trigram") as store:  # a trigram index needs none
         assert store.content.fts_tokenizer == "trigram"
 
 
@@ -263,6 +310,6 @@ def test_a_database_from_before_the_tokenizer_choice_is_indexed_on_open(
     old.commit()
     old.close()
     caplog.set_level(logging.INFO, logger="monitor.store")
-    with Store.open(path) as store:
+    with Store.open(path, search_tokens=jieba_search_tokens) as store:
         assert [h.id for h in store.content.search("平凡大连人")] == ["1"]
     assert any("was none: 1 rows" in r.getMessage() for r in caplog.records)

@@ -25,6 +25,7 @@ from monitor.config import Config, missing_secrets
 from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store import Store
 from monitor.store.outbox import FINAL_STATES
+from nlp.search_tokens import jieba_search_tokens
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -72,7 +73,7 @@ def digest_command(
             return _usage(problems[0])
         if not config.enabled_sinks():
             return _usage(f"--send: no sink is enabled in {config.source}; add a [[sinks]] entry")
-    with Store.open(db) as store:
+    with Store.open(db, search_tokens=jieba_search_tokens) as store:
         digest = build_digest(store, config, target, now=now)
         try:
             written = write_digest(

@@ -48,6 +48,7 @@ from monitor.runtime.sources import Source
 from monitor.store import Store
 from nlp.dictionary import install as install_tables
 from nlp.dictionary import pack_tables
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import warm_up
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,10 @@ class Daemon:
 
     async def run(self) -> int:
         config = self.config
-        with RunLock(config.storage.path), Store.for_config(config) as store:
+        with (
+            RunLock(config.storage.path),
+            Store.for_config(config, search_tokens=jieba_search_tokens) as store,
+        ):
             self.store = store
             async with AsyncExitStack() as stack:
                 runtimes: list[PlatformRuntime] = [

@@ -1,21 +1,33 @@
 """SQLite storage: one file, WAL, schema through migrations, used from one thread.
 
-The store is the only code with SQL. It is split by concern; `Store` puts the parts together:
-connection (open, migrate), content (posts, comments, cursors, search), metrics (time
-series), outbox (alerts), labels (the team's sentiment labels), reports (named read queries).
+The store is the only code with SQL, and pingfan's only door to the database: nothing else
+imports sqlite3, and SQLite's errors leave it as pingfan's (errors.py). `Store` is the
+connection (connection.py: open, migrate, check, back up) and its queries grouped by what they
+serve, each a small object over the connection: `store.content` (posts, comments, cursors,
+search), `metrics` (time series), `outbox` (alerts, rule state, mutes, deliveries), `signals`
+(the rules' facts), `labels` (the team's sentiment labels), `reports` (named reads for the CLI,
+the scorer and the collectors), `runtime` (circuits, sources), `team` (the chat bot), `weekly`
+(the digest), `watch` (posts watched by link). It imports nothing from nlp/: the jieba index's
+tokenizer is handed in (`search_tokens`).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nlp.lean_import import without
-
-with without("numpy"):  # sqlite-utils' numpy column types: never used, ~12 MB per process
-    import sqlite_utils  # noqa: F401  (imported here first, lean)
+# sqlite-utils loads numpy, when it is installed, for column types pingfan never uses (about
+# 12 MB per process): hidden while sqlite-utils loads, which then finds it absent.
+if "numpy" not in sys.modules:
+    sys.modules["numpy"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils  # noqa: F401  (imported here first, lean)
+    finally:
+        if sys.modules.get("numpy", ...) is None:
+            del sys.modules["numpy"]
 
 from sqlite_utils import Database
 
@@ -32,6 +44,8 @@ from monitor.store.content import (
     ContentQueries,
     FtsTokenizer,
     SearchHit,
+    SearchTokens,
+    SearchTokensFactory,
 )
 from monitor.store.errors import QueryFailed
 from monitor.store.labels import LabelsQueries
@@ -56,6 +70,8 @@ __all__ = [
     "CircuitRow",
     "FtsTokenizer",
     "SearchHit",
+    "SearchTokens",
+    "SearchTokensFactory",
     "SourceRow",
     "Store",
 ]
@@ -85,16 +101,19 @@ class Store(StoreBase):
         *,
         fts_tokenizer: FtsTokenizer | None = None,
         lexicon: Iterable[str] | None = None,
+        search_tokens: SearchTokensFactory | None = None,
     ) -> Store:
         """Open (creating if needed) and migrate the database at `path` (":memory:" works).
 
         `fts_tokenizer` is the full-text tokenizer, "trigram" or "jieba"; None keeps the one
         that built the index (trigram for a new database). `lexicon` is the jieba mode's own
         words (None: the ones that built the index). A change rebuilds the index here.
+        `search_tokens` makes the jieba mode's tokenizer (nlp.search_tokens'
+        `jieba_search_tokens`); without it only a trigram index can be opened.
         """
         store = cls(open_database(path))
         try:
-            store.content.open_index(fts_tokenizer, lexicon)
+            store.content.open_index(fts_tokenizer, lexicon, search_tokens)
         except QueryFailed as err:  # a damaged or busy file says so already, with its recovery
             store.close()
             raise StoreError(f"cannot build the full-text index of {path}: {err.__cause__}") from (
@@ -106,17 +125,20 @@ class Store(StoreBase):
         return store
 
     @classmethod
-    def open_to_read(cls, path: str | Path) -> Store:
+    def open_to_read(
+        cls, path: str | Path, *, search_tokens: SearchTokensFactory | None = None
+    ) -> Store:
         """For commands that only read (`status`, `export`, `backup`): opened as usual (so
         an older file is migrated), and read-only when the file or its folder cannot be
         written (a read-only folder, a full disk): what is stored can always be read."""
         try:
-            return cls.open(path)
+            return cls.open(path, search_tokens=search_tokens)
         except DatabaseUnavailable as err:
             log.info("%s; opening it read-only", err)
         store = cls(open_read_only(path))
         try:
-            store.content.open_index(None, None)  # the index's own tokenizer: nothing to write
+            # the index's own tokenizer: nothing to write
+            store.content.open_index(None, None, search_tokens)
         except QueryFailed as err:
             store.close()
             raise StoreError(f"cannot read the full-text index of {path}: {err.__cause__}") from (
@@ -128,12 +150,17 @@ class Store(StoreBase):
         return store
 
     @classmethod
-    def for_config(cls, config: Config) -> Store:
+    def for_config(cls, config: Config, *, search_tokens: SearchTokensFactory) -> Store:
         """The store at `[storage] path`, indexed with `[storage] fts_tokenizer` and, for
-        jieba, the `[nlp] lexicon`."""
+        jieba, the `[nlp] lexicon` in tokens from `search_tokens`."""
         storage = config.storage
         tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
-        return cls.open(storage.path, fts_tokenizer=tokenizer, lexicon=config.nlp.lexicon)
+        return cls.open(
+            storage.path,
+            fts_tokenizer=tokenizer,
+            lexicon=config.nlp.lexicon,
+            search_tokens=search_tokens,
+        )
 
     def __enter__(self) -> Store:
         return self
