@@ -14,7 +14,6 @@ from alerts.bot.replies import fit, parse_window
 from alerts.render import utf16_len
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
-from monitor.store.team import UNCERTAINTY_TWO_WAY
 from tests.support.factories import comment, post
 
 T = datetime(2019, 8, 16, 6, 0, tzinfo=UTC)
@@ -48,23 +47,19 @@ def test_the_least_sure_comment_comes_first_and_done_ones_never_again(store: Sto
     assert store.team.next_label_candidate() is None
 
 
-@pytest.mark.parametrize("three_way", [True, False])
-def test_the_label_queue_reads_an_index(store: Store, three_way: bool) -> None:
-    store.team._team_three_way = three_way  # type: ignore[attr-defined]
+def test_the_label_queue_reads_an_index(store: Store) -> None:
     plan = " ".join(
         str(row[3])
         for row in store.db.execute("EXPLAIN QUERY PLAN " + store.team.label_queue_sql())
     )
-    index = "comments_by_entropy" if three_way else "comments_by_uncertainty"
-    assert f"USING INDEX {index}" in plan
+    assert "USING INDEX comments_by_entropy" in plan
     assert "TEMP B-TREE" not in plan
-    # the two-class order is exactly the expression m050 indexes
-    assert UNCERTAINTY_TWO_WAY[1].startswith("abs(c.sentiment - 0.5)")
 
 
-def test_the_two_class_order_without_the_three_way_columns(store: Store) -> None:
+def test_two_class_scores_come_nearest_one_half_first(store: Store) -> None:
+    """A two-class score is stored as three classes (P(neutral) 0): its entropy orders the
+    queue by P(positive)'s distance from 0.5."""
     scored(store, ("A", 0.9), ("B", 0.48), ("C", 0.55))
-    store._team_three_way = False  # type: ignore[attr-defined]
     assert [store.team.next_label_candidate().id] == ["B"]  # type: ignore[union-attr]
     store.labels.add_label("评论 B", "neutral", platform="weibo", comment_id="B")
     assert store.team.next_label_candidate().id == "C"  # type: ignore[union-attr]

@@ -39,6 +39,7 @@ from alerts.digest.weeks import IsoWeek
 from monitor.config import Config, KolConfig
 from monitor.models import PLATFORMS
 from monitor.store import Store
+from monitor.store.outbox import OutboxAlert
 from monitor.store.signals import CommentFacts, PostFacts, TopicPoint
 from monitor.store.watch import WatchedPost
 from monitor.store.weekly import (
@@ -47,7 +48,6 @@ from monitor.store.weekly import (
     LabelCounts,
     PostTotals,
     ThreadWeek,
-    WeekAlert,
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
@@ -80,7 +80,7 @@ class KolFacts:
 class ThreadFacts:
     week: ThreadWeek
     comments: list[CommentFacts]
-    alert: WeekAlert | None
+    alert: OutboxAlert | None
 
 
 @dataclass
@@ -104,8 +104,7 @@ class Facts:
     threads: list[ThreadFacts]
     ugc: list[PostFacts]
     kols: list[KolFacts]
-    alerts: list[WeekAlert]
-    acks_recorded: bool
+    alerts: list[OutboxAlert]
     messages: dict[str, list[CommentFacts]]
     health_events: list[HealthEvent]
     circuits: dict[str, str]
@@ -185,7 +184,6 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
         ugc=ugc,
         kols=kols,
         alerts=alerts,
-        acks_recorded=store.weekly.acknowledgements_recorded(),
         messages={
             platform: store.weekly.week_messages(platform, start, end) for platform in PLATFORMS
         },
@@ -202,11 +200,11 @@ def _thread_facts(
     store: Store,
     start: datetime,
     end: datetime,
-    alerts: list[WeekAlert],
+    alerts: list[OutboxAlert],
     min_scored: int,
     share: float,
 ) -> list[ThreadFacts]:
-    alerted: dict[tuple[str, str], WeekAlert] = {}
+    alerted: dict[tuple[str, str], OutboxAlert] = {}
     for alert in alerts:
         if alert.kind == "negative_thread" and alert.platform and alert.subject_id:
             alerted.setdefault((alert.platform, alert.subject_id), alert)
@@ -262,7 +260,7 @@ def assemble(facts: Facts, config: Config) -> Digest:
         kols=_kols(facts.kols),
         watched=tuple(_watched(item) for item in facts.watched),
         alerts=tuple(_alert(a) for a in facts.alerts),
-        acks_recorded=facts.acks_recorded,
+        acks_recorded=True,  # the store always records who acknowledged (m050)
         coordination=_coordination(facts, config),
         health=_health(facts),
         marks=marks,
@@ -574,7 +572,7 @@ def _kols(kols: list[KolFacts]) -> tuple[KolRow, ...]:
     return tuple(rows)
 
 
-def _alert(alert: WeekAlert) -> AlertItem:
+def _alert(alert: OutboxAlert) -> AlertItem:
     return AlertItem(
         id=alert.id,
         at=alert.created_at,

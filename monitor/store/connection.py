@@ -13,7 +13,7 @@ import os
 import sqlite3
 import tempfile
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -139,6 +139,13 @@ class Queries:
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
         """Rows as dicts keyed by column name, streamed."""
         return rows_as_dicts(self.db, sql, params)
+
+    def _named(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        """Run a read; its rows are read by column name (`row["platform"]`), so a record is
+        mapped from the names its SELECT gives, never from positions."""
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params)
 
 
 class StoreBase:

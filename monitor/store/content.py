@@ -32,7 +32,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -279,20 +279,20 @@ class ContentQueries(Queries):
                 " ORDER BY t.created_at DESC, t.pk DESC LIMIT ?"
             )
             params = [*patterns, limit]
-        return [SearchHit(kind, *row) for row in self.db.execute(sql, params).fetchall()]
+        return [_hit(kind, row) for row in self._named(sql, params).fetchall()]
 
     def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
         assert self._jieba is not None
         terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
         if not terms:
             return []
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
             f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?"
             " ORDER BY f.rank LIMIT ?",
             (_fts_phrases(terms), limit),
         ).fetchall()
-        return [SearchHit(kind, *row) for row in rows]
+        return [_hit(kind, row) for row in rows]
 
     def reindex(self) -> int:
         """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
@@ -414,6 +414,10 @@ def _fts_schema(table: str, tokenizer: FtsTokenizer) -> list[str]:
         f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {forget}"
         f" DELETE FROM {fts}_pending WHERE pk = old.pk; END",
     ]
+
+
+def _hit(kind: str, row: Mapping[str, Any]) -> SearchHit:
+    return SearchHit(kind, row["platform"], row["id"], row["text"], row["created_at"])
 
 
 def _fts_phrases(words: Iterable[str]) -> str:
