@@ -4,6 +4,7 @@ Every failure here is one line on stderr naming the file and the fix, with its d
 code (monitor/cli.py), and leaves the stored data as it was.
 """
 
+import inspect
 import os
 import random
 import re
@@ -24,6 +25,7 @@ from monitor.errors import StoreError
 from monitor.runlock import AlreadyRunning, RunLock, lock_path
 from monitor.store import Store
 from monitor.store import connection as store_connection
+from monitor.store.connection import Queries
 from monitor.store.errors import DatabaseDamaged, QueryFailed, sqlite_errors
 from tests.conftest import REPO
 from tests.support.factories import comment, post
@@ -220,6 +222,28 @@ def test_a_bug_in_sql_is_not_disguised_as_a_database_problem(
     with pytest.raises(QueryFailed, match="no such table: labels") as caught:
         main(["--config", str(config), "status"])
     assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+
+
+def test_the_query_groups_raise_pingfans_errors_never_sqlites(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "p.db") as store:
+        store.db.execute("DROP TABLE watched")  # damaged from outside
+        with pytest.raises(QueryFailed, match="no such table: watched") as caught:
+            store.watch.watched()
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        store.db.execute("DROP TABLE alerts")
+        rows = store.reports.export_rows("alerts")  # streamed: the error comes while reading
+        with pytest.raises(QueryFailed, match="no such table: alerts"):
+            list(rows)
+
+
+def test_every_public_query_is_behind_the_door(store: Store) -> None:
+    groups = [value for value in vars(store).values() if isinstance(value, Queries)]
+    assert len(groups) >= 10, "the store composes its query groups"
+    for group in groups:
+        for name in dir(group):
+            member = getattr(type(group), name, None)
+            if not name.startswith("_") and inspect.isfunction(member):
+                assert hasattr(member, "__wrapped__"), f"{type(group).__name__}.{name}"
 
 
 def test_only_sqlite_codes_for_damage_count_not_words_like_malformed() -> None:

@@ -136,6 +136,7 @@ class Queries:
             if not name.startswith("_") and inspect.isfunction(member):
                 setattr(cls, name, translating(member))
 
+    @translating
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
         """Rows as dicts keyed by column name, streamed."""
         return rows_as_dicts(self.db, sql, params)
