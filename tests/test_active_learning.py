@@ -68,8 +68,8 @@ def test_nlp_label_orders_the_stored_rows_for_teaching() -> None:
 
 
 def _scored(store: Store, items: list[tuple[str, str, Probs]]) -> None:
-    store.save_comments([comment(cid, text=text) for cid, text, _ in items])
-    store.set_comment_scores(
+    store.content.save_comments([comment(cid, text=text) for cid, text, _ in items])
+    store.content.set_comment_scores(
         [("weibo", cid, p.positive, p.label, "m1", p.neutral, p.negative) for cid, _, p in items]
     )
 
@@ -86,12 +86,12 @@ def test_the_bot_asks_about_an_uncertain_comment_unlike_the_last_labels(store: S
     )
     first = next_label_candidate(store)
     assert first is not None and first.id in ("A", "B")
-    store.add_label(first.text, "neutral", platform="weibo", comment_id=first.id)
+    store.labels.add_label(first.text, "neutral", platform="weibo", comment_id=first.id)
     # the store's queue now starts with the other copy; the chooser skips it
-    queue_head = store.next_label_candidate()
+    queue_head = store.team.next_label_candidate()
     assert queue_head is not None and queue_head.text in COPIES
     second = next_label_candidate(store)
     assert second is not None and second.id == "C"
-    store.skip_label("weibo", "C", by="telegram:1", at=first.created_at)
+    store.team.skip_label("weibo", "C", by="telegram:1", at=first.created_at)
     third = next_label_candidate(store)
     assert third is not None and third.id == "D"

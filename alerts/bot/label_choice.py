@@ -19,10 +19,10 @@ RECENT_LABELS = 200
 
 def next_label_candidate(store: Store) -> LabelCandidate | None:
     """The comment to ask about next, or None when nothing scored is left to label."""
-    queue = store.label_candidates(QUEUE_READ)
+    queue = store.team.label_candidates(QUEUE_READ)
     if not queue:
         return None
-    known = [text for text, _ in store.labels()[-RECENT_LABELS:]]
+    known = [text for text, _ in store.labels.labels()[-RECENT_LABELS:]]
     order = choose([c.text for c in queue], [candidate_probs(c) for c in queue], 1, known=known)
     return queue[order[0]] if order else queue[0]
 
