@@ -354,3 +354,10 @@ def m085_delivery_messages(db: Database) -> None:
         "UPDATE alert_deliveries SET messages = 1 WHERE state = 'sent'"
         " OR (state = 'coalesced' AND coalesced_into = alert_id)"
     )
+
+
+@migrations()
+def m094_counts_no_longer_reported(db: Database) -> None:
+    # A post whose platform stopped reporting its counts (the Douyin Open Platform, for a video
+    # over 30 days old): its latest counts are NULL, never zero, and this says why.
+    db.execute("ALTER TABLE posts ADD COLUMN counts_no_longer_reported INTEGER NOT NULL DEFAULT 0")

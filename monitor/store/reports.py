@@ -31,7 +31,7 @@ _EXPORT_SELECTS: dict[str, str] = {
             p.shares, p.reposts,
             (SELECT avg(c.sentiment) FROM comments c
              WHERE c.platform = p.platform AND c.post_id = p.id) AS sentiment,
-            p.ugc_score
+            p.ugc_score, p.counts_no_longer_reported
         FROM posts p WHERE p.created_at >= :since
             AND (:until IS NULL OR p.created_at < :until)""",
     "comments": """
