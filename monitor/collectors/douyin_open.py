@@ -25,7 +25,9 @@ it before then, one warning alert, and the other grants go on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
@@ -189,6 +191,8 @@ class OpenPlatformCollector:
         # (sec_uid, "refresh" | "renew") → no new try before then, and why the last one failed
         self._retry_at: dict[tuple[str, str], datetime] = {}
         self._failed: dict[tuple[str, str], str] = {}
+        # One refresh at a time per grant: its sources run side by side.
+        self._refreshing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.comments = CommentWalker(
             store, clock, COMMENTS_SOURCE, self._comment_page, self._reply_page
         )
@@ -223,7 +227,8 @@ class OpenPlatformCollector:
         except AuthExpired:
             if not await self._refresh_after_refusal(grant):
                 raise
-        return await self._get(self.grants[grant.sec_uid], path, params)  # once: see above
+        # With the new token; a second refusal finds nothing new to refresh to, and raises.
+        return await self._get(self.grants[grant.sec_uid], path, params)
 
     def is_paused(self, sec_uid: str) -> bool:
         resets = self.paused.get(sec_uid)
@@ -244,12 +249,14 @@ class OpenPlatformCollector:
         now = self.clock.now()
         grant = self.grants[sec_uid]
         if self.oauth is not None:
-            if _near(grant.refresh_expires, now) and self._may_try(sec_uid, "renew", now):
-                await self._renew(grant, now)
-            grant = self.grants[sec_uid]
-            if _near(grant.expires, now) and self._may_try(sec_uid, "refresh", now):
-                await self._refresh(grant, now)
-            grant = self.grants[sec_uid]
+            async with self._refreshing[sec_uid]:
+                grant = self.grants[sec_uid]  # as another source may have left it
+                if _near(grant.refresh_expires, now) and self._may_try(sec_uid, "renew", now):
+                    await self._renew(grant, now)
+                grant = self.grants[sec_uid]
+                if _near(grant.expires, now) and self._may_try(sec_uid, "refresh", now):
+                    await self._refresh(grant, now)
+                grant = self.grants[sec_uid]
         self._warn_of_expiry(grant, now)
         return grant
 
@@ -331,10 +338,15 @@ class OpenPlatformCollector:
     async def _refresh_after_refusal(self, grant: Grant) -> bool:
         """The API refused the access token: with refresh on, one refresh (not again within
         REFRESH_RETRY, so a refused new token is an expired login, not a loop)."""
-        now = self.clock.now()
-        if self.oauth is None or not self._may_try(grant.sec_uid, "refresh", now):
+        if self.oauth is None:
             return False
-        return await self._refresh(grant, now)
+        async with self._refreshing[grant.sec_uid]:
+            if self.grants[grant.sec_uid].token != grant.token:
+                return True  # another source of this grant refreshed it meanwhile
+            now = self.clock.now()
+            if not self._may_try(grant.sec_uid, "refresh", now):
+                return False
+            return await self._refresh(grant, now)
 
     def _pause(self, grant: Grant, err: QuotaUsedUp) -> GrantPaused:
         now = self.clock.now()
