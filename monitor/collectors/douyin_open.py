@@ -287,7 +287,12 @@ class OpenPlatformCollector:
     async def _refresh(self, grant: Grant, now: datetime) -> bool:
         """A new access token through the refresh token; False (and why kept) when refused."""
         answer = await self._oauth_call("refresh", grant, now)
-        if answer is None or not answer.access_token:
+        if answer is None:
+            return False
+        if not answer.access_token or answer.open_id not in ("", grant.open_id):
+            failure = "the answer held no access token for this grant's open_id"
+            self._failed[(grant.sec_uid, "refresh")] = failure
+            log.warning("douyin open platform: refresh of %s failed: %s", grant.sec_uid, failure)
             return False
         self.grants[grant.sec_uid] = replace(
             grant,
