@@ -345,3 +345,26 @@ def test_oauth_form_fields_are_the_documented_ones() -> None:
         assert renewed["error_code"] == 0
         form = {**form, "refresh_token": renewed["refresh_token"]}
     assert book.renew(form, now)["data"]["error_code"] == 10020, "five renewals at most"
+
+
+def test_doctor_reads_the_grants_and_the_client_key_as_run_will(
+    tmp_path: Path, grants: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.doctor import run_checks
+
+    def grant_check(**douyin: object) -> tuple[str, str]:
+        options = {"open_platform_token_envs": grants, **douyin}
+        config = douyin_config(None, tmp_path, mode="open_platform", **options)
+        (check,) = [c for c in run_checks(config) if c.name == "douyin grants"]
+        return check.status, check.detail
+
+    status, detail = grant_check()
+    assert status == "ok" and "3 grant(s)" in detail and "not refreshed" in detail
+    status, detail = grant_check(**REFRESH_ON)
+    assert status == "ok" and CLIENT_KEY_ENV in detail and CLIENT_KEY not in detail
+    monkeypatch.delenv(CLIENT_KEY_ENV)
+    status, detail = grant_check(**REFRESH_ON)
+    assert status == "fail" and CLIENT_KEY_ENV in detail
+    monkeypatch.setenv(env_name(KOL), "oid-only")
+    status, detail = grant_check()
+    assert status == "fail" and env_name(KOL) in detail
