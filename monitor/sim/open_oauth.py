@@ -78,9 +78,8 @@ class OAuthBook:
         if form.get("client_key") != CLIENT_KEY:
             return _error(10013, "client_key 错误")
         sec_uid = self._refresh_owners().get(token)
-        expiry = self.refresh_expiry.setdefault(token, now + REFRESH_LIFETIME)
-        if sec_uid is None or now >= expiry:
-            return _error(10010, "refresh_token 过期")
+        if sec_uid is None or now >= self.refresh_expiry.setdefault(token, now + REFRESH_LIFETIME):
+            return _error(10010, "refresh_token 过期")  # a voided one answers the same
         return sec_uid
 
     def refresh(self, form: Mapping[str, str], now: datetime) -> dict[str, Any]:
