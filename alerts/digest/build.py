@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts import render
+from alerts import safe_text
+from alerts.digest import i18n
 from alerts.digest.model import (
     AlertItem,
     AlertRef,
@@ -242,7 +243,7 @@ def assemble(facts: Facts, config: Config) -> Digest:
         start=facts.start,
         end=facts.end,
         timezone=config.digest.timezone,
-        language=render.lang_of(config.ui.language),
+        language=i18n.lang(config.ui.language),
         campaign=" ".join(f"#{topic.name}" for topic in config.topics) or "pingfan",
         generated_at=facts.now,
         partial=facts.now < facts.end,
@@ -455,7 +456,7 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
         outcome = "ongoing"
     liked = sorted(negatives, key=lambda c: (-(c.likes or 0), c.created_at, c.id))
     samples = tuple(
-        Quote(render.mask(c.author_id), c.text, c.likes, c.created_at) for c in liked[:SAMPLES]
+        Quote(safe_text.mask(c.author_id), c.text, c.likes, c.created_at) for c in liked[:SAMPLES]
     )
     terms = tuple(w for w, _ in keywords([c.text for c in negatives], top_k=5)) if negatives else ()
     alert = facts.alert
@@ -463,8 +464,8 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
     return Thread(
         platform=week.platform,
         post_id=week.post_id,
-        url=render.safe_url(week.url),
-        author=week.author_name if public else render.mask(week.author_name),
+        url=safe_text.safe_url(week.url),
+        author=week.author_name if public else safe_text.mask(week.author_name),
         text=week.text,
         posted_at=week.created_at,
         comments=len(facts.comments),
@@ -499,8 +500,8 @@ def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
             UgcItem(
                 platform=post.platform,
                 post_id=post.id,
-                url=render.safe_url(post.url),
-                author=render.mask(post.author_name),
+                url=safe_text.safe_url(post.url),
+                author=safe_text.mask(post.author_name),
                 text=post.text,
                 score=float(post.ugc_score or 0.0),
                 nomination=nominated,
@@ -521,10 +522,10 @@ def _watched(item: WatchedPost) -> WatchedItem:
     return WatchedItem(
         platform=item.platform,
         post_id=item.id,
-        url=render.safe_url(item.url if "://" in item.url else f"https://{item.url}"),
+        url=safe_text.safe_url(item.url if "://" in item.url else f"https://{item.url}"),
         note=item.note,
         collected=item.collected,
-        author=(author or render.mask(item.author_name)) if item.collected else "",
+        author=(author or safe_text.mask(item.author_name)) if item.collected else "",
         text=item.text,
         posted_at=item.created_at,
         plays=counts.plays,
@@ -581,7 +582,7 @@ def _alert(alert: WeekAlert) -> AlertItem:
         title=alert.title,
         platform=alert.platform,
         state=alert.state,
-        url=render.safe_url(alert.url),
+        url=safe_text.safe_url(alert.url),
         acked_by=alert.acked_by,
         acked_at=alert.acked_at,
     )
@@ -606,7 +607,7 @@ def _coordination(facts: Facts, config: Config) -> tuple[CoordinationLead, ...]:
                     first_at=suspect.first_at,
                     last_at=suspect.last_at,
                     sample=suspect.sample,
-                    authors=tuple(render.mask(a) for a in suspect.authors),
+                    authors=tuple(safe_text.mask(a) for a in suspect.authors),
                 )
             )
     leads.sort(key=lambda lead: (-lead.accounts, lead.first_at))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from alerts import render
+from alerts import i18n, safe_text
 from monitor.config import Config
 from monitor.models import Platform
 from monitor.store import Store
@@ -34,7 +34,7 @@ class Context:
 
     @property
     def language(self) -> str:
-        return render.lang_of(self.config.ui.language)
+        return i18n.lang_of(self.config.ui.language)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -44,13 +44,13 @@ class Context:
         return self.now - timedelta(seconds=seconds)
 
     def t(self, key: str, **values: object) -> str:
-        return render.t(self.language, key, **values)
+        return i18n.t(self.language, f"alert.{key}", **values)
 
     def time(self, moment: datetime) -> str:
-        return render.local_time(moment, self.tz)
+        return i18n.local_time(moment, self.tz)
 
     def platform(self, platform: str | None) -> str:
-        return render.platform_name(self.language, platform)
+        return i18n.platform_name(self.language, platform)
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,12 @@ Rule = Callable[[Store, Context], list[Finding]]
 def post_author(post: PostFacts) -> str:
     """Partners and the organiser by name; an ordinary user masked."""
     if post.author_kind in ("kol", "official"):
-        return render.quote(post.author_name, 24)
-    return render.mask(post.author_name or post.author_id)
+        return safe_text.quote(post.author_name, 24)
+    return safe_text.mask(post.author_name or post.author_id)
 
 
 def post_line(ctx: Context, post: PostFacts) -> str:
-    return ctx.t("post", author=post_author(post), excerpt=render.quote(post.text, 40))
+    return ctx.t("post", author=post_author(post), excerpt=safe_text.quote(post.text, 40))
 
 
 def sample_lines(ctx: Context, comments: list[CommentFacts], limit: int = 3) -> list[str]:
@@ -98,15 +98,15 @@ def sample_lines(ctx: Context, comments: list[CommentFacts], limit: int = 3) -> 
     lines = []
     seen: set[str] = set()
     for comment in comments:
-        text = render.quote(comment.text, 60)
+        text = safe_text.quote(comment.text, 60)
         if text in seen or not text:
             continue
         seen.add(text)
         lines.append(
             ctx.t(
                 "sample",
-                author=render.mask(comment.author_id),
-                likes=render.count(comment.likes or 0),
+                author=safe_text.mask(comment.author_id),
+                likes=i18n.count(comment.likes or 0),
                 quote=text,
             )
         )
@@ -119,13 +119,13 @@ def sample_evidence(comments: list[CommentFacts], limit: int = 3) -> list[dict[s
     found = []
     seen: set[str] = set()
     for comment in comments:
-        text = render.quote(comment.text, 60)
+        text = safe_text.quote(comment.text, 60)
         if text in seen or not text:
             continue
         seen.add(text)
         found.append(
             {
-                "author": render.mask(comment.author_id),
+                "author": safe_text.mask(comment.author_id),
                 "likes": comment.likes or 0,
                 "text": text,
                 "id": comment.id,
@@ -139,13 +139,13 @@ def sample_evidence(comments: list[CommentFacts], limit: int = 3) -> list[dict[s
 def top_terms(texts: list[str], k: int = 5) -> list[str]:
     if not texts:
         return []
-    return [render.quote(word, 12) for word, _ in keywords(texts, top_k=k)]
+    return [safe_text.quote(word, 12) for word, _ in keywords(texts, top_k=k)]
 
 
 def post_url(ctx: Context, post: PostFacts) -> str | None:
     """The stored link, else the platform's own address for the post."""
     if post.url:
-        return render.safe_url(post.url)
+        return safe_text.safe_url(post.url)
     if post.platform == "weibo":
-        return render.safe_url(f"{ctx.config.weibo.base_url.rstrip('/')}/detail/{post.id}")
-    return render.safe_url(f"{ctx.config.douyin.base_url.rstrip('/')}/video/{post.id}")
+        return safe_text.safe_url(f"{ctx.config.weibo.base_url.rstrip('/')}/detail/{post.id}")
+    return safe_text.safe_url(f"{ctx.config.douyin.base_url.rstrip('/')}/video/{post.id}")

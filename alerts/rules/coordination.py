@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.rules.base import Context, Finding, post_url
 from monitor.models import PLATFORMS
 from monitor.store import Store
@@ -43,11 +43,11 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                     first=ctx.time(suspect.first_at),
                     last=ctx.time(suspect.last_at),
                 ),
-                ctx.t("coordination.sample", sample=render.quote(suspect.sample, 60)),
+                ctx.t("coordination.sample", sample=safe_text.quote(suspect.sample, 60)),
                 ctx.t(
                     "coordination.accounts",
-                    authors=render.join_terms(
-                        ctx.language, [render.mask(a) for a in suspect.authors[:8]]
+                    authors=i18n.join_terms(
+                        ctx.language, [safe_text.mask(a) for a in suspect.authors[:8]]
                     ),
                 ),
                 ctx.t("coordination.lead"),
@@ -55,7 +55,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                     "rule",
                     rule=ctx.t(
                         "coordination.rule",
-                        window=render.duration(ctx.language, rule.window),
+                        window=i18n.duration(ctx.language, rule.window),
                         accounts=rule.min_accounts,
                         distance=rule.max_distance,
                     ),
@@ -79,7 +79,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                         "messages": len(suspect.ids),
                         "first_at": suspect.first_at.isoformat(),
                         "last_at": suspect.last_at.isoformat(),
-                        "sample": render.quote(suspect.sample, 60),
+                        "sample": safe_text.quote(suspect.sample, 60),
                         "post": target_id,
                         "thresholds": {
                             "window_seconds": rule.window,

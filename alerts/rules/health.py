@@ -3,7 +3,7 @@ data gone stale, and one source's parser failing pass after pass."""
 
 from __future__ import annotations
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.rules.base import Context, Finding
 from monitor.models import PLATFORMS
 from monitor.store import Store
@@ -35,14 +35,12 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                 platform=platform,
                 subject_id=platform,
                 severity="warning",
-                title=ctx.t("stale.title", platform=name, hours=render.hours(stale)),
+                title=ctx.t("stale.title", platform=name, hours=i18n.hours(stale)),
                 text="\n".join(
                     [
                         ctx.t("stale.last", time=ctx.time(last)),
                         ctx.t("stale.hint"),
-                        ctx.t(
-                            "rule", rule=ctx.t("stale.rule", hours=render.hours(rule.stale_after))
-                        ),
+                        ctx.t("rule", rule=ctx.t("stale.rule", hours=i18n.hours(rule.stale_after))),
                         ctx.t("time", time=ctx.time(ctx.now)),
                     ]
                 ),
@@ -71,12 +69,12 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                 title=ctx.t(
                     "parser.title",
                     platform=name,
-                    source=render.quote(source.name, 40),
+                    source=safe_text.quote(source.name, 40),
                     n=source.failures,
                 ),
                 text="\n".join(
                     [
-                        ctx.t("parser.error", error=render.quote(source.last_error or "?", 160)),
+                        ctx.t("parser.error", error=safe_text.quote(source.last_error or "?", 160)),
                         ctx.t("parser.hint"),
                         ctx.t("rule", rule=ctx.t("parser.rule", n=rule.parser_failures)),
                         ctx.t("time", time=ctx.time(ctx.now)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.rules.base import Context, Finding, post_url
 from monitor.config import KolConfig
 from monitor.store import Store
@@ -49,7 +49,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                     platform=kol.platform,
                     subject_id=kol.id,
                     severity="warning",
-                    title=ctx.t("kol_silent.title", name=render.quote(kol.name, 24), days=days),
+                    title=ctx.t("kol_silent.title", name=safe_text.quote(kol.name, 24), days=days),
                     text="\n".join(lines),
                     level=0.0,
                     volume=float(days),
@@ -73,15 +73,15 @@ def _uploads(store: Store, ctx: Context, platform: str, kols: list[KolConfig]) -
     for post in store.posts_of_authors(
         platform, list(names), since=ctx.ago(rule.recent), until=ctx.now
     ):
-        name = render.quote(names.get(post.author_id, post.author_name), 24)
+        name = safe_text.quote(names.get(post.author_id, post.author_name), 24)
         lines = [
-            f"「{render.quote(post.text, 80)}」",
+            f"「{safe_text.quote(post.text, 80)}」",
             ctx.t(
                 "kol_upload.counts",
                 time=ctx.time(post.created_at),
-                likes=render.count(post.likes),
-                comments=render.count(post.comments),
-                shares=render.count(post.shares if post.shares is not None else post.reposts),
+                likes=i18n.count(post.likes),
+                comments=i18n.count(post.comments),
+                shares=i18n.count(post.shares if post.shares is not None else post.reposts),
             ),
         ]
         findings.append(

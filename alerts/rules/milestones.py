@@ -6,7 +6,7 @@ once, only the highest is announced; the lower ones are recorded silently.
 
 from __future__ import annotations
 
-from alerts import render
+from alerts import i18n
 from alerts.rules.base import Context, Finding
 from monitor.store import Store
 
@@ -25,16 +25,16 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         fresh = [m for m in crossed if f"{point.platform}:{point.topic}:{m}" not in done]
         if not fresh:
             continue
-        metric = ctx.t(f"metric.{point.platform}")
+        metric = i18n.name(ctx.language, "metric", point.platform)
         for mark in fresh:
             highest = mark == fresh[-1]
             lines = [
-                ctx.t("milestone.counts", views=render.count(point.views), time=ctx.time(point.at)),
+                ctx.t("milestone.counts", views=i18n.count(point.views), time=ctx.time(point.at)),
                 ctx.t(
                     "rule",
                     rule=ctx.t(
                         "milestone.rule",
-                        marks=render.join_terms(ctx.language, [render.count(m) for m in marks]),
+                        marks=i18n.join_terms(ctx.language, [i18n.count(m) for m in marks]),
                     ),
                 ),
             ]
@@ -50,7 +50,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                         topic=point.topic,
                         platform=ctx.platform(point.platform),
                         metric=metric,
-                        mark=render.count(mark),
+                        mark=i18n.count(mark),
                     ),
                     text="\n".join(lines),
                     level=float(mark),

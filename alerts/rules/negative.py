@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.rules.base import (
     Context,
     Finding,
@@ -150,14 +150,14 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
     platform = ctx.platform(post.platform)
     if verdict.by_share:
         title = ctx.t(
-            "negative.title", platform=platform, share=render.pct(verdict.share), n=verdict.scored
+            "negative.title", platform=platform, share=i18n.pct(verdict.share), n=verdict.scored
         )
     elif verdict.by_rise:
         title = ctx.t(
             "negative.rise_title",
             platform=platform,
-            p0=render.pct(verdict.before_share),
-            share=render.pct(verdict.share),
+            p0=i18n.pct(verdict.before_share),
+            share=i18n.pct(verdict.share),
         )
     else:
         title = ctx.t("negative.word_title", platform=platform, word=thread.words[0][0])
@@ -165,11 +165,11 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         post_line(ctx, post),
         ctx.t(
             "negative.counts",
-            hours=render.hours(rule.window),
+            hours=i18n.hours(rule.window),
             n=verdict.scored,
             neg=verdict.negative,
-            share=render.pct(verdict.share),
-            lb=render.pct(verdict.lower),
+            share=i18n.pct(verdict.share),
+            lb=i18n.pct(verdict.lower),
         ),
     ]
     if verdict.by_rise:
@@ -177,8 +177,8 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
             ctx.t(
                 "negative.rise",
                 n0=verdict.before_scored,
-                p0=render.pct(verdict.before_share),
-                share=render.pct(verdict.share),
+                p0=i18n.pct(verdict.before_share),
+                share=i18n.pct(verdict.share),
             )
         )
     words = []
@@ -188,18 +188,20 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
                 ctx.t(
                     "negative.word_comment",
                     word=word,
-                    author=render.mask(comment.author_id),
-                    likes=render.count(comment.likes or 0),
+                    author=safe_text.mask(comment.author_id),
+                    likes=i18n.count(comment.likes or 0),
                 )
             )
             words.append({"word": word, "comment": comment.id, "likes": comment.likes or 0})
         elif kol_post is not None:
             lines.append(
-                ctx.t("negative.word_post", word=word, name=render.quote(kol_post.author_name, 24))
+                ctx.t(
+                    "negative.word_post", word=word, name=safe_text.quote(kol_post.author_name, 24)
+                )
             )
             words.append({"word": word, "post": kol_post.id})
     if terms:
-        lines.append(ctx.t("terms", terms=render.join_terms(ctx.language, terms)))
+        lines.append(ctx.t("terms", terms=i18n.join_terms(ctx.language, terms)))
     word_comments = [c for _, c, _ in thread.words if c is not None]
     samples = word_comments + [c for c in negatives if c not in word_comments]
     lines += sample_lines(ctx, samples)
@@ -208,10 +210,10 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
             "rule",
             rule=ctx.t(
                 "negative.rule",
-                threshold=render.pct(rule.negative_share),
+                threshold=i18n.pct(rule.negative_share),
                 min=rule.min_comments,
                 ratio=rule.rise_ratio,
-                rise_min=render.pct(rule.rise_min_share),
+                rise_min=i18n.pct(rule.rise_min_share),
                 likes=rule.sensitive_min_likes,
             ),
         )

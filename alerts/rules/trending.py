@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts import render
+from alerts import i18n
 from alerts.rules.base import (
     Context,
     Finding,
@@ -254,39 +254,37 @@ def _finding(
         post.platform, post.id, since=ctx.ago(rule.window * 6), until=ctx.now, limit=200
     )
     terms = top_terms([c.text for c in comments])
-    window_text = render.duration(ctx.language, rule.window)
+    window_text = i18n.duration(ctx.language, rule.window)
     lines = [
         post_line(ctx, post),
         ctx.t(
             "trending.counts",
             window=window_text,
-            gained=render.count(gained),
-            r1=render.count(previous),
-            r2=render.count(last),
+            gained=i18n.count(gained),
+            r1=i18n.count(previous),
+            r2=i18n.count(last),
         ),
     ]
     plays = last_rates(plays_series(post, points))
     if plays is not None and plays[1] > 0:
-        lines.append(ctx.t("trending.plays", plays=render.count(plays[1])))
+        lines.append(ctx.t("trending.plays", plays=i18n.count(plays[1])))
     if baseline.basis == "author":
         lines.append(
-            ctx.t("trending.base_author", k=baseline.count, baseline=render.count(baseline.value))
+            ctx.t("trending.base_author", k=baseline.count, baseline=i18n.count(baseline.value))
         )
     elif baseline.basis == "topic":
         lines.append(
             ctx.t(
                 "trending.base_topic",
                 k=baseline.count,
-                baseline=render.count(baseline.value),
-                z=render.ratio(baseline.z or 0.0),
+                baseline=i18n.count(baseline.value),
+                z=i18n.ratio(baseline.z or 0.0),
             )
         )
     else:
-        lines.append(
-            ctx.t("trending.base_none", floor=render.count(floor), ratio=rule.growth_ratio)
-        )
+        lines.append(ctx.t("trending.base_none", floor=i18n.count(floor), ratio=rule.growth_ratio))
     if terms:
-        lines.append(ctx.t("terms", terms=render.join_terms(ctx.language, terms)))
+        lines.append(ctx.t("terms", terms=i18n.join_terms(ctx.language, terms)))
     lines += sample_lines(ctx, comments)
     lines.append(
         ctx.t(
@@ -305,8 +303,8 @@ def _finding(
         "trending.title",
         platform=ctx.platform(post.platform),
         author=post_author(post),
-        rate=render.count(last),
-        ratio=render.ratio(ratio),
+        rate=i18n.count(last),
+        ratio=i18n.ratio(ratio),
     )
     evidence = {
         "post": {"platform": post.platform, "id": post.id, "author": post_author(post)},
@@ -388,14 +386,14 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
         if burst is None:
             continue
         previous, last, median, ratio, z = burst
-        metric = ctx.t(f"metric.{platform}")
+        metric = i18n.name(ctx.language, "metric", platform)
         lines = [
             ctx.t(
                 "topic.counts",
-                r1=render.count(previous),
-                r2=render.count(last),
-                views=render.count(latest[(platform, topic)]),
-                z=render.ratio(z),
+                r1=i18n.count(previous),
+                r2=i18n.count(last),
+                views=i18n.count(latest[(platform, topic)]),
+                z=i18n.ratio(z),
             ),
             ctx.t(
                 "rule",
@@ -403,7 +401,7 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
                     "topic.rule",
                     growth=rule.topic_growth_ratio,
                     z=rule.min_z,
-                    min=render.count(rule.topic_min_views_per_hour),
+                    min=i18n.count(rule.topic_min_views_per_hour),
                 ),
             ),
             ctx.t("time", time=ctx.time(ctx.now)),
@@ -420,8 +418,8 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
                     topic=topic,
                     platform=ctx.platform(platform),
                     metric=metric,
-                    rate=render.count(last),
-                    baseline=render.count(median),
+                    rate=i18n.count(last),
+                    baseline=i18n.count(median),
                 ),
                 text="\n".join(lines),
                 level=ratio,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.rules.base import Context, Finding, post_author, post_url
 from monitor.store import Store
 from nlp.ugc import detect_nomination
@@ -36,8 +36,8 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         nominated = (
             ctx.t(
                 "ugc.nomination",
-                role=render.quote(nomination.role, 12),
-                person=render.quote(nomination.person or "", 12),
+                role=safe_text.quote(nomination.role, 12),
+                person=safe_text.quote(nomination.person or "", 12),
             )
             if nomination
             else ""
@@ -46,7 +46,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             ctx.t(
                 "ugc.item",
                 author=post_author(post),
-                excerpt=render.quote(post.text, 50),
+                excerpt=safe_text.quote(post.text, 50),
                 score=f"{post.ugc_score or 0:.2f}",
                 nomination=nominated,
             )
@@ -69,7 +69,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             rule=ctx.t(
                 "ugc.rule",
                 min=rule.min_score,
-                hours=render.hours(rule.batch_every),
+                hours=i18n.hours(rule.batch_every),
                 max=rule.max_items,
             ),
         )
