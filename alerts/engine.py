@@ -11,7 +11,8 @@ Hygiene, per (rule, subject):
 - quiet hours are the dispatcher's business (alerts/dispatch.py): they hold, never drop.
 
 Each alert is written with the rule state that records it, in one transaction; `now` is
-passed in (simulated time in the demo) and no rule reads the clock.
+passed in (simulated time in the demo) and no rule reads the clock. The rules return facts;
+an alert is worded here, once, in [ui] language (alerts/wording.py), as it enters the outbox.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from alerts import wording
 from alerts.rules import Context, Finding, enabled_rules
 from monitor.config import Config
 from monitor.models import AlertRecord, to_utc_iso
@@ -147,11 +149,13 @@ def _apply(
     if decision.action == "record":
         store.save_rule_state(new_state)
         return None
-    title, evidence = finding.title, dict(finding.evidence)
+    ui = ctx.config.ui
+    title, text = wording.words(finding.facts, ui.language, ui.timezone, ctx.now)
+    evidence = dict(finding.evidence)
     dedupe_key = f"{finding.rule}:{finding.state_key}:{decision.window_key}"
     if decision.action == "escalate":
         assert state is not None
-        title = ctx.t("escalated") + title
+        title = wording.escalated(ui.language, title)
         dedupe_key += f":esc{decision.escalations}"
         evidence["escalation"] = {
             "n": decision.escalations,
@@ -161,7 +165,7 @@ def _apply(
         kind=finding.kind,
         severity=finding.severity,
         title=title,
-        text=finding.text,
+        text=text,
         dedupe_key=dedupe_key,
         created_at=ctx.now,
         platform=finding.platform,

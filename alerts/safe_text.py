@@ -29,6 +29,14 @@ def mask(author: str | None) -> str:
     return (clean[:1] or "?") + "***"
 
 
+def shown_author(kind: str, name: str, account_id: str) -> str:
+    """Partners and the organiser by name; an ordinary user masked (in alerts, the bot, the
+    console)."""
+    if kind in ("kol", "official"):
+        return quote(name, 24)
+    return mask(name or account_id)
+
+
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 _LINK = re.compile(
     r"(?i)\b(?:(?:https?|ftp|tg|file|javascript|data)\s*:\s*/*|www\.)[^\s<>\"'「」]*"

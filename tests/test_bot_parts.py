@@ -7,11 +7,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alerts.safe_text import utf16_len
 
 from alerts.bot import callbacks
 from alerts.bot.redact import TokenFilter, token_filtered
 from alerts.bot.replies import fit, parse_window
+from alerts.safe_text import utf16_len
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
 from monitor.store.team import UNCERTAINTY_TWO_WAY

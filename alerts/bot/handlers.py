@@ -443,7 +443,7 @@ class TeamBot:
 
     def _card_keyboard(self, pk: int) -> InlineKeyboardMarkup:
         names = {label: self.replies.label_name(label) for label in callbacks.CODE_OF_LABEL}
-        return callbacks.card_keyboard(pk, names, self.replies.label_name("skip"))
+        return callbacks.card_keyboard(pk, names, str(self.replies.line("label.skip")))
 
     async def _edit_text(
         self, message: Message, html: str, markup: InlineKeyboardMarkup | None

@@ -20,12 +20,12 @@ from alerts.rules.base import top_terms
 from monitor.config import Config, parse_duration
 from monitor.models import PLATFORMS
 from monitor.store import Store
-from monitor.store.signals import CommentFacts, PostFacts
+from monitor.store.signals import CommentFacts
 from monitor.store.team import LabelCandidate, MuteRow
 from nlp.sentiment import LinearModel, load_model
 from nlp.shares import comment_shares, format_share
 from nlp.trends import wilson_interval
-from nlp.ugc import Nomination, detect_nomination
+from nlp.ugc import select_ugc
 
 MESSAGE_LIMIT = 4096
 MIN_SCORED = 5  # /negative: threads with fewer scored comments say too little
@@ -90,7 +90,7 @@ class Replies:
 
     def t(self, key: str, **values: object) -> Html:
         """The bot's text `key` (`bot.<key>` in the catalogue), its values escaped."""
-        return fill(i18n.t(self.language, f"bot.{key}"), **values)
+        return fill(i18n.template(self.language, f"bot.{key}"), **values)
 
     def time(self, moment: datetime) -> str:
         return i18n.local_time(moment, self.tz)
@@ -234,7 +234,9 @@ class Replies:
                     "top.item",
                     n=n,
                     platform=self.platform(post.platform),
-                    author=author(post.author_kind, post.author_name, post.author_id),
+                    author=safe_text.shown_author(
+                        post.author_kind, post.author_name, post.author_id
+                    ),
                     gained=i18n.count(post.gained),
                 )
             )
@@ -324,7 +326,9 @@ class Replies:
                     "negative.item",
                     n=n,
                     platform=self.platform(counts.platform),
-                    author=author(post.author_kind, post.author_name, post.author_id)
+                    author=safe_text.shown_author(
+                        post.author_kind, post.author_name, post.author_id
+                    )
                     if post
                     else "?",
                     share=i18n.pct(counts.negative / counts.scored),
@@ -357,20 +361,19 @@ class Replies:
     def ugc(self, now: datetime) -> str:
         rule = self.config.alerts.ugc
         window = self.window(rule.lookback)
-        items: list[tuple[Nomination | None, float, int, PostFacts]] = []
-        for post in self.store.ugc_posts(
+        posts = self.store.ugc_posts(
             after_pk=0, created_since=now - timedelta(seconds=rule.lookback), until=now
-        ):
-            nomination = detect_nomination(post.text)
-            score = post.ugc_score or 0.0
-            if score >= rule.min_score or nomination is not None:
-                items.append((nomination, score, post.pk, post))
-        if not items:
+        )
+        selection = select_ugc(
+            ((post, post.text, post.ugc_score) for post in posts),
+            min_score=rule.min_score,
+            limit=UGC_ITEMS,
+        )
+        if not selection.worth:
             return self.t("ugc.none", window=window, min=rule.min_score)
-        # nominations first, then by score
-        items.sort(key=lambda item: (item[0] is None, -item[1], item[2]))
         lines: list[str] = [self.t("ugc.title", window=window, min=rule.min_score)]
-        for n, (nomination, score, _, post) in enumerate(items[:UGC_ITEMS], 1):
+        for n, pick in enumerate(selection.shown, 1):
+            post, nomination = pick.item, pick.nomination
             nominated = (
                 self.t(
                     "ugc.nomination",
@@ -385,8 +388,10 @@ class Replies:
                     "ugc.item",
                     n=n,
                     platform=self.platform(post.platform),
-                    author=author(post.author_kind, post.author_name, post.author_id),
-                    score=f"{score:.2f}",
+                    author=safe_text.shown_author(
+                        post.author_kind, post.author_name, post.author_id
+                    ),
+                    score=f"{pick.score:.2f}",
                     nomination=Html(nominated),
                 )
             )
@@ -504,13 +509,6 @@ class Replies:
         if safe is None:
             return Html("")
         return self.t("link", url=safe)
-
-
-def author(kind: str, name: str, account_id: str) -> str:
-    """Partners and the organiser by name; an ordinary user masked (as in the alerts)."""
-    if kind in ("kol", "official"):
-        return safe_text.quote(name, 24)
-    return safe_text.mask(name or account_id)
 
 
 def representative(comments: Sequence[CommentFacts]) -> CommentFacts | None:

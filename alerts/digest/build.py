@@ -55,7 +55,7 @@ from nlp.segment import keywords
 from nlp.sentiment import LinearModel, load_model
 from nlp.shares import comment_shares
 from nlp.trends import wilson_interval
-from nlp.ugc import detect_nomination
+from nlp.ugc import select_ugc
 
 TERMS = 8  # top terms per sentiment
 TERM_POOL = 30  # candidates per side before the words both sides share are dropped
@@ -490,9 +490,18 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
 
 
 def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
+    """The week's best `top` UGC (posts come best first), and up to `top` nominations
+    beside them, by score."""
+    selection = select_ugc(
+        ((post, post.text, post.ugc_score) for post in posts),
+        min_score=0.0,  # a report of the week: every scored post may be among the best
+        limit=top,
+        order="score",
+        extra_nominations=top,
+    )
     items = []
-    for post in posts:
-        nomination = detect_nomination(post.text)
+    for pick in selection.shown:
+        post, nomination = pick.item, pick.nomination
         nominated = None
         if nomination is not None:
             nominated = " ".join(p for p in (nomination.role, nomination.person) if p)
@@ -511,9 +520,7 @@ def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
                 posted_at=post.created_at,
             )
         )
-    best = items[:top]  # already best first
-    nominations = [item for item in items[top:] if item.nomination][:top]
-    return tuple(sorted(best + nominations, key=lambda i: (-i.score, i.posted_at, i.post_id)))
+    return tuple(sorted(items, key=lambda i: (-i.score, i.posted_at, i.post_id)))
 
 
 def _watched(item: WatchedPost) -> WatchedItem:

@@ -25,9 +25,15 @@ def lang_of(language: str) -> str:
     return language if language in CATALOGUES else "zh"
 
 
+def template(language: str, key: str) -> str:
+    """The catalogue string `key` in `language` (zh when unknown), its placeholders unfilled
+    (for a caller that escapes the values first, as the bot does for HTML)."""
+    return CATALOGUES[lang_of(language)][key]
+
+
 def t(language: str, key: str, **values: object) -> str:
     """The catalogue string `key` in `language` (zh when unknown), formatted."""
-    return CATALOGUES[lang_of(language)][key].format(**values)
+    return template(language, key).format(**values)
 
 
 def name(language: str, group: str, value: str | None) -> str:
