@@ -449,7 +449,7 @@ class Dispatcher:
             lines.append(
                 i18n.t(
                     language,
-                    "coalesced.item",
+                    "alert.coalesced.item",
                     severity=i18n.severity_name(language, alert.severity),
                     title=safe_text.clean_line(alert.title),
                 )
