@@ -40,6 +40,7 @@ TEXT: dict[str, str] = {
     "change.new": "new",
     "paren": " ({text})",
     # --- Alerts: the rules' findings (alerts/wording.py), the dispatcher's notices, sink footers
+    "alert.title_line": "[{severity}] {title}",
     "alert.escalated": "Escalated: ",
     "alert.duplicate": " (possible duplicate: the last send was not confirmed)",
     "alert.time": "At {time}",

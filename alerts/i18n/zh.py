@@ -40,6 +40,7 @@ TEXT: dict[str, str] = {
     "change.new": "新增",
     "paren": "（{text}）",
     # --- Alerts: the rules' findings (alerts/wording.py), the dispatcher's notices, sink footers
+    "alert.title_line": "【{severity}】{title}",
     "alert.escalated": "升级：",
     "alert.duplicate": "（可能重复：上次发送未确认）",
     "alert.time": "时间：{time}",

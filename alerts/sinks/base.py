@@ -94,9 +94,8 @@ class Outgoing:
 
     def title_line(self) -> str:
         severity = i18n.severity_name(self.language, self.severity)
-        if i18n.lang_of(self.language) == "zh":
-            return f"【{severity}】{safe_text.clean_line(self.title)}"
-        return f"[{severity}] {safe_text.clean_line(self.title)}"
+        title = safe_text.clean_line(self.title)
+        return i18n.t(self.language, "alert.title_line", severity=severity, title=title)
 
     def body_lines(self) -> list[str]:
         return [safe_text.clean_line(line) for line in self.text.split("\n") if line.strip()]
