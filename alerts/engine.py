@@ -103,6 +103,7 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
     alerts (with their rule state) and return them, oldest rule first. A rule that fails is
     logged and the others still run."""
     ctx = Context(config, now)
+    language, tz = config.ui.language, config.ui.timezone
     mutes = store.active_mutes(now)
     raised: list[AlertRecord] = []
     for name, rule in enabled_rules(config.alerts):
@@ -112,13 +113,15 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
             continue
         try:
             findings = rule(store, ctx)
+            # worded here, so that a finding the catalogue cannot word fails its rule alone
+            worded = [(f, wording.words(f.facts, language, tz, now)) for f in findings]
         except Exception:
             log.exception("alert rule %s failed at %s; the other rules go on", name, now)
             continue
-        for finding in findings:
+        for finding, words in worded:
             if (finding.platform or "", finding.subject_id) in mutes:
                 continue
-            alert = _apply(store, ctx, finding, previous_run)
+            alert = _apply(store, ctx, finding, words, previous_run)
             if alert is not None:
                 raised.append(alert)
         store.set_rule_last_run(name, now)
@@ -126,7 +129,11 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
 
 
 def _apply(
-    store: Store, ctx: Context, finding: Finding, previous_run: datetime | None
+    store: Store,
+    ctx: Context,
+    finding: Finding,
+    words: tuple[str, str],
+    previous_run: datetime | None,
 ) -> RuleAlert | None:
     state = store.rule_state(finding.rule, finding.state_key)
     decision = decide(finding, state, ctx.now, ctx.config.alerts.max_escalations, previous_run)
@@ -149,13 +156,12 @@ def _apply(
     if decision.action == "record":
         store.save_rule_state(new_state)
         return None
-    ui = ctx.config.ui
-    title, text = wording.words(finding.facts, ui.language, ui.timezone, ctx.now)
+    title, text = words
     evidence = dict(finding.evidence)
     dedupe_key = f"{finding.rule}:{finding.state_key}:{decision.window_key}"
     if decision.action == "escalate":
         assert state is not None
-        title = wording.escalated(ui.language, title)
+        title = wording.escalated(ctx.config.ui.language, title)
         dedupe_key += f":esc{decision.escalations}"
         evidence["escalation"] = {
             "n": decision.escalations,
