@@ -97,6 +97,9 @@ def join_terms(language: str, terms: Iterable[str]) -> str:
     return t(language, "sep.list").join(terms)
 
 
+# --- the digest's week-over-week figures ---------------------------------------------------
+
+
 def compact(language: str, value: int | float | None) -> str:
     """`1856000` → `185.6万` (zh) or `1.86M` (en); small numbers as they are."""
     if value is None:
@@ -151,9 +154,9 @@ def hours_minutes(language: str, seconds: float) -> str:
     minutes = round(seconds / 60)
     if minutes <= 0:
         return "0"
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return t(language, "unit.hours_minutes", hours=hours, minutes=rest)
-    if hours:
-        return t(language, "unit.hours", n=hours)
+    whole, rest = divmod(minutes, 60)
+    if whole and rest:
+        return t(language, "unit.hours_minutes", hours=whole, minutes=rest)
+    if whole:
+        return t(language, "unit.hours", n=whole)
     return t(language, "unit.minutes", n=rest)
