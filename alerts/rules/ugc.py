@@ -11,12 +11,14 @@ from nlp.ugc import select_ugc
 
 def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.ugc
-    state = store.rule_state("ugc", "batch")
+    state = store.outbox.rule_state("ugc", "batch")
     if state is not None and (ctx.now - state.fired_at).total_seconds() < rule.batch_every:
         return []
     after = int(state.data.get("after_pk", 0)) if state else 0
-    through = store.last_scored_post_pk()
-    posts = store.ugc_posts(after_pk=after, created_since=ctx.ago(rule.lookback), until=ctx.now)
+    through = store.signals.last_scored_post_pk()
+    posts = store.signals.ugc_posts(
+        after_pk=after, created_since=ctx.ago(rule.lookback), until=ctx.now
+    )
     selection = select_ugc(
         ((post, post.text, post.ugc_score) for post in posts if post.pk <= through),
         min_score=rule.min_score,
