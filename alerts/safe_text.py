@@ -37,6 +37,11 @@ def shown_author(kind: str, name: str, account_id: str) -> str:
     return mask(name or account_id)
 
 
+def nomination_parts(role: str, person: str | None) -> dict[str, str]:
+    """A nomination's role and person, as the UGC alert and the bot's /ugc quote them."""
+    return {"role": quote(role, 12), "person": quote(person or "", 12)}
+
+
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 _LINK = re.compile(
     r"(?i)\b(?:(?:https?|ftp|tg|file|javascript|data)\s*:\s*/*|www\.)[^\s<>\"'「」]*"

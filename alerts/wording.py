@@ -341,9 +341,7 @@ def _ugc(facts: UgcFacts, say: _Say) -> tuple[str, list[str]]:
         nomination = item.nomination
         nominated = (
             say.t(
-                "ugc.nomination",
-                role=safe_text.quote(nomination.role, 12),
-                person=safe_text.quote(nomination.person or "", 12),
+                "ugc.nomination", **safe_text.nomination_parts(nomination.role, nomination.person)
             )
             if nomination
             else ""

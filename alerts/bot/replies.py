@@ -377,8 +377,7 @@ class Replies:
             nominated = (
                 self.t(
                     "ugc.nomination",
-                    role=safe_text.quote(nomination.role, 12),
-                    person=safe_text.quote(nomination.person or "", 12),
+                    **safe_text.nomination_parts(nomination.role, nomination.person),
                 )
                 if nomination
                 else ""
