@@ -27,6 +27,7 @@ from monitor.store.connection import (
     open_database,
     open_read_only,
 )
+from monitor.store.console import ConsoleQueries
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
     FTS_TOKENIZERS,
@@ -54,6 +55,7 @@ __all__ = [
     "EXPORT_KINDS",
     "FTS_TOKENIZERS",
     "CircuitRow",
+    "ConsoleQueries",
     "FtsTokenizer",
     "SearchHit",
     "SourceRow",
