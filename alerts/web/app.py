@@ -75,6 +75,7 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
+SESSION = web.RequestKey("session", WebSession)
 
 
 def console_of(request: web.Request) -> Console:
@@ -82,8 +83,8 @@ def console_of(request: web.Request) -> Console:
 
 
 def session_of(request: web.Request) -> WebSession:
-    session = request.get("session")
-    assert isinstance(session, WebSession), "guard lets no request without a session through"
+    session = request.get(SESSION)
+    assert session is not None, "guard lets no request without a session through"
     return session
 
 
@@ -146,13 +147,16 @@ def render(
     request: web.Request, template: str, status: int = 200, **context: Any
 ) -> web.Response:
     console = console_of(request)
-    session = request.get("session")
+    session = request.get(SESSION)
     body = console.templates.get_template(template).render(
         user=session.user if session else None,
         role=session.role if session else None,
         can_write=bool(session and session.role == "editor"),
         csrf_token=session.csrf_token if session else context.pop("csrf_token", ""),
         path=request.path,
+        # where this page's live updates start: nothing stored after it is missed
+        live_after=console.queries.newest_alert_id() if session else 0,
+        live_mark=",".join(map(str, console.queries.content_mark())) if session else "",
         **context,
     )
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
@@ -200,7 +204,7 @@ async def _guarded(request: web.Request, handler: Handler, console: Console) -> 
         target = request.path_qs if request.path != "/" else ""
         query = "?" + urllib.parse.urlencode({"next": target}) if target else ""
         return redirect("/login" + query)
-    request["session"] = session
+    request[SESSION] = session
     if request.method == "POST":
         form = await request.post()
         if not accounts.same_token(_field(form, "csrf_token"), session.csrf_token):

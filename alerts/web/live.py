@@ -17,6 +17,7 @@ from aiohttp import web
 
 from alerts.web.app import console_of
 from alerts.web.views import local_time
+from monitor.store.console import ConsoleQueries
 
 KEEPALIVE_EVERY = 15.0
 
@@ -25,9 +26,22 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/events", events)
 
 
-def _event(name: str, data: dict[str, Any]) -> bytes:
+def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
     # json.dumps never emits a raw newline, so one `data:` line holds the whole event
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _start(request: web.Request, queries: ConsoleQueries) -> tuple[int, tuple[int, int]]:
+    """Where the stream starts: after the alert the page showed last (`after`, or the
+    `Last-Event-ID` a reconnecting browser sends) and the content mark it was rendered at;
+    without them, now."""
+    after = request.headers.get("Last-Event-ID") or request.query.get("after", "")
+    last_alert = int(after) if after.isdigit() else queries.newest_alert_id()
+    mark = request.query.get("mark", "").split(",")
+    if len(mark) == 2 and all(part.isdigit() for part in mark):
+        return last_alert, (int(mark[0]), int(mark[1]))
+    return last_alert, queries.content_mark()
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -39,11 +53,10 @@ async def events(request: web.Request) -> web.StreamResponse:
             "X-Accel-Buffering": "no",  # nginx: pass each event on at once
         }
     )
-    await response.prepare(request)
-    last_alert = console.queries.newest_alert_id()
-    last_content = console.queries.content_mark()
+    last_alert, last_content = _start(request, console.queries)
     quiet = 0.0
     try:
+        await response.prepare(request)
         await response.write(b": connected\n\n")
         while not console.stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -64,6 +77,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                             "title": alert.title,
                             "time": local_time(alert.created_at, console.zone),
                         },
+                        alert.id,
                     )
                 )
                 sent = True

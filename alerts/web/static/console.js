@@ -32,7 +32,8 @@ function showLive(text) {
 function startLive() {
   const box = document.getElementById("live");
   if (!box || !window.EventSource) return;
-  const source = new EventSource("/api/events");
+  const query = new URLSearchParams({ after: box.dataset.after || "0", mark: box.dataset.mark || "" });
+  const source = new EventSource(`/api/events?${query}`);
   source.addEventListener("alert", (event) => {
     const alert = JSON.parse(event.data);
     showLive(`${box.dataset.alertLabel} #${alert.id} ${alert.time} ${alert.title}`);
