@@ -37,10 +37,12 @@ def _frame(inner: str, top: float, label: str) -> Markup:
 def _day_ticks(labels: Sequence[str], x_of: list[float]) -> str:
     if not labels:
         return ""
-    picks = sorted({0, len(labels) // 2, len(labels) - 1})
+    last = len(labels) - 1
+    picks = sorted({0, last // 2, last})
+    anchors = {0: "start", last: "end"}
     return "".join(
-        f'<text x="{x_of[i]:.1f}" y="{HEIGHT - 4}" text-anchor="middle" class="tick">'
-        f"{escape(labels[i][5:])}</text>"
+        f'<text x="{x_of[i]:.1f}" y="{HEIGHT - 4}" text-anchor="{anchors.get(i, "middle")}"'
+        f' class="tick">{escape(labels[i][5:])}</text>'
         for i in picks
     )
 

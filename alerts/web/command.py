@@ -94,9 +94,11 @@ def user_command(
     name: str | None,
     role: str | None,
     *,
-    stdin: TextIO = sys.stdin,
-    out: TextIO = sys.stdout,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
 ) -> int:
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
     with Store.for_config(config) as store:
         queries = ConsoleQueries(store.db)
         if action == "list":
