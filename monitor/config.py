@@ -781,7 +781,7 @@ def _check_web(web: WebConfig, source: Path) -> None:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(
                 f"{source}: 'web.base_url' is {web.base_url!r}; use the console's address as "
-                "people reach it, e.g. \"https://pingfan.example.org\""
+                'people reach it, e.g. "https://pingfan.example.org"'
             )
     if web.session_lifetime <= 0:
         raise ConfigError(f"{source}: 'web.session_lifetime' must be positive, e.g. \"7d\"")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -35,7 +36,7 @@ def test_a_password_matches_its_own_hash_only() -> None:
 def test_failed_logins_wait_longer_each_time_up_to_a_cap() -> None:
     delays = [accounts.login_delay(n) for n in range(0, 10)]
     assert delays[0] == 0 and delays[1] > 0
-    assert all(a <= b for a, b in zip(delays, delays[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(delays))
     assert delays[-1] == accounts.MAX_DELAY
 
 

@@ -64,7 +64,10 @@ class Visit:
 async def visit(tmp_path: Path, language: str = "zh", **web: Any) -> AsyncIterator[Visit]:
     from playwright.async_api import async_playwright
 
-    async with running_console(tmp_path, language, **web) as running, async_playwright() as playwright:
+    async with (
+        running_console(tmp_path, language, **web) as running,
+        async_playwright() as playwright,
+    ):
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
@@ -133,7 +136,9 @@ async def test_a_wrong_password_is_refused_and_the_cookie_is_httponly_and_lax(
 async def test_the_overview_shows_what_export_counts(tmp_path: Path) -> None:
     async with visit(tmp_path) as seen:
         await seen.login("ed")
-        expected = {kind: export_count(seen.running, kind) for kind in ("posts", "comments", "alerts")}
+        expected = {
+            kind: export_count(seen.running, kind) for kind in ("posts", "comments", "alerts")
+        }
         assert expected == {"posts": 12, "comments": 102, "alerts": 3}
         for kind, count in expected.items():
             shown = await seen.page.inner_text(f"#total-{kind}")

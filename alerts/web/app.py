@@ -143,9 +143,7 @@ def build_app(
 # --- rendering ----------------------------------------------------------------------------
 
 
-def render(
-    request: web.Request, template: str, status: int = 200, **context: Any
-) -> web.Response:
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     console = console_of(request)
     session = request.get(SESSION)
     body = console.templates.get_template(template).render(
@@ -193,9 +191,7 @@ async def _guarded(request: web.Request, handler: Handler, console: Console) -> 
     if request.path.startswith(OPEN_PATHS):
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE)
-    session = (
-        console.queries.session(accounts.token_hash(token), console.now()) if token else None
-    )
+    session = console.queries.session(accounts.token_hash(token), console.now()) if token else None
     if session is None:
         if request.path.startswith("/api/"):
             return web.json_response({"error": "log in first"}, status=401)

@@ -134,6 +134,6 @@ def user_command(
         if problem:
             print(f"pingfan web user add: {problem} (read from stdin)", file=sys.stderr)
             return EXIT_USAGE
-        queries.add_user(name, role, accounts.hash_password(password), datetime.now(UTC))  # type: ignore[arg-type]
+        queries.add_user(name, role, accounts.hash_password(password), datetime.now(UTC))
         print(f"added {name} ({role})", file=out)
         return EXIT_OK

@@ -238,9 +238,7 @@ async def thread_page(request: web.Request) -> web.Response:
         return refuse(request, 404, "error.not_found")
     comments = console.queries.post_comments(platform, post_id)
     readings = console.queries.post_readings(platform, post_id)
-    points = [
-        (console_time(r.observed_at, console.zone), float(r.comments or 0)) for r in readings
-    ]
+    points = [(console_time(r.observed_at, console.zone), float(r.comments or 0)) for r in readings]
     chart = charts.line_chart(points, console.texts("thread.counts")) if len(points) > 1 else None
     return render(
         request,
@@ -419,9 +417,7 @@ async def digest_file(request: web.Request) -> web.StreamResponse:
     path = console_of(request).config.digest.out_dir / name
     if not _DIGEST_FILE.fullmatch(name) or not path.is_file():
         return refuse(request, 404, "error.not_found")
-    response = web.Response(
-        body=path.read_bytes(), content_type="text/html", charset="utf-8"
-    )
+    response = web.Response(body=path.read_bytes(), content_type="text/html", charset="utf-8")
     # The digest is one self-contained file: its own styles and data: images, nothing else.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"

@@ -490,9 +490,7 @@ class ConsoleQueries:
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
             " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
             " WHERE p.ugc_score >= :min"
-            " UNION SELECT "
-            + _POST
-            + ", m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
+            " UNION SELECT " + _POST + ", m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
             " ON p.platform = m.platform AND p.id = m.post_id"
             " ORDER BY ugc_score DESC, created_at DESC LIMIT :limit",
             {"min": min_score, "limit": limit},
