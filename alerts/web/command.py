@@ -19,6 +19,7 @@ from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.store import Store
 from monitor.store.console import ROLES, ConsoleQueries
+from nlp.segment import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ def web_command(config: Config, port: int | None) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        # jieba's tables (thread pages' keywords) are loaded once, before the first page needs them
+        await asyncio.to_thread(warm_up, config.nlp.lexicon)
         with Store.for_config(config) as store:
             if not ConsoleQueries(store.db).users():
                 log.warning("no console account yet: add one with `pingfan web user add NAME`")

@@ -17,7 +17,7 @@ from alerts.render import mask
 from alerts.sinks.telegram import MUTE_BUTTON_SECONDS
 from alerts.web import charts
 from alerts.web.app import console_of, redirect, refuse, render, session_of
-from alerts.web.views import gather_summary, summary_json, utc_offset_hours
+from alerts.web.views import CHART_SPAN, gather_summary, summary_json, utc_offset_hours
 from monitor.models import PLATFORMS, from_iso
 from monitor.store.console import UGC_MARKS
 from nlp.ugc import detect_nomination
@@ -25,7 +25,7 @@ from nlp.ugc import detect_nomination
 LABEL_CODES = {"1": "positive", "2": "neutral", "3": "negative", "0": "skip"}
 AUTHOR_KINDS = ("kol", "official", "user")
 SEVERITIES = ("info", "warning", "critical")
-CHART_DAYS = 30
+SEARCH_LIMIT = 200  # best matches read per kind, before the platform and date filters
 _DIGEST_FILE = re.compile(r"digest-\d{4}-W\d{2}\.html")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -67,12 +67,13 @@ async def overview(request: web.Request) -> web.Response:
     console = console_of(request)
     now = console.now()
     session = session_of(request)
-    summary = gather_summary(console.queries, now, session.previous_visit_at)
     offset = utc_offset_hours(console.zone, now)
-    since = now - timedelta(days=CHART_DAYS)
-    per_day = console.queries.comments_by_day(since=since, until=now, offset_hours=offset)
+    heavy = console.figures.get(console.queries, now, offset)
+    summary = gather_summary(console.queries, now, session.previous_visit_at, heavy=heavy)
+    since = now - CHART_SPAN
     comment_chart = charts.bar_chart(
-        [(day, n) for day, n, _ in per_day], console.texts("overview.chart_comments")
+        [(day, n) for day, n, _ in heavy.comments_by_day],
+        console.texts("overview.chart_comments"),
     )
     view_charts = []
     for reading in summary.topics:
@@ -97,8 +98,9 @@ async def overview(request: web.Request) -> web.Response:
 
 async def api_summary(request: web.Request) -> web.Response:
     console = console_of(request)
-    summary = gather_summary(console.queries, console.now(), None)
-    return web.json_response(summary_json(summary))
+    now = console.now()
+    heavy = console.figures.get(console.queries, now, utc_offset_hours(console.zone, now))
+    return web.json_response(summary_json(gather_summary(console.queries, now, heavy=heavy)))
 
 
 # --- alerts ---------------------------------------------------------------------------------
@@ -179,7 +181,7 @@ async def search_page(request: web.Request) -> web.Response:
     results: dict[str, list[Any]] = {"posts": [], "comments": []}
     if q:
         for kind in results:
-            for hit in console.store.search(q, kind=kind, limit=500):
+            for hit in console.store.search(q, kind=kind, limit=SEARCH_LIMIT):
                 created = from_iso(hit.created_at)
                 if platform and hit.platform != platform:
                     continue

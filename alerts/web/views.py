@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +16,7 @@ from monitor.store.console import ConsoleQueries, ProbabilitySums, TopicReading
 from nlp.shares import Shares, shares_from_sums
 
 WEEK = timedelta(days=7)
+CHART_SPAN = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,54 @@ class Summary:
     since_visit: dict[str, int] | None  # created since the person's previous visit
 
 
+@dataclass(frozen=True)
+class Heavy:
+    """The overview's figures that read every comment: kept for a while (`FiguresCache`)."""
+
+    totals: dict[str, int]
+    sums: ProbabilitySums
+    comments_by_day: tuple[tuple[str, int, float | None], ...]
+
+
+class FiguresCache:
+    """The whole-store figures, recomputed when something new is stored (a new post, comment
+    or alert) or after `max_age` seconds (comments scored in place do not move the mark):
+    reading a million comments on every page view would cost about a second each time."""
+
+    def __init__(self, max_age: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.max_age = max_age
+        self.clock = clock
+        self._key: tuple[Any, ...] | None = None
+        self._at = 0.0
+        self._heavy: Heavy | None = None
+
+    def get(self, queries: ConsoleQueries, now: datetime, offset_hours: int) -> Heavy:
+        key = (queries.content_mark(), queries.newest_alert_id(), now.date(), offset_hours)
+        fresh = self.clock() - self._at < self.max_age
+        if self._heavy is None or key != self._key or not fresh:
+            self._heavy = Heavy(
+                totals=queries.export_counts(),
+                sums=queries.probability_sums(),
+                comments_by_day=tuple(
+                    queries.comments_by_day(
+                        since=now - CHART_SPAN, until=now, offset_hours=offset_hours
+                    )
+                ),
+            )
+            self._key, self._at = key, self.clock()
+        return self._heavy
+
+
 def gather_summary(
-    queries: ConsoleQueries, now: datetime, previous_visit: datetime | None = None
+    queries: ConsoleQueries,
+    now: datetime,
+    previous_visit: datetime | None = None,
+    *,
+    heavy: Heavy,
 ) -> Summary:
-    sums: ProbabilitySums = queries.probability_sums()
+    sums = heavy.sums
     return Summary(
-        totals=queries.export_counts(),
+        totals=heavy.totals,
         week=queries.counts_between(now - WEEK, now + timedelta(microseconds=1)),
         topics=tuple(queries.latest_topic_readings(now)),
         shares=shares_from_sums(sums.n, (sums.positive, sums.neutral, sums.negative)),
