@@ -217,11 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     web_user = add("user", "the console's accounts", web_sub)
     user_sub = web_user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     user_add = add("add", "add an account; the password is read from stdin", user_sub)
-    user_add.add_argument("name", metavar="NAME")
-    user_add.add_argument("--role", choices=["viewer", "editor"], required=True)
+    user_add.add_argument("name", metavar="NAME", help="lower-case letters, digits, . _ -")
+    user_add.add_argument(
+        "--role", choices=["viewer", "editor"], required=True, help="viewers only read"
+    )
     add("list", "list the accounts", user_sub)
     user_remove = add("remove", "remove an account and end its sessions", user_sub)
-    user_remove.add_argument("name", metavar="NAME")
+    user_remove.add_argument("name", metavar="NAME", help="the account to remove")
 
     add("reindex", "rebuild the full-text search index of the stored posts and comments")
     add("doctor", "check config, database, environment and browser")
