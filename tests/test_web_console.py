@@ -23,6 +23,7 @@ from monitor.cli import main
 from monitor.store import ConsoleQueries
 from tests.conftest import REPO
 from tests.support.alerts import alert
+from tests.support.factories import post
 from tests.support.web import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -267,7 +268,13 @@ async def test_a_new_alert_appears_without_a_reload(tmp_path: Path) -> None:
 async def test_ugc_marks_are_stored_and_in_the_csv(tmp_path: Path) -> None:
     async with visit(tmp_path) as seen:
         await seen.login("ed")
+        store = seen.running.store
+        store.save_posts([post("PLAIN", text="今天天气不错", created_at=NOW, observed_at=NOW)])
+        store.set_ugc_scores([("weibo", "PLAIN", 0.1)])
         await seen.page.goto(seen.url("/ugc"))
+        # below the rule's bar (0.7): only a nomination is on the board
+        assert await seen.page.locator("#ugc-weibo-PLAIN").count() == 0
+        assert "环卫工人" in await seen.page.inner_text("#ugc-douyin-P0 .tag")
         await seen.page.click("#ugc-weibo-P11 button[value=featured]")
         await seen.page.wait_for_selector("#ugc-weibo-P11.mark-featured")
         queries = ConsoleQueries(seen.running.store.db)

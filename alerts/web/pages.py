@@ -20,7 +20,7 @@ from alerts.web.app import console_of, redirect, refuse, render, session_of
 from alerts.web.views import CHART_SPAN, gather_summary, summary_json, utc_offset_hours
 from monitor.models import PLATFORMS, from_iso
 from monitor.store.console import UGC_MARKS
-from nlp.ugc import detect_nomination
+from nlp.ugc import NOMINATION_CUES, detect_nomination
 
 LABEL_CODES = {"1": "positive", "2": "neutral", "3": "negative", "0": "skip"}
 AUTHOR_KINDS = ("kol", "official", "user")
@@ -261,9 +261,17 @@ def console_time(moment: datetime, zone: str) -> str:
 
 
 def _board(request: web.Request) -> list[tuple[Any, Any]]:
+    """(item, nomination): posts above the UGC rule's bar, nominations below it, and every
+    post the team marked."""
     console = console_of(request)
-    items = console.queries.ugc_board(min_score=console.config.alerts.ugc.min_score)
-    return [(item, detect_nomination(item.post.text)) for item in items]
+    bar = console.config.alerts.ugc.min_score
+    items = console.queries.ugc_board(min_score=bar, cues=NOMINATION_CUES)
+    board = [(item, detect_nomination(item.post.text)) for item in items]
+    return [
+        (item, nomination)
+        for item, nomination in board
+        if nomination or item.mark or (item.post.ugc_score or 0) >= bar
+    ]
 
 
 async def ugc_page(request: web.Request) -> web.Response:

@@ -483,17 +483,21 @@ class ConsoleQueries:
 
     # --- the UGC board ------------------------------------------------------------------
 
-    def ugc_board(self, *, min_score: float, limit: int = 200) -> list[UgcItem]:
-        """Posts whose UGC score reaches `min_score`, or that a mark put on the board, the
-        best first, with the team's mark."""
+    def ugc_board(
+        self, *, min_score: float, cues: Sequence[str] = (), limit: int = 200
+    ) -> list[UgcItem]:
+        """Users' posts whose UGC score reaches `min_score` or whose text holds one of `cues`
+        (nomination words: the caller checks them), and posts the team marked; the best
+        score first, with the team's mark."""
+        cue_match = " OR ".join("instr(p.text, ?) > 0" for _ in cues) or "0"
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
             " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
-            " WHERE p.ugc_score >= :min"
-            " UNION SELECT " + _POST + ", m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
+            f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
+            f" UNION SELECT {_POST}, m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
             " ON p.platform = m.platform AND p.id = m.post_id"
-            " ORDER BY ugc_score DESC, created_at DESC LIMIT :limit",
-            {"min": min_score, "limit": limit},
+            " ORDER BY ugc_score DESC, created_at DESC LIMIT ?",
+            (min_score, *cues, limit),
         )
         return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
 
