@@ -39,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "pingfan_session"
 LOGIN_COOKIE = "pingfan_login"
 OPEN_PATHS = ("/login", "/static/")
+MAX_TRACKED_NAMES = 10_000  # failed-login counters kept in memory
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; form-action 'self'; "
@@ -261,6 +262,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     stored = known[1] if known else _NO_SUCH_USER
     matches = await asyncio.to_thread(accounts.verify_password, password, stored)
     if known is None or not matches:
+        if len(console.failures) >= MAX_TRACKED_NAMES:  # names made up by the thousand
+            console.failures.clear()
         failures = console.failures.get(name, 0) + 1
         console.failures[name] = failures
         log.warning("failed login for %r from %s (%d in a row)", name, request.remote, failures)

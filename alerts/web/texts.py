@@ -110,6 +110,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "thread.alerts": "相关提醒",
         "thread.comments": "评论（最新 200 条，作者已打码）",
         "thread.open": "在平台上打开",
+        "thread.shares": "转发",
         "thread.no_readings": "还没有多次读数。",
         "ugc.title": "UGC 与提名",
         "ugc.note": "评分 ≥ {min} 或含提名的网友原创；作者已打码，请通过链接联系。",
@@ -247,6 +248,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "thread.alerts": "Its alerts",
         "thread.comments": "Comments (newest 200, authors masked)",
         "thread.open": "Open on the platform",
+        "thread.shares": "Shares",
         "thread.no_readings": "Not enough readings yet.",
         "ugc.title": "UGC and nominations",
         "ugc.note": "Users' own posts scoring ≥ {min} or nominating someone; authors are "
