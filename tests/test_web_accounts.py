@@ -149,3 +149,25 @@ async def test_failed_logins_are_counted_and_a_login_without_the_form_token_fail
             assert app[CONSOLE].failures == {}
             assert (await client.get("/logout")).status == 405  # logging out is a POST
             assert (await client.get("/api/summary")).status == 200
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_password_is_asked_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alerts.web import command
+
+    answers = iter(["first password", "first password", "one", "two"])
+    asked: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        asked.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr(command.getpass, "getpass", getpass)
+    assert command.read_password(Terminal(), "ed") == "first password"
+    assert asked == ["password for ed: ", "again: "]
+    assert command.read_password(Terminal(), "ed") is None  # they differ
+    assert command.read_password(io.StringIO("from a pipe\nrest\n"), "ed") == "from a pipe"
