@@ -30,7 +30,7 @@ from alerts.web import accounts
 from alerts.web.app import build_app
 from monitor.config import config_from_dict
 from monitor.models import AlertRecord, Comment, Post, TopicStats
-from monitor.store import ConsoleQueries, Store
+from monitor.store import Store
 from nlp.segment import warm_up
 
 START = datetime(2019, 7, 1, tzinfo=UTC)
@@ -56,8 +56,8 @@ def fill(store: Store, comments: int) -> None:
         )
         for n in range(POSTS)
     ]
-    store.save_posts(posts)
-    store.set_ugc_scores([(p.platform, p.id, (n % 100) / 100) for n, p in enumerate(posts)])
+    store.content.save_posts(posts)
+    store.content.set_ugc_scores([(p.platform, p.id, (n % 100) / 100) for n, p in enumerate(posts)])
     for start in range(0, comments, BATCH):
         batch, scores = [], []
         for n in range(start, min(start + BATCH, comments)):
@@ -81,15 +81,15 @@ def fill(store: Store, comments: int) -> None:
                 (post.platform, f"C{n}", positive, "neutral", "bench", 1 - negative - positive,
                  negative)
             )  # fmt: skip
-        store.save_comments(batch)
-        store.set_comment_scores(scores)
-    store.save_topic_stats(
+        store.content.save_comments(batch)
+        store.content.set_comment_scores(scores)
+    store.metrics.save_topic_stats(
         TopicStats(platform, "平凡大连人", START + timedelta(hours=6 * n), views=20_000 * n)
         for n in range(DAYS * 4)
         for platform in ("weibo", "douyin")
     )
     for n in range(500):
-        store.enqueue_alert(
+        store.outbox.enqueue_alert(
             AlertRecord(
                 kind="negative_thread",
                 severity="warning",
@@ -127,7 +127,7 @@ async def measure(store: Store, folder: Path, rounds: int) -> dict[str, list[flo
         },
         folder / "config.toml",
     )
-    ConsoleQueries(store.db).add_user("bench", "editor", accounts.hash_password("benchmark"), START)
+    store.console.add_user("bench", "editor", accounts.hash_password("benchmark"), START)
     now = START + timedelta(days=DAYS)
     warm_up()  # as `pingfan web` and the daemon do before serving
     times: dict[str, list[float]] = {page: [] for page in PAGES}

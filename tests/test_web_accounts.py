@@ -19,7 +19,8 @@ from alerts.web.texts import TEXTS
 from monitor.cli import main
 from monitor.config import config_from_dict
 from monitor.errors import ConfigError
-from monitor.store import ConsoleQueries, Store
+from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 from tests.support.web import NOW, PASSWORDS, add_accounts, console_config, fill
 
 
@@ -63,8 +64,8 @@ def test_web_user_add_list_remove(tmp_path: Path) -> None:
     assert _run([*base, "add", "vic", "--role", "viewer"], "another password\n")[0] == 0
     code, out, _ = _run([*base, "list"])
     assert code == 0 and re.search(r"^ed\teditor\t", out, re.M) and "vic\tviewer" in out
-    with Store.for_config(config) as store:
-        role, stored = ConsoleQueries(store.db).credentials("ed") or ("", "")
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        role, stored = store.console.credentials("ed") or ("", "")
         assert role == "editor" and accounts.verify_password("a long password", stored)
         assert "a long password" not in str(list(store.query("SELECT * FROM web_users")))
     code, _, err = _run([*base, "add", "ed", "--role", "viewer"], "a long password\n")
@@ -110,7 +111,7 @@ async def _logged_in(client: TestClient, name: str, password: str) -> int:
 
 async def test_the_session_cookie_is_secure_behind_https(tmp_path: Path) -> None:
     config = console_config(tmp_path, base_url="https://pingfan.example.org")
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         add_accounts(store)
         async with TestClient(TestServer(build_app(config, store, now=lambda: NOW))) as client:
             page = await client.get("/login")
@@ -133,7 +134,7 @@ async def test_failed_logins_are_counted_and_a_login_without_the_form_token_fail
     tmp_path: Path,
 ) -> None:
     config = console_config(tmp_path)
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         fill(store)
         add_accounts(store)
         app = build_app(config, store, now=lambda: NOW)

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from monitor.store import ConsoleQueries
 from tests.conftest import REPO
 from tests.support.alerts import alert
 from tests.support.factories import post
@@ -178,12 +177,12 @@ async def test_acknowledging_and_muting_shows_in_alerts_and_in_the_store(tmp_pat
         await seen.page.click("#alert-2 button.ack")
         await seen.page.wait_for_selector("#alert-2 .acked")
         assert "ed" in await seen.page.inner_text("#alert-2 .acked")
-        ack = store.alert_ack(2)
+        ack = store.team.alert_ack(2)
         assert ack is not None and ack.by == "ed" and ack.at == NOW
-        assert store.alert_ack(1) is None
+        assert store.team.alert_ack(1) is None
         await seen.page.click("#alert-2 button.mute")
         await seen.page.wait_for_selector("#alert-2 .muted")
-        assert ("weibo", "P3") in store.active_mutes(NOW)
+        assert ("weibo", "P3") in store.outbox.active_mutes(NOW)
         await seen.page.goto(seen.url("/alerts?acked=no"))
         assert await seen.page.locator("#alert-2").count() == 0
         assert await seen.page.locator("#alert-1").count() == 1
@@ -193,7 +192,7 @@ async def test_a_label_lands_in_the_labels_table_and_0_skips(tmp_path: Path) -> 
     async with visit(tmp_path) as seen:
         await seen.login("ed")
         store = seen.running.store
-        first = store.next_label_candidate()
+        first = store.team.next_label_candidate()
         assert first is not None
         await seen.page.goto(seen.url("/label"))
         assert await seen.page.inner_text("#label-card .comment-text") == first.text
@@ -204,13 +203,13 @@ async def test_a_label_lands_in_the_labels_table_and_0_skips(tmp_path: Path) -> 
             {"platform": first.platform, "comment_id": first.id, "label": "negative",
              "given_by": "web:ed"}
         ]  # fmt: skip
-        second = store.next_label_candidate()
+        second = store.team.next_label_candidate()
         assert second is not None and second.id != first.id
         await seen.page.keyboard.press("0")
         await seen.page.wait_for_selector(".done")
         skipped = list(store.query("SELECT comment_id, skipped_by FROM label_skips"))
         assert skipped == [{"comment_id": second.id, "skipped_by": "web:ed"}]
-        assert store.team_label_count() == 1
+        assert store.team.team_label_count() == 1
 
 
 async def test_a_viewer_cannot_write(tmp_path: Path) -> None:
@@ -227,8 +226,8 @@ async def test_a_viewer_cannot_write(tmp_path: Path) -> None:
             seen.url("/label"), form={"csrf_token": csrf or "", "pk": "1", "key": "1"}
         )
         assert answer.status == 403
-        assert seen.running.store.alert_ack(1) is None
-        assert seen.running.store.team_label_count() == 0
+        assert seen.running.store.team.alert_ack(1) is None
+        assert seen.running.store.team.team_label_count() == 0
 
 
 async def test_a_post_without_the_csrf_token_is_refused(tmp_path: Path) -> None:
@@ -240,7 +239,7 @@ async def test_a_post_without_the_csrf_token_is_refused(tmp_path: Path) -> None:
             seen.url("/alerts/1/ack"), form={"csrf_token": "forged"}
         )
         assert answer.status == 403
-        assert seen.running.store.alert_ack(1) is None
+        assert seen.running.store.team.alert_ack(1) is None
 
 
 async def test_a_comment_with_markup_is_shown_escaped(tmp_path: Path) -> None:
@@ -259,7 +258,7 @@ async def test_a_new_alert_appears_without_a_reload(tmp_path: Path) -> None:
     async with visit(tmp_path) as seen:
         await seen.login("ed")
         await seen.page.goto(seen.url("/alerts"))
-        seen.running.store.enqueue_alert(alert(9, at=NOW, title="新的负面舆情 <i>九</i>"))
+        seen.running.store.outbox.enqueue_alert(alert(9, at=NOW, title="新的负面舆情 <i>九</i>"))
         await seen.page.wait_for_selector("#live-list li", timeout=20_000)
         assert "新的负面舆情 <i>九</i>" in await seen.page.inner_text("#live-list")
         await seen.page.wait_for_selector("#alert-4", timeout=20_000)  # the table refreshed
@@ -269,15 +268,17 @@ async def test_ugc_marks_are_stored_and_in_the_csv(tmp_path: Path) -> None:
     async with visit(tmp_path) as seen:
         await seen.login("ed")
         store = seen.running.store
-        store.save_posts([post("PLAIN", text="今天天气不错", created_at=NOW, observed_at=NOW)])
-        store.set_ugc_scores([("weibo", "PLAIN", 0.1)])
+        store.content.save_posts(
+            [post("PLAIN", text="今天天气不错", created_at=NOW, observed_at=NOW)]
+        )
+        store.content.set_ugc_scores([("weibo", "PLAIN", 0.1)])
         await seen.page.goto(seen.url("/ugc"))
         # below the rule's bar (0.7): only a nomination is on the board
         assert await seen.page.locator("#ugc-weibo-PLAIN").count() == 0
         assert "环卫工人" in await seen.page.inner_text("#ugc-douyin-P0 .tag")
         await seen.page.click("#ugc-weibo-P11 button[value=featured]")
         await seen.page.wait_for_selector("#ugc-weibo-P11.mark-featured")
-        queries = ConsoleQueries(seen.running.store.db)
+        queries = store.console
         assert queries.ugc_mark("weibo", "P11") == "featured"
         csv_text = (await (await seen.page.request.get(seen.url("/ugc.csv"))).body()).decode()
         line = next(line for line in csv_text.splitlines() if ",P11," in line)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alerts.web import charts
 from alerts.web.views import FiguresCache, gather_summary, summary_json
-from monitor.store import ConsoleQueries, Store
+from monitor.store import Store
 from tests.support.alerts import alert
 from tests.support.factories import comment
 from tests.support.web import NOW, fill
@@ -23,18 +23,18 @@ class Ticks:
 def test_the_figures_follow_new_content_and_age(tmp_path: Path) -> None:
     with Store.open(tmp_path / "pingfan.db") as store:
         fill(store)
-        queries = ConsoleQueries(store.db)
+        queries = store.console
         ticks = Ticks()
         cache = FiguresCache(max_age=60, clock=ticks)
         first = cache.get(queries, NOW, 8)
         assert first.totals == {"posts": 12, "comments": 102, "alerts": 3}
         assert cache.get(queries, NOW, 8) is first
-        store.save_comments([comment("new-one", post_id="P1")])
+        store.content.save_comments([comment("new-one", post_id="P1")])
         assert cache.get(queries, NOW, 8).totals["comments"] == 103
-        store.enqueue_alert(alert(7))
+        store.outbox.enqueue_alert(alert(7))
         assert cache.get(queries, NOW, 8).totals["alerts"] == 4
         # a score changed in place moves no mark: the figures follow within max_age
-        store.set_comment_scores([("weibo", "new-one", 0.9, "positive", "t", 0.05, 0.05)])
+        store.content.set_comment_scores([("weibo", "new-one", 0.9, "positive", "t", 0.05, 0.05)])
         kept = cache.get(queries, NOW, 8)
         assert kept.sums.n == 102
         ticks.now += 61
@@ -44,7 +44,7 @@ def test_the_figures_follow_new_content_and_age(tmp_path: Path) -> None:
 def test_the_summary_json_has_export_counts_topics_and_shares(tmp_path: Path) -> None:
     with Store.open(tmp_path / "pingfan.db") as store:
         fill(store)
-        queries = ConsoleQueries(store.db)
+        queries = store.console
         heavy = FiguresCache().get(queries, NOW, 8)
         body = summary_json(gather_summary(queries, NOW, heavy=heavy))
     assert (body["posts"], body["comments"], body["alerts"]) == (12, 102, 3)

@@ -111,7 +111,7 @@ def build_app(
     console = Console(
         config=config,
         store=store,
-        queries=ConsoleQueries(store.db),
+        queries=store.console,
         now=now or (lambda: datetime.now(UTC)),
         texts=texts,
         templates=templates,

@@ -18,7 +18,8 @@ from alerts.web.app import build_app
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.store import Store
-from monitor.store.console import ROLES, ConsoleQueries
+from monitor.store.console import ROLES
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import warm_up
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,8 @@ def web_command(config: Config, port: int | None) -> int:
             loop.add_signal_handler(signum, stop.set)
         # jieba's tables (thread pages' keywords) are loaded once, before the first page needs them
         await asyncio.to_thread(warm_up, config.nlp.lexicon)
-        with Store.for_config(config) as store:
-            if not ConsoleQueries(store.db).users():
+        with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+            if not store.console.users():
                 log.warning("no console account yet: add one with `pingfan web user add NAME`")
             await serve(config, store, stop, port=port)
 
@@ -102,8 +103,8 @@ def user_command(
 ) -> int:
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    with Store.for_config(config) as store:
-        queries = ConsoleQueries(store.db)
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        queries = store.console
         if action == "list":
             for user in queries.users():
                 seen = user.last_visit_at.isoformat() if user.last_visit_at else "never"

@@ -146,18 +146,18 @@ async def alert_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     user = session_of(request).user
     now = console.now()
-    alert = store.outbox_alert(alert_id)
+    alert = store.outbox.outbox_alert(alert_id)
     if alert is None:
         return refuse(request, 404, "error.not_found")
     if action == "ack":
-        if store.alert_ack(alert_id) is None:
-            store.ack_alert(alert_id, by=user, by_id=f"web:{user}", at=now)
+        if store.team.alert_ack(alert_id) is None:
+            store.team.ack_alert(alert_id, by=user, by_id=f"web:{user}", at=now)
     elif action == "mute":
         until = now + timedelta(seconds=MUTE_BUTTON_SECONDS)
-        if not store.mute_alert_subject(alert_id, until, at=now, by=user):
+        if not store.outbox.mute_alert_subject(alert_id, until, at=now, by=user):
             return refuse(request, 400, "error.bad_request", reason="no subject to mute")
     elif alert.subject_id:
-        store.unmute(alert.platform, alert.subject_id)
+        store.outbox.unmute(alert.platform, alert.subject_id)
     return redirect(f"/alerts?done={action}&id={alert_id}#alert-{alert_id}")
 
 
@@ -181,7 +181,7 @@ async def search_page(request: web.Request) -> web.Response:
     results: dict[str, list[Any]] = {"posts": [], "comments": []}
     if q:
         for kind in results:
-            for hit in console.store.search(q, kind=kind, limit=SEARCH_LIMIT):
+            for hit in console.store.content.search(q, kind=kind, limit=SEARCH_LIMIT):
                 created = from_iso(hit.created_at)
                 if platform and hit.platform != platform:
                     continue
@@ -356,7 +356,7 @@ async def kols_page(request: web.Request) -> web.Response:
     now = console.now()
     days = _int(request.query.get("days"), 30, 1, 3650)
     kols = console.config.kols
-    rows = console.store.kol_table(
+    rows = console.store.team.kol_table(
         [(k.platform, k.id) for k in kols], since=now - timedelta(days=days), now=now
     )
     names = {(k.platform, k.id): k.name for k in kols}
@@ -377,8 +377,8 @@ async def label_page(request: web.Request) -> web.Response:
     return render(
         request,
         "label.html",
-        candidate=console.store.next_label_candidate(),
-        labelled=console.store.team_label_count(),
+        candidate=console.store.team.next_label_candidate(),
+        labelled=console.store.team.team_label_count(),
         done=done if done in ("positive", "neutral", "negative", "skip") else None,
     )
 
@@ -389,15 +389,15 @@ async def label_action(request: web.Request) -> web.Response:
     form = await request.post()
     choice = LABEL_CODES.get(str(form.get("key", "")))
     pk = _int(str(form.get("pk", "")), 0, 0, 2**62)
-    candidate = console.store.label_candidate(pk) if pk else None
+    candidate = console.store.team.label_candidate(pk) if pk else None
     if choice is None or candidate is None:
         return refuse(request, 400, "error.bad_request", reason="label")
     who = f"web:{session_of(request).user}"
     now = console.now()
     if choice == "skip":
-        console.store.skip_label(candidate.platform, candidate.id, by=who, at=now)
+        console.store.team.skip_label(candidate.platform, candidate.id, by=who, at=now)
     else:
-        console.store.add_label(
+        console.store.labels.add_label(
             candidate.text,
             choice,
             platform=candidate.platform,

@@ -1,12 +1,12 @@
 """Named queries of the web console (alerts/web/): accounts and sessions, the overview's
 figures, alert history, threads, the UGC board and its marks, KOL uploads.
 
-A query group on the connection, not a part of `Store`: `ConsoleQueries(store.db)`. The
-console's other reads and writes are the ones the chat bot uses (`TeamStore.ack_alert`,
-`OutboxStore.mute_alert_subject`, `LabelsStore.add_label`, `TeamStore.next_label_candidate`,
-`ContentStore.search`, `TeamStore.kol_table`), so a press in the browser and a press in the
-chat leave the same rows. Every read is bounded by an indexed column or a LIMIT; `now` is
-passed in (the daemon's clock may be simulated).
+The query group `store.console`. The console's other reads and writes are the ones the chat
+bot uses (`store.team.ack_alert`, `store.outbox.mute_alert_subject`, `store.labels.add_label`,
+`store.team.next_label_candidate`, `store.content.search`, `store.team.kol_table`), so a press
+in the browser and a press in the chat leave the same rows. Every read is bounded by an
+indexed column or a LIMIT, except the overview's whole-store figures (export_counts,
+probability_sums), which the console caches; `now` is passed in (the clock may be simulated).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlite_utils import Database
-
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.connection import Queries, rows_as_dicts
 from monitor.store.reports import export_select
 
 Role = Literal["viewer", "editor"]
@@ -167,14 +166,9 @@ def _post(row: dict[str, Any]) -> PostRow:
     )
 
 
-class ConsoleQueries:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ConsoleQueries(Queries):
     def _rows(self, sql: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[dict]:
-        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return list(rows_as_dicts(self.db, sql, params))
 
     # --- accounts and sessions ---------------------------------------------------------
 

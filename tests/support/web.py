@@ -16,7 +16,8 @@ from alerts.web import accounts
 from alerts.web.app import build_app
 from monitor.config import Config, load_config
 from monitor.models import Account, TopicStats
-from monitor.store import ConsoleQueries, Store
+from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 from tests.support.alerts import alert
 from tests.support.factories import comment, post
 
@@ -90,28 +91,28 @@ def fill(store: Store) -> None:
             neutral = round(1 - negative - positive, 4)
             label = "negative" if negative > 0.5 else "positive"
             scores.append((platform, cid, positive, label, "test", neutral, negative))
-    store.save_posts(posts)
-    store.save_comments(comments)
-    store.set_comment_scores(scores)
-    store.set_ugc_scores([(p.platform, p.id, 0.5 + p.likes / 200) for p in posts])  # type: ignore[operator]
-    store.save_topic_stats(
+    store.content.save_posts(posts)
+    store.content.save_comments(comments)
+    store.content.set_comment_scores(scores)
+    store.content.set_ugc_scores([(p.platform, p.id, 0.5 + p.likes / 200) for p in posts])  # type: ignore[operator]
+    store.metrics.save_topic_stats(
         TopicStats(platform, "平凡大连人", START + timedelta(days=d), views=views * (d + 1))
         for d in range(12)
         for platform, views in (("douyin", 250_000), ("weibo", 150_000))
     )
-    store.save_accounts(
+    store.metrics.save_accounts(
         Account("weibo", KOL_ID, "大连身边事", START + timedelta(days=d), followers=5000 + 50 * d,
                 kind="kol")
         for d in (0, 11)
     )  # fmt: skip
     for n in range(1, 4):
-        store.enqueue_alert(
+        store.outbox.enqueue_alert(
             alert(n, at=NOW - timedelta(hours=n), platform="weibo", subject_id=f"P{2 * n - 1}")
         )
 
 
 def add_accounts(store: Store) -> None:
-    queries = ConsoleQueries(store.db)
+    queries = store.console
     for name, role in (("ed", "editor"), ("vic", "viewer")):
         queries.add_user(name, role, accounts.hash_password(PASSWORDS[name]), START)
 
@@ -131,7 +132,7 @@ async def running_console(
     from aiohttp import web as aioweb
 
     config = console_config(tmp_path, language, **web)
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         fill(store)
         add_accounts(store)
         stop = asyncio.Event()
