@@ -150,7 +150,7 @@ async def test_the_overview_shows_what_export_counts(tmp_path: Path) -> None:
             "weibo": 1_800_000,
         }
         shares = summary["sentiment"]
-        assert shares["n"] == 102
+        assert shares["n"] == summary["week"]["comments"] == 77  # the last 7 days, all scored
         assert shares["negative"]["low"] < shares["negative"]["share"] < shares["negative"]["high"]
         text = await seen.page.inner_text("main")
         assert "3,000,000" in text and "负面" in text  # Chinese by default
@@ -312,4 +312,4 @@ async def test_english_with_ui_language_en(tmp_path: Path) -> None:
         assert await seen.page.inner_text("button[type=submit]") == "Log in"
         await seen.login("vic")
         text = await seen.page.inner_text("main")
-        assert "Sentiment shares (90% interval)" in text and "情感" not in text
+        assert "Sentiment of the last 7 days" in text and "情感" not in text

@@ -28,7 +28,7 @@ from aiohttp import web
 from alerts.render import mask
 from alerts.web import accounts
 from alerts.web.texts import Texts
-from alerts.web.views import FiguresCache, local_time, number, percent
+from alerts.web.views import FiguresCache, ResultCache, local_time, number, percent
 from monitor.config import Config
 from monitor.store import Store
 from monitor.store.console import ConsoleQueries, WebSession
@@ -66,6 +66,7 @@ class Console:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failures: dict[str, int] = field(default_factory=dict)  # failed logins in a row, per name
     figures: FiguresCache = field(default_factory=FiguresCache)
+    threads: ResultCache = field(default_factory=ResultCache)
 
     @property
     def secure_cookies(self) -> bool:

@@ -72,7 +72,7 @@ async def overview(request: web.Request) -> web.Response:
     summary = gather_summary(console.queries, now, session.previous_visit_at, heavy=heavy)
     since = now - CHART_SPAN
     comment_chart = charts.bar_chart(
-        [(day, n) for day, n, _ in heavy.comments_by_day],
+        list(heavy.comments_by_day),
         console.texts("overview.chart_comments"),
     )
     view_charts = []
@@ -213,12 +213,17 @@ async def threads_page(request: web.Request) -> web.Response:
     days = _int(request.query.get("days"), 7, 1, 365)
     platform = _choice(request, "platform", PLATFORMS)
     author_kind = _choice(request, "author_kind", AUTHOR_KINDS)
-    rows = console.queries.threads(
-        since=now - timedelta(days=days),
-        until=now + timedelta(microseconds=1),
-        recent_since=now - timedelta(days=1),
-        platform=platform,
-        author_kind=author_kind,
+    # a week of comments is read for it: kept until something new is stored, or a minute
+    rows = console.threads.get(
+        (days, platform, author_kind, now.replace(second=0, microsecond=0)),
+        (console.queries.content_mark(), console.queries.newest_alert_id()),
+        lambda: console.queries.threads(
+            since=now - timedelta(days=days),
+            until=now + timedelta(microseconds=1),
+            recent_since=now - timedelta(days=1),
+            platform=platform,
+            author_kind=author_kind,
+        ),
     )
     return render(
         request,

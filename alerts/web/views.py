@@ -24,7 +24,7 @@ class Summary:
     totals: dict[str, int]  # posts, comments, alerts: what `pingfan export` counts
     week: dict[str, int]  # the same, created in the last 7 days
     topics: tuple[TopicReading, ...]
-    shares: Shares | None
+    shares: Shares | None  # of the comments of the last 7 days
     since_visit: dict[str, int] | None  # created since the person's previous visit
 
 
@@ -34,7 +34,7 @@ class Heavy:
 
     totals: dict[str, int]
     sums: ProbabilitySums
-    comments_by_day: tuple[tuple[str, int, float | None], ...]
+    comments_by_day: tuple[tuple[str, int], ...]
 
 
 class FiguresCache:
@@ -55,7 +55,7 @@ class FiguresCache:
         if self._heavy is None or key != self._key or not fresh:
             self._heavy = Heavy(
                 totals=queries.export_counts(),
-                sums=queries.probability_sums(),
+                sums=queries.probability_sums(now - WEEK),
                 comments_by_day=tuple(
                     queries.comments_by_day(
                         since=now - CHART_SPAN, until=now, offset_hours=offset_hours
@@ -64,6 +64,26 @@ class FiguresCache:
             )
             self._key, self._at = key, self.clock()
         return self._heavy
+
+
+class ResultCache:
+    """Results of a heavy read (the threads table), per key, until something new is stored
+    (`mark`) or for `max_age` seconds."""
+
+    def __init__(self, max_age: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.max_age = max_age
+        self.clock = clock
+        self._entries: dict[Any, tuple[Any, float, Any]] = {}
+
+    def get(self, key: Any, mark: Any, compute: Callable[[], Any]) -> Any:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == mark and self.clock() - entry[1] < self.max_age:
+            return entry[2]
+        if len(self._entries) > 256:  # filters made up by the hundred
+            self._entries.clear()
+        value = compute()
+        self._entries[key] = (mark, self.clock(), value)
+        return value
 
 
 def gather_summary(
@@ -106,6 +126,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "sentiment": None
         if shares is None
         else {
+            "days": WEEK.days,  # the comments of the last 7 days
             "n": shares.n,
             **{
                 share.label: {

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries, rows_as_dicts
-from monitor.store.reports import export_select
 
 Role = Literal["viewer", "editor"]
 ROLES: tuple[Role, ...] = ("viewer", "editor")
@@ -26,6 +25,9 @@ UgcMark = Literal["thanked", "featured", "not_suitable"]
 UGC_MARKS: tuple[UgcMark, ...] = ("thanked", "featured", "not_suitable")
 # The kinds `GET /api/summary` counts exactly as `pingfan export KIND` writes them.
 COUNTED_KINDS = ("posts", "comments", "alerts")
+# The WHERE of `pingfan export`'s SELECTs (monitor/store/reports.py): the console's counts
+# are export's, and a test compares them with `pingfan export` itself.
+_EXPORT_WHERE = "created_at >= :since AND (:until IS NULL OR created_at < :until)"
 
 
 @dataclass(frozen=True)
@@ -245,26 +247,29 @@ class ConsoleQueries(Queries):
     # --- the overview ------------------------------------------------------------------
 
     def export_counts(self) -> dict[str, int]:
-        """How many records `pingfan export KIND` (without --since) writes, per kind: the
-        count of export's own SELECT."""
-        counts = {}
-        for kind in COUNTED_KINDS:
-            sql = f"SELECT count(*) FROM ({export_select(kind)})"
-            counts[kind] = int(self.db.execute(sql, {"since": "", "until": None}).fetchone()[0])
-        return counts
+        """How many records `pingfan export KIND` (without --since) writes, per kind."""
+        return self._counts({"since": "", "until": None})
 
     def counts_between(self, since: datetime, until: datetime) -> dict[str, int]:
         """Posts, comments and alerts created in [since, until) (export's rows of that span)."""
-        counts = {}
-        bounds = {"since": to_utc_iso(since), "until": to_utc_iso(until)}
-        for kind in COUNTED_KINDS:
-            sql = f"SELECT count(*) FROM ({export_select(kind)})"
-            counts[kind] = int(self.db.execute(sql, bounds).fetchone()[0])
-        return counts
+        return self._counts({"since": to_utc_iso(since), "until": to_utc_iso(until)})
+
+    def _counts(self, bounds: dict[str, Any]) -> dict[str, int]:
+        # export's own WHERE (`_EXPORT_WHERE`), counted from the created_at index alone:
+        # counting export's whole SELECT would work out each post's mean sentiment first.
+        return {
+            kind: int(
+                self.db.execute(
+                    f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
+                ).fetchone()[0]
+            )
+            for kind in COUNTED_KINDS
+        }
 
     def probability_sums(self, since: datetime | None = None) -> ProbabilitySums:
-        """Sums of P(positive), P(neutral), P(negative) over the scored comments (a two-class
-        score counts as P(negative) = 1 - P(positive), P(neutral) = 0, as the store keeps it)."""
+        """Sums of P(positive), P(neutral), P(negative) over the scored comments created
+        since `since` (a two-class score counts as P(negative) = 1 - P(positive),
+        P(neutral) = 0, as the store keeps it)."""
         row = self.db.execute(
             "SELECT count(*), total(sentiment), total(coalesce(p_neutral, 0)),"
             " total(coalesce(p_negative, 1 - sentiment)) FROM comments"
@@ -302,15 +307,14 @@ class ConsoleQueries(Queries):
 
     def comments_by_day(
         self, *, since: datetime, until: datetime, offset_hours: int
-    ) -> list[tuple[str, int, float | None]]:
-        """(local day, comments created that day, their mean P(negative))."""
+    ) -> list[tuple[str, int]]:
+        """(local day, comments created that day), from the created_at index alone."""
         rows = self.db.execute(
-            "SELECT date(created_at, ?) AS day, count(*),"
-            " avg(coalesce(p_negative, 1 - sentiment)) FROM comments"
+            "SELECT date(created_at, ?) AS day, count(*) FROM comments"
             " WHERE created_at >= ? AND created_at < ? GROUP BY day ORDER BY day",
             (f"{offset_hours:+d} hours", to_utc_iso(since), to_utc_iso(until)),
         ).fetchall()
-        return [(str(day), int(n), None if neg is None else float(neg)) for day, n, neg in rows]
+        return [(str(day), int(n)) for day, n in rows]
 
     # --- alerts -------------------------------------------------------------------------
 
