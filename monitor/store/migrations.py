@@ -365,6 +365,13 @@ def m092_no_two_class_uncertainty_index(db: Database) -> None:
 
 
 @migrations()
+def m094_counts_no_longer_reported(db: Database) -> None:
+    # A post whose platform stopped reporting its counts (the Douyin Open Platform, for a video
+    # over 30 days old): its latest counts are NULL, never zero, and this says why.
+    db.execute("ALTER TABLE posts ADD COLUMN counts_no_longer_reported INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
 def m096_web_console(db: Database) -> None:
     # The web console (alerts/web/): its accounts (scrypt hashes, never passwords), sessions
     # (a SHA-256 of the cookie's token, so that a copy of the file opens no session), each
