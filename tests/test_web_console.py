@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from alerts.bot.label_choice import next_label_candidate
 from monitor.cli import main
 from tests.conftest import REPO
 from tests.support.alerts import alert
@@ -192,7 +193,7 @@ async def test_a_label_lands_in_the_labels_table_and_0_skips(tmp_path: Path) -> 
     async with visit(tmp_path) as seen:
         await seen.login("ed")
         store = seen.running.store
-        first = store.team.next_label_candidate()
+        first = next_label_candidate(store)
         assert first is not None
         await seen.page.goto(seen.url("/label"))
         assert await seen.page.inner_text("#label-card .comment-text") == first.text
@@ -203,7 +204,7 @@ async def test_a_label_lands_in_the_labels_table_and_0_skips(tmp_path: Path) -> 
             {"platform": first.platform, "comment_id": first.id, "label": "negative",
              "given_by": "web:ed"}
         ]  # fmt: skip
-        second = store.team.next_label_candidate()
+        second = next_label_candidate(store)
         assert second is not None and second.id != first.id
         await seen.page.keyboard.press("0")
         await seen.page.wait_for_selector(".done")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from alerts.bot.label_choice import next_label_candidate
 from alerts.render import mask
 from alerts.sinks.telegram import MUTE_BUTTON_SECONDS
 from alerts.web import charts
@@ -382,7 +383,7 @@ async def label_page(request: web.Request) -> web.Response:
     return render(
         request,
         "label.html",
-        candidate=console.store.team.next_label_candidate(),
+        candidate=next_label_candidate(console.store),  # the chat bot's own choice
         labelled=console.store.team.team_label_count(),
         done=done if done in ("positive", "neutral", "negative", "skip") else None,
     )
