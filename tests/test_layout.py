@@ -1,6 +1,7 @@
-"""The test suite's own layout: shared helpers live in tests/conftest.py or tests/support/,
-so that no test module imports another (running one test file must not depend on another's
-collection, and moving a test must not break an unrelated one)."""
+"""The test suite's own layout: shared helpers live in tests/support/ (conftest.py holds the
+fixtures and hooks, and imports from there too), so that no test module imports another:
+running one test file must not depend on another's collection, and moving a test must not
+break an unrelated one. conftest.py counts as a test module: pytest loads it itself."""
 
 from __future__ import annotations
 
@@ -10,25 +11,33 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 
+def _is_test_module(name: str) -> bool:
+    """`test_x` or `conftest`, or something inside one (`test_x.helper`)."""
+    first = name.split(".")[0]
+    return first.startswith("test_") or first == "conftest"
+
+
 def imported_test_modules(source: str) -> list[tuple[int, str]]:
-    """(line, module) for every import of a `tests.test_*` module in `source`, however it is
-    spelled: `import tests.test_x`, `from tests.test_x import y`, `from tests import test_x`,
-    or relative (`from .test_x import y`, `from . import test_x`)."""
+    """(line, module) for every import of a `tests.test_*` module or of `tests.conftest` in
+    `source`, however it is spelled: `import tests.test_x`, `from tests.test_x import y`,
+    `from tests import test_x`, or relative (`from .test_x import y`, `from . import test_x`)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("tests.test_")]
+            found += [
+                (node.lineno, a.name)
+                for a in node.names
+                if a.name.startswith("tests.") and _is_test_module(a.name.removeprefix("tests."))
+            ]
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level == 1:
                 module = f"tests.{module}" if module else "tests"
-            if module.startswith("tests.test_"):
+            if module.startswith("tests.") and _is_test_module(module.removeprefix("tests.")):
                 found.append((node.lineno, module))
             elif module == "tests":
                 found += [
-                    (node.lineno, f"tests.{a.name}")
-                    for a in node.names
-                    if a.name.startswith("test_")
+                    (node.lineno, f"tests.{a.name}") for a in node.names if _is_test_module(a.name)
                 ]
     return found
 
@@ -43,8 +52,16 @@ def test_the_detector_sees_every_spelling() -> None:
         "def f():\n    from tests.test_f import z\n"
         "from tests.support.sim import TOPIC\n"
         "import tests.conftest\n"
+        "from tests.conftest import REPO\n"
+        "from tests import conftest\n"
+        "from .conftest import NetworkBlocked\n"
+        "import tests.support.testing_aids\n"
     )
-    assert [m for _, m in imported_test_modules(source)] == [
+    assert sorted(m for _, m in imported_test_modules(source)) == [
+        "tests.conftest",
+        "tests.conftest",
+        "tests.conftest",
+        "tests.conftest",
         "tests.test_a",
         "tests.test_b",
         "tests.test_c",
@@ -55,7 +72,7 @@ def test_the_detector_sees_every_spelling() -> None:
 
 
 def test_no_test_module_imports_another() -> None:
-    modules = sorted(TESTS.glob("test_*.py"))
+    modules = sorted([*TESTS.glob("test_*.py"), TESTS / "conftest.py"])
     assert len(modules) > 40, "the glob finds the suite"
     offenders = [
         f"{path.name}:{line} imports {module}"
