@@ -25,8 +25,8 @@ from monitor.runlock import AlreadyRunning, RunLock, lock_path
 from monitor.store import Store
 from monitor.store import connection as store_connection
 from monitor.store.connection import DatabaseDamaged
-from tests.support.paths import REPO
 from tests.support.factories import comment, post
+from tests.support.paths import REPO
 
 PAGE = 4096
 

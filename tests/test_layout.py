@@ -85,3 +85,70 @@ def test_no_test_module_imports_another() -> None:
 def test_shared_helpers_live_in_support() -> None:
     loose = sorted(p.name for p in TESTS.glob("*.py") if not p.name.startswith("test_"))
     assert loose == ["__init__.py", "conftest.py"], f"move {loose} into tests/support/"
+
+
+# --- one-way layers: monitor/ below the composition root never imports alerts/ -------------
+
+REPO_ROOT = TESTS.parent
+# The composition root: the commands that wire alerts, the bot and the digest into the runtime.
+COMPOSITION_ROOT = ("monitor/cli.py", "monitor/demo.py", "monitor/app/")
+
+
+def imports_of(source: str, package: str) -> list[tuple[int, str]]:
+    """(line, module) for every absolute import of `package` or a module inside it, anywhere in
+    `source` (in a function, under TYPE_CHECKING): `import p`, `import p.x as y`,
+    `from p import x`, `from p.x import y`."""
+
+    def inside(name: str) -> bool:
+        return name == package or name.startswith(f"{package}.")
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if inside(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and inside(node.module or ""):
+            found.append((node.lineno, node.module or ""))
+    return sorted(found)
+
+
+def test_the_import_finder_sees_every_spelling() -> None:
+    source = (
+        "import alerts\n"
+        "import alerts.health as health\n"
+        "from alerts import dispatch\n"
+        "from alerts.digest import schedule\n"
+        "def f():\n    from alerts.bot import run_bot\n"
+        "if TYPE_CHECKING:\n    from alerts.engine import evaluate\n"
+        "import alertsmith\n"
+        "from monitor.alerts_view import x\n"
+        "from .alerts import y\n"
+    )
+    assert imports_of(source, "alerts") == [
+        (1, "alerts"),
+        (2, "alerts.health"),
+        (3, "alerts"),
+        (4, "alerts.digest"),
+        (6, "alerts.bot"),
+        (8, "alerts.engine"),
+    ]
+
+
+def below_the_root(path: Path) -> bool:
+    relative = path.relative_to(REPO_ROOT).as_posix()
+    return not any(relative == root or relative.startswith(root) for root in COMPOSITION_ROOT)
+
+
+def test_monitor_below_the_composition_root_never_imports_alerts() -> None:
+    for root in COMPOSITION_ROOT:
+        assert (REPO_ROOT / root).exists(), f"{root} is gone: update COMPOSITION_ROOT"
+    modules = [p for p in sorted((REPO_ROOT / "monitor").rglob("*.py")) if below_the_root(p)]
+    assert len(modules) > 50 and not below_the_root(REPO_ROOT / "monitor/app/run.py")
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}:{line} imports {module}"
+        for path in modules
+        for line, module in imports_of(path.read_text(encoding="utf-8"), "alerts")
+    ]
+    assert offenders == [], (
+        "monitor/ below the composition root must not import alerts/: hand it in from "
+        "monitor/app (a stage, a task, an opener, a callback): " + "; ".join(offenders)
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.collect import collect_once
+from monitor.app.collect import collect_once
+from monitor.app.outages import health_alerts
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
 from monitor.sim.faults import Fault
@@ -98,7 +99,9 @@ async def test_a_run_without_requests_does_not_close_the_circuit(tmp_path: Path)
 
     with Store.open(tmp_path / "p.db") as store:
         circuit = Circuit("weibo", store, clock, cooldown=600)
-        runner = PlatformRunner("weibo", store, clock, circuit)
+        runner = PlatformRunner(
+            "weibo", store, clock, circuit, on_outage=health_alerts(store, "zh")
+        )
         circuit.record_block("HTTP 432")
         clock.advance(601)
         result = await runner.run(Source("weibo:comments", "weibo", 300, nothing_due))
