@@ -152,3 +152,21 @@ def test_monitor_below_the_composition_root_never_imports_alerts() -> None:
         "monitor/ below the composition root must not import alerts/: hand it in from "
         "monitor/app (a stage, a task, an opener, a callback): " + "; ".join(offenders)
     )
+
+
+# What alerts/ may still take from monitor/runtime/: the pure Retry-After maths, which the
+# request policy (issue 20 item 5) owns. A clock is handed in; monitor/apart.py and
+# monitor/runlock.py sit beside the store, for both sides.
+ALERTS_FROM_THE_RUNTIME = {"monitor.runtime.delays"}
+
+
+def test_alerts_is_handed_the_runtime_not_importing_it() -> None:
+    modules = sorted((REPO_ROOT / "alerts").rglob("*.py"))
+    assert len(modules) > 30, "the glob finds alerts/"
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}:{line} imports {module}"
+        for path in modules
+        for line, module in imports_of(path.read_text(encoding="utf-8"), "monitor.runtime")
+        if module not in ALERTS_FROM_THE_RUNTIME
+    ]
+    assert offenders == [], "hand it in from monitor/app instead: " + "; ".join(offenders)

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.apart import run_apart_async
 from monitor.config import Config
 from monitor.errors import PingfanError, StoreError
 from monitor.runlock import RunLock
-from monitor.runtime.apart import run_apart_async
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
 from monitor.runtime.memory import return_freed_memory
