@@ -9,6 +9,7 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 
 
 def _is_test_module(name: str) -> bool:
@@ -89,7 +90,6 @@ def test_shared_helpers_live_in_support() -> None:
 
 # --- one-way layers: monitor/ below the composition root never imports alerts/ -------------
 
-REPO_ROOT = TESTS.parent
 # The composition root: the commands that wire alerts, the bot and the digest into the runtime.
 COMPOSITION_ROOT = ("monitor/cli.py", "monitor/demo.py", "monitor/app/")
 
@@ -134,17 +134,17 @@ def test_the_import_finder_sees_every_spelling() -> None:
 
 
 def below_the_root(path: Path) -> bool:
-    relative = path.relative_to(REPO_ROOT).as_posix()
+    relative = path.relative_to(REPO).as_posix()
     return not any(relative == root or relative.startswith(root) for root in COMPOSITION_ROOT)
 
 
 def test_monitor_below_the_composition_root_never_imports_alerts() -> None:
     for root in COMPOSITION_ROOT:
-        assert (REPO_ROOT / root).exists(), f"{root} is gone: update COMPOSITION_ROOT"
-    modules = [p for p in sorted((REPO_ROOT / "monitor").rglob("*.py")) if below_the_root(p)]
-    assert len(modules) > 50 and not below_the_root(REPO_ROOT / "monitor/app/run.py")
+        assert (REPO / root).exists(), f"{root} is gone: update COMPOSITION_ROOT"
+    modules = [p for p in sorted((REPO / "monitor").rglob("*.py")) if below_the_root(p)]
+    assert len(modules) > 50 and not below_the_root(REPO / "monitor/app/run.py")
     offenders = [
-        f"{path.relative_to(REPO_ROOT)}:{line} imports {module}"
+        f"{path.relative_to(REPO)}:{line} imports {module}"
         for path in modules
         for line, module in imports_of(path.read_text(encoding="utf-8"), "alerts")
     ]
@@ -161,12 +161,74 @@ ALERTS_FROM_THE_RUNTIME = {"monitor.runtime.delays"}
 
 
 def test_alerts_is_handed_the_runtime_not_importing_it() -> None:
-    modules = sorted((REPO_ROOT / "alerts").rglob("*.py"))
+    modules = sorted((REPO / "alerts").rglob("*.py"))
     assert len(modules) > 30, "the glob finds alerts/"
     offenders = [
-        f"{path.relative_to(REPO_ROOT)}:{line} imports {module}"
+        f"{path.relative_to(REPO)}:{line} imports {module}"
         for path in modules
         for line, module in imports_of(path.read_text(encoding="utf-8"), "monitor.runtime")
         if module not in ALERTS_FROM_THE_RUNTIME
     ]
     assert offenders == [], "hand it in from monitor/app instead: " + "; ".join(offenders)
+
+
+# --- the store is pingfan's only door to the database ----------------------------------------
+
+DATABASE_DRIVERS = ("sqlite3", "sqlite_utils")
+
+
+def _modules_imported(source: str) -> list[tuple[int, str]]:
+    """(line, dotted module) of every absolute import in `source`, at any depth: `import a.b`
+    gives a.b, `from a.b import c` gives a.b."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def _names(module: str, roots: tuple[str, ...]) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
+
+
+def _store_door_offenders() -> list[str]:
+    offenders = []
+    for package in ("monitor", "alerts", "nlp", "benchmarks"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            relative = path.relative_to(REPO).as_posix()
+            inside_store = relative.startswith("monitor/store/")
+            for line, module in _modules_imported(path.read_text(encoding="utf-8")):
+                if not inside_store and _names(module, DATABASE_DRIVERS):
+                    offenders.append(f"{relative}:{line} imports {module} (use the store)")
+                if inside_store and _names(module, ("nlp",)):
+                    offenders.append(f"{relative}:{line} imports {module} (hand it in)")
+    return offenders
+
+
+def test_the_import_reader_sees_every_spelling() -> None:
+    source = (
+        "import sqlite3\n"
+        "from sqlite3 import Error\n"
+        "import os, sqlite3.dbapi2\n"
+        "def f():\n    from nlp import segment\n"
+        "from .errors import QueryFailed\n"
+    )
+    imported = [module for _, module in _modules_imported(source)]
+    assert [m for m in imported if _names(m, DATABASE_DRIVERS)] == [
+        "sqlite3",
+        "sqlite3",
+        "sqlite3.dbapi2",
+    ]
+    assert [m for m in imported if _names(m, ("nlp",))] == ["nlp"]
+    assert not _names("sqlite3x", DATABASE_DRIVERS) and not _names("nlpx", ("nlp",))
+
+
+def test_only_the_store_talks_to_the_database_and_it_imports_nothing_from_nlp() -> None:
+    """No sqlite3 (or sqlite-utils) outside monitor/store/ in monitor/, alerts/, nlp/ and
+    benchmarks/: SQLite's errors reach callers as pingfan's. And no arrow from monitor/store/
+    into nlp/: the full-text tokenizer is handed to the store by whoever opens it."""
+    assert len(list((REPO / "monitor" / "store").glob("*.py"))) > 5, "the glob finds the store"
+    offenders = _store_door_offenders()
+    assert offenders == [], "; ".join(offenders)

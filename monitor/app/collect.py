@@ -13,6 +13,7 @@ from monitor.runlock import RunLock
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 EXIT_OK = 0
 EXIT_BLOCKED = 4  # the pass ran, but a platform blocked it (see the health alert)
@@ -38,7 +39,10 @@ async def collect_once(
     clock = clock or WallClock()
     outcome = PassOutcome()
     scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
-    with RunLock(config.storage.path), Store.for_config(config) as store:
+    with (
+        RunLock(config.storage.path),
+        Store.for_config(config, search_tokens=jieba_search_tokens) as store,
+    ):
         on_outage = health_alerts(store, config.ui.language)
         outcome.reports = await collect_pass(
             config, store, clock, platform, until_done=until_done, on_outage=on_outage

@@ -27,10 +27,10 @@ def health_alerts(
                 language,
                 cause=outage.cause,
             )
-            store.enqueue_alert(alert)
+            store.outbox.enqueue_alert(alert)
             if wake is not None:
                 wake.set()
         else:
-            store.enqueue_alert(recovered_alert(outage.platform, outage.at, language))
+            store.outbox.enqueue_alert(recovered_alert(outage.platform, outage.at, language))
 
     return report

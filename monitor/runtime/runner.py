@@ -135,7 +135,7 @@ class PlatformRunner:
             due = now + timedelta(seconds=max(self.circuit.seconds_left(), 1.0))
         else:
             due = now + timedelta(seconds=source.interval)
-        self.store.record_source_run(
+        self.store.runtime.record_source_run(
             source.name,
             self.platform,
             status=result.status,
