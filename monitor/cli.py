@@ -448,7 +448,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from monitor.runtime.commands import collect_command
+    from monitor.app.collect import collect_command
 
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
@@ -459,7 +459,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.runtime.commands import run_command
+    from monitor.app.run import run_command
 
     config = _config(args)
     require_honest_mode(config)

@@ -34,6 +34,7 @@ from rich.live import Live
 from rich.table import Table
 
 from alerts.digest import digest_command
+from monitor.app.run import build_daemon
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
 from monitor.runlock import AlreadyRunning, RunLock
@@ -245,7 +246,7 @@ async def _run_daemon(
     options = DaemonOptions(
         health_port=0, grace=5, idle_round=3600.0, idle_dispatch=600.0, settle=300.0
     )
-    daemon = Daemon(config, clock=clock, options=options)
+    daemon = build_daemon(config, clock=clock, options=options)
     print(
         f"pingfan demo: {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
         f"模拟时间（等待计算完成再前进）；模拟器 {sim.weibo_url} / {sim.douyin_url}",

@@ -23,8 +23,8 @@ from monitor.cli import (
 from monitor.models import AlertRecord, TopicStats
 from monitor.store import Store
 from nlp.sentiment import default_model
-from tests.conftest import REPO
 from tests.support.factories import T0, comment, post
+from tests.support.paths import REPO
 
 PINGFAN = Path(REPO / ".venv" / "bin" / "pingfan")
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from monitor.app.outages import health_alerts
 from monitor.collectors.douyin import DouyinCollector
 from monitor.collectors.douyin_client import (
     PARAMS_SCRIPT,
@@ -226,7 +227,9 @@ async def browser_rig(
             )
             async with fetcher:
                 collector = DouyinCollector(config, store, fetcher, runtime_clock)
-                runner = PlatformRunner("douyin", store, runtime_clock, circuit)
+                runner = PlatformRunner(
+                    "douyin", store, runtime_clock, circuit, on_outage=health_alerts(store, "zh")
+                )
                 rig_ = Rig(server, clock, runtime_clock, store, _runtime(runner, collector))
                 yield BrowserRig(rig_, fetcher, collector, runner)
 

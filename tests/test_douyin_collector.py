@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from monitor.collect import collect_once
+from monitor.app.collect import collect_once
+from monitor.app.outages import health_alerts
 from monitor.collectors.douyin import COMMENTS_SOURCE, POSTS_SOURCE, DouyinCollector
 from monitor.config import config_from_dict
 from monitor.models import Post
@@ -307,7 +308,10 @@ async def test_status_code_errors(
     with Store.open(config.storage.path) as store:
         fetcher = _Answers({"status_code": 2053, "status_msg": message})
         collector = DouyinCollector(config, store, fetcher, clock)
-        runner = PlatformRunner("douyin", store, clock, Circuit("douyin", store, clock))
+        circuit = Circuit("douyin", store, clock)
+        runner = PlatformRunner(
+            "douyin", store, clock, circuit, on_outage=health_alerts(store, "zh")
+        )
         sources = [s for s in collector.sources() if s.name.startswith("douyin:profile:")]
         result = await runner.run(sources[0])
         titles = [a["title"] for a in store.query("SELECT title FROM alerts")]

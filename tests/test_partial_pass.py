@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.collect import collect_once
+from monitor.app.collect import collect_once
 from monitor.collectors.due import visit_due_threads
 from monitor.config import ScheduleConfig
 from monitor.runtime.circuit import Circuit

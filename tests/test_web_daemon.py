@@ -7,8 +7,8 @@ from pathlib import Path
 
 import aiohttp
 
+from monitor.app.run import wire_console
 from monitor.config import config_from_dict
-from monitor.runtime.commands import wire_console
 from monitor.runtime.daemon import Daemon, DaemonOptions
 from tests.support.daemon import daemon_config_dict, eventually
 from tests.support.sim import running_sim

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.outages import health_alerts
 from monitor.collectors.weibo import HEADERS, PAGES_PER_VISIT, WeiboCollector
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
@@ -210,7 +211,9 @@ async def test_expired_cookie_is_reported_as_such(tmp_path: Path) -> None:
                 cookie="SUB=stale", gate=circuit,
             ) as http:  # fmt: skip
                 collector = WeiboCollector(config, store, http, clock)
-                runner = PlatformRunner("weibo", store, clock, circuit)
+                runner = PlatformRunner(
+                    "weibo", store, clock, circuit, on_outage=health_alerts(store, "zh")
+                )
                 report = await runner.run_all(collector.sources(logged_in=http.has_cookie))
             (alert,) = store.query("SELECT title FROM alerts")
         login = report.steps[0]

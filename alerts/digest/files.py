@@ -20,8 +20,8 @@ from alerts.digest.documents import chart_file, render_html, render_markdown, wr
 from alerts.digest.model import Chart, Digest
 from alerts.digest.weeks import IsoWeek
 from alerts.i18n.digest_summary import summary_lines
+from monitor.apart import LingeringWorker, call_by_name
 from monitor.models import AlertRecord
-from monitor.runtime.apart import LingeringWorker, call_by_name
 from monitor.store import Store
 from monitor.store.weekly import DIGEST_KIND
 

@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from alerts.render import mask
+from alerts.safe_text import mask
 from alerts.web import accounts
 from alerts.web.texts import Texts
 from alerts.web.views import FiguresCache, ResultCache, local_time, number, percent

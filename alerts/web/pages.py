@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from alerts.bot.label_choice import next_label_candidate
-from alerts.render import mask
+from alerts.safe_text import mask
 from alerts.sinks.telegram import MUTE_BUTTON_SECONDS
 from alerts.web import charts
 from alerts.web.app import console_of, redirect, refuse, render, session_of

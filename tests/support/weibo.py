@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from monitor.app.outages import health_alerts
 from monitor.collectors.weibo import HEADERS, WeiboCollector
 from monitor.config import Config, config_from_dict
 from monitor.runtime.circuit import Circuit
@@ -101,7 +102,9 @@ async def rig(tmp_path: Path, at: datetime = MID_CAMPAIGN) -> AsyncIterator[Rig]
                 backoff_max=0.05, gate=circuit,
             ) as http:  # fmt: skip
                 collector = WeiboCollector(config, store, http, runtime_clock)
-                runner = PlatformRunner("weibo", store, runtime_clock, circuit)
+                runner = PlatformRunner(
+                    "weibo", store, runtime_clock, circuit, on_outage=health_alerts(store, "zh")
+                )
                 sources = collector.sources(logged_in=False)
                 yield Rig(server, clock, runtime_clock, store, collector, runner, sources)
 
