@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.web import accounts
 from alerts.web.app import CONSOLE, build_app
-from alerts.web.texts import TEXTS
 from monitor.cli import main
 from monitor.config import config_from_dict
 from monitor.errors import ConfigError
@@ -39,10 +38,6 @@ def test_failed_logins_wait_longer_each_time_up_to_a_cap() -> None:
     assert delays[0] == 0 and delays[1] > 0
     assert all(a <= b for a, b in itertools.pairwise(delays))
     assert delays[-1] == accounts.MAX_DELAY
-
-
-def test_both_languages_have_the_same_texts() -> None:
-    assert TEXTS["zh"].keys() == TEXTS["en"].keys()
 
 
 def _run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:

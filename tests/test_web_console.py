@@ -21,9 +21,9 @@ import pytest
 
 from alerts.bot.label_choice import next_label_candidate
 from monitor.cli import main
-from tests.conftest import REPO
 from tests.support.alerts import alert
 from tests.support.factories import post
+from tests.support.paths import REPO
 from tests.support.web import (
     CHROMIUM,
     CHROMIUM_ARGS,
