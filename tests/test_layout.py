@@ -53,7 +53,7 @@ def test_the_detector_sees_every_spelling() -> None:
         "def f():\n    from tests.test_f import z\n"
         "from tests.support.sim import TOPIC\n"
         "import tests.conftest\n"
-        "from tests.support.paths import REPO\n"
+        "from tests.conftest import REPO\n"
         "from tests import conftest\n"
         "from .conftest import NetworkBlocked\n"
         "import tests.support.testing_aids\n"
