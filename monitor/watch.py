@@ -19,7 +19,7 @@ import aiohttp
 from monitor.config import Config
 from monitor.errors import CollectorError, LinkError
 from monitor.parse.links import WatchLink, parse_link
-from monitor.runtime.http import count_request
+from monitor.runtime.fetch import count_request
 from monitor.store import Store
 from monitor.store.watch import ConfigWatch, WatchedRow
 

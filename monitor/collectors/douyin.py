@@ -43,7 +43,7 @@ from monitor.parse.douyin import (
 )
 from monitor.parse.edge import Skipped
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import Fetcher, HttpResponse
+from monitor.runtime.fetch import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
 from monitor.watch import Resolver, config_watches, resolve_pending

@@ -36,7 +36,7 @@ from monitor.parse.weibo import (
     read_envelope,
 )
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import Fetcher, HttpResponse, time_is_up
+from monitor.runtime.fetch import Fetcher, HttpResponse, time_is_up
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
 from monitor.watch import config_watches
