@@ -41,6 +41,11 @@ HTTP_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/125.0.0.0 Safari/537.36"
 )
+HTTP_HEADERS = {
+    "User-Agent": HTTP_USER_AGENT,
+    "Accept": "application/json, text/plain, */*",
+    "Accept-Language": "zh-CN,zh;q=0.9",
+}
 # The common parameters of www.douyin.com's own requests (MediaCrawler and f2 send the same
 # set); browser_name/browser_version must agree with the User-Agent or the answer is empty.
 _COMMON = {
@@ -193,19 +198,11 @@ def web_fetcher(settings: DouyinConfig, pacer: Pacer, clock: Clock, gate: Gate) 
         )
         transport = BrowserTransport(name="douyin", options=options)
     else:
-        headers = {
-            "User-Agent": HTTP_USER_AGENT,
-            "Accept": "application/json, text/plain, */*",
-            "Accept-Language": "zh-CN,zh;q=0.9",
-        }
+        signed = SignedQuery(load_signer(settings.signer), HTTP_USER_AGENT)
         transport = AiohttpTransport(
-            name="douyin",
-            timeout=settings.timeout,
-            headers=headers,
-            cookie=cookie,
-            max_body_bytes=settings.max_response_mb * MB,
-            auth=SignedQuery(load_signer(settings.signer), HTTP_USER_AGENT),
-        )
+            name="douyin", timeout=settings.timeout, headers=HTTP_HEADERS, cookie=cookie,
+            max_body_bytes=settings.max_response_mb * MB, auth=signed,
+        )  # fmt: skip
     return douyin_fetcher(transport, pacer, clock, gate)
 
 
