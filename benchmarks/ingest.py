@@ -34,6 +34,7 @@ from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import open_weibo
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 POSTS = 500
 PER_POST = 240
@@ -159,8 +160,8 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             await asyncio.sleep(0.01)
             lag = max(lag, time.perf_counter() - started - 0.01)
 
-    with Store.for_config(config) as store:
-        store.save_posts(
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        store.content.save_posts(
             Post("weibo", str(FIRST_MID + n), "1", "u", "帖子", T0, T0, comments=PER_POST)
             for n in range(POSTS)
         )
@@ -173,7 +174,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             (comments,) = [s for s in runtime.sources if s.name == "weibo:comments"]
             ingest = asyncio.create_task(runtime.runner.run(comments))
             scored = 0
-            while not ingest.done() or store.unscored_comments(1):
+            while not ingest.done() or store.reports.unscored_comments(1):
                 scored += (await score_pending(store, config, scorer)).comments
                 await asyncio.sleep(0.05)
             result = ingest.result()
@@ -181,7 +182,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
         done.set()
         await monitor
         scorer.close()
-        stored = store.table_counts()["comments"]
+        stored = store.reports.table_counts()["comments"]
         indexed = store.db.execute("SELECT count(*) FROM comments_fts").fetchone()[0]
     return {
         "seconds": elapsed,

@@ -18,6 +18,7 @@ from monitor.runtime.platforms import PLATFORMS, enabled_platforms
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.runtime.sources import PassReport
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,10 @@ async def collect_once(
     clock = clock or WallClock()
     outcome = PassOutcome()
     scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
-    with RunLock(config.storage.path), Store.for_config(config) as store:
+    with (
+        RunLock(config.storage.path),
+        Store.for_config(config, search_tokens=jieba_search_tokens) as store,
+    ):
         outcome.reports = await collect_pass(config, store, clock, platform, until_done=until_done)
         for report in outcome.reports:
             outcome.lines.append(report.summary())

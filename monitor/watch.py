@@ -101,18 +101,18 @@ async def due_watched(
     short links resolved (one paced request each, where `resolver` is given), then the ids
     whose counts were not read for `kol_posts`/2. Also the messages about short links that
     could not be resolved."""
-    store.sync_config_watches(config_watches(config), clock.now())
+    store.watch.sync_config_watches(config_watches(config), clock.now())
     problems = await resolve_pending(store, platform, resolver) if resolver is not None else []
     # This source may run first in a pass: the platform's last Date may be a pass old.
     since = max(platform_now, clock.now()) - timedelta(seconds=config.schedule.kol_posts / 2)
-    return store.watched_due(platform, observed_before=since), problems
+    return store.watch.watched_due(platform, observed_before=since), problems
 
 
 async def resolve_pending(store: Store, platform: str, resolve: Resolver) -> list[str]:
     """Resolve the watched short links of `platform` that have no id yet; returns messages
     about links that could not be resolved (the others are saved)."""
     problems = []
-    for row in store.watched(platform):
+    for row in store.watch.watched(platform):
         if row.id is not None:
             continue
         try:
@@ -121,7 +121,7 @@ async def resolve_pending(store: Store, platform: str, resolve: Resolver) -> lis
             problems.append(str(err))
             continue
         if resolved.id is not None:
-            store.resolve_watch(row.url, resolved.id)
+            store.watch.resolve_watch(row.url, resolved.id)
     return problems
 
 
@@ -144,18 +144,20 @@ def resolve_json(link: WatchLink) -> str:
 
 def watch_add(store: Store, config: Config, url: str, note: str, now: datetime) -> str:
     link = resolve_link(config, url)
-    before = store.find_watch(link.url) or (store.find_watch(link.id) if link.id else None)
-    row = store.add_watch(link.url, link.platform, link.id, note, "cli", now)
+    before = store.watch.find_watch(link.url) or (
+        store.watch.find_watch(link.id) if link.id else None
+    )
+    row = store.watch.add_watch(link.url, link.platform, link.id, note, "cli", now)
     if before is not None:
         return f"already watched: {describe(row)}"
     return f"watching {describe(row)}"
 
 
 def watch_remove(store: Store, key: str) -> str:
-    removed = store.remove_watch(key.strip())
+    removed = store.watch.remove_watch(key.strip())
     if removed:
         return "\n".join(f"removed {describe(row)}" for row in removed)
-    found = store.find_watch(key.strip())
+    found = store.watch.find_watch(key.strip())
     if found is not None and found.origin == "config":
         raise LinkError(f"{key} is listed under [[watch]] in the config file; remove it there")
     raise LinkError(f"{key} is not watched; `pingfan watch list` shows what is")
