@@ -14,7 +14,7 @@ from monitor.collectors.due import visit_due_threads
 from monitor.config import ScheduleConfig
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import report_left, source_scope
+from monitor.runtime.fetch import report_left, source_scope
 from monitor.runtime.runner import PlatformRunner
 from monitor.runtime.sources import Source
 from monitor.store import Store

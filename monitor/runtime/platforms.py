@@ -20,7 +20,8 @@ from monitor.parse.links import WatchLink
 from monitor.runtime.body import MB
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import HttpClient
+from monitor.runtime.fetch import Fetcher
+from monitor.runtime.http import AiohttpTransport
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import OutageReport, PlatformRunner, unreported
@@ -48,21 +49,22 @@ async def open_weibo(
     cookie = read_cookie(settings.cookie_env, key="weibo.cookie_env")
     pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
     circuit = Circuit("weibo", store, clock, cooldown=settings.cooldown)
-    async with HttpClient(
+    transport = AiohttpTransport(
         name="weibo",
-        pacer=pacer,
         timeout=settings.timeout,
-        clock=clock,
         headers=WEIBO_HEADERS,
         cookie=cookie,
-        gate=circuit,
         max_body_bytes=settings.max_response_mb * MB,
+    )
+    async with Fetcher(
+        name="weibo", transport=transport, pacer=pacer, clock=clock, gate=circuit
     ) as http:
         collector = WeiboCollector(config, store, http, clock)
         runner = PlatformRunner(
             "weibo", store, clock, circuit, on_outage=on_outage, metrics=metrics
         )
-        yield PlatformRuntime("weibo", runner, tuple(collector.sources(logged_in=http.has_cookie)))
+        sources = collector.sources(logged_in=transport.has_cookie)
+        yield PlatformRuntime("weibo", runner, tuple(sources))
 
 
 @asynccontextmanager
@@ -81,10 +83,12 @@ async def open_douyin(
     if settings.mode == "open_platform":
         grants = read_grants(settings.open_platform_token_envs, dict(os.environ))
         oauth = read_oauth(config, grants, dict(os.environ), clock)
-        async with HttpClient(
-            name="douyin", pacer=pacer, timeout=settings.timeout, clock=clock, gate=circuit,
-            max_body_bytes=settings.max_response_mb * MB,
-        ) as http:  # fmt: skip
+        transport = AiohttpTransport(
+            name="douyin", timeout=settings.timeout, max_body_bytes=settings.max_response_mb * MB
+        )
+        async with Fetcher(
+            name="douyin", transport=transport, pacer=pacer, clock=clock, gate=circuit
+        ) as http:
             open_collector = OpenPlatformCollector(config, store, http, clock, grants, oauth)
             yield PlatformRuntime("douyin", runner, tuple(open_collector.sources()))
         return

@@ -17,7 +17,7 @@ from monitor.errors import AuthExpired, Blocked, CollectorError
 from monitor.models import Platform
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import CircuitOpen, TransientHttpError, source_scope
+from monitor.runtime.fetch import CircuitOpen, TransientHttpError, source_scope
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.sources import PassReport, Source, StepResult, left_text
 from monitor.store import Store
