@@ -354,3 +354,19 @@ def m085_delivery_messages(db: Database) -> None:
         "UPDATE alert_deliveries SET messages = 1 WHERE state = 'sent'"
         " OR (state = 'coalesced' AND coalesced_into = alert_id)"
     )
+
+
+@migrations()
+def m098_latest_reading_indexes(db: Database) -> None:
+    # A topic or account reading is stored only when it differs from the series' last one
+    # (metrics.py, `ORDER BY pk DESC LIMIT 1`). The (…, observed_at) indexes made that a sort
+    # of the series' whole history on every reading: a year of 15-minute topic readings,
+    # 35,000 a topic, took minutes to store (benchmarks/growth.py). These indexes hold each
+    # series in pk order (SQLite appends the rowid), so the last reading is one probe.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS topic_metrics_latest ON topic_metrics (platform, topic)"
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS account_metrics_latest ON account_metrics"
+        " (platform, account_id)"
+    )
