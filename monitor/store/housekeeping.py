@@ -14,7 +14,8 @@ one short transaction at a time, so the loop never waits for more than one batch
 - `release_free_pages`: `PRAGMA incremental_vacuum` in bounded steps, for files created with
   `auto_vacuum = INCREMENTAL` (every file pingfan creates; an older file reuses its free pages
   for new rows instead, and `pingfan doctor` says how many there are);
-- `optimize`: `PRAGMA optimize` (bounded by `analysis_limit`), a few times a day.
+- `optimize_statistics`: `PRAGMA optimize` (bounded by `analysis_limit`) a few times a day,
+  on the loop's own connection, whose queries tell SQLite which tables need statistics.
 
 A store in memory (tests) has no second connection: there the same batches run on the loop,
 yielding between them.
@@ -147,11 +148,23 @@ def _second_connection(path: str) -> sqlite3.Connection:
     return conn
 
 
+async def _in_thread(work: Callable[..., T], *args: object) -> T:
+    """`work(*args)` in a worker thread. Cancelled meanwhile (the daemon stopping), it waits
+    for the thread's transaction to end before passing the cancellation on, so that the
+    connection is never closed under a running statement."""
+    running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait({running})
+        raise
+
+
 async def _off_loop(store: StoreBase, work: Callable[[sqlite3.Connection], T]) -> T:
     """`work(connection)` in a worker thread on a second connection to the store's file."""
     conn = _second_connection(store.path)
     try:
-        return await asyncio.to_thread(work, conn)
+        return await _in_thread(work, conn)
     finally:
         conn.close()
 
@@ -175,9 +188,9 @@ async def purge_comments(
     conn = _second_connection(store.path)
     total = 0
     try:
-        await asyncio.to_thread(purge_labels, conn, cutoff)
+        await _in_thread(purge_labels, conn, cutoff)
         while True:  # a thread hop per batch: the loop's own writes get the lock in between
-            deleted = await asyncio.to_thread(purge_one_batch, conn, cutoff, batch)
+            deleted = await _in_thread(purge_one_batch, conn, cutoff, batch)
             total += deleted
             if deleted < batch:
                 break
@@ -196,7 +209,7 @@ async def release_free_pages(store: StoreBase) -> int:
     try:
         left = -1
         while left != 0:
-            now_left = await asyncio.to_thread(vacuum_one_step, conn)
+            now_left = await _in_thread(vacuum_one_step, conn)
             if now_left == left:
                 break  # nothing moved (the file is not incremental)
             left = now_left
@@ -212,9 +225,8 @@ async def checkpoint(store: StoreBase) -> tuple[int, int]:
     return await _off_loop(store, checkpoint_passive)
 
 
-async def optimize_statistics(store: StoreBase) -> None:
-    """`PRAGMA optimize` off the loop (on the loop for a store in memory)."""
-    if store.path == ":memory:":
-        optimize(store.db.conn)
-        return
-    await _off_loop(store, optimize)
+def optimize_statistics(store: StoreBase) -> None:
+    """`PRAGMA optimize` on the store's own connection: SQLite (3.40) analyses the tables whose
+    queries on this connection would gain from statistics, so a second connection would find
+    nothing to do. `analysis_limit` bounds it to a few ms whatever the table's size."""
+    optimize(store.db.conn)

@@ -363,9 +363,7 @@ def m098_latest_reading_indexes(db: Database) -> None:
     # of the series' whole history on every reading: a year of 15-minute topic readings,
     # 35,000 a topic, took minutes to store (benchmarks/growth.py). These indexes hold each
     # series in pk order (SQLite appends the rowid), so the last reading is one probe.
-    db.execute(
-        "CREATE INDEX IF NOT EXISTS topic_metrics_latest ON topic_metrics (platform, topic)"
-    )
+    db.execute("CREATE INDEX IF NOT EXISTS topic_metrics_latest ON topic_metrics (platform, topic)")
     db.execute(
         "CREATE INDEX IF NOT EXISTS account_metrics_latest ON account_metrics"
         " (platform, account_id)"
