@@ -1,13 +1,20 @@
-"""`pingfan collect --once`: one full pass over the enabled platforms, then the NLP step.
+"""`pingfan collect --once`: one full pass over the enabled platforms, scored as it reads.
 
 Every source runs once, whatever its due time (this is what a cron job wants), through the
 same runner as the daemon: the stored circuit is respected, so a pass during a cool-down that
 an earlier process started sends nothing to that platform.
+
+As in the daemon, the stages overlap: the model scores in a worker process what the pass has
+stored so far while pages are still being read (benchmarks/ingest.py measures both ways). The
+rules run once, when everything read is scored: a rule pass in between would judge threads
+half read, and send what the full pass might not confirm.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 
 from monitor.config import Config
@@ -15,11 +22,13 @@ from monitor.runlock import RunLock
 from monitor.runtime.alerting import evaluate_and_dispatch
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.platforms import PLATFORMS, enabled_platforms
-from monitor.runtime.scorer import Scorer, score_pending
+from monitor.runtime.scorer import Scorer, ScoringReport, score_pending
 from monitor.runtime.sources import PassReport
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
+
+SCORE_EVERY = 0.2  # seconds between two scoring rounds while the pass reads
 
 
 @dataclass
@@ -83,22 +92,56 @@ async def collect_once(
     """One pass, scored; returns its report lines. Blocks are reported, not raised."""
     clock = clock or WallClock()
     outcome = PassOutcome()
-    scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
-    with RunLock(config.storage.path), Store.for_config(config) as store:
-        outcome.reports = await collect_pass(config, store, clock, platform, until_done=until_done)
-        for report in outcome.reports:
-            outcome.lines.append(report.summary())
-            outcome.lines += [
-                f"  {s.status}: {s.name}: {s.detail}"
-                for s in report.steps
-                if s.status in ("blocked", "failed")
-            ]
-            outcome.lines += [f"  partial: {s.name}: {s.left}" for s in report.partial]
-            skipped = sum(s.status == "skipped" for s in report.steps)
-            if skipped:
-                outcome.lines.append(f"  skipped {skipped} sources while the circuit is open")
-        scored = await score_pending(store, config, scorer)
-        outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
-        dispatched = await evaluate_and_dispatch(config, store, clock)
-        outcome.lines.append(dispatched.summary())
+    # The model in a worker process, loaded now: a model that cannot load stops us before
+    # any request, and scoring never holds up the reading.
+    scorer = Scorer(config.nlp.model, pooled=True)
+    try:
+        await scorer.start()
+        with RunLock(config.storage.path), Store.for_config(config) as store:
+            read = asyncio.Event()
+            scoring = asyncio.create_task(_score_while_reading(store, config, scorer, read))
+            try:
+                outcome.reports = await collect_pass(
+                    config, store, clock, platform, until_done=until_done
+                )
+            except BaseException:
+                scoring.cancel()
+                with suppress(asyncio.CancelledError):
+                    await scoring
+                raise
+            read.set()
+            scored = await scoring
+            for report in outcome.reports:
+                outcome.lines.append(report.summary())
+                outcome.lines += [
+                    f"  {s.status}: {s.name}: {s.detail}"
+                    for s in report.steps
+                    if s.status in ("blocked", "failed")
+                ]
+                outcome.lines += [f"  partial: {s.name}: {s.left}" for s in report.partial]
+                skipped = sum(s.status == "skipped" for s in report.steps)
+                if skipped:
+                    outcome.lines.append(f"  skipped {skipped} sources while the circuit is open")
+            outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
+            dispatched = await evaluate_and_dispatch(config, store, clock)
+            outcome.lines.append(dispatched.summary())
+    finally:
+        scorer.close()
     return outcome
+
+
+async def _score_while_reading(
+    store: Store, config: Config, scorer: Scorer, read: asyncio.Event
+) -> ScoringReport:
+    """Score what is stored, round after round, until the pass has read everything and that
+    is scored too."""
+    comments = posts = 0
+    while True:
+        last = read.is_set()
+        report = await score_pending(store, config, scorer)
+        comments, posts = comments + report.comments, posts + report.posts
+        if last:
+            return ScoringReport(comments, posts)
+        if not report.comments and not report.posts:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(read.wait(), SCORE_EVERY)
