@@ -389,11 +389,13 @@ class SignalsStore(StoreBase):
     ) -> list[CommentFacts]:
         """Comments and posts of `platform` created in [since, until], oldest first; a post
         appears with its own id as post_id (near-duplicate search over both)."""
+        # `+platform`: the window is small, a platform is half of everything; without it
+        # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
         rows = self.db.execute(
             f"SELECT {COMMENT_FIELDS}"
-            " FROM comments WHERE platform = ? AND created_at >= ? AND created_at <= ?"
+            " FROM comments WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            " FROM posts WHERE platform = ? AND created_at >= ? AND created_at <= ?"
+            " FROM posts WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
             " ORDER BY created_at LIMIT ?",
             (
                 platform,
