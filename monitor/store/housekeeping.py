@@ -43,7 +43,9 @@ PURGE_BATCH = 1000  # comments per transaction: a few ms each, with their full-t
 VACUUM_STEP = 2000  # pages handed back per transaction (8 MB of 4 KB pages)
 ANALYSIS_LIMIT = 1000  # rows `PRAGMA optimize` samples per index: bounded, fresh enough
 
-# The citizen's words copied into a team label go with the comment (content.py's rule).
+# The citizen's words copied into a team label go with the comment: a label naming a comment
+# that is purged now, or an old label whose comment is gone already. Labels the team typed
+# (no comment_id) stay.
 _PURGE_LABELS = """
 DELETE FROM labels WHERE comment_id IS NOT NULL AND (
     EXISTS (SELECT 1 FROM comments c WHERE c.platform = labels.platform

@@ -365,7 +365,8 @@ class WeeklyStore(StoreBase):
         its own id as post_id (near-duplicate search over both)."""
         rows = self.db.execute(
             # `+platform`: the week's rows by created_at, not all of a platform's by its key
-            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')}) WHERE +platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')})"
+            " WHERE +platform = :platform"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
             f" FROM ({export_select('posts')}) WHERE +platform = :platform"
             " ORDER BY created_at LIMIT :limit",
