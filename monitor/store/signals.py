@@ -413,13 +413,16 @@ class SignalsStore(StoreBase):
 
     def topic_series(self, *, since: datetime, until: datetime) -> list[TopicPoint]:
         """Topic readings (views, discussions) in [since, until], per topic oldest first."""
-        rows = self.db.execute(
-            "SELECT platform, topic, observed_at, views, discussions FROM topic_metrics"
-            " WHERE observed_at >= ? AND observed_at <= ?"
-            " ORDER BY platform, topic, observed_at, pk",
-            (to_utc_iso(since), to_utc_iso(until)),
-        ).fetchall()
-        return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+        points: list[TopicPoint] = []
+        for platform, topic in topic_series_keys(self.db):  # a range of each series' index
+            rows = self.db.execute(
+                "SELECT observed_at, views, discussions FROM topic_metrics"
+                " WHERE platform = ? AND topic = ? AND observed_at >= ? AND observed_at <= ?"
+                " ORDER BY observed_at, pk",
+                (platform, topic, to_utc_iso(since), to_utc_iso(until)),
+            ).fetchall()
+            points += [TopicPoint(platform, topic, from_iso(at), v, d) for at, v, d in rows]
+        return points
 
     def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) up to `until`."""
