@@ -404,7 +404,7 @@ def _new_round(store: Store, rng: random.Random, now: datetime, serial: int) -> 
         created = now - timedelta(seconds=rng.uniform(0, 300))
         comments.append(
             Comment(
-                platform=platform,  # type: ignore[arg-type]
+                platform=platform,
                 id=f"r{serial}-{n}",
                 post_id=post_id,
                 author_id=f"u{rng.randrange(10**6)}",

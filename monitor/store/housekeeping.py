@@ -145,9 +145,8 @@ def optimize(conn: sqlite3.Connection) -> None:
 
 def _second_connection(path: str) -> sqlite3.Connection:
     # Used by one worker thread at a time, each call handed over by `asyncio.to_thread`.
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    conn.isolation_level = ""  # `with conn:` commits each step
-    return conn
+    # isolation_level "" (the default): `with conn:` commits each step
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
 
 
 async def _in_thread(work: Callable[..., T], *args: object) -> T:

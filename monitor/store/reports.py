@@ -113,7 +113,7 @@ class ReportsStore(StoreBase):
         [since, until) (either end open when None)."""
         # Only the ends given are in the statement: `? IS NULL OR created_at >= ?` would keep
         # SQLite from the created_at index, and read every comment ever stored.
-        where, params = "", []
+        where, params = "", list[str]()
         if since is not None:
             where, params = where + " AND created_at >= ?", [*params, to_utc_iso(since)]
         if until is not None:
