@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -557,7 +558,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             bot = measure_bot(store, config)
             digest_first_s, digest_s = measure_digest(store, config)
             purged, stall, retention_s = measure_retention(store)
-            idle = asyncio.run(_with_stall_probe(lambda: asyncio.sleep(retention_s)))[1]
+            idle = asyncio.run(_with_stall_probe(partial(asyncio.sleep, retention_s)))[1]
         rows += [
             ("comments", f"{comments:,}"),
             ("file", f"{size / 1e6:,.0f} MB"),
