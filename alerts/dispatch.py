@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -157,7 +156,7 @@ class Dispatcher:
         )
         now = self.clock()
         for sink in self.sinks:
-            self.store.register_sink(sink.label, sink.type, sink.fingerprint(), now)
+            self.store.outbox.register_sink(sink.label, sink.type, sink.fingerprint(), now)
         return self
 
     async def __aexit__(
@@ -188,7 +187,7 @@ class Dispatcher:
                 try:
                     if await self._dispatch_sink(sink, tally):
                         newly_broken = True
-                except (StoreError, sqlite3.Error):
+                except StoreError:
                     raise  # the database itself is in trouble: the caller says why
                 except Exception as err:  # that sink's problem: the others go on
                     tally.failed += 1
@@ -209,11 +208,11 @@ class Dispatcher:
     async def _dispatch_sink(self, sink: Sink, tally: _Tally) -> bool:
         """One round for one sink; True when the sink broke in it."""
         now = self.clock()
-        row = self.store.sink_row(sink.label)
+        row = self.store.outbox.sink_row(sink.label)
         if row.broken_at is not None:
             tally.broken.add(sink.label)
             return False
-        self.store.open_deliveries(sink.label, now, skip_kinds=(SINK_HEALTH,))
+        self.store.outbox.open_deliveries(sink.label, now, skip_kinds=(SINK_HEALTH,))
         if sink.label not in self._opened:
             try:
                 assert self._session is not None
@@ -225,7 +224,7 @@ class Dispatcher:
                 log.warning("sink %s cannot start yet: %s", sink.label, err.reason)
                 return False
             self._opened.add(sink.label)
-        to_send = self._filter(sink, self.store.due_deliveries(sink.label, now), now, tally)
+        to_send = self._filter(sink, self.store.outbox.due_deliveries(sink.label, now), now, tally)
         if not to_send:
             return False
         budget = self._budget(sink, now)
@@ -249,15 +248,15 @@ class Dispatcher:
     ) -> list[Delivery]:
         minimum = _SEVERITY_RANK.get(sink.config.min_severity, 0)
         quiet = in_quiet_hours(self.config.alerts.quiet_hours, now, self._tz)
-        mutes = self.store.active_mutes(now)
+        mutes = self.store.outbox.active_mutes(now)
         keep = []
         for delivery in due:
             alert = delivery.alert
             # The weekly digest is the team's report, not noise: every sink gets it.
             if alert.kind != "digest" and _SEVERITY_RANK.get(alert.severity, 0) < minimum:
-                self.store.mark_delivered(sink.label, [alert.id], "skipped", now)
+                self.store.outbox.mark_delivered(sink.label, [alert.id], "skipped", now)
             elif alert.kind != SINK_HEALTH and (alert.platform or "", alert.subject_id) in mutes:
-                self.store.mark_delivered(sink.label, [alert.id], "muted", now)
+                self.store.outbox.mark_delivered(sink.label, [alert.id], "muted", now)
             elif quiet and alert.severity != "critical":
                 tally.held += 1
             else:
@@ -269,7 +268,7 @@ class Dispatcher:
         outbox's after a restart, whichever is higher)."""
         if sink.per_minute is None:
             return _UNLIMITED
-        stored = self.store.sent_since(sink.label, now - timedelta(minutes=1))
+        stored = self.store.outbox.sent_since(sink.label, now - timedelta(minutes=1))
         return sink.per_minute - max(sink.meter.in_last_minute(), stored)
 
     def _plan(
@@ -302,7 +301,7 @@ class Dispatcher:
         self, sink: Sink, deliveries: Sequence[Delivery], message: Outgoing, tally: _Tally
     ) -> str:
         ids = [d.alert.id for d in deliveries]
-        self.store.mark_sending(sink.label, ids)
+        self.store.outbox.mark_sending(sink.label, ids)
         before = sink.meter.count
         try:
             await sink.send(message)
@@ -311,7 +310,7 @@ class Dispatcher:
             attempts = max(d.attempts for d in deliveries) + 1
             wait = clamp_delay(err.retry_after)
             retry_at = self.clock() + timedelta(seconds=wait or backoff(attempts))
-            self.store.mark_retry(
+            self.store.outbox.mark_retry(
                 sink.label,
                 ids,
                 retry_at,
@@ -329,7 +328,7 @@ class Dispatcher:
             return "retry"
         except RejectedError as err:
             self._count(sink, before, tally)
-            self.store.mark_delivered(
+            self.store.outbox.mark_delivered(
                 sink.label, ids, "rejected", self.clock(), error=sink.redact(err.reason)
             )
             tally.failed += 1
@@ -338,14 +337,14 @@ class Dispatcher:
         except PermanentError as err:
             self._count(sink, before, tally)
             # back to pending: once the sink is fixed they go out, in order
-            self.store.mark_retry(sink.label, ids, self.clock(), sink.redact(err.reason))
+            self.store.outbox.mark_retry(sink.label, ids, self.clock(), sink.redact(err.reason))
             return "broken" if self._break(sink, err.reason, tally) else "retry"
         except Exception as err:  # a bug in a sink must not stop the others: retry later
             self._count(sink, before, tally)
             attempts = max(d.attempts for d in deliveries) + 1
             retry_at = self.clock() + timedelta(seconds=backoff(attempts))
             # it may have failed after the service took the message: the retry says so
-            self.store.mark_retry(
+            self.store.outbox.mark_retry(
                 sink.label, ids, retry_at, type(err).__name__, outcome_unknown=True
             )
             tally.failed += 1
@@ -355,10 +354,10 @@ class Dispatcher:
         now = self.clock()
         messages = self._count(sink, before, tally)
         if len(deliveries) == 1 and len(message.alert_ids) == 1:
-            self.store.mark_delivered(sink.label, ids, "sent", now, messages=messages)
+            self.store.outbox.mark_delivered(sink.label, ids, "sent", now, messages=messages)
             tally.sent += 1
         else:
-            self.store.mark_delivered(
+            self.store.outbox.mark_delivered(
                 sink.label, ids, "coalesced", now, coalesced_into=ids[0], messages=messages
             )
             tally.sent += 1
@@ -389,7 +388,7 @@ class Dispatcher:
         reason = sink.redact(reason)
         tally.broken.add(sink.label)
         tally.failed += 1
-        if not self.store.mark_sink_broken(sink.label, reason, now):
+        if not self.store.outbox.mark_sink_broken(sink.label, reason, now):
             return False
         log.error(
             "alert sink %s is broken: %s; it stops until its configuration changes",
@@ -397,7 +396,7 @@ class Dispatcher:
             reason,
         )
         language = self.config.ui.language
-        self.store.enqueue_alert(
+        self.store.outbox.enqueue_alert(
             AlertRecord(
                 kind=SINK_HEALTH,
                 severity="critical",
@@ -419,7 +418,7 @@ class Dispatcher:
         alert = delivery.alert
 
         def part_sent(parts: int) -> None:
-            self.store.mark_parts_sent(sink.label, [alert.id], parts)
+            self.store.outbox.mark_parts_sent(sink.label, [alert.id], parts)
 
         return Outgoing(
             alert_ids=(alert.id,),

@@ -101,10 +101,10 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
     alerts (with their rule state) and return them, oldest rule first. A rule that fails is
     logged and the others still run."""
     ctx = Context(config, now)
-    mutes = store.active_mutes(now)
+    mutes = store.outbox.active_mutes(now)
     raised: list[AlertRecord] = []
     for name, rule in enabled_rules(config.alerts):
-        previous_run = store.rule_last_run(name)
+        previous_run = store.outbox.rule_last_run(name)
         every = CADENCE.get(name)
         if every and previous_run and (now - previous_run).total_seconds() < every:
             continue
@@ -119,18 +119,18 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
             alert = _apply(store, ctx, finding, previous_run)
             if alert is not None:
                 raised.append(alert)
-        store.set_rule_last_run(name, now)
+        store.outbox.set_rule_last_run(name, now)
     return raised
 
 
 def _apply(
     store: Store, ctx: Context, finding: Finding, previous_run: datetime | None
 ) -> RuleAlert | None:
-    state = store.rule_state(finding.rule, finding.state_key)
+    state = store.outbox.rule_state(finding.rule, finding.state_key)
     decision = decide(finding, state, ctx.now, ctx.config.alerts.max_escalations, previous_run)
     if decision.action == "hold":
         if state is not None and finding.mode == "episode":
-            store.touch_rule_state(finding.rule, finding.state_key, ctx.now)
+            store.outbox.touch_rule_state(finding.rule, finding.state_key, ctx.now)
         return None
     new_state = RuleState(
         rule=finding.rule,
@@ -145,7 +145,7 @@ def _apply(
         data={**finding.state_data, "severity": finding.severity},
     )
     if decision.action == "record":
-        store.save_rule_state(new_state)
+        store.outbox.save_rule_state(new_state)
         return None
     title, evidence = finding.title, dict(finding.evidence)
     dedupe_key = f"{finding.rule}:{finding.state_key}:{decision.window_key}"
@@ -169,10 +169,10 @@ def _apply(
         url=finding.url,
         evidence=evidence,
     )
-    alert_id = store.fire_rule_alert(alert, new_state, url=alert.url, evidence=evidence)
+    alert_id = store.outbox.fire_rule_alert(alert, new_state, url=alert.url, evidence=evidence)
     if alert_id is None:  # this exact alert is already in the outbox: the episode goes on
         if state is not None:
-            store.touch_rule_state(finding.rule, finding.state_key, ctx.now)
+            store.outbox.touch_rule_state(finding.rule, finding.state_key, ctx.now)
         return None
     log.info("alert %s: %s", alert_id, dedupe_key)
     return RuleAlert(**{**alert.__dict__, "id": alert_id})

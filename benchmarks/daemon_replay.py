@@ -16,7 +16,6 @@ import asyncio
 import json
 import multiprocessing
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.processes import children, rss_mb
+from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 CAMPAIGN_SECONDS = 90.0
 SETTLE_SECONDS = 15.0  # after the campaign's end: idle polls
@@ -118,14 +119,14 @@ def main() -> None:
             )
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=60)
-            db = sqlite3.connect(Path(workdir) / "replay.db")
-            counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                      for t in ("posts", "comments", "post_metrics", "alerts")}  # fmt: skip
-            unscored = db.execute("SELECT count(*) FROM comments WHERE label IS NULL").fetchone()
-            idle = db.execute(
-                "SELECT name, last_requests FROM sources ORDER BY last_requests DESC"
-            ).fetchall()
-            db.close()
+            with Store.open_to_read(
+                Path(workdir) / "replay.db", search_tokens=jieba_search_tokens
+            ) as store:
+                tables = store.reports.table_counts()
+                counts = {t: tables[t] for t in ("posts", "comments", "post_metrics", "alerts")}
+                unscored = store.reports.label_counts().get(None, 0)
+                runs = sorted(store.runtime.sources(), key=lambda s: -s.last_requests)
+                idle = [(source.name, source.last_requests) for source in runs]
     finally:
         sim.terminate()
         sim.join()
@@ -140,7 +141,7 @@ def main() -> None:
     print(f"exit code {daemon.returncode}; stderr lines {len(err.decode().splitlines())}")
     for line in err.decode().splitlines()[:5]:
         print(f"  stderr: {line}")
-    print(f"collected: {json.dumps(counts)}, unscored after stop: {unscored[0]}")
+    print(f"collected: {json.dumps(counts)}, unscored after stop: {unscored}")
     print(
         f"peak RSS sampled every 0.5 s: daemon {peak:.0f} MB, largest child {worker_peak:.0f} MB;"
         f" high-water mark (VmHWM, every byte ever resident at once): daemon"

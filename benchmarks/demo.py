@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.processes import children, cpu_hogs, name, rss_mb
+from nlp.search_tokens import jieba_search_tokens
 
 DAEMON_GOAL_MB = 150.0
 LATENCY_GOAL_POLLS = 1.0
@@ -120,7 +121,7 @@ def _latencies(out_dir: Path) -> list[tuple[str, float | None]]:
     database = out_dir / "pingfan-demo.db"
     if not database.exists():
         return []
-    with Store.open(database) as store:
+    with Store.open(database, search_tokens=jieba_search_tokens) as store:
         threads = scripted_threads(store, world, config, world.end)
     found: list[tuple[str, float | None]] = []
     for thread in threads:

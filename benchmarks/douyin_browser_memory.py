@@ -41,6 +41,7 @@ from monitor.sim.app import SimServer, Simulator
 from monitor.sim.clock import ManualClock
 from monitor.sim.world import load_world
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 CH_ID = "1637261535424513"
@@ -80,7 +81,7 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                 Path(tmp) / "config.toml",
             )
             clock = VirtualClock(at)
-            with Store.open(config.storage.path) as store:
+            with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
                 circuit = Circuit("douyin", store, clock)
                 options = BrowserOptions(
                     chromium_path=CHROMIUM,
@@ -105,10 +106,11 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                         chromium = sum(process_memory_kb(p) for p in tree) / 1024
                         peak = max(peak, chromium)
                         if day % 10 == 0 or day == days:
+                            comments = store.reports.table_counts()["comments"]
                             out.append(
                                 f"| {day:>3} | {fetcher.requests:>6,} | {chromium:>7.0f} | "
                                 f"{driver_mb(tree):>6.0f} | {rss_mb(os.getpid()):>6.0f} | "
-                                f"{fetcher.launches:>3} | {store.table_counts()['comments']:>6,} |"
+                                f"{fetcher.launches:>3} | {comments:>6,} |"
                             )
                         assert not report.blocked, report.summary()
                         if sim_clock.now() >= world.end:

@@ -2,7 +2,7 @@
 
 Corpus: the bundled scenario's posts and comments (`monitor.sim.world`). For each tokenizer,
 on a file database in a temporary directory: indexing speed (saving every row with its index,
-and `Store.reindex()` alone), query speed, and what each finds, for campaign words, place
+and `store.content.reindex()` alone), query speed, and what each finds, for campaign words, place
 names, lexicon words, two-character words, emoticons and a seeded sample of the corpus's own
 words. The claim checked: for queries of three characters or more, trigram (substring) finds
 every row jieba (tokens) finds; every exception is printed.
@@ -24,6 +24,7 @@ from typing import TypeVar
 from monitor.models import Comment, Post
 from monitor.sim.world import World, load_world
 from monitor.store import FTS_TOKENIZERS, FtsTokenizer, Store
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import cut
 
 T = TypeVar("T")
@@ -125,16 +126,21 @@ def measure(
     lexicon: tuple[str, ...],
     folder: Path,
 ) -> Run:
-    with Store.open(folder / f"{tokenizer}.db", fts_tokenizer=tokenizer, lexicon=lexicon) as store:
-        store.search("预热")  # jieba loads its dictionary here, outside the timings
+    with Store.open(
+        folder / f"{tokenizer}.db",
+        fts_tokenizer=tokenizer,
+        lexicon=lexicon,
+        search_tokens=jieba_search_tokens,
+    ) as store:
+        store.content.search("预热")  # jieba loads its dictionary here, outside the timings
         start = time.perf_counter()
         for posts_chunk in batches(posts, BATCH):
-            store.save_posts(posts_chunk)
+            store.content.save_posts(posts_chunk)
         for comments_chunk in batches(comments, BATCH):
-            store.save_comments(comments_chunk)
+            store.content.save_comments(comments_chunk)
         saved = (len(posts) + len(comments)) / (time.perf_counter() - start)
         start = time.perf_counter()
-        rows = store.reindex()
+        rows = store.content.reindex()
         reindexed = rows / (time.perf_counter() - start)
         index_bytes = store.db.execute(
             "SELECT sum(pgsize) FROM dbstat WHERE name LIKE '%_fts%'"
@@ -143,15 +149,15 @@ def measure(
         speed: dict[str, float] = {}
         for category, words in queries.items():
             found[category] = {
-                f"{kind}:{q}": {h.id for h in store.search(q, kind=kind, limit=LOTS)}
+                f"{kind}:{q}": {h.id for h in store.content.search(q, kind=kind, limit=LOTS)}
                 for q in words
                 for kind in ("posts", "comments")
             }
             start = time.perf_counter()
             for _ in range(QUERY_ROUNDS):
                 for q in words:
-                    store.search(q, kind="comments")
-                    store.search(q, kind="posts")
+                    store.content.search(q, kind="comments")
+                    store.content.search(q, kind="posts")
             speed[category] = 2 * QUERY_ROUNDS * len(words) / (time.perf_counter() - start)
     return Run(tokenizer, saved, reindexed, index_bytes, found, speed)
 

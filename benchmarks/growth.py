@@ -54,6 +54,7 @@ from typing import Any
 from monitor.config import Config, config_from_dict
 from monitor.models import Account, AlertRecord, Comment, Post, TopicStats, to_utc_iso
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 END = datetime(2026, 11, 30, 12, tzinfo=UTC)  # the benchmark's "now": a year after START
 DAYS = 365
@@ -229,7 +230,7 @@ def _accounts_and_topics(store: Store, rng: random.Random) -> None:
                     kind="kol",
                 )
             )
-    store.save_accounts(accounts)
+    store.metrics.save_accounts(accounts)
     stats = []
     views = {(p, c): rng.randrange(10**6, 10**7) for p in ("weibo", "douyin") for c in CAMPAIGNS}
     for step in range(DAYS * 96):  # topic readings every 15 minutes
@@ -245,7 +246,7 @@ def _accounts_and_topics(store: Store, rng: random.Random) -> None:
                     discussions=views[(platform, campaign)] // 40,
                 )
             )
-    store.save_topic_stats(stats)
+    store.metrics.save_topic_stats(stats)
 
 
 def _day_posts(
@@ -306,14 +307,14 @@ def _day_posts(
             )
         )
         ugc.append((platform, post_id, rng.random() if rng.random() < 0.1 else 0.0))
-    store.save_posts(posts)
+    store.content.save_posts(posts)
     with store.db.atomic():  # the documented fast path: the rows save_posts writes per reading
         store.db.conn.executemany(
             "INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes, comments,"
             " shares, reposts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             points,
         )
-    store.set_ugc_scores(ugc)
+    store.content.set_ugc_scores(ugc)
     done.post_points += len(points)
     return posts
 
@@ -323,8 +324,8 @@ def _save_comments(
 ) -> None:
     for start in range(0, len(comments), 5000):
         chunk = comments[start : start + 5000]
-        store.save_comments(chunk)
-        store.set_comment_scores([_scores(rng, c.platform, c.id) for c in chunk])
+        store.content.save_comments(chunk)
+        store.content.set_comment_scores([_scores(rng, c.platform, c.id) for c in chunk])
         done.comments += len(chunk)
 
 
@@ -333,7 +334,7 @@ def _week_of_alerts(store: Store, rng: random.Random, week_start: datetime) -> N
     for n in range(105):
         at = week_start + timedelta(seconds=rng.uniform(0, 7 * 86400))
         kind = rng.choice(kinds)
-        store.enqueue_alert(
+        store.outbox.enqueue_alert(
             AlertRecord(
                 kind=kind,
                 severity=rng.choice(("info", "warning", "critical")),
@@ -364,7 +365,7 @@ def _team_labels(store: Store, rng: random.Random, count: int) -> None:
             (rng.randrange(1, top + 1),),
         ).fetchone()
         if row:
-            store.add_label(
+            store.labels.add_label(
                 row[2],
                 rng.choice(("positive", "neutral", "negative")),
                 platform=row[0],
@@ -415,8 +416,8 @@ def _new_round(store: Store, rng: random.Random, now: datetime, serial: int) -> 
                 likes=_likes(rng),
             )
         )
-    store.save_comments(comments)
-    store.set_comment_scores([_scores(rng, c.platform, c.id) for c in comments])
+    store.content.save_comments(comments)
+    store.content.set_comment_scores([_scores(rng, c.platform, c.id) for c in comments])
 
 
 def measure_rules(store: Store, config: Config, rng: random.Random) -> dict[str, float]:
@@ -539,7 +540,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             shutil.copyfile(args.reuse, path)
         config = config_for(path)
         started = time.perf_counter()
-        store = Store.open(path)
+        store = Store.open(path, search_tokens=jieba_search_tokens)
         rows.append(("open and migrate", f"{time.perf_counter() - started:.1f} s"))
         with store:
             if not args.reuse:

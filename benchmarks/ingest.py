@@ -39,6 +39,7 @@ from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import open_weibo
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 POSTS = 500
 PER_POST = 240
@@ -167,7 +168,7 @@ async def _collect_once_before(config: Config) -> None:
     """`collect --once` as it was: read everything, then score in-process, then the rules."""
     scorer = Scorer(config.nlp.model)
     clock = WallClock()
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         await collect_pass(config, store, clock, "weibo")
         await score_pending(store, config, scorer)
         await evaluate_and_dispatch(config, store, clock)
@@ -176,17 +177,17 @@ async def _collect_once_before(config: Config) -> None:
 async def collect_once_timed(base: str, workdir: Path, *, overlapped: bool) -> dict[str, float]:
     """A whole `collect --once` (scorer start, pass, scoring, rules) into a fresh file."""
     config = bench_config(base, workdir)
-    with Store.for_config(config) as store:
-        store.save_posts(_posts())
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        store.content.save_posts(_posts())
     started = time.perf_counter()
     if overlapped:
         await collect_once(config, "weibo")
     else:
         await _collect_once_before(config)
     elapsed = time.perf_counter() - started
-    with Store.for_config(config) as store:
-        stored = store.table_counts()["comments"]
-        unscored = len(store.unscored_comments(10))
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        stored = store.reports.table_counts()["comments"]
+        unscored = len(store.reports.unscored_comments(10))
     return {"seconds": elapsed, "stored": stored, "unscored": unscored}
 
 
@@ -202,8 +203,8 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             await asyncio.sleep(0.01)
             lag = max(lag, time.perf_counter() - started - 0.01)
 
-    with Store.for_config(config) as store:
-        store.save_posts(_posts())
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        store.content.save_posts(_posts())
         scorer = Scorer(config.nlp.model, pooled=True)
         await scorer.start()  # the daemon starts its worker before collecting too
         metrics = Metrics()
@@ -213,7 +214,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             (comments,) = [s for s in runtime.sources if s.name == "weibo:comments"]
             ingest = asyncio.create_task(runtime.runner.run(comments))
             scored = 0
-            while not ingest.done() or store.unscored_comments(1):
+            while not ingest.done() or store.reports.unscored_comments(1):
                 scored += (await score_pending(store, config, scorer)).comments
                 await asyncio.sleep(0.05)
             result = ingest.result()
@@ -221,7 +222,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
         done.set()
         await monitor
         scorer.close()
-        stored = store.table_counts()["comments"]
+        stored = store.reports.table_counts()["comments"]
         indexed = store.db.execute("SELECT count(*) FROM comments_fts").fetchone()[0]
     return {
         "seconds": elapsed,

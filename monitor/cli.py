@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -36,12 +35,8 @@ from monitor.config import (
 )
 from monitor.errors import CollectorError, ConfigError, PingfanError, SinkError
 from monitor.runlock import AlreadyRunning, RunLock
-from monitor.store.connection import (
-    DatabaseBusy,
-    DatabaseDamaged,
-    DatabaseUnavailable,
-    describe_sqlite_error,
-)
+from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, QueryFailed
+from nlp.search_tokens import jieba_search_tokens
 
 log = logging.getLogger("pingfan")
 
@@ -232,14 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(err, EXIT_ALREADY_RUNNING)
     except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable, CollectorError, SinkError) as err:
         return _fail(err, EXIT_FAILED)
+    except QueryFailed:
+        raise  # a statement SQLite refused is a bug: its traceback is for the developer
     except PingfanError as err:
         return _fail(err, EXIT_USAGE)
-    except sqlite3.Error as err:
-        # The last resort for a database error met outside a `with Store.open(...)` block.
-        known = describe_sqlite_error(err, _database_path(args))
-        if known is None:
-            raise
-        return _fail(known, EXIT_FAILED)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
@@ -250,14 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(err: Exception, code: int) -> int:
     print(f"pingfan: {err}", file=sys.stderr)
     return code
-
-
-def _database_path(args: argparse.Namespace) -> str:
-    """The configured database, for a message; a placeholder when the config cannot tell."""
-    try:
-        return str(_config(args).storage.path)
-    except (PingfanError, OSError, ValueError):
-        return "(the configured database)"
 
 
 def _quiet_stdout() -> None:
@@ -313,7 +296,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"no database at {db}; check [storage] path in {config.source}, or run "
             "`pingfan collect --once` first",
         )
-    with Store.open_to_read(db) as store:
+    with Store.open_to_read(db, search_tokens=jieba_search_tokens) as store:
         records = export_records(store, args.kind, since)
         if out is None:
             count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
@@ -339,7 +322,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not config.storage.path.exists():
         print(no_database_yet(config.storage.path))
         return EXIT_OK
-    with Store.open_to_read(config.storage.path) as store:
+    with Store.open_to_read(config.storage.path, search_tokens=jieba_search_tokens) as store:
         print(render_status(store, config))
     return EXIT_OK
 
@@ -372,7 +355,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "backup", f"{target} exists; pass --force to replace it, or give another path"
         )
     try:
-        with Store.open_to_read(db) as store:
+        with Store.open_to_read(db, search_tokens=jieba_search_tokens) as store:
             size = store.backup_to(target)
     except OSError as err:
         print(
@@ -397,8 +380,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         )
     # A long write: one at a time, and never under a running collector. The configured
     # tokenizer and lexicon ([storage] fts_tokenizer, [nlp] lexicon) are the ones used.
-    with RunLock(db), Store.for_config(config) as store:
-        count = store.reindex()
+    with RunLock(db), Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        count = store.content.reindex()
     print(f"reindexed {count:,} posts and comments in {db}")
     return EXIT_OK
 
@@ -439,14 +422,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = _config(args)
     now = datetime.now(UTC)
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         if args.watch_command == "add":
             print(watch.watch_add(store, config, args.url, args.note, now))
         elif args.watch_command == "remove":
             print(watch.watch_remove(store, args.key))
         else:
-            store.sync_config_watches(watch.config_watches(config), now)
-            print("\n".join(watch.watch_lines(store.watched())))
+            store.watch.sync_config_watches(watch.config_watches(config), now)
+            print("\n".join(watch.watch_lines(store.watch.watched())))
     return EXIT_OK
 
 

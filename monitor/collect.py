@@ -25,6 +25,7 @@ from monitor.runtime.platforms import PLATFORMS, enabled_platforms
 from monitor.runtime.scorer import Scorer, ScoringReport, score_pending
 from monitor.runtime.sources import PassReport
 from monitor.store import Store
+from nlp.search_tokens import jieba_search_tokens
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,10 @@ async def collect_once(
     scorer = Scorer(config.nlp.model, pooled=True)
     try:
         await scorer.start()
-        with RunLock(config.storage.path), Store.for_config(config) as store:
+        with (
+            RunLock(config.storage.path),
+            Store.for_config(config, search_tokens=jieba_search_tokens) as store,
+        ):
             read = asyncio.Event()
             scoring = asyncio.create_task(_score_while_reading(store, config, scorer, read))
             try:

@@ -44,6 +44,7 @@ from monitor.sim.clock import Elapsed, FollowingClock
 from monitor.sim.world import World, load_world
 from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import keywords
 from nlp.sentiment import Label, LinearModel, load_model
 from nlp.shares import Shares, comment_shares, format_share
@@ -276,7 +277,7 @@ async def _run_daemon(
             loop.remove_signal_handler(signum)
     if interrupted.is_set():
         until = min(until, clock.now())
-    with Store.for_config(config) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
         summary = _summary(store, world, config, until)
         week = _busiest_week(store)
     if week:
@@ -288,7 +289,7 @@ async def _run_daemon(
 def _busiest_week(store: Store) -> str | None:
     """The ISO week with the most comments, e.g. "2019-W33"."""
     weeks: dict[str, int] = {}
-    for day, count in store.comments_per_day().items():
+    for day, count in store.reports.comments_per_day().items():
         year, week, _ = date.fromisoformat(day).isocalendar()
         key = f"{year}-W{week:02d}"
         weeks[key] = weeks.get(key, 0) + count
@@ -323,7 +324,7 @@ def scripted_threads(
             turned = comments[enough - 1]
         else:
             turned = post.created_at + timedelta(hours=1)
-        alerts = [a for a in store.alerts_of_kind(kind) if a["subject_id"] == post.id]
+        alerts = [a for a in store.reports.alerts_of_kind(kind) if a["subject_id"] == post.id]
         alerted = from_iso(alerts[0]["created_at"]) if alerts else None
         found.append(ScriptedThread(post.id, post.platform, post.text, kind, turned, alerted))
     return found
@@ -375,7 +376,7 @@ class Snapshot:
 
 
 def _snapshot(daemon: Daemon, store: Store, world: World, now: datetime) -> Snapshot:
-    readings = {r["platform"]: r["views"] for r in store.latest_topic_readings()}
+    readings = {r["platform"]: r["views"] for r in store.reports.latest_topic_readings()}
     registry = daemon.metrics.registry
     requests = sum(
         registry.get_sample_value("pingfan_requests_total", {"platform": p}) or 0
@@ -384,12 +385,12 @@ def _snapshot(daemon: Daemon, store: Store, world: World, now: datetime) -> Snap
     return Snapshot(
         now=now,
         requests=int(requests),
-        counts=store.table_counts(),
+        counts=store.reports.table_counts(),
         weibo_reads=readings.get("weibo"),
         douyin_views=readings.get("douyin"),
-        split=store.label_counts(),
+        split=store.reports.label_counts(),
         truth=dict(world.truth_split(until=now).items()),
-        shares=comment_shares(store.comment_probabilities(), _model_metrics(daemon.config)),
+        shares=comment_shares(store.reports.comment_probabilities(), _model_metrics(daemon.config)),
     )
 
 
@@ -445,9 +446,9 @@ def _progress_line(snapshot: Snapshot) -> str:
 
 
 def _summary(store: Store, world: World, config: Config, until: datetime) -> str:
-    counts = store.table_counts()
+    counts = store.reports.table_counts()
     weibo_mark, douyin_mark = _marks(world)
-    readings = {r["platform"]: r for r in store.latest_topic_readings()}
+    readings = {r["platform"]: r for r in store.reports.latest_topic_readings()}
     lines = ["# pingfan demo: #平凡大连人", ""]
     lines.append(
         f"- 抖音话题播放 {_reach(readings.get('douyin', {}).get('views'), douyin_mark)}，"
@@ -456,9 +457,9 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     lines.append(
         f"- 帖子 {counts['posts']}，评论 {counts['comments']}，互动曲线点 {counts['post_metrics']}"
     )
-    stored_ids = [r["id"] for r in store.comments_for_dedup()]
+    stored_ids = [r["id"] for r in store.reports.comments_for_dedup()]
     truth: Mapping[str, float] = dict(world.truth_split(comment_ids=stored_ids).items())
-    shares = comment_shares(store.comment_probabilities(), _model_metrics(config))
+    shares = comment_shares(store.reports.comment_probabilities(), _model_metrics(config))
     gaps = [abs(s.estimate - truth.get(s.label, 0.0)) for s in shares] if shares else [0.0]
     lines.append(
         "- 评论情绪（校准概率按评论构成调整后的均值，90% 区间；剧本为真值）：" + "，".join(
@@ -466,7 +467,7 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
             for s in shares
         ) + f"；与剧本最多相差 {max(gaps) * 100:.1f} 个百分点" if shares else "- 评论情绪：—"
     )  # fmt: skip
-    kinds = store.alert_kinds()
+    kinds = store.reports.alert_kinds()
     lines.append(
         "- 告警：" + ("，".join(f"{kind} {n}" for kind, n in kinds.items()) if kinds else "无")
     )
@@ -486,7 +487,7 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     lines += ["", "## 合作 KOL"]
     kols = [(k.platform, k.id) for k in config.kols]
     names: dict[tuple[str, str], str] = {(k.platform, k.id): k.name for k in config.kols}
-    for row in store.kol_table(kols, since=world.start, now=until):
+    for row in store.team.kol_table(kols, since=world.start, now=until):
         plays = f"{row.plays:,}" if row.plays is not None else "未知"
         rate = f"{row.engagement_rate:.2%}" if row.engagement_rate is not None else "—"
         growth = f"{row.follower_growth:+,}" if row.follower_growth is not None else "—"
@@ -496,11 +497,11 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
             f"评论 {row.comments:,}，互动率 {rate}，粉丝 {growth}"
         )
     lines += ["", "## 最负面的讨论（至少 20 条评论）"]
-    worst_threads = store.most_negative_threads(min_comments=20, limit=3)
+    worst_threads = store.reports.most_negative_threads(min_comments=20, limit=3)
     if not worst_threads:
         lines.append("- 无")
     for worst in worst_threads:
-        texts = store.comment_texts(worst["platform"], worst["id"])
+        texts = store.reports.comment_texts(worst["platform"], worst["id"])
         words = "、".join(w for w, _ in keywords(texts, top_k=4))
         lines.append(
             f"- 负面 {worst['share']:.0%} / {worst['n']} 条评论："
@@ -510,7 +511,7 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     # Worth it by the UGC rule's own bar: its score, or a nomination.
     bar = config.alerts.ugc.min_score
     shown = 0
-    for post in store.top_ugc(limit=50):
+    for post in store.reports.top_ugc(limit=50):
         if shown == 5:
             break
         nomination = detect_nomination(post["text"])
@@ -523,7 +524,7 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
         lines.append("- 无")
     messages = [
         Message(r["id"], r["author_id"], r["text"], from_iso(r["created_at"]))
-        for r in store.comments_for_dedup()
+        for r in store.reports.comments_for_dedup()
     ]
     suspects = suspected_coordination(messages)
     lines += ["", "## 疑似协同刷评（线索，非结论）"]

@@ -10,8 +10,9 @@ from typing import Literal
 from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_problem
 from monitor.errors import StoreError
 from monitor.store import Store
-from monitor.store.connection import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
+from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
 from monitor.store.housekeeping import FileFacts, file_facts
+from nlp.search_tokens import jieba_search_tokens
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -84,12 +85,12 @@ def _check_database(config: Config) -> list[Check]:
             )
         ]
     try:
-        with Store.open(path) as store:
+        with Store.open(path, search_tokens=jieba_search_tokens) as store:
             problems = store.quick_check()
             if problems:
                 more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
                 raise damaged(store.path, f"quick_check: {problems[0]}{more}")
-            posts = store.table_counts()["posts"]
+            posts = store.reports.table_counts()["posts"]
             facts = file_facts(store)
     except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable) as err:
         return [Check("database", "fail", str(err))]

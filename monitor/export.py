@@ -99,7 +99,7 @@ def parse_since(text: str, timezone: str = "Asia/Shanghai") -> str:
 
 
 def export_records(store: Store, kind: str, since: str | None = None) -> Iterator[dict[str, Any]]:
-    for row in store.export_rows(kind, since):
+    for row in store.reports.export_rows(kind, since):
         yield _finish(kind, row)
 
 

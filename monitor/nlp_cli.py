@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from monitor.config import Config, NlpConfig, load_config, resolve_config_path
+from nlp.search_tokens import jieba_search_tokens
 from nlp.sentiment import Example, Label, Model, Probs, load_model, read_examples
 from nlp.text import EMOTICON, normalize
 
@@ -390,8 +391,8 @@ def _labels_from_db(args: argparse.Namespace) -> list[Example]:
     from monitor.store import Store
 
     config = load_config(resolve_config_path(args.config))
-    with Store.open(config.storage.path) as store:
-        return [Example(text, label) for text, label in store.labels()]
+    with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
+        return [Example(text, label) for text, label in store.labels.labels()]
 
 
 # --- label ---------------------------------------------------------------------------------
@@ -413,8 +414,10 @@ def label_command(args: argparse.Namespace) -> int:
     config = load_config(resolve_config_path(args.config))
     given_by = "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "team")
     counts: dict[str, int] = dict.fromkeys(LABEL_KEYS.values(), 0)
-    with Store.open(config.storage.path) as store:
-        rows = spread_candidates(store.uncertain_comments(wanted * CANDIDATES_PER_LABEL), wanted)
+    with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
+        rows = spread_candidates(
+            store.reports.uncertain_comments(wanted * CANDIDATES_PER_LABEL), wanted
+        )
         if not rows:
             print(
                 "pingfan nlp label: no scored comments to label yet "
@@ -431,7 +434,7 @@ def label_command(args: argparse.Namespace) -> int:
                 break
             if answer == "skip":
                 continue
-            store.add_label(
+            store.labels.add_label(
                 row["text"],
                 answer,
                 platform=row["platform"],
@@ -439,7 +442,7 @@ def label_command(args: argparse.Namespace) -> int:
                 given_by=given_by,
             )
             counts[answer] += 1
-        total_labels = len(store.labels())
+        total_labels = len(store.labels.labels())
     stored = sum(counts.values())
     split = ", ".join(f"{n} {label}" for label, n in counts.items())
     print(f"stored {stored} label(s) ({split}); the database holds {total_labels} in all")
@@ -533,9 +536,9 @@ def adapt_command(args: argparse.Namespace) -> int:
         current = load_model(config.nlp.model)
     except (ValueError, OSError) as err:
         return _usage("adapt", f"cannot load model {config.nlp.model!r}: {err}")
-    with Store.open(config.storage.path) as store:
-        texts = store.comment_texts_for_adaptation(ADAPT_COMMENTS)
-        labelled = [Example(text, label) for text, label in store.labels()]
+    with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
+        texts = store.reports.comment_texts_for_adaptation(ADAPT_COMMENTS)
+        labelled = [Example(text, label) for text, label in store.labels.labels()]
     if not texts:
         print("pingfan nlp adapt: no stored comments to adapt to; collect some first")
         return 0

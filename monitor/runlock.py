@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from monitor.errors import PingfanError, StoreError
-from monitor.store.connection import DatabaseUnavailable
+from monitor.store.errors import DatabaseUnavailable
 
 # The disk or the folder, not the configuration: exit 1 ("free some space", "permissions").
 _ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}

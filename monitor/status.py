@@ -18,10 +18,10 @@ def no_database_yet(path: Path) -> str:
 
 
 def render_status(store: Store, config: Config) -> str:
-    counts = store.table_counts()
+    counts = store.reports.table_counts()
     lines = [f"database: {config.storage.path}"]
     lines += [f"  {table:<16} {count:>10,}" for table, count in counts.items()]
-    topics = store.latest_topic_readings()
+    topics = store.reports.latest_topic_readings()
     if topics:
         lines.append("topics (latest reading):")
         for row in topics:
@@ -29,7 +29,7 @@ def render_status(store: Store, config: Config) -> str:
                 f"  {row['platform']:<7} #{row['topic']}  views={_n(row['views'])}"
                 f"  discussions={_n(row['discussions'])}  at {row['observed_at']}"
             )
-    watched = store.watched_posts()
+    watched = store.watch.watched_posts()
     if watched:
         lines.append("watched by link (本次活动视频):")
         for item in watched:
@@ -42,15 +42,15 @@ def render_status(store: Store, config: Config) -> str:
             )
             note = f"  {item.note}" if item.note else ""
             lines.append(f"  {item.platform:<7} {item.id or item.url}  {shown}{note}")
-    states = store.alert_states()
+    states = store.reports.alert_states()
     if states:
         lines.append("alerts: " + ", ".join(f"{state}={n}" for state, n in states.items()))
     zone = ZoneInfo(config.ui.timezone)
-    for circuit in store.circuits():
+    for circuit in store.runtime.circuits():
         if circuit.state != "closed":
             until = _at(circuit.open_until, zone)
             lines.append(f"{circuit.platform}: {circuit.state} until {until} ({circuit.reason})")
-    sources = store.sources()
+    sources = store.runtime.sources()
     if sources:
         lines.append(f"sources (times in {config.ui.timezone}):")
         width = max(_columns(source.name) for source in sources)

@@ -91,7 +91,7 @@ async def resolve_pending(store: Store, platform: str, resolve: Resolver) -> lis
     """Resolve the watched short links of `platform` that have no id yet; returns messages
     about links that could not be resolved (the others are saved)."""
     problems = []
-    for row in store.watched(platform):
+    for row in store.watch.watched(platform):
         if row.id is not None:
             continue
         try:
@@ -100,7 +100,7 @@ async def resolve_pending(store: Store, platform: str, resolve: Resolver) -> lis
             problems.append(str(err))
             continue
         if resolved.id is not None:
-            store.resolve_watch(row.url, resolved.id)
+            store.watch.resolve_watch(row.url, resolved.id)
     return problems
 
 
@@ -123,18 +123,20 @@ def resolve_json(link: WatchLink) -> str:
 
 def watch_add(store: Store, config: Config, url: str, note: str, now: datetime) -> str:
     link = resolve_link(config, url)
-    before = store.find_watch(link.url) or (store.find_watch(link.id) if link.id else None)
-    row = store.add_watch(link.url, link.platform, link.id, note, "cli", now)
+    before = store.watch.find_watch(link.url) or (
+        store.watch.find_watch(link.id) if link.id else None
+    )
+    row = store.watch.add_watch(link.url, link.platform, link.id, note, "cli", now)
     if before is not None:
         return f"already watched: {describe(row)}"
     return f"watching {describe(row)}"
 
 
 def watch_remove(store: Store, key: str) -> str:
-    removed = store.remove_watch(key.strip())
+    removed = store.watch.remove_watch(key.strip())
     if removed:
         return "\n".join(f"removed {describe(row)}" for row in removed)
-    found = store.find_watch(key.strip())
+    found = store.watch.find_watch(key.strip())
     if found is not None and found.origin == "config":
         raise LinkError(f"{key} is listed under [[watch]] in the config file; remove it there")
     raise LinkError(f"{key} is not watched; `pingfan watch list` shows what is")

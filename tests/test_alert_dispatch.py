@@ -43,7 +43,7 @@ def make_config(
 
 def enqueue(store: Store, *alerts: AlertRecord) -> None:
     for item in alerts:
-        store.enqueue_alert(
+        store.outbox.enqueue_alert(
             item, url=f"https://m.weibo.cn/detail/{item.subject_id}", evidence={"n": 1}
         )
 
@@ -128,9 +128,9 @@ async def test_every_sink_receives_the_alert_in_its_own_shape(
             assert record["url"] == "https://m.weibo.cn/detail/P1"
             assert record["evidence"] == {"n": 1} and record["created_at"] == AT.isoformat()
         assert "【注意】负面舆情 1" in capsys.readouterr().out
-        assert r.store.outbox_alert(1) is not None
-        assert set(r.store.delivery_states(1).values()) == {"sent"}
-        assert r.store.alert_states() == {"sent": 1}
+        assert r.store.outbox.outbox_alert(1) is not None
+        assert set(r.store.outbox.delivery_states(1).values()) == {"sent"}
+        assert r.store.reports.alert_states() == {"sent": 1}
 
 
 async def test_a_restart_never_resends_what_was_sent(tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ async def test_a_sink_down_for_an_hour_gets_every_alert_afterwards_once_in_order
                 r.clock.advance(minutes=5)
         assert footer_ids(r.fake.texts("wecom")) == list(range(1, 13))
         assert footer_ids(r.fake.texts("telegram")) == list(range(1, 13))
-        assert r.store.alert_states() == {"sent": 12}
+        assert r.store.reports.alert_states() == {"sent": 12}
 
 
 async def test_a_crash_between_send_and_mark_sent_gives_at_most_one_duplicate(
@@ -180,13 +180,13 @@ async def test_a_crash_between_send_and_mark_sent_gives_at_most_one_duplicate(
     async with rig(tmp_path) as r:
         config = make_config(r.fake, tmp_path, ("jsonl", "telegram"))
         enqueue(r.store, alert(1))
-        real = r.store.mark_delivered
+        real = r.store.outbox.mark_delivered
 
         def crash_once(*args: Any, **kwargs: Any) -> None:
-            monkeypatch.setattr(r.store, "mark_delivered", real)
+            monkeypatch.setattr(r.store.outbox, "mark_delivered", real)
             raise Crash  # the process dies after the jsonl line is written
 
-        monkeypatch.setattr(r.store, "mark_delivered", crash_once)
+        monkeypatch.setattr(r.store.outbox, "mark_delivered", crash_once)
         with pytest.raises(Crash):
             await r.dispatch(config)
         assert len(r.jsonl()) == 1
@@ -197,7 +197,7 @@ async def test_a_crash_between_send_and_mark_sent_gives_at_most_one_duplicate(
         assert (first["possible_duplicate"], again["possible_duplicate"]) == (False, True)
         (tg,) = r.fake.received["telegram"]  # Telegram had not been reached: no duplicate
         assert "可能重复" not in tg["text"]
-        assert r.store.delivery_states(1) == {
+        assert r.store.outbox.delivery_states(1) == {
             "jsonl:alerts.jsonl": "sent",
             f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}": "sent",
         }
@@ -216,7 +216,7 @@ async def test_a_burst_beyond_the_rate_limit_is_coalesced(tmp_path: Path) -> Non
         assert [f"负面舆情 {n}" in summary for n in range(20, 31)] == [True] * 11
         assert len(r.jsonl()) == 30  # no limit on the file
         assert report.coalesced == 11 and report.sent == 30 + 20
-        states = [r.store.delivery_states(n)["wecom:PF_TEST_WECOM"] for n in range(1, 31)]
+        states = [r.store.outbox.delivery_states(n)["wecom:PF_TEST_WECOM"] for n in range(1, 31)]
         assert states == ["sent"] * 19 + ["coalesced"] * 11
         enqueue(r.store, alert(31))
         assert (await r.dispatch(config)).sent == 1  # jsonl only: WeCom's minute is used up
@@ -304,7 +304,7 @@ async def test_a_refused_message_is_recorded_and_the_next_goes(tmp_path: Path) -
         report = await r.dispatch(config)
         assert (report.sent, report.failed) == (1, 1)
         assert footer_ids(r.fake.texts("dingtalk")) == [2]
-        assert r.store.delivery_states(1) == {"dingtalk:PF_TEST_DINGTALK": "rejected"}
+        assert r.store.outbox.delivery_states(1) == {"dingtalk:PF_TEST_DINGTALK": "rejected"}
 
 
 async def test_quiet_hours_hold_all_but_critical_alerts(tmp_path: Path) -> None:
@@ -334,12 +334,12 @@ async def test_mutes_and_min_severity(tmp_path: Path) -> None:
         entries[1] = {**entries[1], "min_severity": "critical"}
         config = config_from_dict({"sinks": entries}, tmp_path / "config.toml")
         enqueue(r.store, alert(1), alert(2), alert(3, severity="critical"))
-        assert r.store.mute_alert_subject(2, AT + timedelta(hours=24), at=AT, by="tg:42")
+        assert r.store.outbox.mute_alert_subject(2, AT + timedelta(hours=24), at=AT, by="tg:42")
         await r.dispatch(config)
         assert footer_ids(r.fake.texts("telegram")) == [1, 3]
         assert [x["id"] for x in r.jsonl()] == [3]
-        assert r.store.delivery_states(2)[f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}"] == "muted"
-        assert r.store.delivery_states(1)["jsonl:alerts.jsonl"] == "skipped"
+        assert r.store.outbox.delivery_states(2)[f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}"] == "muted"
+        assert r.store.outbox.delivery_states(1)["jsonl:alerts.jsonl"] == "skipped"
 
 
 async def test_the_weekly_digest_reaches_a_sink_that_takes_only_critical_alerts(
@@ -400,7 +400,7 @@ async def test_secrets_stay_out_of_logs_reprs_and_the_database(
                 await dispatcher.dispatch_pending()
                 shown = repr(dispatcher) + repr(dispatcher.sinks) + repr(config)
             bad = {**env, "PF_TEST_TELEGRAM": "999:secret-bad-token"}
-            r.store.enqueue_alert(alert(2))
+            r.store.outbox.enqueue_alert(alert(2))
             config2 = make_config(r.fake, tmp_path / "b", ("telegram",))
             await r.dispatch(config2, bad)
         stored = json.dumps(list(r.store.query("SELECT * FROM alerts")), ensure_ascii=False)

@@ -32,7 +32,7 @@ HOSTILE = [
 @pytest.fixture
 def hostile_store(tmp_path: Path) -> Store:
     store = Store.open(tmp_path / "pingfan.db")
-    store.save_posts(
+    store.content.save_posts(
         [
             post(
                 "4390004051800614",
@@ -65,8 +65,8 @@ def hostile_store(tmp_path: Path) -> Store:
         )
         for i in range(30)
     ]
-    store.save_comments(comments)
-    store.set_comment_scores(("weibo", c.id, 0.1, "negative", "test") for c in comments)
+    store.content.save_comments(comments)
+    store.content.set_comment_scores(("weibo", c.id, 0.1, "negative", "test") for c in comments)
     return store
 
 

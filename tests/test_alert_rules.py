@@ -55,7 +55,7 @@ def steady_history(store: Store, n: int = 4, per_hour: int = 100) -> None:
         created = T0 - timedelta(days=index + 2)
         for hour in range(0, 25, 2):
             at = created + timedelta(hours=hour)
-            store.save_posts([reading(f"H{index}", created, at, per_hour * hour)])
+            store.content.save_posts([reading(f"H{index}", created, at, per_hour * hour)])
 
 
 def run_series(
@@ -67,7 +67,7 @@ def run_series(
     for index, rate in enumerate(rates, start=1):
         at = created + timedelta(minutes=15 * index)
         value += rate / 4
-        store.save_posts([reading(post_id, created, at, round(value), **more)])
+        store.content.save_posts([reading(post_id, created, at, round(value), **more)])
         raised += evaluate(store, config, at)
     return raised
 
@@ -113,7 +113,7 @@ def test_without_author_history_the_topic_baseline_decides(store: Store, tmp_pat
         created = T0 - timedelta(hours=30 + index)
         for hour in range(0, 25, 3):
             at = created + timedelta(hours=hour)
-            store.save_posts(
+            store.content.save_posts(
                 [reading(f"Q{index}", created, at, (70 + 5 * index) * hour, author_id=f"9{index}")]
             )
     raised = kinds(
@@ -131,7 +131,7 @@ def test_the_topic_accelerating_fires_once(store: Store, tmp_path: Path) -> None
     for index in range(40):
         at = T0 + timedelta(minutes=15 * index)
         views += (1000 if index < 24 else 30_000) / 4
-        store.save_topic_stats([TopicStats("weibo", "平凡大连人", at, round(views), 1000)])
+        store.metrics.save_topic_stats([TopicStats("weibo", "平凡大连人", at, round(views), 1000)])
         raised += evaluate(store, config, at)
     topic = kinds(raised, "topic_trending")
     assert len(topic) == 1
@@ -187,13 +187,13 @@ def add_comments(
             )
         )
         scores.append(("weibo", cid, 0.1 if label == "negative" else 0.8, label, "test"))
-    store.save_comments(rows)
-    store.set_comment_scores(scores)
+    store.content.save_comments(rows)
+    store.content.set_comment_scores(scores)
 
 
 def test_a_negative_storm_fires_once_and_escalates_once(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T1", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T1", created_at=T0, observed_at=T0)])
     raised: list[AlertRecord] = []
     # hourly polls: the storm breaks, holds, doubles (and turns critical), goes on
     for hour, wave in enumerate([20, 5, 30, 10, 10, 10], start=1):
@@ -219,7 +219,7 @@ def test_a_storm_read_late_after_an_outage_still_fires(store: Store, tmp_path: P
     pingfan read back then is old news; the one it only just read (after an outage) is news."""
     config = make_config(tmp_path)
     late = T0 + timedelta(hours=11)
-    store.save_posts([post(pid, created_at=T0, observed_at=T0) for pid in ("SEEN", "LATE")])
+    store.content.save_posts([post(pid, created_at=T0, observed_at=T0) for pid in ("SEEN", "LATE")])
     negative = POOLS["negative"]
     for pid, seen_at in (("SEEN", None), ("LATE", late)):
         rows = [
@@ -231,8 +231,8 @@ def test_a_storm_read_late_after_an_outage_still_fires(store: Store, tmp_path: P
             )
             for i in range(30)
         ]  # fmt: skip
-        store.save_comments(rows)
-        store.set_comment_scores(("weibo", r.id, 0.1, "negative", "test") for r in rows)
+        store.content.save_comments(rows)
+        store.content.set_comment_scores(("weibo", r.id, 0.1, "negative", "test") for r in rows)
     fired = kinds(evaluate(store, config, late), "negative_thread")
     assert [a.subject_id for a in fired] == ["LATE"]
 
@@ -241,18 +241,18 @@ def test_a_calm_thread_with_a_few_angry_comments_does_not_fire(
     store: Store, tmp_path: Path
 ) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T2", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T2", created_at=T0, observed_at=T0)])
     add_comments(store, "T2", T0, ["positive", "neutral", "positive", "negative"] * 15)
     assert not kinds(evaluate(store, config, T0 + timedelta(hours=1)), "negative_thread")
     # nor a handful of furious comments on a quiet post
-    store.save_posts([post("T3", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T3", created_at=T0, observed_at=T0)])
     add_comments(store, "T3", T0, ["negative"] * 8)
     assert not kinds(evaluate(store, config, T0 + timedelta(hours=1)), "negative_thread")
 
 
 def test_a_sharp_rise_against_the_threads_own_baseline(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T4", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T4", created_at=T0, observed_at=T0)])
     add_comments(store, "T4", T0, ["positive"] * 38 + ["negative"] * 2)
     later = T0 + timedelta(hours=10)
     add_comments(store, "T4", later, ["negative"] * 15 + ["positive"] * 10)
@@ -263,9 +263,9 @@ def test_a_sharp_rise_against_the_threads_own_baseline(store: Store, tmp_path: P
 
 def test_a_sensitive_word_in_a_liked_comment_or_a_kol_post(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T5", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T5", created_at=T0, observed_at=T0)])
     add_comments(store, "T5", T0, ["positive"] * 5)
-    store.save_comments(
+    store.content.save_comments(
         [
             comment("W1", post_id="T5", text="我要去12345投诉", likes=35, created_at=T0),
             comment("W2", post_id="T5", text="举报了", likes=2, created_at=T0),  # not liked
@@ -277,7 +277,7 @@ def test_a_sensitive_word_in_a_liked_comment_or_a_kol_post(store: Store, tmp_pat
         post("K2", author_id=KOL, author_kind="kol", text="网友曝光：星海广场散场无人疏导",
              created_at=T0, observed_at=T0),
     ]  # fmt: skip
-    store.save_posts(kol_posts)
+    store.content.save_posts(kol_posts)
     raised = kinds(evaluate(store, config, T0 + timedelta(hours=1)), "negative_thread")
     assert {a.subject_id: a.title for a in raised} == {
         "T5": "敏感词：微博帖子出现「投诉」",
@@ -290,8 +290,8 @@ def test_a_sensitive_word_in_a_liked_comment_or_a_kol_post(store: Store, tmp_pat
 def test_the_three_way_label_is_what_counts(store: Store, tmp_path: Path) -> None:
     """Unscored comments count for nothing; a team label overrides the model."""
     config = make_config(tmp_path)
-    store.save_posts([post("T6", created_at=T0, observed_at=T0)])
-    store.save_comments(
+    store.content.save_posts([post("T6", created_at=T0, observed_at=T0)])
+    store.content.save_comments(
         [comment(f"U{i}", post_id="T6", text="堵死了", created_at=T0) for i in range(30)]
     )
     assert not kinds(evaluate(store, config, T0 + timedelta(hours=1)), "negative_thread")
@@ -307,7 +307,7 @@ def test_milestones_fire_once_each_and_only_the_highest_of_a_jump(
     titles = []
     for hours, views in ((0, 900_000), (1, 1_200_000), (2, 1_300_000), (3, 3_100_000)):
         at = T0 + timedelta(hours=hours)
-        store.save_topic_stats([TopicStats("weibo", "平凡大连人", at, views, 100)])
+        store.metrics.save_topic_stats([TopicStats("weibo", "平凡大连人", at, views, 100)])
         titles += [a.title for a in kinds(evaluate(store, config, at), "milestone")]
         titles += [a.title for a in kinds(evaluate(store, config, at), "milestone")]
     assert titles == [
@@ -318,13 +318,15 @@ def test_milestones_fire_once_each_and_only_the_highest_of_a_jump(
 
 def test_kol_upload_once_and_silence_once_per_episode(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("K1", author_id=KOL, author_kind="kol", created_at=T0, observed_at=T0)])
+    store.content.save_posts(
+        [post("K1", author_id=KOL, author_kind="kol", created_at=T0, observed_at=T0)]
+    )
     raised: list[AlertRecord] = []
     for day in range(0, 30):
         raised += evaluate(store, config, T0 + timedelta(days=day, hours=1))
         if day == 15:  # the partner posts again
             at = T0 + timedelta(days=day, hours=2)
-            store.save_posts(
+            store.content.save_posts(
                 [post("K2", author_id=KOL, author_kind="kol", created_at=at, observed_at=at)]
             )
     uploads = kinds(raised, "kol_upload")
@@ -341,8 +343,8 @@ def test_ugc_is_batched_at_most_every_eight_hours(store: Store, tmp_path: Path) 
     config = make_config(tmp_path)
 
     def ugc(post_id: str, at: datetime, text: str, score: float) -> None:
-        store.save_posts([post(post_id, text=text, created_at=at, observed_at=at)])
-        store.set_ugc_scores([("weibo", post_id, score)])
+        store.content.save_posts([post(post_id, text=text, created_at=at, observed_at=at)])
+        store.content.set_ugc_scores([("weibo", post_id, score)])
 
     ugc("U1", T0, "推荐我们小区的环卫工人刘阿姨，每天天不亮就开始忙", 0.5)  # a nomination
     ugc("U2", T0, "随手拍：清晨的星海广场，海风、早市、晨练的老人", 0.82)
@@ -359,8 +361,8 @@ def test_ugc_is_batched_at_most_every_eight_hours(store: Store, tmp_path: Path) 
 
 def test_coordination_is_a_lead_never_a_verdict(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("R1", created_at=T0, observed_at=T0)])
-    store.save_comments(
+    store.content.save_posts([post("R1", created_at=T0, observed_at=T0)])
+    store.content.save_comments(
         [
             comment(f"RC{i}", post_id="R1", author_id=f"5{i:09d}",
                     text="大连这次活动办得真好，为城市点赞，大家快来看看吧",
@@ -376,11 +378,11 @@ def test_coordination_is_a_lead_never_a_verdict(store: Store, tmp_path: Path) ->
 
 def test_stale_data_and_a_failing_parser_raise_health_alerts(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path, health={"stale_after": "2h", "parser_failures": 3})
-    store.save_posts([post("S1", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("S1", created_at=T0, observed_at=T0)])
     assert not evaluate(store, config, T0 + timedelta(hours=1))
     for attempt in range(3):
         at = T0 + timedelta(hours=1, minutes=attempt)
-        store.record_source_run(
+        store.runtime.record_source_run(
             "weibo:comments", "weibo", status="failed", at=at, due_at=at,
             error="truncated or invalid JSON (Expecting value at 0); url: http://m.weibo.cn/x",
         )  # fmt: skip
@@ -398,8 +400,8 @@ def test_stale_data_and_a_failing_parser_raise_health_alerts(store: Store, tmp_p
 
 def test_a_muted_subject_raises_nothing_until_the_mute_ends(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T7", created_at=T0, observed_at=T0)])
-    store.mute("weibo", "T7", T0 + timedelta(hours=2), at=T0, by="test")
+    store.content.save_posts([post("T7", created_at=T0, observed_at=T0)])
+    store.outbox.mute("weibo", "T7", T0 + timedelta(hours=2), at=T0, by="test")
     add_comments(store, "T7", T0, ["negative"] * 30)
     assert not kinds(evaluate(store, config, T0 + timedelta(hours=1)), "negative_thread")
     assert kinds(evaluate(store, config, T0 + timedelta(hours=3)), "negative_thread")
@@ -407,7 +409,7 @@ def test_a_muted_subject_raises_nothing_until_the_mute_ends(store: Store, tmp_pa
 
 def test_english_alerts(store: Store, tmp_path: Path) -> None:
     config = replace(make_config(tmp_path), ui=replace(make_config(tmp_path).ui, language="en"))
-    store.save_posts([post("T8", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T8", created_at=T0, observed_at=T0)])
     add_comments(store, "T8", T0, ["negative"] * 30)
     (alert,) = kinds(evaluate(store, config, T0 + timedelta(hours=1)), "negative_thread")
     assert alert.title == "Negative thread on Weibo: 100% negative (30 comments)"
@@ -416,28 +418,31 @@ def test_english_alerts(store: Store, tmp_path: Path) -> None:
 
 def test_evaluating_twice_at_one_moment_enqueues_once(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T9", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T9", created_at=T0, observed_at=T0)])
     add_comments(store, "T9", T0, ["negative"] * 30)
     at = T0 + timedelta(hours=1)
     assert len(evaluate(store, config, at)) == 1
     assert evaluate(store, config, at) == []
-    assert store.table_counts()["alerts"] == 1
+    assert store.reports.table_counts()["alerts"] == 1
 
 
 def test_an_alert_and_its_rule_state_commit_together(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = make_config(tmp_path)
-    store.save_posts([post("T10", created_at=T0, observed_at=T0)])
+    store.content.save_posts([post("T10", created_at=T0, observed_at=T0)])
     add_comments(store, "T10", T0, ["negative"] * 30)
 
     def crash(*args: object) -> None:
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(store, "_put_state", crash)
+    monkeypatch.setattr(store.outbox, "_put_state", crash)
     with pytest.raises(RuntimeError):
         evaluate(store, config, T0 + timedelta(hours=1))
-    assert store.table_counts()["alerts"] == 0 and store.rule_states("negative_thread") == {}
+    assert (
+        store.reports.table_counts()["alerts"] == 0
+        and store.outbox.rule_states("negative_thread") == {}
+    )
     monkeypatch.undo()
     assert len(evaluate(store, config, T0 + timedelta(hours=1))) == 1
 
@@ -489,9 +494,9 @@ def test_an_episode_seen_at_every_run_goes_on_however_far_apart_the_runs() -> No
 def test_the_coordination_rule_runs_at_its_own_cadence(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     evaluate(store, config, T0)
-    assert store.rule_last_run("coordination") == T0
+    assert store.outbox.rule_last_run("coordination") == T0
     evaluate(store, config, T0 + timedelta(hours=1))
-    assert store.rule_last_run("coordination") == T0, "a lead, not news: not every poll"
-    assert store.rule_last_run("negative_thread") == T0 + timedelta(hours=1)
+    assert store.outbox.rule_last_run("coordination") == T0, "a lead, not news: not every poll"
+    assert store.outbox.rule_last_run("negative_thread") == T0 + timedelta(hours=1)
     evaluate(store, config, T0 + timedelta(hours=6))
-    assert store.rule_last_run("coordination") == T0 + timedelta(hours=6)
+    assert store.outbox.rule_last_run("coordination") == T0 + timedelta(hours=6)

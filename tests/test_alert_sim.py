@@ -42,7 +42,7 @@ async def test_the_weibo_traffic_thread_fires_and_calm_threads_do_not(tmp_path: 
             await r.run_pass()
             await score_pending(r.store, config, scorer)
             raised += evaluate(r.store, config, r.clock.now())
-        comments = r.store.table_counts()["comments"]
+        comments = r.store.reports.table_counts()["comments"]
     scorer.close()
     assert comments > 1000  # the whole campaign so far, calm threads included
     fired = negative(raised)
@@ -86,7 +86,7 @@ async def test_the_douyin_staged_thread_fires_and_the_hero_video_does_not(
             feed_douyin(store, world, now, since=target.created_at - timedelta(days=3))
             await score_pending(store, config, scorer)
             raised += evaluate(store, config, now)
-        assert store.table_counts()["comments"] > 300
+        assert store.reports.table_counts()["comments"] > 300
     scorer.close()
     fired = negative(raised)
     assert {a.subject_id for a in fired} == {target.id}

@@ -75,7 +75,7 @@ async def endpoint() -> AsyncIterator[Endpoint]:
 
 def enqueue(store: Store, *alerts: AlertRecord) -> None:
     for item in alerts:
-        store.enqueue_alert(item, url=f"https://m.weibo.cn/detail/{item.subject_id}")
+        store.outbox.enqueue_alert(item, url=f"https://m.weibo.cn/detail/{item.subject_id}")
 
 
 def config_for(tmp_path: Path, **apprise: Any) -> Any:
@@ -116,7 +116,7 @@ async def test_each_alert_once_in_order_as_text(tmp_path: Path, store: Store) ->
         clock.advance(minutes=5)
         again = await dispatch(store, config, env, clock)  # a restart: nothing again
         assert again.messages == {} and len(service.bodies) == 3
-        assert store.delivery_states(2)["apprise:PF_TEST_APPRISE"] == "sent"
+        assert store.outbox.delivery_states(2)["apprise:PF_TEST_APPRISE"] == "sent"
 
 
 async def test_markdown_escapes_the_alert_text_and_links_the_post(
@@ -156,7 +156,7 @@ async def test_a_500_is_retried_with_backoff_and_nothing_overtakes(
         assert service.footers() == [1, 2]
         assert report.messages["apprise:PF_TEST_APPRISE"] == 2
         assert "可能重复" not in service.bodies[0]["message"]  # a 500 is a known outcome
-        assert store.alert_states() == {"sent": 2}
+        assert store.reports.alert_states() == {"sent": 2}
 
 
 async def test_a_permanent_failure_breaks_the_sink_with_one_health_line(

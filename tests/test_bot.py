@@ -102,14 +102,16 @@ def seed(store: Store) -> None:
     """A day of the campaign as the collectors and the scorer would have left it at T."""
     h = timedelta(hours=1)
     # collection: Weibo polled five minutes ago; Douyin blocked and cooling down
-    store.record_source_run(
+    store.runtime.record_source_run(
         "weibo:topic_posts", "weibo", status="ok", at=T - timedelta(minutes=5), due_at=T
     )
-    store.record_source_run("douyin:kol_posts", "douyin", status="ok", at=T - 3 * h, due_at=T)
-    store.save_circuit(
+    store.runtime.record_source_run(
+        "douyin:kol_posts", "douyin", status="ok", at=T - 3 * h, due_at=T
+    )
+    store.runtime.save_circuit(
         CircuitRow("douyin", "open", "HTTP 432", T + 30 * timedelta(minutes=1), 1800.0, 0), T
     )
-    store.save_topic_stats(
+    store.metrics.save_topic_stats(
         [
             TopicStats("weibo", "平凡大连人", T - 25 * h, views=1_000_000, discussions=5_000),
             TopicStats("weibo", "平凡大连人", T - h, views=1_350_000, discussions=5_600),
@@ -117,7 +119,7 @@ def seed(store: Store) -> None:
     )
     # a citizen's post taking off, with a negative thread under it
     created = T - 3 * h
-    store.save_posts(
+    store.content.save_posts(
         [
             post(
                 "P1",
@@ -131,7 +133,7 @@ def seed(store: Store) -> None:
             )
         ]
     )
-    store.save_posts(
+    store.content.save_posts(
         [
             post(
                 "P1",
@@ -169,14 +171,14 @@ def seed(store: Store) -> None:
         )
         for i in range(9, 13)
     ]
-    store.save_comments(negatives + positives)
-    store.set_comment_scores(
+    store.content.save_comments(negatives + positives)
+    store.content.set_comment_scores(
         [("weibo", c.id, 0.1, "negative", "m1") for c in negatives]
         + [("weibo", c.id, 0.9, "positive", "m1") for c in positives]
     )
     # the partners: a Weibo post three days old still gaining, a Douyin video with plays
     for at, likes in ((T - 72 * h, 50), (T - 48 * h, 100), (T - h, 400)):
-        store.save_posts(
+        store.content.save_posts(
             [
                 post(
                     "K1",
@@ -192,7 +194,7 @@ def seed(store: Store) -> None:
                 )
             ]
         )
-    store.save_posts(
+    store.content.save_posts(
         [
             post(
                 "V1",
@@ -211,7 +213,7 @@ def seed(store: Store) -> None:
             )
         ]
     )
-    store.save_accounts(
+    store.metrics.save_accounts(
         [
             Account("weibo", KOL_WEIBO, "大连身边事", T - 8 * 24 * h, followers=10_000, kind="kol"),
             Account("weibo", KOL_WEIBO, "大连身边事", T - h, followers=10_600, kind="kol"),
@@ -225,7 +227,7 @@ def seed(store: Store) -> None:
         ("U3", "今天天气不错", 0.3),
     ]
     for post_id, text, _ in ugc:
-        store.save_posts(
+        store.content.save_posts(
             [
                 post(
                     post_id,
@@ -237,17 +239,19 @@ def seed(store: Store) -> None:
                 )
             ]
         )
-    store.set_ugc_scores([("weibo", post_id, score) for post_id, _, score in ugc])
+    store.content.set_ugc_scores([("weibo", post_id, score) for post_id, _, score in ugc])
     # the comments the model is least sure about, on an old post
-    store.save_posts([post("P9", created_at=T - 100 * h, observed_at=T - 99 * h, text="老帖子")])
+    store.content.save_posts(
+        [post("P9", created_at=T - 100 * h, observed_at=T - 99 * h, text="老帖子")]
+    )
     unsure = [("L1", "还行吧，就那样", 0.52), ("L2", "人挺多的", 0.45), ("L3", "不知道说啥", 0.62)]
-    store.save_comments(
+    store.content.save_comments(
         [
             comment(cid, post_id="P9", text=text, created_at=T - 90 * h, observed_at=T - 89 * h)
             for cid, text, _ in unsure
         ]
     )
-    store.set_comment_scores([("weibo", cid, p, "neutral", "m1") for cid, _, p in unsure])
+    store.content.set_comment_scores([("weibo", cid, p, "neutral", "m1") for cid, _, p in unsure])
 
 
 # --- running the bot ---------------------------------------------------------------------
@@ -336,7 +340,7 @@ async def test_status_per_platform_from_the_store(tmp_path: Path) -> None:
 async def test_status_shows_comment_shares_with_an_interval(tmp_path: Path) -> None:
     async with team(tmp_path) as (fake, store):
         reply = await ask(fake, "/status")
-        rows = store.comment_probabilities(since=T - timedelta(days=1))
+        rows = store.reports.comment_probabilities(since=T - timedelta(days=1))
     shares = comment_shares(rows, default_model().metrics)  # the config's model: "default"
     n = len(rows)
     assert shares is not None and n == 12  # the scored thread under P1
@@ -458,7 +462,7 @@ async def test_help_in_english_and_the_command_menu(tmp_path: Path) -> None:
 
 async def test_mute_and_unmute_commands(tmp_path: Path) -> None:
     async with team(tmp_path) as (fake, store):
-        store.enqueue_alert(
+        store.outbox.enqueue_alert(
             AlertRecord(
                 "negative_thread",
                 "warning",
@@ -471,15 +475,15 @@ async def test_mute_and_unmute_commands(tmp_path: Path) -> None:
             )
         )
         muted = await ask(fake, "/mute #1 2d")
-        assert store.active_mutes(T + timedelta(days=1)) == {("weibo", "P1")}
-        assert store.active_mutes(T + timedelta(days=2, seconds=1)) == set()
+        assert store.outbox.active_mutes(T + timedelta(days=1)) == {("weibo", "P1")}
+        assert store.outbox.active_mutes(T + timedelta(days=2, seconds=1)) == set()
         by_id = await ask(fake, "/mute K1 6h", user=BOB)
         listed = await ask(fake, "/mute")
         unmuted = await ask(fake, "/unmute weibo:P1")
         again = await ask(fake, "/unmute #1")
         unknown = await ask(fake, "/mute X404")
         bad = await ask(fake, "/mute #1 forever")
-        assert store.active_mutes(T) == {("weibo", "K1")}
+        assert store.outbox.active_mutes(T) == {("weibo", "K1")}
     assert muted["text"] == "已静音 提醒 #1 的对象（微博 P1），至 2019-08-18 14:00。"
     assert by_id["text"] == "已静音 微博 K1，至 2019-08-16 20:00。"
     assert listed["text"].splitlines() == [
@@ -498,7 +502,7 @@ async def test_replies_escape_user_text_and_stay_within_the_limit(tmp_path: Path
         with Store.open(tmp_path / "pingfan.db") as store:
             evil = '</b><a href="http://evil.example">点我</a> @all tg://x ' + "长" * 300
             for n in range(40):
-                store.save_posts(
+                store.content.save_posts(
                     [
                         post(
                             f"E{n}",
@@ -525,18 +529,18 @@ async def test_label_stores_each_press_and_shows_the_next_comment(tmp_path: Path
     async with team(tmp_path) as (fake, store):
         card = await ask(fake, "/label")
         first = card["text"]
-        pk = store.stored_comment("weibo", "L1").pk  # type: ignore[union-attr]
+        pk = store.team.stored_comment("weibo", "L1").pk  # type: ignore[union-attr]
         assert buttons(card) == [f"lq:{pk}:p", f"lq:{pk}:u", f"lq:{pk}:n", f"lq:{pk}:s"]
         assert list(button_texts(card).values()) == ["正面", "中性", "负面", "跳过"]
         answer = await press(fake, card, f"lq:{pk}:n")
         second = current(fake, card)
-        skip_pk = store.stored_comment("weibo", "L2").pk  # type: ignore[union-attr]
+        skip_pk = store.team.stored_comment("weibo", "L2").pk  # type: ignore[union-attr]
         skipped = await press(fake, second, f"lq:{skip_pk}:s", user=BOB)
         third = current(fake, card)
         rows = list(store.query("SELECT platform, comment_id, text, label, given_by FROM labels"))
         skips = list(store.query("SELECT platform, comment_id, skipped_by FROM label_skips"))
         fresh = await ask(fake, "/label")  # a new card starts after what is done
-        negative_comments = store.label_counts()["negative"]
+        negative_comments = store.reports.label_counts()["negative"]
     assert "情感标注 · 模型最拿不准的一条" in first
     assert "「还行吧，就那样」" in first
     assert "0.52" in next(line for line in first.splitlines() if line.startswith("模型：正面"))
@@ -568,15 +572,15 @@ async def test_label_stores_each_press_and_shows_the_next_comment(tmp_path: Path
 async def test_label_runs_out_politely(tmp_path: Path) -> None:
     async with FakeServices() as fake:
         with Store.open(tmp_path / "pingfan.db") as store:
-            store.save_comments([comment("ONLY", text="一般般")])
-            store.set_comment_scores([("weibo", "ONLY", 0.5, "neutral", "m1")])
+            store.content.save_comments([comment("ONLY", text="一般般")])
+            store.content.set_comment_scores([("weibo", "ONLY", 0.5, "neutral", "m1")])
             async with bot_running(fake, store, make_config(fake, tmp_path)):
                 card = await ask(fake, "/label")
-                pk = store.stored_comment("weibo", "ONLY").pk  # type: ignore[union-attr]
+                pk = store.team.stored_comment("weibo", "ONLY").pk  # type: ignore[union-attr]
                 await press(fake, card, f"lq:{pk}:u")
                 done = current(fake, card)
                 empty = await ask(fake, "/label")
-            assert store.labels() == [("一般般", "neutral")]
+            assert store.labels.labels() == [("一般般", "neutral")]
     assert done["text"] == "✓ 上一条已记为「中性」\n暂时没有待标注的评论，谢谢！"
     assert "reply_markup" not in done
     assert empty["text"] == "暂时没有待标注的评论，谢谢！"
@@ -591,7 +595,7 @@ async def send_alert(fake: FakeServices, store: Store, config: Config) -> dict[s
         {"id": "C01", "author": "3***", "likes": 49, "text": "排队两个小时，太坑了，我要投诉"},
         {"id": "C02", "author": "3***", "likes": 48, "text": "排队太久了，组织太差"},
     ]
-    store.enqueue_alert(
+    store.outbox.enqueue_alert(
         AlertRecord(
             kind="negative_thread",
             severity="warning",
@@ -632,15 +636,15 @@ async def test_alert_buttons_acknowledge_mute_and_label(tmp_path: Path) -> None:
                 after_ack = current(fake, alert)
                 muted = await press(fake, alert, "mute:1")
                 after_mute = current(fake, alert)
-                mutes = store.mutes_at(T)
+                mutes = store.team.mutes_at(T)
                 unmuted = await press(fake, alert, "unmute:1")
                 after_unmute = current(fake, alert)
                 labelled = await press(fake, alert, "lab:1:0:p")
                 relabelled = await press(fake, alert, "lab:1:0:n")
                 after_label = current(fake, alert)
-            ack = store.alert_ack(1)
+            ack = store.team.alert_ack(1)
             labels = list(store.query("SELECT comment_id, label, text FROM labels ORDER BY pk"))
-            active_after = store.active_mutes(T)
+            active_after = store.outbox.active_mutes(T)
     # acknowledged: the message says who and when, and the button is gone
     assert acked["text"] == "已确认"
     assert after_ack["text"].endswith("\n✅ Bob Li 于 2019-08-16 14:00 确认")
@@ -674,7 +678,7 @@ async def test_a_second_acknowledgement_names_the_first(tmp_path: Path) -> None:
             seed(store)
             config = make_config(fake, tmp_path)
             alert = await send_alert(fake, store, config)
-            store.ack_alert(1, by="Carol", by_id="1003", at=T - timedelta(minutes=30))
+            store.team.ack_alert(1, by="Carol", by_id="1003", at=T - timedelta(minutes=30))
             async with bot_running(fake, store, config):
                 answer = await press(fake, alert, "ack:1")
             edited = current(fake, alert)
@@ -708,7 +712,7 @@ async def test_strangers_get_one_refusal_and_nothing_from_the_store(
         }
         fake.tg_messages[(STRANGER_CHAT_ID, refusal["message_id"])] = forged
         pressed = await press(fake, forged, "lab:1:0:n", user=MALLORY)
-        labels = store.labels()
+        labels = store.labels.labels()
     text = "抱歉，这个机器人只为本项目的运营团队服务，这里无法使用。"
     assert [m["text"] for m in stranger_messages] == [text]
     assert refusal["text"] == private["text"] == elsewhere["text"] == text
@@ -743,9 +747,9 @@ async def test_forged_and_stale_presses_are_refused(tmp_path: Path) -> None:
                 gone = await press(fake, alert, "ack:1")
                 # a /label card whose comment the retention purge took meanwhile
                 card = await ask(fake, "/label")
-                store.purge_expired_comments(1, now=T)
+                store.content.purge_expired_comments(1, now=T)
                 stale = await press(fake, card, buttons(card)[0])
-            labels = store.labels()
+            labels = store.labels.labels()
             acks = list(store.query("SELECT alert_id FROM alert_acks"))
     refused = "这个按钮已失效或无效，已拒绝。"
     for answer in (made_up, other_alert, garbage, gone):

@@ -14,7 +14,6 @@ from alerts.bot.replies import fit, parse_window
 from alerts.render import utf16_len
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
-from monitor.store.team import UNCERTAINTY_TWO_WAY
 from tests.support.factories import comment, post
 
 T = datetime(2019, 8, 16, 6, 0, tzinfo=UTC)
@@ -22,8 +21,8 @@ H = timedelta(hours=1)
 
 
 def scored(store: Store, *items: tuple[str, float]) -> None:
-    store.save_comments([comment(cid, text=f"评论 {cid}") for cid, _ in items])
-    store.set_comment_scores([("weibo", cid, p, "neutral", "m1") for cid, p in items])
+    store.content.save_comments([comment(cid, text=f"评论 {cid}") for cid, _ in items])
+    store.content.set_comment_scores([("weibo", cid, p, "neutral", "m1") for cid, p in items])
 
 
 # --- the label queue ---------------------------------------------------------------------
@@ -31,40 +30,39 @@ def scored(store: Store, *items: tuple[str, float]) -> None:
 
 def test_the_least_sure_comment_comes_first_and_done_ones_never_again(store: Store) -> None:
     scored(store, ("A", 0.9), ("B", 0.48), ("C", 0.55), ("D", 0.3))
-    store.save_comments([comment("UNSCORED", text="还没评分")])
+    store.content.save_comments([comment("UNSCORED", text="还没评分")])
     order = []
-    while (candidate := store.next_label_candidate()) is not None:
+    while (candidate := store.team.next_label_candidate()) is not None:
         order.append(candidate.id)
         if candidate.id == "C":
-            store.skip_label("weibo", "C", by="telegram:1", at=T)
+            store.team.skip_label("weibo", "C", by="telegram:1", at=T)
         else:
-            store.add_label(candidate.text, "neutral", platform="weibo", comment_id=candidate.id)
+            store.labels.add_label(
+                candidate.text, "neutral", platform="weibo", comment_id=candidate.id
+            )
     assert order == ["B", "C", "D", "A"]  # |p - 0.5|: 0.02, 0.05, 0.2, 0.4
     # a label the team gave by other means counts as done too
     scored(store, ("E", 0.5))
-    store.add_label("评论 E", "positive", platform="weibo", comment_id="E")
-    assert store.next_label_candidate() is None
+    store.labels.add_label("评论 E", "positive", platform="weibo", comment_id="E")
+    assert store.team.next_label_candidate() is None
 
 
-@pytest.mark.parametrize("three_way", [True, False])
-def test_the_label_queue_reads_an_index(store: Store, three_way: bool) -> None:
-    store._team_three_way = three_way  # type: ignore[attr-defined]
+def test_the_label_queue_reads_an_index(store: Store) -> None:
     plan = " ".join(
-        str(row[3]) for row in store.db.execute("EXPLAIN QUERY PLAN " + store.label_queue_sql())
+        str(row[3])
+        for row in store.db.execute("EXPLAIN QUERY PLAN " + store.team.label_queue_sql())
     )
-    index = "comments_by_entropy" if three_way else "comments_by_uncertainty"
-    assert f"USING INDEX {index}" in plan
+    assert "USING INDEX comments_by_entropy" in plan
     assert "TEMP B-TREE" not in plan
-    # the two-class order is exactly the expression m050 indexes
-    assert UNCERTAINTY_TWO_WAY[1].startswith("abs(c.sentiment - 0.5)")
 
 
-def test_the_two_class_order_without_the_three_way_columns(store: Store) -> None:
+def test_two_class_scores_come_nearest_one_half_first(store: Store) -> None:
+    """A two-class score is stored as three classes (P(neutral) 0): its entropy orders the
+    queue by P(positive)'s distance from 0.5."""
     scored(store, ("A", 0.9), ("B", 0.48), ("C", 0.55))
-    store._team_three_way = False  # type: ignore[attr-defined]
-    assert [store.next_label_candidate().id] == ["B"]  # type: ignore[union-attr]
-    store.add_label("评论 B", "neutral", platform="weibo", comment_id="B")
-    assert store.next_label_candidate().id == "C"  # type: ignore[union-attr]
+    assert [store.team.next_label_candidate().id] == ["B"]  # type: ignore[union-attr]
+    store.labels.add_label("评论 B", "neutral", platform="weibo", comment_id="B")
+    assert store.team.next_label_candidate().id == "C"  # type: ignore[union-attr]
 
 
 # --- growth and leaderboards --------------------------------------------------------------
@@ -73,7 +71,7 @@ def test_the_two_class_order_without_the_three_way_columns(store: Store) -> None
 def test_topic_growth_from_the_reading_before_the_window_or_the_first_inside(
     store: Store,
 ) -> None:
-    store.save_topic_stats(
+    store.metrics.save_topic_stats(
         [
             TopicStats("weibo", "平凡大连人", T - 30 * H, views=100),
             TopicStats("weibo", "平凡大连人", T - 2 * H, views=400),
@@ -83,7 +81,7 @@ def test_topic_growth_from_the_reading_before_the_window_or_the_first_inside(
             TopicStats("weibo", "平凡大连人", T + H, views=9_999),  # after `now`: not yet
         ]
     )
-    growth = {(g.platform, g.topic): g for g in store.topic_growth(since=T - 24 * H, now=T)}
+    growth = {(g.platform, g.topic): g for g in store.team.topic_growth(since=T - 24 * H, now=T)}
     assert (growth[("weibo", "平凡大连人")].views, growth[("weibo", "平凡大连人")].growth) == (
         400,
         300,
@@ -96,16 +94,16 @@ def test_topic_growth_from_the_reading_before_the_window_or_the_first_inside(
 def test_top_posts_count_only_what_was_gained_in_the_window(store: Store) -> None:
     old = T - 48 * H
     for at, likes in ((old, 10), (T - 30 * H, 100), (T - 2 * H, 160)):
-        store.save_posts([post("OLD", created_at=old, observed_at=at, likes=likes)])
-    store.save_posts([post("NEW", created_at=T - 3 * H, observed_at=T - H, likes=40)])
-    store.save_posts([post("QUIET", created_at=old, observed_at=T - H, likes=5)])
-    top = store.top_posts(["weibo", "douyin"], since=T - 24 * H, now=T)
+        store.content.save_posts([post("OLD", created_at=old, observed_at=at, likes=likes)])
+    store.content.save_posts([post("NEW", created_at=T - 3 * H, observed_at=T - H, likes=40)])
+    store.content.save_posts([post("QUIET", created_at=old, observed_at=T - H, likes=5)])
+    top = store.team.top_posts(["weibo", "douyin"], since=T - 24 * H, now=T)
     # likes + the factory's 2 comments and 1 repost; QUIET was first read in the window
     assert [(p.id, p.gained) for p in top] == [("OLD", 60), ("NEW", 43)]
 
 
 def test_kol_table_counts_uploads_and_follower_growth(store: Store) -> None:
-    store.save_posts(
+    store.content.save_posts(
         [
             post("K1", author_id="K", author_kind="kol", created_at=T - 2 * H, observed_at=T,
                  likes=10, comments=5, shares=None, reposts=5, plays=None),
@@ -115,14 +113,14 @@ def test_kol_table_counts_uploads_and_follower_growth(store: Store) -> None:
                  likes=999),
         ]
     )  # fmt: skip
-    store.save_accounts(
+    store.metrics.save_accounts(
         [
             Account("weibo", "K", "k", T - 10 * 24 * H, followers=1_000),
             Account("weibo", "K", "k", T - H, followers=1_200),
             Account("weibo", "S", "s", T - H, followers=300),
         ]
     )
-    row, single, nothing = store.kol_table(
+    row, single, nothing = store.team.kol_table(
         [("weibo", "K"), ("weibo", "S"), ("douyin", "X")], since=T - 7 * 24 * H, now=T
     )
     assert (row.uploads, row.likes, row.comments, row.shares, row.plays) == (2, 30, 5, 5, None)
@@ -136,21 +134,21 @@ def test_kol_table_counts_uploads_and_follower_growth(store: Store) -> None:
 
 
 def test_the_first_acknowledgement_stays(store: Store) -> None:
-    store.enqueue_alert(AlertRecord("trending", "info", "t", "x", "k1", T, "weibo", "P1"))
-    first = store.ack_alert(1, by="Alice", by_id="1", at=T)
-    second = store.ack_alert(1, by="Bob", by_id="2", at=T + H)
+    store.outbox.enqueue_alert(AlertRecord("trending", "info", "t", "x", "k1", T, "weibo", "P1"))
+    first = store.team.ack_alert(1, by="Alice", by_id="1", at=T)
+    second = store.team.ack_alert(1, by="Bob", by_id="2", at=T + H)
     assert first == second and first is not None and (first.by, first.at) == ("Alice", T)
-    assert store.ack_alert(2, by="Bob", by_id="2", at=T) is None  # no such alert
+    assert store.team.ack_alert(2, by="Bob", by_id="2", at=T) is None  # no such alert
     assert next(store.query("SELECT count(*) AS n FROM alert_acks")) == {"n": 1}
 
 
 def test_subject_platforms(store: Store) -> None:
-    store.save_posts([post("SAME"), post("SAME", platform="douyin"), post("ONLY")])
-    store.mute("douyin", "MUTED", T + H, at=T)
-    assert store.subject_platforms("SAME") == ["douyin", "weibo"]
-    assert store.subject_platforms("ONLY") == ["weibo"]
-    assert store.subject_platforms("MUTED") == ["douyin"]
-    assert store.subject_platforms("NONE") == []
+    store.content.save_posts([post("SAME"), post("SAME", platform="douyin"), post("ONLY")])
+    store.outbox.mute("douyin", "MUTED", T + H, at=T)
+    assert store.team.subject_platforms("SAME") == ["douyin", "weibo"]
+    assert store.team.subject_platforms("ONLY") == ["weibo"]
+    assert store.team.subject_platforms("MUTED") == ["douyin"]
+    assert store.team.subject_platforms("NONE") == []
 
 
 # --- button data ---------------------------------------------------------------------------

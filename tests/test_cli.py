@@ -151,7 +151,7 @@ def test_config_option_before_or_after_the_subcommand(
     """Issue 8.1: `pingfan status --config x.toml` is what people type."""
     config = write_config(tmp_path)
     with Store.open(tmp_path / "p.db") as store:
-        store.save_posts([post("1")])
+        store.content.save_posts([post("1")])
     values = {"c": str(config), "elsewhere": str(tmp_path / "missing.toml")}
     assert main([part.format(**values) for part in argv]) == 0
     captured = capsys.readouterr()
@@ -264,11 +264,13 @@ def config_with_data(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[storage]\npath = "p.db"\n', encoding="utf-8")
     with Store.open(tmp_path / "p.db") as store:
-        store.save_posts([post("1", plays=None), post("2", created_at=T0.replace(month=8))])
-        store.save_comments([comment("c1", post_id="1")])
-        store.set_comment_scores([("weibo", "c1", 0.9, "positive", "test-1")])
-        store.save_topic_stats([TopicStats("weibo", "平凡大连人", T0, 1_856_000, 12_000)])
-        store.enqueue_alert(AlertRecord("milestone", "info", "里程碑", "185.6万阅读", "m:1", T0))
+        store.content.save_posts([post("1", plays=None), post("2", created_at=T0.replace(month=8))])
+        store.content.save_comments([comment("c1", post_id="1")])
+        store.content.set_comment_scores([("weibo", "c1", 0.9, "positive", "test-1")])
+        store.metrics.save_topic_stats([TopicStats("weibo", "平凡大连人", T0, 1_856_000, 12_000)])
+        store.outbox.enqueue_alert(
+            AlertRecord("milestone", "info", "里程碑", "185.6万阅读", "m:1", T0)
+        )
     return path
 
 
@@ -316,8 +318,8 @@ def cli_playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     root = tmp_path_factory.mktemp("cli-playground")
     good = write_config(root)
     with Store.open(root / "p.db") as store:
-        store.save_posts([post("1", text="=cmd|' /C calc'!A0"), post("2")])
-        store.save_comments([comment("c1", post_id="1")])
+        store.content.save_posts([post("1", text="=cmd|' /C calc'!A0"), post("2")])
+        store.content.save_comments([comment("c1", post_id="1")])
     broken_dir = root / "broken"
     broken_dir.mkdir()
     broken = write_config(broken_dir)

@@ -288,7 +288,7 @@ async def test_retention_purges_old_comments_by_the_real_clock(tmp_path: Path) -
     )
     now = utc_now()
     with Store.open(config.storage.path) as store:
-        store.save_comments(
+        store.content.save_comments(
             [
                 comment("old", created_at=now - timedelta(days=40), observed_at=now),
                 comment("new", created_at=now - timedelta(days=1), observed_at=now),
@@ -335,13 +335,13 @@ async def test_new_posts_wake_the_comment_source_before_its_interval(tmp_path: P
 def test_bring_forward_only_moves_a_source_earlier(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
         now = utc_now().replace(microsecond=0)  # stored to the second
-        assert not store.bring_forward("weibo:comments", now)  # never ran: due anyway
-        store.record_source_run(
+        assert not store.runtime.bring_forward("weibo:comments", now)  # never ran: due anyway
+        store.runtime.record_source_run(
             "weibo:comments", "weibo", status="ok", at=now, due_at=now + timedelta(hours=1)
         )
-        assert store.bring_forward("weibo:comments", now + timedelta(minutes=5))
-        row = store.source("weibo:comments")
+        assert store.runtime.bring_forward("weibo:comments", now + timedelta(minutes=5))
+        row = store.runtime.source("weibo:comments")
         assert row is not None and row.due_at == now + timedelta(minutes=5)
-        assert not store.bring_forward("weibo:comments", now + timedelta(minutes=30))
-        row = store.source("weibo:comments")
+        assert not store.runtime.bring_forward("weibo:comments", now + timedelta(minutes=30))
+        row = store.runtime.source("weibo:comments")
         assert row is not None and row.due_at == now + timedelta(minutes=5)

@@ -195,8 +195,8 @@ def test_english_digest(tmp_path: Path, store: Store) -> None:
 
 def test_acknowledgements_show(tmp_path: Path, store: Store) -> None:
     fill_week(store)
-    alert_id = store.alert_by_key(f"negative:weibo:{THREAD}:x")[0]  # type: ignore[index]
-    store.ack_alert(alert_id, by="小李", by_id="42", at=at("2019-07-11T21:00"))
+    alert_id = store.weekly.alert_by_key(f"negative:weibo:{THREAD}:x")[0]  # type: ignore[index]
+    store.team.ack_alert(alert_id, by="小李", by_id="42", at=at("2019-07-11T21:00"))
     digest = build_digest(store, make_config(tmp_path), W28, now=at("2019-07-15T09:00"))
     (acked,) = [a for a in digest.alerts if a.acked_at is not None]
     assert acked.id == alert_id and acked.acked_by == "小李"

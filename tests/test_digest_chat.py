@@ -221,5 +221,5 @@ async def test_the_outbox_delivers_the_plain_summary_to_wecom(tmp_path: Path, st
     (text,) = texts
     assert "帖子 5" in text and "digest-2019-W28.html" in text
     assert len(text.encode()) <= 2048
-    delivered = store.alert_by_key("digest:2019-W28")
+    delivered = store.weekly.alert_by_key("digest:2019-W28")
     assert delivered is not None and delivered[1] == "sent"

@@ -91,8 +91,10 @@ async def replay(base: Path) -> tuple[Path, list[tuple[str, str, str]], str]:
                 await r.run_pass()
                 feed_douyin(r.store, world, now, since=START - timedelta(days=14))
                 views, discussions = world.topic_counts_at(curve, now)
-                r.store.save_topic_stats([TopicStats("douyin", TOPIC, now, views, discussions)])
-                r.store.save_accounts(
+                r.store.metrics.save_topic_stats(
+                    [TopicStats("douyin", TOPIC, now, views, discussions)]
+                )
+                r.store.metrics.save_accounts(
                     Account(
                         "douyin",
                         a.id,

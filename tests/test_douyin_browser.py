@@ -100,7 +100,7 @@ async def test_browser_mode_stores_the_videos_and_comments_the_pages_load(
         assert all(s.status == "ok" for s in report.steps), report.summary()
         assert r.post_ids() == expected_post_ids(r.world, now)
         assert r.comments() == expected_comments(r.world, r.post_ids(), now)
-        views = r.store.latest_topic_readings("douyin")[0]["views"]
+        views = r.store.reports.latest_topic_readings("douyin")[0]["views"]
         curve = r.world.topic("douyin", name=TOPIC)
         assert curve is not None and views == r.world.topic_counts_at(curve, now)[0]
         sim = r.server.sim
@@ -120,9 +120,9 @@ async def test_browser_mode_stores_the_videos_and_comments_the_pages_load(
             assert query["version_code"] == [pages.VERSION_CODE]
             assert query["update_version_code"] == [pages.UPDATE_VERSION_CODE]
             assert query["browser_version"][0].count(".") == 3
-        counts = r.store.table_counts()
+        counts = r.store.reports.table_counts()
         report = await r.run_pass()
-        assert r.store.table_counts() == counts, "a second pass adds nothing"
+        assert r.store.reports.table_counts() == counts, "a second pass adds nothing"
         assert all(s.requests <= 2 for s in report.steps)
 
 

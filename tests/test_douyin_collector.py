@@ -81,14 +81,14 @@ async def test_web_play_counts_are_unknown_never_zero(tmp_path: Path) -> None:
 async def test_second_pass_without_news_is_cheap_and_adds_nothing(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.run_pass()
-        counts = r.store.table_counts()
+        counts = r.store.reports.table_counts()
         before = r.requests()
         report = await r.run_pass()
         assert r.requests() - before == report.requests
         assert all(s.requests <= 2 for s in report.steps), report.steps
         assert step(report, "douyin:comments").requests == 0, "no thread has news"
         assert step(report, "douyin:post_counts").requests == 0, "every count was read just now"
-        assert r.store.table_counts() == counts
+        assert r.store.reports.table_counts() == counts
 
 
 async def test_later_pass_picks_up_only_what_is_new(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ async def test_replay_of_the_whole_campaign_ends_complete(tmp_path: Path) -> Non
             r.advance(seconds=min(timedelta(days=3), world.end - r.clock.now()).total_seconds())
         assert r.post_ids() == expected_post_ids(world, world.end)
         assert r.comments() == expected_comments(world, r.post_ids(), world.end)
-        latest = r.store.latest_topic_readings("douyin")[0]
+        latest = r.store.reports.latest_topic_readings("douyin")[0]
     assert latest["views"] == 3_183_000, "the campaign's headline figure, 318.3万 plays"
 
 
@@ -130,7 +130,7 @@ async def test_challenge_id_is_learned_from_the_uploads_tags(tmp_path: Path) -> 
     async with rig(tmp_path, ch_id=None) as r:
         report = await r.run_pass()
         assert all(s.status == "ok" for s in report.steps), report.summary()
-        assert r.store.cursor("douyin:ch_ids", TOPIC) == CH_ID
+        assert r.store.content.cursor("douyin:ch_ids", TOPIC) == CH_ID
         assert r.post_ids() == expected_post_ids(r.world, r.clock.now())
 
 
@@ -191,7 +191,9 @@ async def test_list_traps_end_walks_without_loops_or_alerts(
         assert report.requests < 900, "bounded: about what a clean pass needs"
         assert all(s.status in ("ok", "failed") for s in report.steps)
         if path.endswith("challenge/aweme/"):
-            assert r.store.cursor(POSTS_SOURCE, f"challenge:{TOPIC}") is None, "no watermark"
+            assert r.store.content.cursor(POSTS_SOURCE, f"challenge:{TOPIC}") is None, (
+                "no watermark"
+            )
         report = await r.run_pass()  # the trap persists: still bounded, still no alert
         assert report.requests < 900 and r.alert_titles() == []
         r.server.sim.faults.clear()
@@ -227,7 +229,7 @@ async def test_truncated_json_fails_one_source_and_keeps_the_others(tmp_path: Pa
         )
         assert not report.blocked and r.alert_titles() == []
         await r.run_pass()
-        assert r.store.table_counts()["topic_metrics"] == 1
+        assert r.store.reports.table_counts()["topic_metrics"] == 1
 
 
 async def test_duplicates_across_pages_leave_no_duplicate_rows(tmp_path: Path) -> None:
@@ -263,7 +265,7 @@ async def test_removed_video_keeps_its_counts_and_is_not_asked_again(tmp_path: P
     at = removed.created_at + timedelta(hours=6)
     async with rig(tmp_path, at=at) as r:
         observed = r.clock.now() - timedelta(hours=1)
-        r.store.save_posts([Post("douyin", removed.id, removed.author_id, "", removed.text,
+        r.store.content.save_posts([Post("douyin", removed.id, removed.author_id, "", removed.text,
                                  removed.created_at, observed, likes=7, comments=0)])  # fmt: skip
         report = await r.run_pass()
         assert step(report, "douyin:post_counts").status == "ok"
@@ -403,9 +405,9 @@ async def test_open_platform_gives_real_plays_comments_and_fans(
         assert any(parent for parent in comments.values()), "replies keep their parent"
         fans = {row["id"]: row["followers"] for row in r.store.query("SELECT * FROM accounts")}
         assert set(fans) == authors and all(n > 0 for n in fans.values())
-        counts = r.store.table_counts()
+        counts = r.store.reports.table_counts()
         report = await r.run_pass()
-        assert r.store.table_counts() == counts, "a second pass adds nothing"
+        assert r.store.reports.table_counts() == counts, "a second pass adds nothing"
         assert step(report, "douyin:open_comments").requests == 0
         wakes = {s.name.split(":")[1]: s.wakes for s in r.runtime.sources}
         assert wakes["open_videos"] == ("douyin:open_comments",), "new videos are read at once"

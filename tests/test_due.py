@@ -90,7 +90,7 @@ class Platform:
         for new_id, (after, pages) in list(self.listed_later.items()):
             if len(self.visited) == after:
                 self.pages = {new_id: pages, **self.pages}  # the new one is the most urgent
-                self.store.save_posts([post(str(1000 + len(self.pages)))])
+                self.store.content.save_posts([post(str(1000 + len(self.pages)))])
         return 1, self.pages[post_id] > 0
 
     async def run(self, deadline: float | None = None) -> int:
@@ -119,7 +119,7 @@ async def test_a_thread_whose_turn_ended_is_not_visited_again_in_the_run() -> No
 
     async def stalls(post_id: str, listed: int) -> tuple[int, bool]:
         visited.append(post_id)
-        platform.store.save_posts([post()])  # a re-plan lists it again; the run leaves it
+        platform.store.content.save_posts([post()])  # a re-plan lists it again; the run leaves it
         return 0, False
 
     assert await visit_due_threads(platform.plan, stalls, platform.clock, platform.store) == 0

@@ -30,11 +30,13 @@ def config_with_data(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[storage]\npath = "p.db"\n', encoding="utf-8")
     with Store.open(tmp_path / "p.db") as store:
-        store.save_posts([post("1", plays=None), post("2", created_at=T0.replace(month=8))])
-        store.save_comments([comment("c1", post_id="1")])
-        store.set_comment_scores([("weibo", "c1", 0.9, "positive", "test-1")])
-        store.save_topic_stats([TopicStats("weibo", "平凡大连人", T0, 1_856_000, 12_000)])
-        store.enqueue_alert(AlertRecord("milestone", "info", "里程碑", "185.6万阅读", "m:1", T0))
+        store.content.save_posts([post("1", plays=None), post("2", created_at=T0.replace(month=8))])
+        store.content.save_comments([comment("c1", post_id="1")])
+        store.content.set_comment_scores([("weibo", "c1", 0.9, "positive", "test-1")])
+        store.metrics.save_topic_stats([TopicStats("weibo", "平凡大连人", T0, 1_856_000, 12_000)])
+        store.outbox.enqueue_alert(
+            AlertRecord("milestone", "info", "里程碑", "185.6万阅读", "m:1", T0)
+        )
     return path
 
 
@@ -129,7 +131,7 @@ def config_with_formulas(tmp_path: Path) -> Path:
     path.write_text('[storage]\npath = "p.db"\n', encoding="utf-8")
     texts = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "平凡-大连"]
     with Store.open(tmp_path / "p.db") as store:
-        store.save_posts(
+        store.content.save_posts(
             [
                 post(str(i), text=text, author_name=text, likes=-5 if i == 0 else 10)
                 for i, text in enumerate(texts)
@@ -226,7 +228,7 @@ def test_export_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[storage]\npath = "p.db"\n', encoding="utf-8")
     with Store.open(tmp_path / "p.db") as store:
-        store.save_posts(post(str(i), text="平凡大连人" * 50) for i in range(3000))
+        store.content.save_posts(post(str(i), text="平凡大连人" * 50) for i in range(3000))
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "--config", str(config), "export", "posts"],
         cwd=REPO,

@@ -4,11 +4,12 @@ Every failure here is one line on stderr naming the file and the fix, with its d
 code (monitor/cli.py), and leaves the stored data as it was.
 """
 
+import inspect
 import os
 import random
 import re
 import signal
-import sqlite3
+import sqlite3  # files damaged, locked or read from outside the store, on purpose
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,8 @@ from monitor.errors import StoreError
 from monitor.runlock import AlreadyRunning, RunLock, lock_path
 from monitor.store import Store
 from monitor.store import connection as store_connection
-from monitor.store.connection import DatabaseDamaged
+from monitor.store.connection import Queries
+from monitor.store.errors import DatabaseDamaged, QueryFailed, sqlite_errors
 from tests.conftest import REPO
 from tests.support.factories import comment, post
 
@@ -49,11 +51,11 @@ def write_config(tmp_path: Path) -> Path:
 
 def fill(db: Path, posts: int = 20) -> dict[str, int]:
     with Store.open(db) as store:
-        store.save_posts(
+        store.content.save_posts(
             post(str(i), text=f"推荐我们小区的环卫工人 #平凡大连人# {i}") for i in range(posts)
         )
-        store.save_comments(comment(f"c{i}", post_id=str(i % posts)) for i in range(posts))
-        return store.table_counts()
+        store.content.save_comments(comment(f"c{i}", post_id=str(i % posts)) for i in range(posts))
+        return store.reports.table_counts()
 
 
 def damaged_message(db: Path, detail: str) -> str:
@@ -185,17 +187,18 @@ def test_database_is_locked_is_one_line_exit_1_and_loses_nothing(
     busy = f"pingfan: database {db} is busy: another process holds a long write; retry\n"
     assert capsys.readouterr().err == busy * 2
     with Store.open(db) as store:
-        assert store.table_counts() == counts
+        assert store.reports.table_counts() == counts
 
 
-def test_database_is_locked_escaping_to_main_is_one_line_exit_1(
+def test_database_is_locked_met_by_a_query_is_one_line_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A lock error raised outside any `with Store.open()` block: main() is the last resort."""
+    """SQLite's lock error, met beneath the store's door, reaches main() as pingfan's."""
     config = write_config(tmp_path)
 
     def busy(args: object) -> int:
-        raise sqlite3.OperationalError("database is locked")
+        with sqlite_errors(tmp_path / "p.db"):  # what every query group's method does
+            raise sqlite3.OperationalError("database is locked")  # injected beneath the door
 
     monkeypatch.setitem(cli.HANDLERS, "status", busy)
     assert main(["--config", str(config), "status"]) == 1
@@ -211,15 +214,40 @@ def test_a_bug_in_sql_is_not_disguised_as_a_database_problem(
     config = write_config(tmp_path)
 
     def bug(args: object) -> int:
-        raise sqlite3.OperationalError("no such table: postz")
+        with Store.open(tmp_path / "p.db") as store:
+            store.db.execute("DROP TABLE labels")  # damaged from outside: a query now fails
+            return len(store.reports.table_counts())
 
     monkeypatch.setitem(cli.HANDLERS, "status", bug)
-    with pytest.raises(sqlite3.OperationalError, match="postz"):
+    with pytest.raises(QueryFailed, match="no such table: labels") as caught:
         main(["--config", str(config), "status"])
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+
+
+def test_the_query_groups_raise_pingfans_errors_never_sqlites(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "p.db") as store:
+        store.db.execute("DROP TABLE watched")  # damaged from outside
+        with pytest.raises(QueryFailed, match="no such table: watched") as caught:
+            store.watch.watched()
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        store.db.execute("DROP TABLE alerts")
+        rows = store.reports.export_rows("alerts")  # streamed: the error comes while reading
+        with pytest.raises(QueryFailed, match="no such table: alerts"):
+            list(rows)
+
+
+def test_every_public_query_is_behind_the_door(store: Store) -> None:
+    groups = [value for value in vars(store).values() if isinstance(value, Queries)]
+    assert len(groups) >= 10, "the store composes its query groups"
+    for group in groups:
+        for name in dir(group):
+            member = getattr(type(group), name, None)
+            if not name.startswith("_") and inspect.isfunction(member):
+                assert hasattr(member, "__wrapped__"), f"{type(group).__name__}.{name}"
 
 
 def test_only_sqlite_codes_for_damage_count_not_words_like_malformed() -> None:
-    from monitor.store.connection import DatabaseBusy, describe_sqlite_error
+    from monitor.store.errors import DatabaseBusy, describe_sqlite_error
 
     conn = sqlite3.connect(":memory:")
     with pytest.raises(sqlite3.OperationalError) as caught:
@@ -239,8 +267,10 @@ def damaged(tmp_path: Path) -> tuple[Path, Path]:
     config = write_config(tmp_path)
     db = tmp_path / "p.db"
     with Store.open(db) as store:
-        store.save_posts(post(str(i), text="环卫工人刘阿姨 #平凡大连人# " * 5) for i in range(1500))
-        store.save_comments(comment(f"c{i}", post_id=str(i % 1500)) for i in range(1500))
+        store.content.save_posts(
+            post(str(i), text="环卫工人刘阿姨 #平凡大连人# " * 5) for i in range(1500)
+        )
+        store.content.save_comments(comment(f"c{i}", post_id=str(i % 1500)) for i in range(1500))
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     pages = db.stat().st_size // PAGE
     garbage = random.Random(8)
@@ -377,7 +407,7 @@ def test_backup_copies_the_store_with_the_same_counts(
     ]
     with Store.open(copy) as restored:
         # the copy carries the full-text index: every one of the 50 posts is found in it
-        found = {hit.id for hit in restored.search("环卫工人", limit=100)}
+        found = {hit.id for hit in restored.content.search("环卫工人", limit=100)}
         assert found == {str(i) for i in range(50)}
 
 
@@ -407,7 +437,7 @@ def test_backup_onto_the_database_itself_is_refused(
     assert main(["--config", str(config), "backup", str(db), "--force"]) == 2
     assert "is the database itself" in one_line(capsys.readouterr().err)
     with Store.open(db) as store:
-        assert store.table_counts() == counts
+        assert store.reports.table_counts() == counts
 
 
 def test_backup_into_a_directory_names_the_copy_by_time(
@@ -452,7 +482,7 @@ WRITER = textwrap.dedent(
     written = 0
     with Store.open(db) as store:
         while not stop.exists() or written < 50:
-            store.save_posts([post(f"w{written}", text="写入中 " * 40)])
+            store.content.save_posts([post(f"w{written}", text="写入中 " * 40)])
             written += 1
             if written == 10:
                 print("writing", flush=True)
@@ -510,7 +540,7 @@ def test_reindex_prints_how_many_rows_were_indexed(
     assert main(["--config", str(config), "reindex"]) == 0
     assert capsys.readouterr().out == f"reindexed 14 posts and comments in {db}\n"
     with Store.open(db) as store:
-        assert {hit.id for hit in store.search("环卫工人")} == {str(i) for i in range(7)}
+        assert {hit.id for hit in store.content.search("环卫工人")} == {str(i) for i in range(7)}
 
 
 def test_reindex_of_a_missing_database_is_one_line_exit_2(

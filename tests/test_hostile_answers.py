@@ -687,5 +687,5 @@ async def test_douyin_threads_fail_alone_and_a_page_seen_before_ends_the_walk(
     assert [cursor for post_id, cursor in asked if post_id == "looping"] == [0, 20]
     assert PAGE_SEEN in caplog.text
     for post_id in ("poison", "removed"):
-        state = json.loads(store.cursor("douyin:comments", post_id) or "{}")
+        state = json.loads(store.content.cursor("douyin:comments", post_id) or "{}")
         assert state["failed"]["count"] == 1

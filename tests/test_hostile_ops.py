@@ -17,7 +17,7 @@ import os
 import shlex
 import signal
 import socket
-import sqlite3
+import sqlite3  # to inject a full disk beneath the store
 import subprocess
 import sys
 import threading
@@ -41,7 +41,8 @@ from monitor.models import AlertRecord
 from monitor.runlock import RunLock
 from monitor.runtime.delays import MAX_DELAY, MIN_DELAY, clamp_delay, retry_after_seconds
 from monitor.store import Store
-from monitor.store.connection import DatabaseUnavailable, damaged
+from monitor.store.content import ContentQueries
+from monitor.store.errors import DatabaseUnavailable, damaged, translating
 from tests.support.factories import post
 from tests.support.fake_services import CHAT_ID, FakeServices
 
@@ -219,7 +220,7 @@ async def test_webhook_retry_after_hostile_is_retried_within_the_clamp_and_sent_
         clock = Clock()
         db = tmp_path / "p.db"
         with Store.open(db) as store:
-            store.enqueue_alert(alert(1))
+            store.outbox.enqueue_alert(alert(1))
             async with Dispatcher(config, store, clock=clock, sleep=clock.sleep) as dispatcher:
                 report = await dispatcher.dispatch_pending()  # the pass does not die
             assert (report.sent, report.failed) == (0, 1)
@@ -256,7 +257,7 @@ async def test_telegram_retry_after_hostile_is_retried_within_the_clamp_and_sent
         clock = Clock()
         db = tmp_path / "p.db"
         with Store.open(db) as store:
-            store.enqueue_alert(alert(1))
+            store.outbox.enqueue_alert(alert(1))
             async with Dispatcher(
                 config, store, clock=clock, sleep=clock.sleep, env=fake.env()
             ) as dispatcher:
@@ -295,7 +296,7 @@ async def test_a_sink_that_raises_anything_does_not_end_the_dispatch_and_logs_on
         config = config_from_dict(raw, tmp_path / "config.toml")
         clock = Clock()
         with Store.open(tmp_path / "p.db") as store:
-            store.enqueue_alert(alert(1))
+            store.outbox.enqueue_alert(alert(1))
             async with Dispatcher(config, store, clock=clock, sleep=clock.sleep) as dispatcher:
                 jsonl = dispatcher.sinks[0]
                 real_send = jsonl.send
@@ -310,7 +311,7 @@ async def test_a_sink_that_raises_anything_does_not_end_the_dispatch_and_logs_on
                     clock.advance(MAX_DELAY)
                 monkeypatch.setattr(jsonl, "send", real_send)
                 assert (await dispatcher.dispatch_pending()).sent == 1
-            states = store.delivery_states(1)
+            states = store.outbox.delivery_states(1)
     assert states == {"jsonl:alerts.jsonl": "sent", "webhook:PF_HOSTILE_HOOK": "sent"}
     assert [item["id"] for item in hook.accepted] == [1]
     lines = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
@@ -391,7 +392,7 @@ async def test_split_message_429_on_part_two_resends_only_the_rest(
         clock = Clock()
         db = tmp_path / "p.db"
         with Store.open(db) as store:
-            store.enqueue_alert(alert(1, long_text()))
+            store.outbox.enqueue_alert(alert(1, long_text()))
             async with Dispatcher(
                 config, store, clock=clock, sleep=clock.sleep, env=fake.env()
             ) as dispatcher:
@@ -417,7 +418,7 @@ async def test_split_message_429_on_part_two_resends_only_the_rest(
 
 
 def _due(store: Store, at: datetime) -> Any:
-    (delivery,) = store.due_deliveries(f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}", at)
+    (delivery,) = store.outbox.due_deliveries(f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}", at)
     return delivery
 
 
@@ -447,7 +448,7 @@ async def test_telegram_timeout_after_acceptance_marks_the_retry_possible_duplic
         config = telegram_config(fake, tmp_path)
         clock = Clock()
         with Store.open(tmp_path / "p.db") as store:
-            store.enqueue_alert(alert(1))
+            store.outbox.enqueue_alert(alert(1))
             async with Dispatcher(
                 config, store, clock=clock, sleep=clock.sleep, env=fake.env()
             ) as dispatcher:
@@ -475,7 +476,7 @@ async def test_webhook_timeout_after_acceptance_marks_the_retry_possible_duplica
         config = hook_config(tmp_path)
         clock = Clock()
         with Store.open(tmp_path / "p.db") as store:
-            store.enqueue_alert(alert(1))
+            store.outbox.enqueue_alert(alert(1))
             async with Dispatcher(config, store, clock=clock, sleep=clock.sleep) as dispatcher:
                 assert (await dispatcher.dispatch_pending()).failed == 1
                 hook.release.set()
@@ -500,7 +501,7 @@ async def test_webhook_that_cannot_be_reached_is_retried_unmarked(
         config = hook_config(tmp_path)
         clock = Clock()
         with Store.open(tmp_path / "p.db") as store:
-            store.enqueue_alert(alert(1))
+            store.outbox.enqueue_alert(alert(1))
             async with Dispatcher(config, store, clock=clock, sleep=clock.sleep) as dispatcher:
                 assert (await dispatcher.dispatch_pending()).failed == 1
             assert delivery_row(store)["outcome_unknown"] == 0
@@ -530,8 +531,8 @@ async def test_jsonl_write_that_fails_leaves_no_half_line_and_no_duplicate(
 
     monkeypatch.setattr(os, "fsync", fsync)
     with Store.open(tmp_path / "p.db") as store:
-        store.enqueue_alert(alert(1))
-        store.enqueue_alert(alert(2))
+        store.outbox.enqueue_alert(alert(1))
+        store.outbox.enqueue_alert(alert(2))
         async with Dispatcher(config, store, clock=clock, sleep=clock.sleep) as dispatcher:
             assert (await dispatcher.dispatch_pending()).failed == 1
             assert path.read_text() == ""
@@ -642,11 +643,11 @@ def test_disk_full_while_running_stops_the_daemon_with_one_line_and_keeps_what_w
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The chosen behaviour: stop cleanly, exit 1, one line; restart once space is free."""
-    real_save = Store.save_posts
+    real_save = ContentQueries.save_posts
     stored_before: list[int] = []
 
-    def save_posts(self: Store, posts: Any, cursor: Any = None) -> int:
-        held = self.table_counts()["posts"]
+    def save_posts(self: ContentQueries, posts: Any, cursor: Any = None) -> int:
+        held = self.db.execute("SELECT count(*) FROM posts").fetchone()[0]
         if held:  # once some posts are in, the next write finds the disk full
             stored_before.append(held)
             raise sqlite3.OperationalError("database or disk is full")
@@ -654,7 +655,8 @@ def test_disk_full_while_running_stops_the_daemon_with_one_line_and_keeps_what_w
 
     with sim_in_a_thread() as server:
         config = weibo_daemon_config(tmp_path, server)
-        monkeypatch.setattr(Store, "save_posts", save_posts)
+        # the fault is met beneath the store's door, which turns it into pingfan's error
+        monkeypatch.setattr(ContentQueries, "save_posts", translating(save_posts))
         code = cli.main(["--config", str(config), "--log-level", "WARNING", "run"])
     err = capsys.readouterr().err
     assert code == 1
@@ -665,7 +667,7 @@ def test_disk_full_while_running_stops_the_daemon_with_one_line_and_keeps_what_w
     assert "ExceptionGroup" not in err
     with Store.open(tmp_path / "p.db") as store:  # what was stored before stays
         assert stored_before, "the fault was never reached"
-        assert store.table_counts()["posts"] == max(stored_before) > 0
+        assert store.reports.table_counts()["posts"] == max(stored_before) > 0
     with RunLock(tmp_path / "p.db"):  # and the lock was released: a restart can run
         pass
 
@@ -859,7 +861,7 @@ def test_a_read_only_storage_folder_run_exits_1_and_reading_commands_still_read(
     with read_only_folder(tmp_path / "ro") as folder:
         config = quiet_config(folder)
         with Store.open(folder / "p.db") as store:
-            store.save_posts(post(str(n)) for n in range(5))
+            store.content.save_posts(post(str(n)) for n in range(5))
         done = subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=False)
         assert done.returncode == 0
         for lingering in ("p.db-wal", "p.db-shm"):
@@ -883,7 +885,7 @@ def test_a_read_only_storage_folder_run_exits_1_and_reading_commands_still_read(
         captured = capsys.readouterr()
         assert not stderr_lines(captured.err), captured.err
     with Store.open(copy) as store:
-        assert store.table_counts()["posts"] == 5
+        assert store.reports.table_counts()["posts"] == 5
     no_traceback(caplog)
 
 
@@ -918,10 +920,10 @@ def test_an_empty_digest_never_suggests_the_same_empty_week(tmp_path: Path) -> N
         empty = markdown(store, last_week)  # nothing stored at all
         assert "--week" not in empty and "请确认采集在运行" in empty
         # data only in the running week: last week is empty, and so is no other past week
-        store.save_posts([post("1", created_at=now - timedelta(hours=20))])
+        store.content.save_posts([post("1", created_at=now - timedelta(hours=20))])
         only_now = markdown(store, last_week)
         assert "--week 2019-W33" not in only_now and "--week" not in only_now
         # data in an earlier week: that week is suggested, never the empty one
-        store.save_posts([post("2", created_at=datetime(2019, 8, 7, 4, 0, tzinfo=UTC))])
+        store.content.save_posts([post("2", created_at=datetime(2019, 8, 7, 4, 0, tzinfo=UTC))])
         earlier = markdown(store, last_week)
         assert "--week 2019-W32" in earlier and "--week 2019-W33" not in earlier

@@ -24,7 +24,7 @@ LONG_TEXT = "环卫工人刘阿姨每天清晨五点就开始打扫街道，辛�
 
 
 def _old_and_new(store: Store, old: int, new: int) -> None:
-    store.save_comments(
+    store.content.save_comments(
         [comment(f"old{n}", text=f"{LONG_TEXT}{n}") for n in range(old)]
         + [
             comment(f"new{n}", text=f"新的评论{n}", created_at=T0 + timedelta(days=200))
@@ -37,23 +37,23 @@ def test_retention_in_batches_deletes_old_comments_their_index_rows_and_labels(
     store: Store,
 ) -> None:
     _old_and_new(store, old=7, new=2)
-    store.add_label(f"{LONG_TEXT}3", "negative", platform="weibo", comment_id="old3")
-    store.add_label("新的评论0", "positive", platform="weibo", comment_id="new0")
-    assert store.search("环卫工人", kind="comments", limit=50)
+    store.labels.add_label(f"{LONG_TEXT}3", "negative", platform="weibo", comment_id="old3")
+    store.labels.add_label("新的评论0", "positive", platform="weibo", comment_id="new0")
+    assert store.content.search("环卫工人", kind="comments", limit=50)
 
     assert asyncio.run(purge_comments(store, 180, NOW, batch=3)) == 7
 
     ids = [r["id"] for r in store.query("SELECT id FROM comments ORDER BY id")]
     assert ids == ["new0", "new1"]
-    assert store.search("环卫工人", kind="comments", limit=50) == []
-    assert {h.id for h in store.search("新的评论", kind="comments")} == {"new0", "new1"}
+    assert store.content.search("环卫工人", kind="comments", limit=50) == []
+    assert {h.id for h in store.content.search("新的评论", kind="comments")} == {"new0", "new1"}
     assert [r["comment_id"] for r in store.query("SELECT comment_id FROM labels")] == ["new0"]
 
 
 def test_retention_in_batches_keeps_everything_at_zero_days(store: Store) -> None:
     _old_and_new(store, old=3, new=1)
     assert asyncio.run(purge_comments(store, 0, NOW)) == 0
-    assert store.table_counts()["comments"] == 4
+    assert store.reports.table_counts()["comments"] == 4
 
 
 def test_retention_in_batches_works_in_memory_too() -> None:
@@ -70,12 +70,12 @@ def test_retention_goes_on_while_the_loop_writes(store: Store) -> None:
     async def both() -> int:
         purge = asyncio.create_task(purge_comments(store, 180, NOW, batch=4))
         for n in range(20):
-            store.save_comments([comment(f"live{n}", created_at=T0 + timedelta(days=200))])
+            store.content.save_comments([comment(f"live{n}", created_at=T0 + timedelta(days=200))])
             await asyncio.sleep(0)
         return await purge
 
     assert asyncio.run(both()) == 40
-    assert store.table_counts()["comments"] == 20
+    assert store.reports.table_counts()["comments"] == 20
 
 
 def test_a_new_file_hands_freed_pages_back_after_retention(store: Store) -> None:

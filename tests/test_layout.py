@@ -68,3 +68,66 @@ def test_no_test_module_imports_another() -> None:
 def test_shared_helpers_live_in_support() -> None:
     loose = sorted(p.name for p in TESTS.glob("*.py") if not p.name.startswith("test_"))
     assert loose == ["__init__.py", "conftest.py"], f"move {loose} into tests/support/"
+
+
+# --- the store is pingfan's only door to the database ----------------------------------------
+
+REPO = TESTS.parent
+DATABASE_DRIVERS = ("sqlite3", "sqlite_utils")
+
+
+def _modules_imported(source: str) -> list[tuple[int, str]]:
+    """(line, dotted module) of every absolute import in `source`, at any depth: `import a.b`
+    gives a.b, `from a.b import c` gives a.b."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def _names(module: str, roots: tuple[str, ...]) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
+
+
+def _store_door_offenders() -> list[str]:
+    offenders = []
+    for package in ("monitor", "alerts", "nlp", "benchmarks"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            relative = path.relative_to(REPO).as_posix()
+            inside_store = relative.startswith("monitor/store/")
+            for line, module in _modules_imported(path.read_text(encoding="utf-8")):
+                if not inside_store and _names(module, DATABASE_DRIVERS):
+                    offenders.append(f"{relative}:{line} imports {module} (use the store)")
+                if inside_store and _names(module, ("nlp",)):
+                    offenders.append(f"{relative}:{line} imports {module} (hand it in)")
+    return offenders
+
+
+def test_the_import_reader_sees_every_spelling() -> None:
+    source = (
+        "import sqlite3\n"
+        "from sqlite3 import Error\n"
+        "import os, sqlite3.dbapi2\n"
+        "def f():\n    from nlp import segment\n"
+        "from .errors import QueryFailed\n"
+    )
+    imported = [module for _, module in _modules_imported(source)]
+    assert [m for m in imported if _names(m, DATABASE_DRIVERS)] == [
+        "sqlite3",
+        "sqlite3",
+        "sqlite3.dbapi2",
+    ]
+    assert [m for m in imported if _names(m, ("nlp",))] == ["nlp"]
+    assert not _names("sqlite3x", DATABASE_DRIVERS) and not _names("nlpx", ("nlp",))
+
+
+def test_only_the_store_talks_to_the_database_and_it_imports_nothing_from_nlp() -> None:
+    """No sqlite3 (or sqlite-utils) outside monitor/store/ in monitor/, alerts/, nlp/ and
+    benchmarks/: SQLite's errors reach callers as pingfan's. And no arrow from monitor/store/
+    into nlp/: the full-text tokenizer is handed to the store by whoever opens it."""
+    assert len(list((REPO / "monitor" / "store").glob("*.py"))) > 5, "the glob finds the store"
+    offenders = _store_door_offenders()
+    assert offenders == [], "; ".join(offenders)

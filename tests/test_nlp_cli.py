@@ -100,8 +100,8 @@ def test_train_from_db_uses_team_labels(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('[storage]\npath = "p.db"\n', encoding="utf-8")
     with Store.open(tmp_path / "p.db") as store:
         for _ in range(5):
-            store.add_label("绝绝子", "positive", given_by="tg:1")
-            store.add_label("拉胯", "negative", given_by="tg:1")
+            store.labels.add_label("绝绝子", "positive", given_by="tg:1")
+            store.labels.add_label("拉胯", "negative", given_by="tg:1")
     out = tmp_path / "m.json.gz"
     result = run(
         ["nlp", "train", "--from-db", "--out", str(out), "--base-limit", "300"], b"", tmp_path

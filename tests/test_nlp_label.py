@@ -39,7 +39,7 @@ TEXTS = [
 def filled_store(path: Path) -> None:
     """A post with comments on two days, scored by the default model."""
     with Store.open(path) as store:
-        store.save_posts([factories.post(), factories.post("4390000000000002")])
+        store.content.save_posts([factories.post(), factories.post("4390000000000002")])
         comments = [
             factories.comment(
                 f"43900000000002{i:02d}",
@@ -49,7 +49,7 @@ def filled_store(path: Path) -> None:
             )
             for i, text in enumerate(TEXTS)
         ]
-        store.save_comments(comments)
+        store.content.save_comments(comments)
         config = config_from_dict({"storage": {"path": str(path)}}, path.parent / "c.toml")
         import asyncio
 
@@ -77,9 +77,9 @@ def test_scores_store_three_probabilities_and_entropy(tmp_path: Path) -> None:
 
 
 def test_two_class_scores_still_store(store: Store) -> None:
-    store.save_posts([factories.post()])
-    store.save_comments([factories.comment()])
-    store.set_comment_scores([("weibo", "4390000000000101", 0.2, "negative", "old")])
+    store.content.save_posts([factories.post()])
+    store.content.save_comments([factories.comment()])
+    store.content.set_comment_scores([("weibo", "4390000000000101", 0.2, "negative", "old")])
     (row,) = store.query("SELECT sentiment, p_neutral, p_negative, entropy FROM comments")
     assert (row["sentiment"], row["p_neutral"], row["p_negative"]) == (0.2, 0.0, 0.8)
     assert row["entropy"] == pytest.approx(0.7219, abs=1e-4)
@@ -89,7 +89,7 @@ def test_label_asks_the_least_sure_first_and_stores_answers(tmp_path: Path) -> N
     filled_store(tmp_path / "p.db")
     config = write_config(tmp_path)
     with Store.open(tmp_path / "p.db") as store:
-        expected = [r["text"] for r in store.uncertain_comments(10)]
+        expected = [r["text"] for r in store.reports.uncertain_comments(10)]
     result = subprocess.run(
         [PINGFAN, "--config", str(config), "nlp", "label", "--n", "4"],
         input="1\nx\n2\ns\n3\n",
@@ -103,7 +103,7 @@ def test_label_asks_the_least_sure_first_and_stores_answers(tmp_path: Path) -> N
     assert "stored 3 label(s) (1 positive, 1 neutral, 1 negative)" in out
     assert "1、2、3、s 或 q" in out  # "x" was asked again
     with Store.open(tmp_path / "p.db") as store:
-        labels = store.labels()
+        labels = store.labels.labels()
         team = {
             r["text"]: r["label"]
             for r in store.query("SELECT text, label FROM comments WHERE model_version = 'team'")
@@ -120,9 +120,9 @@ def test_label_stops_at_q_and_at_the_end_of_input(tmp_path: Path) -> None:
     for answers in ("2\nq\n1\n", "3\n"):  # one label each: q stops, and so does the end
         assert _label_in_process(config, answers) == 0
     with Store.open(tmp_path / "p.db") as store:
-        assert len(store.labels()) == 2
+        assert len(store.labels.labels()) == 2
         # a labelled comment is not asked about again
-        assert len(store.uncertain_comments(10)) == len(TEXTS) - 2
+        assert len(store.reports.uncertain_comments(10)) == len(TEXTS) - 2
 
 
 def _label_in_process(config: Path, answers: str) -> int:
@@ -175,9 +175,9 @@ def test_train_from_db_prints_before_and_after_per_class(tmp_path: Path) -> None
     config = write_config(tmp_path)
     with Store.open(tmp_path / "p.db") as store:
         for i in range(8):
-            store.add_label(f"这是哪里{i}", "neutral", given_by="cli:t")
-            store.add_label(f"太好了{i}", "positive", given_by="cli:t")
-            store.add_label(f"太差了{i}", "negative", given_by="cli:t")
+            store.labels.add_label(f"这是哪里{i}", "neutral", given_by="cli:t")
+            store.labels.add_label(f"太好了{i}", "positive", given_by="cli:t")
+            store.labels.add_label(f"太差了{i}", "negative", given_by="cli:t")
     out = tmp_path / "team.json.gz"
     result = subprocess.run(
         [PINGFAN, "--config", str(config), "nlp", "train", "--from-db", "--out", str(out), *LIMIT],
@@ -202,7 +202,7 @@ def test_adapt_reports_the_change_on_team_labels(
     filled_store(tmp_path / "p.db")
     config = write_config(tmp_path)
     with Store.open(tmp_path / "p.db") as store:
-        store.add_label("这个", "neutral", platform="weibo", comment_id="4390000000000202")
+        store.labels.add_label("这个", "neutral", platform="weibo", comment_id="4390000000000202")
     small = [Example("太好了", "positive"), Example("太差了", "negative")] * 10
     monkeypatch.setattr("nlp.training.base_examples", lambda: small)
     out = tmp_path / "adapted.json.gz"

@@ -89,6 +89,6 @@ async def test_collect_once_says_partial_and_until_done_reads_on(tmp_path: Path)
         assert not done.blocked
         assert not [line for line in done.lines if "partial" in line], done.lines
         with Store.open(config.storage.path) as store:
-            left = [row for row in store.comment_poll_state("weibo", "weibo:comments")
+            left = [row for row in store.reports.comment_poll_state("weibo", "weibo:comments")
                     if row["value"] is None or "resume" in row["value"]]  # fmt: skip
         assert left == []

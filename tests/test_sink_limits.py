@@ -41,7 +41,7 @@ def alert(n: int, at: datetime = AT, **changes: Any) -> AlertRecord:
 
 def enqueue(store: Store, *alerts: AlertRecord, evidence: dict[str, Any] | None = None) -> None:
     for item in alerts:
-        store.enqueue_alert(item, url=f"https://m.weibo.cn/detail/{item.subject_id}",
+        store.outbox.enqueue_alert(item, url=f"https://m.weibo.cn/detail/{item.subject_id}",
                             evidence=evidence or {"n": 1})  # fmt: skip
 
 
@@ -126,7 +126,7 @@ async def test_the_dispatchers_counts_equal_the_messages_the_services_received(
         assert first_round[tg] > 4 and first_round["wecom:PF_TEST_WECOM"] == 3
         # the burst: Telegram's minute held fewer single alerts than WeCom's, because the
         # parts of the long alert counted against it (at most 20 a minute in both)
-        assert r.store.sent_since(tg, AT) == received[tg]
+        assert r.store.outbox.sent_since(tg, AT) == received[tg]
         assert sum(1 for t in r.fake.texts("wecom") if "已合并" in t) == 1
         limited = [tg, "wecom:PF_TEST_WECOM", "dingtalk:PF_TEST_DINGTALK"]
         assert all(reports[1].messages[label] <= 20 for label in limited)
@@ -148,7 +148,7 @@ async def test_a_long_alert_to_a_group_keeps_one_a_second_and_twenty_a_minute(
         assert report.sent == 1 and report.coalesced == 0
         assert sum(r.clock.slept) >= 60  # over 20 parts: the second minute was waited for
         # a restart at once: the outbox remembers the minute's messages
-        assert r.store.sent_since(report_label := f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}",
+        assert r.store.outbox.sent_since(report_label := f"telegram:PF_TEST_TELEGRAM:{CHAT_ID}",
                                   r.clock.now - timedelta(minutes=1)) > 0  # fmt: skip
         assert (await r.dispatch(config)).messages == {}
         r.clock.advance(minutes=1, seconds=1)  # recorded when the last part went: conservative

@@ -18,11 +18,11 @@ def test_status_shows_each_source_and_an_open_circuit_in_local_time(tmp_path: Pa
     config = config_from_dict({"storage": {"path": "p.db"}}, tmp_path / "config.toml")
     clock = VirtualClock(T0)
     with Store.open(config.storage.path) as store:
-        store.record_source_run(
+        store.runtime.record_source_run(
             "weibo:topic_posts:平凡大连人", "weibo", status="ok", at=T0,
             due_at=T0 + timedelta(minutes=5), rows=3, requests=1,
         )  # fmt: skip
-        store.record_source_run(
+        store.runtime.record_source_run(
             "weibo:comments", "weibo", status="blocked", at=T0,
             due_at=T0 + timedelta(minutes=30), error="Weibo answered HTTP 432 (blocked)",
         )  # fmt: skip

@@ -1,4 +1,4 @@
-import sqlite3
+import sqlite3  # the schema's own CHECK, met from outside the store
 import subprocess
 import sys
 import textwrap
@@ -14,9 +14,9 @@ from tests.support.factories import T0, comment, post
 
 
 def test_same_post_twice_is_one_row_and_two_metric_points(store: Store) -> None:
-    store.save_posts([post(likes=10)])
-    store.save_posts([post(likes=25, observed_at=T0 + timedelta(hours=1))])
-    counts = store.table_counts()
+    store.content.save_posts([post(likes=10)])
+    store.content.save_posts([post(likes=25, observed_at=T0 + timedelta(hours=1))])
+    counts = store.reports.table_counts()
     assert counts["posts"] == 1
     assert counts["post_metrics"] == 2
     likes = [r["likes"] for r in store.query("SELECT likes FROM post_metrics ORDER BY pk")]
@@ -25,28 +25,30 @@ def test_same_post_twice_is_one_row_and_two_metric_points(store: Store) -> None:
 
 
 def test_missing_count_does_not_erase_the_known_one(store: Store) -> None:
-    store.save_posts([post(plays=None, likes=10)])
-    store.save_posts([post(plays=None, likes=None, observed_at=T0 + timedelta(hours=1))])
+    store.content.save_posts([post(plays=None, likes=10)])
+    store.content.save_posts([post(plays=None, likes=None, observed_at=T0 + timedelta(hours=1))])
     row = next(store.query("SELECT plays, likes FROM posts"))
     assert row == {"plays": None, "likes": 10}
 
 
 def test_times_are_utc_iso_with_offset(store: Store) -> None:
-    store.save_posts([post()])
+    store.content.save_posts([post()])
     created = next(store.query("SELECT created_at FROM posts"))["created_at"]
     assert created == "2019-07-06T02:00:00+00:00"
 
 
 def test_naive_datetime_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
-        store.save_posts([post(created_at=T0.replace(tzinfo=None))])
-    assert store.table_counts()["posts"] == 0
+        store.content.save_posts([post(created_at=T0.replace(tzinfo=None))])
+    assert store.reports.table_counts()["posts"] == 0
 
 
 def test_cursor_commits_with_its_rows(store: Store) -> None:
-    store.save_posts([post("1"), post("2")], cursor=Cursor("weibo:topic", "平凡大连人", "p2"))
-    assert store.cursor("weibo:topic", "平凡大连人") == "p2"
-    assert store.table_counts()["posts"] == 2
+    store.content.save_posts(
+        [post("1"), post("2")], cursor=Cursor("weibo:topic", "平凡大连人", "p2")
+    )
+    assert store.content.cursor("weibo:topic", "平凡大连人") == "p2"
+    assert store.reports.table_counts()["posts"] == 2
 
 
 def test_failure_midway_lands_neither_rows_nor_cursor(store: Store) -> None:
@@ -56,10 +58,10 @@ def test_failure_midway_lands_neither_rows_nor_cursor(store: Store) -> None:
         raise RuntimeError("connection dropped mid-page")
 
     with pytest.raises(RuntimeError):
-        store.save_posts(posts_then_failure(), cursor=Cursor("weibo:topic", "k", "next"))
-    assert store.table_counts()["posts"] == 0
-    assert store.table_counts()["post_metrics"] == 0
-    assert store.cursor("weibo:topic", "k") is None
+        store.content.save_posts(posts_then_failure(), cursor=Cursor("weibo:topic", "k", "next"))
+    assert store.reports.table_counts()["posts"] == 0
+    assert store.reports.table_counts()["post_metrics"] == 0
+    assert store.content.cursor("weibo:topic", "k") is None
 
 
 def test_process_killed_midway_lands_neither(tmp_path: Path) -> None:
@@ -73,14 +75,14 @@ def test_process_killed_midway_lands_neither(tmp_path: Path) -> None:
         from tests.support.factories import post
 
         store = Store.open({str(db_path)!r})
-        store.save_posts([post("0")], cursor=Cursor("s", "k", "before"))
+        store.content.save_posts([post("0")], cursor=Cursor("s", "k", "before"))
 
         def posts():
             yield post("1")
             yield post("2")
             os._exit(9)
 
-        store.save_posts(posts(), cursor=Cursor("s", "k", "after"))
+        store.content.save_posts(posts(), cursor=Cursor("s", "k", "after"))
         """
     )
     result = subprocess.run(
@@ -88,7 +90,7 @@ def test_process_killed_midway_lands_neither(tmp_path: Path) -> None:
     )
     assert result.returncode == 9, result.stderr.decode()
     with Store.open(db_path) as reopened:
-        assert reopened.cursor("s", "k") == "before"
+        assert reopened.content.cursor("s", "k") == "before"
         ids = [r["id"] for r in reopened.query("SELECT id FROM posts")]
         assert ids == ["0"]
 
@@ -102,19 +104,19 @@ def test_reopening_does_not_reapply_migrations(tmp_path: Path) -> None:
     path = tmp_path / "again.db"
     migrated = "SELECT name FROM _sqlite_migrations ORDER BY name"
     with Store.open(path) as first:
-        first.save_posts([post()])
+        first.content.save_posts([post()])
         applied = [r["name"] for r in first.query(migrated)]
     assert applied[0] == "m001_initial"
     assert "m030_fts_built_by_the_store" in applied
     with Store.open(path) as second:
-        assert second.table_counts()["posts"] == 1
+        assert second.reports.table_counts()["posts"] == 1
         assert [r["name"] for r in second.query(migrated)] == applied
 
 
 def test_memory_database_works() -> None:
     with Store.open(":memory:") as memory:
-        memory.save_posts([post()])
-        assert memory.table_counts()["posts"] == 1
+        memory.content.save_posts([post()])
+        assert memory.reports.table_counts()["posts"] == 1
 
 
 def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
@@ -127,8 +129,8 @@ def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_comments_upsert_and_reply_parent(store: Store) -> None:
-    store.save_comments([comment("c1"), comment("c2", parent_id="c1")])
-    store.save_comments([comment("c1", likes=9)])
+    store.content.save_comments([comment("c1"), comment("c2", parent_id="c1")])
+    store.content.save_comments([comment("c1", likes=9)])
     rows = list(store.query("SELECT id, parent_id, likes FROM comments ORDER BY id"))
     assert rows == [
         {"id": "c1", "parent_id": None, "likes": 9},
@@ -138,7 +140,7 @@ def test_comments_upsert_and_reply_parent(store: Store) -> None:
 
 def test_accounts_keep_follower_snapshots(store: Store) -> None:
     for hours, followers in ((0, 434000), (6, 436100)):
-        store.save_accounts(
+        store.metrics.save_accounts(
             [
                 Account(
                     "weibo",
@@ -150,14 +152,14 @@ def test_accounts_keep_follower_snapshots(store: Store) -> None:
                 )
             ]
         )
-    assert store.table_counts()["accounts"] == 1
+    assert store.reports.table_counts()["accounts"] == 1
     snaps = [r["followers"] for r in store.query("SELECT followers FROM account_metrics")]
     assert snaps == [434000, 436100]
 
 
 def test_topic_metrics_are_a_time_series(store: Store) -> None:
-    store.save_topic_stats([TopicStats("douyin", "平凡大连人", T0, views=1_000_000)])
-    store.save_topic_stats(
+    store.metrics.save_topic_stats([TopicStats("douyin", "平凡大连人", T0, views=1_000_000)])
+    store.metrics.save_topic_stats(
         [TopicStats("douyin", "平凡大连人", T0 + timedelta(days=1), views=1_200_000)]
     )
     views = [r["views"] for r in store.query("SELECT views FROM topic_metrics ORDER BY pk")]
@@ -166,69 +168,75 @@ def test_topic_metrics_are_a_time_series(store: Store) -> None:
 
 def test_alert_dedupe_key_is_unique(store: Store) -> None:
     alert = AlertRecord("trending", "warning", "热度上升", "…", "trending:weibo:1:2019-07-06", T0)
-    assert store.enqueue_alert(alert) is True
-    assert store.enqueue_alert(alert) is False
-    assert store.table_counts()["alerts"] == 1
+    assert store.outbox.enqueue_alert(alert) is True
+    assert store.outbox.enqueue_alert(alert) is False
+    assert store.reports.table_counts()["alerts"] == 1
 
 
 def test_labels_accept_only_known_labels(store: Store) -> None:
-    store.add_label("太感人了", "positive", platform="weibo", comment_id="c1", given_by="tg:42")
+    store.labels.add_label(
+        "太感人了", "positive", platform="weibo", comment_id="c1", given_by="tg:42"
+    )
     with pytest.raises(ValueError):
-        store.add_label("x", "meh")
+        store.labels.add_label("x", "meh")
     with pytest.raises(sqlite3.IntegrityError):
         store.db.execute("INSERT INTO labels (text, label, given_at) VALUES ('x', 'meh', 'now')")
 
 
 def test_full_text_search_finds_chinese_words(store: Store) -> None:
-    store.save_posts(
+    store.content.save_posts(
         [
             post("1", text="推荐我们小区的环卫工人刘阿姨 #平凡大连人#"),
             post("2", text="星海广场今天堵车太严重了[怒]"),
         ]
     )
-    store.save_comments([comment("c1", text="大连的公交司机真的很暖心")])
-    assert [h.id for h in store.search("环卫工人")] == ["1"]
-    assert [h.id for h in store.search("大连")] == ["1"]
-    assert [h.id for h in store.search("堵车")] == ["2"]
-    assert [h.id for h in store.search("公交司机", kind="comments")] == ["c1"]
-    assert store.search("不存在的词语") == []
+    store.content.save_comments([comment("c1", text="大连的公交司机真的很暖心")])
+    assert [h.id for h in store.content.search("环卫工人")] == ["1"]
+    assert [h.id for h in store.content.search("大连")] == ["1"]
+    assert [h.id for h in store.content.search("堵车")] == ["2"]
+    assert [h.id for h in store.content.search("公交司机", kind="comments")] == ["c1"]
+    assert store.content.search("不存在的词语") == []
 
 
 def test_search_input_cannot_inject_fts_syntax(store: Store) -> None:
-    store.save_posts([post("1", text="大连 OR 北京")])
-    assert store.search('" OR * NEAR(') == []
-    assert [h.id for h in store.search("大连")] == ["1"]
+    store.content.save_posts([post("1", text="大连 OR 北京")])
+    assert store.content.search('" OR * NEAR(') == []
+    assert [h.id for h in store.content.search("大连")] == ["1"]
 
 
 def test_search_follows_updated_text(store: Store) -> None:
-    store.save_posts([post("1", text="原来的文字")])
-    store.save_posts([post("1", text="修改后的内容")])
-    assert store.search("原来") == []
-    assert [h.id for h in store.search("修改")] == ["1"]
+    store.content.save_posts([post("1", text="原来的文字")])
+    store.content.save_posts([post("1", text="修改后的内容")])
+    assert store.content.search("原来") == []
+    assert [h.id for h in store.content.search("修改")] == ["1"]
 
 
 def test_retention_purges_old_comments_only(store: Store) -> None:
-    store.save_comments([comment("old"), comment("new", created_at=T0 + timedelta(days=200))])
-    removed = store.purge_expired_comments(180, now=T0 + timedelta(days=201))
+    store.content.save_comments(
+        [comment("old"), comment("new", created_at=T0 + timedelta(days=200))]
+    )
+    removed = store.content.purge_expired_comments(180, now=T0 + timedelta(days=201))
     assert removed == 1
     assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new"]
-    assert store.purge_expired_comments(0) == 0
+    assert store.content.purge_expired_comments(0) == 0
 
 
 def test_team_label_sticks_through_rescoring(store: Store) -> None:
-    store.save_comments([comment("c1", text="绝绝子")])
-    store.add_label("绝绝子", "positive", platform="weibo", comment_id="c1", given_by="tg:7")
-    store.set_comment_scores([("weibo", "c1", 0.2, "negative", "pingfan-default-1")])
+    store.content.save_comments([comment("c1", text="绝绝子")])
+    store.labels.add_label("绝绝子", "positive", platform="weibo", comment_id="c1", given_by="tg:7")
+    store.content.set_comment_scores([("weibo", "c1", 0.2, "negative", "pingfan-default-1")])
     row = next(store.query("SELECT sentiment, label, model_version FROM comments"))
     assert row == {"sentiment": 0.2, "label": "positive", "model_version": "team"}
 
 
 def test_a_reading_that_moves_no_count_adds_no_metric_point(store: Store) -> None:
-    store.save_posts([post(likes=10, comments=2)])
+    store.content.save_posts([post(likes=10, comments=2)])
     later = T0 + timedelta(hours=1)
-    store.save_posts([post(likes=10, comments=2, observed_at=later)])  # the page read again
-    store.save_posts([post(likes=None, comments=None, observed_at=later)])  # counts not given
-    store.save_posts([post(likes=None, comments=3, observed_at=later)])  # one count moved
+    store.content.save_posts([post(likes=10, comments=2, observed_at=later)])  # the page read again
+    store.content.save_posts(
+        [post(likes=None, comments=None, observed_at=later)]
+    )  # counts not given
+    store.content.save_posts([post(likes=None, comments=3, observed_at=later)])  # one count moved
     points = list(store.query("SELECT likes, comments FROM post_metrics ORDER BY pk"))
     assert points == [{"likes": 10, "comments": 2}, {"likes": None, "comments": 3}]
     assert next(store.query("SELECT likes, comments FROM posts")) == {"likes": 10, "comments": 3}
@@ -236,7 +244,9 @@ def test_a_reading_that_moves_no_count_adds_no_metric_point(store: Store) -> Non
 
 def test_a_post_twice_in_one_batch_is_read_in_order(store: Store) -> None:
     later = T0 + timedelta(hours=1)
-    store.save_posts([post(likes=10), post("2"), post(likes=12, observed_at=later), post("2")])
+    store.content.save_posts(
+        [post(likes=10), post("2"), post(likes=12, observed_at=later), post("2")]
+    )
     likes = [
         r["likes"]
         for r in store.query(
@@ -244,7 +254,7 @@ def test_a_post_twice_in_one_batch_is_read_in_order(store: Store) -> None:
         )
     ]
     assert likes == [10, 12]
-    assert store.table_counts()["post_metrics"] == 3
+    assert store.reports.table_counts()["post_metrics"] == 3
     row = next(store.query("SELECT likes, first_seen, observed_at FROM posts WHERE id != '2'"))
     assert row == {
         "likes": 12,
@@ -254,24 +264,27 @@ def test_a_post_twice_in_one_batch_is_read_in_order(store: Store) -> None:
 
 
 def test_comment_likes_not_given_keep_the_known_count(store: Store) -> None:
-    store.save_comments([comment("c1", likes=7, observed_at=T0 + timedelta(hours=2))])
-    store.save_comments([comment("c1", likes=None, observed_at=T0 + timedelta(hours=1))])
+    store.content.save_comments([comment("c1", likes=7, observed_at=T0 + timedelta(hours=2))])
+    store.content.save_comments([comment("c1", likes=None, observed_at=T0 + timedelta(hours=1))])
     row = next(store.query("SELECT likes, observed_at FROM comments"))
     assert row == {"likes": 7, "observed_at": "2019-07-06T04:00:00+00:00"}
 
 
 def test_comment_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> None:
-    assert store.save_comments([comment("1"), comment("2")], cursor=Cursor("c", "k", "p2")) == 2
-    assert store.cursor("c", "k") == "p2"
+    assert (
+        store.content.save_comments([comment("1"), comment("2")], cursor=Cursor("c", "k", "p2"))
+        == 2
+    )
+    assert store.content.cursor("c", "k") == "p2"
 
     def comments_then_failure() -> Iterator[Comment]:
         yield comment("3")
         raise RuntimeError("connection dropped mid-page")
 
     with pytest.raises(RuntimeError):
-        store.save_comments(comments_then_failure(), cursor=Cursor("c", "k", "p3"))
-    assert store.cursor("c", "k") == "p2"
-    assert store.table_counts()["comments"] == 2
+        store.content.save_comments(comments_then_failure(), cursor=Cursor("c", "k", "p3"))
+    assert store.content.cursor("c", "k") == "p2"
+    assert store.reports.table_counts()["comments"] == 2
 
 
 def test_account_snapshot_only_when_a_figure_moved(store: Store) -> None:
@@ -279,11 +292,11 @@ def test_account_snapshot_only_when_a_figure_moved(store: Store) -> None:
         at = T0 + timedelta(hours=hours)
         return Account("weibo", "1000000001", "大连身边事", at, followers=followers, kind="kol")
 
-    assert store.save_accounts([kol(0, 100), kol(1, 100), kol(2, 120)]) == 3
-    assert store.save_accounts([kol(3, 120)]) == 1
+    assert store.metrics.save_accounts([kol(0, 100), kol(1, 100), kol(2, 120)]) == 3
+    assert store.metrics.save_accounts([kol(3, 120)]) == 1
     snaps = [r["followers"] for r in store.query("SELECT followers FROM account_metrics")]
     assert snaps == [100, 120]
-    store.save_accounts([kol(4, None)])
+    store.metrics.save_accounts([kol(4, None)])
     assert next(store.query("SELECT followers FROM accounts"))["followers"] == 120
 
 
@@ -291,29 +304,35 @@ def test_topic_stats_count_the_points_added(store: Store) -> None:
     def reading(hours: int, views: int) -> TopicStats:
         return TopicStats("weibo", "平凡大连人", T0 + timedelta(hours=hours), views=views)
 
-    assert store.save_topic_stats([reading(0, 5), reading(1, 5), reading(2, 9)]) == 2
-    assert store.save_topic_stats([reading(3, 9)]) == 0
-    assert store.save_topic_stats([]) == 0
+    assert store.metrics.save_topic_stats([reading(0, 5), reading(1, 5), reading(2, 9)]) == 2
+    assert store.metrics.save_topic_stats([reading(3, 9)]) == 0
+    assert store.metrics.save_topic_stats([]) == 0
     views = [r["views"] for r in store.query("SELECT views FROM topic_metrics ORDER BY pk")]
     assert views == [5, 9]
 
 
 def test_retention_drops_the_citizens_words_copied_into_labels(store: Store) -> None:
-    store.save_comments([comment("old"), comment("new", created_at=T0 + timedelta(days=200))])
+    store.content.save_comments(
+        [comment("old"), comment("new", created_at=T0 + timedelta(days=200))]
+    )
     now = T0 + timedelta(days=201)
-    store.add_label("刘阿姨辛苦了[心]", "positive", platform="weibo", comment_id="old")
-    store.add_label("刘阿姨辛苦了[心]", "positive", platform="weibo", comment_id="new")
-    store.add_label("绝绝子", "positive", given_by="tg:7", given_at=T0)  # typed by the team
-    store.add_label("早就删了的评论", "negative", platform="weibo", comment_id="gone", given_at=T0)
-    store.add_label("还没存的评论", "neutral", platform="weibo", comment_id="later", given_at=now)
-    assert store.purge_expired_comments(180, now=now) == 1
+    store.labels.add_label("刘阿姨辛苦了[心]", "positive", platform="weibo", comment_id="old")
+    store.labels.add_label("刘阿姨辛苦了[心]", "positive", platform="weibo", comment_id="new")
+    store.labels.add_label("绝绝子", "positive", given_by="tg:7", given_at=T0)  # typed by the team
+    store.labels.add_label(
+        "早就删了的评论", "negative", platform="weibo", comment_id="gone", given_at=T0
+    )
+    store.labels.add_label(
+        "还没存的评论", "neutral", platform="weibo", comment_id="later", given_at=now
+    )
+    assert store.content.purge_expired_comments(180, now=now) == 1
     kept = list(store.query("SELECT comment_id, text FROM labels ORDER BY pk"))
     assert kept == [
         {"comment_id": "new", "text": "刘阿姨辛苦了[心]"},
         {"comment_id": None, "text": "绝绝子"},
         {"comment_id": "later", "text": "还没存的评论"},
     ]
-    assert store.labels() == [
+    assert store.labels.labels() == [
         ("刘阿姨辛苦了[心]", "positive"),
         ("绝绝子", "positive"),
         ("还没存的评论", "neutral"),

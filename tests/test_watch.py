@@ -255,7 +255,7 @@ async def test_a_watched_short_link_is_collected_without_the_tag(tmp_path: Path)
             async with open_douyin(config, store, runtime_clock, None) as runtime:
                 report = await runtime.runner.run_all(list(runtime.sources))
                 assert all(s.status == "ok" for s in report.steps), report.summary()
-                (watched,) = store.watched("douyin")
+                (watched,) = store.watch.watched("douyin")
                 assert watched.id is not None and watched.note == "英雄视频"
                 posts = list(store.query("SELECT id FROM posts"))
                 assert [p["id"] for p in posts] == [watched.id]

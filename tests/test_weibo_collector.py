@@ -54,7 +54,7 @@ async def test_full_pass_lands_posts_comments_stats_and_snapshots(tmp_path: Path
 async def test_second_pass_without_news_is_cheap_and_adds_nothing(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.run_pass()
-        counts = r.store.table_counts()
+        counts = r.store.reports.table_counts()
         before = r.server.sim.requests_to("weibo") + r.server.sim.requests_to("weibo_topic")
         report = await r.run_pass()
         after = r.server.sim.requests_to("weibo") + r.server.sim.requests_to("weibo_topic")
@@ -63,7 +63,7 @@ async def test_second_pass_without_news_is_cheap_and_adds_nothing(tmp_path: Path
         by_name = {step.name: step for step in report.steps}
         assert by_name["weibo:comments"].requests == 0, "no thread has news"
         assert by_name["weibo:post_counts"].requests == 0, "every count was read just now"
-        assert r.store.table_counts() == counts
+        assert r.store.reports.table_counts() == counts
 
 
 async def test_later_pass_picks_up_only_what_is_new(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ async def test_ok0_mid_walk_does_not_advance_the_cursor(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.collector.collect_topic_posts(TOPIC)
         r.advance(days=20)  # enough new posts for several pages
-        cursor_before = r.store.cursor("weibo:posts", f"search:{TOPIC}")
+        cursor_before = r.store.content.cursor("weibo:posts", f"search:{TOPIC}")
         original = r.collector.http.get
 
         async def early_end_on_page_2(url, params=None, headers=None):  # type: ignore[no-untyped-def]
@@ -160,10 +160,10 @@ async def test_ok0_mid_walk_does_not_advance_the_cursor(tmp_path: Path) -> None:
 
         r.collector.http.get = early_end_on_page_2  # type: ignore[method-assign]
         await r.collector.collect_topic_posts(TOPIC)
-        assert r.store.cursor("weibo:posts", f"search:{TOPIC}") == cursor_before
+        assert r.store.content.cursor("weibo:posts", f"search:{TOPIC}") == cursor_before
         r.collector.http.get = original  # type: ignore[method-assign]
         await r.collector.collect_topic_posts(TOPIC)
-        assert r.store.cursor("weibo:posts", f"search:{TOPIC}") != cursor_before
+        assert r.store.content.cursor("weibo:posts", f"search:{TOPIC}") != cursor_before
         post_ids = {row["id"] for row in stored(r.store, "SELECT id FROM posts")}
         now = r.clock.now()
         topic_ids = {
@@ -293,8 +293,10 @@ async def test_block_during_long_text_keeps_the_rows_read_so_far(tmp_path: Path)
         r.add_fault("http432", path="/statuses/extend", count=1)
         report = await r.run_pass()
         assert report.blocked
-        assert r.store.table_counts()["posts"] > 0, "the listed posts were kept"
-        assert r.store.cursor("weibo:posts", f"search:{TOPIC}") is None, "but not the cursor"
+        assert r.store.reports.table_counts()["posts"] > 0, "the listed posts were kept"
+        assert r.store.content.cursor("weibo:posts", f"search:{TOPIC}") is None, (
+            "but not the cursor"
+        )
         assert len(stored(r.store, "SELECT id FROM alerts")) == 1
 
 

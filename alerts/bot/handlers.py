@@ -175,7 +175,7 @@ class TeamBot:
         await self.send(update, fit(line for line in lines if line))
 
     async def label(self, update: Update, context: Context) -> None:
-        candidate = self.store.next_label_candidate()
+        candidate = self.store.team.next_label_candidate()
         markup = self._card_keyboard(candidate.pk) if candidate else None
         await self.send(update, self.replies.label(candidate), markup)
 
@@ -183,7 +183,7 @@ class TeamBot:
         args = context.args or []
         now = self.now()
         if not args:
-            await self.send(update, self.replies.mutes(self.store.mutes_at(now)))
+            await self.send(update, self.replies.mutes(self.store.team.mutes_at(now)))
             return
         if len(args) > 2:
             await self.send(update, self.replies.line("mute.usage"))
@@ -202,7 +202,7 @@ class TeamBot:
             await self.send(update, subject)
             return
         until = now + timedelta(seconds=seconds)
-        self.store.mute(
+        self.store.outbox.mute(
             subject.platform,
             subject.id,
             until,
@@ -226,7 +226,7 @@ class TeamBot:
         if isinstance(subject, str):
             await self.send(update, subject)
             return
-        done = self.store.unmute(subject.platform, subject.id)
+        done = self.store.outbox.unmute(subject.platform, subject.id)
         key = "unmute.done" if done else "unmute.none"
         await self.send(update, self.replies.line(key, subject=self.subject_text(subject)))
 
@@ -258,7 +258,7 @@ class TeamBot:
         word, colon, rest = token.replace("：", ":").partition(":")
         if colon and word.lower() in _PLATFORM_WORDS and rest:
             return Subject(_PLATFORM_WORDS[word.lower()], rest)
-        platforms = self.store.subject_platforms(token)
+        platforms = self.store.team.subject_platforms(token)
         if len(platforms) == 1:
             return Subject(platforms[0], token)
         if len(platforms) > 1:
@@ -266,7 +266,7 @@ class TeamBot:
         return self._alert_subject(token, token)
 
     def _alert_subject(self, number: str, token: str) -> Subject | str:
-        alert = self.store.outbox_alert(int(number)) if number.isdigit() else None
+        alert = self.store.outbox.outbox_alert(int(number)) if number.isdigit() else None
         if alert is None:
             return self.replies.line("id.unknown", id=token)
         if not alert.subject_id:
@@ -319,17 +319,17 @@ class TeamBot:
         return message, press
 
     async def _card(self, query: CallbackQuery, message: Message, press: Press) -> str:
-        candidate = self.store.label_candidate(press.id)
+        candidate = self.store.team.label_candidate(press.id)
         if candidate is None:
             raise Refused("press.stale", f"comment row {press.id} is gone")
         now = self.now()
         who = f"telegram:{query.from_user.id}"
         if press.code == callbacks.SKIP:
-            self.store.skip_label(candidate.platform, candidate.id, by=who, at=now)
+            self.store.team.skip_label(candidate.platform, candidate.id, by=who, at=now)
             previous, toast = "skip", str(self.replies.line("label.skip"))
         else:
             label = press.label or "neutral"
-            self.store.add_label(
+            self.store.labels.add_label(
                 candidate.text,
                 label,
                 platform=candidate.platform,
@@ -339,13 +339,13 @@ class TeamBot:
             )
             previous = label
             toast = str(self.replies.line("label.saved", label=self.replies.label_name(label)))
-        following = self.store.next_label_candidate()
+        following = self.store.team.next_label_candidate()
         markup = self._card_keyboard(following.pk) if following else None
         await self._edit_text(message, self.replies.label(following, previous), markup)
         return toast
 
     async def _alert_label(self, query: CallbackQuery, message: Message, press: Press) -> str:
-        alert = self.store.outbox_alert(press.id)
+        alert = self.store.outbox.outbox_alert(press.id)
         samples = alert.evidence.get("samples") if alert else None
         sample = (
             samples[press.index]
@@ -357,11 +357,11 @@ class TeamBot:
             raise Refused("press.stale", f"alert {press.id} or its quoted comment is gone")
         post = alert.evidence.get("post")
         platform = alert.platform or (post.get("platform") if isinstance(post, dict) else None)
-        comment = self.store.stored_comment(str(platform), comment_id) if platform else None
+        comment = self.store.team.stored_comment(str(platform), comment_id) if platform else None
         if comment is None:
             raise Refused("press.stale", f"the comment quoted by alert {press.id} is gone")
         label = press.label or "neutral"
-        self.store.add_label(
+        self.store.labels.add_label(
             comment.text,
             label,
             platform=comment.platform,
@@ -375,8 +375,8 @@ class TeamBot:
         return str(self.replies.line("label.saved", label=self.replies.label_name(label)))
 
     async def _ack(self, query: CallbackQuery, message: Message, press: Press) -> str:
-        before = self.store.alert_ack(press.id)
-        ack = before or self.store.ack_alert(
+        before = self.store.team.alert_ack(press.id)
+        ack = before or self.store.team.ack_alert(
             press.id,
             by=display_name(query.from_user),
             by_id=str(query.from_user.id),
@@ -409,12 +409,12 @@ class TeamBot:
         return render.clean_line(str(self.replies.line("ack.already", name=ack.by, time=when)))
 
     async def _mute_button(self, query: CallbackQuery, message: Message, press: Press) -> str:
-        alert = self.store.outbox_alert(press.id)
+        alert = self.store.outbox.outbox_alert(press.id)
         if alert is None or not alert.subject_id:
             raise Refused("press.stale", f"alert {press.id} is gone")
         language = self.replies.language
         if press.action == "unmute":
-            self.store.unmute(alert.platform, alert.subject_id)
+            self.store.outbox.unmute(alert.platform, alert.subject_id)
             fresh = mute_button(language, press.id)
             old = callbacks.unmute_data(press.id)
             await self._edit_markup(
@@ -426,7 +426,9 @@ class TeamBot:
             return str(self.replies.line("unmute.pressed"))
         now = self.now()
         until = now + timedelta(seconds=MUTE_BUTTON_SECONDS)
-        self.store.mute_alert_subject(press.id, until, at=now, by=display_name(query.from_user))
+        self.store.outbox.mute_alert_subject(
+            press.id, until, at=now, by=display_name(query.from_user)
+        )
         short = self.replies.short_time(until)
         undo = InlineKeyboardButton(
             render.clean_line(str(self.replies.line("mute.button", until=short))),

@@ -361,11 +361,11 @@ class Replies:
         enabled = {"weibo": self.config.weibo.enabled, "douyin": self.config.douyin.enabled}
         statuses = {
             s.platform: s
-            for s in self.store.platform_status(
+            for s in self.store.team.platform_status(
                 [p for p in PLATFORMS if enabled[p]], day_start=day_start, now=now
             )
         }
-        topics = self.store.topic_growth(since=now - timedelta(days=1), now=now)
+        topics = self.store.team.topic_growth(since=now - timedelta(days=1), now=now)
         stale_after = self.config.alerts.health.stale_after
         lines: list[str] = [self.t("status.title", time=self.time(now))]
         for platform in PLATFORMS:
@@ -435,7 +435,7 @@ class Replies:
                     )
                 )
         shares = comment_shares(
-            self.store.comment_probabilities(since=now - timedelta(days=1)),
+            self.store.reports.comment_probabilities(since=now - timedelta(days=1)),
             _model_metrics(self.config),
         )
         if shares is not None:
@@ -455,7 +455,7 @@ class Replies:
     # --- /top -------------------------------------------------------------------------
 
     def top(self, now: datetime, seconds: float) -> str:
-        posts = self.store.top_posts(
+        posts = self.store.team.top_posts(
             PLATFORMS, since=now - timedelta(seconds=seconds), now=now, limit=TOP_ITEMS
         )
         window = self.window(seconds)
@@ -490,7 +490,7 @@ class Replies:
     def _watched_lines(self, now: datetime, seconds: float) -> list[str]:
         """本次活动视频: every post watched by link, with its gain in the window."""
         # the counts as stored now (the bot answers about the present)
-        items = self.store.watched_posts(since=now - timedelta(seconds=seconds))
+        items = self.store.watch.watched_posts(since=now - timedelta(seconds=seconds))
         if not items:
             return []
         lines: list[str] = ["", self.t("top.watched")]
@@ -534,7 +534,7 @@ class Replies:
         floor = self.config.alerts.negative_thread.rise_min_share
         window = self.window(seconds)
         ranked = []
-        for counts in self.store.thread_counts(since=since, until=now):
+        for counts in self.store.signals.thread_counts(since=since, until=now):
             if counts.scored < MIN_SCORED or counts.negative / counts.scored < floor:
                 continue
             lower = wilson_interval(counts.negative, counts.scored)[0]
@@ -545,13 +545,13 @@ class Replies:
         ranked = ranked[:NEGATIVE_ITEMS]
         if not ranked:
             return self.t("negative.none", window=window)
-        posts = self.store.posts_by_keys((c.platform, c.post_id) for _, c in ranked)
+        posts = self.store.signals.posts_by_keys((c.platform, c.post_id) for _, c in ranked)
         lines: list[str] = [
             self.t("negative.title", window=window, min=MIN_SCORED, share=render.pct(floor))
         ]
         for n, (_, counts) in enumerate(ranked, 1):
             post = posts.get((counts.platform, counts.post_id))
-            negatives = self.store.thread_comments(
+            negatives = self.store.signals.thread_comments(
                 counts.platform, counts.post_id, since=since, until=now, label="negative", limit=50
             )
             lines.append(
@@ -595,7 +595,7 @@ class Replies:
         rule = self.config.alerts.ugc
         window = self.window(rule.lookback)
         items: list[tuple[Nomination | None, float, int, PostFacts]] = []
-        for post in self.store.ugc_posts(
+        for post in self.store.signals.ugc_posts(
             after_pk=0, created_since=now - timedelta(seconds=rule.lookback), until=now
         ):
             nomination = detect_nomination(post.text)
@@ -638,7 +638,7 @@ class Replies:
         if not kols:
             return self.t("kol.none")
         names: dict[tuple[str, str], str] = {(k.platform, k.id): k.name for k in kols}
-        rows = self.store.kol_table(
+        rows = self.store.team.kol_table(
             [(k.platform, k.id) for k in kols], since=now - timedelta(seconds=seconds), now=now
         )
         rows.sort(key=lambda r: (-r.interactions, -r.uploads, r.platform, r.id))
@@ -705,7 +705,7 @@ class Replies:
             )
         elif candidate.sentiment is not None:
             lines.append(self.t("label.model", p=f"{candidate.sentiment:.2f}"))
-        lines.append(self.t("label.ask", n=self.store.team_label_count()))
+        lines.append(self.t("label.ask", n=self.store.team.team_label_count()))
         return fit(lines)
 
     # --- /mute ------------------------------------------------------------------------

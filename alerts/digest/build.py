@@ -39,6 +39,7 @@ from alerts.digest.weeks import IsoWeek
 from monitor.config import Config, KolConfig
 from monitor.models import PLATFORMS
 from monitor.store import Store
+from monitor.store.outbox import OutboxAlert
 from monitor.store.signals import CommentFacts, PostFacts, TopicPoint
 from monitor.store.watch import WatchedPost
 from monitor.store.weekly import (
@@ -47,7 +48,6 @@ from monitor.store.weekly import (
     LabelCounts,
     PostTotals,
     ThreadWeek,
-    WeekAlert,
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
@@ -80,7 +80,7 @@ class KolFacts:
 class ThreadFacts:
     week: ThreadWeek
     comments: list[CommentFacts]
-    alert: WeekAlert | None
+    alert: OutboxAlert | None
 
 
 @dataclass
@@ -104,8 +104,7 @@ class Facts:
     threads: list[ThreadFacts]
     ugc: list[PostFacts]
     kols: list[KolFacts]
-    alerts: list[WeekAlert]
-    acks_recorded: bool
+    alerts: list[OutboxAlert]
     messages: dict[str, list[CommentFacts]]
     health_events: list[HealthEvent]
     circuits: dict[str, str]
@@ -141,23 +140,23 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
     start, end = week.start(tz), week.end(tz)
     previous = week.previous()
     p_start, p_end = previous.start(tz), previous.end(tz)
-    alerts = store.week_alerts(start, end)
+    alerts = store.weekly.week_alerts(start, end)
     rule = config.alerts.negative_thread
     threads = _thread_facts(store, start, end, alerts, rule.min_comments, rule.negative_share)
-    ugc = store.week_posts(start, end, ugc_only=True, limit=1000)
+    ugc = store.weekly.week_posts(start, end, ugc_only=True, limit=1000)
     kols = []
     for kol in config.kols:
         ids = [kol.id]
-        end_followers = store.followers_before(kol.platform, ids, end).get(kol.id)
-        start_followers = store.followers_before(kol.platform, ids, start).get(kol.id)
+        end_followers = store.weekly.followers_before(kol.platform, ids, end).get(kol.id)
+        start_followers = store.weekly.followers_before(kol.platform, ids, start).get(kol.id)
         from_first = False
         if start_followers is None:
-            first = store.first_followers_in(kol.platform, ids, start, end).get(kol.id)
+            first = store.weekly.first_followers_in(kol.platform, ids, start, end).get(kol.id)
             start_followers, from_first = first, first is not None
         kols.append(
             KolFacts(
                 kol=kol,
-                uploads=store.week_posts(start, end, platform=kol.platform, author_ids=ids),
+                uploads=store.weekly.week_posts(start, end, platform=kol.platform, author_ids=ids),
                 followers_end=end_followers,
                 followers_start=start_followers,
                 from_first=from_first,
@@ -168,31 +167,32 @@ def gather(store: Store, config: Config, week: IsoWeek, *, now: datetime) -> Fac
         week=week,
         tz=tz,
         now=now,
-        posts=store.week_post_totals(start, end),
-        posts_previous=store.week_post_totals(p_start, p_end),
-        comments=store.week_comment_totals(start, end),
-        comments_previous=store.week_comment_totals(p_start, p_end),
-        probs=store.week_comment_probabilities(start, end),
-        probs_previous=store.week_comment_probabilities(p_start, p_end),
-        days=store.daily_labels(week.day_bounds(tz)),
-        positive_texts=store.week_comment_texts(start, end, "positive", TEXTS_FOR_TERMS),
-        negative_texts=store.week_comment_texts(start, end, "negative", TEXTS_FOR_TERMS),
-        readings=store.topic_readings(start, end),
-        readings_end=store.topic_reading_before(end),
-        readings_start=store.topic_reading_before(start),
-        readings_previous_start=store.topic_reading_before(p_start),
+        posts=store.weekly.week_post_totals(start, end),
+        posts_previous=store.weekly.week_post_totals(p_start, p_end),
+        comments=store.weekly.week_comment_totals(start, end),
+        comments_previous=store.weekly.week_comment_totals(p_start, p_end),
+        probs=store.weekly.week_comment_probabilities(start, end),
+        probs_previous=store.weekly.week_comment_probabilities(p_start, p_end),
+        days=store.weekly.daily_labels(week.day_bounds(tz)),
+        positive_texts=store.weekly.week_comment_texts(start, end, "positive", TEXTS_FOR_TERMS),
+        negative_texts=store.weekly.week_comment_texts(start, end, "negative", TEXTS_FOR_TERMS),
+        readings=store.weekly.topic_readings(start, end),
+        readings_end=store.weekly.topic_reading_before(end),
+        readings_start=store.weekly.topic_reading_before(start),
+        readings_previous_start=store.weekly.topic_reading_before(p_start),
         threads=threads,
         ugc=ugc,
         kols=kols,
         alerts=alerts,
-        acks_recorded=store.acknowledgements_recorded(),
-        messages={platform: store.week_messages(platform, start, end) for platform in PLATFORMS},
-        health_events=store.health_events(end),
-        circuits=store.circuit_states(),
-        last_readings={p: store.last_reading_before(p, end) for p in PLATFORMS},
-        data_span=store.data_span(),
+        messages={
+            platform: store.weekly.week_messages(platform, start, end) for platform in PLATFORMS
+        },
+        health_events=store.weekly.health_events(end),
+        circuits=store.weekly.circuit_states(),
+        last_readings={p: store.weekly.last_reading_before(p, end) for p in PLATFORMS},
+        data_span=store.weekly.data_span(),
         enabled=enabled,
-        watched=store.watched_posts(since=start, until=end),
+        watched=store.watch.watched_posts(since=start, until=end),
     )
 
 
@@ -200,16 +200,16 @@ def _thread_facts(
     store: Store,
     start: datetime,
     end: datetime,
-    alerts: list[WeekAlert],
+    alerts: list[OutboxAlert],
     min_scored: int,
     share: float,
 ) -> list[ThreadFacts]:
-    alerted: dict[tuple[str, str], WeekAlert] = {}
+    alerted: dict[tuple[str, str], OutboxAlert] = {}
     for alert in alerts:
         if alert.kind == "negative_thread" and alert.platform and alert.subject_id:
             alerted.setdefault((alert.platform, alert.subject_id), alert)
     chosen = []
-    for thread in store.week_threads(start, end, min_scored=1):
+    for thread in store.weekly.week_threads(start, end, min_scored=1):
         key = (thread.platform, thread.post_id)
         lower = wilson_interval(thread.negative, thread.scored)[0] if thread.scored else 0.0
         if key in alerted or (thread.scored >= min_scored and lower >= share):
@@ -218,7 +218,7 @@ def _thread_facts(
     return [
         ThreadFacts(
             week=thread,
-            comments=store.thread_week_comments(thread.platform, thread.post_id, start, end),
+            comments=store.weekly.thread_week_comments(thread.platform, thread.post_id, start, end),
             alert=alerted.get((thread.platform, thread.post_id)),
         )
         for _, thread in chosen[:THREADS]
@@ -260,7 +260,7 @@ def assemble(facts: Facts, config: Config) -> Digest:
         kols=_kols(facts.kols),
         watched=tuple(_watched(item) for item in facts.watched),
         alerts=tuple(_alert(a) for a in facts.alerts),
-        acks_recorded=facts.acks_recorded,
+        acks_recorded=True,  # the store always records who acknowledged (m050)
         coordination=_coordination(facts, config),
         health=_health(facts),
         marks=marks,
@@ -572,7 +572,7 @@ def _kols(kols: list[KolFacts]) -> tuple[KolRow, ...]:
     return tuple(rows)
 
 
-def _alert(alert: WeekAlert) -> AlertItem:
+def _alert(alert: OutboxAlert) -> AlertItem:
     return AlertItem(
         id=alert.id,
         at=alert.created_at,

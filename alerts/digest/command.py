@@ -25,6 +25,7 @@ from monitor.config import Config, missing_secrets
 from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store import Store
 from monitor.store.outbox import FINAL_STATES
+from nlp.search_tokens import jieba_search_tokens
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -72,7 +73,7 @@ def digest_command(
             return _usage(problems[0])
         if not config.enabled_sinks():
             return _usage(f"--send: no sink is enabled in {config.source}; add a [[sinks]] entry")
-    with Store.open(db) as store:
+    with Store.open(db, search_tokens=jieba_search_tokens) as store:
         digest = build_digest(store, config, target, now=now)
         try:
             written = write_digest(
@@ -97,7 +98,7 @@ def digest_command(
 def _send(config: Config, store: Store, digest: Digest, written: Written, *, now: datetime) -> int:
     key = dedupe_key(digest.week)
     queued = enqueue_digest(store, digest, written, at=now)
-    found = store.alert_by_key(key)
+    found = store.weekly.alert_by_key(key)
     assert found is not None
     alert_id, state = found
     if not queued:
@@ -116,7 +117,7 @@ def _send(config: Config, store: Store, digest: Digest, written: Written, *, now
         report = asyncio.run(_dispatch(config, store))
     finally:
         lock.release()
-    states = store.delivery_states(alert_id)
+    states = store.outbox.delivery_states(alert_id)
     print(f"digest {digest.week}: {report.summary()}")
     waiting = sorted(sink for sink, s in states.items() if s not in _DELIVERED)
     if waiting:

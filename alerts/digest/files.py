@@ -124,4 +124,4 @@ def digest_alert(digest: Digest, written: Written, *, at: datetime) -> tuple[Ale
 def enqueue_digest(store: Store, digest: Digest, written: Written, *, at: datetime) -> bool:
     """Put the digest in the outbox; False when this week's digest is already there."""
     alert, evidence = digest_alert(digest, written, at=at)
-    return store.enqueue_alert(alert, evidence=evidence, rule=DIGEST_KIND)
+    return store.outbox.enqueue_alert(alert, evidence=evidence, rule=DIGEST_KIND)

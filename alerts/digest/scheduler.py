@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import datetime
 
 from alerts.digest import i18n
@@ -47,16 +46,16 @@ async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: 
         due = last_due(now, settings.weekday, settings.time, tz)
         week = week_due_at(due, tz)
         late = (now - due).total_seconds()
-        if late <= settings.catch_up and store.alert_by_key(dedupe_key(week)) is None:
+        if late <= settings.catch_up and store.weekly.alert_by_key(dedupe_key(week)) is None:
             try:
                 await make_and_enqueue(config, store, week, now=now)
-            except (StoreError, sqlite3.DatabaseError):
+            except StoreError:
                 raise  # the database itself is in trouble: the daemon stops and says why
             except Exception:
                 log.exception("digest %s failed; trying again in %.0f s", week, RETRY_AFTER)
                 await clock.wait(stop, RETRY_AFTER)
                 continue
-        elif store.alert_by_key(dedupe_key(week)) is None:
+        elif store.weekly.alert_by_key(dedupe_key(week)) is None:
             log.info(
                 "digest %s was due %s, more than [digest] catch_up ago; not sent "
                 "(pingfan digest --week %s --send sends it)",

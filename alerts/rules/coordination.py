@@ -17,7 +17,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.coordination
     findings = []
     for platform in PLATFORMS:
-        rows = store.recent_messages(platform, since=ctx.ago(rule.lookback), until=ctx.now)
+        rows = store.signals.recent_messages(platform, since=ctx.ago(rule.lookback), until=ctx.now)
         if len(rows) < rule.min_accounts:
             continue
         by_id = {row.id: row for row in rows}
@@ -32,7 +32,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             posts = Counter(by_id[i].post_id for i in suspect.ids if i in by_id)
             target_id = posts.most_common(1)[0][0] if posts else None
             target = (
-                store.posts_by_keys([(platform, target_id)]).get((platform, target_id))
+                store.signals.posts_by_keys([(platform, target_id)]).get((platform, target_id))
                 if target_id
                 else None
             )

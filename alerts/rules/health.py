@@ -12,13 +12,13 @@ from monitor.store import Store
 def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.health
     findings = []
-    runs = store.source_runs()
+    runs = store.signals.source_runs()
     enabled = {"weibo": ctx.config.weibo.enabled, "douyin": ctx.config.douyin.enabled}
     for platform in PLATFORMS:
         if not enabled[platform]:
             continue
         times = [r.last_success_at for r in runs if r.platform == platform and r.last_success_at]
-        stored = store.latest_reading_at(platform)
+        stored = store.signals.latest_reading_at(platform)
         if stored:
             times.append(stored)
         if not times:

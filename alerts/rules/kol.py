@@ -24,8 +24,8 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         ids = [k.id for k in kols]
         if rule.uploads:
             findings += _uploads(store, ctx, platform, kols)
-        latest = store.latest_post_times(platform, ids)
-        watching_since = store.first_seen(platform)
+        latest = store.signals.latest_post_times(platform, ids)
+        watching_since = store.signals.first_seen(platform)
         for kol in kols:
             last = latest.get(kol.id)
             since = last or watching_since
@@ -70,7 +70,7 @@ def _uploads(store: Store, ctx: Context, platform: str, kols: list[KolConfig]) -
     rule = ctx.config.alerts.kol
     names = {k.id: k.name for k in kols}
     findings = []
-    for post in store.posts_of_authors(
+    for post in store.signals.posts_of_authors(
         platform, list(names), since=ctx.ago(rule.recent), until=ctx.now
     ):
         name = render.quote(names.get(post.author_id, post.author_name), 24)

@@ -16,9 +16,9 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     marks = sorted(set(rule.views))
     if not marks:
         return []
-    done = store.rule_states("milestone")
+    done = store.outbox.rule_states("milestone")
     findings = []
-    for point in store.latest_topic_points(ctx.now):
+    for point in store.signals.latest_topic_points(ctx.now):
         if point.views is None:
             continue
         crossed = [m for m in marks if point.views >= m]

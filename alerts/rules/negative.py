@@ -86,16 +86,16 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.negative_thread
     since = ctx.ago(rule.window)
     threads: dict[tuple[str, str], _Thread] = defaultdict(_Thread)
-    for counts in store.thread_counts(since=since, until=ctx.now):
+    for counts in store.signals.thread_counts(since=since, until=ctx.now):
         if counts.scored < rule.min_comments:
             continue
         key = (counts.platform, counts.post_id)
-        before = store.thread_counts_before(counts.platform, counts.post_id, since)
+        before = store.signals.thread_counts_before(counts.platform, counts.post_id, since)
         verdict = share_verdict(counts, before, rule)
         if verdict.by_share or verdict.by_rise:
             threads[key].counts = counts
             threads[key].verdict = verdict
-    for comment in store.liked_comments_with(
+    for comment in store.signals.liked_comments_with(
         rule.sensitive_words, min_likes=rule.sensitive_min_likes, since=since, until=ctx.now
     ):
         word = sensitive_word(comment.text, rule)
@@ -105,13 +105,13 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     for kol in ctx.config.kols:
         partners[kol.platform].append(kol.id)
     for platform, ids in partners.items():
-        for post in store.posts_of_authors(platform, ids, since=since, until=ctx.now):
+        for post in store.signals.posts_of_authors(platform, ids, since=since, until=ctx.now):
             word = sensitive_word(post.text, rule)
             if word:
                 threads[(post.platform, post.id)].words.append((word, None, post))
     # Posts watched by link (the campaign's own videos) are read like a partner's uploads.
-    watched = [(p, post_id) for p in ("weibo", "douyin") for post_id in store.watched_ids(p)]
-    for key, post in sorted(store.posts_by_keys(watched).items()):
+    watched = [(p, post_id) for p in ("weibo", "douyin") for post_id in store.watch.watched_ids(p)]
+    for key, post in sorted(store.signals.posts_by_keys(watched).items()):
         word = sensitive_word(post.text, rule)
         if not word or not since <= post.created_at <= ctx.now:
             continue
@@ -120,7 +120,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             threads[key].words.append((word, None, post))
     if not threads:
         return []
-    posts = store.posts_by_keys(threads)
+    posts = store.signals.posts_by_keys(threads)
     findings = []
     for key, thread in sorted(threads.items()):
         found = posts.get(key)
@@ -137,13 +137,13 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         counts = next(
             (
                 c
-                for c in store.thread_counts(since=since, until=ctx.now)
+                for c in store.signals.thread_counts(since=since, until=ctx.now)
                 if (c.platform, c.post_id) == (post.platform, post.id)
             ),
             ThreadCounts(post.platform, post.id, 0, 0, 0),
         )
     verdict = thread.verdict or share_verdict(counts, None, rule)
-    negatives = store.thread_comments(
+    negatives = store.signals.thread_comments(
         post.platform, post.id, since=since, until=ctx.now, label="negative"
     )
     terms = top_terms([c.text for c in negatives])

@@ -143,7 +143,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.trending
     window = timedelta(seconds=rule.window)
     floor = rule.min_interactions / (rule.window / 3600)
-    posts = store.posts_moving(
+    posts = store.signals.posts_moving(
         created_since=ctx.ago(rule.watch_for), observed_since=ctx.ago(rule.window), until=ctx.now
     )
     findings: list[Finding] = []
@@ -151,7 +151,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     for post in posts:
         by_platform[post.platform].append(post)
     for platform, group in by_platform.items():
-        series_of = store.metric_series(platform, [p.id for p in group], ctx.now)
+        series_of = store.signals.metric_series(platform, [p.id for p in group], ctx.now)
         peers: list[tuple[PostFacts, Series]] | None = None
         for post in group:
             points = series_of.get(post.id, [])
@@ -187,7 +187,7 @@ def _author_baseline(
     store: Store, ctx: Context, post: PostFacts, age: timedelta, window: timedelta
 ) -> Baseline | None:
     rule = ctx.config.alerts.trending
-    others = store.author_posts(
+    others = store.signals.author_posts(
         post.platform,
         post.author_id,
         since=post.created_at - timedelta(seconds=rule.baseline_window),
@@ -195,7 +195,7 @@ def _author_baseline(
     )
     if len(others) < rule.min_baseline_posts:
         return None
-    series_of = store.metric_series(post.platform, [p.id for p in others], ctx.now)
+    series_of = store.signals.metric_series(post.platform, [p.id for p in others], ctx.now)
     values = []
     for other in others:
         velocity = velocity_at_age(
@@ -210,10 +210,10 @@ def _author_baseline(
 
 def _peer_series(store: Store, ctx: Context, platform: str) -> list[tuple[PostFacts, Series]]:
     rule = ctx.config.alerts.trending
-    peers = store.platform_posts(
+    peers = store.signals.platform_posts(
         platform, since=ctx.ago(rule.baseline_window + rule.watch_for), before=ctx.now
     )
-    series_of = store.metric_series(platform, [p.id for p in peers], ctx.now)
+    series_of = store.signals.metric_series(platform, [p.id for p in peers], ctx.now)
     return [(p, interactions_series(p, series_of.get(p.id, []))) for p in peers]
 
 
@@ -250,7 +250,7 @@ def _finding(
     rule = ctx.config.alerts.trending
     previous, last, gained = burst
     floor = rule.min_interactions / (rule.window / 3600)
-    comments = store.thread_comments(
+    comments = store.signals.thread_comments(
         post.platform, post.id, since=ctx.ago(rule.window * 6), until=ctx.now, limit=200
     )
     terms = top_terms([c.text for c in comments])
@@ -371,7 +371,7 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.trending
     points: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
     latest: dict[tuple[str, str], int] = {}
-    for point in store.topic_series(since=ctx.ago(rule.baseline_window), until=ctx.now):
+    for point in store.signals.topic_series(since=ctx.ago(rule.baseline_window), until=ctx.now):
         if point.views is not None:
             points[(point.platform, point.topic)].append((point.at, float(point.views)))
             latest[(point.platform, point.topic)] = point.views

@@ -11,13 +11,13 @@ from nlp.ugc import detect_nomination
 
 def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.ugc
-    state = store.rule_state("ugc", "batch")
+    state = store.outbox.rule_state("ugc", "batch")
     if state is not None and (ctx.now - state.fired_at).total_seconds() < rule.batch_every:
         return []
     after = int(state.data.get("after_pk", 0)) if state else 0
-    through = store.last_scored_post_pk()
+    through = store.signals.last_scored_post_pk()
     items = []
-    for post in store.ugc_posts(
+    for post in store.signals.ugc_posts(
         after_pk=after, created_since=ctx.ago(rule.lookback), until=ctx.now
     ):
         if post.pk > through:

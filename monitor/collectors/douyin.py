@@ -148,7 +148,7 @@ class DouyinCollector:
 
     def ch_id(self, topic: str) -> str:
         """The topic's challenge id: configured, or learned from a collected video's tags."""
-        known = self._ch_ids.get(topic) or self.store.cursor(CH_IDS_SOURCE, topic)
+        known = self._ch_ids.get(topic) or self.store.content.cursor(CH_IDS_SOURCE, topic)
         if not known:
             raise CollectorError(
                 f"#{topic}: no douyin_ch_id is configured and no collected Douyin video carries "
@@ -162,7 +162,7 @@ class DouyinCollector:
             for name, ch_id in hashtag_ids(aweme).items():
                 if any(t.name == name for t in self.config.topics) and name not in self._ch_ids:
                     self._ch_ids[name] = ch_id
-                    self.store.save_posts([], cursor=Cursor(CH_IDS_SOURCE, name, ch_id))
+                    self.store.content.save_posts([], cursor=Cursor(CH_IDS_SOURCE, name, ch_id))
                     log.info("douyin: #%s is challenge %s (from a video's tags)", name, ch_id)
 
     async def collect_topic_stats(self, topic: str) -> int:
@@ -170,7 +170,7 @@ class DouyinCollector:
         response, payload = await self._get(
             "/challenge/detail/", {"ch_id": ch_id}, referer=f"{self.base}/hashtag/{ch_id}"
         )
-        return self.store.save_topic_stats([parse_challenge(payload, topic, response.date)])
+        return self.store.metrics.save_topic_stats([parse_challenge(payload, topic, response.date)])
 
     async def collect_challenge_videos(self, topic: str) -> int:
         """`challenge/aweme/` newest first (sort_type 1), until a page holds only videos at
@@ -215,7 +215,7 @@ class DouyinCollector:
             referer=f"{self.base}/user/{sec_uid}",
         )  # fmt: skip
         account = parse_profile(payload, response.date, self._kind_of(sec_uid))
-        return self.store.save_accounts([account])
+        return self.store.metrics.save_accounts([account])
 
     # --- list walks ----------------------------------------------------------------------
 
@@ -229,7 +229,7 @@ class DouyinCollector:
         """Page a list newest first. It ends complete at has_more 0 or at known videos
         (`whole_page_known`: every video of a page; else any unpinned one), and incomplete at
         a trap; only a complete walk moves the watermark."""
-        known = int(self.store.cursor(POSTS_SOURCE, key) or 0)
+        known = int(self.store.content.cursor(POSTS_SOURCE, key) or 0)
         newest = known
         found: dict[str, Post] = {}
         cursor = 0
@@ -267,10 +267,10 @@ class DouyinCollector:
                 self._quirk(key, f"more than {MAX_PAGES} pages")
         except BaseException:
             # An interrupted walk keeps its rows but not its watermark: the next pass re-reads.
-            self.store.save_posts(found.values())
+            self.store.content.save_posts(found.values())
             raise
         cursor_row = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
-        return self.store.save_posts(found.values(), cursor=cursor_row)
+        return self.store.content.save_posts(found.values(), cursor=cursor_row)
 
     def _kind_of(self, author_id: str) -> AuthorKind:
         if author_id in self._officials:
@@ -288,7 +288,7 @@ class DouyinCollector:
         video answers with filter_detail: its last counts stay, nothing is invented."""
         schedule = self.config.schedule
         now = self.platform_now()
-        due = self.store.posts_to_refresh(
+        due = self.store.reports.posts_to_refresh(
             "douyin",
             created_after=now - timedelta(seconds=schedule.hot_window),
             observed_before=now - timedelta(seconds=schedule.comments_hot),
@@ -309,20 +309,20 @@ class DouyinCollector:
                 log.info("douyin video %s is gone (%s)", post_id, removal_reason(payload))
                 continue
             posts.append(self._classify(post))
-        return self.store.save_posts(posts)
+        return self.store.content.save_posts(posts)
 
     async def collect_watched(self) -> int:
         """Videos watched by link (`[[watch]]`, `pingfan watch add`), whatever they are tagged
         with: short links resolved once (one paced request each), then one `aweme/detail/`
         per video whose counts were not read for `kol_posts`/2. Comments follow like any
         stored video's."""
-        self.store.sync_config_watches(config_watches(self.config), self.clock.now())
+        self.store.watch.sync_config_watches(config_watches(self.config), self.clock.now())
         if self.resolver is not None:
             for problem in await resolve_pending(self.store, "douyin", self.resolver):
                 self._quirk("watched", problem)
         # This source may run first in a pass: the platform's last Date may be a pass old.
         now = max(self.platform_now(), self.clock.now())
-        due = self.store.watched_due(
+        due = self.store.watch.watched_due(
             "douyin", observed_before=now - timedelta(seconds=self.config.schedule.kol_posts / 2)
         )
         posts = []
@@ -336,7 +336,7 @@ class DouyinCollector:
                 log.info("douyin watched video %s is gone (%s)", post_id, removal_reason(payload))
                 continue
             posts.append(self._classify(post))
-        return self.store.save_posts(posts)
+        return self.store.content.save_posts(posts)
 
     # --- comments ------------------------------------------------------------------------
 

@@ -68,8 +68,10 @@ def comment_candidates(
     """Douyin posts whose comments are due, most overdue first: never read; an unfinished
     walk; comment_count grown since the last read; hot and not read for `comments_hot`; or
     not read for `comments_cold`."""
-    rising = store.threads_turning_negative("douyin", since=platform_now - timedelta(hours=6))
-    rows = store.comment_poll_state("douyin", source)
+    rising = store.reports.threads_turning_negative(
+        "douyin", since=platform_now - timedelta(hours=6)
+    )
+    rows = store.reports.comment_poll_state("douyin", source)
     return due_threads(rows, clock.now(), platform_now, config.schedule, rising)
 
 
@@ -100,7 +102,7 @@ class CommentWalker:
     async def visit(
         self, post_id: str, listed: int, max_pages: int = PAGES_PER_VISIT
     ) -> tuple[int, Status]:
-        state: dict[str, Any] = json.loads(self.store.cursor(self.source, post_id) or "{}")
+        state: dict[str, Any] = json.loads(self.store.content.cursor(self.source, post_id) or "{}")
         state.pop("failed", None)  # a visit that gets this far no longer counts as failing
         now = self.clock.now()
         resume = state.get("resume") or {}
@@ -148,7 +150,7 @@ class CommentWalker:
                 cursor = page.cursor
         except BaseException:
             # Rows read so far are kept; the cursor stays where it was, so nothing is skipped.
-            self.store.save_comments(found.values())
+            self.store.content.save_comments(found.values())
             raise
         resume = {"cursor": cursor, "found": found_new, "newest": newest, "full": int(full)}
         value = self._next_state(post_id, state, status, quirk, now, listed, replies_known, resume)
@@ -156,7 +158,7 @@ class CommentWalker:
             value["missing"] = missing
         if status == "stalled" and "resume" not in value:
             status = "done"
-        self.store.save_comments(
+        self.store.content.save_comments(
             found.values(), cursor=Cursor(self.source, post_id, json.dumps(value))
         )
         return len(found), status

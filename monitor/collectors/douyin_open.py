@@ -216,7 +216,7 @@ class OpenPlatformCollector:
         self, grant: Grant, event: str, moment: datetime, title: str, text: str, now: datetime
     ) -> None:
         """One health alert per grant and event moment (the store drops a second one)."""
-        self.store.enqueue_alert(
+        self.store.outbox.enqueue_alert(
             AlertRecord(
                 kind="collector_health",
                 severity="warning",
@@ -241,7 +241,7 @@ class OpenPlatformCollector:
             return 0
         grant = self.grants[sec_uid]
         key = f"open:{sec_uid}"
-        known = int(self.store.cursor(POSTS_SOURCE, key) or 0)
+        known = int(self.store.content.cursor(POSTS_SOURCE, key) or 0)
         newest = known
         found: dict[str, Post] = {}
         cursor, complete = 0, False
@@ -285,10 +285,10 @@ class OpenPlatformCollector:
                     break
                 cursor = page.cursor
         except BaseException:
-            self.store.save_posts(found.values())
+            self.store.content.save_posts(found.values())
             raise
         row = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
-        return self.store.save_posts(found.values(), cursor=row)
+        return self.store.content.save_posts(found.values(), cursor=row)
 
     async def collect_fans(self, sec_uid: str) -> int:
         if self.is_paused(sec_uid):
@@ -299,7 +299,7 @@ class OpenPlatformCollector:
         account = parse_open_fans(data, sec_uid, name, self._observed(), self._kind_of(sec_uid))
         if account is None:
             raise ParseError(f"no fan data for {sec_uid} in the last {FANS_DAYS} days")
-        return self.store.save_accounts([account])
+        return self.store.metrics.save_accounts([account])
 
     def _observed(self) -> datetime:
         return self._platform_now or self.clock.now()
@@ -322,7 +322,7 @@ class OpenPlatformCollector:
         """Video id → the grant of its author: the stored videos of the granted accounts
         (read once), then every video a walk lists."""
         if self._owners is None:
-            stored = self.store.posts_of_authors(
+            stored = self.store.signals.posts_of_authors(
                 "douyin", sorted(self.grants), since=datetime.min.replace(tzinfo=UTC),
                 until=datetime.max.replace(tzinfo=UTC),
             )  # fmt: skip

@@ -43,7 +43,7 @@ def due_threads(
 ) -> list[tuple[str, int]]:
     """(post id, listed comment count) of the threads to visit, most urgent first.
 
-    `rows` come from `Store.comment_poll_state`; `now` is the runtime's clock, the same one
+    `rows` come from `store.reports.comment_poll_state`; `now` is the runtime's clock, the same one
     that wrote `read_at` into each cursor; `platform_now` the platform's, which post ages are
     measured against (a post is hot while younger than `hot_window`).
 
@@ -95,7 +95,7 @@ async def visit_due_threads(
     """Visit due threads one at a time, a few pages a visit, until none is left or the run's
     time is up; returns the comments read.
 
-    The plan is made again when posts were saved since it was made (`Store.posts_version`):
+    The plan is made again when posts were saved since it was made (`store.content.posts_version`):
     a run can last hours at a platform's pace, and a thread listed, grown or turning negative
     meanwhile goes ahead of the cold ones still waiting. (Planning reads every post and the
     last days' labels, so it is not repeated after every visit for nothing.) Threads not yet
@@ -115,8 +115,8 @@ async def visit_due_threads(
     planned_at: int | None = None
     rows = 0
     while not time_is_up(clock):
-        if planned_at != store.posts_version:
-            planned_at = store.posts_version
+        if planned_at != store.content.posts_version:
+            planned_at = store.content.posts_version
             planned = plan()
         waiting = [(post_id, listed) for post_id, listed in planned if post_id not in ended]
         if not waiting:
@@ -141,14 +141,14 @@ async def visit_due_threads(
 
 def record_failure(store: Store, source: str, post_id: str, err: Exception, clock: Clock) -> None:
     """Note a failed visit on the thread's cursor, keeping where its walk stands."""
-    raw = store.cursor(source, post_id)
+    raw = store.content.cursor(source, post_id)
     state = json.loads(raw) if raw else {}
     previous = state.get("failed")
     if not isinstance(previous, dict):
         previous = {}
     count = int(previous.get("count", 0)) + 1
     state["failed"] = {"at": to_utc_iso(clock.now()), "count": count, "error": short(err)}
-    store.save_comments([], cursor=Cursor(source, post_id, json.dumps(state)))
+    store.content.save_comments([], cursor=Cursor(source, post_id, json.dumps(state)))
     log.warning(
         "%s: the comments of %s could not be read (%s); failure %d in a row, the other "
         "threads go on",

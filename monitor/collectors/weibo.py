@@ -167,7 +167,7 @@ class WeiboCollector:
     async def _walk_pages(
         self, key: str, params_for: Callable[[Any], dict[str, Any]], by_since_id: bool = False
     ) -> int:
-        known = int(self.store.cursor(POSTS_SOURCE, key) or 0)
+        known = int(self.store.content.cursor(POSTS_SOURCE, key) or 0)
         newest = known
         found: dict[str, Post] = {}
         truncated: set[str] = set()
@@ -216,10 +216,10 @@ class WeiboCollector:
         except BaseException:
             # An interrupted walk keeps its rows but not its cursor: the next pass re-reads.
             # No further requests here: the platform may just have blocked us.
-            self.store.save_posts(found.values())
+            self.store.content.save_posts(found.values())
             raise
         cursor = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
-        self.store.save_posts(posts, cursor=cursor)
+        self.store.content.save_posts(posts, cursor=cursor)
         return len(found)
 
     def _log_skipped(self, where: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> None:
@@ -276,7 +276,7 @@ class WeiboCollector:
             if fallback is None:
                 raise
             stats = fallback
-        return self.store.save_topic_stats([stats])
+        return self.store.metrics.save_topic_stats([stats])
 
     async def collect_profile(self, uid: str) -> int:
         response, envelope = await self._get(
@@ -285,13 +285,13 @@ class WeiboCollector:
         if envelope.empty:
             raise ParseError(f"no profile for uid {uid}", response.url)
         account = parse_profile(envelope.data, response.date, self._kind_of(uid))
-        return self.store.save_accounts([account])
+        return self.store.metrics.save_accounts([account])
 
     async def refresh_post_counts(self) -> int:
         """Counts of hot posts that no listing showed lately, one `/statuses/show` each."""
         schedule = self.config.schedule
         now = self.platform_now()
-        due = self.store.posts_to_refresh(
+        due = self.store.reports.posts_to_refresh(
             "weibo",
             created_after=now - timedelta(seconds=schedule.hot_window),
             observed_before=now - timedelta(seconds=schedule.comments_hot),
@@ -305,16 +305,16 @@ class WeiboCollector:
             parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
             self._log_skipped(f"post_counts {post_id}", skipped)
             posts.extend(self._classify(post) for _, post in parsed)
-        return self.store.save_posts(posts)
+        return self.store.content.save_posts(posts)
 
     async def collect_watched(self) -> int:
         """Posts watched by link (`[[watch]]`, `pingfan watch add`), whatever they are tagged
         with: one `/statuses/show` each, when their counts were not read for `kol_posts`/2.
         Their comments follow like any stored post's."""
-        self.store.sync_config_watches(config_watches(self.config), self.clock.now())
+        self.store.watch.sync_config_watches(config_watches(self.config), self.clock.now())
         # This source may run first in a pass: the platform's last Date may be a pass old.
         now = max(self.platform_now(), self.clock.now())
-        due = self.store.watched_due(
+        due = self.store.watch.watched_due(
             "weibo", observed_before=now - timedelta(seconds=self.config.schedule.kol_posts / 2)
         )
         posts: list[Post] = []
@@ -328,14 +328,14 @@ class WeiboCollector:
             parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
             self._log_skipped(f"watched {mid}", skipped)
             posts.extend(self._classify(post) for _, post in parsed)
-        return self.store.save_posts(posts)
+        return self.store.content.save_posts(posts)
 
     def comment_candidates(self) -> list[tuple[str, int]]:
         """Posts whose comments are due, most urgent first (`monitor.collectors.due`)."""
-        rising = self.store.threads_turning_negative(
+        rising = self.store.reports.threads_turning_negative(
             "weibo", since=self.platform_now() - timedelta(hours=6)
         )
-        rows = self.store.comment_poll_state("weibo", COMMENTS_SOURCE)
+        rows = self.store.reports.comment_poll_state("weibo", COMMENTS_SOURCE)
         now = self.clock.now()
         return due_threads(rows, now, self.platform_now(), self.config.schedule, rising)
 
@@ -361,7 +361,7 @@ class WeiboCollector:
         with a resume point in the same transaction, and the next visit goes on from there.
         Every twelve `comments_cold` (a day by default) the walk ignores what it knows and
         re-reads the whole thread, which brings new replies under old comments."""
-        state = json.loads(self.store.cursor(COMMENTS_SOURCE, post_id) or "{}")
+        state = json.loads(self.store.content.cursor(COMMENTS_SOURCE, post_id) or "{}")
         state.pop("failed", None)  # a visit that gets this far no longer counts as failing
         now = self.clock.now()
         resume = state.get("resume") or {}
@@ -415,7 +415,7 @@ class WeiboCollector:
                 first_page = False
         except BaseException:
             # Rows read so far are kept; the cursor stays where it was, so nothing is skipped.
-            self.store.save_comments(found.values())
+            self.store.content.save_comments(found.values())
             raise
         if finished:
             value: dict[str, Any] = {
@@ -431,7 +431,7 @@ class WeiboCollector:
             if full_reread:
                 value["newest"] = 0  # a full re-read in progress: finish it before stopping
         cursor = Cursor(COMMENTS_SOURCE, post_id, json.dumps(value))
-        self.store.save_comments(found.values(), cursor=cursor)
+        self.store.content.save_comments(found.values(), cursor=cursor)
         return len(found), finished
 
 

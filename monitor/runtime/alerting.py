@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import datetime
 
 from alerts.dispatch import Dispatcher, DispatchReport
@@ -53,7 +52,7 @@ class Alerting:
         report = await self.dispatcher.dispatch_pending()
         if self.metrics:
             self.metrics.alerts_sent.inc(report.sent)
-            self.metrics.pending_alerts.set(self.store.alert_states().get("pending", 0))
+            self.metrics.pending_alerts.set(self.store.reports.alert_states().get("pending", 0))
         if report.sent or report.failed or report.broken_sinks:
             log.info("%s", report.summary())
         return report
@@ -67,7 +66,7 @@ class Alerting:
             try:
                 await self.dispatch()
                 failed = None
-            except (StoreError, sqlite3.Error):
+            except StoreError:
                 raise  # the database itself: the daemon stops and says why
             except Exception as err:
                 what = type(err).__name__

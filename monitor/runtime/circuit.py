@@ -42,7 +42,7 @@ class Circuit:
         self._clock = clock
         self._base = cooldown
         self._max = max_cooldown
-        saved = store.circuit(platform)
+        saved = store.runtime.circuit(platform)
         self._row = saved or CircuitRow(platform, "closed", "", None, cooldown, 0)
 
     @property
@@ -92,4 +92,4 @@ class Circuit:
 
     def _save(self, row: CircuitRow) -> None:
         self._row = row
-        self._store.save_circuit(row, self._clock.now())
+        self._store.runtime.save_circuit(row, self._clock.now())

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
@@ -50,6 +49,7 @@ from monitor.runtime.sources import Source
 from monitor.store import Store, housekeeping
 from nlp.dictionary import install as install_tables
 from nlp.dictionary import pack_tables
+from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import warm_up
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,10 @@ class Daemon:
 
     async def run(self) -> int:
         config = self.config
-        with RunLock(config.storage.path), Store.for_config(config) as store:
+        with (
+            RunLock(config.storage.path),
+            Store.for_config(config, search_tokens=jieba_search_tokens) as store,
+        ):
             self.store = store
             async with AsyncExitStack() as stack:
                 runtimes: list[PlatformRuntime] = [
@@ -229,7 +232,7 @@ class Daemon:
         store = runtime.runner.store
         woken = self._woken.setdefault(source.name, asyncio.Event())
         while not self.stop_event.is_set():
-            row = store.source(source.name)
+            row = store.runtime.source(source.name)
             now = self.clock.now()
             due = row.due_at if row and row.due_at else now
             wait = (due - now).total_seconds()
@@ -240,13 +243,13 @@ class Daemon:
             raised = runtime.runner.alerts_raised
             try:
                 result = await runtime.runner.run(source)
-            except (StoreError, sqlite3.DatabaseError):
+            except StoreError:
                 raise  # the database itself is in trouble: stop the daemon, say why
             except Exception:
                 # A bug on one payload must not take the daemon down: log it, try later.
                 log.exception("%s: unexpected error; trying again in %.0f s", source.name,
                               source.interval)  # fmt: skip
-                store.record_source_run(
+                store.runtime.record_source_run(
                     source.name, source.platform, status="failed", at=self.clock.now(),
                     due_at=self.clock.now() + timedelta(seconds=source.interval),
                     error="internal error (see the log)",
@@ -259,12 +262,12 @@ class Daemon:
                 # Woken while running: the run listed its work before the new posts arrived,
                 # and its finish has just set the next due time a whole interval away.
                 woken.clear()
-                store.bring_forward(source.name, self.clock.now())
+                store.runtime.bring_forward(source.name, self.clock.now())
             if runtime.runner.alerts_raised != raised:
                 self.alerts_waiting.set()  # a health alert: send it now, not after scoring
             if result.status == "skipped" and runtime.runner.circuit.allow():
                 # Skipped while another source probed: try again soon, not a whole interval.
-                store.record_source_run(
+                store.runtime.record_source_run(
                     source.name, source.platform, status="skipped", at=self.clock.now(),
                     due_at=self.clock.now() + timedelta(seconds=min(SKIP_RETRY, source.interval)),
                 )  # fmt: skip
@@ -273,7 +276,7 @@ class Daemon:
         """Make these sources due now: a waiting one runs at once, a running one again
         as soon as it finishes."""
         for name in names:
-            store.bring_forward(name, self.clock.now())
+            store.runtime.bring_forward(name, self.clock.now())
             self._woken.setdefault(name, asyncio.Event()).set()
 
     async def _scorer_loop(self, store: Store, scorer: Scorer) -> None:
@@ -290,7 +293,7 @@ class Daemon:
                     took = time.perf_counter() - started
                     if took > SLOW_STAGE:
                         log.warning("stage %s held the event loop for %.0f ms", name, took * 1000)
-                except (StoreError, sqlite3.DatabaseError):
+                except StoreError:
                     raise
                 except Exception:
                     log.exception("stage %s failed; it runs again after the next scoring", name)
@@ -347,7 +350,7 @@ class Daemon:
         intervals = {source.name: source.interval for rt in runtimes for source in rt.sources}
 
         def report() -> dict:
-            self.metrics.pending_alerts.set(store.alert_states().get("pending", 0))
+            self.metrics.pending_alerts.set(store.reports.alert_states().get("pending", 0))
             for rt in runtimes:
                 self.metrics.circuit_open.labels(rt.platform).set(rt.runner.circuit.is_open())
             return health_report(store, self.clock.now(), intervals)
@@ -365,7 +368,8 @@ class Daemon:
 
 def _the_error(group: BaseExceptionGroup) -> BaseException:
     """The one error to report from the tasks that failed together: an interrupt first, then
-    pingfan's own errors, then the database's, then anything else (a bug, with its traceback)."""
+    pingfan's own errors (the database's among them), then anything else (a bug, with its
+    traceback)."""
     leaves: list[BaseException] = []
 
     def flatten(error: BaseException) -> None:
@@ -379,7 +383,6 @@ def _the_error(group: BaseExceptionGroup) -> BaseException:
     for kinds in (
         (KeyboardInterrupt, SystemExit),
         (PingfanError,),
-        (sqlite3.Error,),
         (Exception,),
     ):
         for leaf in leaves:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def health_report(store: Store, now: datetime, intervals: dict[str, float]) -> dict[str, Any]:
     """Per source: last success, last error, next due; per platform: the circuit. A source
     is stale when it has not succeeded for three of its intervals."""
-    stored = {row.name: row for row in store.sources()}
+    stored = {row.name: row for row in store.runtime.sources()}
     sources = []
     stale = 0
     for name, interval in intervals.items():
@@ -49,7 +49,7 @@ def health_report(store: Store, now: datetime, intervals: dict[str, float]) -> d
             "reason": c.reason,
             "open_until": c.open_until.isoformat() if c.open_until else None,
         }
-        for c in store.circuits()
+        for c in store.runtime.circuits()
     ]
     blocked = any(c["state"] != "closed" for c in circuits)
     status = "degraded" if blocked or stale else "ok"

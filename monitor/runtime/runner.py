@@ -103,7 +103,7 @@ class PlatformRunner:
             due = now + timedelta(seconds=max(self.circuit.seconds_left(), 1.0))
         else:
             due = now + timedelta(seconds=source.interval)
-        self.store.record_source_run(
+        self.store.runtime.record_source_run(
             source.name,
             self.platform,
             status=result.status,
@@ -126,7 +126,7 @@ class PlatformRunner:
         # (no thread due) says nothing, and must not close the circuit.
         if answered and self.circuit.record_success():
             log.warning("%s circuit closed: collection recovered", self.platform)
-            self.store.enqueue_alert(
+            self.store.outbox.enqueue_alert(
                 recovered_alert(self.platform, self.clock.now(), self.language)
             )
 
@@ -166,5 +166,5 @@ class PlatformRunner:
             self.language,
             cause=cause or ("cookie" if isinstance(err, AuthExpired) else "blocked"),
         )
-        self.store.enqueue_alert(alert)
+        self.store.outbox.enqueue_alert(alert)
         self.alerts_raised += 1

@@ -106,10 +106,10 @@ async def score_pending(
 ) -> ScoringReport:
     """Score every comment and post that has no score yet, a batch at a time."""
     comments = 0
-    while rows := store.unscored_comments(BATCH):
+    while rows := store.reports.unscored_comments(BATCH):
         started = time.perf_counter()
         predictions = await scorer.predict([r["text"] for r in rows])
-        store.set_comment_scores(
+        store.content.set_comment_scores(
             (
                 r["platform"],
                 r["id"],
@@ -135,7 +135,7 @@ async def _score_posts(store: Store, config: Config, scorer: Scorer) -> int:
     """UGC score for every post that has none yet (0 = not UGC)."""
     watched = {t.name for t in config.topics}
     total = 0
-    while rows := store.posts_without_ugc_score(BATCH):
+    while rows := store.reports.posts_without_ugc_score(BATCH):
         warmth = await scorer.probabilities([r["text"] for r in rows])
         updates = []
         for row, warm in zip(rows, warmth, strict=True):
@@ -151,6 +151,6 @@ async def _score_posts(store: Store, config: Config, scorer: Scorer) -> int:
                 reposts=row["reposts"],
             )
             updates.append((row["platform"], row["id"], assess(candidate, warm).score))
-        store.set_ugc_scores(updates)
+        store.content.set_ugc_scores(updates)
         total += len(rows)
     return total

@@ -1,48 +1,62 @@
 """SQLite storage: one file, WAL, schema through migrations, used from one thread.
 
-The store is the only code with SQL. It is split by concern; `Store` puts the parts together:
-connection (open, migrate), content (posts, comments, cursors, search), metrics (time
-series), outbox (alerts), labels (the team's sentiment labels), reports (named read queries).
+The store is the only code with SQL, and pingfan's only door to the database: nothing else
+imports sqlite3, and SQLite's errors leave it as pingfan's (errors.py). `Store` is the
+connection (connection.py: open, migrate, check, back up) and its queries grouped by what they
+serve, each a small object over the connection: `store.content` (posts, comments, cursors,
+search), `metrics` (time series), `outbox` (alerts, rule state, mutes, deliveries), `signals`
+(the rules' facts), `labels` (the team's sentiment labels), `reports` (named reads for the CLI,
+the scorer and the collectors), `runtime` (circuits, sources), `team` (the chat bot), `weekly`
+(the digest), `watch` (posts watched by link). It imports nothing from nlp/: the jieba index's
+tokenizer is handed in (`search_tokens`).
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nlp.lean_import import without
+# sqlite-utils loads numpy, when it is installed, for column types pingfan never uses (about
+# 12 MB per process): hidden while sqlite-utils loads, which then finds it absent.
+if "numpy" not in sys.modules:
+    sys.modules["numpy"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils  # noqa: F401  (imported here first, lean)
+    finally:
+        if sys.modules.get("numpy", ...) is None:
+            del sys.modules["numpy"]
 
-with without("numpy"):  # sqlite-utils' numpy column types: never used, ~12 MB per process
-    import sqlite_utils  # noqa: F401  (imported here first, lean)
+from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.store.connection import (
     DatabaseUnavailable,
     StoreBase,
-    Tokenize,
-    describe_sqlite_error,
     open_database,
     open_read_only,
 )
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
     FTS_TOKENIZERS,
-    ContentStore,
+    ContentQueries,
     FtsTokenizer,
     SearchHit,
+    SearchTokens,
+    SearchTokensFactory,
 )
-from monitor.store.labels import LabelsStore
-from monitor.store.metrics import MetricsStore
-from monitor.store.outbox import OutboxStore
-from monitor.store.reports import EXPORT_KINDS, ReportsStore
-from monitor.store.runtime import CircuitRow, RuntimeStore, SourceRow
-from monitor.store.signals import SignalsStore
-from monitor.store.team import TeamStore
-from monitor.store.watch import WatchStore
-from monitor.store.weekly import WeeklyStore
+from monitor.store.errors import QueryFailed
+from monitor.store.labels import LabelsQueries
+from monitor.store.metrics import MetricsQueries
+from monitor.store.outbox import OutboxQueries
+from monitor.store.reports import EXPORT_KINDS, ReportsQueries
+from monitor.store.runtime import CircuitRow, RuntimeQueries, SourceRow
+from monitor.store.signals import SignalsQueries
+from monitor.store.team import TeamQueries
+from monitor.store.watch import WatchQueries
+from monitor.store.weekly import WeeklyQueries
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -56,26 +70,29 @@ __all__ = [
     "CircuitRow",
     "FtsTokenizer",
     "SearchHit",
+    "SearchTokens",
+    "SearchTokensFactory",
     "SourceRow",
     "Store",
-    "Tokenize",
 ]
 
 
-class Store(
-    ContentStore,
-    MetricsStore,
-    OutboxStore,
-    SignalsStore,
-    LabelsStore,
-    ReportsStore,
-    RuntimeStore,
-    TeamStore,
-    WeeklyStore,
-    WatchStore,
-    StoreBase,
-):
-    """The only code that touches the database."""
+class Store(StoreBase):
+    """The only code that touches the database: the connection, and its queries grouped by
+    what they serve (`store.content.save_posts(...)`, `store.outbox.enqueue_alert(...)`)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.content = ContentQueries(db, self.path)  # posts, comments, cursors, full-text search
+        self.metrics = MetricsQueries(db, self.path)  # follower and topic time series
+        self.outbox = OutboxQueries(db, self.path)  # alerts, rule state, mutes, delivery per sink
+        self.signals = SignalsQueries(db, self.path)  # the facts the alert rules judge
+        self.labels = LabelsQueries(db, self.path)  # the team's sentiment labels
+        self.reports = ReportsQueries(db, self.path)  # reads for the CLI, scorer, collectors
+        self.runtime = RuntimeQueries(db, self.path)  # circuits and source schedules
+        self.team = TeamQueries(db, self.path)  # the chat bot's reads and writes
+        self.weekly = WeeklyQueries(db, self.path)  # the weekly digest's figures
+        self.watch = WatchQueries(db, self.path)  # posts watched by link
 
     @classmethod
     def open(
@@ -84,56 +101,66 @@ class Store(
         *,
         fts_tokenizer: FtsTokenizer | None = None,
         lexicon: Iterable[str] | None = None,
+        search_tokens: SearchTokensFactory | None = None,
     ) -> Store:
         """Open (creating if needed) and migrate the database at `path` (":memory:" works).
 
         `fts_tokenizer` is the full-text tokenizer, "trigram" or "jieba"; None keeps the one
         that built the index (trigram for a new database). `lexicon` is the jieba mode's own
         words (None: the ones that built the index). A change rebuilds the index here.
+        `search_tokens` makes the jieba mode's tokenizer (nlp.search_tokens'
+        `jieba_search_tokens`); without it only a trigram index can be opened.
         """
-        store = cls(open_database(path), str.split)
+        store = cls(open_database(path))
         try:
-            store._open_fts(fts_tokenizer, lexicon)
-        except sqlite3.Error as err:
+            store.content.open_index(fts_tokenizer, lexicon, search_tokens)
+        except QueryFailed as err:  # a damaged or busy file says so already, with its recovery
             store.close()
-            # A damaged or busy file says so, with its recovery; anything else is the index.
-            raise describe_sqlite_error(err, path) or StoreError(
-                f"cannot build the full-text index of {path}: {err}"
-            ) from err
+            raise StoreError(f"cannot build the full-text index of {path}: {err.__cause__}") from (
+                err.__cause__
+            )
         except BaseException:
             store.close()
             raise
         return store
 
     @classmethod
-    def open_to_read(cls, path: str | Path) -> Store:
+    def open_to_read(
+        cls, path: str | Path, *, search_tokens: SearchTokensFactory | None = None
+    ) -> Store:
         """For commands that only read (`status`, `export`, `backup`): opened as usual (so
         an older file is migrated), and read-only when the file or its folder cannot be
         written (a read-only folder, a full disk): what is stored can always be read."""
         try:
-            return cls.open(path)
+            return cls.open(path, search_tokens=search_tokens)
         except DatabaseUnavailable as err:
             log.info("%s; opening it read-only", err)
-        store = cls(open_read_only(path), str.split)
+        store = cls(open_read_only(path))
         try:
-            store._open_fts(None, None)  # the tokenizer that built the index: nothing to write
-        except sqlite3.Error as err:
+            # the index's own tokenizer: nothing to write
+            store.content.open_index(None, None, search_tokens)
+        except QueryFailed as err:
             store.close()
-            raise describe_sqlite_error(err, path) or StoreError(
-                f"cannot read the full-text index of {path}: {err}"
-            ) from err
+            raise StoreError(f"cannot read the full-text index of {path}: {err.__cause__}") from (
+                err.__cause__
+            )
         except BaseException:
             store.close()
             raise
         return store
 
     @classmethod
-    def for_config(cls, config: Config) -> Store:
+    def for_config(cls, config: Config, *, search_tokens: SearchTokensFactory) -> Store:
         """The store at `[storage] path`, indexed with `[storage] fts_tokenizer` and, for
-        jieba, the `[nlp] lexicon`."""
+        jieba, the `[nlp] lexicon` in tokens from `search_tokens`."""
         storage = config.storage
         tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
-        return cls.open(storage.path, fts_tokenizer=tokenizer, lexicon=config.nlp.lexicon)
+        return cls.open(
+            storage.path,
+            fts_tokenizer=tokenizer,
+            lexicon=config.nlp.lexicon,
+            search_tokens=search_tokens,
+        )
 
     def __enter__(self) -> Store:
         return self

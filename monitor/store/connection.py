@@ -1,20 +1,19 @@
-"""Opening the one SQLite file: WAL, a busy timeout, migrations, and clear errors.
+"""Opening the one SQLite file: WAL, a busy timeout, migrations; the connection, and the base
+of the query groups.
 
-SQLite's own errors for a damaged, busy or unwritable file are turned into `StoreError`s
-whose one-line message names the file and the fix (`describe_sqlite_error`); this happens
-when opening, when a `with Store.open(...)` block ends in such an error, and, as a last
-resort, in `pingfan`'s `main()`. Errors that mean a bug (a constraint, a missing table) are
-left as they are.
+Nothing leaves the store as a SQLite error (monitor/store/errors.py): opening turns one into
+a one-line `StoreError` naming the file and the fix, and every public method of a query group
+or of the store does the same for what it meets.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-import shlex
 import sqlite3
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,75 +21,21 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.errors import StoreError
+from monitor.store.errors import (
+    DatabaseBusy,
+    DatabaseDamaged,
+    DatabaseUnavailable,
+    damaged,
+    describe_sqlite_error,
+    translating,
+)
 from monitor.store.migrations import migrations
 
-Tokenize = Callable[[str], Iterable[str]]
+_CHECK_PATH = "check [storage] path and the permissions of its directory"
 
 # A writer that holds the lock longer than this makes the other side fail with a clear error
 # rather than wait for ever; every write transaction here is short.
 BUSY_TIMEOUT_MS = 15_000
-
-# Primary result codes (https://sqlite.org/rescode.html) and what they mean for the user.
-_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
-_DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
-_FULL = {13}  # SQLITE_FULL
-_ACCESS = {3, 8, 10, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN
-_DAMAGED_TEXT = ("database disk image is malformed", "file is not a database")
-_BUSY_TEXT = ("database is locked", "database table is locked")
-_CHECK_PATH = "check [storage] path and the permissions of its directory"
-_ACCESS_TEXT = ("readonly database", "disk i/o error", "unable to open database file")
-
-
-class DatabaseDamaged(StoreError):
-    """The file is not a SQLite database, or some of its pages are damaged (exit 1)."""
-
-
-class DatabaseBusy(StoreError):
-    """Another connection held a write lock longer than the busy timeout (exit 1)."""
-
-
-class DatabaseUnavailable(StoreError):
-    """The disk is full, or the file or its directory cannot be read or written (exit 1)."""
-
-
-def damaged(path: str | os.PathLike[str], detail: str) -> DatabaseDamaged:
-    """The recovery command is shell-quoted: it can be pasted as it is, spaces and all."""
-    quoted = shlex.quote(os.fspath(path))
-    return DatabaseDamaged(
-        f"database {path} is damaged ({detail}); recover with "
-        f"`sqlite3 {quoted} .recover | sqlite3 fixed.db`, or restore the copy `pingfan backup` "
-        "made"
-    )
-
-
-def describe_sqlite_error(err: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError | None:
-    """The one-line `StoreError` for an environmental SQLite error on `path`; None for a bug."""
-    code = getattr(err, "sqlite_errorcode", None)
-    text = str(err)
-    if isinstance(code, int):
-        primary = code & 0xFF
-        damaged_, busy, full = primary in _DAMAGED, primary in _BUSY, primary in _FULL
-        access = primary in _ACCESS
-    else:  # raised by hand, without SQLite's code: its usual wording (not e.g. "malformed JSON")
-        lowered = text.lower()
-        damaged_ = any(part in lowered for part in _DAMAGED_TEXT)
-        busy = any(part in lowered for part in _BUSY_TEXT)
-        full = "disk is full" in lowered
-        access = any(part in lowered for part in _ACCESS_TEXT)
-    if damaged_:
-        return damaged(path, text)
-    if busy:
-        return DatabaseBusy(f"database {path} is busy: another process holds a long write; retry")
-    if full:
-        return DatabaseUnavailable(
-            f"database {path}: the disk is full ({text}); free some space and retry"
-        )
-    if access:
-        return DatabaseUnavailable(
-            f"database {path}: {text}; check that the file and its directory are readable "
-            "and writable by this user"
-        )
-    return None
 
 
 def open_database(path: str | Path) -> Database:
@@ -170,17 +115,53 @@ def _quick_check(conn: sqlite3.Connection) -> list[str]:
     return [line for line in lines if line and not line.startswith("***")]
 
 
-class StoreBase:
-    """What every part of the store shares: the connection and the full-text tokenizer."""
+def rows_as_dicts(
+    db: Database, sql: str, params: Iterable[Any] | dict[str, Any] = ()
+) -> Iterator[dict[str, Any]]:
+    """Rows as dicts keyed by column name, streamed."""
+    cursor = db.execute(sql, params if isinstance(params, dict) else list(params))
+    names = [column[0] for column in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
 
-    def __init__(self, db: Database, tokenize: Tokenize) -> None:
+
+class Queries:
+    """One group of named queries (content, outbox, ...) over the store's connection: each
+    group is a small object that takes the connection (and the name of the file, for error
+    messages), and `Store` composes them. Every public method of a group raises pingfan's
+    errors, never SQLite's: `__init_subclass__` wraps each one with `translating`."""
+
+    def __init__(self, db: Database, path: str) -> None:
         self.db = db
-        self._tokenize = tokenize
-        self.path = _file_of(db) or ":memory:"
-        # Bumped by every save of posts (listed, or counts refreshed), in this process: a
-        # comment run re-plans when it moves.
-        self.posts_version = 0
+        self.path = path
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(cls, name, translating(member))
+
+    @translating
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
+        """Rows as dicts keyed by column name, streamed."""
+        return rows_as_dicts(self.db, sql, params)
+
+    def _named(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        """Run a read; its rows are read by column name (`row["platform"]`), so a record is
+        mapped from the names its SELECT gives, never from positions."""
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params)
+
+
+class StoreBase:
+    """The connection itself: open, close, check, back up."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.path = _file_of(db) or ":memory:"
+
+    @translating
     def close(self) -> None:
         self.db.close()
 
@@ -193,19 +174,12 @@ class StoreBase:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Close; a damaged or busy database met inside the block becomes a `StoreError`."""
         self.close()
-        if isinstance(exc, sqlite3.Error):
-            known = describe_sqlite_error(exc, self.path)
-            if known is not None:
-                raise known from exc
 
+    @translating
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
-        """Rows as dicts, streamed. For the store's own named queries and for tests."""
-        cursor = self.db.execute(sql, params if isinstance(params, dict) else list(params))
-        names = [column[0] for column in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
+        """Rows as dicts, streamed. For tests and benchmarks that look inside."""
+        return rows_as_dicts(self.db, sql, params)
 
     def quick_check(self) -> list[str]:
         """SQLite's `PRAGMA quick_check`: [] when every page is sound, else its findings.

@@ -11,9 +11,9 @@ the shape of one of two tokenizers, recorded in `meta`:
 - `trigram` (the default): SQLite's own trigram tokenizer over the raw text, so indexing is
   done inside SQLite. Search is substring search; a query word of one or two characters is a
   `LIKE '%word%'` scan of the table instead.
-- `jieba`: jieba search tokens computed in Python by a tokenizer of the store's own (the
-  built-in campaign words plus the configured lexicon), never the process-wide jieba that
-  scoring extends as it goes.
+- `jieba`: jieba search tokens computed in Python by the tokenizer handed in when the store is
+  opened (`SearchTokens`; nlp/search_tokens.py makes it from the built-in campaign words plus
+  the configured lexicon, never the process-wide jieba that scoring extends as it goes).
 
 Triggers keep the index in step, the same in both shapes: a new or edited row is queued in
 `<table>_fts_pending`, an edited or deleted one leaves the index at once, and the save that
@@ -28,24 +28,22 @@ built the index (or, for jieba, the lexicon changed), opening the store rebuilds
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
+from sqlite_utils import Database
+
+from monitor.errors import StoreError
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 from monitor.store.housekeeping import purge_labels, purge_one_batch
-from nlp.dictionary import CompactTokenizer, jieba
-from nlp.segment import CAMPAIGN_LEXICON, campaign_tokenizer
-from nlp.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +102,6 @@ ON CONFLICT (platform, id) DO UPDATE SET
     observed_at = max(observed_at, excluded.observed_at)
 """
 
-_WORDISH = re.compile(r"[\w\u4e00-\u9fff\[\]]")
-
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -116,30 +112,28 @@ class SearchHit:
     created_at: str
 
 
-class JiebaTokens:
-    """Search tokens from a jieba tokenizer of its own: the built-in campaign words plus
-    `lexicon`. Normalised text, sub-words of long words too, punctuation dropped."""
+class SearchTokens(Protocol):
+    """The jieba-shaped index's tokenizer, handed in by whoever opens the store (the store
+    imports nothing from nlp/; nlp/search_tokens.py makes the default)."""
 
-    def __init__(self, lexicon: Iterable[str] = ()) -> None:
-        self.lexicon: tuple[str, ...] = tuple(sorted({w.strip() for w in lexicon if w.strip()}))
-        described = json.dumps(
-            ["jieba", jieba.__version__, CAMPAIGN_LEXICON, self.lexicon], ensure_ascii=False
-        )
-        self.fingerprint = hashlib.sha256(described.encode()).hexdigest()[:16]
+    lexicon: tuple[str, ...]  # the words it was made with, recorded beside the index
+    fingerprint: str  # names the tokenizer and its words: a change rebuilds the index
 
-    def __call__(self, text: str) -> list[str]:
-        cut = _jieba_tokenizer(self.lexicon).cut_for_search
-        return [w for w in cut(normalize(text)) if _WORDISH.search(w)]
+    def __call__(self, text: str) -> list[str]: ...
 
 
-@lru_cache(maxsize=2)  # on the shared compact dictionary: small each
-def _jieba_tokenizer(lexicon: tuple[str, ...]) -> CompactTokenizer:
-    return campaign_tokenizer(lexicon)
+# Makes the tokenizer for a lexicon: the configured one, or the one that built the index.
+SearchTokensFactory = Callable[[Iterable[str]], SearchTokens]
 
 
-class ContentStore(StoreBase):
-    _fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
-    _jieba: JiebaTokens | None = None
+class ContentQueries(Queries):
+    def __init__(self, db: Database, path: str) -> None:
+        super().__init__(db, path)
+        self._fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
+        self._jieba: SearchTokens | None = None
+        # Bumped by every save of posts (listed, or counts refreshed), in this process: a
+        # comment run re-plans when it moves.
+        self.posts_version = 0
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -277,20 +271,20 @@ class ContentStore(StoreBase):
                 " ORDER BY t.created_at DESC, t.pk DESC LIMIT ?"
             )
             params = [*patterns, limit]
-        return [SearchHit(kind, *row) for row in self.db.execute(sql, params).fetchall()]
+        return [_hit(kind, row) for row in self._named(sql, params).fetchall()]
 
     def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
         assert self._jieba is not None
         terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
         if not terms:
             return []
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
             f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?"
             " ORDER BY f.rank LIMIT ?",
             (_fts_phrases(terms), limit),
         ).fetchall()
-        return [SearchHit(kind, *row) for row in rows]
+        return [_hit(kind, row) for row in rows]
 
     def reindex(self) -> int:
         """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
@@ -316,9 +310,15 @@ class ContentStore(StoreBase):
             )
         return total
 
-    def _open_fts(self, tokenizer: str | None, lexicon: Iterable[str] | None) -> None:
+    def open_index(
+        self,
+        tokenizer: str | None,
+        lexicon: Iterable[str] | None,
+        search_tokens: SearchTokensFactory | None,
+    ) -> None:
         """Use `tokenizer` (None: the one that built the index; trigram for a new database)
-        and, for jieba, `lexicon` (None: the stored one); rebuild the index if they changed."""
+        and, for jieba, `lexicon` (None: the stored one) with tokens from `search_tokens`;
+        rebuild the index if they changed."""
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         built_with = stored.get("fts_tokenizer")
         wanted = tokenizer or built_with or DEFAULT_FTS_TOKENIZER
@@ -328,7 +328,12 @@ class ContentStore(StoreBase):
         if wanted == "jieba":
             if lexicon is None:
                 lexicon = json.loads(stored["fts_lexicon"]) if built_with == "jieba" else ()
-            self._jieba = JiebaTokens(lexicon)
+            if search_tokens is None:
+                raise StoreError(
+                    f"the full-text index of {self.path} is in jieba's shape: open the store "
+                    "with its search tokens (nlp.search_tokens.jieba_search_tokens)"
+                )
+            self._jieba = search_tokens(lexicon)
         else:
             self._jieba = None
         fingerprint = self._jieba.fingerprint if self._jieba else ""
@@ -401,6 +406,10 @@ def _fts_schema(table: str, tokenizer: FtsTokenizer) -> list[str]:
         f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {forget}"
         f" DELETE FROM {fts}_pending WHERE pk = old.pk; END",
     ]
+
+
+def _hit(kind: str, row: Mapping[str, Any]) -> SearchHit:
+    return SearchHit(kind, row["platform"], row["id"], row["text"], row["created_at"])
 
 
 def _fts_phrases(words: Iterable[str]) -> str:

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Literal, cast
 
 from monitor.models import to_utc_iso, utc_now
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 Label = Literal["positive", "neutral", "negative"]
 
 
-class LabelsStore(StoreBase):
+class LabelsQueries(Queries):
     def add_label(
         self,
         text: str,

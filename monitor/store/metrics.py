@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.models import Account, TopicStats, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 _ACCOUNT_UPSERT = """
 INSERT INTO accounts (platform, id, name, kind, verified, followers, first_seen, observed_at)
@@ -49,7 +49,7 @@ WHERE NOT EXISTS (
 """
 
 
-class MetricsStore(StoreBase):
+class MetricsQueries(Queries):
     def save_accounts(self, accounts: Iterable[Account]) -> int:
         """Upsert accounts; append a follower snapshot when the figures changed."""
         rows = [

@@ -259,7 +259,7 @@ def m050_team_bot(db: Database) -> None:
     # The chat bot (alerts/bot/): who acknowledged an alert and when; comments the team skipped
     # while labelling (ids only: the words stay in `comments`); and an index on the model's
     # uncertainty for two-class scores, P(positive) nearest 0.5, so /label finds the least
-    # sure comment without a scan (`team.UNCERTAINTY_TWO_WAY` orders by exactly this).
+    # sure comment without a scan (dropped by m092: /label orders by entropy alone).
     for statement in (
         """CREATE TABLE alert_acks (
             alert_id INTEGER PRIMARY KEY,
@@ -354,6 +354,14 @@ def m085_delivery_messages(db: Database) -> None:
         "UPDATE alert_deliveries SET messages = 1 WHERE state = 'sent'"
         " OR (state = 'coalesced' AND coalesced_into = alert_id)"
     )
+
+
+@migrations()
+def m092_no_two_class_uncertainty_index(db: Database) -> None:
+    # /label orders by entropy alone (`team.UNCERTAINTY`): every store has the three-way
+    # columns (m040), and a two-class score is stored as three classes. m050's index of
+    # |P(positive) - 0.5| served the two-class order; nothing reads it, every score writes it.
+    db.execute("DROP INDEX IF EXISTS comments_by_uncertainty")
 
 
 @migrations()

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import AlertRecord, from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 FINAL_STATES = ("sent", "coalesced", "skipped", "muted", "rejected")
 
@@ -43,6 +43,8 @@ class RuleState:
 
 @dataclass(frozen=True)
 class OutboxAlert:
+    """An alert as the outbox holds it: for the dispatcher, the bot and the weekly digest."""
+
     id: int
     kind: str
     severity: str
@@ -54,6 +56,9 @@ class OutboxAlert:
     created_at: datetime
     dedupe_key: str
     evidence: dict[str, Any]
+    state: str  # pending | sent (delivered everywhere)
+    acked_at: datetime | None  # the first acknowledgement in the chat, if any
+    acked_by: str | None
 
 
 @dataclass(frozen=True)
@@ -82,44 +87,55 @@ class SinkRow:
     broken_reason: str | None
 
 
-_ALERT_COLUMNS = (
+# The columns `outbox_alert_of` reads: the alert (`a`) and its acknowledgement (`k`, joined by
+# `ALERT_ACK_JOIN`).
+ALERT_COLUMNS = (
     "a.id, a.kind, a.severity, a.platform, a.subject_id, a.title, a.text, a.url, a.created_at,"
-    " a.dedupe_key, a.evidence"
+    " a.dedupe_key, a.evidence, a.state, k.acked_at, k.acked_by"
+)
+ALERT_ACK_JOIN = "LEFT JOIN alert_acks k ON k.alert_id = a.id"
+
+
+def outbox_alert_of(row: Mapping[str, Any]) -> OutboxAlert:
+    return OutboxAlert(
+        id=row["id"],
+        kind=row["kind"],
+        severity=row["severity"],
+        platform=row["platform"],
+        subject_id=row["subject_id"],
+        title=row["title"],
+        text=row["text"],
+        url=row["url"],
+        created_at=from_iso(row["created_at"]),
+        dedupe_key=row["dedupe_key"],
+        evidence=json.loads(row["evidence"]) if row["evidence"] else {},
+        state=row["state"],
+        acked_at=from_iso(row["acked_at"]) if row["acked_at"] else None,
+        acked_by=row["acked_by"],
+    )
+
+
+_STATE_COLUMNS = (
+    "rule, subject, window_key, fired_at, last_true_at, level, volume, escalations, alert_id, data"
 )
 
 
-def _alert(row: Sequence[Any]) -> OutboxAlert:
-    return OutboxAlert(
-        id=row[0],
-        kind=row[1],
-        severity=row[2],
-        platform=row[3],
-        subject_id=row[4],
-        title=row[5],
-        text=row[6],
-        url=row[7],
-        created_at=from_iso(row[8]),
-        dedupe_key=row[9],
-        evidence=json.loads(row[10]) if row[10] else {},
-    )
-
-
-def _state(row: Sequence[Any]) -> RuleState:
+def _state(row: Mapping[str, Any]) -> RuleState:
     return RuleState(
-        rule=row[0],
-        subject=row[1],
-        window_key=row[2],
-        fired_at=from_iso(row[3]),
-        last_true_at=from_iso(row[4]),
-        level=row[5],
-        volume=row[6],
-        escalations=row[7],
-        alert_id=row[8],
-        data=json.loads(row[9]) if row[9] else {},
+        rule=row["rule"],
+        subject=row["subject"],
+        window_key=row["window_key"],
+        fired_at=from_iso(row["fired_at"]),
+        last_true_at=from_iso(row["last_true_at"]),
+        level=row["level"],
+        volume=row["volume"],
+        escalations=row["escalations"],
+        alert_id=row["alert_id"],
+        data=json.loads(row["data"]) if row["data"] else {},
     )
 
 
-class OutboxStore(StoreBase):
+class OutboxQueries(Queries):
     # --- enqueueing -------------------------------------------------------------------
 
     def enqueue_alert(
@@ -166,20 +182,17 @@ class OutboxStore(StoreBase):
     # --- rule state -------------------------------------------------------------------
 
     def rule_state(self, rule: str, subject: str) -> RuleState | None:
-        row = self.db.execute(
-            "SELECT rule, subject, window_key, fired_at, last_true_at, level, volume,"
-            " escalations, alert_id, data FROM rule_state WHERE rule = ? AND subject = ?",
+        row = self._named(
+            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE rule = ? AND subject = ?",
             (rule, subject),
         ).fetchone()
         return _state(row) if row else None
 
     def rule_states(self, rule: str) -> dict[str, RuleState]:
-        rows = self.db.execute(
-            "SELECT rule, subject, window_key, fired_at, last_true_at, level, volume,"
-            " escalations, alert_id, data FROM rule_state WHERE rule = ?",
-            (rule,),
+        rows = self._named(
+            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE rule = ?", (rule,)
         ).fetchall()
-        return {row[1]: _state(row) for row in rows}
+        return {row["subject"]: _state(row) for row in rows}
 
     def fire_rule_alert(
         self,
@@ -278,12 +291,14 @@ class OutboxStore(StoreBase):
         self, alert_id: int, until: datetime, *, at: datetime, by: str | None = None
     ) -> bool:
         """Mute the subject of alert `alert_id` (the chat's mute button); False if unknown."""
-        row = self.db.execute(
+        row = self._named(
             "SELECT platform, subject_id FROM alerts WHERE id = ?", (alert_id,)
         ).fetchone()
-        if row is None or row[1] is None:
+        if row is None or row["subject_id"] is None:
             return False
-        self.mute(row[0], row[1], until, at=at, by=by, reason=f"alert {alert_id}")
+        self.mute(
+            row["platform"], row["subject_id"], until, at=at, by=by, reason=f"alert {alert_id}"
+        )
         return True
 
     def unmute(self, platform: str | None, subject_id: str) -> bool:
@@ -329,14 +344,21 @@ class OutboxStore(StoreBase):
         return self.sink_row(sink)
 
     def sink_row(self, sink: str) -> SinkRow:
-        row = self.db.execute(
+        row = self._named(
             "SELECT sink, type, last_alert_id, fingerprint, broken_at, broken_reason"
             " FROM alert_sinks WHERE sink = ?",
             (sink,),
         ).fetchone()
         if row is None:
             raise KeyError(sink)
-        return SinkRow(row[0], row[1], row[2], row[3], from_iso(row[4]) if row[4] else None, row[5])
+        return SinkRow(
+            sink=row["sink"],
+            type=row["type"],
+            last_alert_id=row["last_alert_id"],
+            fingerprint=row["fingerprint"],
+            broken_at=from_iso(row["broken_at"]) if row["broken_at"] else None,
+            broken_reason=row["broken_reason"],
+        )
 
     def mark_sink_broken(self, sink: str, reason: str, at: datetime) -> bool:
         """True when this call broke it (it was not broken already)."""
@@ -382,19 +404,28 @@ class OutboxStore(StoreBase):
     def due_deliveries(self, sink: str, at: datetime, limit: int = 500) -> list[Delivery]:
         """The sink's unsent deliveries, in alert order, up to the first that must wait for
         its retry time (order is kept: nothing overtakes a delivery being retried)."""
-        rows = self.db.execute(
-            f"SELECT {_ALERT_COLUMNS}, d.state, d.attempts, d.parts_sent, d.outcome_unknown,"
-            " d.next_attempt_at"
-            " FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id"
+        rows = self._named(
+            f"SELECT {ALERT_COLUMNS}, d.state AS delivery_state, d.attempts, d.parts_sent,"
+            " d.outcome_unknown, d.next_attempt_at"
+            f" FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id {ALERT_ACK_JOIN}"
             " WHERE d.sink = ? AND d.state IN ('pending', 'sending') ORDER BY d.alert_id LIMIT ?",
             (sink, limit),
         ).fetchall()
         due = []
         moment = to_utc_iso(at)
         for row in rows:
-            if row[-1] > moment:
+            if row["next_attempt_at"] > moment:
                 break
-            due.append(Delivery(_alert(row), sink, row[-5], row[-4], row[-3], bool(row[-2])))
+            due.append(
+                Delivery(
+                    alert=outbox_alert_of(row),
+                    sink=sink,
+                    state=row["delivery_state"],
+                    attempts=row["attempts"],
+                    parts_sent=row["parts_sent"],
+                    outcome_unknown=bool(row["outcome_unknown"]),
+                )
+            )
         return due
 
     def unsent_count(self, sink: str) -> int:
@@ -501,10 +532,10 @@ class OutboxStore(StoreBase):
         return {sink: state for sink, state in rows}
 
     def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
-        row = self.db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts a WHERE a.id = ?", (alert_id,)
+        row = self._named(
+            f"SELECT {ALERT_COLUMNS} FROM alerts a {ALERT_ACK_JOIN} WHERE a.id = ?", (alert_id,)
         ).fetchone()
-        return _alert(row) if row else None
+        return outbox_alert_of(row) if row else None
 
     def _finish_alerts(self, alert_ids: Sequence[int], at: datetime) -> None:
         self.db.conn.executemany(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 TABLES = (
     "accounts",
@@ -72,7 +72,7 @@ def export_select(kind: str) -> str:
     return _EXPORT_SELECTS[kind]
 
 
-class ReportsStore(StoreBase):
+class ReportsQueries(Queries):
     def table_counts(self) -> dict[str, int]:
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 

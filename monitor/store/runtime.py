@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 
 @dataclass(frozen=True)
@@ -42,16 +44,23 @@ def _iso(moment: datetime | None) -> str | None:
     return to_utc_iso(moment) if moment else None
 
 
-class RuntimeStore(StoreBase):
+class RuntimeQueries(Queries):
     def circuit(self, platform: str) -> CircuitRow | None:
-        row = self.db.execute(
+        row = self._named(
             "SELECT platform, state, reason, open_until, cooldown, probes FROM circuits"
             " WHERE platform = ?",
             (platform,),
         ).fetchone()
         if row is None:
             return None
-        return CircuitRow(row[0], row[1], row[2], _time(row[3]), row[4], row[5])
+        return CircuitRow(
+            platform=row["platform"],
+            state=row["state"],
+            reason=row["reason"],
+            open_until=_time(row["open_until"]),
+            cooldown=row["cooldown"],
+            probes=row["probes"],
+        )
 
     def save_circuit(self, circuit: CircuitRow, now: datetime) -> None:
         with self.db.atomic():
@@ -77,19 +86,14 @@ class RuntimeStore(StoreBase):
         return [row for name in names if (row := self.circuit(name)) is not None]
 
     def source(self, name: str) -> SourceRow | None:
-        row = self.db.execute(
-            "SELECT name, platform, due_at, last_run_at, last_success_at, last_error_at,"
-            " last_error, last_status, failures, last_rows, last_requests FROM sources"
-            " WHERE name = ?",
-            (name,),
+        row = self._named(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE name = ?", (name,)
         ).fetchone()
         return _source_row(row) if row else None
 
     def sources(self) -> list[SourceRow]:
-        rows = self.db.execute(
-            "SELECT name, platform, due_at, last_run_at, last_success_at, last_error_at,"
-            " last_error, last_status, failures, last_rows, last_requests FROM sources"
-            " ORDER BY platform, name"
+        rows = self._named(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY platform, name"
         ).fetchall()
         return [_source_row(row) for row in rows]
 
@@ -148,17 +152,23 @@ class RuntimeStore(StoreBase):
             )
 
 
-def _source_row(row: tuple) -> SourceRow:
+_SOURCE_COLUMNS = (
+    "name, platform, due_at, last_run_at, last_success_at, last_error_at, last_error,"
+    " last_status, failures, last_rows, last_requests"
+)
+
+
+def _source_row(row: Mapping[str, Any]) -> SourceRow:
     return SourceRow(
-        name=row[0],
-        platform=row[1],
-        due_at=_time(row[2]),
-        last_run_at=_time(row[3]),
-        last_success_at=_time(row[4]),
-        last_error_at=_time(row[5]),
-        last_error=row[6],
-        last_status=row[7],
-        failures=row[8],
-        last_rows=row[9],
-        last_requests=row[10],
+        name=row["name"],
+        platform=row["platform"],
+        due_at=_time(row["due_at"]),
+        last_run_at=_time(row["last_run_at"]),
+        last_success_at=_time(row["last_success_at"]),
+        last_error_at=_time(row["last_error_at"]),
+        last_error=row["last_error"],
+        last_status=row["last_status"],
+        failures=row["failures"],
+        last_rows=row["last_rows"],
+        last_requests=row["last_requests"],
     )

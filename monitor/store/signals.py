@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 _MAX_IN = 500  # ids per IN (...) list; SQLite allows more, but the statements stay small
 
@@ -98,7 +98,7 @@ class SourceFacts:
     last_run_at: datetime | None
 
 
-# The columns `post_facts` reads, after the row's pk (a query without one selects 0 first).
+# The columns `post_facts` reads, besides the row's pk (a query without one selects 0 AS pk).
 POST_FIELDS = (
     "platform, id, author_id, author_name, author_kind, text, created_at, url, topics,"
     " likes, comments, shares, reposts, plays, ugc_score"
@@ -106,41 +106,41 @@ POST_FIELDS = (
 _POST_COLUMNS = f"pk, {POST_FIELDS}"
 
 
-def post_facts(row: Sequence[Any]) -> PostFacts:
+def post_facts(row: Mapping[str, Any]) -> PostFacts:
     return PostFacts(
-        pk=row[0],
-        platform=row[1],
-        id=row[2],
-        author_id=row[3],
-        author_name=row[4],
-        author_kind=row[5],
-        text=row[6],
-        created_at=from_iso(row[7]),
-        url=row[8],
-        topics=tuple(json.loads(row[9] or "[]")),
-        likes=row[10],
-        comments=row[11],
-        shares=row[12],
-        reposts=row[13],
-        plays=row[14],
-        ugc_score=row[15],
+        pk=row["pk"],
+        platform=row["platform"],
+        id=row["id"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        author_kind=row["author_kind"],
+        text=row["text"],
+        created_at=from_iso(row["created_at"]),
+        url=row["url"],
+        topics=tuple(json.loads(row["topics"] or "[]")),
+        likes=row["likes"],
+        comments=row["comments"],
+        shares=row["shares"],
+        reposts=row["reposts"],
+        plays=row["plays"],
+        ugc_score=row["ugc_score"],
     )
 
 
-# The columns `comment_facts` reads, in its order.
+# The columns `comment_facts` reads.
 COMMENT_FIELDS = "platform, id, post_id, author_id, text, created_at, likes, label"
 
 
-def comment_facts(row: Sequence[Any]) -> CommentFacts:
+def comment_facts(row: Mapping[str, Any]) -> CommentFacts:
     return CommentFacts(
-        platform=row[0],
-        id=row[1],
-        post_id=row[2],
-        author_id=row[3],
-        text=row[4],
-        created_at=from_iso(row[5]),
-        likes=row[6],
-        label=row[7],
+        platform=row["platform"],
+        id=row["id"],
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        text=row["text"],
+        created_at=from_iso(row["created_at"]),
+        likes=row["likes"],
+        label=row["label"],
     )
 
 
@@ -164,6 +164,14 @@ def topic_series_keys(db: Database) -> list[tuple[str, str]]:
             "SELECT min(platform) FROM topic_metrics WHERE platform > ?", (platform,)
         ).fetchone()[0]
     return keys
+
+
+# The columns `thread_counts` reads, over a thread's comments.
+_THREAD_COUNTS = "count(label) AS scored, sum(label = 'negative') AS negative, count(*) AS total"
+
+
+def thread_counts(platform: str, post_id: str, row: Mapping[str, Any]) -> ThreadCounts:
+    return ThreadCounts(platform, post_id, row["scored"], int(row["negative"] or 0), row["total"])
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -193,14 +201,14 @@ def latest_reading_iso(db: Database, platform: str) -> str | None:
     return to_utc_iso(at) if at else None
 
 
-class SignalsStore(StoreBase):
+class SignalsQueries(Queries):
     # --- posts and their metric series -------------------------------------------------
 
     def posts_moving(
         self, *, created_since: datetime, observed_since: datetime, until: datetime
     ) -> list[PostFacts]:
         """Posts created since `created_since` whose counts were read since `observed_since`."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE created_at >= ? AND created_at <= ?"
             " AND observed_at >= ? ORDER BY created_at",
             (to_utc_iso(created_since), to_utc_iso(until), to_utc_iso(observed_since)),
@@ -215,7 +223,7 @@ class SignalsStore(StoreBase):
         found: dict[tuple[str, str], PostFacts] = {}
         for platform, ids in by_platform.items():
             for chunk in _chunks(sorted(set(ids))):
-                rows = self.db.execute(
+                rows = self._named(
                     f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
                     f" AND id IN ({','.join('?' * len(chunk))})",
                     (platform, *chunk),
@@ -248,7 +256,7 @@ class SignalsStore(StoreBase):
         self, platform: str, author_id: str, *, since: datetime, before: datetime, limit: int = 30
     ) -> list[PostFacts]:
         """The author's posts created in [since, before), newest first."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND author_id = ?"
             " AND created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT ?",
             (platform, author_id, to_utc_iso(since), to_utc_iso(before), limit),
@@ -259,7 +267,7 @@ class SignalsStore(StoreBase):
         self, platform: str, *, since: datetime, before: datetime, limit: int = 200
     ) -> list[PostFacts]:
         """Posts of a platform created in [since, before), newest first (topic baselines)."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND created_at >= ?"
             " AND created_at < ? ORDER BY created_at DESC LIMIT ?",
             (platform, to_utc_iso(since), to_utc_iso(before), limit),
@@ -284,7 +292,7 @@ class SignalsStore(StoreBase):
         """Posts by any of `author_ids` created in [since, until], oldest first."""
         posts: list[PostFacts] = []
         for chunk in _chunks(list(author_ids)):
-            rows = self.db.execute(
+            rows = self._named(
                 f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
                 f" AND author_id IN ({','.join('?' * len(chunk))})"
                 " AND created_at >= ? AND created_at <= ? ORDER BY created_at",
@@ -304,7 +312,7 @@ class SignalsStore(StoreBase):
         self, *, after_pk: int, created_since: datetime, until: datetime
     ) -> list[PostFacts]:
         """Scored UGC (score > 0) stored after row `after_pk` and created since `created_since`."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE pk > ? AND ugc_score > 0"
             " AND created_at >= ? AND created_at <= ? ORDER BY ugc_score DESC, pk",
             (after_pk, to_utc_iso(created_since), to_utc_iso(until)),
@@ -320,23 +328,23 @@ class SignalsStore(StoreBase):
     def thread_counts(self, *, since: datetime, until: datetime) -> list[ThreadCounts]:
         """Per post: comments made, or first seen, in [since, until] (a thread pingfan reads
         late, after an outage, is still news), how many scored, how many negative."""
-        rows = self.db.execute(
-            "SELECT platform, post_id, count(label), sum(label = 'negative'), count(*)"
+        rows = self._named(
+            f"SELECT platform, post_id, {_THREAD_COUNTS}"
             " FROM comments WHERE (created_at >= :since AND created_at <= :until)"
             " OR (first_seen >= :since AND first_seen <= :until)"
             " GROUP BY platform, post_id",
             {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
-        return [ThreadCounts(p, pid, n, int(neg or 0), total) for p, pid, n, neg, total in rows]
+        return [thread_counts(row["platform"], row["post_id"], row) for row in rows]
 
     def thread_counts_before(self, platform: str, post_id: str, before: datetime) -> ThreadCounts:
         """The thread's comments created before `before` (its own baseline)."""
-        row = self.db.execute(
-            "SELECT count(label), sum(label = 'negative'), count(*) FROM comments"
+        row = self._named(
+            f"SELECT {_THREAD_COUNTS} FROM comments"
             " WHERE platform = ? AND post_id = ? AND created_at < ?",
             (platform, post_id, to_utc_iso(before)),
         ).fetchone()
-        return ThreadCounts(platform, post_id, row[0], int(row[1] or 0), row[2])
+        return thread_counts(platform, post_id, row)
 
     def thread_comments(
         self,
@@ -350,7 +358,7 @@ class SignalsStore(StoreBase):
     ) -> list[CommentFacts]:
         """The thread's comments made or first seen in [since, until] (only `label` ones if
         given), most liked first."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE platform = :platform AND post_id = :post"
             " AND ((created_at >= :since AND created_at <= :until)"
@@ -376,7 +384,7 @@ class SignalsStore(StoreBase):
         if not words:
             return []
         match = " OR ".join("instr(text, ?) > 0" for _ in words)
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
             f" AND ({match}) ORDER BY likes DESC",
@@ -391,7 +399,7 @@ class SignalsStore(StoreBase):
         appears with its own id as post_id (near-duplicate search over both)."""
         # `+platform`: the window is small, a platform is half of everything; without it
         # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
@@ -443,25 +451,22 @@ class SignalsStore(StoreBase):
         return _latest_reading(self.db, platform)
 
     def source_runs(self) -> list[SourceFacts]:
-        """Each collector source's last outcome, when the runtime records them."""
-        exists = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sources'"
-        ).fetchone()
-        if not exists:
-            return []
-        rows = self.db.execute(
+        """Each collector source's last outcome, as the runtime records them."""
+        rows = self._named(
             "SELECT name, platform, last_status, failures, last_error, last_success_at,"
             " last_run_at FROM sources ORDER BY platform, name"
         ).fetchall()
         return [
             SourceFacts(
-                name=name,
-                platform=platform,
-                last_status=status,
-                failures=int(failures or 0),
-                last_error=error,
-                last_success_at=from_iso(ok_at) if ok_at else None,
-                last_run_at=from_iso(run_at) if run_at else None,
+                name=row["name"],
+                platform=row["platform"],
+                last_status=row["last_status"],
+                failures=int(row["failures"] or 0),
+                last_error=row["last_error"],
+                last_success_at=from_iso(row["last_success_at"])
+                if row["last_success_at"]
+                else None,
+                last_run_at=from_iso(row["last_run_at"]) if row["last_run_at"] else None,
             )
-            for name, platform, status, failures, error, ok_at, run_at in rows
+            for row in rows
         ]

@@ -5,26 +5,26 @@ Each read is scoped by an indexed column (posts by created_at or (platform, obse
 comments by created_at, series by (platform, id, observed_at)) or by the handful of rows it
 names, so a command stays cheap however long the campaign has run. `now` is always passed in:
 the daemon's clock may be simulated. The bot also uses the alert rules' queries
-(`SignalsStore.thread_counts`, `thread_comments`, `ugc_posts`, `posts_by_keys`) and
-`OutboxStore.mute`, `unmute`, `mute_alert_subject`, `outbox_alert`.
+(`store.signals.thread_counts`, `thread_comments`, `ugc_posts`, `posts_by_keys`) and
+`store.outbox.mute`, `unmute`, `mute_alert_subject`, `outbox_alert`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from monitor.models import PLATFORMS, from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 from monitor.store.signals import latest_reading_iso, topic_series_keys
 
 # How /label finds the comment the model is least sure about: the one place that says it.
-# (the scored rows, their order): with the three-way model's columns (m040: `p_negative`,
-# `entropy`), the highest entropy first, read from its index; with the older two-class score
-# only, P(positive) nearest 0.5 first, read from m050's index of that expression.
-UNCERTAINTY_THREE_WAY = ("c.entropy IS NOT NULL", "c.entropy DESC, c.pk DESC")
-UNCERTAINTY_TWO_WAY = ("c.sentiment IS NOT NULL", "abs(c.sentiment - 0.5), c.pk")
+# (the scored rows, their order): the highest entropy over the three classes first (m040),
+# read from its index. A two-class score is stored as three classes too (P(neutral) 0), so
+# its entropy orders by P(positive)'s distance from 0.5.
+UNCERTAINTY = ("c.entropy IS NOT NULL", "c.entropy DESC, c.pk DESC")
 
 _INTERACTIONS = "coalesce({t}.likes, 0) + coalesce({t}.comments, 0) + coalesce({t}.shares, 0)"
 _INTERACTIONS += " + coalesce({t}.reposts, 0)"
@@ -126,7 +126,7 @@ class LabelCandidate:
     created_at: datetime
     likes: int | None
     sentiment: float | None  # P(positive) from the model
-    p_neutral: float | None  # the three-way model's other two (None from a two-class model)
+    p_neutral: float | None  # the other two classes (a two-class score: 0 and 1 - P(positive))
     p_negative: float | None
     label: str | None
     post_text: str | None
@@ -152,7 +152,7 @@ class MuteRow:
 
 _CANDIDATE = """
 SELECT c.pk, c.platform, c.id, c.post_id, c.author_id, c.text, c.created_at, c.likes,
-    c.sentiment, {classes}, c.label, p.text, p.url
+    c.sentiment, c.p_neutral, c.p_negative, c.label, p.text AS post_text, p.url AS post_url
 FROM comments c LEFT JOIN posts p ON p.platform = c.platform AND p.id = c.post_id
 WHERE {where}
 ORDER BY {order} LIMIT 1
@@ -165,7 +165,8 @@ _UNLABELLED = (
 
 _TOP_POSTS = f"""
 SELECT p.platform, p.id, p.author_id, p.author_name, p.author_kind, p.text, p.url,
-    p.created_at, p.plays, p.likes, p.comments, coalesce(p.shares, 0) + coalesce(p.reposts, 0),
+    p.created_at, p.plays, p.likes, p.comments,
+    coalesce(p.shares, 0) + coalesce(p.reposts, 0) AS shares,
     {_interactions("p")} - CASE WHEN p.created_at >= :since THEN 0 ELSE coalesce(
         (SELECT {_interactions("m")} FROM post_metrics m
          WHERE m.platform = p.platform AND m.post_id = p.id AND m.observed_at <= :since
@@ -178,7 +179,7 @@ WHERE p.platform = :platform AND p.observed_at >= :since AND p.observed_at <= :n
 """
 
 
-class TeamStore(StoreBase):
+class TeamQueries(Queries):
     # --- /status ----------------------------------------------------------------------
 
     def platform_status(
@@ -191,7 +192,7 @@ class TeamStore(StoreBase):
             ).fetchone()[0]
             if success is None:  # no runtime record (collect --once): the newest reading
                 success = latest_reading_iso(self.db, platform)
-            circuit = self.db.execute(
+            circuit = self._named(
                 "SELECT state, reason, open_until FROM circuits WHERE platform = ?", (platform,)
             ).fetchone()
             span = (platform, to_utc_iso(day_start), to_utc_iso(now))
@@ -209,9 +210,9 @@ class TeamStore(StoreBase):
                 PlatformStatus(
                     platform=platform,
                     last_success_at=_time(success),
-                    circuit=circuit[0] if circuit else "closed",
-                    circuit_reason=(circuit[1] or "") if circuit else "",
-                    open_until=_time(circuit[2]) if circuit else None,
+                    circuit=circuit["state"] if circuit else "closed",
+                    circuit_reason=(circuit["reason"] or "") if circuit else "",
+                    open_until=_time(circuit["open_until"]) if circuit else None,
                     posts_today=int(posts),
                     comments_today=int(comments),
                 )
@@ -224,7 +225,7 @@ class TeamStore(StoreBase):
         pairs = topic_series_keys(self.db)
         found = []
         for platform, topic in pairs:
-            latest = self.db.execute(
+            latest = self._named(
                 "SELECT observed_at, views, discussions FROM topic_metrics WHERE platform = ?"
                 " AND topic = ? AND observed_at <= ? ORDER BY observed_at DESC, pk DESC LIMIT 1",
                 (platform, topic, to_utc_iso(now)),
@@ -232,28 +233,28 @@ class TeamStore(StoreBase):
             if latest is None:
                 continue
             before = (
-                self.db.execute(
+                self._named(
                     "SELECT observed_at, views FROM topic_metrics WHERE platform = ? AND topic = ?"
                     " AND observed_at <= ? AND views IS NOT NULL"
                     " ORDER BY observed_at DESC, pk DESC LIMIT 1",
                     (platform, topic, to_utc_iso(since)),
                 ).fetchone()
-                or self.db.execute(
+                or self._named(
                     "SELECT observed_at, views FROM topic_metrics WHERE platform = ? AND topic = ?"
                     " AND observed_at > ? AND observed_at < ? AND views IS NOT NULL"
                     " ORDER BY observed_at, pk LIMIT 1",
-                    (platform, topic, to_utc_iso(since), latest[0]),
+                    (platform, topic, to_utc_iso(since), latest["observed_at"]),
                 ).fetchone()
             )
             found.append(
                 TopicGrowth(
                     platform=platform,
                     topic=topic,
-                    at=from_iso(latest[0]),
-                    views=latest[1],
-                    discussions=latest[2],
-                    before_at=_time(before[0]) if before else None,
-                    views_before=before[1] if before else None,
+                    at=from_iso(latest["observed_at"]),
+                    views=latest["views"],
+                    discussions=latest["discussions"],
+                    before_at=_time(before["observed_at"]) if before else None,
+                    views_before=before["views"] if before else None,
                 )
             )
         return found
@@ -267,28 +268,28 @@ class TeamStore(StoreBase):
         created before `since` and first read after it counts from its first reading)."""
         posts = []
         for platform in platforms:
-            rows = self.db.execute(
+            rows = self._named(
                 _TOP_POSTS,
                 {"platform": platform, "since": to_utc_iso(since), "now": to_utc_iso(now)},
             ).fetchall()
             posts += [
                 TopPost(
-                    platform=row[0],
-                    id=row[1],
-                    author_id=row[2],
-                    author_name=row[3],
-                    author_kind=row[4],
-                    text=row[5],
-                    url=row[6],
-                    created_at=from_iso(row[7]),
-                    plays=row[8],
-                    likes=row[9],
-                    comments=row[10],
-                    shares=row[11],
-                    gained=int(row[12] or 0),
+                    platform=row["platform"],
+                    id=row["id"],
+                    author_id=row["author_id"],
+                    author_name=row["author_name"],
+                    author_kind=row["author_kind"],
+                    text=row["text"],
+                    url=row["url"],
+                    created_at=from_iso(row["created_at"]),
+                    plays=row["plays"],
+                    likes=row["likes"],
+                    comments=row["comments"],
+                    shares=row["shares"],
+                    gained=int(row["gained"] or 0),
                 )
                 for row in rows
-                if (row[12] or 0) > 0
+                if (row["gained"] or 0) > 0
             ]
         posts.sort(key=lambda p: (-p.gained, p.created_at, p.platform, p.id))
         return posts[:limit]
@@ -303,9 +304,10 @@ class TeamStore(StoreBase):
         found = []
         window = (to_utc_iso(since), to_utc_iso(now))
         for platform, account in kols:
-            uploads, plays, with_plays, likes, comments, shares = self.db.execute(
-                "SELECT count(*), sum(plays), count(plays), sum(coalesce(likes, 0)),"
-                " sum(coalesce(comments, 0)), sum(coalesce(shares, 0) + coalesce(reposts, 0))"
+            uploads = self._named(
+                "SELECT count(*) AS uploads, sum(plays) AS plays, count(plays) AS with_plays,"
+                " sum(coalesce(likes, 0)) AS likes, sum(coalesce(comments, 0)) AS comments,"
+                " sum(coalesce(shares, 0) + coalesce(reposts, 0)) AS shares"
                 " FROM posts WHERE platform = ? AND author_id = ? AND created_at >= ?"
                 " AND created_at <= ?",
                 (platform, account, *window),
@@ -318,11 +320,11 @@ class TeamStore(StoreBase):
                 KolRow(
                     platform=platform,
                     id=account,
-                    uploads=int(uploads),
-                    plays=int(plays) if with_plays else None,
-                    likes=int(likes or 0),
-                    comments=int(comments or 0),
-                    shares=int(shares or 0),
+                    uploads=int(uploads["uploads"]),
+                    plays=int(uploads["plays"]) if uploads["with_plays"] else None,
+                    likes=int(uploads["likes"] or 0),
+                    comments=int(uploads["comments"] or 0),
+                    shares=int(uploads["shares"] or 0),
                     followers=latest[0] if latest else None,
                     followers_before=before[0] if before else None,
                 )
@@ -341,60 +343,43 @@ class TeamStore(StoreBase):
         """(followers, observed_at) of the last snapshot at or before `at_or_before`, or of
         the first one in (after, before)."""
         if at_or_before is not None:
-            row = self.db.execute(
+            row = self._named(
                 "SELECT followers, observed_at FROM account_metrics WHERE platform = ?"
                 " AND account_id = ? AND observed_at <= ? AND followers IS NOT NULL"
                 " ORDER BY observed_at DESC, pk DESC LIMIT 1",
                 (platform, account, at_or_before),
             ).fetchone()
         else:
-            row = self.db.execute(
+            row = self._named(
                 "SELECT followers, observed_at FROM account_metrics WHERE platform = ?"
                 " AND account_id = ? AND observed_at > ? AND observed_at < ?"
                 " AND followers IS NOT NULL ORDER BY observed_at, pk LIMIT 1",
                 (platform, account, after, before),
             ).fetchone()
-        return (int(row[0]), str(row[1])) if row else None
+        return (int(row["followers"]), str(row["observed_at"])) if row else None
 
     # --- /label -----------------------------------------------------------------------
 
     def next_label_candidate(self) -> LabelCandidate | None:
-        """The scored comment the model is least sure about (`UNCERTAINTY_*`) that no one
-        has labelled or skipped yet."""
-        row = self.db.execute(self.label_queue_sql()).fetchone()
+        """The scored comment the model is least sure about (`UNCERTAINTY`) that no one has
+        labelled or skipped yet."""
+        row = self._named(self.label_queue_sql()).fetchone()
         return _candidate(row) if row else None
 
     def label_queue_sql(self) -> str:
         """The statement behind `next_label_candidate` (its plan reads an index)."""
-        scored, _ = self._uncertainty()
-        return self._candidate_sql(_UNLABELLED.format(scored=scored))
+        return _candidate_sql(_UNLABELLED.format(scored=UNCERTAINTY[0]))
 
     def label_candidate(self, pk: int) -> LabelCandidate | None:
         """The comment stored as row `pk` (a /label button names it), labelled or not."""
-        row = self.db.execute(self._candidate_sql("c.pk = ?"), (pk,)).fetchone()
+        row = self._named(_candidate_sql("c.pk = ?"), (pk,)).fetchone()
         return _candidate(row) if row else None
 
     def stored_comment(self, platform: str, comment_id: str) -> LabelCandidate | None:
-        row = self.db.execute(
-            self._candidate_sql("c.platform = ? AND c.id = ?"), (platform, comment_id)
+        row = self._named(
+            _candidate_sql("c.platform = ? AND c.id = ?"), (platform, comment_id)
         ).fetchone()
         return _candidate(row) if row else None
-
-    def _candidate_sql(self, where: str) -> str:
-        _, order = self._uncertainty()
-        classes = "c.p_neutral, c.p_negative" if self._three_way() else "NULL, NULL"
-        return _CANDIDATE.format(classes=classes, where=where, order=order)
-
-    def _uncertainty(self) -> tuple[str, str]:
-        return UNCERTAINTY_THREE_WAY if self._three_way() else UNCERTAINTY_TWO_WAY
-
-    def _three_way(self) -> bool:
-        """Whether comments carry the three-way model's probabilities (fixed once migrated)."""
-        known = getattr(self, "_team_three_way", None)
-        if known is None:
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(comments)")}
-            known = self._team_three_way = {"p_negative", "entropy"} <= columns
-        return known
 
     def skip_label(self, platform: str, comment_id: str, *, by: str, at: datetime) -> None:
         """Nobody is asked about this comment again."""
@@ -423,11 +408,13 @@ class TeamStore(StoreBase):
         return self.alert_ack(alert_id)
 
     def alert_ack(self, alert_id: int) -> Ack | None:
-        row = self.db.execute(
+        row = self._named(
             "SELECT alert_id, acked_by, acked_by_id, acked_at FROM alert_acks WHERE alert_id = ?",
             (alert_id,),
         ).fetchone()
-        return Ack(row[0], row[1], row[2], from_iso(row[3])) if row else None
+        if row is None:
+            return None
+        return Ack(row["alert_id"], row["acked_by"], row["acked_by_id"], from_iso(row["acked_at"]))
 
     def mutes_at(self, now: datetime) -> list[MuteRow]:
         """Mutes still running at `now`, the soonest to end first."""
@@ -452,20 +439,24 @@ class TeamStore(StoreBase):
         return [platform for (platform,) in rows]
 
 
-def _candidate(row: Sequence) -> LabelCandidate:
+def _candidate_sql(where: str) -> str:
+    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1])
+
+
+def _candidate(row: Mapping[str, Any]) -> LabelCandidate:
     return LabelCandidate(
-        pk=row[0],
-        platform=row[1],
-        id=row[2],
-        post_id=row[3],
-        author_id=row[4],
-        text=row[5],
-        created_at=from_iso(row[6]),
-        likes=row[7],
-        sentiment=row[8],
-        p_neutral=row[9],
-        p_negative=row[10],
-        label=row[11],
-        post_text=row[12],
-        post_url=row[13],
+        pk=row["pk"],
+        platform=row["platform"],
+        id=row["id"],
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        text=row["text"],
+        created_at=from_iso(row["created_at"]),
+        likes=row["likes"],
+        sentiment=row["sentiment"],
+        p_neutral=row["p_neutral"],
+        p_negative=row["p_negative"],
+        label=row["label"],
+        post_text=row["post_text"],
+        post_url=row["post_url"],
     )

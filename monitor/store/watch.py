@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
 
 Origin = Literal["cli", "config"]
 
@@ -66,7 +66,7 @@ class WatchedPost:
     negative: int = 0
 
 
-class WatchStore(StoreBase):
+class WatchQueries(Queries):
     def add_watch(
         self, url: str, platform: str, post_id: str | None, note: str, origin: Origin, at: datetime
     ) -> WatchedRow:
@@ -91,7 +91,7 @@ class WatchStore(StoreBase):
 
     def find_watch(self, key: str) -> WatchedRow | None:
         """The watched item with this link or post id."""
-        row = self.db.execute(
+        row = self._named(
             f"SELECT {_COLUMNS} FROM watched WHERE url = ? OR id = ? ORDER BY pk LIMIT 1",
             (key, key),
         ).fetchone()
@@ -102,7 +102,7 @@ class WatchStore(StoreBase):
         them. Items from the config file stay (the file is edited by hand)."""
         rows = [
             _row(r)
-            for r in self.db.execute(
+            for r in self._named(
                 f"SELECT {_COLUMNS} FROM watched WHERE (url = ? OR id = ?) AND origin = 'cli'",
                 (key, key),
             )
@@ -115,7 +115,7 @@ class WatchStore(StoreBase):
 
     def watched(self, platform: str | None = None) -> list[WatchedRow]:
         """Every watched item (of one platform), in the order they were added."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {_COLUMNS} FROM watched WHERE ? IS NULL OR platform = ? ORDER BY pk",
             (platform, platform),
         )
@@ -157,7 +157,7 @@ class WatchStore(StoreBase):
             if (row.platform, row.id) in seen:
                 continue
             seen.add((row.platform, row.id))
-            post = self.db.execute(
+            post = self._named(
                 "SELECT author_name, author_kind, text, created_at FROM posts"
                 " WHERE platform = ? AND id = ?",
                 (row.platform, row.id),
@@ -186,14 +186,14 @@ class WatchStore(StoreBase):
                     row.url,
                     row.note,
                     True,
-                    post[0],
-                    post[1],
-                    post[2],
-                    from_iso(post[3]),
-                    counts,
-                    gained,
-                    scored,
-                    negative,
+                    author_name=post["author_name"],
+                    author_kind=post["author_kind"],
+                    text=post["text"],
+                    created_at=from_iso(post["created_at"]),
+                    counts=counts,
+                    gained=gained,
+                    scored=scored,
+                    negative=negative,
                 )
             )
         found.sort(key=lambda item: (not item.collected, -item.counts.engagement))
@@ -205,18 +205,18 @@ class WatchStore(StoreBase):
         params: list[str] = [platform, post_id]
         if moment:
             params.append(to_utc_iso(moment))
-        row = self.db.execute(
+        row = self._named(
             "SELECT plays, likes, comments, shares, reposts FROM post_metrics"
             f" WHERE platform = ? AND post_id = ?{where} ORDER BY observed_at DESC LIMIT 1",
             params,
         ).fetchone()
         if row is None and moment is None:
-            row = self.db.execute(
+            row = self._named(
                 "SELECT plays, likes, comments, shares, reposts FROM posts"
                 " WHERE platform = ? AND id = ?",
                 (platform, post_id),
             ).fetchone()
-        return Counts(*row) if row else None
+        return Counts(**row) if row else None  # the columns are Counts' fields
 
     def resolve_watch(self, url: str, post_id: str) -> None:
         with self.db.atomic():
@@ -244,5 +244,12 @@ class WatchStore(StoreBase):
 _COLUMNS = "url, platform, id, note, origin, added_at"
 
 
-def _row(row: tuple[str, str, str | None, str, str, str]) -> WatchedRow:
-    return WatchedRow(row[0], row[1], row[2], row[3], row[4], from_iso(row[5]))
+def _row(row: Mapping[str, Any]) -> WatchedRow:
+    return WatchedRow(
+        url=row["url"],
+        platform=row["platform"],
+        id=row["id"],
+        note=row["note"],
+        origin=row["origin"],
+        added_at=from_iso(row["added_at"]),
+    )

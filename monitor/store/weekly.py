@@ -9,13 +9,14 @@ Times in and out are aware datetimes; the SQL compares the stored UTC ISO text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import StoreBase
+from monitor.store.connection import Queries
+from monitor.store.outbox import ALERT_ACK_JOIN, ALERT_COLUMNS, OutboxAlert, outbox_alert_of
 from monitor.store.reports import export_select
 from monitor.store.signals import (
     COMMENT_FIELDS,
@@ -63,7 +64,7 @@ class CommentTotals:
     neutral: int = 0
     negative: int = 0
     unscored: int = 0
-    mean_p_negative: float | None = None  # when the store has P(negative) per comment
+    mean_p_negative: float | None = None  # None when no comment has a P(negative)
 
 
 @dataclass(frozen=True)
@@ -92,22 +93,6 @@ class ThreadWeek:
 
 
 @dataclass(frozen=True)
-class WeekAlert:
-    id: int
-    kind: str
-    severity: str
-    platform: str | None
-    subject_id: str | None
-    title: str
-    created_at: datetime
-    state: str
-    dedupe_key: str
-    url: str | None
-    acked_at: datetime | None  # None also when the store records no acknowledgements
-    acked_by: str | None
-
-
-@dataclass(frozen=True)
 class HealthEvent:
     """A collector-health alert: a platform blocked ("opened"), recovered, stale or failing."""
 
@@ -120,58 +105,59 @@ def _range(since: datetime, until: datetime) -> dict[str, Any]:
     return {"since": to_utc_iso(since), "until": to_utc_iso(until)}
 
 
-class WeeklyStore(StoreBase):
+class WeeklyQueries(Queries):
     # --- volume (the export's posts and comments of the week) ------------------------------
 
     def week_post_totals(self, since: datetime, until: datetime) -> list[PostTotals]:
         """Per platform, then one row (platform None) for all: posts created in the range."""
         select = (
-            "SELECT count(*), sum(author_kind = 'user'), sum(author_kind = 'kol'),"
-            " sum(author_kind = 'official'), count(DISTINCT platform || ':' || author_id),"
-            " sum(coalesce(likes, 0)), sum(coalesce(comments, 0)), sum(coalesce(shares, 0)),"
-            " sum(coalesce(reposts, 0)), sum(coalesce(plays, 0)), count(plays)"
+            "SELECT count(*) AS posts, sum(author_kind = 'user') AS ugc_posts,"
+            " sum(author_kind = 'kol') AS kol_posts,"
+            " sum(author_kind = 'official') AS official_posts,"
+            " count(DISTINCT platform || ':' || author_id) AS authors,"
+            " sum(coalesce(likes, 0)) AS likes, sum(coalesce(comments, 0)) AS comments,"
+            " sum(coalesce(shares, 0)) AS shares, sum(coalesce(reposts, 0)) AS reposts,"
+            " sum(coalesce(plays, 0)) AS plays, count(plays) AS plays_known"
             f" FROM ({export_select('posts')})"
         )
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT platform, {select.removeprefix('SELECT ')} GROUP BY platform"
             " ORDER BY platform",
             _range(since, until),
         ).fetchall()
-        total = self.db.execute(select, _range(since, until)).fetchone()
-        return [_post_totals(row[0], row[1:]) for row in rows] + [_post_totals(None, total)]
+        total = self._named(select, _range(since, until)).fetchone()
+        return [_post_totals(row["platform"], row) for row in rows] + [_post_totals(None, total)]
 
     def week_comment_totals(self, since: datetime, until: datetime) -> list[CommentTotals]:
         """Per platform, then one row (platform None) for all: comments created in the range,
         by label (P(negative) averaged when the store has it)."""
-        p_negative = "avg(c.p_negative)" if self._has_column("comments", "p_negative") else "NULL"
-        if p_negative != "NULL":
-            source = (
-                "(SELECT e.platform, e.author_id, e.label, k.p_negative"
-                f" FROM ({export_select('comments')}) e"
-                " JOIN comments k ON k.platform = e.platform AND k.id = e.id) c"
-            )
-        else:
-            source = f"({export_select('comments')}) c"
-        select = (
-            "SELECT count(*), count(DISTINCT c.platform || ':' || c.author_id),"
-            " sum(c.label = 'positive'), sum(c.label = 'neutral'), sum(c.label = 'negative'),"
-            f" sum(c.label IS NULL), {p_negative} FROM {source}"
+        source = (
+            "(SELECT e.platform, e.author_id, e.label, k.p_negative"
+            f" FROM ({export_select('comments')}) e"
+            " JOIN comments k ON k.platform = e.platform AND k.id = e.id) c"
         )
-        rows = self.db.execute(
+        select = (
+            "SELECT count(*) AS comments,"
+            " count(DISTINCT c.platform || ':' || c.author_id) AS commenters,"
+            " sum(c.label = 'positive') AS positive, sum(c.label = 'neutral') AS neutral,"
+            " sum(c.label = 'negative') AS negative, sum(c.label IS NULL) AS unscored,"
+            f" avg(c.p_negative) AS mean_p_negative FROM {source}"
+        )
+        rows = self._named(
             f"SELECT c.platform, {select.removeprefix('SELECT ')} GROUP BY c.platform"
             " ORDER BY c.platform",
             _range(since, until),
         ).fetchall()
-        total = self.db.execute(select, _range(since, until)).fetchone()
-        return [_comment_totals(row[0], row[1:]) for row in rows] + [_comment_totals(None, total)]
+        total = self._named(select, _range(since, until)).fetchone()
+        return [_comment_totals(row["platform"], row) for row in rows] + [
+            _comment_totals(None, total)
+        ]
 
     def week_comment_probabilities(
         self, since: datetime, until: datetime
     ) -> list[tuple[float, float, float]]:
         """P(positive), P(neutral), P(negative) of each comment created in the range that a
         model scored (the same comments as week_comment_totals)."""
-        if not self._has_column("comments", "p_negative"):
-            return []
         rows = self.db.execute(
             f"SELECT k.sentiment, k.p_neutral, k.p_negative FROM ({export_select('comments')}) e"
             " JOIN comments k ON k.platform = e.platform AND k.id = e.id"
@@ -192,15 +178,24 @@ class WeeklyStore(StoreBase):
             params[f"lo{index}"] = to_utc_iso(start)
             params[f"hi{index}"] = to_utc_iso(end)
         params["until"] = max(params[f"hi{i}"] for i in range(len(bounds)))
-        rows = self.db.execute(
+        rows = self._named(
             f"WITH days(i, lo, hi) AS (VALUES {', '.join(values)})"
-            " SELECT d.i, sum(e.label = 'positive'), sum(e.label = 'neutral'),"
-            " sum(e.label = 'negative'), sum(e.label IS NULL)"
+            " SELECT d.i AS day, sum(e.label = 'positive') AS positive,"
+            " sum(e.label = 'neutral') AS neutral, sum(e.label = 'negative') AS negative,"
+            " sum(e.label IS NULL) AS unscored"
             f" FROM days d JOIN ({export_select('comments')}) e"
             " ON e.created_at >= d.lo AND e.created_at < d.hi GROUP BY d.i",
             params,
         ).fetchall()
-        found = {row[0]: LabelCounts(*(int(n or 0) for n in row[1:])) for row in rows}
+        found = {
+            row["day"]: LabelCounts(
+                positive=int(row["positive"] or 0),
+                neutral=int(row["neutral"] or 0),
+                negative=int(row["negative"] or 0),
+                unscored=int(row["unscored"] or 0),
+            )
+            for row in rows
+        }
         return [found.get(index, LabelCounts()) for index in range(len(bounds))]
 
     def week_comment_texts(
@@ -244,9 +239,10 @@ class WeeklyStore(StoreBase):
 
     def week_threads(self, since: datetime, until: datetime, min_scored: int) -> list[ThreadWeek]:
         """Posts with at least `min_scored` scored comments created in the range."""
-        rows = self.db.execute(
-            "SELECT e.platform, e.post_id, count(*), count(e.label), sum(e.label = 'negative'),"
-            " max(e.created_at), p.author_name, p.author_kind, p.text, p.url, p.created_at"
+        rows = self._named(
+            "SELECT e.platform, e.post_id, count(*) AS comments, count(e.label) AS scored,"
+            " sum(e.label = 'negative') AS negative, max(e.created_at) AS last_comment_at,"
+            " p.author_name, p.author_kind, p.text, p.url, p.created_at"
             f" FROM ({export_select('comments')}) e"
             " JOIN posts p ON p.platform = e.platform AND p.id = e.post_id"
             " GROUP BY e.platform, e.post_id HAVING count(e.label) >= :min"
@@ -255,17 +251,17 @@ class WeeklyStore(StoreBase):
         ).fetchall()
         return [
             ThreadWeek(
-                platform=row[0],
-                post_id=row[1],
-                comments=row[2],
-                scored=row[3],
-                negative=int(row[4] or 0),
-                last_comment_at=from_iso(row[5]),
-                author_name=row[6],
-                author_kind=row[7],
-                text=row[8],
-                url=row[9],
-                created_at=from_iso(row[10]),
+                platform=row["platform"],
+                post_id=row["post_id"],
+                comments=row["comments"],
+                scored=row["scored"],
+                negative=int(row["negative"] or 0),
+                last_comment_at=from_iso(row["last_comment_at"]),
+                author_name=row["author_name"],
+                author_kind=row["author_kind"],
+                text=row["text"],
+                url=row["url"],
+                created_at=from_iso(row["created_at"]),
             )
             for row in rows
         ]
@@ -274,7 +270,7 @@ class WeeklyStore(StoreBase):
         self, platform: str, post_id: str, since: datetime, until: datetime
     ) -> list[CommentFacts]:
         """One thread's comments created in the range, oldest first."""
-        rows = self.db.execute(
+        rows = self._named(
             f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')}) WHERE platform = :platform"
             " AND post_id = :post ORDER BY created_at, id",
             {**_range(since, until), "platform": platform, "post": post_id},
@@ -307,8 +303,8 @@ class WeeklyStore(StoreBase):
                 names.append(f":a{index}")
             where.append(f"author_id IN ({', '.join(names) or 'NULL'})")
         order = "ugc_score DESC, created_at, id" if ugc_only else "created_at, platform, id"
-        rows = self.db.execute(
-            f"SELECT 0, {POST_FIELDS} FROM ({export_select('posts')})"
+        rows = self._named(
+            f"SELECT 0 AS pk, {POST_FIELDS} FROM ({export_select('posts')})"
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit",
             params,
         ).fetchall()
@@ -320,14 +316,14 @@ class WeeklyStore(StoreBase):
         """Each account's newest follower snapshot taken before `moment`: (when, followers)."""
         found: dict[str, tuple[datetime, int]] = {}
         for account in account_ids:
-            row = self.db.execute(
+            row = self._named(
                 "SELECT observed_at, followers FROM account_metrics WHERE platform = ?"
                 " AND account_id = ? AND observed_at < ? AND followers IS NOT NULL"
                 " ORDER BY observed_at DESC, pk DESC LIMIT 1",
                 (platform, account, to_utc_iso(moment)),
             ).fetchone()
             if row is not None:
-                found[account] = (from_iso(row[0]), int(row[1]))
+                found[account] = (from_iso(row["observed_at"]), int(row["followers"]))
         return found
 
     def first_followers_in(
@@ -336,14 +332,14 @@ class WeeklyStore(StoreBase):
         """Each account's first follower snapshot taken in [since, until)."""
         found: dict[str, tuple[datetime, int]] = {}
         for account in account_ids:
-            row = self.db.execute(
+            row = self._named(
                 "SELECT observed_at, followers FROM account_metrics WHERE platform = ?"
                 " AND account_id = ? AND observed_at >= ? AND observed_at < ?"
                 " AND followers IS NOT NULL ORDER BY observed_at, pk LIMIT 1",
                 (platform, account, to_utc_iso(since), to_utc_iso(until)),
             ).fetchone()
             if row is not None:
-                found[account] = (from_iso(row[0]), int(row[1]))
+                found[account] = (from_iso(row["observed_at"]), int(row["followers"]))
         return found
 
     def account_names(self, platform: str, account_ids: Sequence[str]) -> dict[str, str]:
@@ -363,7 +359,7 @@ class WeeklyStore(StoreBase):
     ) -> list[CommentFacts]:
         """Comments and posts of `platform` created in the range, oldest first; a post shows
         its own id as post_id (near-duplicate search over both)."""
-        rows = self.db.execute(
+        rows = self._named(
             # `+platform`: the week's rows by created_at, not all of a platform's by its key
             f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')})"
             " WHERE +platform = :platform"
@@ -376,40 +372,15 @@ class WeeklyStore(StoreBase):
 
     # --- alerts and health ----------------------------------------------------------------
 
-    def week_alerts(self, since: datetime, until: datetime) -> list[WeekAlert]:
+    def week_alerts(self, since: datetime, until: datetime) -> list[OutboxAlert]:
         """The export's alerts created in the range, oldest first, without digests, with who
-        acknowledged each (the chat bot's `alert_acks`, when the store has it)."""
-        if self.acknowledgements_recorded():
-            ack, join = "k.acked_at, k.acked_by", " LEFT JOIN alert_acks k ON k.alert_id = e.id"
-        else:
-            ack, join = "NULL, NULL", ""
-        rows = self.db.execute(
-            "SELECT e.id, e.kind, e.severity, e.platform, e.subject_id, e.title, e.created_at,"
-            f" e.state, e.dedupe_key, a.url, {ack} FROM ({export_select('alerts')}) e"
-            f" JOIN alerts a ON a.id = e.id{join} WHERE e.kind != :digest ORDER BY e.id",
+        acknowledged each (the chat bot's `alert_acks`)."""
+        rows = self._named(
+            f"SELECT {ALERT_COLUMNS} FROM ({export_select('alerts')}) e"
+            f" JOIN alerts a ON a.id = e.id {ALERT_ACK_JOIN} WHERE e.kind != :digest ORDER BY e.id",
             {**_range(since, until), "digest": DIGEST_KIND},
         ).fetchall()
-        return [
-            WeekAlert(
-                id=row[0],
-                kind=row[1],
-                severity=row[2],
-                platform=row[3],
-                subject_id=row[4],
-                title=row[5],
-                created_at=from_iso(row[6]),
-                state=row[7],
-                dedupe_key=row[8],
-                url=row[9],
-                acked_at=from_iso(row[10]) if row[10] else None,
-                acked_by=row[11],
-            )
-            for row in rows
-        ]
-
-    def acknowledgements_recorded(self) -> bool:
-        """Does the store record who acknowledged an alert (the chat bot's buttons)?"""
-        return self._has_table("alert_acks")
+        return [outbox_alert_of(row) for row in rows]
 
     def health_events(self, until: datetime) -> list[HealthEvent]:
         """Every collector-health alert created before `until`, oldest first."""
@@ -430,9 +401,7 @@ class WeeklyStore(StoreBase):
         return events
 
     def circuit_states(self) -> dict[str, str]:
-        """Each platform's circuit now (closed | open | half_open), when the runtime keeps one."""
-        if not self._has_table("circuits"):
-            return {}
+        """Each platform's circuit now (closed | open | half_open) that the runtime keeps."""
         rows = self.db.execute("SELECT platform, state FROM circuits").fetchall()
         return {platform: state for platform, state in rows}
 
@@ -456,63 +425,38 @@ class WeeklyStore(StoreBase):
 
     def data_span(self) -> tuple[datetime, datetime] | None:
         """The first and last moment the store holds posts or comments for."""
-        row = self.db.execute(
-            "SELECT min(a), max(b) FROM (SELECT min(created_at) AS a, max(created_at) AS b"
-            " FROM posts UNION ALL SELECT min(created_at), max(created_at) FROM comments)"
+        row = self._named(
+            "SELECT min(a) AS first, max(b) AS last FROM (SELECT min(created_at) AS a,"
+            " max(created_at) AS b FROM posts UNION ALL SELECT min(created_at), max(created_at)"
+            " FROM comments)"
         ).fetchone()
-        if not row or row[0] is None:
+        if not row or row["first"] is None:
             return None
-        return from_iso(row[0]), from_iso(row[1])
+        return from_iso(row["first"]), from_iso(row["last"])
 
     def alert_by_key(self, dedupe_key: str) -> tuple[int, str] | None:
         """(id, state) of the alert with this dedupe key, if the outbox has it."""
-        row = self.db.execute(
+        row = self._named(
             "SELECT id, state FROM alerts WHERE dedupe_key = ?", (dedupe_key,)
         ).fetchone()
-        return (int(row[0]), str(row[1])) if row else None
-
-    # --- helpers --------------------------------------------------------------------------
-
-    def _has_column(self, table: str, column: str) -> bool:
-        names = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})").fetchall()}
-        return column in names
-
-    def _has_table(self, table: str) -> bool:
-        row = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-        return row is not None
+        return (int(row["id"]), str(row["state"])) if row else None
 
 
-def _post_totals(platform: str | None, row: Sequence[Any]) -> PostTotals:
-    posts, ugc, kol, official, authors, likes, comments, shares, reposts, plays, known = (
-        int(value or 0) for value in row
-    )
-    return PostTotals(
-        platform,
-        posts=posts,
-        ugc_posts=ugc,
-        kol_posts=kol,
-        official_posts=official,
-        authors=authors,
-        likes=likes,
-        comments=comments,
-        shares=shares,
-        reposts=reposts,
-        plays=plays,
-        plays_known=known,
-    )
+def _post_totals(platform: str | None, row: Mapping[str, Any]) -> PostTotals:
+    return PostTotals(platform, **{name: int(row[name] or 0) for name in _POST_TOTALS})
 
 
-def _comment_totals(platform: str | None, row: Sequence[Any]) -> CommentTotals:
-    comments, commenters, positive, neutral, negative, unscored = (int(v or 0) for v in row[:6])
+def _comment_totals(platform: str | None, row: Mapping[str, Any]) -> CommentTotals:
+    mean = row["mean_p_negative"]
     return CommentTotals(
         platform,
-        comments=comments,
-        commenters=commenters,
-        positive=positive,
-        neutral=neutral,
-        negative=negative,
-        unscored=unscored,
-        mean_p_negative=float(row[6]) if row[6] is not None else None,
+        **{name: int(row[name] or 0) for name in _COMMENT_TOTALS},
+        mean_p_negative=float(mean) if mean is not None else None,
     )
+
+
+# The counted fields of the totals, each a column of the same name in their queries.
+_POST_TOTALS = tuple(f.name for f in fields(PostTotals) if f.name != "platform")
+_COMMENT_TOTALS = tuple(
+    f.name for f in fields(CommentTotals) if f.name not in ("platform", "mean_p_negative")
+)

@@ -42,7 +42,7 @@ def feed_douyin(store: Store, world: World, now: datetime, since: datetime) -> N
                 author_kind=author.kind if author else "user",
             )
         )
-        store.save_comments(
+        store.content.save_comments(
             Comment(
                 platform="douyin",
                 id=c.id,
@@ -56,4 +56,4 @@ def feed_douyin(store: Store, world: World, now: datetime, since: datetime) -> N
             )
             for c in shown
         )
-    store.save_posts(rows)
+    store.content.save_posts(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sqlite3
+import sqlite3  # reads a running daemon's file from outside, read-only
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path

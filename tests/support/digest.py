@@ -46,7 +46,7 @@ def make_config(tmp_path: Path, **sections: object) -> Config:
 def fill_week(store: Store) -> None:
     """W28 (Mon 2019-07-08 .. Sun 07-14, Asia/Shanghai) with a little before and after."""
     seen = at("2019-07-20T00:00")
-    store.save_posts(
+    store.content.save_posts(
         [
             post("p-start", created_at=at("2019-07-08T00:00"), observed_at=seen, author_id="u1",
                  likes=10, comments=2, reposts=1),
@@ -67,7 +67,7 @@ def fill_week(store: Store) -> None:
                  likes=1000, comments=0, reposts=0),
         ]
     )  # fmt: skip
-    store.set_ugc_scores([("weibo", "p-ugc", 0.82), ("weibo", "p-start", 0.31)])
+    store.content.set_ugc_scores([("weibo", "p-ugc", 0.82), ("weibo", "p-start", 0.31)])
     comments, scores = [], []
 
     def add(cid: str, post_id: str, when: datetime, label: str, text: str, **extra: object) -> None:
@@ -91,9 +91,9 @@ def fill_week(store: Store) -> None:
     add("d0", "d-1", at("2019-07-13T21:00"), "neutral", "在哪里拍的", author_id="dyc1")
     add("prev0", "p-before", at("2019-07-07T12:00"), "negative", "不好", author_id="3200000001")
     add("next0", "p-after", at("2019-07-15T08:00"), "negative", "不好", author_id="3200000002")
-    store.save_comments(comments)
-    store.set_comment_scores(scores)
-    store.save_topic_stats(
+    store.content.save_comments(comments)
+    store.content.set_comment_scores(scores)
+    store.metrics.save_topic_stats(
         [
             TopicStats("weibo", "平凡大连人", at("2019-06-30T12:00"), 500, 10),
             TopicStats("weibo", "平凡大连人", at("2019-07-05T12:00"), 1_000, 20),
@@ -104,10 +104,10 @@ def fill_week(store: Store) -> None:
     )
     for when, followers in (("2019-07-06T08:00", 1_000), ("2019-07-12T08:00", 1_100),
                             ("2019-07-16T08:00", 1_300)):  # fmt: skip
-        store.save_accounts(
+        store.metrics.save_accounts(
             [Account("weibo", KOL, "大连身边事", at(when), followers=followers, kind="kol")]
         )
-    store.enqueue_alert(
+    store.outbox.enqueue_alert(
         AlertRecord("negative_thread", "warning", "负面舆情：微博帖子负面占比 80%", "…",
                     f"negative:weibo:{THREAD}:x", at("2019-07-11T20:00"), "weibo", THREAD)
     )  # fmt: skip
@@ -118,8 +118,8 @@ def fill_week(store: Store) -> None:
         blocked_alert("weibo", "HTTP 432", 1800, at("2019-07-10T01:00")),
         recovered_alert("weibo", at("2019-07-10T04:30")),
     ):
-        store.enqueue_alert(alert)
-    store.enqueue_alert(
+        store.outbox.enqueue_alert(alert)
+    store.outbox.enqueue_alert(
         AlertRecord("digest", "info", "周报 2019-W27", "…", "digest:2019-W27",
                     at("2019-07-08T09:00"))
     )  # fmt: skip
