@@ -150,15 +150,19 @@ def synthesise(store: Store, shape: Shape, rng: random.Random, *, progress: bool
     posts_per_day = shape.posts / DAYS
     comments_per_day = shape.comments / DAYS
     serial = 0
+    owed = 0  # comments of days without posts (small sizes), given to the next day's posts
     pending: list[tuple[datetime, Comment]] = []  # comments not yet "read", by time
     for day in range(DAYS):
         day_start = START + timedelta(days=day)
         n_posts = int(posts_per_day * (day + 1)) - int(posts_per_day * day)
-        n_comments = int(comments_per_day * (day + 1)) - int(comments_per_day * day)
+        owed += int(comments_per_day * (day + 1)) - int(comments_per_day * day)
+        n_comments, owed = owed, 0
         posts = _day_posts(store, rng, texts, day_start, n_posts, done)
         # the day's comments, spread over its posts (a few threads draw most of them)
         weights = [rng.paretovariate(1.1) for _ in posts]
         total = sum(weights) or 1.0
+        if not posts:
+            owed += n_comments
         for post, weight in zip(posts, weights, strict=True):
             count = round(n_comments * weight / total)
             for _ in range(count):
