@@ -16,6 +16,7 @@ from monitor.store.housekeeping import (
     optimize_statistics,
     purge_comments,
     release_free_pages,
+    take_over_checkpoints,
 )
 from tests.support.factories import T0, comment
 
@@ -110,7 +111,7 @@ def test_free_pages_stay_in_a_file_made_without_incremental_vacuum(tmp_path: Pat
 
 
 def test_a_passive_checkpoint_copies_the_wal_into_the_file(store: Store) -> None:
-    store.db.execute("PRAGMA wal_autocheckpoint = 0")
+    take_over_checkpoints(store)
     _old_and_new(store, old=50, new=0)
     assert file_facts(store).wal_bytes > 0
     frames, copied = asyncio.run(checkpoint(store))

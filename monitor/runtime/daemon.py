@@ -311,8 +311,8 @@ class Daemon:
         days = self.config.storage.comment_retention_days
         wall = WallClock()
         on_file = store.path != ":memory:"
-        if on_file:  # the connection closes with a checkpoint of its own
-            store.db.execute("PRAGMA wal_autocheckpoint = 0")
+        if on_file:
+            housekeeping.take_over_checkpoints(store)
         next_purge = wall.now()
         next_optimize = wall.now() + timedelta(seconds=OPTIMIZE_EVERY)
         while not self.stop_event.is_set():

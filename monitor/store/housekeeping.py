@@ -224,6 +224,12 @@ async def release_free_pages(store: StoreBase) -> int:
     return max(left, 0)
 
 
+def take_over_checkpoints(store: StoreBase) -> None:
+    """Turn SQLite's auto-checkpoint off on the store's connection: `checkpoint` runs them off
+    the loop from now on (the connection still checkpoints when it closes)."""
+    store.db.execute("PRAGMA wal_autocheckpoint = 0")
+
+
 async def checkpoint(store: StoreBase) -> tuple[int, int]:
     """A PASSIVE WAL checkpoint off the loop; (0, 0) in memory."""
     if store.path == ":memory:":
