@@ -103,7 +103,7 @@ async def collect_once(
             Store.for_config(config, search_tokens=jieba_search_tokens) as store,
         ):
             read = asyncio.Event()
-            scoring = asyncio.create_task(_score_while_reading(store, config, scorer, read))
+            scoring = asyncio.create_task(score_while_reading(store, config, scorer, read))
             try:
                 outcome.reports = await collect_pass(
                     config, store, clock, platform, until_done=until_done
@@ -134,7 +134,7 @@ async def collect_once(
     return outcome
 
 
-async def _score_while_reading(
+async def score_while_reading(
     store: Store, config: Config, scorer: Scorer, read: asyncio.Event
 ) -> ScoringReport:
     """Score what is stored, round after round, until the pass has read everything and that
