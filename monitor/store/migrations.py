@@ -365,6 +365,13 @@ def m092_no_two_class_uncertainty_index(db: Database) -> None:
 
 
 @migrations()
+def m094_counts_no_longer_reported(db: Database) -> None:
+    # A post whose platform stopped reporting its counts (the Douyin Open Platform, for a video
+    # over 30 days old): its latest counts are NULL, never zero, and this says why.
+    db.execute("ALTER TABLE posts ADD COLUMN counts_no_longer_reported INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
 def m098_latest_reading_indexes(db: Database) -> None:
     # A topic or account reading is stored only when it differs from the series' last one
     # (metrics.py, `ORDER BY pk DESC LIMIT 1`). The (…, observed_at) indexes made that a sort
