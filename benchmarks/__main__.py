@@ -6,7 +6,16 @@ take about 10 minutes and at 10,000,000 over an hour: `python -m benchmarks.grow
 (README, Performance).
 """
 
-from benchmarks import daemon_replay, demo, fts, growth, ingest, sentiment, store_writes
+from benchmarks import (
+    daemon_replay,
+    demo,
+    fts,
+    growth,
+    ingest,
+    sentiment,
+    store_writes,
+    web_console,
+)
 
 if __name__ == "__main__":
     sentiment.main()
@@ -14,6 +23,8 @@ if __name__ == "__main__":
     store_writes.main()
     print()
     fts.main()
+    print()
+    web_console.main([])
     print()
     ingest.main()
     print()

@@ -48,7 +48,7 @@ from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import keywords
 from nlp.sentiment import Label, LinearModel, load_model
 from nlp.shares import Shares, comment_shares, format_share
-from nlp.ugc import detect_nomination
+from nlp.ugc import select_ugc
 
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -509,18 +509,17 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
         )
     lines += ["", "## 值得感谢或转发的 UGC"]
     # Worth it by the UGC rule's own bar: its score, or a nomination.
-    bar = config.alerts.ugc.min_score
-    shown = 0
-    for post in store.reports.top_ugc(limit=50):
-        if shown == 5:
-            break
-        nomination = detect_nomination(post["text"])
-        if post["ugc_score"] < bar and not nomination:
-            continue
+    ugc = select_ugc(
+        ((row, row["text"], row["ugc_score"]) for row in store.reports.top_ugc(limit=50)),
+        min_score=config.alerts.ugc.min_score,
+        limit=5,
+        order="score",
+    )
+    for pick in ugc.shown:
+        post, nomination = pick.item, pick.nomination
         tag = f"［推荐：{nomination.person or nomination.role}］" if nomination else ""
         lines.append(f"- {post['ugc_score']:.2f} @{post['author_name']}：{post['text'][:50]}{tag}")
-        shown += 1
-    if not shown:
+    if not ugc.shown:
         lines.append("- 无")
     messages = [
         Message(r["id"], r["author_id"], r["text"], from_iso(r["created_at"]))

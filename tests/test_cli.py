@@ -51,6 +51,7 @@ def test_every_subcommand_has_help_text() -> None:
         "doctor",
         "status",
         "watch",
+        "web",
     }
     assert set(helps) == expected | {"backup", "reindex"}
     assert all(text and len(text) > 10 for text in helps.values()), helps

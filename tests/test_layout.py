@@ -131,3 +131,80 @@ def test_only_the_store_talks_to_the_database_and_it_imports_nothing_from_nlp() 
     assert len(list((REPO / "monitor" / "store").glob("*.py"))) > 5, "the glob finds the store"
     offenders = _store_door_offenders()
     assert offenders == [], "; ".join(offenders)
+
+
+# --- one-way arrows inside alerts/ ---------------------------------------------------------
+
+# (package whose modules may not import, the modules they may not import, why)
+FORBIDDEN_ARROWS = (
+    ("alerts.sinks", ("alerts.digest",), "what sinks share with the digest is alerts.chat_markup"),
+    (
+        "alerts.rules",
+        ("alerts.render", "alerts.i18n", "alerts.wording"),
+        "rules return facts; the engine words them (alerts/wording.py)",
+    ),
+)
+
+
+def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
+    """(line, module) for every import in `source` (the code of `module`), relative ones
+    resolved, each `from package import name` also counted as `package.name`."""
+    package = module.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found.append((node.lineno, base))
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _forbidden(module: str, imported: str) -> str | None:
+    for owner, targets, why in FORBIDDEN_ARROWS:
+        if module == owner or module.startswith(owner + "."):
+            for target in targets:
+                if imported == target or imported.startswith(target + "."):
+                    return why
+    return None
+
+
+def test_the_arrow_detector_sees_every_spelling() -> None:
+    source = (
+        "from alerts.digest import chat\n"
+        "from alerts import digest, safe_text\n"
+        "import alerts.digest.summary\n"
+        "from ..digest.chat import x\n"
+        "def f():\n    from alerts import i18n\n"
+    )
+    imports = [m for _, m in imported_modules(source, "alerts.sinks.telegram")]
+    assert [m for m in imports if _forbidden("alerts.sinks.telegram", m)] == [
+        "alerts.digest",
+        "alerts.digest.chat",
+        "alerts.digest",
+        "alerts.digest.summary",
+        "alerts.digest.chat",
+        "alerts.digest.chat.x",
+    ]
+    assert [m for m in imports if _forbidden("alerts.rules.ugc", m)] == ["alerts.i18n"]
+    assert _forbidden("alerts.rules.base", "alerts.render") is not None
+    assert _forbidden("alerts.rules.base", "alerts.safe_text") is None  # masking is no words
+    assert _forbidden("alerts.engine", "alerts.wording") is None
+
+
+def test_sinks_do_not_import_the_digest_nor_rules_the_words() -> None:
+    offenders = []
+    for path in sorted((REPO / "alerts").rglob("*.py")):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if path.name == "__init__.py":
+            module += ".__init__"  # relative imports resolve against the package itself
+        for line, imported in imported_modules(path.read_text(encoding="utf-8"), module):
+            why = _forbidden(module.removesuffix(".__init__"), imported)
+            if why:
+                offenders.append(f"{path.relative_to(REPO)}:{line} imports {imported} ({why})")
+    assert offenders == []

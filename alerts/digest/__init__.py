@@ -4,10 +4,11 @@
       → build.py (gather from the store, assemble a `model.Digest`)
       → documents.py + templates/ (Markdown, self-contained HTML), charts.py (SVG)
       → files.py (the files, and the outbox alert: kind "digest", key `digest:<ISO week>`)
-      → chat.py (each sink's short form: Telegram with the HTML attached, WeCom/DingTalk/
-        Feishu markdown within their limits)
+      → alerts/chat_markup.py (each sink's short form: Telegram with the HTML attached,
+        WeCom/DingTalk/Feishu markdown within their limits; the sinks import it, never this
+        package)
 
-Entry points, imported lazily so that a sink can import `alerts.digest.chat` cheaply:
+Entry points, imported lazily:
 - `digest_command(config, *, week, out, send, now) -> int`: `pingfan digest`;
 - `schedule(config, store, stop, *, clock)`: the daemon task (`Daemon.add_task`);
 - `bot_hook(config, store)`: the chat bot's /digest (`TeamBot(..., digest=bot_hook(...))`):

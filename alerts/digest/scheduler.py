@@ -22,8 +22,8 @@ from alerts.digest import i18n
 from alerts.digest.build import assemble, digest_zone, gather
 from alerts.digest.files import Written, dedupe_key, enqueue_digest, write_digest
 from alerts.digest.model import Digest
-from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek, last_due, next_due, week_due_at
+from alerts.i18n.digest_summary import summary_lines
 from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.runtime.clock import Clock

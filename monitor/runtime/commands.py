@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from monitor.collect import collect_once
 from monitor.config import Config
@@ -32,8 +33,25 @@ def run_command(config: Config) -> int:
     return asyncio.run(_run(config))
 
 
+def wire_console(daemon: Daemon, started: Callable[[int], None] | None = None) -> None:
+    """`[web] enabled`: the team console runs as one of the daemon's tasks, on its store and
+    its clock, and stops with it."""
+    if not daemon.config.web.enabled:
+        return
+    from alerts.web import serve
+
+    async def console(daemon: Daemon) -> None:
+        assert daemon.store is not None, "tasks start once the store is open"
+        await serve(
+            daemon.config, daemon.store, daemon.stop_event, now=daemon.clock.now, started=started
+        )
+
+    daemon.add_task("web console", console)
+
+
 async def _run(config: Config) -> int:
     daemon = Daemon(config)
+    wire_console(daemon)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
 
