@@ -1,9 +1,21 @@
 """`make bench`: run every benchmark and print its table.
 
 `python -m benchmarks.douyin_browser_memory` (a long browser run) is left out; run it alone.
+The growth benchmark runs here at 100,000 comments (about 2 minutes); its figures at 1,000,000
+take about 10 minutes and at 10,000,000 over an hour: `python -m benchmarks.growth --comments N`
+(README, Performance).
 """
 
-from benchmarks import daemon_replay, demo, fts, ingest, sentiment, store_writes, web_console
+from benchmarks import (
+    daemon_replay,
+    demo,
+    fts,
+    growth,
+    ingest,
+    sentiment,
+    store_writes,
+    web_console,
+)
 
 if __name__ == "__main__":
     sentiment.main()
@@ -19,3 +31,5 @@ if __name__ == "__main__":
     daemon_replay.main()
     print()
     demo.main(["--runs", "2", "--hogs", "2"])
+    print()
+    growth.main(["--comments", "100000", "--quiet"])

@@ -9,6 +9,9 @@ texts) as pre-rendered Weibo hotflow pages of 20, as fast as it can. In the same
   in a worker process) scores what lands. The clock stops when every comment is stored and
   scored. Also printed: the longest event-loop stall, and peak memory.
 
+Then `collect --once` end to end (the scorer's start, the pass, scoring, the rules) twice, into
+fresh files: the stages in sequence, as it was, and as it is now, scoring while it reads.
+
 Run: `python -m benchmarks.ingest` (part of `make bench`).
 """
 
@@ -27,7 +30,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from monitor.config import config_from_dict
+from monitor.app.alerting import evaluate_and_dispatch
+from monitor.app.collect import collect_once
+from monitor.collect import collect_pass
+from monitor.config import Config, config_from_dict
 from monitor.models import Post
 from monitor.runtime.clock import WallClock
 from monitor.runtime.metrics import Metrics
@@ -134,8 +140,8 @@ async def ceiling(base: str) -> float:
     return time.perf_counter() - started
 
 
-async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
-    config = config_from_dict(
+def bench_config(base: str, workdir: Path) -> Config:
+    return config_from_dict(
         {
             "storage": {"path": "ingest.db", "comment_retention_days": 0},
             "weibo": {
@@ -150,6 +156,44 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
         },
         workdir / "config.toml",
     )
+
+
+def _posts() -> list[Post]:
+    return [
+        Post("weibo", str(FIRST_MID + n), "1", "u", "帖子", T0, T0, comments=PER_POST)
+        for n in range(POSTS)
+    ]
+
+
+async def _collect_once_before(config: Config) -> None:
+    """`collect --once` as it was: read everything, then score in-process, then the rules."""
+    scorer = Scorer(config.nlp.model)
+    clock = WallClock()
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        await collect_pass(config, store, clock, "weibo")
+        await score_pending(store, config, scorer)
+        await evaluate_and_dispatch(config, store, clock)
+
+
+async def collect_once_timed(base: str, workdir: Path, *, overlapped: bool) -> dict[str, float]:
+    """A whole `collect --once` (scorer start, pass, scoring, rules) into a fresh file."""
+    config = bench_config(base, workdir)
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        store.content.save_posts(_posts())
+    started = time.perf_counter()
+    if overlapped:
+        await collect_once(config, "weibo")
+    else:
+        await _collect_once_before(config)
+    elapsed = time.perf_counter() - started
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        stored = store.reports.table_counts()["comments"]
+        unscored = len(store.reports.unscored_comments(10))
+    return {"seconds": elapsed, "stored": stored, "unscored": unscored}
+
+
+async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
+    config = bench_config(base, workdir)
     lag = 0.0
     done = asyncio.Event()
 
@@ -161,10 +205,7 @@ async def pingfan_ingest(base: str, workdir: Path) -> dict[str, float]:
             lag = max(lag, time.perf_counter() - started - 0.01)
 
     with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
-        store.content.save_posts(
-            Post("weibo", str(FIRST_MID + n), "1", "u", "帖子", T0, T0, comments=PER_POST)
-            for n in range(POSTS)
-        )
+        store.content.save_posts(_posts())
         scorer = Scorer(config.nlp.model, pooled=True)
         await scorer.start()  # the daemon starts its worker before collecting too
         metrics = Metrics()
@@ -205,6 +246,12 @@ def main() -> None:
         plain = asyncio.run(ceiling(base))
         with tempfile.TemporaryDirectory() as workdir:
             run = asyncio.run(pingfan_ingest(base, Path(workdir)))
+        once = {}
+        for name, overlapped in (("before", False), ("overlapped", True)):
+            with tempfile.TemporaryDirectory() as workdir:
+                once[name] = asyncio.run(
+                    collect_once_timed(base, Path(workdir), overlapped=overlapped)
+                )
     finally:
         server.terminate()
         server.join()
@@ -218,6 +265,16 @@ def main() -> None:
         f"| pingfan: fetch, parse, store, index, score | {run['seconds']:.1f} | {ours:,.0f} |"
         f" {ours / ceiling_rate:.0%} |"
     )
+    for name, label in (
+        ("before", "`collect --once`, stages in sequence (as before)"),
+        ("overlapped", "`collect --once`, scoring while reading"),
+    ):
+        done = once[name]
+        rate = done["stored"] / done["seconds"]
+        print(
+            f"| {label} | {done['seconds']:.1f} | {rate:,.0f} | {rate / ceiling_rate:.0%} |"
+            + ("" if not done["unscored"] else f" ({done['unscored']} left unscored!)")
+        )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(

@@ -11,6 +11,7 @@ from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_
 from monitor.errors import ConfigError, StoreError
 from monitor.store import Store
 from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
+from monitor.store.housekeeping import FileFacts, file_facts
 from nlp.search_tokens import jieba_search_tokens
 
 Status = Literal["ok", "warn", "fail"]
@@ -25,7 +26,7 @@ class Check:
 
 def run_checks(config: Config) -> list[Check]:
     checks = [Check("config", "ok", f"{config.source} is valid")]
-    checks.append(_check_database(config))
+    checks.extend(_check_database(config))
     checks.extend(_check_platforms(config))
     if config.douyin.enabled and config.douyin.mode == "open_platform":
         checks.append(_check_open_platform_grants(config))
@@ -55,30 +56,36 @@ def run_checks(config: Config) -> list[Check]:
     return checks
 
 
-def _check_database(config: Config) -> Check:
+def _check_database(config: Config) -> list[Check]:
     path = config.storage.path
     if not path.exists():
         # Do not create it here: doctor only looks.
         where = _nearest_existing(path.parent)
         if not where.is_dir():
-            return Check(
-                "database",
-                "fail",
-                f"no database at {path}, and {where} is a file, not a directory; check "
-                "[storage] path",
-            )
+            return [
+                Check(
+                    "database",
+                    "fail",
+                    f"no database at {path}, and {where} is a file, not a directory; check "
+                    "[storage] path",
+                )
+            ]
         if not os.access(where, os.W_OK | os.X_OK):
-            return Check(
+            return [
+                Check(
+                    "database",
+                    "fail",
+                    f"no database at {path}, and {where} is not writable to create it; check "
+                    "[storage] path and its permissions",
+                )
+            ]
+        return [
+            Check(
                 "database",
-                "fail",
-                f"no database at {path}, and {where} is not writable to create it; check "
-                "[storage] path and its permissions",
+                "warn",
+                f"no database yet at {path}; `pingfan collect --once` or `pingfan run` creates it",
             )
-        return Check(
-            "database",
-            "warn",
-            f"no database yet at {path}; `pingfan collect --once` or `pingfan run` creates it",
-        )
+        ]
     try:
         with Store.open(path, search_tokens=jieba_search_tokens) as store:
             problems = store.quick_check()
@@ -86,12 +93,36 @@ def _check_database(config: Config) -> Check:
                 more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
                 raise damaged(store.path, f"quick_check: {problems[0]}{more}")
             posts = store.reports.table_counts()["posts"]
+            facts = file_facts(store)
     except (DatabaseDamaged, DatabaseBusy, DatabaseUnavailable) as err:
-        return Check("database", "fail", str(err))
+        return [Check("database", "fail", str(err))]
     except StoreError as err:
         fix = "" if "; check " in str(err) else "; check [storage] path and its permissions"
-        return Check("database", "fail", f"{err}{fix}")
-    return Check("database", "ok", f"{path} (schema current, pages sound, {posts} posts)")
+        return [Check("database", "fail", f"{err}{fix}")]
+    return [
+        Check("database", "ok", f"{path} (schema current, pages sound, {posts} posts)"),
+        Check("database file", "ok", describe_file(facts)),
+    ]
+
+
+def describe_file(facts: FileFacts) -> str:
+    """ "1.2 GB (WAL 4.1 MB), 310 free pages (1.2 MB), auto_vacuum incremental" """
+    note = (
+        "; free pages are reused by new rows (an older file: `VACUUM` it once to hand them back)"
+        if facts.auto_vacuum == "none" and facts.free_pages
+        else ""
+    )
+    return (
+        f"{_size(facts.bytes)} (WAL {_size(facts.wal_bytes)}), {facts.free_pages:,} free pages"
+        f" ({_size(facts.free_bytes)}), auto_vacuum {facts.auto_vacuum}{note}"
+    )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 def _check_sentiment_model(config: Config) -> Check:

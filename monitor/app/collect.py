@@ -1,9 +1,16 @@
-"""`pingfan collect --once`: one pass over the enabled platforms (monitor/collect.py), the
-NLP step, then the alert rules and one dispatch of the outbox."""
+"""`pingfan collect --once`: one pass over the enabled platforms (monitor/collect.py), scored
+as it reads, then the alert rules and one dispatch of the outbox.
+
+As in the daemon, the stages overlap: the model scores in a worker process what the pass has
+stored so far while pages are still being read (benchmarks/ingest.py measures both ways). The
+rules run once, when everything read is scored: a rule pass in between would judge threads
+half read, and send what the full pass might not confirm.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 
 from monitor.app.alerting import evaluate_and_dispatch
 from monitor.app.outages import health_alerts
@@ -11,12 +18,13 @@ from monitor.collect import PassOutcome, collect_pass, pass_lines
 from monitor.config import Config
 from monitor.runlock import RunLock
 from monitor.runtime.clock import Clock, WallClock
-from monitor.runtime.scorer import Scorer, score_pending
+from monitor.runtime.scorer import Scorer, ScoringReport, score_pending
 from monitor.store import Store
 from nlp.search_tokens import jieba_search_tokens
 
 EXIT_OK = 0
 EXIT_BLOCKED = 4  # the pass ran, but a platform blocked it (see the health alert)
+SCORE_EVERY = 0.2  # seconds between two scoring rounds while the pass reads
 
 
 def collect_command(config: Config, platform: str | None, *, until_done: bool = False) -> int:
@@ -38,18 +46,50 @@ async def collect_once(
     """One pass, scored; returns its report lines. Blocks are reported, not raised."""
     clock = clock or WallClock()
     outcome = PassOutcome()
-    scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
-    with (
-        RunLock(config.storage.path),
-        Store.for_config(config, search_tokens=jieba_search_tokens) as store,
-    ):
-        on_outage = health_alerts(store, config.ui.language)
-        outcome.reports = await collect_pass(
-            config, store, clock, platform, until_done=until_done, on_outage=on_outage
-        )
-        outcome.lines += pass_lines(outcome.reports)
-        scored = await score_pending(store, config, scorer)
-        outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
-        dispatched = await evaluate_and_dispatch(config, store, clock)
-        outcome.lines.append(dispatched.summary())
+    # The model in a worker process, loaded now: a model that cannot load stops us before
+    # any request, and scoring never holds up the reading.
+    scorer = Scorer(config.nlp.model, pooled=True)
+    try:
+        await scorer.start()
+        with (
+            RunLock(config.storage.path),
+            Store.for_config(config, search_tokens=jieba_search_tokens) as store,
+        ):
+            on_outage = health_alerts(store, config.ui.language)
+            read = asyncio.Event()
+            scoring = asyncio.create_task(score_while_reading(store, config, scorer, read))
+            try:
+                outcome.reports = await collect_pass(
+                    config, store, clock, platform, until_done=until_done, on_outage=on_outage
+                )
+            except BaseException:
+                scoring.cancel()
+                with suppress(asyncio.CancelledError):
+                    await scoring
+                raise
+            read.set()
+            scored = await scoring
+            outcome.lines += pass_lines(outcome.reports)
+            outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
+            dispatched = await evaluate_and_dispatch(config, store, clock)
+            outcome.lines.append(dispatched.summary())
+    finally:
+        scorer.close()
     return outcome
+
+
+async def score_while_reading(
+    store: Store, config: Config, scorer: Scorer, read: asyncio.Event
+) -> ScoringReport:
+    """Score what is stored, round after round, until the pass has read everything and that
+    is scored too."""
+    comments = posts = 0
+    while True:
+        last = read.is_set()
+        report = await score_pending(store, config, scorer)
+        comments, posts = comments + report.comments, posts + report.posts
+        if last:
+            return ScoringReport(comments, posts)
+        if not report.comments and not report.posts:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(read.wait(), SCORE_EVERY)

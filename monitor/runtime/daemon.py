@@ -7,8 +7,9 @@
 - stages that run after scoring, long-lived tasks, and openers run once the store is open:
   seams through which the composition root (monitor/app) plugs in the alert rules, the
   dispatcher, the chat bot and the digest; this module knows none of them;
-- retention: comment text past `[storage] comment_retention_days` is purged once a day by
-  the real clock; the health endpoint; an event-loop lag monitor.
+- housekeeping by the real clock, off the event loop: comment text past
+  `[storage] comment_retention_days` purged once a day in batches, WAL checkpoints, the
+  planner's statistics; the health endpoint; an event-loop lag monitor.
 
 Stopping (`request_stop`, SIGTERM/SIGINT in the CLI): no new work starts, runs in flight get
 `grace` seconds to finish, then they are cancelled (a cancelled walk keeps the rows it read
@@ -43,7 +44,7 @@ from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platfo
 from monitor.runtime.runner import Outage, OutageReport
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.runtime.sources import Source
-from monitor.store import Store
+from monitor.store import Store, housekeeping
 from nlp.dictionary import install as install_tables
 from nlp.dictionary import pack_tables
 from nlp.search_tokens import jieba_search_tokens
@@ -57,6 +58,8 @@ Task = Callable[["Daemon"], Coroutine[Any, Any, None]]
 # stack, which closes it when the daemon stops.
 Opener = Callable[["Daemon", Store, AsyncExitStack], Awaitable[None]]
 RETENTION_EVERY = 24 * 3600.0  # real seconds
+CHECKPOINT_EVERY = 30.0  # real seconds between WAL checkpoints (off the loop)
+OPTIMIZE_EVERY = 6 * 3600.0  # real seconds between two `PRAGMA optimize`
 SKIP_RETRY = 30.0  # runtime seconds before a source skipped during a probe tries again
 LAG_PROBE = 0.05  # real seconds between event-loop lag probes
 SLOW_STAGE = 0.1  # real seconds: a stage slower than this is logged (it stalls the loop)
@@ -279,16 +282,31 @@ class Daemon:
                 await self.clock.wait(self.stop_event, self.options.settle)
 
     async def _retention_loop(self, store: Store) -> None:
+        """Housekeeping by the real clock, each step off the event loop in short transactions
+        (monitor/store/housekeeping.py): retention once a day, a WAL checkpoint every
+        `CHECKPOINT_EVERY` (SQLite's own would run inside a commit, on the loop), and the
+        planner's statistics refreshed every `OPTIMIZE_EVERY`."""
         days = self.config.storage.comment_retention_days
-        if days <= 0:
-            return  # keep everything
         wall = WallClock()
+        on_file = store.path != ":memory:"
+        if on_file:
+            housekeeping.take_over_checkpoints(store)
+        next_purge = wall.now()
+        next_optimize = wall.now() + timedelta(seconds=OPTIMIZE_EVERY)
         while not self.stop_event.is_set():
-            purged = store.content.purge_expired_comments(days, now=wall.now())
-            self.metrics.purged.inc(purged)
-            if purged:
-                log.info("retention: deleted %d comments older than %d days", purged, days)
-            await wall.wait(self.stop_event, RETENTION_EVERY)
+            now = wall.now()
+            if days > 0 and now >= next_purge:
+                purged = await housekeeping.purge_comments(store, days, now)
+                self.metrics.purged.inc(purged)
+                if purged:
+                    log.info("retention: deleted %d comments older than %d days", purged, days)
+                next_purge = now + timedelta(seconds=RETENTION_EVERY)
+            if now >= next_optimize:
+                housekeeping.optimize_statistics(store)
+                next_optimize = now + timedelta(seconds=OPTIMIZE_EVERY)
+            if on_file:
+                await housekeeping.checkpoint(store)
+            await wall.wait(self.stop_event, CHECKPOINT_EVERY if on_file else RETENTION_EVERY)
 
     async def _lag_monitor(self) -> None:
         while not self.stop_event.is_set():

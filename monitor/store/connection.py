@@ -46,8 +46,13 @@ def open_database(path: str | Path) -> Database:
             db = Database(memory=True)
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            new = not Path(path).exists() or Path(path).stat().st_size == 0
             db = Database(Path(path))
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if new:
+                # A new file hands pages freed by retention back in steps (housekeeping.py);
+                # an existing one keeps its mode (changing it rewrites the whole file).
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

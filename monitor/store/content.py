@@ -43,6 +43,7 @@ from sqlite_utils import Database
 from monitor.errors import StoreError
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
 from monitor.store.connection import Queries
+from monitor.store.housekeeping import purge_labels, purge_one_batch
 
 log = logging.getLogger(__name__)
 
@@ -104,18 +105,6 @@ ON CONFLICT (platform, id) DO UPDATE SET
     text = excluded.text,
     likes = coalesce(excluded.likes, likes),
     observed_at = max(observed_at, excluded.observed_at)
-"""
-
-# The citizen's words copied into a team label go with the comment: a label naming a comment
-# that is purged now, or an old label whose comment is gone already. Labels the team typed
-# (no comment_id) stay.
-_PURGE_LABELS = """
-DELETE FROM labels WHERE comment_id IS NOT NULL AND (
-    EXISTS (SELECT 1 FROM comments c WHERE c.platform = labels.platform
-            AND c.id = labels.comment_id AND c.created_at < :cutoff)
-    OR (given_at < :cutoff AND NOT EXISTS (SELECT 1 FROM comments c
-            WHERE c.platform = labels.platform AND c.id = labels.comment_id))
-)
 """
 
 
@@ -226,14 +215,17 @@ class ContentQueries(Queries):
 
     def purge_expired_comments(self, retention_days: int, now: datetime | None = None) -> int:
         """Delete comments older than the retention limit (0 keeps all), their full-text rows
-        and the team labels that copied their words; returns how many comments went."""
+        and the team labels that copied their words; returns how many comments went. In
+        batches on this connection (the daemon runs the same batches off its event loop:
+        housekeeping.purge_comments)."""
         if retention_days <= 0:
             return 0
         cutoff = to_utc_iso((now or utc_now()) - timedelta(days=retention_days))
-        with self.db.atomic():
-            self.db.execute(_PURGE_LABELS, {"cutoff": cutoff})
-            # The full-text rows go through the delete triggers, in either tokenizer mode.
-            return self.db.execute("DELETE FROM comments WHERE created_at < ?", (cutoff,)).rowcount
+        purge_labels(self.db.conn, cutoff)
+        total = 0
+        while deleted := purge_one_batch(self.db.conn, cutoff):
+            total += deleted
+        return total
 
     def cursor(self, source: str, key: str) -> str | None:
         row = self.db.execute(

@@ -402,3 +402,33 @@ def m096_web_console(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS alerts_by_created ON alerts (created_at)",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m098_latest_reading_indexes(db: Database) -> None:
+    # A topic or account reading is stored only when it differs from the series' last one
+    # (metrics.py, `ORDER BY pk DESC LIMIT 1`). The (…, observed_at) indexes made that a sort
+    # of the series' whole history on every reading: a year of 15-minute topic readings,
+    # 35,000 a topic, took minutes to store (benchmarks/growth.py). These indexes hold each
+    # series in pk order (SQLite appends the rowid), so the last reading is one probe.
+    db.execute("CREATE INDEX IF NOT EXISTS topic_metrics_latest ON topic_metrics (platform, topic)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS account_metrics_latest ON account_metrics"
+        " (platform, account_id)"
+    )
+
+
+@migrations()
+def m099_posts_by_time_of_author_and_platform(db: Database) -> None:
+    # The rules ask, every round, when a platform was first watched (the KOL rule), and for an
+    # author's posts in a time range, or newest post (trending baselines, silent KOLs). By
+    # (platform, author_id) alone, or without an index, that read every post the author or
+    # platform ever had: a cost that grew with history (benchmarks/growth.py). These give the
+    # answer from the range itself; the new author index serves all the old one did.
+    for statement in (
+        "CREATE INDEX IF NOT EXISTS posts_by_first_seen ON posts (platform, first_seen)",
+        "CREATE INDEX IF NOT EXISTS posts_by_author_time"
+        " ON posts (platform, author_id, created_at)",
+        "DROP INDEX IF EXISTS posts_by_author",
+    ):
+        db.execute(statement)

@@ -111,14 +111,18 @@ class ReportsQueries(Queries):
     ) -> list[tuple[float, float, float]]:
         """P(positive), P(neutral), P(negative) of each comment a model scored, created in
         [since, until) (either end open when None)."""
+        # Only the ends given are in the statement: `? IS NULL OR created_at >= ?` would keep
+        # SQLite from the created_at index, and read every comment ever stored.
+        where, params = "", list[str]()
+        if since is not None:
+            where, params = where + " AND created_at >= ?", [*params, to_utc_iso(since)]
+        if until is not None:
+            where, params = where + " AND created_at < ?", [*params, to_utc_iso(until)]
         rows = self.db.execute(
             "SELECT sentiment, p_neutral, p_negative FROM comments"
             " WHERE p_negative IS NOT NULL AND p_neutral IS NOT NULL AND sentiment IS NOT NULL"
-            " AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)",
-            (
-                *(to_utc_iso(since) if since else None,) * 2,
-                *(to_utc_iso(until) if until else None,) * 2,
-            ),
+            + where,
+            params,
         ).fetchall()
         return [(float(a), float(b), float(c)) for a, b, c in rows]
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlite_utils import Database
+
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries
 
@@ -142,6 +144,28 @@ def comment_facts(row: Mapping[str, Any]) -> CommentFacts:
     )
 
 
+def topic_series_keys(db: Database) -> list[tuple[str, str]]:
+    """Every (platform, topic) with readings, in order, one index probe each: a year of
+    15-minute readings is 35,000 rows a topic, and DISTINCT or GROUP BY would read them all
+    (or not, depending on whether `PRAGMA optimize` has gathered statistics yet)."""
+    keys: list[tuple[str, str]] = []
+    platform = db.execute("SELECT min(platform) FROM topic_metrics").fetchone()[0]
+    while platform is not None:
+        topic = db.execute(
+            "SELECT min(topic) FROM topic_metrics WHERE platform = ?", (platform,)
+        ).fetchone()[0]
+        while topic is not None:
+            keys.append((platform, topic))
+            topic = db.execute(
+                "SELECT min(topic) FROM topic_metrics WHERE platform = ? AND topic > ?",
+                (platform, topic),
+            ).fetchone()[0]
+        platform = db.execute(
+            "SELECT min(platform) FROM topic_metrics WHERE platform > ?", (platform,)
+        ).fetchone()[0]
+    return keys
+
+
 # The columns `thread_counts` reads, over a thread's comments.
 _THREAD_COUNTS = "count(label) AS scored, sum(label = 'negative') AS negative, count(*) AS total"
 
@@ -153,6 +177,28 @@ def thread_counts(platform: str, post_id: str, row: Mapping[str, Any]) -> Thread
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _MAX_IN):
         yield items[start : start + _MAX_IN]
+
+
+def _latest_reading(db: Database, platform: str) -> datetime | None:
+    """The newest reading of `platform`: posts by (platform, observed_at), topics a probe of
+    each series."""
+    times = [db.execute("SELECT max(observed_at) FROM posts WHERE platform = ?", (platform,))]
+    times += [
+        db.execute(
+            "SELECT max(observed_at) FROM topic_metrics WHERE platform = ? AND topic = ?",
+            (platform, topic),
+        )
+        for series_platform, topic in topic_series_keys(db)
+        if series_platform == platform
+    ]
+    found = [row[0] for cursor in times if (row := cursor.fetchone()) and row[0]]
+    return from_iso(max(found)) if found else None
+
+
+def latest_reading_iso(db: Database, platform: str) -> str | None:
+    """`_latest_reading` as stored text (team.py's /status)."""
+    at = _latest_reading(db, platform)
+    return to_utc_iso(at) if at else None
 
 
 class SignalsQueries(Queries):
@@ -351,11 +397,13 @@ class SignalsQueries(Queries):
     ) -> list[CommentFacts]:
         """Comments and posts of `platform` created in [since, until], oldest first; a post
         appears with its own id as post_id (near-duplicate search over both)."""
+        # `+platform`: the window is small, a platform is half of everything; without it
+        # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
         rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
-            " FROM comments WHERE platform = ? AND created_at >= ? AND created_at <= ?"
+            " FROM comments WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            " FROM posts WHERE platform = ? AND created_at >= ? AND created_at <= ?"
+            " FROM posts WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
             " ORDER BY created_at LIMIT ?",
             (
                 platform,
@@ -373,31 +421,34 @@ class SignalsQueries(Queries):
 
     def topic_series(self, *, since: datetime, until: datetime) -> list[TopicPoint]:
         """Topic readings (views, discussions) in [since, until], per topic oldest first."""
-        rows = self.db.execute(
-            "SELECT platform, topic, observed_at, views, discussions FROM topic_metrics"
-            " WHERE observed_at >= ? AND observed_at <= ?"
-            " ORDER BY platform, topic, observed_at, pk",
-            (to_utc_iso(since), to_utc_iso(until)),
-        ).fetchall()
-        return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+        points: list[TopicPoint] = []
+        for platform, topic in topic_series_keys(self.db):  # a range of each series' index
+            rows = self.db.execute(
+                "SELECT observed_at, views, discussions FROM topic_metrics"
+                " WHERE platform = ? AND topic = ? AND observed_at >= ? AND observed_at <= ?"
+                " ORDER BY observed_at, pk",
+                (platform, topic, to_utc_iso(since), to_utc_iso(until)),
+            ).fetchall()
+            points += [TopicPoint(platform, topic, from_iso(at), v, d) for at, v, d in rows]
+        return points
 
     def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) up to `until`."""
-        rows = self.db.execute(
-            "SELECT platform, topic, max(observed_at), views, discussions FROM topic_metrics"
-            " WHERE observed_at <= ? GROUP BY platform, topic",
-            (to_utc_iso(until),),
-        ).fetchall()
-        return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
+        points = []
+        for platform, topic in topic_series_keys(self.db):
+            row = self.db.execute(
+                "SELECT observed_at, views, discussions FROM topic_metrics"
+                " WHERE platform = ? AND topic = ? AND observed_at <= ?"
+                " ORDER BY observed_at DESC, pk DESC LIMIT 1",
+                (platform, topic, to_utc_iso(until)),
+            ).fetchone()
+            if row is not None:
+                points.append(TopicPoint(platform, topic, from_iso(row[0]), row[1], row[2]))
+        return points
 
     def latest_reading_at(self, platform: str) -> datetime | None:
         """The newest time anything of `platform` was read (posts, topic readings)."""
-        row = self.db.execute(
-            "SELECT max(m) FROM (SELECT max(observed_at) AS m FROM posts WHERE platform = ?"
-            " UNION ALL SELECT max(observed_at) FROM topic_metrics WHERE platform = ?)",
-            (platform, platform),
-        ).fetchone()
-        return from_iso(row[0]) if row and row[0] else None
+        return _latest_reading(self.db, platform)
 
     def source_runs(self) -> list[SourceFacts]:
         """Each collector source's last outcome, as the runtime records them."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor.models import PLATFORMS, from_iso, to_utc_iso
 from monitor.store.connection import Queries
+from monitor.store.signals import latest_reading_iso, topic_series_keys
 
 # How /label finds the comment the model is least sure about: the one place that says it.
 # (the scored rows, their order): the highest entropy over the three classes first (m040),
@@ -190,12 +191,7 @@ class TeamQueries(Queries):
                 "SELECT max(last_success_at) FROM sources WHERE platform = ?", (platform,)
             ).fetchone()[0]
             if success is None:  # no runtime record (collect --once): the newest reading
-                success = self.db.execute(
-                    "SELECT max(m) FROM (SELECT max(observed_at) AS m FROM posts"
-                    " WHERE platform = ?1 UNION ALL SELECT max(observed_at) FROM topic_metrics"
-                    " WHERE platform = ?1)",
-                    (platform,),
-                ).fetchone()[0]
+                success = latest_reading_iso(self.db, platform)
             circuit = self._named(
                 "SELECT state, reason, open_until FROM circuits WHERE platform = ?", (platform,)
             ).fetchone()
@@ -226,9 +222,7 @@ class TeamQueries(Queries):
     def topic_growth(self, *, since: datetime, now: datetime) -> list[TopicGrowth]:
         """Per (platform, topic): the newest reading up to `now`, and the growth of its views
         since `since` (from the last reading at or before `since`, else the first after it)."""
-        pairs = self.db.execute(
-            "SELECT DISTINCT platform, topic FROM topic_metrics ORDER BY platform, topic"
-        ).fetchall()
+        pairs = topic_series_keys(self.db)
         found = []
         for platform, topic in pairs:
             latest = self._named(

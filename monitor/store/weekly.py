@@ -360,9 +360,11 @@ class WeeklyQueries(Queries):
         """Comments and posts of `platform` created in the range, oldest first; a post shows
         its own id as post_id (near-duplicate search over both)."""
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')}) WHERE platform = :platform"
+            # `+platform`: the week's rows by created_at, not all of a platform's by its key
+            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')})"
+            " WHERE +platform = :platform"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            f" FROM ({export_select('posts')}) WHERE platform = :platform"
+            f" FROM ({export_select('posts')}) WHERE +platform = :platform"
             " ORDER BY created_at LIMIT :limit",
             {**_range(since, until), "platform": platform, "limit": limit},
         ).fetchall()

@@ -1,0 +1,148 @@
+"""Housekeeping of a long-running file (monitor/store/housekeeping.py): retention in batches
+off the loop, incremental vacuum, WAL checkpoints, statistics, and what `pingfan doctor`
+says of the file."""
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.store import Store
+from monitor.store.housekeeping import (
+    checkpoint,
+    file_facts,
+    optimize_statistics,
+    purge_comments,
+    release_free_pages,
+    take_over_checkpoints,
+)
+from tests.support.factories import T0, comment
+
+NOW = T0 + timedelta(days=201)
+LONG_TEXT = "环卫工人刘阿姨每天清晨五点就开始打扫街道，辛苦了，感谢她的付出" * 20
+
+
+def _old_and_new(store: Store, old: int, new: int) -> None:
+    store.content.save_comments(
+        [comment(f"old{n}", text=f"{LONG_TEXT}{n}") for n in range(old)]
+        + [
+            comment(f"new{n}", text=f"新的评论{n}", created_at=T0 + timedelta(days=200))
+            for n in range(new)
+        ]
+    )
+
+
+def test_retention_in_batches_deletes_old_comments_their_index_rows_and_labels(
+    store: Store,
+) -> None:
+    _old_and_new(store, old=7, new=2)
+    store.labels.add_label(f"{LONG_TEXT}3", "negative", platform="weibo", comment_id="old3")
+    store.labels.add_label("新的评论0", "positive", platform="weibo", comment_id="new0")
+    assert store.content.search("环卫工人", kind="comments", limit=50)
+
+    assert asyncio.run(purge_comments(store, 180, NOW, batch=3)) == 7
+
+    ids = [r["id"] for r in store.query("SELECT id FROM comments ORDER BY id")]
+    assert ids == ["new0", "new1"]
+    assert store.content.search("环卫工人", kind="comments", limit=50) == []
+    assert {h.id for h in store.content.search("新的评论", kind="comments")} == {"new0", "new1"}
+    assert [r["comment_id"] for r in store.query("SELECT comment_id FROM labels")] == ["new0"]
+
+
+def test_retention_in_batches_keeps_everything_at_zero_days(store: Store) -> None:
+    _old_and_new(store, old=3, new=1)
+    assert asyncio.run(purge_comments(store, 0, NOW)) == 0
+    assert store.reports.table_counts()["comments"] == 4
+
+
+def test_retention_in_batches_works_in_memory_too() -> None:
+    with Store.open(":memory:") as store:
+        _old_and_new(store, old=5, new=1)
+        assert asyncio.run(purge_comments(store, 180, NOW, batch=2)) == 5
+        assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new0"]
+
+
+def test_retention_goes_on_while_the_loop_writes(store: Store) -> None:
+    """The loop's own writes are not refused while batches are deleted in a thread."""
+    _old_and_new(store, old=40, new=0)
+
+    async def both() -> int:
+        purge = asyncio.create_task(purge_comments(store, 180, NOW, batch=4))
+        for n in range(20):
+            store.content.save_comments([comment(f"live{n}", created_at=T0 + timedelta(days=200))])
+            await asyncio.sleep(0)
+        return await purge
+
+    assert asyncio.run(both()) == 40
+    assert store.reports.table_counts()["comments"] == 20
+
+
+def test_a_new_file_hands_freed_pages_back_after_retention(store: Store) -> None:
+    _old_and_new(store, old=300, new=1)
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = file_facts(store)
+    assert before.auto_vacuum == "incremental"
+
+    asyncio.run(purge_comments(store, 180, NOW))
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    after = file_facts(store)
+    assert after.free_pages == 0
+    assert after.pages < before.pages * 0.5
+    assert Path(store.path).stat().st_size < before.bytes * 0.5
+
+
+def test_free_pages_stay_in_a_file_made_without_incremental_vacuum(tmp_path: Path) -> None:
+    """An older file (auto_vacuum none) reuses its free pages; nothing is handed back."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as older:  # a file written before pingfan set auto_vacuum
+        older.execute("CREATE TABLE written_before (x)")
+    older.close()
+    with Store.open(path) as store:
+        assert file_facts(store).auto_vacuum == "none"
+        _old_and_new(store, old=300, new=1)
+        asyncio.run(purge_comments(store, 180, NOW))
+        assert asyncio.run(release_free_pages(store)) == 0
+        assert file_facts(store).free_pages > 0
+
+
+def test_a_passive_checkpoint_copies_the_wal_into_the_file(store: Store) -> None:
+    take_over_checkpoints(store)
+    _old_and_new(store, old=50, new=0)
+    assert file_facts(store).wal_bytes > 0
+    frames, copied = asyncio.run(checkpoint(store))
+    assert frames > 0
+    assert copied == frames
+
+
+def test_optimize_gathers_statistics_for_the_tables_queried(store: Store) -> None:
+    _old_and_new(store, old=50, new=50)
+    store.db.execute(
+        "SELECT count(*) FROM comments WHERE platform = 'weibo' AND created_at > ?", ("2019",)
+    ).fetchall()
+    optimize_statistics(store)
+    analysed = {r["tbl"] for r in store.query("SELECT tbl FROM sqlite_stat1")}
+    assert "comments" in analysed
+
+
+def test_doctor_reports_the_file_size_and_free_pages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store.open(tmp_path / "p.db") as store:
+        _old_and_new(store, old=30, new=1)
+    config = tmp_path / "config.toml"
+    config.write_text('[storage]\npath = "p.db"\n', encoding="utf-8")
+    main(["doctor", "--config", str(config)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if "database file" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("[ok  ] database file: ")
+    assert " free pages (" in lines[0]
+    assert "auto_vacuum incremental" in lines[0]
+    reported = lines[0].removeprefix("[ok  ] database file: ").split(" (WAL ")[0]
+    number, unit = reported.split()
+    scale = {"B": 1, "KB": 1e3, "MB": 1e6}[unit]
+    assert float(number) * scale >= (tmp_path / "p.db").stat().st_size * 0.95
