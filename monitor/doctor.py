@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_problem
-from monitor.errors import StoreError
+from monitor.errors import ConfigError, StoreError
 from monitor.store import Store
 from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
 from nlp.search_tokens import jieba_search_tokens
@@ -27,6 +27,8 @@ def run_checks(config: Config) -> list[Check]:
     checks = [Check("config", "ok", f"{config.source} is valid")]
     checks.append(_check_database(config))
     checks.extend(_check_platforms(config))
+    if config.douyin.enabled and config.douyin.mode == "open_platform":
+        checks.append(_check_open_platform_grants(config))
     unsigned = unsigned_http_problem(config)
     if unsigned:
         checks.append(Check("douyin mode", "fail", unsigned))
@@ -177,6 +179,29 @@ def _check_platforms(config: Config) -> list[Check]:
                 )
             )
     return checks
+
+
+def _check_open_platform_grants(config: Config) -> Check:
+    """The grants' variables and, with refresh on, the client_key, as `run` will read them
+    (no request is made; no token is shown)."""
+    from monitor.collectors.douyin_open import read_grants, read_oauth
+    from monitor.runtime.clock import WallClock
+
+    settings = config.douyin
+    try:
+        grants = read_grants(settings.open_platform_token_envs, dict(os.environ))
+        oauth = read_oauth(config, grants, dict(os.environ), WallClock())
+    except ConfigError as err:
+        return Check("douyin grants", "fail", str(err))
+    if not grants:
+        return Check("douyin grants", "warn", "open_platform mode without a grant: nothing to read")
+    if oauth is None:
+        refresh = "tokens are not refreshed (alerts only; open_platform_refresh = false)"
+    else:
+        refresh = (
+            f"tokens are refreshed with the client_key in ${settings.open_platform_client_key_env}"
+        )
+    return Check("douyin grants", "ok", f"{len(grants)} grant(s); {refresh}")
 
 
 def _douyin_cookie(env: str, cookie: str) -> Check:

@@ -42,6 +42,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "reposts",
         "sentiment",
         "ugc_score",
+        "counts_no_longer_reported",
     ),
     "comments": (
         "platform",
@@ -155,6 +156,7 @@ def _finish(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     if kind == "posts":
         row["topics"] = json.loads(row["topics"])
         row["is_original"] = bool(row["is_original"])
+        row["counts_no_longer_reported"] = bool(row["counts_no_longer_reported"])
         if row["sentiment"] is not None:
             row["sentiment"] = round(row["sentiment"], 4)
     return {name: row[name] for name in FIELDS[kind]}

@@ -68,6 +68,9 @@ class Post:
     author_kind: AuthorKind = "user"
     # A count shown as "100万+" is only a lower bound; the parser says so here.
     counts_are_lower_bounds: bool = False
+    # The platform no longer reports this post's counts (the Douyin Open Platform, for a video
+    # over 30 days old): its counts are unknown now, never zero.
+    counts_no_longer_reported: bool = False
 
 
 @dataclass(frozen=True)

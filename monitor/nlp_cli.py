@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from monitor.config import Config, NlpConfig, load_config, resolve_config_path
+from nlp.active import choose
 from nlp.search_tokens import jieba_search_tokens
 from nlp.sentiment import Example, Label, Model, Probs, load_model, read_examples
 from nlp.text import EMOTICON, normalize
@@ -401,11 +402,14 @@ LABEL_KEYS: dict[str, Label] = {"1": "positive", "2": "neutral", "3": "negative"
 LABEL_NAMES = {"positive": "正面 positive", "neutral": "中性 neutral", "negative": "负面 negative"}
 PROMPT = "1 正面  2 中性  3 负面  s 跳过  q 退出 > "
 CANDIDATES_PER_LABEL = 20  # uncertain comments read per comment asked about, to spread them
+CHOSEN_PER_LABEL = 3  # of those, chosen for uncertainty and diversity (nlp.active)
+KNOWN_LABELS = 300  # the newest team labels a new question should be unlike
 _SAME_TEXT = re.compile(r"[\W_]+")  # "+1 love it!!" and "+1 love it。[心]" ask one question
 
 
 def label_command(args: argparse.Namespace) -> int:
-    """Ask about the stored comments the model is least sure about; store the answers."""
+    """Ask about the stored comments that teach the model most (uncertain, and unlike each
+    other and the team's last labels: `teaching_order`); store the answers."""
     from monitor.store import Store
 
     wanted = getattr(args, "n", 50)
@@ -416,7 +420,12 @@ def label_command(args: argparse.Namespace) -> int:
     counts: dict[str, int] = dict.fromkeys(LABEL_KEYS.values(), 0)
     with Store.open(config.storage.path, search_tokens=jieba_search_tokens) as store:
         rows = spread_candidates(
-            store.reports.uncertain_comments(wanted * CANDIDATES_PER_LABEL), wanted
+            teaching_order(
+                store.reports.uncertain_comments(wanted * CANDIDATES_PER_LABEL),
+                wanted * CHOSEN_PER_LABEL,
+                known=[text for text, _ in store.labels.labels()[-KNOWN_LABELS:]],
+            ),
+            wanted,
         )
         if not rows:
             print(
@@ -425,7 +434,7 @@ def label_command(args: argparse.Namespace) -> int:
             )
             return 0
         print(
-            f"{len(rows)} comments the model is least sure about; "
+            f"{len(rows)} comments the model is unsure about, each unlike the others; "
             f"answer 1/2/3, s to skip, q to stop"
         )
         for number, row in enumerate(rows, 1):
@@ -453,7 +462,7 @@ def label_command(args: argparse.Namespace) -> int:
 
 def _ask(number: int, total: int, row: dict[str, Any]) -> Label | Literal["skip"] | None:
     """One comment on the terminal; the answer, "skip", or None to stop (q or end of input)."""
-    probs = Probs(row["sentiment"], row["p_neutral"] or 0.0, row["p_negative"] or 0.0)
+    probs = _row_probs(row)
     guess = " / ".join(
         f"{LABEL_NAMES[label].split()[0]} {value:.0%}"
         for label, value in sorted(zip(LABEL_NAMES, probs, strict=True), key=lambda item: -item[1])
@@ -479,8 +488,22 @@ def _ask(number: int, total: int, row: dict[str, Any]) -> Label | Literal["skip"
         print("  1、2、3、s 或 q (1/2/3, s or q)")
 
 
+def teaching_order(rows: list[dict[str, Any]], k: int, *, known: list[str]) -> list[dict[str, Any]]:
+    """Up to `k` of the scored `rows`, in the order that teaches the model most
+    (`nlp.active.choose`: uncertain, unlike each other and unlike the `known` labelled texts)."""
+    probs = [_row_probs(row) for row in rows]
+    return [rows[i] for i in choose([r["text"] for r in rows], probs, k, known=known)]
+
+
+def _row_probs(row: dict[str, Any]) -> Probs:
+    """A stored comment's probabilities (a two-class score: P(positive) and its complement)."""
+    if row["p_negative"] is None:
+        return Probs(row["sentiment"], 0.0, 1.0 - row["sentiment"])
+    return Probs(row["sentiment"], row["p_neutral"] or 0.0, row["p_negative"])
+
+
 def spread_candidates(rows: list[dict[str, Any]], wanted: int) -> list[dict[str, Any]]:
-    """Up to `wanted` of `rows` (most uncertain first), spread over posts and days: each pass
+    """Up to `wanted` of `rows` (in the order to ask), spread over posts and days: each pass
     lets a post and a day hold a few more, so one busy thread or day cannot fill the list.
     A text already chosen (copy-paste, "+1"), punctuation and emoticons aside, is not asked
     about twice."""

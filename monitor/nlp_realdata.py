@@ -1,6 +1,11 @@
 """Build `nlp/data/lccc_weak.jsonl.gz` from a checkout of thu-coai/CDial-GPT (MIT).
 
     python -m monitor.nlp_realdata --from DIR [--out nlp/data/lccc_weak.jsonl.gz]
+    python -m monitor.nlp_realdata --from DIR --draw N --split train --seed 79
+
+The second form prints N utterances of a split drawn at random for labelling by reading (one
+JSON line each, no label: the reader labels them before any model has seen them), leaving out
+those already in `nlp/data/lccc_human.jsonl`.
 
 DIR holds `data/toy_train.txt` and `data/toy_valid.txt` (LCCC's sample: one Weibo comment
 thread a line, utterances separated by tabs, characters by spaces). Splits, fixed:
@@ -23,7 +28,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from nlp.realtext import despace, weak_examples
+from nlp.realtext import SPLITS, despace, human_examples, weak_examples
 
 TEST_SHARE = 0.15
 SEED = 21
@@ -37,7 +42,8 @@ def _threads(path: Path) -> list[list[str]]:
     return threads
 
 
-def build(source: Path) -> list[dict[str, str]]:
+def split_texts(source: Path) -> dict[str, list[str]]:
+    """Every distinct utterance of each split, in corpus order (see the module's docstring)."""
     train_threads = _threads(source / "data" / "toy_train.txt")
     dev_threads = _threads(source / "data" / "toy_valid.txt")
     order = list(range(len(train_threads)))
@@ -47,21 +53,42 @@ def build(source: Path) -> list[dict[str, str]]:
     train_texts = [t for i, th in enumerate(train_threads) if i not in test_ids for t in th]
     test_texts = [t for i, th in enumerate(train_threads) if i in test_ids for t in th]
     dev_texts = [t for th in dev_threads for t in th]
-    taken = set(train_texts)
-    records: list[dict[str, str]] = []
+    taken: set[str] = set()
+    found: dict[str, list[str]] = {}
     for split, texts in (("train", train_texts), ("dev", dev_texts), ("test", test_texts)):
-        kept = [t for t in texts if split == "train" or t not in taken]
-        for text, label in weak_examples(kept):
+        found[split] = [t for t in dict.fromkeys(texts) if t not in taken]
+        taken.update(found[split])
+    return found
+
+
+def build(source: Path) -> list[dict[str, str]]:
+    records: list[dict[str, str]] = []
+    for split, texts in split_texts(source).items():
+        for text, label in weak_examples(texts):
             records.append({"text": text, "label": label, "split": split})
-        taken.update(kept)
     return records
+
+
+def draw(source: Path, split: str, n: int, seed: int, labelled: set[str]) -> list[str]:
+    """`n` utterances of `split` drawn at random (fixed `seed`) for labelling by reading,
+    none already in `labelled`, each at least two characters long."""
+    pool = [t for t in split_texts(source)[split] if len(t) >= 2 and t not in labelled]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="source", required=True, type=Path)
     parser.add_argument("--out", type=Path, default=Path("nlp/data/lccc_weak.jsonl.gz"))
+    parser.add_argument("--draw", type=int, help="print N utterances to label by reading")
+    parser.add_argument("--split", choices=("train", "dev", "test"), default="train")
+    parser.add_argument("--seed", type=int, default=79)
     args = parser.parse_args(argv)
+    if args.draw is not None:
+        labelled = {e.text for split in SPLITS for e in human_examples(split)}
+        for text in draw(args.source, args.split, args.draw, args.seed, labelled):
+            print(json.dumps({"text": text, "split": args.split}, ensure_ascii=False))
+        return
     records = build(args.source)
     with gzip.GzipFile(args.out, "wb", mtime=0) as raw:
         for record in records:

@@ -484,16 +484,52 @@ def train(
     seed: int = 13,
 ) -> LinearModel:
     """Softmax regression by AdaGrad SGD over three classes."""
-    rows = [(features(e.text), _CLASS_INDEX[e.label], e.weight) for e in examples if e.text.strip()]
+    return train_rows(
+        featurize(examples),
+        version=version,
+        epochs=epochs,
+        l2=l2,
+        learning_rate=learning_rate,
+        seed=seed,
+    )
+
+
+Row = tuple[dict[str, float], int, float]  # features, class index, weight
+
+
+def featurize(examples: Iterable[Example]) -> list[Row]:
+    """Training rows of the examples with text: computed once, trained on many times."""
+    return [(features(e.text), _CLASS_INDEX[e.label], e.weight) for e in examples if e.text.strip()]
+
+
+def train_rows(
+    rows: Sequence[Row],
+    *,
+    version: str,
+    epochs: int = 6,
+    l2: float = 1e-6,
+    learning_rate: float = 0.07,
+    seed: int = 13,
+    start: LinearModel | None = None,
+    start_square: float = 1.0,
+) -> LinearModel:
+    """`train` on rows made by `featurize`. With `start`, training continues from that
+    model's weights (fine-tuning): their AdaGrad sums begin at `start_square` instead of ~0,
+    so the first steps nudge what the start model learned rather than overwrite it."""
     if not rows:
         raise ValueError("no training examples with text")
     present = {target for _, target, _ in rows}
-    if not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
+    if start is None and not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
         raise ValueError("training needs both positive and negative examples")
     weights: dict[str, list[float]] = {}
     squares: dict[str, list[float]] = {}
     bias = [0.0, 0.0, 0.0]
     bias_square = [1e-8, 1e-8, 1e-8]
+    if start is not None:
+        weights = {name: list(w) for name, w in start.weights.items()}
+        squares = {name: [start_square] * 3 for name in weights}
+        bias = list(start.bias)
+        bias_square = [start_square] * 3
     rng = random.Random(seed)
     order = list(range(len(rows)))
     for _ in range(epochs):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
-from nlp.realtext import SPLITS, despace, lccc_examples, weak_label
+from monitor.nlp_realdata import draw, split_texts
+from nlp.realtext import SPLITS, despace, human_examples, lccc_examples, weak_label
 from nlp.sentiment import LABELS, default_model
 
 
@@ -36,3 +38,31 @@ def test_shipped_model_is_calibrated_and_says_how_it_does_on_real_text() -> None
     assert model.temperature > 0 and model.temperature != 1.0
     for key in ("real_test_macro_f1", "real_test_neutral_f1", "real_test_ece"):
         assert 0.0 <= model.metrics[key] <= 1.0
+
+
+def test_hand_labelled_dev_and_test_texts_are_never_training_texts() -> None:
+    train = {e.text for e in human_examples("train")} | {e.text for e in lccc_examples("train")}
+    for split in ("dev", "test"):
+        held = {e.text for e in human_examples(split)}
+        assert len(held) >= 300 and not held & train, split
+
+
+def _cdial_checkout(root: Path) -> Path:
+    (root / "data").mkdir(parents=True)
+    train = [f"帖 子 {i}\t回 复 {i} 好 开 心\t回 复 {i} 什 么 时 候" for i in range(40)]
+    (root / "data" / "toy_train.txt").write_text("\n".join(train), encoding="utf-8")
+    (root / "data" / "toy_valid.txt").write_text("验 证 一\t验 证 二 ？", encoding="utf-8")
+    return root
+
+
+def test_utterances_to_label_are_drawn_from_one_split_reproducibly(tmp_path: Path) -> None:
+    source = _cdial_checkout(tmp_path / "cdial")
+    splits = split_texts(source)
+    assert splits["dev"] == ["验证一", "验证二？"]
+    assert not set(splits["train"]) & set(splits["test"])
+    first = draw(source, "train", 5, 79, labelled=set())
+    assert first == draw(source, "train", 5, 79, labelled=set())
+    assert set(first) <= set(splits["train"])
+    again = draw(source, "train", 5, 79, labelled=set(first))
+    assert not set(again) & set(first)
+    assert draw(source, "dev", 9, 1, labelled={"验证一"}) == ["验证二？"]

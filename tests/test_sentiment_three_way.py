@@ -16,13 +16,14 @@ from nlp.sentiment import (
     LABELS,
     Example,
     LinearModel,
+    PackedWeights,
     Probs,
     SnowNLPModel,
     default_model,
     features,
     score,
 )
-from nlp.training import three_way_metrics, train_model
+from nlp.training import calibrate, fine_tune, three_way_metrics, train_model
 
 FAMILIES: dict[str, tuple[str, list[str]]] = {
     "moved to tears": (
@@ -199,3 +200,52 @@ def test_training_lines_held_out_lines_and_simulator_pools_share_nothing() -> No
     pools = {key(line) for pool in scenario["pool_classes"] for line in scenario["pools"][pool]}
     seed, held = lines("social_seed.jsonl"), lines("heldout_three_way.jsonl")
     assert not seed & held and not seed & pools and not held & pools
+
+
+def test_fine_tuning_learns_the_new_labels_and_keeps_the_rest() -> None:
+    questions = ["这是在哪里", "几点开始", "在哪报名", "坐标哪里", "什么时候更新"]
+    polar = train_model([], version="polar", base=tiny_polar_corpus()).model
+    tuned = fine_tune(
+        polar, [Example(q, "neutral") for q in questions], version="tuned", context=[]
+    )
+    assert [p.label for p in tuned.predict(["这是哪里的", "几点更新"])] == ["neutral"] * 2
+    assert tuned.predict(["太好了"])[0].label == "positive"
+    assert tuned.predict(["垃圾差评"])[0].label == "negative"
+    assert polar.predict(["几点更新"])[0].label != "neutral"  # the start model is left alone
+
+
+def _ambiguous_model() -> LinearModel:
+    weights = {"甲": (0.0, 1.0, 0.8), "乙": (0.0, 1.0, 0.0), "丙": (2.0, 0.0, 0.0)}
+    return LinearModel(PackedWeights(weights), (0.0, 0.0, 0.0), "toy")
+
+
+# "甲" is negative 4 times in 10: the best-fitting probabilities call it neutral, and no
+# negative comment is ever found; calling it negative raises macro-F1.
+AMBIGUOUS_DEV = [
+    *[Example("甲", "negative")] * 4,
+    *[Example("甲", "neutral")] * 6,
+    *[Example("乙", "neutral")] * 20,
+    *[Example("丙", "positive")] * 10,
+]
+
+
+def test_calibration_shifts_the_negative_class_when_that_finds_negatives_on_dev(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("nlp.training.SHIFT_MAX_ECE", 1.0)
+    model = _ambiguous_model()
+    calibrate(model, AMBIGUOUS_DEV)
+    assert model.metrics["negative_shift"] > 0
+    assert model.predict(["甲"])[0].label == "negative"
+    assert model.predict(["乙"])[0].label == "neutral"
+    # the probabilities now fit a mix with more negatives than the dev split's 10%
+    assert model.metrics["calibration_prior_negative"] > 0.1
+
+
+def test_no_shift_when_it_would_cost_calibration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nlp.training.SHIFT_MAX_ECE", 0.0)
+    model = _ambiguous_model()
+    calibrate(model, AMBIGUOUS_DEV)
+    assert model.metrics["negative_shift"] == 0.0
+    assert model.predict(["甲"])[0].label == "neutral"
+    assert model.metrics["calibration_prior_negative"] == pytest.approx(0.1)

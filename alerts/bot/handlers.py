@@ -43,6 +43,7 @@ from alerts import render
 from alerts.bot import callbacks
 from alerts.bot.auth import Gate
 from alerts.bot.callbacks import Press
+from alerts.bot.label_choice import next_label_candidate
 from alerts.bot.replies import MESSAGE_LIMIT, Replies, fit, parse_window
 from alerts.sinks.telegram import MUTE_BUTTON_SECONDS, mute_button
 from monitor.config import Config
@@ -175,7 +176,7 @@ class TeamBot:
         await self.send(update, fit(line for line in lines if line))
 
     async def label(self, update: Update, context: Context) -> None:
-        candidate = self.store.team.next_label_candidate()
+        candidate = next_label_candidate(self.store)
         markup = self._card_keyboard(candidate.pk) if candidate else None
         await self.send(update, self.replies.label(candidate), markup)
 
@@ -339,7 +340,7 @@ class TeamBot:
             )
             previous = label
             toast = str(self.replies.line("label.saved", label=self.replies.label_name(label)))
-        following = self.store.team.next_label_candidate()
+        following = next_label_candidate(self.store)
         markup = self._card_keyboard(following.pk) if following else None
         await self._edit_text(message, self.replies.label(following, previous), markup)
         return toast

@@ -13,7 +13,9 @@ end (has_more 0), when it has found as many new items as the count grew, or at a
 holds nothing new after the first (the first may carry pinned and hot comments). A walk that
 ended that way short of the count remembers the shortfall (`missing`), and once a day such a
 thread is walked to its end, for new replies under older comments; replies are read only
-where a comment's reply_comment_total grew.
+where a comment's reply_comment_total grew. A thread whose count the platform no longer
+reports (`COUNT_UNKNOWN`: an Open Platform video over 30 days old) expects nothing: its walk
+ends at the list's end or at a page after the first that holds nothing new.
 
 Traps: has_more 1 with an empty page, a cursor that does not move, or an answer without a
 list end the visit at once ("stalled"): the rows are kept, the walk resumes from there at the
@@ -44,6 +46,7 @@ PAGES_PER_VISIT = 5  # top-level pages a visit reads before the next due thread'
 REPLY_PAGES = 10  # reply pages read for one comment in one visit
 FULL_REREAD_EVERY = 86400.0
 STALLS_ALLOWED = 3
+COUNT_UNKNOWN = -1  # the listed count of a post whose counts are no longer reported
 
 Status = Literal["done", "more", "stalled"]
 TopPage = Callable[[str, int], Awaitable[CommentPage]]  # (post id, cursor)
@@ -109,6 +112,7 @@ class CommentWalker:
         full = "count" in state and _full_walk_due(state, now)
         watermark = int(state.get("newest", 0))
         expected = listed - int(state.get("count", 0)) + int(state.get("missing", 0))
+        unknown = listed == COUNT_UNKNOWN  # no count to go by: read until nothing is new
         newest = max(int(resume.get("newest", 0)), watermark)
         found_new = int(resume.get("found", 0))
         cursor = int(resume.get("cursor", 0))
@@ -141,11 +145,11 @@ class CommentWalker:
                     status = "stalled"
                     break
                 found_new += new_here
-                if not page.has_more or (not full and found_new >= expected):
+                if not page.has_more or (not full and not unknown and found_new >= expected):
                     status = "done"
                     break
-                if not full and new_here == 0 and (index > 0 or expected <= 0):
-                    status, missing = "done", max(expected - found_new, 0)
+                if not full and new_here == 0 and (index > 0 or (expected <= 0 and not unknown)):
+                    status, missing = "done", 0 if unknown else max(expected - found_new, 0)
                     break
                 cursor = page.cursor
         except BaseException:

@@ -5,9 +5,18 @@ their comments and replies, and daily fan totals.
 This is the only honest source of per-video plays: the web API reports 0 for them. It gives
 nothing about anyone else's videos and no challenge views, so a topic's views and its
 citizens' videos need the web modes. Each grant is an access token per account, read from
-the environment (`[douyin] open_platform_token_envs`); an expired or revoked one is reported
-as an expired login (one alert), never refreshed behind the team's back. When the grant's
-variable also names the token's expiry, one health alert comes 3 days before it.
+the environment (`[douyin] open_platform_token_envs`). When the grant's variable also names
+the token's expiry (or its refresh token's), one health alert comes 3 days before it.
+
+By default pingfan never refreshes a token: an expired or revoked one is reported as an
+expired login (one alert). With `open_platform_refresh = true` it refreshes the access token
+3 days before it expires (or when the API says it has), and renews the refresh token 3 days
+before that expires, through the OAuth endpoints (douyin_oauth.py); an expiry alert comes only
+when that fails. The new tokens are kept in memory only: nothing secret lands on disk, where
+the database is copied and exported, and no key has to be managed. A restart reads the
+variable again; its refresh token still works after access-token refreshes (they leave it as
+it was), but not after a renewal (that voids the old one), so a restart after a renewal means
+the KOL authorises again, which the failed refresh then says in one alert.
 
 28003017 (the app's quota used up) pauses only that grant, until the quota resets (assumed
 at midnight Beijing time, as the Open Platform's daily quotas are counted): no request for
@@ -16,21 +25,25 @@ it before then, one warning alert, and the other grants go on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
 from monitor.collectors.douyin_comments import CommentWalker, comment_candidates
+from monitor.collectors.douyin_oauth import OAuthClient
 from monitor.collectors.walk import Trail, Warnings
 from monitor.config import Config, ConfigError
-from monitor.errors import CollectorError, ParseError
+from monitor.errors import AuthExpired, CollectorError, ParseError
 from monitor.models import AlertRecord, AuthorKind, Cursor, Post, to_utc_iso
 from monitor.parse.douyin import CommentPage
 from monitor.parse.douyin_open import (
     OpenVideo,
     QuotaUsedUp,
+    TokenAnswer,
     open_page,
     parse_open_fans,
     parse_open_video,
@@ -38,6 +51,7 @@ from monitor.parse.douyin_open import (
     read_open_envelope,
 )
 from monitor.parse.edge import parse_each
+from monitor.runtime.body import MB
 from monitor.runtime.clock import Clock
 from monitor.runtime.http import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
@@ -51,6 +65,7 @@ MAX_PAGES = 30
 COUNT = 20
 FANS_DAYS = 7
 EXPIRY_WARNING = timedelta(days=3)  # one alert this long before a token expires
+REFRESH_RETRY = timedelta(hours=1)  # after a failed refresh or renewal, the next try
 BEIJING = timezone(timedelta(hours=8))  # the quota's day (China keeps no summer time)
 
 
@@ -72,7 +87,9 @@ class Grant:
     sec_uid: str
     open_id: str
     token: str = ""
-    expires: datetime | None = None  # when the access token expires, if the team said
+    expires: datetime | None = None  # when the access token expires, if known
+    refresh_token: str = ""
+    refresh_expires: datetime | None = None  # when the refresh token expires, if known
 
     def __repr__(self) -> str:
         return f"Grant({self.sec_uid!r}, open_id={self.open_id!r})"
@@ -80,7 +97,8 @@ class Grant:
 
 def read_grants(entries: tuple[str, ...], environ: dict[str, str]) -> list[Grant]:
     """`"sec_user_id=ENV_NAME"` entries; `$ENV_NAME` holds `open_id:access_token`, optionally
-    followed by `:` and the token's expiry (`YYYY-MM-DD`, Beijing time, or unix seconds)."""
+    followed by `:expiry`, `:refresh_token` and `:refresh_expiry` (each may be empty; an expiry
+    is `YYYY-MM-DD`, Beijing time, or unix seconds)."""
     key = "douyin.open_platform_token_envs"
     grants = []
     for entry in entries:
@@ -90,17 +108,49 @@ def read_grants(entries: tuple[str, ...], environ: dict[str, str]) -> list[Grant
                 f"'{key}' entry {entry[:40]!r} is not 'sec_user_id=ENV_NAME'; write the KOL's "
                 "sec_user_id, '=', and the name of the variable holding 'open_id:access_token'"
             )
-        value = environ.get(env_name, "").strip()
-        open_id, colon, rest = value.partition(":")
-        token, _, expiry = rest.partition(":")
-        if not colon or not open_id or not token:
+        fields = [part.strip() for part in environ.get(env_name, "").strip().split(":")]
+        if len(fields) < 2 or len(fields) > 5 or not fields[0] or not fields[1]:
             raise ConfigError(
-                f"${env_name} (named by '{key}') is unset or not 'open_id:access_token'; "
-                "export it from the KOL's OAuth grant"
+                f"${env_name} (named by '{key}') is unset or not 'open_id:access_token' (with "
+                "':expiry:refresh_token:refresh_expiry' optional); export it from the KOL's grant"
             )
-        expires = _expiry(expiry.strip(), env_name) if expiry.strip() else None
-        grants.append(Grant(sec_uid, open_id.strip(), token.strip(), expires))
+        open_id, token, expiry, refresh_token, refresh_expiry = (*fields, "", "", "")[:5]
+        grants.append(
+            Grant(
+                sec_uid, open_id, token, _expiry(expiry, env_name) if expiry else None,
+                refresh_token, _expiry(refresh_expiry, env_name) if refresh_expiry else None,
+            )
+        )  # fmt: skip
     return grants
+
+
+def read_oauth(
+    config: Config, grants: list[Grant], environ: dict[str, str], clock: Clock
+) -> OAuthClient | None:
+    """The OAuth client when `open_platform_refresh` is on (None when off): it needs the app's
+    client_key in the environment and a refresh token in every grant."""
+    settings = config.douyin
+    if not settings.open_platform_refresh:
+        return None
+    env_name = settings.open_platform_client_key_env
+    client_key = environ.get(env_name, "").strip()
+    if not client_key:
+        raise ConfigError(
+            f"'douyin.open_platform_refresh' is on but ${env_name} (named by "
+            "'douyin.open_platform_client_key_env') is unset; export the app's client_key or "
+            "turn refresh off"
+        )
+    missing = [g.sec_uid for g in grants if not g.refresh_token]
+    if missing:
+        raise ConfigError(
+            f"'douyin.open_platform_refresh' is on but the grant of {missing[0]} has no refresh "
+            "token; write 'open_id:access_token:expiry:refresh_token:refresh_expiry' in its "
+            "variable (the expiries may be empty)"
+        )
+    return OAuthClient(
+        settings.open_platform_base_url, client_key, clock, timeout=settings.timeout,
+        max_body_bytes=settings.max_response_mb * MB,
+    )  # fmt: skip
 
 
 def _expiry(text: str, env_name: str) -> datetime:
@@ -117,7 +167,13 @@ def _expiry(text: str, env_name: str) -> datetime:
 
 class OpenPlatformCollector:
     def __init__(
-        self, config: Config, store: Store, http: Fetcher, clock: Clock, grants: list[Grant]
+        self,
+        config: Config,
+        store: Store,
+        http: Fetcher,
+        clock: Clock,
+        grants: list[Grant],
+        oauth: OAuthClient | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -131,6 +187,12 @@ class OpenPlatformCollector:
         self._owners: dict[str, Grant] | None = None  # video id → its author's grant
         self._warnings = Warnings()
         self.paused: dict[str, datetime] = {}  # sec_uid → when its quota resets
+        self.oauth = oauth  # None: never refresh, alert only
+        # (sec_uid, "refresh" | "renew") → no new try before then, and why the last one failed
+        self._retry_at: dict[tuple[str, str], datetime] = {}
+        self._failed: dict[tuple[str, str], str] = {}
+        # One refresh at a time per grant: its sources run side by side.
+        self._refreshing: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.comments = CommentWalker(
             store, clock, COMMENTS_SOURCE, self._comment_page, self._reply_page
         )
@@ -151,7 +213,7 @@ class OpenPlatformCollector:
         return found.sources
 
     async def _get(self, grant: Grant, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        self._check_grant(grant)
+        grant = await self._ready(grant.sec_uid)
         headers = {"access-token": grant.token, "Content-Type": "application/json"}
         response: HttpResponse = await self.http.get(
             f"{self.base}{path}", {"open_id": grant.open_id, **params}, headers
@@ -162,6 +224,11 @@ class OpenPlatformCollector:
             return read_open_envelope(response.status, response.text, response.url)
         except QuotaUsedUp as err:
             raise self._pause(grant, err) from err
+        except AuthExpired:
+            if not await self._refresh_after_refusal(grant):
+                raise
+        # With the new token; a second refusal finds nothing new to refresh to, and raises.
+        return await self._get(self.grants[grant.sec_uid], path, params)
 
     def is_paused(self, sec_uid: str) -> bool:
         resets = self.paused.get(sec_uid)
@@ -171,25 +238,120 @@ class OpenPlatformCollector:
             return False
         return resets is not None
 
-    def _check_grant(self, grant: Grant) -> None:
-        """Before a request: a paused grant sends nothing; a token near expiry alerts once."""
-        if self.is_paused(grant.sec_uid):
+    async def _ready(self, sec_uid: str) -> Grant:
+        """Before a request: a paused grant sends nothing; with refresh on, a token near its
+        expiry is refreshed (or renewed); a token still near its expiry alerts once."""
+        if self.is_paused(sec_uid):
             raise GrantPaused(
-                f"douyin open platform: {grant.sec_uid} is paused until its quota resets at "
-                f"{self.paused[grant.sec_uid]:%Y-%m-%d %H:%M %z}"
+                f"douyin open platform: {sec_uid} is paused until its quota resets at "
+                f"{self.paused[sec_uid]:%Y-%m-%d %H:%M %z}"
             )
         now = self.clock.now()
-        if grant.expires is not None and now >= grant.expires - EXPIRY_WARNING:
-            when = f"{grant.expires.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+        grant = self.grants[sec_uid]
+        if self.oauth is not None:
+            async with self._refreshing[sec_uid]:
+                grant = self.grants[sec_uid]  # as another source may have left it
+                if _near(grant.refresh_expires, now) and self._may_try(sec_uid, "renew", now):
+                    await self._renew(grant, now)
+                grant = self.grants[sec_uid]
+                if _near(grant.expires, now) and self._may_try(sec_uid, "refresh", now):
+                    await self._refresh(grant, now)
+                grant = self.grants[sec_uid]
+        self._warn_of_expiry(grant, now)
+        return grant
+
+    def _warn_of_expiry(self, grant: Grant, now: datetime) -> None:
+        for kind, expires, what in (
+            ("refresh", grant.expires, "access_token"),
+            ("renew", grant.refresh_expires, "refresh_token"),
+        ):
+            if expires is None or not _near(expires, now):
+                continue
+            when = f"{expires.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+            failed = self._failed.get((grant.sec_uid, kind))
+            tried = f"自动刷新未成功（{failed}）；" if failed else ""
             self._alert(
                 grant,
-                "token_expiry",
-                grant.expires,
-                "抖音开放平台授权即将过期",
-                f"{self._label(grant)} 的 access_token 将于 {when}（北京时间）过期；"
+                "token_expiry" if kind == "refresh" else "refresh_token_expiry",
+                expires,
+                "抖音开放平台授权即将过期" if kind == "refresh" else "抖音开放平台刷新令牌即将过期",
+                f"{self._label(grant)} 的 {what} 将于 {when}（北京时间）过期；{tried}"
                 "请在此之前请其重新授权，并更新令牌环境变量。",
                 now,
             )
+
+    def _may_try(self, sec_uid: str, kind: str, now: datetime) -> bool:
+        retry_at = self._retry_at.get((sec_uid, kind))
+        return retry_at is None or now >= retry_at
+
+    async def _refresh(self, grant: Grant, now: datetime) -> bool:
+        """A new access token through the refresh token; False (and why kept) when refused."""
+        answer = await self._oauth_call("refresh", grant, now)
+        if answer is None:
+            return False
+        if not answer.access_token or answer.open_id not in ("", grant.open_id):
+            failure = "the answer held no access token for this grant's open_id"
+            self._failed[(grant.sec_uid, "refresh")] = failure
+            log.warning("douyin open platform: refresh of %s failed: %s", grant.sec_uid, failure)
+            return False
+        self.grants[grant.sec_uid] = replace(
+            grant,
+            token=answer.access_token,
+            expires=now + timedelta(seconds=answer.expires_in) if answer.expires_in else None,
+            refresh_token=answer.refresh_token,
+            refresh_expires=(
+                now + timedelta(seconds=answer.refresh_expires_in)
+                if answer.refresh_expires_in
+                else grant.refresh_expires
+            ),
+        )
+        log.info("douyin open platform: refreshed the access token of %s", grant.sec_uid)
+        return True
+
+    async def _renew(self, grant: Grant, now: datetime) -> None:
+        answer = await self._oauth_call("renew", grant, now)
+        if answer is None:
+            return
+        self.grants[grant.sec_uid] = replace(
+            grant,
+            refresh_token=answer.refresh_token,
+            refresh_expires=now + timedelta(seconds=answer.expires_in)
+            if answer.expires_in
+            else None,
+        )
+        log.info(
+            "douyin open platform: renewed the refresh token of %s (in memory only: after a "
+            "restart the variable's refresh token is void)",
+            grant.sec_uid,
+        )
+
+    async def _oauth_call(self, kind: str, grant: Grant, now: datetime) -> TokenAnswer | None:
+        """One refresh or renewal; a failure is logged without tokens, kept for the expiry
+        alert, and not tried again for REFRESH_RETRY."""
+        assert self.oauth is not None
+        call = self.oauth.refresh if kind == "refresh" else self.oauth.renew
+        self._retry_at[(grant.sec_uid, kind)] = now + REFRESH_RETRY
+        try:
+            answer = await call(grant.refresh_token)
+        except CollectorError as err:
+            self._failed[(grant.sec_uid, kind)] = str(err)
+            log.warning("douyin open platform: %s of %s failed: %s", kind, grant.sec_uid, err)
+            return None
+        self._failed.pop((grant.sec_uid, kind), None)
+        return answer
+
+    async def _refresh_after_refusal(self, grant: Grant) -> bool:
+        """The API refused the access token: with refresh on, one refresh (not again within
+        REFRESH_RETRY, so a refused new token is an expired login, not a loop)."""
+        if self.oauth is None:
+            return False
+        async with self._refreshing[grant.sec_uid]:
+            if self.grants[grant.sec_uid].token != grant.token:
+                return True  # another source of this grant refreshed it meanwhile
+            now = self.clock.now()
+            if not self._may_try(grant.sec_uid, "refresh", now):
+                return False
+            return await self._refresh(grant, now)
 
     def _pause(self, grant: Grant, err: QuotaUsedUp) -> GrantPaused:
         now = self.clock.now()
@@ -357,6 +519,11 @@ class OpenPlatformCollector:
             tuple(comments), {}, page.cursor, page.has_more, listed=True,
             skipped=(*page.skipped, *skipped),
         )  # fmt: skip
+
+
+def _near(expires: datetime | None, now: datetime) -> bool:
+    """Within EXPIRY_WARNING of `expires` (or past it)."""
+    return expires is not None and now >= expires - EXPIRY_WARNING
 
 
 def _open_video(item: dict[str, Any], *, observed: datetime, sec_uid: str, name: str) -> OpenVideo:

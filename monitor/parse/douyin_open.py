@@ -9,11 +9,11 @@ Platform, not the web API's numeric aweme ids.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.errors import AuthExpired, Blocked, ParseError
+from monitor.errors import AuthExpired, Blocked, CollectorError, ParseError
 from monitor.models import Account, AuthorKind, Comment, Post
 from monitor.parse.common import from_unix, parse_count
 from monitor.parse.douyin import DouyinApiError
@@ -27,10 +27,34 @@ TOKEN_CODES = {10008, 2190008, 2190002, 28001008, 28001012, 28001015}
 LIMIT_CODES = {2190001, 28003018, 28001052}
 # The app's quota for this grant is used up: it only comes back when the quota resets.
 QUOTA_USED_UP = 28003017
+# The item data scope (data.external.item) reports only videos created in the last 30 days.
+REPORTED_FOR = timedelta(days=30)
 
 
 class QuotaUsedUp(Blocked):
     """28003017: no retry helps before the quota resets; the collector pauses that grant."""
+
+
+class TokenRefused(CollectorError):
+    """The OAuth endpoint would not refresh or renew: its error code and description (never a
+    token). 10010: the refresh token expired; 10020: renewed five times already; 10004: the
+    app lacks the permission; 10005: a parameter is missing."""
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class TokenAnswer:
+    """What `/oauth/refresh_token/` or `/oauth/renew_refresh_token/` gave. `expires_in` is
+    the access token's lifetime after a refresh and the refresh token's after a renewal."""
+
+    refresh_token: str = field(repr=False)
+    expires_in: int | None
+    access_token: str = field(default="", repr=False)  # "" from a renewal
+    refresh_expires_in: int | None = None
+    open_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,53 @@ def read_open_envelope(status: int, body: str, url: str) -> dict[str, Any]:
     return data
 
 
+@parser_edge
+def read_token_answer(status: int, body: str, url: str) -> TokenAnswer:
+    """An OAuth answer: `{"data": {access_token, expires_in, open_id, refresh_token,
+    refresh_expires_in, scope, error_code, description}, "message"}`; lifetimes are seconds,
+    as numbers or as strings. No error message quotes the body (it holds tokens)."""
+    where = url.split("?")[0]
+    if status != 200:
+        raise TokenRefused(f"the Open Platform's OAuth answered HTTP {status} for {where}")
+    payload = load_json(body, where)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        raise ParseError("OAuth answer without data", where)
+    code = _code(data.get("error_code"))
+    if code:
+        description = short(data.get("description")) or "no description"
+        raise TokenRefused(
+            f"the Open Platform's OAuth answered error_code {code} ({description}) for {where}",
+            code,
+        )
+    refresh_token = data.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token.strip():
+        raise ParseError("OAuth answer without refresh_token", where)
+    access_token = data.get("access_token") or ""
+    if not isinstance(access_token, str):
+        raise ParseError("OAuth answer with an access_token that is not text", where)
+    return TokenAnswer(
+        refresh_token=refresh_token.strip(),
+        expires_in=_seconds(data.get("expires_in")),
+        access_token=access_token.strip(),
+        refresh_expires_in=_seconds(data.get("refresh_expires_in")),
+        open_id=str(data.get("open_id") or ""),
+    )
+
+
+_LONGEST_LIFETIME = 366 * 86400  # a lifetime past a year is not one the platform gives
+
+
+def _seconds(value: object) -> int | None:
+    """A lifetime in seconds (`1296000` or `"1296000"`); None when absent or unreadable."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not text.isdigit() or len(text) > 9 or not 0 < int(text) <= _LONGEST_LIFETIME:
+        return None
+    return int(text)
+
+
 def _code(value: object) -> int:
     try:
         return int(value)  # type: ignore[call-overload]
@@ -116,7 +187,9 @@ def parse_open_video(
     item: dict[str, Any], observed_at: datetime, author_id: str, author_name: str
 ) -> OpenVideo:
     """One `/video/list/` item. play_count is real here (the author's own figure), but it
-    turns 0 when the video is made private: a 0 beside other activity is unknown, not 0."""
+    turns 0 when the video is made private: a 0 beside other activity is unknown, not 0.
+    A video over 30 days old whose counts are all 0 or absent is no longer reported (the
+    item data covers only the last 30 days): its counts are unknown and it is marked so."""
     try:
         item_id = require_id(item.get("item_id"), "item_id")
         stats = item.get("statistics") or {}
@@ -126,13 +199,21 @@ def parse_open_video(
         plays = parse_count(stats.get("play_count")).value
         if plays == 0 and (likes or comments):
             plays = None
+        shares = parse_count(stats.get("share_count")).value
+        reposts = parse_count(stats.get("forward_count")).value
+        created_at = from_unix(item.get("create_time"))
+        unreported = observed_at - created_at > REPORTED_FOR and not any(
+            (plays, likes, comments, shares, reposts)
+        )
+        if unreported:
+            plays = likes = comments = shares = reposts = None
         post = Post(
             platform="douyin",
             id=item_id,
             author_id=author_id,
             author_name=author_name,
             text=title,
-            created_at=from_unix(item.get("create_time")),
+            created_at=created_at,
             observed_at=observed_at,
             url=str(item["share_url"]) if item.get("share_url") else None,
             topics=extract_entities(title).hashtags,
@@ -142,9 +223,10 @@ def parse_open_video(
             plays=plays,
             likes=likes,
             comments=comments,
-            shares=parse_count(stats.get("share_count")).value,
-            reposts=parse_count(stats.get("forward_count")).value,
+            shares=shares,
+            reposts=reposts,
             author_kind="kol",
+            counts_no_longer_reported=unreported,
         )
     except (KeyError, TypeError, AttributeError) as err:
         raise ParseError(f"Open Platform video without the expected fields ({err!r})") from err

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from monitor.collectors.douyin import DouyinCollector
 from monitor.collectors.douyin_client import web_fetcher
-from monitor.collectors.douyin_open import OpenPlatformCollector, read_grants
+from monitor.collectors.douyin_open import OpenPlatformCollector, read_grants, read_oauth
 from monitor.collectors.weibo import HEADERS as WEIBO_HEADERS
 from monitor.collectors.weibo import WeiboCollector
 from monitor.config import Config, read_cookie
@@ -73,11 +73,12 @@ async def open_douyin(
     )
     if settings.mode == "open_platform":
         grants = read_grants(settings.open_platform_token_envs, dict(os.environ))
+        oauth = read_oauth(config, grants, dict(os.environ), clock)
         async with HttpClient(
             name="douyin", pacer=pacer, timeout=settings.timeout, clock=clock, gate=circuit,
             max_body_bytes=settings.max_response_mb * MB,
         ) as http:  # fmt: skip
-            open_collector = OpenPlatformCollector(config, store, http, clock, grants)
+            open_collector = OpenPlatformCollector(config, store, http, clock, grants, oauth)
             yield PlatformRuntime("douyin", runner, tuple(open_collector.sources()))
         return
 

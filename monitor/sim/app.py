@@ -14,14 +14,14 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
 
-from monitor.sim import douyin, gateway, pages, weibo
+from monitor.sim import douyin, gateway, open_oauth, pages, weibo
 from monitor.sim.clock import Clock
 from monitor.sim.faults import Fault, FaultBook
 from monitor.sim.short_links import add_short_link_routes
@@ -91,6 +91,7 @@ class Simulator:
         self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._open_grants: dict[str, str] | None = None
+        self._open_oauth: open_oauth.OAuthBook | None = None
         self._faults_met: set[int] = set()  # scheduled faults that have answered a request
         self._first_request: dict[str, datetime] = {}  # site -> simulated time
 
@@ -112,6 +113,13 @@ class Simulator:
                 if a.platform == "douyin" and a.kind in ("official", "kol")
             }
         return self._open_grants
+
+    @property
+    def open_oauth(self) -> open_oauth.OAuthBook:
+        """Refreshed tokens and scripted expiry of the Open Platform's grants."""
+        if self._open_oauth is None:
+            self._open_oauth = open_oauth.OAuthBook(self.open_grants())
+        return self._open_oauth
 
     def over_limit(self, platform: str, client: str) -> bool:
         window = self._recent[(platform, client)]
@@ -429,11 +437,12 @@ def douyin_open_api(render: Callable[[web.Request, Simulator, str], dict[str, An
     async def handler(request: web.Request) -> web.Response:
         sim = request.app[SIM]
         token = request.headers.get("access-token", "")
-        if token in sim.expired_open_tokens:
+        now = sim.clock.now()
+        if token in sim.expired_open_tokens or sim.open_oauth.expired(token, now):
             return _json(douyin.open_error(28001008, "access_token过期,请刷新或重新授权"))
         if token in sim.quota_used_open_tokens:
             return _json(douyin.open_error(28003017, "应用调用该接口的配额已用完"))
-        sec_uid = sim.open_grants().get(token)
+        sec_uid = sim.open_oauth.owner(token, now)
         if sec_uid is None or douyin.open_id_for(sec_uid) != request.query.get("open_id"):
             return _json(douyin.open_error(28001015, "请求参数 access_token 和 openId不匹配"))
         payload = render(request, sim, sec_uid)
@@ -561,10 +570,26 @@ def douyin_app(sim: Simulator) -> web.Application:
     return app
 
 
+async def douyin_oauth_refresh(request: web.Request) -> web.Response:
+    sim, form = request.app[SIM], await request.post()
+    return _json(sim.open_oauth.refresh(_form(form), sim.clock.now()))
+
+
+async def douyin_oauth_renew(request: web.Request) -> web.Response:
+    sim, form = request.app[SIM], await request.post()
+    return _json(sim.open_oauth.renew(_form(form), sim.clock.now()))
+
+
+def _form(form: Mapping[str, object]) -> dict[str, str]:
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
 def douyin_open_app(sim: Simulator) -> web.Application:
     app = _base_app(sim, "douyin_open")
     for path, render in DOUYIN_OPEN_ROUTES.items():
         app.router.add_get(path, douyin_open_api(render))
+    app.router.add_post("/oauth/refresh_token/", douyin_oauth_refresh)
+    app.router.add_post("/oauth/renew_refresh_token/", douyin_oauth_renew)
     return app
 
 

@@ -325,10 +325,30 @@ def _open_ok(now: datetime, **data: Any) -> dict[str, Any]:
     return {"data": {**data, "error_code": 0, "description": ""}, "extra": extra}
 
 
+# The Open Platform's item data covers videos created in the last 30 days only ("三十天内创建的
+# 视频，才会返回数据"); past that the simulator answers zeros, the worst a collector can meet.
+OPEN_REPORTED_FOR = timedelta(days=30)
+
+
+def _open_statistics(world: World, post: SimPost, now: datetime) -> dict[str, int]:
+    figures = {
+        "play_count": plays_at(post, now),
+        "digg_count": world.likes_at(post, now),
+        "comment_count": comment_count(world, post, now),
+        "share_count": world.shares_at(post, now),
+        "forward_count": world.reposts_at(post, now),
+        "download_count": world.shares_at(post, now) // 7,
+    }
+    if now - post.created_at > OPEN_REPORTED_FOR:
+        return dict.fromkeys(figures, 0)
+    return figures
+
+
 def open_video_list(
     world: World, sec_uid: str, now: datetime, cursor: int, count: int
 ) -> dict[str, Any]:
-    """`/video/list/`: newest first (pinned first on page one), `cursor` in ms."""
+    """`/video/list/`: newest first (pinned first on page one), `cursor` in ms; a video over
+    30 days old has zero statistics."""
     posts = [
         p
         for p in world.posts_until(now)
@@ -353,14 +373,7 @@ def open_video_list(
             "is_reviewed": True,
             "video_status": 1,
             "media_type": 4,
-            "statistics": {
-                "play_count": plays_at(p, now),
-                "digg_count": world.likes_at(p, now),
-                "comment_count": comment_count(world, p, now),
-                "share_count": world.shares_at(p, now),
-                "forward_count": world.reposts_at(p, now),
-                "download_count": world.shares_at(p, now) // 7,
-            },
+            "statistics": _open_statistics(world, p, now),
         }
         for p in shown
     ]

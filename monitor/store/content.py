@@ -53,14 +53,16 @@ _INDEXED = ("posts", "comments")  # the tables whose `text` is searchable
 _SHORTEST_TRIGRAM_QUERY = 3  # shorter words cannot use a trigram index: LIKE instead
 _JIEBA_CHUNK = 2000  # rows tokenized per round while rebuilding a jieba index
 
-# Latest counts are kept when a newer reading lacks them (None = not given, not zero).
+# Latest counts are kept when a newer reading lacks them (None = not given, not zero), unless
+# the platform said it no longer reports them: then they are unknown (the metric points keep
+# the last readings).
 _POST_UPSERT = """
 INSERT INTO posts (platform, id, author_id, author_name, author_kind, text, created_at, url,
     topics, mentions, is_original, media, plays, likes, comments, shares, reposts,
-    counts_are_lower_bounds, first_seen, observed_at)
+    counts_are_lower_bounds, counts_no_longer_reported, first_seen, observed_at)
 VALUES (:platform, :id, :author_id, :author_name, :author_kind, :text, :created_at, :url,
     :topics, :mentions, :is_original, :media, :plays, :likes, :comments, :shares, :reposts,
-    :counts_are_lower_bounds, :observed_at, :observed_at)
+    :counts_are_lower_bounds, :counts_no_longer_reported, :observed_at, :observed_at)
 ON CONFLICT (platform, id) DO UPDATE SET
     author_name = excluded.author_name,
     author_kind = excluded.author_kind,
@@ -69,12 +71,15 @@ ON CONFLICT (platform, id) DO UPDATE SET
     topics = excluded.topics,
     mentions = excluded.mentions,
     media = coalesce(excluded.media, media),
-    plays = coalesce(excluded.plays, plays),
-    likes = coalesce(excluded.likes, likes),
-    comments = coalesce(excluded.comments, comments),
-    shares = coalesce(excluded.shares, shares),
-    reposts = coalesce(excluded.reposts, reposts),
+    plays = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.plays, plays)),
+    likes = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.likes, likes)),
+    comments = iif(excluded.counts_no_longer_reported, NULL,
+        coalesce(excluded.comments, comments)),
+    shares = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.shares, shares)),
+    reposts = iif(excluded.counts_no_longer_reported, NULL,
+        coalesce(excluded.reposts, reposts)),
     counts_are_lower_bounds = excluded.counts_are_lower_bounds,
+    counts_no_longer_reported = excluded.counts_no_longer_reported,
     observed_at = max(observed_at, excluded.observed_at)
 """
 
@@ -470,5 +475,6 @@ def _post_row(post: Post) -> dict[str, Any]:
         "shares": post.shares,
         "reposts": post.reposts,
         "counts_are_lower_bounds": post.counts_are_lower_bounds,
+        "counts_no_longer_reported": post.counts_no_longer_reported,
         "observed_at": to_utc_iso(post.observed_at),
     }

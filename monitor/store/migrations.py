@@ -362,3 +362,10 @@ def m092_no_two_class_uncertainty_index(db: Database) -> None:
     # columns (m040), and a two-class score is stored as three classes. m050's index of
     # |P(positive) - 0.5| served the two-class order; nothing reads it, every score writes it.
     db.execute("DROP INDEX IF EXISTS comments_by_uncertainty")
+
+
+@migrations()
+def m094_counts_no_longer_reported(db: Database) -> None:
+    # A post whose platform stopped reporting its counts (the Douyin Open Platform, for a video
+    # over 30 days old): its latest counts are NULL, never zero, and this says why.
+    db.execute("ALTER TABLE posts ADD COLUMN counts_no_longer_reported INTEGER NOT NULL DEFAULT 0")

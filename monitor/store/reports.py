@@ -31,7 +31,7 @@ _EXPORT_SELECTS: dict[str, str] = {
             p.shares, p.reposts,
             (SELECT avg(c.sentiment) FROM comments c
              WHERE c.platform = p.platform AND c.post_id = p.id) AS sentiment,
-            p.ugc_score
+            p.ugc_score, p.counts_no_longer_reported
         FROM posts p WHERE p.created_at >= :since
             AND (:until IS NULL OR p.created_at < :until)""",
     "comments": """
@@ -206,7 +206,9 @@ class ReportsQueries(Queries):
         comment cursor (value, updated_at) of `source`, newest posts first."""
         return list(
             self.query(
-                "SELECT p.id, p.comments, p.created_at, p.observed_at, c.value, c.updated_at"
+                # -1: the platform no longer reports the count (douyin_comments.COUNT_UNKNOWN)
+                "SELECT p.id, iif(p.counts_no_longer_reported, -1, p.comments) AS comments,"
+                " p.created_at, p.observed_at, c.value, c.updated_at"
                 " FROM posts p LEFT JOIN cursors c ON c.source = ? AND c.key = p.id"
                 " WHERE p.platform = ? AND coalesce(p.comments, 1) > 0"
                 " ORDER BY p.created_at DESC",

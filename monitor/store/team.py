@@ -154,7 +154,7 @@ SELECT c.pk, c.platform, c.id, c.post_id, c.author_id, c.text, c.created_at, c.l
     c.sentiment, c.p_neutral, c.p_negative, c.label, p.text AS post_text, p.url AS post_url
 FROM comments c LEFT JOIN posts p ON p.platform = c.platform AND p.id = c.post_id
 WHERE {where}
-ORDER BY {order} LIMIT 1
+ORDER BY {order} LIMIT {limit}
 """
 _UNLABELLED = (
     "{scored} AND coalesce(c.model_version, '') != 'team'"
@@ -372,6 +372,12 @@ class TeamQueries(Queries):
         row = self._named(self.label_queue_sql()).fetchone()
         return _candidate(row) if row else None
 
+    def label_candidates(self, limit: int) -> list[LabelCandidate]:
+        """The first `limit` comments of the /label queue (`next_label_candidate` is the
+        first), for a chooser that weighs diversity as well (alerts.bot.label_choice)."""
+        sql = _candidate_sql(_UNLABELLED.format(scored=UNCERTAINTY[0]), limit)
+        return [_candidate(row) for row in self._named(sql)]
+
     def label_queue_sql(self) -> str:
         """The statement behind `next_label_candidate` (its plan reads an index)."""
         return _candidate_sql(_UNLABELLED.format(scored=UNCERTAINTY[0]))
@@ -445,8 +451,8 @@ class TeamQueries(Queries):
         return [platform for (platform,) in rows]
 
 
-def _candidate_sql(where: str) -> str:
-    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1])
+def _candidate_sql(where: str, limit: int = 1) -> str:
+    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1], limit=int(limit))
 
 
 def _candidate(row: Mapping[str, Any]) -> LabelCandidate:
