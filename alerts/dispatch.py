@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.sinks import (
     Meter,
     Outgoing,
@@ -400,8 +400,8 @@ class Dispatcher:
             AlertRecord(
                 kind=SINK_HEALTH,
                 severity="critical",
-                title=render.t(language, "sink.title", sink=sink.label),
-                text=render.t(language, "sink.text", reason=render.quote(reason, 200)),
+                title=i18n.t(language, "alert.sink.title", sink=sink.label),
+                text=i18n.t(language, "alert.sink.text", reason=safe_text.quote(reason, 200)),
                 dedupe_key=f"{SINK_HEALTH}:{sink.label}:{to_utc_iso(now)}",
                 created_at=now,
                 platform=None,
@@ -446,24 +446,24 @@ class Dispatcher:
         for delivery in deliveries:
             alert = delivery.alert
             lines.append(
-                render.t(
+                i18n.t(
                     language,
-                    "coalesced.item",
-                    severity=render.severity_name(language, alert.severity),
-                    title=render.clean_line(alert.title),
+                    "alert.coalesced.item",
+                    severity=i18n.severity_name(language, alert.severity),
+                    title=safe_text.clean_line(alert.title),
                 )
             )
-            link = render.safe_url(alert.url)
+            link = safe_text.safe_url(alert.url)
             if link:
                 lines.append(f"  {link}")
-        lines.append(render.t(language, "coalesced.more"))
+        lines.append(i18n.t(language, "alert.coalesced.more"))
         top = max(deliveries, key=lambda d: _SEVERITY_RANK.get(d.alert.severity, 0)).alert
         first = deliveries[0].alert
         return Outgoing(
             alert_ids=tuple(d.alert.id for d in deliveries),
             kind="coalesced",
             severity=top.severity,
-            title=render.t(language, "coalesced.title", n=len(deliveries)),
+            title=i18n.t(language, "alert.coalesced.title", n=len(deliveries)),
             text="\n".join(lines),
             url=None,
             created_at=first.created_at,

@@ -11,7 +11,8 @@ Hygiene, per (rule, subject):
 - quiet hours are the dispatcher's business (alerts/dispatch.py): they hold, never drop.
 
 Each alert is written with the rule state that records it, in one transaction; `now` is
-passed in (simulated time in the demo) and no rule reads the clock.
+passed in (simulated time in the demo) and no rule reads the clock. The rules return facts;
+an alert is worded here, once, in [ui] language (alerts/wording.py), as it enters the outbox.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from alerts import wording
 from alerts.rules import Context, Finding, enabled_rules
 from monitor.config import Config
 from monitor.models import AlertRecord, to_utc_iso
@@ -101,6 +103,7 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
     alerts (with their rule state) and return them, oldest rule first. A rule that fails is
     logged and the others still run."""
     ctx = Context(config, now)
+    language, tz = config.ui.language, config.ui.timezone
     mutes = store.outbox.active_mutes(now)
     raised: list[AlertRecord] = []
     for name, rule in enabled_rules(config.alerts):
@@ -110,13 +113,15 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
             continue
         try:
             findings = rule(store, ctx)
+            # worded here, so that a finding the catalogue cannot word fails its rule alone
+            worded = [(f, wording.words(f.facts, language, tz, now)) for f in findings]
         except Exception:
             log.exception("alert rule %s failed at %s; the other rules go on", name, now)
             continue
-        for finding in findings:
+        for finding, words in worded:
             if (finding.platform or "", finding.subject_id) in mutes:
                 continue
-            alert = _apply(store, ctx, finding, previous_run)
+            alert = _apply(store, ctx, finding, words, previous_run)
             if alert is not None:
                 raised.append(alert)
         store.outbox.set_rule_last_run(name, now)
@@ -124,7 +129,11 @@ def evaluate(store: Store, config: Config, now: datetime) -> list[AlertRecord]:
 
 
 def _apply(
-    store: Store, ctx: Context, finding: Finding, previous_run: datetime | None
+    store: Store,
+    ctx: Context,
+    finding: Finding,
+    words: tuple[str, str],
+    previous_run: datetime | None,
 ) -> RuleAlert | None:
     state = store.outbox.rule_state(finding.rule, finding.state_key)
     decision = decide(finding, state, ctx.now, ctx.config.alerts.max_escalations, previous_run)
@@ -147,11 +156,12 @@ def _apply(
     if decision.action == "record":
         store.outbox.save_rule_state(new_state)
         return None
-    title, evidence = finding.title, dict(finding.evidence)
+    title, text = words
+    evidence = dict(finding.evidence)
     dedupe_key = f"{finding.rule}:{finding.state_key}:{decision.window_key}"
     if decision.action == "escalate":
         assert state is not None
-        title = ctx.t("escalated") + title
+        title = wording.escalated(ctx.config.ui.language, title)
         dedupe_key += f":esc{decision.escalations}"
         evidence["escalation"] = {
             "n": decision.escalations,
@@ -161,7 +171,7 @@ def _apply(
         kind=finding.kind,
         severity=finding.severity,
         title=title,
-        text=finding.text,
+        text=text,
         dedupe_key=dedupe_key,
         created_at=ctx.now,
         platform=finding.platform,

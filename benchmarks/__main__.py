@@ -3,7 +3,7 @@
 `python -m benchmarks.douyin_browser_memory` (a long browser run) is left out; run it alone.
 """
 
-from benchmarks import daemon_replay, demo, fts, ingest, sentiment, store_writes
+from benchmarks import daemon_replay, demo, fts, ingest, sentiment, store_writes, web_console
 
 if __name__ == "__main__":
     sentiment.main()
@@ -11,6 +11,8 @@ if __name__ == "__main__":
     store_writes.main()
     print()
     fts.main()
+    print()
+    web_console.main([])
     print()
     ingest.main()
     print()

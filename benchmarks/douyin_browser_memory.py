@@ -28,13 +28,14 @@ from monitor.collectors.douyin_client import PARAMS_SCRIPT
 from monitor.config import config_from_dict
 from monitor.parse.douyin import wall_in
 from monitor.runtime.browser import (
-    BrowserFetcher,
     BrowserOptions,
+    BrowserTransport,
     process_memory_kb,
     process_tree,
 )
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import VirtualClock
+from monitor.runtime.fetch import Fetcher
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
 from monitor.sim.app import SimServer, Simulator
@@ -92,9 +93,11 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                     memory_check_every=25,
                 )
                 pacer = Pacer(10**9, clock, burst=100)
-                async with BrowserFetcher(
-                    name="douyin", pacer=pacer, options=options, clock=clock, gate=circuit
-                ) as fetcher:
+                browser = BrowserTransport(name="douyin", options=options)
+                async with Fetcher(
+                    name="douyin", transport=browser, pacer=pacer, clock=clock, gate=circuit,
+                    single_flight=True,
+                ) as fetcher:  # fmt: skip
                     collector = DouyinCollector(config, store, fetcher, clock)
                     runner = PlatformRunner("douyin", store, clock, circuit)
                     sources = collector.sources()
@@ -102,7 +105,7 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                     peak = 0.0
                     for day in range(days + 1):
                         report = await runner.run_all(sources)
-                        tree = set(process_tree(fetcher.browser_pid or -1))
+                        tree = set(process_tree(browser.browser_pid or -1))
                         chromium = sum(process_memory_kb(p) for p in tree) / 1024
                         peak = max(peak, chromium)
                         if day % 10 == 0 or day == days:
@@ -110,7 +113,7 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                             out.append(
                                 f"| {day:>3} | {fetcher.requests:>6,} | {chromium:>7.0f} | "
                                 f"{driver_mb(tree):>6.0f} | {rss_mb(os.getpid()):>6.0f} | "
-                                f"{fetcher.launches:>3} | {comments:>6,} |"
+                                f"{browser.launches:>3} | {comments:>6,} |"
                             )
                         assert not report.blocked, report.summary()
                         if sim_clock.now() >= world.end:
@@ -122,9 +125,9 @@ async def replay(limit_mb: float, days: int, out: list[str]) -> None:
                     out.append(
                         f"\n{fetcher.requests:,} requests in {seconds:.0f} s "
                         f"({fetcher.requests / seconds:.0f}/s); Chromium tree peak {peak:.0f} MB "
-                        f"PSS (largest reading at a check: {fetcher.peak_memory_mb:.0f} MB); "
-                        f"launches {fetcher.launches}; relaunch reasons: "
-                        f"{sorted(set(fetcher.restarts)) or 'none'}"
+                        f"PSS (largest reading at a check: {browser.peak_memory_mb:.0f} MB); "
+                        f"launches {browser.launches}; relaunch reasons: "
+                        f"{sorted(set(browser.restarts)) or 'none'}"
                     )
 
 

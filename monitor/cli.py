@@ -206,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     watch_resolve = add("resolve", "print the platform and id a link names, as JSON", watch_sub)
     watch_resolve.add_argument("url", metavar="URL", help="a Weibo or Douyin share link")
 
+    web = add("web", "serve the team's web console ([web] host and port)")
+    web.add_argument("--port", type=int, help="listen port (default: [web] port, 8080)")
+    web_sub = web.add_subparsers(dest="web_command", metavar="ACTION")
+    web_user = add("user", "the console's accounts", web_sub)
+    user_sub = web_user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    user_add = add("add", "add an account; the password is read from stdin", user_sub)
+    user_add.add_argument("name", metavar="NAME", help="lower-case letters, digits, . _ -")
+    user_add.add_argument(
+        "--role", choices=["viewer", "editor"], required=True, help="viewers only read"
+    )
+    add("list", "list the accounts", user_sub)
+    user_remove = add("remove", "remove an account and end its sessions", user_sub)
+    user_remove.add_argument("name", metavar="NAME", help="the account to remove")
+
     add("reindex", "rebuild the full-text search index of the stored posts and comments")
     add("doctor", "check config, database, environment and browser")
     add("status", "what the database holds and what is pending")
@@ -434,7 +448,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from monitor.runtime.commands import collect_command
+    from monitor.app.collect import collect_command
 
     if not args.once:
         print("pingfan collect: only --once is built; `pingfan run` is the daemon", file=sys.stderr)
@@ -445,7 +459,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.runtime.commands import run_command
+    from monitor.app.run import run_command
 
     config = _config(args)
     require_honest_mode(config)
@@ -478,6 +492,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(DemoOptions(out=out, until=until))
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from alerts.web import user_command, web_command
+
+    config = _config(args)
+    if args.web_command == "user":
+        name = getattr(args, "name", None)
+        return user_command(config, args.user_command, name, getattr(args, "role", None))
+    return web_command(config, args.port)
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "doctor": cmd_doctor,
@@ -491,6 +515,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "collect": cmd_collect,
     "digest": cmd_digest,
     "watch": cmd_watch,
+    "web": cmd_web,
 }
 
 

@@ -1,4 +1,5 @@
-"""`pingfan collect --once`: one full pass over the enabled platforms, then the NLP step.
+"""`pingfan collect --once`'s pass over the enabled platforms (monitor/app/collect.py adds
+the NLP step and the alerts).
 
 Every source runs once, whatever its due time (this is what a cron job wants), through the
 same runner as the daemon: the stored circuit is respected, so a pass during a cool-down that
@@ -11,14 +12,11 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from monitor.config import Config
-from monitor.runlock import RunLock
-from monitor.runtime.alerting import evaluate_and_dispatch
-from monitor.runtime.clock import Clock, WallClock
+from monitor.runtime.clock import Clock
 from monitor.runtime.platforms import PLATFORMS, enabled_platforms
-from monitor.runtime.scorer import Scorer, score_pending
+from monitor.runtime.runner import OutageReport, unreported
 from monitor.runtime.sources import PassReport
 from monitor.store import Store
-from nlp.search_tokens import jieba_search_tokens
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +38,14 @@ async def collect_pass(
     platform: str | None = None,
     *,
     until_done: bool = False,
+    on_outage: OutageReport = unreported,
 ) -> list[PassReport]:
     """Run every source of every enabled platform once, in order. `until_done`: then run the
     sources that stopped at their time budget again, until none has work left (a back-fill),
-    a platform blocks, or a run makes no progress."""
+    a platform blocks, or a run makes no progress. `on_outage`: told of pauses and recoveries."""
     reports = []
     for name in enabled_platforms(config, platform):
-        async with PLATFORMS[name](config, store, clock, None) as runtime:
+        async with PLATFORMS[name](config, store, clock, None, on_outage) as runtime:
             report = await runtime.runner.run_all(list(runtime.sources))
             while until_done and report.partial and not report.blocked:
                 again = {step.name for step in report.partial}
@@ -74,35 +73,19 @@ def _merged(first: PassReport, more: PassReport) -> PassReport:
     return merged
 
 
-async def collect_once(
-    config: Config,
-    platform: str | None = None,
-    clock: Clock | None = None,
-    *,
-    until_done: bool = False,
-) -> PassOutcome:
-    """One pass, scored; returns its report lines. Blocks are reported, not raised."""
-    clock = clock or WallClock()
-    outcome = PassOutcome()
-    scorer = Scorer(config.nlp.model)  # a model that cannot load stops us before any request
-    with (
-        RunLock(config.storage.path),
-        Store.for_config(config, search_tokens=jieba_search_tokens) as store,
-    ):
-        outcome.reports = await collect_pass(config, store, clock, platform, until_done=until_done)
-        for report in outcome.reports:
-            outcome.lines.append(report.summary())
-            outcome.lines += [
-                f"  {s.status}: {s.name}: {s.detail}"
-                for s in report.steps
-                if s.status in ("blocked", "failed")
-            ]
-            outcome.lines += [f"  partial: {s.name}: {s.left}" for s in report.partial]
-            skipped = sum(s.status == "skipped" for s in report.steps)
-            if skipped:
-                outcome.lines.append(f"  skipped {skipped} sources while the circuit is open")
-        scored = await score_pending(store, config, scorer)
-        outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
-        dispatched = await evaluate_and_dispatch(config, store, clock)
-        outcome.lines.append(dispatched.summary())
-    return outcome
+def pass_lines(reports: list[PassReport]) -> list[str]:
+    """What `collect --once` prints for its pass: a summary per platform, then what failed,
+    was blocked, is left, or was skipped."""
+    lines = []
+    for report in reports:
+        lines.append(report.summary())
+        lines += [
+            f"  {s.status}: {s.name}: {s.detail}"
+            for s in report.steps
+            if s.status in ("blocked", "failed")
+        ]
+        lines += [f"  partial: {s.name}: {s.left}" for s in report.partial]
+        skipped = sum(s.status == "skipped" for s in report.steps)
+        if skipped:
+            lines.append(f"  skipped {skipped} sources while the circuit is open")
+    return lines

@@ -388,6 +388,18 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    # The team console (alerts/web/): `pingfan web`, and inside `pingfan run` when enabled.
+    # base_url: where people reach it (behind a TLS proxy: https://...); an https one makes the
+    # session cookie Secure. "" means http://host:port.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = ""
+    session_lifetime: Duration = 7 * 86400.0
+
+
+@dataclass(frozen=True)
 class DigestConfig:
     # The weekly digest (alerts/digest/): `pingfan run` builds last ISO week's digest at this
     # weekday and time in `timezone` (the zone of its weeks, days and times too; when the file
@@ -426,6 +438,7 @@ class Config:
     bot: BotConfig = field(default_factory=BotConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     def enabled_sinks(self) -> tuple[SinkConfig, ...]:
         return tuple(sink for sink in self.sinks if sink.enabled)
@@ -756,10 +769,27 @@ def _check_semantics(config: Config, source: Path) -> None:
         raise ConfigError(
             f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
         )
+    _check_web(config.web, source)
     _check_kols(config, source)
     _check_watch(config, source)
     _check_platforms(config, source)
     _check_sink_urls_and_envs(config, source)
+
+
+def _check_web(web: WebConfig, source: Path) -> None:
+    if not 0 <= web.port <= 65535:
+        raise ConfigError(f"{source}: 'web.port' is {web.port}; use a port from 1 to 65535")
+    if not web.host.strip():
+        raise ConfigError(f"{source}: 'web.host' is empty; use e.g. \"127.0.0.1\"")
+    if web.base_url:
+        parts = urllib.parse.urlsplit(web.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"{source}: 'web.base_url' is {web.base_url!r}; use the console's address as "
+                'people reach it, e.g. "https://pingfan.example.org"'
+            )
+    if web.session_lifetime <= 0:
+        raise ConfigError(f"{source}: 'web.session_lifetime' must be positive, e.g. \"7d\"")
 
 
 # Environment variable names as a shell accepts them; a cookie or token pasted into an `*_env`

@@ -34,6 +34,7 @@ from rich.live import Live
 from rich.table import Table
 
 from alerts.digest import digest_command
+from monitor.app.run import build_daemon
 from monitor.config import Config, config_from_dict
 from monitor.models import from_iso
 from monitor.runlock import AlreadyRunning, RunLock
@@ -48,7 +49,7 @@ from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import keywords
 from nlp.sentiment import Label, LinearModel, load_model
 from nlp.shares import Shares, comment_shares, format_share
-from nlp.ugc import detect_nomination
+from nlp.ugc import select_ugc
 
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -245,7 +246,7 @@ async def _run_daemon(
     options = DaemonOptions(
         health_port=0, grace=5, idle_round=3600.0, idle_dispatch=600.0, settle=300.0
     )
-    daemon = Daemon(config, clock=clock, options=options)
+    daemon = build_daemon(config, clock=clock, options=options)
     print(
         f"pingfan demo: {world.name}（{world.start:%Y-%m-%d} 至 {world.end:%Y-%m-%d}），"
         f"模拟时间（等待计算完成再前进）；模拟器 {sim.weibo_url} / {sim.douyin_url}",
@@ -509,18 +510,17 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
         )
     lines += ["", "## 值得感谢或转发的 UGC"]
     # Worth it by the UGC rule's own bar: its score, or a nomination.
-    bar = config.alerts.ugc.min_score
-    shown = 0
-    for post in store.reports.top_ugc(limit=50):
-        if shown == 5:
-            break
-        nomination = detect_nomination(post["text"])
-        if post["ugc_score"] < bar and not nomination:
-            continue
+    ugc = select_ugc(
+        ((row, row["text"], row["ugc_score"]) for row in store.reports.top_ugc(limit=50)),
+        min_score=config.alerts.ugc.min_score,
+        limit=5,
+        order="score",
+    )
+    for pick in ugc.shown:
+        post, nomination = pick.item, pick.nomination
         tag = f"［推荐：{nomination.person or nomination.role}］" if nomination else ""
         lines.append(f"- {post['ugc_score']:.2f} @{post['author_name']}：{post['text'][:50]}{tag}")
-        shown += 1
-    if not shown:
+    if not ugc.shown:
         lines.append("- 无")
     messages = [
         Message(r["id"], r["author_id"], r["text"], from_iso(r["created_at"]))

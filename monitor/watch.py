@@ -12,14 +12,15 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 
 from monitor.config import Config
 from monitor.errors import CollectorError, LinkError
 from monitor.parse.links import WatchLink, parse_link
-from monitor.runtime.http import count_request
+from monitor.runtime.clock import Clock
+from monitor.runtime.fetch import count_request
 from monitor.store import Store
 from monitor.store.watch import ConfigWatch, WatchedRow
 
@@ -85,6 +86,26 @@ def config_watches(config: Config) -> list[ConfigWatch]:
         link = parse_link(item.url)
         found.append(ConfigWatch(item.url, link.platform, link.id, item.note))
     return found
+
+
+async def due_watched(
+    store: Store,
+    config: Config,
+    platform: str,
+    *,
+    clock: Clock,
+    platform_now: datetime,
+    resolver: Resolver | None = None,
+) -> tuple[list[str], list[str]]:
+    """What a `watched` source reads in this run: the config's `[[watch]]` entries synced,
+    short links resolved (one paced request each, where `resolver` is given), then the ids
+    whose counts were not read for `kol_posts`/2. Also the messages about short links that
+    could not be resolved."""
+    store.watch.sync_config_watches(config_watches(config), clock.now())
+    problems = await resolve_pending(store, platform, resolver) if resolver is not None else []
+    # This source may run first in a pass: the platform's last Date may be a pass old.
+    since = max(platform_now, clock.now()) - timedelta(seconds=config.schedule.kol_posts / 2)
+    return store.watch.watched_due(platform, observed_before=since), problems
 
 
 async def resolve_pending(store: Store, platform: str, resolve: Resolver) -> list[str]:

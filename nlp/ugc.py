@@ -4,14 +4,18 @@ A post is UGC when an ordinary user (not a partner KOL, not the organiser) posts
 content under a watched topic, and it is not an ad or spam. Its score (0..1) says how worth
 featuring it is: own media, substance, engagement, warmth, and whether it nominates an
 everyday hero. Pure functions; the caller supplies the sentiment it already computed.
+
+`select_ugc` is the one choice of which scored posts are worth thanking or featuring, used
+by the UGC alert, the chat bot's /ugc, the weekly digest and the demo's summary.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from nlp.text import EMOTICON, normalize
 
@@ -126,3 +130,51 @@ def assess(candidate: UgcCandidate, warmth: float | None = None) -> UgcAssessmen
         score += 0.15
         reasons.append(f"nominates {nomination.person or nomination.role}")
     return UgcAssessment(True, round(min(score, 1.0), 4), tuple(reasons), nomination, False)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class UgcPick(Generic[T]):
+    item: T
+    score: float
+    nomination: Nomination | None
+
+
+@dataclass(frozen=True)
+class UgcSelection(Generic[T]):
+    shown: tuple[UgcPick[T], ...]
+    worth: int  # every post that passed the bar, shown or not
+    nominations: int  # how many of those nominate someone
+
+
+def select_ugc(
+    scored: Iterable[tuple[T, str, float | None]],
+    *,
+    min_score: float,
+    limit: int,
+    order: Literal["nominations_first", "score"] = "nominations_first",
+    extra_nominations: int = 0,
+) -> UgcSelection[T]:
+    """Which of the scored posts, `(item, text, UGC score)` given best score first, are worth
+    thanking or featuring: a score of at least `min_score`, or a nomination of an everyday
+    hero. `limit` of them are shown, nominations first (the alert, the bot) or by score (the
+    digest, the demo), ties in the order given; then up to `extra_nominations` nominations
+    that missed the cut (the digest lists them beside the best)."""
+    picks = []
+    for item, text, score in scored:
+        nomination = detect_nomination(text)
+        value = score or 0.0
+        if value >= min_score or nomination is not None:
+            picks.append(UgcPick(item, value, nomination))
+    if order == "nominations_first":
+        ranked = sorted(picks, key=lambda pick: (pick.nomination is None, -pick.score))
+    else:
+        ranked = sorted(picks, key=lambda pick: -pick.score)
+    extra = [pick for pick in ranked[limit:] if pick.nomination is not None]
+    return UgcSelection(
+        shown=tuple(ranked[:limit] + extra[:extra_nominations]),
+        worth=len(picks),
+        nominations=sum(1 for pick in picks if pick.nomination is not None),
+    )

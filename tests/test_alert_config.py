@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config import AlertsConfig, config_from_dict, load_config
 from monitor.errors import ConfigError
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def test_the_shipped_file_states_every_alert_default() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts import render
+from alerts import safe_text
 from alerts.dispatch import Dispatcher
 from alerts.engine import evaluate
 from monitor.config import config_from_dict
@@ -78,7 +78,7 @@ def check_plain(text: str) -> None:
         assert not line.startswith("【紧急】假的标题") and not line.startswith("链接：http://evil")
     for index, ch in enumerate(text):
         if ch == "@":
-            assert text[index + 1] == render.WORD_JOINER
+            assert text[index + 1] == safe_text.WORD_JOINER
 
 
 async def test_hostile_comments_stay_text_in_every_sink(

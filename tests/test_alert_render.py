@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.sinks.base import Outgoing
 from alerts.sinks.dingtalk import dingtalk_sign
 from alerts.sinks.feishu import feishu_sign
@@ -58,7 +58,7 @@ def message(text: str, **changes: object) -> Outgoing:
 
 @given(st.text())
 def test_html_escape_keeps_any_text_as_text(text: str) -> None:
-    escaped = render.escape_html(text)
+    escaped = safe_text.escape_html(text)
     assert "<" not in escaped and ">" not in escaped
     parser = _Collect()
     parser.feed(f"<b>{escaped}</b>")
@@ -69,15 +69,15 @@ def test_html_escape_keeps_any_text_as_text(text: str) -> None:
 
 @given(st.text())
 def test_quote_makes_text_one_inert_line(text: str) -> None:
-    quoted = render.quote(text, 60)
+    quoted = safe_text.quote(text, 60)
     assert "\n" not in quoted and "\r" not in quoted
-    assert len(quoted) <= 60 + quoted.count(render.WORD_JOINER) + 4 * quoted.count("[")
+    assert len(quoted) <= 60 + quoted.count(safe_text.WORD_JOINER) + 4 * quoted.count("[")
     for ch in quoted:
-        if ch != render.WORD_JOINER:
+        if ch != safe_text.WORD_JOINER:
             assert unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
     for i, ch in enumerate(quoted):
         if ch in "@＠":
-            assert quoted[i + 1 : i + 2] == render.WORD_JOINER
+            assert quoted[i + 1 : i + 2] == safe_text.WORD_JOINER
     assert "://" not in quoted.lower().replace("[:]//", "")
 
 
@@ -94,7 +94,7 @@ def test_telegram_chunks_always_parse_and_keep_the_text(text: str) -> None:
         assert all(e["url"] == "https://m.weibo.cn/detail/4390004051800614" for e in links)
     joined = "\n".join(shown)
     for line in text.split("\n"):
-        assert render.clean_line(line) in joined
+        assert safe_text.clean_line(line) in joined
 
 
 @given(st.text(max_size=200))
@@ -105,12 +105,12 @@ def test_json_payloads_round_trip_any_text(text: str) -> None:
 
 @given(st.text(max_size=200))
 def test_console_form_has_no_control_characters(text: str) -> None:
-    printed = render.plain("\n".join(message(text).plain_lines()))
+    printed = safe_text.plain("\n".join(message(text).plain_lines()))
     assert not any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in printed)
 
 
 def test_hostile_comment_shows_as_text_in_telegram_html() -> None:
-    quoted = render.quote(HOSTILE)
+    quoted = safe_text.quote(HOSTILE)
     (chunk,) = html_chunks(message(f"· 3***：「{quoted}」"))
     plain, entities = parse_telegram_html(chunk)
     assert '</b><a href="hxxp[:]//evil">点我</a>' in plain
@@ -119,38 +119,38 @@ def test_hostile_comment_shows_as_text_in_telegram_html() -> None:
 
 
 def test_quote_breaks_links_and_mentions() -> None:
-    assert render.quote("看这里 https://t.cn/A6abc 快") == "看这里 hxxps[:]//t[.]cn/A6abc 快"
-    assert render.quote("加我 dl123.com") == "加我 dl123[.]com"
-    assert render.quote("@all 大家好") == f"@{render.WORD_JOINER}all 大家好"
-    assert render.quote("javascript:alert(1)") == "javascript[:]alert(1)"
-    assert render.quote("a\x1b[31mred\u202eb\nc") == "a[31mredb c"
-    assert render.quote("很长" * 50, 10) == "很长很长很长很长很…"
+    assert safe_text.quote("看这里 https://t.cn/A6abc 快") == "看这里 hxxps[:]//t[.]cn/A6abc 快"
+    assert safe_text.quote("加我 dl123.com") == "加我 dl123[.]com"
+    assert safe_text.quote("@all 大家好") == f"@{safe_text.WORD_JOINER}all 大家好"
+    assert safe_text.quote("javascript:alert(1)") == "javascript[:]alert(1)"
+    assert safe_text.quote("a\x1b[31mred\u202eb\nc") == "a[31mredb c"
+    assert safe_text.quote("很长" * 50, 10) == "很长很长很长很长很…"
 
 
 def test_masking_never_shows_a_full_id_or_name() -> None:
-    assert render.mask("3000000001") == "3***"
-    assert render.mask("海边的小王") == "海***"
-    assert render.mask("") == "?***"
-    assert render.mask("\u202e\u200bX") == "X***"
+    assert safe_text.mask("3000000001") == "3***"
+    assert safe_text.mask("海边的小王") == "海***"
+    assert safe_text.mask("") == "?***"
+    assert safe_text.mask("\u202e\u200bX") == "X***"
 
 
 def test_safe_url_accepts_only_http_links_we_built() -> None:
-    assert render.safe_url("https://m.weibo.cn/detail/1") == "https://m.weibo.cn/detail/1"
-    assert render.safe_url("javascript:alert(1)") is None
-    assert render.safe_url('https://x.cn/"><b>') is None
-    assert render.safe_url(None) is None
+    assert safe_text.safe_url("https://m.weibo.cn/detail/1") == "https://m.weibo.cn/detail/1"
+    assert safe_text.safe_url("javascript:alert(1)") is None
+    assert safe_text.safe_url('https://x.cn/"><b>') is None
+    assert safe_text.safe_url(None) is None
 
 
 def test_split_lines_never_cuts_inside_a_line_that_fits() -> None:
     lines = [f"第{i}行" + "字" * 30 for i in range(200)]
-    chunks = render.split_lines(lines, 500)
+    chunks = safe_text.split_lines(lines, 500)
     assert all(len(c) <= 500 for c in chunks)
     assert "\n".join(chunks).split("\n") == lines
 
 
 def test_fit_lines_keeps_the_link_and_footer() -> None:
     lines = ["标题", *["很长的一行正文" * 10] * 40, "链接：https://m.weibo.cn/detail/1", "#1 · key"]
-    text = render.fit_lines(lines, 2048, render.utf8_len, keep_last=2)
+    text = safe_text.fit_lines(lines, 2048, safe_text.utf8_len, keep_last=2)
     assert len(text.encode()) <= 2048
     assert text.endswith("…\n链接：https://m.weibo.cn/detail/1\n#1 · key")
 
@@ -173,7 +173,7 @@ def test_signatures_follow_each_service() -> None:
 
 
 def test_english_wording() -> None:
-    assert render.t("en", "escalated") == "Escalated: "
-    assert render.t("fr", "escalated") == "升级："  # unknown language: Chinese
+    assert i18n.t("en", "alert.escalated") == "Escalated: "
+    assert i18n.t("fr", "alert.escalated") == "升级："  # unknown language: Chinese
     assert message("x", language="en").title_line() == "[warning] 负面舆情"
     assert message("x").title_line() == "【注意】负面舆情"

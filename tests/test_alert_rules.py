@@ -11,6 +11,7 @@ import pytest
 
 from alerts.engine import RuleAlert, decide, evaluate
 from alerts.rules.base import Finding
+from alerts.rules.facts import StaleFacts
 from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord, Post, TopicStats
 from monitor.store import Store
@@ -448,9 +449,10 @@ def test_an_alert_and_its_rule_state_commit_together(
 
 
 def _finding(**changes: Any) -> Finding:
+    facts = StaleFacts("weibo", T0, 7200.0, 3600.0)
     base = Finding(
-        rule="r", kind="k", platform="weibo", subject_id="s", severity="warning", title="t",
-        text="x", level=0.5, volume=20, cooldown=3600, window=3600,
+        rule="r", kind="k", platform="weibo", subject_id="s", severity="warning", facts=facts,
+        level=0.5, volume=20, cooldown=3600, window=3600,
     )  # fmt: skip
     return replace(base, **changes)
 

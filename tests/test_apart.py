@@ -1,4 +1,4 @@
-"""One-off and lingering worker processes (monitor/runtime/apart.py)."""
+"""One-off and lingering worker processes (monitor/apart.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from monitor.runtime.apart import LingeringWorker, call_by_name, run_apart, run_apart_async
+from monitor.apart import LingeringWorker, call_by_name, run_apart, run_apart_async
 
 
 def test_run_apart_runs_in_another_process() -> None:

@@ -11,7 +11,7 @@ import pytest
 from alerts.bot import callbacks
 from alerts.bot.redact import TokenFilter, token_filtered
 from alerts.bot.replies import fit, parse_window
-from alerts.render import utf16_len
+from alerts.safe_text import utf16_len
 from monitor.models import Account, AlertRecord, TopicStats
 from monitor.store import Store
 from tests.support.factories import comment, post

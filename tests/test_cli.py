@@ -23,8 +23,8 @@ from monitor.cli import (
 from monitor.models import AlertRecord, TopicStats
 from monitor.store import Store
 from nlp.sentiment import default_model
-from tests.conftest import REPO
 from tests.support.factories import T0, comment, post
+from tests.support.paths import REPO
 
 PINGFAN = Path(REPO / ".venv" / "bin" / "pingfan")
 
@@ -51,6 +51,7 @@ def test_every_subcommand_has_help_text() -> None:
         "doctor",
         "status",
         "watch",
+        "web",
     }
     assert set(helps) == expected | {"backup", "reindex"}
     assert all(text and len(text) > 10 for text in helps.values()), helps

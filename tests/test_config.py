@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from monitor.cli import main
 from monitor.config import load_config, missing_secrets, parse_duration, require_secrets
 from monitor.errors import ConfigError
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -15,8 +15,8 @@ from alerts.digest import digest_command
 from alerts.digest.build import build_digest
 from alerts.digest.documents import md_escape, render_html, render_markdown
 from alerts.digest.files import dedupe_key, digest_alert, write_digest
-from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek, last_due, next_due, parse_week, week_due_at
+from alerts.i18n.digest_summary import summary_lines
 from monitor.export import export_records
 from monitor.models import to_utc_iso
 from monitor.store import Store

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from telegram import Bot
 
-from alerts import render
-from alerts.digest import chat
+from alerts import chat_markup as chat
+from alerts import safe_text
 from alerts.digest.build import build_digest
 from alerts.digest.files import digest_alert, enqueue_digest, write_digest
 from alerts.dispatch import Dispatcher
@@ -90,14 +90,16 @@ def test_every_form_stays_within_its_limit(tmp_path: Path, store: Store) -> None
     message = crowded(outgoing(tmp_path, store))
     html = chat.telegram_html(message)
     text, _ = parse_telegram_html(html)  # still valid HTML after the cut
-    assert render.utf16_len(text) <= chat.TELEGRAM_LIMIT
+    assert safe_text.utf16_len(text) <= chat.TELEGRAM_LIMIT
     assert text.endswith("完整周报见附件（HTML）。") and "…" in text
     wecom = chat.wecom_payload(message)["markdown"]["content"]
-    assert render.utf8_len(wecom) <= chat.WECOM_MARKDOWN_LIMIT and "digest-2019-W28" in wecom
+    assert safe_text.utf8_len(wecom) <= chat.WECOM_MARKDOWN_LIMIT and "digest-2019-W28" in wecom
     dingtalk = chat.dingtalk_payload(message)["markdown"]["text"]
-    assert render.utf8_len(dingtalk) <= chat.DINGTALK_MARKDOWN_LIMIT
+    assert safe_text.utf8_len(dingtalk) <= chat.DINGTALK_MARKDOWN_LIMIT
     feishu = chat.feishu_payload(message)
-    assert render.utf8_len(feishu["card"]["elements"][0]["content"]) <= chat.FEISHU_MARKDOWN_LIMIT
+    assert (
+        safe_text.utf8_len(feishu["card"]["elements"][0]["content"]) <= chat.FEISHU_MARKDOWN_LIMIT
+    )
     assert len(json.dumps(feishu, ensure_ascii=False).encode()) < 20_000
 
 

@@ -19,21 +19,27 @@ from typing import Any
 
 import pytest
 
+from monitor.app.outages import health_alerts
 from monitor.collectors.douyin import DouyinCollector
 from monitor.collectors.douyin_client import (
     PARAMS_SCRIPT,
     READY_SCRIPT,
-    SECURITY_PARAMS,
+    douyin_fetcher,
     drop_page_load_cookies,
 )
 from monitor.config import Config, ConfigError, config_from_dict
 from monitor.doctor import run_checks
 from monitor.errors import Blocked, CollectorError
 from monitor.parse.douyin import wall_in
-from monitor.runtime.browser import BrowserFetcher, BrowserOptions, cookies_for, desktop_user_agent
+from monitor.runtime.browser import (
+    BrowserOptions,
+    BrowserTransport,
+    cookies_for,
+    desktop_user_agent,
+)
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import TransientHttpError
+from monitor.runtime.fetch import Fetcher, TransientHttpError
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
 from monitor.sim import pages
@@ -192,7 +198,8 @@ async def test_a_stuck_cursor_in_the_browser_ends_the_walk(tmp_path: Path) -> No
 @dataclass
 class BrowserRig:
     rig: Rig
-    fetcher: BrowserFetcher
+    fetcher: Fetcher
+    browser: BrowserTransport
     collector: DouyinCollector
     runner: PlatformRunner
 
@@ -206,29 +213,29 @@ async def browser_rig(
         runtime_clock = VirtualClock(at)
         with Store.open(config.storage.path) as store:
             circuit = Circuit("douyin", store, runtime_clock, cooldown=600)
-            fetcher = BrowserFetcher(
+            browser = BrowserTransport(
                 name="douyin",
-                pacer=Pacer(100_000, runtime_clock, burst=10),
                 options=BrowserOptions(
                     chromium_path=CHROMIUM,
                     home_url=f"{server.douyin_url}/",
                     timeout=timeout,
                     params_script=PARAMS_SCRIPT,
                     ready_script=READY_SCRIPT,
-                    forbidden_params=SECURITY_PARAMS,
                     wall_check=wall_in,
                     **options,
                 ),
-                clock=runtime_clock,
-                gate=circuit,
-                backoff_initial=0.01,
-                backoff_max=0.05,
+            )
+            pacer = Pacer(100_000, runtime_clock, burst=10)
+            fetcher = douyin_fetcher(
+                browser, pacer, runtime_clock, circuit, backoff_initial=0.01, backoff_max=0.05
             )
             async with fetcher:
                 collector = DouyinCollector(config, store, fetcher, runtime_clock)
-                runner = PlatformRunner("douyin", store, runtime_clock, circuit)
+                runner = PlatformRunner(
+                    "douyin", store, runtime_clock, circuit, on_outage=health_alerts(store, "zh")
+                )
                 rig_ = Rig(server, clock, runtime_clock, store, _runtime(runner, collector))
-                yield BrowserRig(rig_, fetcher, collector, runner)
+                yield BrowserRig(rig_, fetcher, browser, collector, runner)
 
 
 def _runtime(runner: PlatformRunner, collector: DouyinCollector) -> Any:
@@ -249,14 +256,14 @@ async def test_the_browser_is_relaunched_after_a_crash(tmp_path: Path) -> None:
     async with browser_rig(tmp_path) as b:
         sources = video_sources(b)
         first = await b.runner.run(sources[0])
-        assert first.status == "ok" and b.fetcher.launches == 1
-        pid = b.fetcher.browser_pid
+        assert first.status == "ok" and b.browser.launches == 1
+        pid = b.browser.browser_pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         report = await b.runner.run_all(sources)
         assert all(s.status == "ok" for s in report.steps), report.summary()
-        assert b.fetcher.launches == 2 and b.fetcher.browser_pid not in (None, pid)
-        (reason,) = b.fetcher.restarts
+        assert b.browser.launches == 2 and b.browser.browser_pid not in (None, pid)
+        (reason,) = b.browser.restarts
         assert reason == "browser gone" or reason.startswith("page failed")
         assert collected_videos_ok(b, b.rig.server)
 
@@ -265,19 +272,19 @@ async def test_the_browser_is_relaunched_when_its_memory_passes_the_limit(tmp_pa
     async with browser_rig(tmp_path, memory_limit_mb=1, memory_check_every=4) as b:
         report = await b.runner.run_all(video_sources(b))
         assert all(s.status == "ok" for s in report.steps), report.summary()
-        assert b.fetcher.launches > 1
-        assert all(reason.startswith("memory ") for reason in b.fetcher.restarts)
-        assert b.fetcher.peak_memory_mb > 1
+        assert b.browser.launches > 1
+        assert all(reason.startswith("memory ") for reason in b.browser.restarts)
+        assert b.browser.peak_memory_mb > 1
         assert collected_videos_ok(b, b.rig.server)
 
 
 async def test_memory_of_a_live_browser_is_read(tmp_path: Path) -> None:
     async with browser_rig(tmp_path, memory_check_every=1) as b:
         await b.runner.run(video_sources(b)[0])
-        used = b.fetcher.memory_mb()
+        used = b.browser.memory_mb()
         assert used is not None and 20 < used < 4096
-        assert b.fetcher.peak_memory_mb > 0
-    assert b.fetcher.browser_pid is None and b.fetcher.memory_mb() is None, "closed"
+        assert b.browser.peak_memory_mb > 0
+    assert b.browser.browser_pid is None and b.browser.memory_mb() is None, "closed"
 
 
 def test_user_agent_and_cookies() -> None:
@@ -308,7 +315,7 @@ async def test_a_captcha_laid_over_a_loaded_page_stops_the_request_without_a_ret
         with pytest.raises(Blocked, match=r"captcha.*never solves"):
             await b.fetcher.get(url, {"ch_id": CH_ID})
         assert len(api_requests(server)) == 2, "the held request, and no retry"
-        assert b.fetcher.launches == 1
+        assert b.browser.launches == 1
 
 
 async def test_a_security_parameter_from_pingfan_is_never_sent(tmp_path: Path) -> None:
@@ -325,7 +332,7 @@ async def test_at_most_one_request_is_in_flight_on_the_page(tmp_path: Path) -> N
         server = b.rig.server
         url = f"{server.douyin_url}{CHALLENGE}"
         await b.fetcher.get(url, {"ch_id": CH_ID})  # the page is up
-        page = b.fetcher.page
+        page = b.browser.page
         assert page is not None
         await page.evaluate(
             "() => { const inner = window.fetch; window.inFlight = 0; window.mostInFlight = 0;"
@@ -347,7 +354,7 @@ async def test_the_constants_are_sent_only_with_one_warning_when_the_page_has_no
         url = f"{server.douyin_url}{CHALLENGE}"
         await b.fetcher.get(url, {"ch_id": CH_ID})
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-        page = b.fetcher.page
+        page = b.browser.page
         assert page is not None
         await page.evaluate("performance.clearResourceTimings()")  # no request of its own
         with caplog.at_level(logging.WARNING, logger="monitor.runtime.browser"):
@@ -378,12 +385,11 @@ async def test_headful_without_a_display_says_how_to_get_one(
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     options = BrowserOptions(chromium_path=CHROMIUM, home_url="http://127.0.0.1:9/", headless=False)
     clock = VirtualClock(EARLY)
-    async with BrowserFetcher(
-        name="douyin", pacer=Pacer(100, clock), options=options, clock=clock, retries=0
-    ) as fetcher:
+    browser = BrowserTransport(name="douyin", options=options)
+    async with douyin_fetcher(browser, Pacer(100, clock), clock, None, retries=0) as fetcher:
         with pytest.raises(TransientHttpError, match="xvfb-run"):
             await fetcher.get("http://127.0.0.1:9/aweme/v1/web/challenge/detail/")
-        assert fetcher.launches == 0
+        assert browser.launches == 0
 
 
 def test_page_load_cookies_are_dropped_and_doctor_says_why(

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from monitor.collect import collect_once
+from monitor.app.collect import collect_once
+from monitor.app.outages import health_alerts
 from monitor.collectors.douyin import COMMENTS_SOURCE, POSTS_SOURCE, DouyinCollector
 from monitor.config import config_from_dict
 from monitor.models import Post
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import HttpResponse
 from monitor.runtime.platforms import open_douyin
 from monitor.runtime.sources import PassReport
 from monitor.sim import douyin as sim_douyin
@@ -38,6 +38,7 @@ from tests.support.douyin import (
     rig,
 )
 from tests.support.sim import CH_ID, MID_CAMPAIGN, TOPIC, bundled_world, running_sim
+from tests.support.transport import json_answer, mock_fetcher
 
 
 def step(report: PassReport, name: str) -> Any:
@@ -277,18 +278,6 @@ async def test_removed_video_keeps_its_counts_and_is_not_asked_again(tmp_path: P
         assert len(logged) == 1, "filter_detail is remembered"
 
 
-class _Answers:
-    """A fetcher that answers every request with one body (status_code traps)."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = json.dumps(body, ensure_ascii=False)
-        self.requests = 0
-
-    async def get(self, url: str, params: Any = None, headers: Any = None) -> HttpResponse:
-        self.requests += 1
-        return HttpResponse(url, 200, self.body, MID_CAMPAIGN)
-
-
 @pytest.mark.parametrize(
     ("message", "status", "title"),
     [
@@ -305,12 +294,17 @@ async def test_status_code_errors(
     config = douyin_config(None, tmp_path)
     clock = VirtualClock(MID_CAMPAIGN)
     with Store.open(config.storage.path) as store:
-        fetcher = _Answers({"status_code": 2053, "status_msg": message})
+        circuit = Circuit("douyin", store, clock)
+        answer = json_answer({"status_code": 2053, "status_msg": message}, MID_CAMPAIGN)
+        fetcher, transport = mock_fetcher(answer, clock, circuit)
         collector = DouyinCollector(config, store, fetcher, clock)
-        runner = PlatformRunner("douyin", store, clock, Circuit("douyin", store, clock))
+        runner = PlatformRunner(
+            "douyin", store, clock, circuit, on_outage=health_alerts(store, "zh")
+        )
         sources = [s for s in collector.sources() if s.name.startswith("douyin:profile:")]
         result = await runner.run(sources[0])
         titles = [a["title"] for a in store.query("SELECT title FROM alerts")]
+    assert len(transport.sent) == result.requests == 1, "a status_code is not retried"
     assert result.status == status and "status_code 2053" in result.detail
     assert message in result.detail
     assert titles == ([title] if title else [])

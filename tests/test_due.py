@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.collectors.due import due_threads, visit_due_threads
 from monitor.config import ScheduleConfig
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import source_scope
+from monitor.runtime.fetch import source_scope
 from monitor.store import Store
 from tests.support.factories import post
 

@@ -16,8 +16,8 @@ from monitor.cli import main
 from monitor.export import FIELDS, parse_since
 from monitor.models import AlertRecord, TopicStats
 from monitor.store import Store
-from tests.conftest import REPO
 from tests.support.factories import T0, comment, post
+from tests.support.paths import REPO
 
 
 def one_line(err: str) -> str:

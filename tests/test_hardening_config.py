@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from monitor.cli import main
 from monitor.config import Config, config_from_dict, load_config, read_cookie
 from monitor.errors import ConfigError
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 # Looks like a cookie or a token; must never appear in anything pingfan prints.
 SECRET = "SUB=_2A25sEcrEtVaLuE; SUBP=0033WrSXqPxfM725"

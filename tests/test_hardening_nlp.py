@@ -21,7 +21,7 @@ from monitor import nlp_cli
 from monitor.cli import main
 from nlp.sentiment import LABELS, default_model
 from nlp.training import FEW_PER_CLASS, MIN_LABELS_WITHOUT_BASE, MIN_TEAM_LABELS
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 PINGFAN = str(REPO / ".venv" / "bin" / "pingfan")
 

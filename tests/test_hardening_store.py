@@ -27,8 +27,8 @@ from monitor.store import Store
 from monitor.store import connection as store_connection
 from monitor.store.connection import Queries
 from monitor.store.errors import DatabaseDamaged, QueryFailed, sqlite_errors
-from tests.conftest import REPO
 from tests.support.factories import comment, post
+from tests.support.paths import REPO
 
 PAGE = 4096
 

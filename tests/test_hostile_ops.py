@@ -324,7 +324,7 @@ async def test_a_sink_that_raises_anything_does_not_end_the_dispatch_and_logs_on
 async def test_the_dispatch_loop_survives_an_error_outside_any_sink(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from monitor.runtime.alerting import Alerting
+    from monitor.app.alerting import Alerting
     from monitor.runtime.clock import WallClock
 
     config = config_from_dict({"sinks": [{"type": "console"}]}, tmp_path / "config.toml")

@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from tests.conftest import NetworkBlocked
+from tests.support.network import NetworkBlocked
 
 
 def test_outside_address_is_refused() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 PINGFAN = str(REPO / ".venv" / "bin" / "pingfan")
 

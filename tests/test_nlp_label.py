@@ -19,8 +19,8 @@ from monitor.nlp_cli import spread_candidates
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
 from nlp.sentiment import Example, default_model
-from tests.conftest import REPO
 from tests.support import factories
+from tests.support.paths import REPO
 from tests.support.sim import bundled_world, running_sim
 
 PINGFAN = str(REPO / ".venv" / "bin" / "pingfan")

@@ -35,7 +35,7 @@ from monitor.parse.douyin_open import (
     parse_open_video,
     read_open_envelope,
 )
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "douyin"
 NOW = datetime(2019, 8, 25, 4, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from monitor.parse.weibo import (
     parse_topic_detail,
     read_envelope,
 )
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2019, 8, 16, 22, 30, tzinfo=SH)

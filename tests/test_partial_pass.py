@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.collect import collect_once
+from monitor.app.collect import collect_once
 from monitor.collectors.due import visit_due_threads
 from monitor.config import ScheduleConfig
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import report_left, source_scope
+from monitor.runtime.fetch import report_left, source_scope
 from monitor.runtime.runner import PlatformRunner
 from monitor.runtime.sources import Source
 from monitor.store import Store

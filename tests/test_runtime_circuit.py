@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.collect import collect_once
+from monitor.app.collect import collect_once
+from monitor.app.outages import health_alerts
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
 from monitor.sim.faults import Fault
@@ -98,10 +99,44 @@ async def test_a_run_without_requests_does_not_close_the_circuit(tmp_path: Path)
 
     with Store.open(tmp_path / "p.db") as store:
         circuit = Circuit("weibo", store, clock, cooldown=600)
-        runner = PlatformRunner("weibo", store, clock, circuit)
+        runner = PlatformRunner(
+            "weibo", store, clock, circuit, on_outage=health_alerts(store, "zh")
+        )
         circuit.record_block("HTTP 432")
         clock.advance(601)
         result = await runner.run(Source("weibo:comments", "weibo", 300, nothing_due))
         assert result.status == "ok"
         assert circuit.state is CircuitState.HALF_OPEN, "no answer from Weibo: still unproven"
         assert not list(store.query("SELECT id FROM alerts"))
+
+
+async def test_the_runner_tells_its_callback_of_each_pause_and_recovery(tmp_path: Path) -> None:
+    """The runner knows nothing of alerts: it reports outages, once each, to what it is given."""
+    from monitor.errors import AuthExpired
+    from monitor.runtime.http import count_request
+    from monitor.runtime.runner import Paused, PlatformRunner, Recovered
+    from monitor.runtime.sources import Source
+
+    clock = VirtualClock(MID_CAMPAIGN)
+    told: list[object] = []
+
+    async def logged_out() -> int:
+        raise AuthExpired("login: false")
+
+    async def answered() -> int:
+        count_request()
+        return 1
+
+    with Store.open(tmp_path / "p.db") as store:
+        circuit = Circuit("weibo", store, clock, cooldown=600)
+        runner = PlatformRunner("weibo", store, clock, circuit, on_outage=told.append)
+        await runner.run(Source("weibo:profiles", "weibo", 300, logged_out))
+        assert told == [Paused("weibo", "login: false", 600.0, MID_CAMPAIGN, "cookie")]
+        clock.advance(601)
+        await runner.run(Source("weibo:profiles", "weibo", 300, logged_out))
+        assert len(told) == 1, "a failed probe is the same outage: no second report"
+        clock.advance(1201)
+        result = await runner.run(Source("weibo:profiles", "weibo", 300, answered))
+        assert result.status == "ok"
+        assert told[1:] == [Recovered("weibo", MID_CAMPAIGN + timedelta(seconds=1802))]
+        assert not list(store.query("SELECT id FROM alerts")), "alerts are the root's business"

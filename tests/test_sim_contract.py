@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from monitor.sim.app import SimServer
-from tests.conftest import REPO
+from tests.support.paths import REPO
 from tests.support.sim import CH_ID, SIGNED, TOPIC, UA, bundled_world, running_sim
 
 # A cleaned real capture (tests/fixtures/real/README.md); the test fails without it.

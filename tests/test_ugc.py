@@ -1,6 +1,13 @@
 import pytest
 
-from nlp.ugc import UgcCandidate, assess, detect_nomination, looks_like_spam
+from nlp.ugc import (
+    UgcCandidate,
+    UgcSelection,
+    assess,
+    detect_nomination,
+    looks_like_spam,
+    select_ugc,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +90,44 @@ def test_score_orders_by_what_is_worth_featuring() -> None:
 def test_missing_counts_are_not_an_error() -> None:
     result = assess(candidate(likes=None, comments=None, shares=None, reposts=None))
     assert result.is_ugc and 0 < result.score < 1
+
+
+NOMINATES = "推荐我们小区的环卫工人刘阿姨，每天五点就开始扫街"
+SCORED = [  # (name, text, score), best score first as the store gives them
+    ("a", "海边的日落，拍了一整晚", 0.9),
+    ("b", "星海广场的夜景视频", 0.7),
+    ("c", "和朋友在老街吃海鲜", 0.7),
+    ("d", NOMINATES, 0.2),
+    ("e", "路过", 0.1),
+    ("f", NOMINATES.replace("刘", "王"), None),
+]
+
+
+def names(selection: UgcSelection[str]) -> list[str]:
+    return [pick.item for pick in selection.shown]
+
+
+def test_ugc_worth_featuring_scores_at_the_bar_or_nominates_someone() -> None:
+    selection = select_ugc(SCORED, min_score=0.5, limit=10)
+    assert names(selection) == ["d", "f", "a", "b", "c"]  # nominations first, then by score
+    assert (selection.worth, selection.nominations) == (5, 2)
+    (nominated,) = [p for p in selection.shown if p.item == "d"]
+    assert nominated.nomination is not None and nominated.nomination.person == "刘阿姨"
+    assert [p.score for p in selection.shown if p.item == "f"] == [0.0]  # unscored: 0
+
+
+def test_ugc_by_score_keeps_the_given_order_on_ties_and_counts_what_it_did_not_show() -> None:
+    selection = select_ugc(SCORED, min_score=0.5, limit=2, order="score")
+    assert names(selection) == ["a", "b"]
+    assert selection.worth == 5  # the alert says how many there were, not how many it lists
+
+
+def test_ugc_extra_nominations_join_the_best_without_crowding_them_out() -> None:
+    selection = select_ugc(SCORED, min_score=0.0, limit=2, order="score", extra_nominations=1)
+    assert names(selection) == ["a", "b", "d"]
+    assert names(select_ugc(SCORED, min_score=0.0, limit=0, order="score")) == []
+
+
+def test_nothing_worth_featuring() -> None:
+    selection = select_ugc([("x", "路过", 0.1)], min_score=0.5, limit=5)
+    assert (names(selection), selection.worth, selection.nominations) == ([], 0, 0)

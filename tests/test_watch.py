@@ -18,15 +18,13 @@ from monitor.errors import ConfigError, LinkError
 from monitor.parse.links import BASE62, bid_to_mid, mid_to_bid, parse_link
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import HttpClient
-from monitor.runtime.pacing import Pacer
 from monitor.runtime.platforms import open_douyin
 from monitor.runtime.runner import PlatformRunner
 from monitor.store import Store
 from monitor.watch import resolve_short_link
 from tests.support.douyin import douyin_config, expected_comments
 from tests.support.sim import MID_CAMPAIGN, running_sim
-from tests.support.weibo import HEADERS, sim_config
+from tests.support.weibo import sim_config, weibo_fetcher
 
 # --- links, offline ------------------------------------------------------------------------
 
@@ -292,10 +290,7 @@ async def test_a_watched_weibo_post_is_read_through_statuses_show(tmp_path: Path
         runtime_clock = VirtualClock(MID_CAMPAIGN)
         with Store.open(config.storage.path) as store:
             circuit = Circuit("weibo", store, runtime_clock, cooldown=600)
-            async with HttpClient(
-                name="weibo", pacer=Pacer(100_000, runtime_clock, burst=10), timeout=2.0,
-                clock=runtime_clock, headers=HEADERS, gate=circuit,
-            ) as http:  # fmt: skip
+            async with weibo_fetcher(runtime_clock, circuit) as http:
                 collector = WeiboCollector(config, store, http, runtime_clock)
                 runner = PlatformRunner("weibo", store, runtime_clock, circuit)
                 report = await runner.run_all(collector.sources(logged_in=False))

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from monitor.collectors.weibo import HEADERS, PAGES_PER_VISIT, WeiboCollector
+from monitor.app.outages import health_alerts
+from monitor.collectors.weibo import PAGES_PER_VISIT, WeiboCollector
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import HttpClient
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
 from monitor.runtime.sources import Source
 from monitor.sim.faults import Fault
 from monitor.store import Store
 from tests.support.sim import MID_CAMPAIGN, TOPIC, bundled_world, running_sim
-from tests.support.weibo import KOL, OFFICIAL, expected_post_ids, rig, sim_config
+from tests.support.weibo import KOL, OFFICIAL, expected_post_ids, rig, sim_config, weibo_fetcher
 
 
 def stored(store: Store, sql: str) -> list[dict]:
@@ -205,13 +205,13 @@ async def test_expired_cookie_is_reported_as_such(tmp_path: Path) -> None:
         clock = VirtualClock(MID_CAMPAIGN)
         with Store.open(config.storage.path) as store:
             circuit = Circuit("weibo", store, clock)
-            async with HttpClient(
-                name="weibo", pacer=Pacer(1000, clock), timeout=2, clock=clock, headers=HEADERS,
-                cookie="SUB=stale", gate=circuit,
-            ) as http:  # fmt: skip
+            fetcher = weibo_fetcher(clock, circuit, cookie="SUB=stale", pacer=Pacer(1000, clock))
+            async with fetcher as http:
                 collector = WeiboCollector(config, store, http, clock)
-                runner = PlatformRunner("weibo", store, clock, circuit)
-                report = await runner.run_all(collector.sources(logged_in=http.has_cookie))
+                runner = PlatformRunner(
+                    "weibo", store, clock, circuit, on_outage=health_alerts(store, "zh")
+                )
+                report = await runner.run_all(collector.sources(logged_in=True))
             (alert,) = store.query("SELECT title FROM alerts")
         login = report.steps[0]
         assert login.name == "weibo:login" and login.status == "blocked"
@@ -342,7 +342,7 @@ async def test_one_busy_thread_cannot_starve_the_others(tmp_path: Path) -> None:
         for source in r.sources:
             if source.name != "weibo:comments":
                 await r.runner.run(source)
-        r.collector.http.pacer = Pacer(60, r.runtime_clock, burst=1)  # type: ignore[attr-defined]
+        r.collector.http.pacer = Pacer(60, r.runtime_clock, burst=1)
         short = Source("weibo:comments", "weibo", 300, r.collector.collect_due_comments, budget=30)
         threads = len(r.collector.comment_candidates())
         await r.runner.run(short)

@@ -39,7 +39,7 @@ from telegram.ext import (
     filters,
 )
 
-from alerts import render
+from alerts import i18n, safe_text
 from alerts.bot import callbacks
 from alerts.bot.auth import Gate
 from alerts.bot.callbacks import Press
@@ -62,7 +62,7 @@ MUTE_SHORTEST, MUTE_LONGEST = 60.0, 365 * DAY
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _PLATFORM_WORDS: dict[str, str] = {
     **{p: p for p in PLATFORMS},
-    **{name: p for names in render.PLATFORM_NAMES.values() for p, name in names.items()},
+    **{i18n.platform_name(lang, p): p for lang in i18n.LANGUAGES for p in PLATFORMS},
 }
 
 
@@ -172,7 +172,7 @@ class TeamBot:
             await self.send(update, self.replies.line("digest.missing"))
             return
         text = await self.digest_hook(self.now())
-        lines = [render.escape_html(render.clean_line(line)) for line in text.splitlines()]
+        lines = [safe_text.escape_html(safe_text.clean_line(line)) for line in text.splitlines()]
         await self.send(update, fit(line for line in lines if line))
 
     async def label(self, update: Update, context: Context) -> None:
@@ -278,7 +278,7 @@ class TeamBot:
         plain = self.replies.subject(subject.platform, subject.id)
         if subject.alert_id is None:
             return plain
-        return render.clean_line(
+        return safe_text.clean_line(
             str(self.replies.line("subject.alert", id=subject.alert_id, subject=plain))
         )
 
@@ -392,10 +392,10 @@ class TeamBot:
             message.reply_markup, lambda b: None if b.callback_data == ack_data else b
         )
         text = message.text or ""
-        if text and render.utf16_len(f"{text}\n{line}") <= MESSAGE_LIMIT:
+        if text and safe_text.utf16_len(f"{text}\n{line}") <= MESSAGE_LIMIT:
             await self._edit_text(message, f"{message.text_html}\n{line}", without_ack)
         else:  # too long to grow: the button itself shows the acknowledgement
-            label = render.clean_line(
+            label = safe_text.clean_line(
                 str(self.replies.line("ack.button", name=ack.by[:16], time=when[-5:]))
             )
             await self._edit_markup(
@@ -407,7 +407,7 @@ class TeamBot:
             )
         if before is None:
             return str(self.replies.line("ack.done"))
-        return render.clean_line(str(self.replies.line("ack.already", name=ack.by, time=when)))
+        return safe_text.clean_line(str(self.replies.line("ack.already", name=ack.by, time=when)))
 
     async def _mute_button(self, query: CallbackQuery, message: Message, press: Press) -> str:
         alert = self.store.outbox.outbox_alert(press.id)
@@ -432,7 +432,7 @@ class TeamBot:
         )
         short = self.replies.short_time(until)
         undo = InlineKeyboardButton(
-            render.clean_line(str(self.replies.line("mute.button", until=short))),
+            safe_text.clean_line(str(self.replies.line("mute.button", until=short))),
             callback_data=callbacks.unmute_data(press.id),
         )
         data = query.data
@@ -442,11 +442,11 @@ class TeamBot:
                 message.reply_markup, lambda b: undo if b.callback_data == data else b
             ),
         )
-        return render.clean_line(str(self.replies.line("mute.pressed", until=short)))
+        return safe_text.clean_line(str(self.replies.line("mute.pressed", until=short)))
 
     def _card_keyboard(self, pk: int) -> InlineKeyboardMarkup:
         names = {label: self.replies.label_name(label) for label in callbacks.CODE_OF_LABEL}
-        return callbacks.card_keyboard(pk, names, self.replies.label_name("skip"))
+        return callbacks.card_keyboard(pk, names, str(self.replies.line("label.skip")))
 
     async def _edit_text(
         self, message: Message, html: str, markup: InlineKeyboardMarkup | None
@@ -498,4 +498,4 @@ def display_name(user: User | None) -> str:
     """A team member as the chat shows them (one line, at most 32 characters)."""
     if user is None:
         return "?"
-    return render.clean_line(user.full_name)[:32] or str(user.id)
+    return safe_text.clean_line(user.full_name)[:32] or str(user.id)

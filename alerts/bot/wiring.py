@@ -27,6 +27,7 @@ from telegram import BotCommand
 from telegram.error import EndPointNotFound, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ExtBot
 
+from alerts import i18n
 from alerts.bot.handlers import DigestHook, TeamBot
 from alerts.bot.redact import TokenFilter, token_filtered
 from alerts.sinks.telegram import SafeRequest
@@ -39,32 +40,8 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "callback_query")
 FIRST_RETRY = 5.0  # seconds before trying to reach the Bot API again
 LONGEST_RETRY = 300.0
-_DESCRIPTIONS = {
-    "zh": {
-        "status": "采集状态、今日数据与话题增长",
-        "top": "互动增长最多的帖子 [24h|7d]",
-        "negative": "负面帖子 [24h|7d]",
-        "ugc": "值得感谢或展示的 UGC 与提名",
-        "kol": "合作 KOL 榜单 [7d|30d]",
-        "digest": "立即生成本周周报",
-        "label": "标注模型最拿不准的评论",
-        "mute": "静音 <编号> [时长]",
-        "unmute": "取消静音 <编号>",
-        "help": "全部命令",
-    },
-    "en": {
-        "status": "collection, today's numbers, topic growth",
-        "top": "posts gaining the most [24h|7d]",
-        "negative": "negative threads [24h|7d]",
-        "ugc": "UGC and nominations to thank or feature",
-        "kol": "partner KOL leaderboard [7d|30d]",
-        "digest": "this week's digest now",
-        "label": "label the comment the model is least sure about",
-        "mute": "mute <id> [duration]",
-        "unmute": "unmute <id>",
-        "help": "all commands",
-    },
-}
+# the command menu, in this order (each described by "bot.command.<name>")
+COMMANDS = ("status", "top", "negative", "ugc", "kol", "digest", "label", "mute", "unmute", "help")
 
 
 class _Bot(ExtBot[None]):
@@ -215,8 +192,8 @@ async def _serve(
 
 async def _describe_commands(application: Application, config: Config) -> None:
     """The command menu in the chat's "/" list; a failure here costs only the menu."""
-    language = config.ui.language if config.ui.language in _DESCRIPTIONS else "zh"
-    commands = [BotCommand(name, text) for name, text in _DESCRIPTIONS[language].items()]
+    language = config.ui.language
+    commands = [BotCommand(name, i18n.t(language, f"bot.command.{name}")) for name in COMMANDS]
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError as err:

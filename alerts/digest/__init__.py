@@ -4,12 +4,14 @@
       → build.py (gather from the store, assemble a `model.Digest`)
       → documents.py + templates/ (Markdown, self-contained HTML), charts.py (SVG)
       → files.py (the files, and the outbox alert: kind "digest", key `digest:<ISO week>`)
-      → chat.py (each sink's short form: Telegram with the HTML attached, WeCom/DingTalk/
-        Feishu markdown within their limits)
+      → alerts/chat_markup.py (each sink's short form: Telegram with the HTML attached,
+        WeCom/DingTalk/Feishu markdown within their limits; the sinks import it, never this
+        package)
 
-Entry points, imported lazily so that a sink can import `alerts.digest.chat` cheaply:
+Entry points, imported lazily:
 - `digest_command(config, *, week, out, send, now) -> int`: `pingfan digest`;
-- `schedule(config, store, stop, *, clock)`: the daemon task (`Daemon.add_task`);
+- `schedule(config, store, stop, *, clock)`: the daemon task (`Daemon.add_task`, by
+  monitor/app); `clock` is the daemon's, handed in (`ScheduleClock`: now and wait);
 - `bot_hook(config, store)`: the chat bot's /digest (`TeamBot(..., digest=bot_hook(...))`):
   this week's digest so far, written to [digest] out_dir, as plain text.
 """
@@ -23,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from alerts.digest.scheduler import ScheduleClock
     from monitor.config import Config
-    from monitor.runtime.clock import Clock
     from monitor.store import Store
 
 __all__ = ["bot_hook", "digest_command", "schedule"]
@@ -45,7 +47,9 @@ def digest_command(
     return run(config, week=week, out=out, send=send, now=now, charts_apart=charts_apart)
 
 
-async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: Clock) -> None:
+async def schedule(
+    config: Config, store: Store, stop: asyncio.Event, *, clock: ScheduleClock
+) -> None:
     """The daemon task: last week's digest into the outbox at [digest] weekday/time, once."""
     from alerts.digest.scheduler import schedule as run
 

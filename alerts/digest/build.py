@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts import render
+from alerts import safe_text
+from alerts.digest import i18n
 from alerts.digest.model import (
     AlertItem,
     AlertRef,
@@ -54,7 +55,7 @@ from nlp.segment import keywords
 from nlp.sentiment import LinearModel, load_model
 from nlp.shares import comment_shares
 from nlp.trends import wilson_interval
-from nlp.ugc import detect_nomination
+from nlp.ugc import select_ugc
 
 TERMS = 8  # top terms per sentiment
 TERM_POOL = 30  # candidates per side before the words both sides share are dropped
@@ -242,7 +243,7 @@ def assemble(facts: Facts, config: Config) -> Digest:
         start=facts.start,
         end=facts.end,
         timezone=config.digest.timezone,
-        language=render.lang_of(config.ui.language),
+        language=i18n.lang(config.ui.language),
         campaign=" ".join(f"#{topic.name}" for topic in config.topics) or "pingfan",
         generated_at=facts.now,
         partial=facts.now < facts.end,
@@ -455,7 +456,7 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
         outcome = "ongoing"
     liked = sorted(negatives, key=lambda c: (-(c.likes or 0), c.created_at, c.id))
     samples = tuple(
-        Quote(render.mask(c.author_id), c.text, c.likes, c.created_at) for c in liked[:SAMPLES]
+        Quote(safe_text.mask(c.author_id), c.text, c.likes, c.created_at) for c in liked[:SAMPLES]
     )
     terms = tuple(w for w, _ in keywords([c.text for c in negatives], top_k=5)) if negatives else ()
     alert = facts.alert
@@ -463,8 +464,8 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
     return Thread(
         platform=week.platform,
         post_id=week.post_id,
-        url=render.safe_url(week.url),
-        author=week.author_name if public else render.mask(week.author_name),
+        url=safe_text.safe_url(week.url),
+        author=week.author_name if public else safe_text.mask(week.author_name),
         text=week.text,
         posted_at=week.created_at,
         comments=len(facts.comments),
@@ -489,9 +490,18 @@ def _thread(facts: ThreadFacts, all_facts: Facts, config: Config) -> Thread:
 
 
 def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
+    """The week's best `top` UGC (posts come best first), and up to `top` nominations
+    beside them, by score."""
+    selection = select_ugc(
+        ((post, post.text, post.ugc_score) for post in posts),
+        min_score=0.0,  # a report of the week: every scored post may be among the best
+        limit=top,
+        order="score",
+        extra_nominations=top,
+    )
     items = []
-    for post in posts:
-        nomination = detect_nomination(post.text)
+    for pick in selection.shown:
+        post, nomination = pick.item, pick.nomination
         nominated = None
         if nomination is not None:
             nominated = " ".join(p for p in (nomination.role, nomination.person) if p)
@@ -499,8 +509,8 @@ def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
             UgcItem(
                 platform=post.platform,
                 post_id=post.id,
-                url=render.safe_url(post.url),
-                author=render.mask(post.author_name),
+                url=safe_text.safe_url(post.url),
+                author=safe_text.mask(post.author_name),
                 text=post.text,
                 score=float(post.ugc_score or 0.0),
                 nomination=nominated,
@@ -510,9 +520,7 @@ def _ugc(posts: list[PostFacts], top: int) -> tuple[UgcItem, ...]:
                 posted_at=post.created_at,
             )
         )
-    best = items[:top]  # already best first
-    nominations = [item for item in items[top:] if item.nomination][:top]
-    return tuple(sorted(best + nominations, key=lambda i: (-i.score, i.posted_at, i.post_id)))
+    return tuple(sorted(items, key=lambda i: (-i.score, i.posted_at, i.post_id)))
 
 
 def _watched(item: WatchedPost) -> WatchedItem:
@@ -521,10 +529,10 @@ def _watched(item: WatchedPost) -> WatchedItem:
     return WatchedItem(
         platform=item.platform,
         post_id=item.id,
-        url=render.safe_url(item.url if "://" in item.url else f"https://{item.url}"),
+        url=safe_text.safe_url(item.url if "://" in item.url else f"https://{item.url}"),
         note=item.note,
         collected=item.collected,
-        author=(author or render.mask(item.author_name)) if item.collected else "",
+        author=(author or safe_text.mask(item.author_name)) if item.collected else "",
         text=item.text,
         posted_at=item.created_at,
         plays=counts.plays,
@@ -581,7 +589,7 @@ def _alert(alert: OutboxAlert) -> AlertItem:
         title=alert.title,
         platform=alert.platform,
         state=alert.state,
-        url=render.safe_url(alert.url),
+        url=safe_text.safe_url(alert.url),
         acked_by=alert.acked_by,
         acked_at=alert.acked_at,
     )
@@ -606,7 +614,7 @@ def _coordination(facts: Facts, config: Config) -> tuple[CoordinationLead, ...]:
                     first_at=suspect.first_at,
                     last_at=suspect.last_at,
                     sample=suspect.sample,
-                    authors=tuple(render.mask(a) for a in suspect.authors),
+                    authors=tuple(safe_text.mask(a) for a in suspect.authors),
                 )
             )
     leads.sort(key=lambda lead: (-lead.accounts, lead.first_at))

@@ -30,7 +30,6 @@ from matplotlib import dates, font_manager, ticker
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 
-from alerts import render
 from alerts.digest import i18n
 from alerts.digest.model import Chart, Digest
 
@@ -222,7 +221,7 @@ def _reach_chart(digest: Digest, labels: _Labeller, tz: ZoneInfo) -> Chart:
         times = dates.date2num([_naive(p.at, tz) for p in reach.series])
         values = [p.views for p in reach.series]
         top = max(top, *values)
-        platform = i18n.t(labels.language, f"metric.{reach.platform}")
+        platform = i18n.metric_name(labels.language, reach.platform)
         name = labels.name(f"#{reach.topic}", f"#{len(axes.lines) + 1}")
         axes.plot(
             times,
@@ -337,7 +336,7 @@ def _kol_chart(digest: Digest, labels: _Labeller) -> Chart:
 
 
 def _platform(language: str, platform: str) -> str:
-    return render.platform_name(language, platform)
+    return i18n.platform_name(language, platform)
 
 
 def _naive(moment: datetime, tz: ZoneInfo) -> datetime:

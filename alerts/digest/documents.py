@@ -7,7 +7,7 @@ Escaping is on by default in both, so a template cannot forget it:
 - Markdown: every `{{ … }}` passes through `md_escape` (the environment's `finalize`), which
   backslash-escapes Markdown and HTML syntax and puts the value on one line; only values the
   code marks safe (`Markup`: chart file names, links it built and checked) go out as they are.
-User text (comments, posts) is also made inert for any reader first (`render.quote`: links
+User text (comments, posts) is also made inert for any reader first (`safe_text.quote`: links
 and @mentions broken, control characters dropped, shortened), and authors are masked.
 """
 
@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from alerts import render
+from alerts import safe_text
 from alerts.digest import i18n
 from alerts.digest.model import Chart, Digest
-from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek
+from alerts.i18n.digest_summary import summary_lines
 
 # Inline syntax anywhere in a line; user text never starts a line here (every template line
 # starts with our own text), so block syntax (#, +, -, 1.) needs no escape.
@@ -42,7 +42,7 @@ def md_escape(value: Any) -> Any:
         return str(value)
     if value is None:
         return ""
-    text = render.clean_line(str(value))
+    text = safe_text.clean_line(str(value))
     return _MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
 
 
@@ -81,12 +81,12 @@ class Formats:
         return moment.astimezone(self.tz).strftime("%Y-%m-%d")
 
     def duration(self, seconds: float) -> str:
-        return i18n.duration(self.language, seconds)
+        return i18n.hours_minutes(self.language, seconds)
 
     def platform(self, platform: str | None) -> str:
         if platform is None:
             return i18n.t(self.language, "volume.total")
-        return render.platform_name(self.language, platform)
+        return i18n.platform_name(self.language, platform)
 
     def metric(self, platform: str) -> str:
         return i18n.metric_name(self.language, platform)
@@ -98,20 +98,20 @@ class Formats:
         return i18n.state_name(self.language, state)
 
     def severity(self, severity: str) -> str:
-        return render.severity_name(self.language, severity)
+        return i18n.severity_name(self.language, severity)
 
     def link(self, url: str) -> Markup:
-        """A link the code checked (`render.safe_url`) for a Markdown `(…)`: parentheses
+        """A link the code checked (`safe_text.safe_url`) for a Markdown `(…)`: parentheses
         encoded so the link cannot end early."""
         return Markup(url.replace("(", "%28").replace(")", "%29"))
 
     def quote(self, text: str, limit: int = 80) -> str:
         """User text made inert: one line, links and @mentions broken, at most `limit`."""
-        return render.quote(text, limit)
+        return safe_text.quote(text, limit)
 
     def terms(self, terms: Any) -> str:
         words = [getattr(term, "word", term) for term in terms]
-        return render.join_terms(self.language, words) if words else self.t("none")
+        return i18n.join_terms(self.language, words) if words else self.t("none")
 
     def outcome(self, thread: Any) -> str:
         if thread.outcome == "calmed":

@@ -14,14 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alerts import render
+from alerts import safe_text
 from alerts.digest import i18n
 from alerts.digest.documents import chart_file, render_html, render_markdown, write_text
 from alerts.digest.model import Chart, Digest
-from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek
+from alerts.i18n.digest_summary import summary_lines
+from monitor.apart import LingeringWorker, call_by_name
 from monitor.models import AlertRecord
-from monitor.runtime.apart import LingeringWorker, call_by_name
 from monitor.store import Store
 from monitor.store.weekly import DIGEST_KIND
 
@@ -100,7 +100,7 @@ def digest_alert(digest: Digest, written: Written, *, at: datetime) -> tuple[Ale
     facts = digest.facts()
     lines = summary_lines(facts, digest.language)
     lines.append(i18n.t(digest.language, "sum.files", name=written.html.name))
-    text = render.fit_lines(lines, TEXT_LIMIT_BYTES, render.utf8_len, keep_last=1)
+    text = safe_text.fit_lines(lines, TEXT_LIMIT_BYTES, safe_text.utf8_len, keep_last=1)
     title = i18n.t(digest.language, "title", campaign=digest.campaign, week=str(digest.week))
     evidence: dict[str, Any] = {
         "week": str(digest.week),

@@ -17,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Protocol
 
 from alerts.digest import i18n
 from alerts.digest.build import assemble, digest_zone, gather
 from alerts.digest.files import Written, dedupe_key, enqueue_digest, write_digest
 from alerts.digest.model import Digest
-from alerts.digest.summary import summary_lines
 from alerts.digest.weeks import IsoWeek, last_due, next_due, week_due_at
+from alerts.i18n.digest_summary import summary_lines
 from monitor.config import Config
 from monitor.errors import StoreError
-from monitor.runtime.clock import Clock
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,21 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = 600.0  # runtime seconds before a digest that failed to build is tried again
 
 
-async def schedule(config: Config, store: Store, stop: asyncio.Event, *, clock: Clock) -> None:
+class ScheduleClock(Protocol):
+    """What the schedule needs of a clock. The daemon's own (wall or simulated, from
+    monitor/runtime/clock.py) is handed in by the composition root, monitor/app: alerts/
+    does not import the runtime."""
+
+    def now(self) -> datetime: ...
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> bool:
+        """Sleep up to `seconds`, returning early (True) when `event` is set."""
+        ...
+
+
+async def schedule(
+    config: Config, store: Store, stop: asyncio.Event, *, clock: ScheduleClock
+) -> None:
     """Run until `stop` is set: each scheduled moment, last week's digest into the outbox."""
     settings = config.digest
     if not settings.enabled:

@@ -2,7 +2,8 @@
 
 A rule reads stored facts through the store's named queries (monitor/store/signals.py) at the
 time `ctx.now` it is given (simulated time in the demo: no rule reads the clock) and returns
-findings. The engine decides, from the rule state, which findings become alerts.
+findings: what it found as facts (alerts/rules/facts.py), never words. The engine decides,
+from the rule state, which findings become alerts, and words those (alerts/wording.py).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from alerts import render
+from alerts import safe_text
+from alerts.rules.facts import Facts
 from monitor.config import Config
 from monitor.models import Platform
 from monitor.store import Store
@@ -32,25 +33,8 @@ class Context:
     config: Config
     now: datetime
 
-    @property
-    def language(self) -> str:
-        return render.lang_of(self.config.ui.language)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.config.ui.timezone)
-
     def ago(self, seconds: float) -> datetime:
         return self.now - timedelta(seconds=seconds)
-
-    def t(self, key: str, **values: object) -> str:
-        return render.t(self.language, key, **values)
-
-    def time(self, moment: datetime) -> str:
-        return render.local_time(moment, self.tz)
-
-    def platform(self, platform: str | None) -> str:
-        return render.platform_name(self.language, platform)
 
 
 @dataclass(frozen=True)
@@ -60,8 +44,7 @@ class Finding:
     platform: Platform | None
     subject_id: str
     severity: Severity
-    title: str
-    text: str
+    facts: Facts
     level: float = 0.0  # escalation measure (a share, a ratio)
     volume: float = 0.0  # escalation measure (a count, a rate)
     url: str | None = None
@@ -84,68 +67,47 @@ Rule = Callable[[Store, Context], list[Finding]]
 
 def post_author(post: PostFacts) -> str:
     """Partners and the organiser by name; an ordinary user masked."""
-    if post.author_kind in ("kol", "official"):
-        return render.quote(post.author_name, 24)
-    return render.mask(post.author_name or post.author_id)
+    return safe_text.shown_author(post.author_kind, post.author_name, post.author_id)
 
 
-def post_line(ctx: Context, post: PostFacts) -> str:
-    return ctx.t("post", author=post_author(post), excerpt=render.quote(post.text, 40))
-
-
-def sample_lines(ctx: Context, comments: list[CommentFacts], limit: int = 3) -> list[str]:
-    """Two or three representative comments, most liked first, authors masked, one per text."""
-    lines = []
-    seen: set[str] = set()
-    for comment in comments:
-        text = render.quote(comment.text, 60)
-        if text in seen or not text:
-            continue
-        seen.add(text)
-        lines.append(
-            ctx.t(
-                "sample",
-                author=render.mask(comment.author_id),
-                likes=render.count(comment.likes or 0),
-                quote=text,
-            )
-        )
-        if len(lines) == limit:
-            break
-    return [ctx.t("samples"), *lines] if lines else []
-
-
-def sample_evidence(comments: list[CommentFacts], limit: int = 3) -> list[dict[str, Any]]:
+def representative(comments: list[CommentFacts], limit: int = 3) -> tuple[CommentFacts, ...]:
+    """Two or three representative comments, in the order given (most liked first), one per
+    text as it would be quoted, none without words."""
     found = []
     seen: set[str] = set()
     for comment in comments:
-        text = render.quote(comment.text, 60)
+        text = safe_text.quote(comment.text, 60)
         if text in seen or not text:
             continue
         seen.add(text)
-        found.append(
-            {
-                "author": render.mask(comment.author_id),
-                "likes": comment.likes or 0,
-                "text": text,
-                "id": comment.id,
-            }
-        )
+        found.append(comment)
         if len(found) == limit:
             break
-    return found
+    return tuple(found)
+
+
+def sample_evidence(samples: tuple[CommentFacts, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "author": safe_text.mask(comment.author_id),
+            "likes": comment.likes or 0,
+            "text": safe_text.quote(comment.text, 60),
+            "id": comment.id,
+        }
+        for comment in samples
+    ]
 
 
 def top_terms(texts: list[str], k: int = 5) -> list[str]:
     if not texts:
         return []
-    return [render.quote(word, 12) for word, _ in keywords(texts, top_k=k)]
+    return [safe_text.quote(word, 12) for word, _ in keywords(texts, top_k=k)]
 
 
 def post_url(ctx: Context, post: PostFacts) -> str | None:
     """The stored link, else the platform's own address for the post."""
     if post.url:
-        return render.safe_url(post.url)
+        return safe_text.safe_url(post.url)
     if post.platform == "weibo":
-        return render.safe_url(f"{ctx.config.weibo.base_url.rstrip('/')}/detail/{post.id}")
-    return render.safe_url(f"{ctx.config.douyin.base_url.rstrip('/')}/video/{post.id}")
+        return safe_text.safe_url(f"{ctx.config.weibo.base_url.rstrip('/')}/detail/{post.id}")
+    return safe_text.safe_url(f"{ctx.config.douyin.base_url.rstrip('/')}/video/{post.id}")

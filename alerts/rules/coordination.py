@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from alerts import render
+from alerts import safe_text
 from alerts.rules.base import Context, Finding, post_url
+from alerts.rules.facts import CoordinationFacts
 from monitor.models import PLATFORMS
 from monitor.store import Store
 from nlp.dedup import Message, simhash, suspected_coordination
@@ -36,32 +37,6 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                 if target_id
                 else None
             )
-            lines = [
-                ctx.t(
-                    "coordination.counts",
-                    messages=len(suspect.ids),
-                    first=ctx.time(suspect.first_at),
-                    last=ctx.time(suspect.last_at),
-                ),
-                ctx.t("coordination.sample", sample=render.quote(suspect.sample, 60)),
-                ctx.t(
-                    "coordination.accounts",
-                    authors=render.join_terms(
-                        ctx.language, [render.mask(a) for a in suspect.authors[:8]]
-                    ),
-                ),
-                ctx.t("coordination.lead"),
-                ctx.t(
-                    "rule",
-                    rule=ctx.t(
-                        "coordination.rule",
-                        window=render.duration(ctx.language, rule.window),
-                        accounts=rule.min_accounts,
-                        distance=rule.max_distance,
-                    ),
-                ),
-                ctx.t("time", time=ctx.time(ctx.now)),
-            ]
             findings.append(
                 Finding(
                     rule="coordination",
@@ -69,8 +44,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                     platform=platform,
                     subject_id=fingerprint,
                     severity="info",
-                    title=ctx.t("coordination.title", accounts=len(suspect.authors)),
-                    text="\n".join(lines),
+                    facts=CoordinationFacts(suspect, rule),
                     level=float(len(suspect.authors)),
                     volume=float(len(suspect.ids)),
                     url=post_url(ctx, target) if target else None,
@@ -79,7 +53,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                         "messages": len(suspect.ids),
                         "first_at": suspect.first_at.isoformat(),
                         "last_at": suspect.last_at.isoformat(),
-                        "sample": render.quote(suspect.sample, 60),
+                        "sample": safe_text.quote(suspect.sample, 60),
                         "post": target_id,
                         "thresholds": {
                             "window_seconds": rule.window,

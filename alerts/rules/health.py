@@ -3,8 +3,8 @@ data gone stale, and one source's parser failing pass after pass."""
 
 from __future__ import annotations
 
-from alerts import render
 from alerts.rules.base import Context, Finding
+from alerts.rules.facts import ParserFacts, StaleFacts
 from monitor.models import PLATFORMS
 from monitor.store import Store
 
@@ -27,7 +27,6 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         stale = (ctx.now - last).total_seconds()
         if stale < rule.stale_after:
             continue
-        name = ctx.platform(platform)
         findings.append(
             Finding(
                 rule="stale",
@@ -35,17 +34,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                 platform=platform,
                 subject_id=platform,
                 severity="warning",
-                title=ctx.t("stale.title", platform=name, hours=render.hours(stale)),
-                text="\n".join(
-                    [
-                        ctx.t("stale.last", time=ctx.time(last)),
-                        ctx.t("stale.hint"),
-                        ctx.t(
-                            "rule", rule=ctx.t("stale.rule", hours=render.hours(rule.stale_after))
-                        ),
-                        ctx.t("time", time=ctx.time(ctx.now)),
-                    ]
-                ),
+                facts=StaleFacts(platform, last, stale, rule.stale_after),
                 volume=stale,
                 evidence={
                     "last_reading_at": last.isoformat(),
@@ -60,7 +49,6 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     for source in runs:
         if source.last_status != "failed" or source.failures < rule.parser_failures:
             continue
-        name = ctx.platform(source.platform)
         findings.append(
             Finding(
                 rule="parser",
@@ -68,19 +56,12 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                 platform=source.platform,  # type: ignore[arg-type]
                 subject_id=source.platform,
                 severity="warning",
-                title=ctx.t(
-                    "parser.title",
-                    platform=name,
-                    source=render.quote(source.name, 40),
-                    n=source.failures,
-                ),
-                text="\n".join(
-                    [
-                        ctx.t("parser.error", error=render.quote(source.last_error or "?", 160)),
-                        ctx.t("parser.hint"),
-                        ctx.t("rule", rule=ctx.t("parser.rule", n=rule.parser_failures)),
-                        ctx.t("time", time=ctx.time(ctx.now)),
-                    ]
+                facts=ParserFacts(
+                    platform=source.platform,
+                    source=source.name,
+                    failures=source.failures,
+                    last_error=source.last_error,
+                    threshold=rule.parser_failures,
                 ),
                 volume=float(source.failures),
                 evidence={

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from alerts import render
 from alerts.rules.base import Context, Finding, post_url
+from alerts.rules.facts import KolSilentFacts, KolUploadFacts
 from monitor.config import KolConfig
 from monitor.store import Store
 
@@ -35,13 +35,6 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             if silent < timedelta(seconds=rule.silent_after):
                 continue
             days = int(silent.total_seconds() // 86400)
-            lines = [
-                ctx.t("kol_silent.last", time=ctx.time(last))
-                if last
-                else ctx.t("kol_silent.never", time=ctx.time(since)),
-                ctx.t("rule", rule=ctx.t("kol_silent.rule", days=f"{rule.silent_after / 86400:g}")),
-                ctx.t("time", time=ctx.time(ctx.now)),
-            ]
             findings.append(
                 Finding(
                     rule="kol_silent",
@@ -49,8 +42,13 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                     platform=kol.platform,
                     subject_id=kol.id,
                     severity="warning",
-                    title=ctx.t("kol_silent.title", name=render.quote(kol.name, 24), days=days),
-                    text="\n".join(lines),
+                    facts=KolSilentFacts(
+                        name=kol.name,
+                        days=days,
+                        last_post_at=last,
+                        watching_since=since,
+                        silent_after=rule.silent_after,
+                    ),
                     level=0.0,
                     volume=float(days),
                     evidence={
@@ -73,17 +71,6 @@ def _uploads(store: Store, ctx: Context, platform: str, kols: list[KolConfig]) -
     for post in store.signals.posts_of_authors(
         platform, list(names), since=ctx.ago(rule.recent), until=ctx.now
     ):
-        name = render.quote(names.get(post.author_id, post.author_name), 24)
-        lines = [
-            f"「{render.quote(post.text, 80)}」",
-            ctx.t(
-                "kol_upload.counts",
-                time=ctx.time(post.created_at),
-                likes=render.count(post.likes),
-                comments=render.count(post.comments),
-                shares=render.count(post.shares if post.shares is not None else post.reposts),
-            ),
-        ]
         findings.append(
             Finding(
                 rule="kol_upload",
@@ -91,8 +78,7 @@ def _uploads(store: Store, ctx: Context, platform: str, kols: list[KolConfig]) -
                 platform=post.platform,  # type: ignore[arg-type]
                 subject_id=post.id,
                 severity="info",
-                title=ctx.t("kol_upload.title", name=name, platform=ctx.platform(platform)),
-                text="\n".join(lines),
+                facts=KolUploadFacts(names.get(post.author_id, post.author_name), post),
                 url=post_url(ctx, post),
                 evidence={
                     "kol": {

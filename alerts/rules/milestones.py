@@ -6,8 +6,8 @@ once, only the highest is announced; the lower ones are recorded silently.
 
 from __future__ import annotations
 
-from alerts import render
 from alerts.rules.base import Context, Finding
+from alerts.rules.facts import MilestoneFacts
 from monitor.store import Store
 
 
@@ -25,19 +25,8 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         fresh = [m for m in crossed if f"{point.platform}:{point.topic}:{m}" not in done]
         if not fresh:
             continue
-        metric = ctx.t(f"metric.{point.platform}")
         for mark in fresh:
             highest = mark == fresh[-1]
-            lines = [
-                ctx.t("milestone.counts", views=render.count(point.views), time=ctx.time(point.at)),
-                ctx.t(
-                    "rule",
-                    rule=ctx.t(
-                        "milestone.rule",
-                        marks=render.join_terms(ctx.language, [render.count(m) for m in marks]),
-                    ),
-                ),
-            ]
             findings.append(
                 Finding(
                     rule="milestone",
@@ -45,14 +34,14 @@ def run(store: Store, ctx: Context) -> list[Finding]:
                     platform=point.platform,  # type: ignore[arg-type]
                     subject_id=point.topic,
                     severity="info",
-                    title=ctx.t(
-                        "milestone.title",
+                    facts=MilestoneFacts(
+                        platform=point.platform,
                         topic=point.topic,
-                        platform=ctx.platform(point.platform),
-                        metric=metric,
-                        mark=render.count(mark),
+                        views=point.views,
+                        read_at=point.at,
+                        mark=mark,
+                        marks=tuple(marks),
                     ),
-                    text="\n".join(lines),
                     level=float(mark),
                     volume=float(point.views),
                     evidence={

@@ -17,34 +17,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from alerts import render
 from alerts.rules.base import (
     Context,
     Finding,
-    post_line,
     post_url,
+    representative,
     sample_evidence,
-    sample_lines,
     top_terms,
 )
+from alerts.rules.facts import NegativeThreadFacts, SensitiveHit, ShareVerdict
 from monitor.config import NegativeThreadRule
 from monitor.store import Store
-from monitor.store.signals import CommentFacts, PostFacts, ThreadCounts
+from monitor.store.signals import PostFacts, ThreadCounts
 from nlp.text import normalize
 from nlp.trends import wilson_interval
-
-
-@dataclass(frozen=True)
-class ShareVerdict:
-    scored: int
-    negative: int
-    share: float
-    lower: float
-    by_share: bool
-    by_rise: bool
-    before_scored: int = 0
-    before_share: float = 0.0
 
 
 def share_verdict(
@@ -79,7 +67,7 @@ def sensitive_word(text: str, rule: NegativeThreadRule) -> str | None:
 class _Thread:
     counts: ThreadCounts | None = None
     verdict: ShareVerdict | None = None
-    words: list[tuple[str, CommentFacts | None, PostFacts | None]] = field(default_factory=list)
+    hits: list[SensitiveHit] = field(default_factory=list)
 
 
 def run(store: Store, ctx: Context) -> list[Finding]:
@@ -100,7 +88,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     ):
         word = sensitive_word(comment.text, rule)
         if word:
-            threads[(comment.platform, comment.post_id)].words.append((word, comment, None))
+            threads[(comment.platform, comment.post_id)].hits.append(SensitiveHit(word, comment))
     partners: dict[str, list[str]] = defaultdict(list)
     for kol in ctx.config.kols:
         partners[kol.platform].append(kol.id)
@@ -108,7 +96,7 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         for post in store.signals.posts_of_authors(platform, ids, since=since, until=ctx.now):
             word = sensitive_word(post.text, rule)
             if word:
-                threads[(post.platform, post.id)].words.append((word, None, post))
+                threads[(post.platform, post.id)].hits.append(SensitiveHit(word, post=post))
     # Posts watched by link (the campaign's own videos) are read like a partner's uploads.
     watched = [(p, post_id) for p in ("weibo", "douyin") for post_id in store.watch.watched_ids(p)]
     for key, post in sorted(store.signals.posts_by_keys(watched).items()):
@@ -116,8 +104,8 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         if not word or not since <= post.created_at <= ctx.now:
             continue
         known = threads.get(key)  # a partner's post already found above is not added twice
-        if known is None or all(found is None for *_, found in known.words):
-            threads[key].words.append((word, None, post))
+        if known is None or all(hit.post is None for hit in known.hits):
+            threads[key].hits.append(SensitiveHit(word, post=post))
     if not threads:
         return []
     posts = store.signals.posts_by_keys(threads)
@@ -147,76 +135,8 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         post.platform, post.id, since=since, until=ctx.now, label="negative"
     )
     terms = top_terms([c.text for c in negatives])
-    platform = ctx.platform(post.platform)
-    if verdict.by_share:
-        title = ctx.t(
-            "negative.title", platform=platform, share=render.pct(verdict.share), n=verdict.scored
-        )
-    elif verdict.by_rise:
-        title = ctx.t(
-            "negative.rise_title",
-            platform=platform,
-            p0=render.pct(verdict.before_share),
-            share=render.pct(verdict.share),
-        )
-    else:
-        title = ctx.t("negative.word_title", platform=platform, word=thread.words[0][0])
-    lines = [
-        post_line(ctx, post),
-        ctx.t(
-            "negative.counts",
-            hours=render.hours(rule.window),
-            n=verdict.scored,
-            neg=verdict.negative,
-            share=render.pct(verdict.share),
-            lb=render.pct(verdict.lower),
-        ),
-    ]
-    if verdict.by_rise:
-        lines.append(
-            ctx.t(
-                "negative.rise",
-                n0=verdict.before_scored,
-                p0=render.pct(verdict.before_share),
-                share=render.pct(verdict.share),
-            )
-        )
-    words = []
-    for word, comment, kol_post in thread.words[:3]:
-        if comment is not None:
-            lines.append(
-                ctx.t(
-                    "negative.word_comment",
-                    word=word,
-                    author=render.mask(comment.author_id),
-                    likes=render.count(comment.likes or 0),
-                )
-            )
-            words.append({"word": word, "comment": comment.id, "likes": comment.likes or 0})
-        elif kol_post is not None:
-            lines.append(
-                ctx.t("negative.word_post", word=word, name=render.quote(kol_post.author_name, 24))
-            )
-            words.append({"word": word, "post": kol_post.id})
-    if terms:
-        lines.append(ctx.t("terms", terms=render.join_terms(ctx.language, terms)))
-    word_comments = [c for _, c, _ in thread.words if c is not None]
-    samples = word_comments + [c for c in negatives if c not in word_comments]
-    lines += sample_lines(ctx, samples)
-    lines.append(
-        ctx.t(
-            "rule",
-            rule=ctx.t(
-                "negative.rule",
-                threshold=render.pct(rule.negative_share),
-                min=rule.min_comments,
-                ratio=rule.rise_ratio,
-                rise_min=render.pct(rule.rise_min_share),
-                likes=rule.sensitive_min_likes,
-            ),
-        )
-    )
-    lines.append(ctx.t("time", time=ctx.time(ctx.now)))
+    word_comments = [hit.comment for hit in thread.hits if hit.comment is not None]
+    samples = representative(word_comments + [c for c in negatives if c not in word_comments])
     critical = (
         verdict.by_share
         and verdict.lower >= rule.critical_share
@@ -227,7 +147,7 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         for name, hit in (
             ("share", verdict.by_share),
             ("rise", verdict.by_rise),
-            ("sensitive", bool(thread.words)),
+            ("sensitive", bool(thread.hits)),
         )
         if hit
     ]
@@ -239,7 +159,7 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         "share": round(verdict.share, 4),
         "wilson_lower": round(verdict.lower, 4),
         "before": {"scored": verdict.before_scored, "share": round(verdict.before_share, 4)},
-        "sensitive": words,
+        "sensitive": [_hit_evidence(hit) for hit in thread.hits[:3]],
         "terms": terms,
         "samples": sample_evidence(samples),
         "thresholds": {
@@ -258,8 +178,14 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         platform=post.platform,  # type: ignore[arg-type]
         subject_id=post.id,
         severity="critical" if critical else "warning",
-        title=title,
-        text="\n".join(lines),
+        facts=NegativeThreadFacts(
+            post=post,
+            verdict=verdict,
+            hits=tuple(thread.hits),
+            terms=tuple(terms),
+            samples=samples,
+            rule=rule,
+        ),
         level=verdict.share,
         volume=float(verdict.negative),
         url=post_url(ctx, post),
@@ -267,3 +193,9 @@ def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Fi
         cooldown=rule.cooldown,
         window=rule.window,
     )
+
+
+def _hit_evidence(hit: SensitiveHit) -> dict[str, Any]:
+    if hit.comment is not None:
+        return {"word": hit.word, "comment": hit.comment.id, "likes": hit.comment.likes or 0}
+    return {"word": hit.word, "post": hit.post.id if hit.post else None}

@@ -14,20 +14,18 @@ import itertools
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts import render
 from alerts.rules.base import (
     Context,
     Finding,
     post_author,
-    post_line,
     post_url,
+    representative,
     sample_evidence,
-    sample_lines,
     top_terms,
 )
+from alerts.rules.facts import Baseline, TopicTrendingFacts, TrendingFacts
 from monitor.store import Store
 from monitor.store.signals import MetricPoint, PostFacts
 from nlp.trends import median_mad, robust_z
@@ -90,14 +88,6 @@ def last_rates(series: Series) -> tuple[float, float] | None:
         span = (t1 - t0).total_seconds() / 3600
         rates.append(max(v1 - v0, 0.0) / span if span > 0 else 0.0)
     return rates[0], rates[1]
-
-
-@dataclass(frozen=True)
-class Baseline:
-    basis: str  # author | topic | none
-    value: float
-    count: int
-    z: float | None = None
 
 
 def post_velocity_burst(
@@ -249,65 +239,12 @@ def _finding(
 ) -> Finding:
     rule = ctx.config.alerts.trending
     previous, last, gained = burst
-    floor = rule.min_interactions / (rule.window / 3600)
     comments = store.signals.thread_comments(
         post.platform, post.id, since=ctx.ago(rule.window * 6), until=ctx.now, limit=200
     )
     terms = top_terms([c.text for c in comments])
-    window_text = render.duration(ctx.language, rule.window)
-    lines = [
-        post_line(ctx, post),
-        ctx.t(
-            "trending.counts",
-            window=window_text,
-            gained=render.count(gained),
-            r1=render.count(previous),
-            r2=render.count(last),
-        ),
-    ]
+    samples = representative(comments)
     plays = last_rates(plays_series(post, points))
-    if plays is not None and plays[1] > 0:
-        lines.append(ctx.t("trending.plays", plays=render.count(plays[1])))
-    if baseline.basis == "author":
-        lines.append(
-            ctx.t("trending.base_author", k=baseline.count, baseline=render.count(baseline.value))
-        )
-    elif baseline.basis == "topic":
-        lines.append(
-            ctx.t(
-                "trending.base_topic",
-                k=baseline.count,
-                baseline=render.count(baseline.value),
-                z=render.ratio(baseline.z or 0.0),
-            )
-        )
-    else:
-        lines.append(
-            ctx.t("trending.base_none", floor=render.count(floor), ratio=rule.growth_ratio)
-        )
-    if terms:
-        lines.append(ctx.t("terms", terms=render.join_terms(ctx.language, terms)))
-    lines += sample_lines(ctx, comments)
-    lines.append(
-        ctx.t(
-            "rule",
-            rule=ctx.t(
-                "trending.rule",
-                growth=rule.growth_ratio,
-                z=rule.min_z,
-                window=window_text,
-                min=rule.min_interactions,
-            ),
-        )
-    )
-    lines.append(ctx.t("time", time=ctx.time(ctx.now)))
-    title = ctx.t(
-        "trending.title",
-        platform=ctx.platform(post.platform),
-        author=post_author(post),
-        rate=render.count(last),
-        ratio=render.ratio(ratio),
-    )
     evidence = {
         "post": {"platform": post.platform, "id": post.id, "author": post_author(post)},
         "velocity_per_hour": [round(previous, 1), round(last, 1)],
@@ -320,7 +257,7 @@ def _finding(
         },
         "ratio": round(ratio, 2),
         "terms": terms,
-        "samples": sample_evidence(comments),
+        "samples": sample_evidence(samples),
         "thresholds": {
             "window_seconds": rule.window,
             "min_interactions": rule.min_interactions,
@@ -334,8 +271,18 @@ def _finding(
         platform=post.platform,  # type: ignore[arg-type]
         subject_id=post.id,
         severity="info",
-        title=title,
-        text="\n".join(lines),
+        facts=TrendingFacts(
+            post=post,
+            previous_rate=previous,
+            last_rate=last,
+            gained=gained,
+            plays_rate=plays[1] if plays is not None and plays[1] > 0 else None,
+            baseline=baseline,
+            ratio=ratio,
+            terms=tuple(terms),
+            samples=samples,
+            rule=rule,
+        ),
         level=ratio,
         volume=last,
         url=post_url(ctx, post),
@@ -388,26 +335,6 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
         if burst is None:
             continue
         previous, last, median, ratio, z = burst
-        metric = ctx.t(f"metric.{platform}")
-        lines = [
-            ctx.t(
-                "topic.counts",
-                r1=render.count(previous),
-                r2=render.count(last),
-                views=render.count(latest[(platform, topic)]),
-                z=render.ratio(z),
-            ),
-            ctx.t(
-                "rule",
-                rule=ctx.t(
-                    "topic.rule",
-                    growth=rule.topic_growth_ratio,
-                    z=rule.min_z,
-                    min=render.count(rule.topic_min_views_per_hour),
-                ),
-            ),
-            ctx.t("time", time=ctx.time(ctx.now)),
-        ]
         findings.append(
             Finding(
                 rule="topic_trending",
@@ -415,15 +342,16 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
                 platform=platform,  # type: ignore[arg-type]
                 subject_id=topic,
                 severity="info",
-                title=ctx.t(
-                    "topic.title",
+                facts=TopicTrendingFacts(
+                    platform=platform,
                     topic=topic,
-                    platform=ctx.platform(platform),
-                    metric=metric,
-                    rate=render.count(last),
-                    baseline=render.count(median),
+                    previous_rate=previous,
+                    last_rate=last,
+                    median_before=median,
+                    z=z,
+                    views=latest[(platform, topic)],
+                    rule=rule,
                 ),
-                text="\n".join(lines),
                 level=ratio,
                 volume=last,
                 evidence={

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from alerts import render
-from alerts.rules.base import Context, Finding, post_author, post_url
+from alerts.rules.base import Context, Finding, post_url
+from alerts.rules.facts import UgcFacts, UgcItemFacts
 from monitor.store import Store
-from nlp.ugc import detect_nomination
+from nlp.ugc import select_ugc
 
 
 def run(store: Store, ctx: Context) -> list[Finding]:
@@ -16,65 +16,30 @@ def run(store: Store, ctx: Context) -> list[Finding]:
         return []
     after = int(state.data.get("after_pk", 0)) if state else 0
     through = store.signals.last_scored_post_pk()
-    items = []
-    for post in store.signals.ugc_posts(
+    posts = store.signals.ugc_posts(
         after_pk=after, created_since=ctx.ago(rule.lookback), until=ctx.now
-    ):
-        if post.pk > through:
-            continue
-        nomination = detect_nomination(post.text)
-        if (post.ugc_score or 0) >= rule.min_score or nomination is not None:
-            items.append((post, nomination))
-    if not items:
-        return []
-    # nominations first, then by score
-    items.sort(key=lambda item: (item[1] is None, -(item[0].ugc_score or 0), item[0].pk))
-    shown = items[: rule.max_items]
-    lines = []
-    evidence_items = []
-    for post, nomination in shown:
-        nominated = (
-            ctx.t(
-                "ugc.nomination",
-                role=render.quote(nomination.role, 12),
-                person=render.quote(nomination.person or "", 12),
-            )
-            if nomination
-            else ""
-        )
-        lines.append(
-            ctx.t(
-                "ugc.item",
-                author=post_author(post),
-                excerpt=render.quote(post.text, 50),
-                score=f"{post.ugc_score or 0:.2f}",
-                nomination=nominated,
-            )
-        )
-        url = post_url(ctx, post)
-        if url:
-            lines.append(f"  {url}")
-        evidence_items.append(
-            {
-                "platform": post.platform,
-                "id": post.id,
-                "score": post.ugc_score,
-                "nomination": nomination.role if nomination else None,
-                "url": url,
-            }
-        )
-    lines.append(
-        ctx.t(
-            "rule",
-            rule=ctx.t(
-                "ugc.rule",
-                min=rule.min_score,
-                hours=render.hours(rule.batch_every),
-                max=rule.max_items,
-            ),
-        )
     )
-    lines.append(ctx.t("time", time=ctx.time(ctx.now)))
+    selection = select_ugc(
+        ((post, post.text, post.ugc_score) for post in posts if post.pk <= through),
+        min_score=rule.min_score,
+        limit=rule.max_items,
+    )
+    if not selection.worth:
+        return []
+    items = tuple(
+        UgcItemFacts(pick.item, pick.nomination, post_url(ctx, pick.item))
+        for pick in selection.shown
+    )
+    evidence_items = [
+        {
+            "platform": item.post.platform,
+            "id": item.post.id,
+            "score": item.post.ugc_score,
+            "nomination": item.nomination.role if item.nomination else None,
+            "url": item.url,
+        }
+        for item in items
+    ]
     return [
         Finding(
             rule="ugc",
@@ -82,13 +47,12 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             platform=None,
             subject_id="ugc",
             severity="info",
-            title=ctx.t("ugc.title", n=len(items)),
-            text="\n".join(lines),
-            volume=float(len(items)),
+            facts=UgcFacts(items=items, total=selection.worth, rule=rule),
+            volume=float(selection.worth),
             evidence={
                 "items": evidence_items,
-                "total": len(items),
-                "nominations": sum(1 for _, n in items if n is not None),
+                "total": selection.worth,
+                "nominations": selection.nominations,
                 "thresholds": {
                     "min_score": rule.min_score,
                     "batch_every_seconds": rule.batch_every,

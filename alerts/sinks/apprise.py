@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 import apprise
 
-from alerts import render
+from alerts import i18n
 from alerts.sinks.base import (
     Outgoing,
     PermanentError,
@@ -140,7 +140,7 @@ class AppriseSink(Sink):
         body = [markdown_escape(line) for line in message.body_lines()]
         link = message.link()
         if link:
-            label = "查看原帖" if render.lang_of(message.language) == "zh" else "Open the post"
+            label = i18n.t(message.language, "button.open_post")
             target = link.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
             body.append(f"[{label}]({target})")
         body.append(f"_{markdown_escape(message.footer())}_")

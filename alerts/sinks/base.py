@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from alerts import render
+from alerts import i18n, safe_text
 from monitor.config import SinkConfig
 from monitor.runtime.delays import clamp_delay, retry_after_seconds
 
@@ -93,21 +93,20 @@ class Outgoing:
         return self.alert_ids[0]
 
     def title_line(self) -> str:
-        severity = render.severity_name(self.language, self.severity)
-        if render.lang_of(self.language) == "zh":
-            return f"【{severity}】{render.clean_line(self.title)}"
-        return f"[{severity}] {render.clean_line(self.title)}"
+        severity = i18n.severity_name(self.language, self.severity)
+        title = safe_text.clean_line(self.title)
+        return i18n.t(self.language, "alert.title_line", severity=severity, title=title)
 
     def body_lines(self) -> list[str]:
-        return [render.clean_line(line) for line in self.text.split("\n") if line.strip()]
+        return [safe_text.clean_line(line) for line in self.text.split("\n") if line.strip()]
 
     def link(self) -> str | None:
-        return render.safe_url(self.url)
+        return safe_text.safe_url(self.url)
 
     def footer(self) -> str:
-        ref = f"#{self.alert_id} · {render.clean_line(self.dedupe_key)}"
+        ref = f"#{self.alert_id} · {safe_text.clean_line(self.dedupe_key)}"
         if self.possible_duplicate:
-            ref += render.t(self.language, "duplicate")
+            ref += i18n.t(self.language, "alert.duplicate")
         return ref
 
     def record(self) -> dict[str, Any]:
@@ -133,7 +132,7 @@ class Outgoing:
         lines = [self.title_line(), *self.body_lines()]
         link = self.link()
         if link:
-            lines.append(render.t(self.language, "link", url=link))
+            lines.append(i18n.t(self.language, "alert.link", url=link))
         lines.append(self.footer())
         return lines
 

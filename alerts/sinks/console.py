@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from alerts import render
+from alerts import safe_text
 from alerts.sinks.base import Outgoing, Sink
 
 
@@ -18,8 +18,8 @@ class ConsoleSink(Sink):
     async def send(self, message: Outgoing) -> None:
         stream = self.stream or sys.stdout
         if self.config.brief:  # one line per alert (`brief = true`, as the demo's live view)
-            stream.write(render.plain(message.title_line()) + "\n")
+            stream.write(safe_text.plain(message.title_line()) + "\n")
         else:
-            stream.write(render.plain("\n".join(message.plain_lines())) + "\n\n")
+            stream.write(safe_text.plain("\n".join(message.plain_lines())) + "\n\n")
         stream.flush()
         self.meter.sent()

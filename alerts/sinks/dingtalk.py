@@ -16,8 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 
-from alerts import render
-from alerts.digest import chat as digest_chat
+from alerts import chat_markup, safe_text
 from alerts.sinks.base import Outgoing, Sink, post_json
 from alerts.sinks.wecom import check_errcode
 from monitor.config import SinkConfig
@@ -46,10 +45,10 @@ class DingtalkSink(Sink):
         self._key = self.secret(config.secret_env, env)
 
     def payload(self, message: Outgoing) -> dict[str, object]:
-        if digest_chat.is_digest(message):
-            return digest_chat.dingtalk_payload(message)  # markdown, within the service's limit
-        content = render.fit_lines(
-            message.plain_lines(), TEXT_LIMIT_BYTES, render.utf8_len, keep_last=2
+        if chat_markup.is_digest(message):
+            return chat_markup.dingtalk_payload(message)  # markdown, within the service's limit
+        content = safe_text.fit_lines(
+            message.plain_lines(), TEXT_LIMIT_BYTES, safe_text.utf8_len, keep_last=2
         )
         return {
             "msgtype": "text",

@@ -14,8 +14,7 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 
-from alerts import render
-from alerts.digest import chat as digest_chat
+from alerts import chat_markup, i18n, safe_text
 from alerts.sinks.base import (
     Outgoing,
     PermanentError,
@@ -48,20 +47,20 @@ class FeishuSink(Sink):
         self._key = self.secret(config.secret_env, env)
 
     def payload(self, message: Outgoing) -> dict[str, object]:
-        if digest_chat.is_digest(message):
-            return self._signed(digest_chat.feishu_payload(message))  # an interactive card
+        if chat_markup.is_digest(message):
+            return self._signed(chat_markup.feishu_payload(message))  # an interactive card
         lines = [*message.body_lines()]
-        body_text = render.fit_lines(
-            [*lines, message.footer()], BODY_LIMIT_BYTES // 2, render.utf8_len, keep_last=1
+        body_text = safe_text.fit_lines(
+            [*lines, message.footer()], BODY_LIMIT_BYTES // 2, safe_text.utf8_len, keep_last=1
         ).split("\n")
         content: list[list[dict[str, str]]] = [
             [{"tag": "text", "text": line}] for line in body_text
         ]
         link = message.link()
         if link:
-            label = "查看原帖" if render.lang_of(message.language) == "zh" else "Open the post"
+            label = i18n.t(message.language, "button.open_post")
             content.insert(len(content) - 1, [{"tag": "a", "text": label, "href": link}])
-        locale = "zh_cn" if render.lang_of(message.language) == "zh" else "en_us"
+        locale = "zh_cn" if i18n.lang_of(message.language) == "zh" else "en_us"
         return self._signed(
             {
                 "msg_type": "post",

@@ -1,6 +1,6 @@
 """Telegram through python-telegram-bot: one message per alert to each chat in `chat_ids`.
 
-HTML parse mode with every piece of alert text escaped (`render.escape_html`); our own markup
+HTML parse mode with every piece of alert text escaped (`safe_text.escape_html`); our own markup
 is only the bold title, the post link and the italic footer. Messages longer than Telegram's
 4,096 characters are split between lines; each part Telegram accepts is reported
 (`Outgoing.part_sent`, kept in the outbox), and a retry sends only the parts not yet
@@ -51,8 +51,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from alerts import render
-from alerts.digest import chat as digest_chat
+from alerts import chat_markup, i18n, safe_text
 from alerts.sinks.base import (
     Meter,
     Outgoing,
@@ -68,17 +67,10 @@ from monitor.runtime.delays import MAX_DELAY, clamp_delay
 MESSAGE_LIMIT = 4096  # characters (UTF-16 code units) after entity parsing
 READ_TIMEOUT = 20.0  # seconds for Telegram's answer (after it, the outcome is unknown)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-_BUTTONS = {
-    "zh": ("已知悉", "静音 24 小时", "查看原帖"),
-    "en": ("Acknowledge", "Mute 24 h", "Open the post"),
-}
-MUTE_BUTTON_SECONDS = 24 * 3600  # what the mute button promises
-# A quoted comment's label buttons: "{n}" is its place among the quoted comments (1, 2, 3).
-_LABEL_BUTTONS = {
-    "zh": ("第{n}条：正面", "中性", "负面"),
-    "en": ("#{n} positive", "neutral", "negative"),
-}
-LABEL_CODES = ("p", "u", "n")  # positive, neutral, negative in callback data
+MUTE_BUTTON_SECONDS = 24 * 3600  # what the mute button ("button.mute") promises
+# positive, neutral, negative: the label buttons, and their codes in callback data
+LABELS = (("positive", "p"), ("neutral", "u"), ("negative", "n"))
+LABEL_CODES = tuple(code for _, code in LABELS)
 MAX_LABEL_ROWS = 3
 
 
@@ -117,25 +109,24 @@ def _library_loggers() -> list[logging.Logger]:
 
 def html_chunks(message: Outgoing, limit: int = MESSAGE_LIMIT) -> list[str]:
     """The message as Telegram HTML, split between lines into chunks of at most `limit`."""
-    language = render.lang_of(message.language)
-    lines = [f"<b>{render.escape_html(message.title_line())}</b>"]
+    lines = [f"<b>{safe_text.escape_html(message.title_line())}</b>"]
     for line in message.body_lines():
         # a single overlong line is cut before escaping, so no entity is cut in half
-        for piece in render.split_lines([line], limit // 2, render.utf16_len):
-            lines.append(render.escape_html(piece))
+        for piece in safe_text.split_lines([line], limit // 2, safe_text.utf16_len):
+            lines.append(safe_text.escape_html(piece))
     link = message.link()
     if link:
-        label = _BUTTONS[language][2]
-        lines.append(f'<a href="{render.escape_html(link)}">{label}</a>')
-    lines.append(f"<i>{render.escape_html(message.footer())}</i>")
-    return render.split_lines(lines, limit, render.utf16_len)
+        label = i18n.t(message.language, "button.open_post")
+        lines.append(f'<a href="{safe_text.escape_html(link)}">{label}</a>')
+    lines.append(f"<i>{safe_text.escape_html(message.footer())}</i>")
+    return safe_text.split_lines(lines, limit, safe_text.utf16_len)
 
 
 def buttons(message: Outgoing) -> InlineKeyboardMarkup | None:
     if not message.buttons or len(message.alert_ids) != 1:
         return None
-    language = render.lang_of(message.language)
-    ack = _BUTTONS[language][0]
+    language = i18n.lang_of(message.language)
+    ack = i18n.t(language, "button.ack")
     rows = [
         [
             InlineKeyboardButton(ack, callback_data=f"ack:{message.alert_id}"),
@@ -150,19 +141,17 @@ def buttons(message: Outgoing) -> InlineKeyboardMarkup | None:
 
 
 def mute_button(language: str, alert_id: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        _BUTTONS[render.lang_of(language)][1], callback_data=f"mute:{alert_id}"
-    )
+    return InlineKeyboardButton(i18n.t(language, "button.mute"), callback_data=f"mute:{alert_id}")
 
 
 def label_row(language: str, alert_id: int, index: int) -> list[InlineKeyboardButton]:
-    """Positive / neutral / negative for the quoted comment `evidence["samples"][index]`."""
-    texts = _LABEL_BUTTONS[render.lang_of(language)]
+    """Positive / neutral / negative for the quoted comment `evidence["samples"][index]`;
+    the first button says which comment ("第2条：正面")."""
+    texts = [i18n.name(language, "label", label) for label, _ in LABELS]
+    texts[0] = i18n.t(language, "button.label", n=index + 1, label=texts[0])
     return [
-        InlineKeyboardButton(
-            text.format(n=index + 1), callback_data=f"lab:{alert_id}:{index}:{code}"
-        )
-        for text, code in zip(texts, LABEL_CODES, strict=True)
+        InlineKeyboardButton(text, callback_data=f"lab:{alert_id}:{index}:{code}")
+        for text, (_, code) in zip(texts, LABELS, strict=True)
     ]
 
 
@@ -235,8 +224,8 @@ class TelegramSink(Sink):
         self._filtered.clear()
 
     def messages_for(self, message: Outgoing) -> int:
-        if digest_chat.is_digest(message):
-            return 2 if digest_chat.document(message) is not None else 1
+        if chat_markup.is_digest(message):
+            return 2 if chat_markup.document(message) is not None else 1
         chunks = len(html_chunks(message))
         return chunks - min(message.parts_sent, chunks - 1)
 
@@ -244,9 +233,9 @@ class TelegramSink(Sink):
         if self._bot is None:
             raise TransientError("not opened")
         bot = _Paced(self._bot, self.meter)
-        if digest_chat.is_digest(message):
+        if chat_markup.is_digest(message):
             try:  # the short summary, with the HTML page attached as a document
-                await digest_chat.send_telegram(bot, self.chat_id, message)
+                await chat_markup.send_telegram(bot, self.chat_id, message)
             except TelegramError as err:
                 raise self._translate(err) from None
             return

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from alerts import render
-from alerts.digest import chat as digest_chat
+from alerts import chat_markup, safe_text
 from alerts.sinks.base import (
     Outgoing,
     PermanentError,
@@ -43,10 +42,10 @@ class WecomSink(Sink):
         self._url = self.secret(config.url_env, env)
 
     def payload(self, message: Outgoing) -> dict[str, object]:
-        if digest_chat.is_digest(message):
-            return digest_chat.wecom_payload(message)  # markdown, within the service's limit
-        content = render.fit_lines(
-            message.plain_lines(), TEXT_LIMIT_BYTES, render.utf8_len, keep_last=2
+        if chat_markup.is_digest(message):
+            return chat_markup.wecom_payload(message)  # markdown, within the service's limit
+        content = safe_text.fit_lines(
+            message.plain_lines(), TEXT_LIMIT_BYTES, safe_text.utf8_len, keep_last=2
         )
         return {"msgtype": "text", "text": {"content": content}}
 

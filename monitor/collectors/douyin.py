@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from monitor.collectors.douyin_comments import CommentWalker, comment_candidates
-from monitor.collectors.walk import Trail, Warnings
+from monitor.collectors.walk import Trail, Warnings, log_skipped
 from monitor.config import Config
 from monitor.errors import CollectorError, ParseError
 from monitor.models import AuthorKind, Cursor, Post
@@ -43,10 +43,10 @@ from monitor.parse.douyin import (
 )
 from monitor.parse.edge import Skipped
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import Fetcher, HttpResponse
+from monitor.runtime.fetch import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
-from monitor.watch import Resolver, config_watches, resolve_pending
+from monitor.watch import Resolver, due_watched
 
 log = logging.getLogger(__name__)
 
@@ -136,13 +136,6 @@ class DouyinCollector:
     def _quirk(self, where: str, what: str) -> None:
         """A trap met: logged once per place and kind, then quietly."""
         self._warnings.walk_ended(f"douyin {where}", what, "watermark kept")
-
-    def _log_skipped(self, where: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> None:
-        for record in skipped:
-            log.warning(
-                "douyin %s: skipped %s %s, its neighbours kept: %s",
-                where, record.kind, record.id, record.reason,
-            )  # fmt: skip
 
     # --- challenges ----------------------------------------------------------------------
 
@@ -240,7 +233,7 @@ class DouyinCollector:
                 response, page = await page_at(cursor)
                 quirk = _list_quirk(page)
                 parsed, skipped = parse_awemes(page.awemes, response.date, self.base)
-                self._log_skipped(key, [*page.skipped, *skipped])
+                log_skipped(log, f"douyin {key}", [*page.skipped, *skipped])
                 self._learn_ch_ids(tuple(aweme for aweme, _ in parsed))
                 stamps = []
                 for aweme, post in parsed:
@@ -302,7 +295,8 @@ class DouyinCollector:
             try:
                 post = parse_aweme_detail(payload, response.date, self.base)
             except ParseError as err:
-                self._log_skipped(f"post_counts {post_id}", [Skipped("video", post_id, str(err))])
+                dropped = [Skipped("video", post_id, str(err))]
+                log_skipped(log, f"douyin post_counts {post_id}", dropped)
                 continue
             if post is None:
                 self._removed.add(post_id)
@@ -316,15 +310,12 @@ class DouyinCollector:
         with: short links resolved once (one paced request each), then one `aweme/detail/`
         per video whose counts were not read for `kol_posts`/2. Comments follow like any
         stored video's."""
-        self.store.watch.sync_config_watches(config_watches(self.config), self.clock.now())
-        if self.resolver is not None:
-            for problem in await resolve_pending(self.store, "douyin", self.resolver):
-                self._quirk("watched", problem)
-        # This source may run first in a pass: the platform's last Date may be a pass old.
-        now = max(self.platform_now(), self.clock.now())
-        due = self.store.watch.watched_due(
-            "douyin", observed_before=now - timedelta(seconds=self.config.schedule.kol_posts / 2)
-        )
+        due, problems = await due_watched(
+            self.store, self.config, "douyin", clock=self.clock,
+            platform_now=self.platform_now(), resolver=self.resolver,
+        )  # fmt: skip
+        for problem in problems:
+            self._quirk("watched", problem)
         posts = []
         for post_id in [p for p in due if p not in self._removed]:
             response, payload = await self._get(

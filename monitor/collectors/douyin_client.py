@@ -1,15 +1,18 @@
 """How Douyin's web API is reached in each mode: the fetcher a collector is given.
 
-- `browser`: `BrowserFetcher` on a www.douyin.com page; the page's own SDK signs every
+- `browser`: `BrowserTransport` on a www.douyin.com page; the page's own SDK signs every
   `fetch()` made from it (msToken, a_bogus, verifyFp, fp, the x-secsdk-web-signature header),
   and pingfan never sets any of them (`SECURITY_PARAMS`). `PARAMS_SCRIPT` adds the ordinary
   parameters (version_code, pc_client_type...) as the page's own first request carried them
   (`performance.getEntriesByType('resource')`), falling back on `_COMMON` with one warning;
   `READY_SCRIPT` holds every request until that first request has been made.
-- `http`: `SignedFetcher` over aiohttp: the same common parameters for a fixed desktop Chrome
-  User-Agent, then whatever a pluggable signer adds. No signer is built in; without one the
-  real site answers with empty bodies (reported as a block).
+- `http`: aiohttp with `SignedQuery`, the transport's auth hook: the same common parameters
+  for a fixed desktop Chrome User-Agent, then whatever a pluggable signer adds. No signer is
+  built in; without one the real site answers with empty bodies (reported as a block).
 - `open_platform`: plain aiohttp with the KOL's `access-token` header (see douyin_open.py).
+
+Either way the one `Fetcher` paces, gates, retries and counts, and refuses a request in which
+a collector set a security parameter itself.
 """
 
 from __future__ import annotations
@@ -17,17 +20,18 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from typing import Protocol, cast
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode
 
 from monitor.config import ConfigError, DouyinConfig, read_cookie
 from monitor.parse.douyin import wall_in
 from monitor.runtime.body import MB
-from monitor.runtime.browser import BrowserFetcher, BrowserOptions
+from monitor.runtime.browser import BrowserOptions, BrowserTransport
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import Fetcher, Gate, HttpClient, HttpResponse
+from monitor.runtime.fetch import Fetcher, Gate, Request, Transport
+from monitor.runtime.http import AiohttpTransport
 from monitor.runtime.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,11 @@ HTTP_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/125.0.0.0 Safari/537.36"
 )
+HTTP_HEADERS = {
+    "User-Agent": HTTP_USER_AGENT,
+    "Accept": "application/json, text/plain, */*",
+    "Accept-Language": "zh-CN,zh;q=0.9",
+}
 # The common parameters of www.douyin.com's own requests (MediaCrawler and f2 send the same
 # set); browser_name/browser_version must agree with the User-Agent or the answer is empty.
 _COMMON = {
@@ -137,37 +146,27 @@ def load_signer(spec: str) -> Signer | None:
     return cast(Signer, found)
 
 
-class SignedFetcher:
-    """http mode: aiohttp with the common parameters and the signer's additions, in the
-    order they were signed (so the URL is built here, not re-encoded by the client)."""
+@dataclass(frozen=True)
+class SignedQuery:
+    """http mode's auth hook on the aiohttp transport: the common parameters, then the
+    signer's additions, in the order they were signed (so the URL is built here, not
+    re-encoded by the client)."""
 
-    def __init__(self, client: HttpClient, signer: Signer | None, user_agent: str) -> None:
-        self.client = client
-        self.signer = signer
-        self.user_agent = user_agent
-        self.requests = 0
-        self._common = common_params(user_agent)
+    signer: Signer | None
+    user_agent: str
 
-    async def get(
-        self,
-        url: str,
-        params: Mapping[str, str | int] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> HttpResponse:
-        query = urlencode({**self._common, **{k: str(v) for k, v in (params or {}).items()}})
+    def apply(self, request: Request) -> Request:
+        query = urlencode({**common_params(self.user_agent), **dict(request.params)})
         if self.signer is not None:
             extra = self.signer(query, self.user_agent)
             if extra:
                 query += "&" + urlencode(dict(extra))
-        self.requests += 1
-        return await self.client.get(f"{url}?{query}", None, headers)
+        return replace(request, url=f"{request.url}?{query}", params=())
 
 
-@asynccontextmanager
-async def web_fetcher(
-    settings: DouyinConfig, pacer: Pacer, clock: Clock, gate: Gate
-) -> AsyncIterator[Fetcher]:
-    """The fetcher of `browser` or `http` mode, open for as long as the platform runs."""
+def web_fetcher(settings: DouyinConfig, pacer: Pacer, clock: Clock, gate: Gate) -> Fetcher:
+    """The fetcher of `browser` or `http` mode, to be opened (`async with`) for as long as
+    the platform runs."""
     cookie, dropped = drop_page_load_cookies(
         read_cookie(settings.cookie_env, key="douyin.cookie_env")
     )
@@ -178,6 +177,7 @@ async def web_fetcher(
             ", ".join(dropped),
         )
     base = settings.base_url.rstrip("/")
+    transport: Transport
     if settings.mode == "browser":
         options = BrowserOptions(
             chromium_path=settings.chromium_path,
@@ -192,30 +192,32 @@ async def web_fetcher(
             cookie=cookie,
             params_script=PARAMS_SCRIPT,
             ready_script=READY_SCRIPT,
-            forbidden_params=SECURITY_PARAMS,
             wall_check=wall_in,
             max_body_bytes=settings.max_response_mb * MB,
             headless=settings.headless,
         )
-        async with BrowserFetcher(
-            name="douyin", pacer=pacer, options=options, clock=clock, gate=gate
-        ) as browser:
-            yield browser
-        return
-    signer = load_signer(settings.signer)
-    headers = {
-        "User-Agent": HTTP_USER_AGENT,
-        "Accept": "application/json, text/plain, */*",
-        "Accept-Language": "zh-CN,zh;q=0.9",
-    }
-    async with HttpClient(
+        transport = BrowserTransport(name="douyin", options=options)
+    else:
+        signed = SignedQuery(load_signer(settings.signer), HTTP_USER_AGENT)
+        transport = AiohttpTransport(
+            name="douyin", timeout=settings.timeout, headers=HTTP_HEADERS, cookie=cookie,
+            max_body_bytes=settings.max_response_mb * MB, auth=signed,
+        )  # fmt: skip
+    return douyin_fetcher(transport, pacer, clock, gate)
+
+
+def douyin_fetcher(
+    transport: Transport, pacer: Pacer, clock: Clock, gate: Gate | None, **policy: Any
+) -> Fetcher:
+    """Douyin's request policy over either transport: no security parameter from a collector,
+    and one request at a time on a browser page. `policy`: the fetcher's retries, backoff."""
+    return Fetcher(
         name="douyin",
+        transport=transport,
         pacer=pacer,
-        timeout=settings.timeout,
         clock=clock,
-        headers=headers,
-        cookie=cookie,
         gate=gate,
-        max_body_bytes=settings.max_response_mb * MB,
-    ) as client:
-        yield SignedFetcher(client, signer, HTTP_USER_AGENT)
+        single_flight=isinstance(transport, BrowserTransport),
+        refused_params=SECURITY_PARAMS,
+        **policy,
+    )

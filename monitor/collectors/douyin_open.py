@@ -53,7 +53,7 @@ from monitor.parse.douyin_open import (
 from monitor.parse.edge import parse_each
 from monitor.runtime.body import MB
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import Fetcher, HttpResponse
+from monitor.runtime.fetch import Fetcher, HttpResponse
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
 

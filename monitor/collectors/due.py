@@ -15,7 +15,7 @@ from monitor.errors import ParseError
 from monitor.models import Cursor, from_iso, to_utc_iso
 from monitor.parse.edge import short
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import report_left, time_is_up
+from monitor.runtime.fetch import report_left, time_is_up
 from monitor.store import Store
 
 Plan = Callable[[], list[tuple[str, int]]]

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
+from monitor.parse.edge import Skipped
+
 log = logging.getLogger(__name__)
 
 UNCHANGED = "a cursor that does not move"
@@ -55,3 +57,12 @@ class Warnings:
         level = logging.DEBUG if (where, reason) in self.seen else logging.WARNING
         self.seen.add((where, reason))
         log.log(level, "%s: %s; walk ended, %s", where, reason, outcome)
+
+
+def log_skipped(logger: logging.Logger, where: str, skipped: Iterable[Skipped]) -> None:
+    """Each record a page dropped while its neighbours were kept, with the reason."""
+    for record in skipped:
+        logger.warning(
+            "%s: skipped %s %s, its neighbours kept: %s",
+            where, record.kind, record.id, record.reason,
+        )  # fmt: skip

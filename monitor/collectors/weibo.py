@@ -16,11 +16,11 @@ from functools import partial
 from typing import Any
 
 from monitor.collectors.due import due_threads, visit_due_threads
-from monitor.collectors.walk import Trail, Warnings
+from monitor.collectors.walk import Trail, Warnings, log_skipped
 from monitor.config import Config
 from monitor.errors import AuthExpired, ParseError
 from monitor.models import AuthorKind, Comment, Cursor, Post, from_iso, to_utc_iso
-from monitor.parse.edge import INT64_MAX, Skipped
+from monitor.parse.edge import INT64_MAX
 from monitor.parse.weibo import (
     Envelope,
     cards_to_mblogs,
@@ -36,10 +36,10 @@ from monitor.parse.weibo import (
     read_envelope,
 )
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import Fetcher, HttpResponse, time_is_up
+from monitor.runtime.fetch import Fetcher, HttpResponse, time_is_up
 from monitor.runtime.sources import Source, SourceList
 from monitor.store import Store
-from monitor.watch import config_watches
+from monitor.watch import due_watched
 from nlp.text import extract_entities, html_to_text
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class WeiboCollector:
                     break
                 reached_known = False
                 parsed, skipped = parse_mblogs(mblogs, response.date, self.base)
-                self._log_skipped(key, skipped)
+                log_skipped(log, f"weibo {key}", skipped)
                 for mblog, post in parsed:
                     post = self._classify(post)
                     found[post.id] = post  # duplicates across pages collapse here
@@ -221,13 +221,6 @@ class WeiboCollector:
         cursor = Cursor(POSTS_SOURCE, key, str(newest)) if complete else None
         self.store.content.save_posts(posts, cursor=cursor)
         return len(found)
-
-    def _log_skipped(self, where: str, skipped: list[Skipped] | tuple[Skipped, ...]) -> None:
-        for record in skipped:
-            log.warning(
-                "weibo %s: skipped %s %s, its neighbours kept: %s",
-                where, record.kind, record.id, record.reason,
-            )  # fmt: skip
 
     def _kind_of(self, author_id: str) -> AuthorKind:
         if author_id in self._officials:
@@ -303,7 +296,7 @@ class WeiboCollector:
             if envelope.empty:  # deleted or private now: keep what we have
                 continue
             parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
-            self._log_skipped(f"post_counts {post_id}", skipped)
+            log_skipped(log, f"weibo post_counts {post_id}", skipped)
             posts.extend(self._classify(post) for _, post in parsed)
         return self.store.content.save_posts(posts)
 
@@ -311,11 +304,8 @@ class WeiboCollector:
         """Posts watched by link (`[[watch]]`, `pingfan watch add`), whatever they are tagged
         with: one `/statuses/show` each, when their counts were not read for `kol_posts`/2.
         Their comments follow like any stored post's."""
-        self.store.watch.sync_config_watches(config_watches(self.config), self.clock.now())
-        # This source may run first in a pass: the platform's last Date may be a pass old.
-        now = max(self.platform_now(), self.clock.now())
-        due = self.store.watch.watched_due(
-            "weibo", observed_before=now - timedelta(seconds=self.config.schedule.kol_posts / 2)
+        due, _ = await due_watched(
+            self.store, self.config, "weibo", clock=self.clock, platform_now=self.platform_now()
         )
         posts: list[Post] = []
         for mid in due:
@@ -326,7 +316,7 @@ class WeiboCollector:
                 log.info("weibo watched post %s is gone or private; its last counts stay", mid)
                 continue
             parsed, skipped = parse_mblogs([envelope.data], response.date, self.base)
-            self._log_skipped(f"watched {mid}", skipped)
+            log_skipped(log, f"weibo watched {mid}", skipped)
             posts.extend(self._classify(post) for _, post in parsed)
         return self.store.content.save_posts(posts)
 
@@ -392,7 +382,7 @@ class WeiboCollector:
                     finished = empty_first_page = first_page
                     break
                 page = parse_hotflow(envelope.data, post_id, response.date)
-                self._log_skipped(f"comments of {post_id}", page.skipped)
+                log_skipped(log, f"weibo comments of {post_id}", page.skipped)
                 reached_known = False
                 for comment in page.comments:
                     found[comment.id] = comment

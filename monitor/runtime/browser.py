@@ -1,19 +1,19 @@
-"""The browser fetcher: Playwright driving the system's Chromium (never a downloaded browser),
-behind the same `Fetcher` protocol as the aiohttp client, so pacing, the circuit, the runner
-and the collectors work unchanged.
+"""The browser transport: Playwright driving the system's Chromium (never a downloaded
+browser), below the one `Fetcher` (monitor.runtime.fetch), so pacing, the circuit, retries,
+the runner and the collectors work as over aiohttp.
 
-One browser and one context live as long as the fetcher; the session cookie (from the
+One browser and one context live as long as the transport; the session cookie (from the
 environment) is loaded into the context. Every request is a `fetch()` made by a page of the
 site itself (`home_url`), so the site's own JavaScript treats it as its own request: it adds
 its cookies and, on sites whose SDK hooks `fetch`, its signature parameters. A site-specific
 `params_script` may add the query parameters the site's own code would add. pingfan never
-sets a parameter the site's SDK adds (`forbidden_params`): a copy of its own would make a
-duplicate the site refuses.
+sets a parameter the site's SDK adds (the fetcher's `refused_params`): a copy of its own
+would make a duplicate the site refuses.
 
 Requests wait for the page: none is sent before `ready_script` says the page has made its
-own first (signed) request, and at most one is in flight at a time. A request that fails or
-times out on a page showing a verification overlay (the SDK holds a request open while its
-slider is pending) is reported as `Blocked`, never retried.
+own first (signed) request, and at most one is in flight at a time (the fetcher's single
+flight). A request that fails or times out on a page showing a verification overlay (the SDK
+holds a request open while its slider is pending) is reported as `Blocked`, never retried.
 
 The browser is relaunched when it crashes, when its page crashes, or when the memory of its
 process tree (proportional set size, summed over the browser and its children) passes
@@ -26,26 +26,22 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from monitor.errors import Blocked, CollectorError
+from monitor.errors import Blocked
 from monitor.runtime.body import MB, BodyTooLarge
-from monitor.runtime.clock import Clock, WallClock
-from monitor.runtime.http import (
-    CircuitOpen,
-    Gate,
+from monitor.runtime.fetch import (
+    TRANSIENT_STATUSES,
+    Admission,
     HttpResponse,
+    Request,
     TransientHttpError,
-    count_request,
-    fetch_with_retries,
-    server_date,
 )
-from monitor.runtime.pacing import Pacer
+from monitor.runtime.http import server_date
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page, Playwright
@@ -58,7 +54,6 @@ DEFAULT_ARGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage", "--mute-audio",
 )  # fmt: skip
-_TRANSIENT_STATUSES = {500, 502, 503, 504}
 # Headers a page's fetch() may set; the browser owns User-Agent, Cookie and Referer.
 _PAGE_HEADERS = {"accept", "accept-language"}
 
@@ -122,8 +117,6 @@ class BrowserOptions:
     # JS expression of a function () => bool: true once the page has made its own first
     # signed request; no request is sent before ("" for no wait).
     ready_script: str = ""
-    # Query parameters only the site's SDK may set; a request naming one is never sent.
-    forbidden_params: frozenset[str] = frozenset()
     headless: bool = True  # False needs a display (e.g. Xvfb, see the README)
     # Given the home page's HTML: a description of a captcha or login wall, or None.
     wall_check: Callable[[str], str | None] | None = None
@@ -132,32 +125,17 @@ class BrowserOptions:
     launch_args: tuple[str, ...] = DEFAULT_ARGS
 
 
-class BrowserFetcher:
-    """A `Fetcher` whose requests are made by a page of the site in headless Chromium."""
+class BrowserTransport:
+    """A transport whose requests are made by a page of the site in headless Chromium. Its
+    fetcher keeps one request in flight at a time (`single_flight`): the page is taken, or
+    relaunched, by the one in flight."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        pacer: Pacer,
-        options: BrowserOptions,
-        clock: Clock | None = None,
-        gate: Gate | None = None,
-        retries: int = 2,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 8.0,
-    ) -> None:
+    def __init__(self, *, name: str, options: BrowserOptions) -> None:
         self.name = name
-        self.pacer = pacer
         self.options = options
-        self.gate = gate
-        self.requests = 0
         self.launches = 0
         self.restarts: list[str] = []  # why each relaunch happened ("crash", "memory ...")
         self.peak_memory_mb = 0.0
-        self._clock = clock or WallClock()
-        self._retries = retries
-        self._backoff = (backoff_initial, backoff_max)
         self._fetch_js = _FETCH % (options.params_script or "null")
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -167,11 +145,10 @@ class BrowserFetcher:
         self._dead: str | None = None  # why the browser must be relaunched
         self._since_check = 0
         self._lock = asyncio.Lock()
-        self._in_flight = asyncio.Lock()  # one request at a time on the page
         self._warned = False  # the params_script's warning is logged once
 
     def __repr__(self) -> str:  # the cookie stays out of reprs and logs
-        return f"BrowserFetcher({self.name!r}, requests={self.requests}, launches={self.launches})"
+        return f"BrowserTransport({self.name!r}, launches={self.launches})"
 
     @property
     def has_cookie(self) -> bool:
@@ -186,15 +163,7 @@ class BrowserFetcher:
         """The page requests are made from, while the browser runs (tests, diagnostics)."""
         return self._page
 
-    async def __aenter__(self) -> BrowserFetcher:
-        return self  # the browser starts with the first request, not before
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self._close_browser()
         if self._playwright is not None:
             with contextlib.suppress(Exception):
@@ -203,47 +172,25 @@ class BrowserFetcher:
 
     # --- requests ----------------------------------------------------------------------
 
-    async def get(
-        self,
-        url: str,
-        params: Mapping[str, str | int] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> HttpResponse:
-        return await fetch_with_retries(
-            lambda: self._get_once(url, params, headers), self._clock, self._retries, self._backoff
-        )
+    async def prepare(self, request: Request, admission: Admission) -> None:
+        """The live page, (re)launched when needed: never while the platform cools down;
+        its page load is admitted (paced, counted) like any request."""
+        admission.check_gate(request.url)
+        await self._ready_page(admission)
 
-    async def _get_once(
-        self, url: str, params: Mapping[str, str | int] | None, headers: Mapping[str, str] | None
-    ) -> HttpResponse:
-        forged = sorted(set(params or {}) & self.options.forbidden_params)
-        if forged:  # a bug in a collector: never sent, never retried
-            raise CollectorError(
-                f"{self.name}: pingfan never sets {', '.join(forged)}; the page's own SDK adds "
-                f"them (request to {url} not sent)"
-            )
-        if self.gate is not None and self.gate.is_open():  # no launch while cooling down
-            raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
-        async with self._in_flight:  # the page is taken (or relaunched) by the one in flight
-            page, generation = await self._ready_page()
-            return await self._fetch_in_page(page, generation, url, params, headers)
-
-    async def _fetch_in_page(
-        self,
-        page: Page,
-        generation: int,
-        url: str,
-        params: Mapping[str, str | int] | None,
-        headers: Mapping[str, str] | None,
-    ) -> HttpResponse:
+    async def handle(self, request: Request) -> HttpResponse:
         from playwright.async_api import Error as PlaywrightError
 
-        await self._paced(url)
-        referrer = (headers or {}).get("Referer")
+        page, generation = self._page, self.launches
+        if page is None:
+            raise RuntimeError(f"{self!r} sent a request it was not prepared for")
+        url = request.url
+        headers = dict(request.headers)
+        referrer = headers.get("Referer")
         arguments = {
             "url": url,
-            "params": {k: str(v) for k, v in (params or {}).items()},
-            "headers": {k: v for k, v in (headers or {}).items() if k.lower() in _PAGE_HEADERS},
+            "params": dict(request.params),
+            "headers": {k: v for k, v in headers.items() if k.lower() in _PAGE_HEADERS},
             "referrer": referrer if referrer and _same_origin(referrer, url) else None,
             "timeoutMs": int(self.options.timeout * 1000),
             "maxBytes": self.options.max_body_bytes,
@@ -267,21 +214,11 @@ class BrowserFetcher:
             await self._raise_if_walled(page, url, f"the request ended in {detail}")
             raise TransientHttpError(f"{self.name}: {detail} on {url}")
         status, body = int(result["status"]), str(result["body"])
-        if status in _TRANSIENT_STATUSES:
-            raise TransientHttpError(f"{self.name}: HTTP {status} on {url}")
-        if not body.strip():
-            await self._raise_if_walled(page, url, "an empty answer")
-        self._after_request(generation)
-        log.debug("%s: %s %s (%d bytes)", self.name, status, result["url"], len(body))
+        if status not in TRANSIENT_STATUSES:  # a 5xx is the fetcher's to retry
+            if not body.strip():
+                await self._raise_if_walled(page, url, "an empty answer")
+            self._after_request(generation)
         return HttpResponse(str(result["url"]), status, body, server_date(result.get("date")))
-
-    async def _paced(self, url: str) -> None:
-        """The pacer and the circuit gate, exactly as for the aiohttp client."""
-        await self.pacer.wait()
-        if self.gate is not None and self.gate.is_open():
-            raise CircuitOpen(f"{self.name}: circuit open, request to {url} not sent")
-        self.requests += 1
-        count_request()
 
     async def _raise_if_walled(self, page: Page, url: str, seen: str) -> None:
         """A failed, timed-out or empty answer with a verification overlay (or a login wall)
@@ -301,8 +238,7 @@ class BrowserFetcher:
 
     # --- the browser's life ------------------------------------------------------------
 
-    async def _ready_page(self) -> tuple[Page, int]:
-        """The live page and its launch number (a failure is pinned to the launch it saw)."""
+    async def _ready_page(self, admission: Admission) -> None:
         async with self._lock:
             if self._dead is not None and self._browser is not None:
                 routine = self._dead.startswith("memory")  # expected on a long run
@@ -311,11 +247,9 @@ class BrowserFetcher:
                 self.restarts.append(self._dead)
                 await self._close_browser()
             if self._page is None:
-                await self._launch()
-            assert self._page is not None
-            return self._page, self.launches
+                await self._launch(admission)
 
-    async def _launch(self) -> None:
+    async def _launch(self, admission: Admission) -> None:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import async_playwright
 
@@ -353,7 +287,7 @@ class BrowserFetcher:
         self._browser, self._dead, self.launches = browser, None, generation
         browser.on("disconnected", lambda _: self._mark_dead("browser gone", generation))
         try:
-            page = await self._open_home(browser, generation)
+            page = await self._open_home(browser, generation, admission)
         except BaseException as err:
             await self._close_browser()  # never a second browser beside a half-started one
             if isinstance(err, PlaywrightError):
@@ -362,7 +296,7 @@ class BrowserFetcher:
         self._page = page
         log.info("%s: browser %s started (pid %s)", self.name, browser.version, self._pid)
 
-    async def _open_home(self, browser: Browser, generation: int) -> Page:
+    async def _open_home(self, browser: Browser, generation: int, admission: Admission) -> Page:
         """A context with the cookie, and the site's page the requests will be made from."""
         options = self.options
         context = await browser.new_context(
@@ -378,7 +312,7 @@ class BrowserFetcher:
         self._pid = await _browser_pid(browser)
         page = await context.new_page()
         page.on("crash", lambda _: self._mark_dead("page crashed", generation))
-        await self._paced(options.home_url)
+        await admission.admit(options.home_url)
         await page.goto(options.home_url, wait_until="load", timeout=options.timeout * 1000)
         if options.wall_check is not None:
             wall = options.wall_check(await page.content())

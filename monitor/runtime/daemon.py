@@ -4,7 +4,9 @@
   restart resumes the schedule instead of starting over), all sources of a platform sharing
   its pacer, session and circuit;
 - the scorer: the model in a worker process, fed in batches when new rows arrive;
-- stages that run after scoring (the alert rules and the dispatcher plug in here);
+- stages that run after scoring, long-lived tasks, and openers run once the store is open:
+  seams through which the composition root (monitor/app) plugs in the alert rules, the
+  dispatcher, the chat bot and the digest; this module knows none of them;
 - retention: comment text past `[storage] comment_retention_days` is purged once a day by
   the real clock; the health endpoint; an event-loop lag monitor.
 
@@ -29,20 +31,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.bot import config_problems, run_bot
-from alerts.digest import bot_hook
-from alerts.digest import schedule as digest_schedule
-from alerts.dispatch import Dispatcher
+from monitor.apart import run_apart_async
 from monitor.config import Config
-from monitor.errors import ConfigError, PingfanError, StoreError
+from monitor.errors import PingfanError, StoreError
 from monitor.runlock import RunLock
-from monitor.runtime.alerting import Alerting
-from monitor.runtime.apart import run_apart_async
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
 from monitor.runtime.memory import return_freed_memory
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
+from monitor.runtime.runner import Outage, OutageReport
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.runtime.sources import Source
 from monitor.store import Store
@@ -54,6 +52,10 @@ from nlp.segment import warm_up
 log = logging.getLogger(__name__)
 
 Stage = Callable[[datetime], Awaitable[None]]
+Task = Callable[["Daemon"], Coroutine[Any, Any, None]]
+# Opens what the root's stages and tasks need (the alert dispatcher) on the daemon's exit
+# stack, which closes it when the daemon stops.
+Opener = Callable[["Daemon", Store, AsyncExitStack], Awaitable[None]]
 RETENTION_EVERY = 24 * 3600.0  # real seconds
 SKIP_RETRY = 30.0  # runtime seconds before a source skipped during a probe tries again
 LAG_PROBE = 0.05  # real seconds between event-loop lag probes
@@ -70,7 +72,7 @@ class DaemonOptions:
     # whose polls are hours apart, takes an hour.
     idle_round: float = 60.0
     # Runtime seconds between two looks at the outbox when nothing woke the dispatcher (a
-    # retry coming due, quiet hours ending).
+    # retry coming due, quiet hours ending); read by the dispatcher the root plugs in.
     idle_dispatch: float = 30.0
     # Runtime seconds a scoring round waits after new rows arrive, so that sources finishing
     # close together are scored (and the rules run) once: 0 in production, where polls are
@@ -91,7 +93,9 @@ class Daemon:
         self.options = options or DaemonOptions()
         self.metrics = Metrics()
         self.stages: list[tuple[str, Stage]] = []
-        self.extra_tasks: list[tuple[str, Callable[[Daemon], Coroutine[Any, Any, None]]]] = []
+        self.extra_tasks: list[tuple[str, Task]] = []
+        self.openers: list[Opener] = []
+        self.outage_listeners: list[OutageReport] = []
         self.stop_event = asyncio.Event()
         self.ready = asyncio.Event()
         self.health_port: int | None = None
@@ -99,15 +103,27 @@ class Daemon:
         self.max_loop_lag = 0.0
         self._ingested = asyncio.Event()
         self._woken: dict[str, asyncio.Event] = {}  # source name → "you are due now"
-        self.alerts_waiting = asyncio.Event()  # the dispatcher's wake-up
 
     def add_stage(self, name: str, stage: Stage) -> None:
-        """Run `stage(now)` after every scoring round (alert rules, dispatch...)."""
+        """Run `stage(now)` after every scoring round (the alert rules...)."""
         self.stages.append((name, stage))
 
-    def add_task(self, name: str, task: Callable[[Daemon], Coroutine[Any, Any, None]]) -> None:
-        """Another long-lived task of the daemon (the bot, the digest schedule...)."""
+    def add_task(self, name: str, task: Task) -> None:
+        """Another long-lived task of the daemon (the dispatcher, the bot, the digest...)."""
         self.extra_tasks.append((name, task))
+
+    def add_opener(self, opener: Opener) -> None:
+        """Run `await opener(daemon, store, stack)` once the store is open and the scorer is up,
+        before any task starts; an opener may add stages and tasks."""
+        self.openers.append(opener)
+
+    def on_outage(self, listener: OutageReport) -> None:
+        """Tell `listener` of every platform pause and recovery, as it happens."""
+        self.outage_listeners.append(listener)
+
+    def _report_outage(self, outage: Outage) -> None:
+        for listener in self.outage_listeners:
+            listener(outage)
 
     def request_stop(self) -> None:
         if not self.stop_event.is_set():
@@ -124,7 +140,8 @@ class Daemon:
             async with AsyncExitStack() as stack:
                 runtimes: list[PlatformRuntime] = [
                     await stack.enter_async_context(PLATFORMS[name](config, store, self.clock,
-                                                                    self.metrics))
+                                                                    self.metrics,
+                                                                    self._report_outage))
                     for name in enabled_platforms(config)
                 ]  # fmt: skip
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
@@ -135,21 +152,8 @@ class Daemon:
                 install_tables(await run_apart_async(pack_tables))
                 await asyncio.to_thread(warm_up, config.nlp.lexicon)
                 return_freed_memory()
-                dispatcher = await stack.enter_async_context(
-                    Dispatcher(config, store, clock=self.clock.now, sleep=self.clock.sleep)
-                )
-                alerting = Alerting(
-                    config,
-                    store,
-                    self.clock,
-                    dispatcher,
-                    self.metrics,
-                    wake=self.alerts_waiting,
-                    idle=self.options.idle_dispatch,
-                )
-                self.stages.insert(0, ("alert rules", alerting.evaluate))
-                self.add_task("dispatcher", lambda daemon: alerting.dispatch_loop(self.stop_event))
-                self._add_team_tasks(store)
+                for opener in self.openers:
+                    await opener(self, store, stack)
                 health = await self._start_health(store, runtimes)
                 if health is not None:
                     stack.push_async_callback(health.stop)
@@ -164,29 +168,6 @@ class Daemon:
                 await self._final_flush(store, scorer)
         log.info("pingfan run: stopped")
         return 0
-
-    def _add_team_tasks(self, store: Store) -> None:
-        """The chat bot (when [bot] enabled) and the weekly digest's schedule."""
-        config = self.config
-        if config.bot.enabled:
-            problems = config_problems(config)
-            if problems:
-                raise ConfigError(problems[0])
-            self.add_task(
-                "chat bot",
-                lambda daemon: run_bot(
-                    config,
-                    store,
-                    self.stop_event,
-                    now=self.clock.now,
-                    digest=bot_hook(config, store),
-                ),
-            )
-        if config.digest.enabled:
-            self.add_task(
-                "digest schedule",
-                lambda daemon: digest_schedule(config, store, self.stop_event, clock=self.clock),
-            )
 
     async def _final_flush(self, store: Store, scorer: Scorer) -> None:
         """Score what arrived after the last round, so a clean stop leaves nothing unscored."""
@@ -237,7 +218,6 @@ class Daemon:
                 await wait_any(self.clock, wait, self.stop_event, woken)
                 woken.clear()
                 continue  # the due time may have moved (a circuit opened, another woke us)
-            raised = runtime.runner.alerts_raised
             try:
                 result = await runtime.runner.run(source)
             except StoreError:
@@ -260,8 +240,6 @@ class Daemon:
                 # and its finish has just set the next due time a whole interval away.
                 woken.clear()
                 store.runtime.bring_forward(source.name, self.clock.now())
-            if runtime.runner.alerts_raised != raised:
-                self.alerts_waiting.set()  # a health alert: send it now, not after scoring
             if result.status == "skipped" and runtime.runner.circuit.allow():
                 # Skipped while another source probed: try again soon, not a whole interval.
                 store.runtime.record_source_run(

@@ -1,5 +1,6 @@
 """Builds each platform's runtime: one pacer, one session, one circuit and one runner, shared
-by all of its sources and kept for as long as the process runs. An explicit registry."""
+by all of its sources and kept for as long as the process runs. An explicit registry.
+`on_outage` is where the runner tells of pauses and recoveries (see runner.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from monitor.parse.links import WatchLink
 from monitor.runtime.body import MB
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import HttpClient
+from monitor.runtime.fetch import Fetcher
+from monitor.runtime.http import AiohttpTransport
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.pacing import Pacer
-from monitor.runtime.runner import PlatformRunner
+from monitor.runtime.runner import OutageReport, PlatformRunner, unreported
 from monitor.runtime.sources import Source
 from monitor.store import Store
 from monitor.watch import resolve_short_link
@@ -37,47 +39,56 @@ class PlatformRuntime:
 
 @asynccontextmanager
 async def open_weibo(
-    config: Config, store: Store, clock: Clock, metrics: Metrics | None
+    config: Config,
+    store: Store,
+    clock: Clock,
+    metrics: Metrics | None,
+    on_outage: OutageReport = unreported,
 ) -> AsyncIterator[PlatformRuntime]:
     settings = config.weibo
     cookie = read_cookie(settings.cookie_env, key="weibo.cookie_env")
     pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
     circuit = Circuit("weibo", store, clock, cooldown=settings.cooldown)
-    async with HttpClient(
+    transport = AiohttpTransport(
         name="weibo",
-        pacer=pacer,
         timeout=settings.timeout,
-        clock=clock,
         headers=WEIBO_HEADERS,
         cookie=cookie,
-        gate=circuit,
         max_body_bytes=settings.max_response_mb * MB,
+    )
+    async with Fetcher(
+        name="weibo", transport=transport, pacer=pacer, clock=clock, gate=circuit
     ) as http:
         collector = WeiboCollector(config, store, http, clock)
         runner = PlatformRunner(
-            "weibo", store, clock, circuit, language=config.ui.language, metrics=metrics
+            "weibo", store, clock, circuit, on_outage=on_outage, metrics=metrics
         )
-        yield PlatformRuntime("weibo", runner, tuple(collector.sources(logged_in=http.has_cookie)))
+        sources = collector.sources(logged_in=transport.has_cookie)
+        yield PlatformRuntime("weibo", runner, tuple(sources))
 
 
 @asynccontextmanager
 async def open_douyin(
-    config: Config, store: Store, clock: Clock, metrics: Metrics | None
+    config: Config,
+    store: Store,
+    clock: Clock,
+    metrics: Metrics | None,
+    on_outage: OutageReport = unreported,
 ) -> AsyncIterator[PlatformRuntime]:
     """[douyin] mode: "browser" or "http" (the web API), or "open_platform" (KOL grants)."""
     settings = config.douyin
     pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
     circuit = Circuit("douyin", store, clock, cooldown=settings.cooldown)
-    runner = PlatformRunner(
-        "douyin", store, clock, circuit, language=config.ui.language, metrics=metrics
-    )
+    runner = PlatformRunner("douyin", store, clock, circuit, on_outage=on_outage, metrics=metrics)
     if settings.mode == "open_platform":
         grants = read_grants(settings.open_platform_token_envs, dict(os.environ))
         oauth = read_oauth(config, grants, dict(os.environ), clock)
-        async with HttpClient(
-            name="douyin", pacer=pacer, timeout=settings.timeout, clock=clock, gate=circuit,
-            max_body_bytes=settings.max_response_mb * MB,
-        ) as http:  # fmt: skip
+        transport = AiohttpTransport(
+            name="douyin", timeout=settings.timeout, max_body_bytes=settings.max_response_mb * MB
+        )
+        async with Fetcher(
+            name="douyin", transport=transport, pacer=pacer, clock=clock, gate=circuit
+        ) as http:
             open_collector = OpenPlatformCollector(config, store, http, clock, grants, oauth)
             yield PlatformRuntime("douyin", runner, tuple(open_collector.sources()))
         return
@@ -93,7 +104,8 @@ async def open_douyin(
 
 
 OpenPlatform = Callable[
-    [Config, Store, Clock, Metrics | None], AbstractAsyncContextManager[PlatformRuntime]
+    [Config, Store, Clock, Metrics | None, OutageReport],
+    AbstractAsyncContextManager[PlatformRuntime],
 ]
 PLATFORMS: dict[str, OpenPlatform] = {"weibo": open_weibo, "douyin": open_douyin}
 

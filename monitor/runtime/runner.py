@@ -1,20 +1,23 @@
 """Runs sources of one platform under its circuit: one outcome per run, stored with the
-source's next due time; one health alert per outage and one when it recovers; the circuit
-also opens when the platform as a whole stops answering, so a dead platform costs a few
-requests per cool-down, not retries on every source.
+source's next due time; one `Paused` report per outage and one `Recovered` when it ends
+(the composition root, monitor/app, turns them into health alerts); the circuit also opens
+when the platform as a whole stops answering, so a dead platform costs a few requests per
+cool-down, not retries on every source.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
-from alerts.health import PauseCause, blocked_alert, recovered_alert
 from monitor.errors import AuthExpired, Blocked, CollectorError
 from monitor.models import Platform
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import Clock
-from monitor.runtime.http import CircuitOpen, TransientHttpError, source_scope
+from monitor.runtime.fetch import CircuitOpen, TransientHttpError, source_scope
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.sources import PassReport, Source, StepResult, left_text
 from monitor.store import Store
@@ -23,6 +26,36 @@ log = logging.getLogger(__name__)
 
 # This many sources in a row failing on timeouts or 5xx means the platform is down.
 UNREACHABLE_AFTER = 3
+
+# Why collection paused: the platform blocked us, our login expired, or it does not answer.
+PauseCause = Literal["blocked", "cookie", "unreachable"]
+
+
+@dataclass(frozen=True)
+class Paused:
+    """The platform's circuit opened: no request to it for `cooldown_seconds`."""
+
+    platform: Platform
+    reason: str
+    cooldown_seconds: float
+    at: datetime
+    cause: PauseCause
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """The platform answered again and its circuit closed."""
+
+    platform: Platform
+    at: datetime
+
+
+Outage = Paused | Recovered
+OutageReport = Callable[[Outage], None]
+
+
+def unreported(outage: Outage) -> None:
+    """Collection without a composition root (a collector under test): the log says it all."""
 
 
 class PlatformRunner:
@@ -33,18 +66,17 @@ class PlatformRunner:
         clock: Clock,
         circuit: Circuit,
         *,
-        language: str = "zh",
+        on_outage: OutageReport = unreported,
         metrics: Metrics | None = None,
     ) -> None:
         self.platform = platform
         self.store = store
         self.clock = clock
         self.circuit = circuit
-        self.language = language
+        self.on_outage = on_outage  # told of each pause and recovery, at the moment it happens
         self.metrics = metrics
         self._transient_streak = 0
         self._probing = False
-        self.alerts_raised = 0  # health alerts put in the outbox: the daemon wakes its dispatcher
         self._failing: set[str] = set()
 
     async def run(self, source: Source) -> StepResult:
@@ -126,9 +158,7 @@ class PlatformRunner:
         # (no thread due) says nothing, and must not close the circuit.
         if answered and self.circuit.record_success():
             log.warning("%s circuit closed: collection recovered", self.platform)
-            self.store.outbox.enqueue_alert(
-                recovered_alert(self.platform, self.clock.now(), self.language)
-            )
+            self.on_outage(Recovered(self.platform, self.clock.now()))
 
     def _on_failure(self, source: Source, err: CollectorError) -> StepResult:
         # Logged when a source starts failing, not on every run it keeps failing.
@@ -158,13 +188,12 @@ class PlatformRunner:
         left = self.circuit.seconds_left()
         cooldown = f"{round(left / 60)} min" if left >= 60 else f"{left:.0f} s"
         log.warning("%s circuit opened for %s: %s", self.platform, cooldown, err)
-        alert = blocked_alert(
-            self.platform,
-            str(err),
-            left,
-            self.clock.now(),
-            self.language,
-            cause=cause or ("cookie" if isinstance(err, AuthExpired) else "blocked"),
+        self.on_outage(
+            Paused(
+                self.platform,
+                str(err),
+                left,
+                self.clock.now(),
+                cause or ("cookie" if isinstance(err, AuthExpired) else "blocked"),
+            )
         )
-        self.store.outbox.enqueue_alert(alert)
-        self.alerts_raised += 1

@@ -17,10 +17,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TypeVar
 
+from monitor.apart import spawned_worker
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.runtime import scoring_worker
-from monitor.runtime.apart import spawned_worker
 from monitor.runtime.metrics import Metrics
 from monitor.store import Store
 from nlp.sentiment import Model, Probs, load_model

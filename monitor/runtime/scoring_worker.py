@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from monitor.runtime.apart import leave_with_parent
+from monitor.apart import leave_with_parent
 from monitor.runtime.memory import return_freed_memory
 from nlp.sentiment import Model, Probs, load_model
 

@@ -38,6 +38,7 @@ from monitor.store.connection import (
     open_database,
     open_read_only,
 )
+from monitor.store.console import ConsoleQueries
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
     FTS_TOKENIZERS,
@@ -68,6 +69,7 @@ __all__ = [
     "EXPORT_KINDS",
     "FTS_TOKENIZERS",
     "CircuitRow",
+    "ConsoleQueries",
     "FtsTokenizer",
     "SearchHit",
     "SearchTokens",
@@ -93,6 +95,7 @@ class Store(StoreBase):
         self.team = TeamQueries(db, self.path)  # the chat bot's reads and writes
         self.weekly = WeeklyQueries(db, self.path)  # the weekly digest's figures
         self.watch = WatchQueries(db, self.path)  # posts watched by link
+        self.console = ConsoleQueries(db, self.path)  # the web console (alerts/web/)
 
     @classmethod
     def open(

@@ -369,3 +369,36 @@ def m094_counts_no_longer_reported(db: Database) -> None:
     # A post whose platform stopped reporting its counts (the Douyin Open Platform, for a video
     # over 30 days old): its latest counts are NULL, never zero, and this says why.
     db.execute("ALTER TABLE posts ADD COLUMN counts_no_longer_reported INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m096_web_console(db: Database) -> None:
+    # The web console (alerts/web/): its accounts (scrypt hashes, never passwords), sessions
+    # (a SHA-256 of the cookie's token, so that a copy of the file opens no session), each
+    # person's last visit (for "what changed since"), and the team's marks on UGC posts.
+    for statement in (
+        "CREATE TABLE IF NOT EXISTS web_users ("
+        " name TEXT PRIMARY KEY,"
+        " role TEXT NOT NULL CHECK (role IN ('viewer', 'editor')),"
+        " password_hash TEXT NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " last_visit_at TEXT)",
+        "CREATE TABLE IF NOT EXISTS web_sessions ("
+        " token_hash TEXT PRIMARY KEY,"
+        " user_name TEXT NOT NULL REFERENCES web_users (name) ON DELETE CASCADE,"
+        " csrf_token TEXT NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL,"
+        " previous_visit_at TEXT)",
+        "CREATE INDEX IF NOT EXISTS web_sessions_by_user ON web_sessions (user_name)",
+        "CREATE TABLE IF NOT EXISTS ugc_marks ("
+        " platform TEXT NOT NULL,"
+        " post_id TEXT NOT NULL,"
+        " mark TEXT NOT NULL CHECK (mark IN ('thanked', 'featured', 'not_suitable')),"
+        " marked_by TEXT NOT NULL,"
+        " marked_at TEXT NOT NULL,"
+        " PRIMARY KEY (platform, post_id))",
+        "CREATE INDEX IF NOT EXISTS posts_by_ugc_score ON posts (ugc_score)",
+        "CREATE INDEX IF NOT EXISTS alerts_by_created ON alerts (created_at)",
+    ):
+        db.execute(statement)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
+from monitor.app.run import build_daemon
 from monitor.config import Config
 from monitor.runtime.clock import Clock
 from monitor.runtime.daemon import Daemon, DaemonOptions
@@ -84,7 +85,7 @@ async def source_names(daemon: Daemon, platform: str) -> set[str]:
 @asynccontextmanager
 async def in_process_daemon(config: Config, clock: Clock | None = None) -> AsyncIterator[Daemon]:
     options = DaemonOptions(pooled_scoring=False, grace=2, health_port=0)
-    daemon = Daemon(config, clock=clock, options=options)
+    daemon = build_daemon(config, clock=clock, options=options)
     task = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.ready.wait(), timeout=30)
     try:

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.app.outages import health_alerts
 from monitor.config import Config, config_from_dict
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import VirtualClock
@@ -137,7 +138,8 @@ async def rig(
         config = douyin_config(server, tmp_path, ch_id=ch_id, **douyin)
         runtime_clock = VirtualClock(at)
         with Store.open(config.storage.path) as store:
-            async with open_douyin(config, store, runtime_clock, None) as runtime:
+            on_outage = health_alerts(store, config.ui.language)
+            async with open_douyin(config, store, runtime_clock, None, on_outage) as runtime:
                 yield Rig(server, clock, runtime_clock, store, runtime)
 
 

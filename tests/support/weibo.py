@@ -7,12 +7,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from monitor.app.outages import health_alerts
 from monitor.collectors.weibo import HEADERS, WeiboCollector
 from monitor.config import Config, config_from_dict
 from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import VirtualClock
-from monitor.runtime.http import HttpClient
+from monitor.runtime.fetch import Fetcher, Gate
+from monitor.runtime.http import AiohttpTransport
 from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import PlatformRunner
 from monitor.runtime.sources import PassReport, Source
@@ -88,6 +91,24 @@ class Rig:
                 if site.startswith("weibo") and q.startswith(path)]  # fmt: skip
 
 
+def weibo_fetcher(
+    clock: VirtualClock,
+    gate: Gate,
+    *,
+    timeout: float = 2.0,
+    cookie: str | None = None,
+    pacer: Pacer | None = None,
+    **policy: Any,
+) -> Fetcher:
+    """The Weibo fetcher over aiohttp, as `open_weibo` builds it, at a test's pace; `policy`:
+    retries and backoff."""
+    transport = AiohttpTransport(name="weibo", timeout=timeout, headers=HEADERS, cookie=cookie)
+    return Fetcher(
+        name="weibo", transport=transport, pacer=pacer or Pacer(100_000, clock, burst=10),
+        clock=clock, gate=gate, **policy,
+    )  # fmt: skip
+
+
 @asynccontextmanager
 async def rig(tmp_path: Path, at: datetime = MID_CAMPAIGN) -> AsyncIterator[Rig]:
     async with running_sim(at=at, requests_per_minute=100_000) as (server, clock):
@@ -95,13 +116,13 @@ async def rig(tmp_path: Path, at: datetime = MID_CAMPAIGN) -> AsyncIterator[Rig]
         runtime_clock = VirtualClock(at)
         with Store.open(config.storage.path) as store:
             circuit = Circuit("weibo", store, runtime_clock, cooldown=600)
-            async with HttpClient(
-                name="weibo", pacer=Pacer(100_000, runtime_clock, burst=10), timeout=1.0,
-                clock=runtime_clock, headers=HEADERS, retries=2, backoff_initial=0.01,
-                backoff_max=0.05, gate=circuit,
-            ) as http:  # fmt: skip
+            async with weibo_fetcher(
+                runtime_clock, circuit, timeout=1.0, backoff_initial=0.01, backoff_max=0.05
+            ) as http:
                 collector = WeiboCollector(config, store, http, runtime_clock)
-                runner = PlatformRunner("weibo", store, runtime_clock, circuit)
+                runner = PlatformRunner(
+                    "weibo", store, runtime_clock, circuit, on_outage=health_alerts(store, "zh")
+                )
                 sources = collector.sources(logged_in=False)
                 yield Rig(server, clock, runtime_clock, store, collector, runner, sources)
 

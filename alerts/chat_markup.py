@@ -1,5 +1,8 @@
 """The digest in chat: a short summary per sink kind, built from the outbox alert alone.
 
+Shared by the sinks (which send it) and the digest (which writes the alert), so that no sink
+imports the digest.
+
 The digest is an ordinary outbox alert (kind "digest", dedupe key `digest:<ISO week>`) whose
 evidence holds the week's headline facts and where its files are. Its title and text are a
 plain summary, so every sink can send it as it sends any alert. A sink that knows the digest
@@ -26,9 +29,8 @@ from typing import Any, Protocol
 
 from telegram import LinkPreviewOptions
 
-from alerts import render
-from alerts.digest import i18n
-from alerts.digest.summary import summary_lines
+from alerts import i18n, safe_text
+from alerts.i18n.digest_summary import summary_lines
 from alerts.sinks.base import Outgoing
 from monitor.store.weekly import DIGEST_KIND
 
@@ -48,7 +50,7 @@ def lines(message: Outgoing) -> list[str]:
     """The summary lines, rebuilt from the alert's facts (else its own text lines)."""
     facts = message.evidence.get("facts")
     if isinstance(facts, Mapping):
-        return [render.clean_line(line) for line in summary_lines(facts, message.language)]
+        return [safe_text.clean_line(line) for line in summary_lines(facts, message.language)]
     return message.body_lines()
 
 
@@ -70,23 +72,23 @@ def document(message: Outgoing) -> tuple[str, bytes] | None:
 def _footer(message: Outgoing, attached: bool) -> str:
     week = str(message.evidence.get("week") or "")
     if attached:
-        text = i18n.t(message.language, "sum.attached")
+        text = i18n.t(message.language, "digest.sum.attached")
     else:
         files = message.evidence.get("files")
         name = Path(str(files.get("html"))).name if isinstance(files, Mapping) else week
-        text = i18n.t(message.language, "sum.files", name=name)
+        text = i18n.t(message.language, "digest.sum.files", name=name)
     if message.possible_duplicate:
-        text += render.t(message.language, "duplicate")
-    return render.clean_line(text)
+        text += i18n.t(message.language, "alert.duplicate")
+    return safe_text.clean_line(text)
 
 
 def _title(message: Outgoing) -> str:
     """The alert's title (campaign names from the config) with links and @mentions broken."""
-    return render.quote(message.title, 120)
+    return safe_text.quote(message.title, 120)
 
 
 def _md(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", render.clean_line(text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", safe_text.clean_line(text))
 
 
 # --- Telegram ---------------------------------------------------------------------------------
@@ -94,11 +96,11 @@ def _md(text: str) -> str:
 
 def telegram_html(message: Outgoing, *, attached: bool = True) -> str:
     """The summary in Telegram's HTML parse mode, within one message."""
-    body = [f"• {render.escape_html(line)}" for line in lines(message)]
-    head = f"<b>{render.escape_html(_title(message))}</b>"
-    tail = f"<i>{render.escape_html(_footer(message, attached))}</i>"
-    return render.fit_lines(
-        [head, *body, tail], TELEGRAM_LIMIT, lambda s: render.utf16_len(_visible(s)), keep_last=1
+    body = [f"• {safe_text.escape_html(line)}" for line in lines(message)]
+    head = f"<b>{safe_text.escape_html(_title(message))}</b>"
+    tail = f"<i>{safe_text.escape_html(_footer(message, attached))}</i>"
+    return safe_text.fit_lines(
+        [head, *body, tail], TELEGRAM_LIMIT, lambda s: safe_text.utf16_len(_visible(s)), keep_last=1
     )
 
 
@@ -145,14 +147,14 @@ def _markdown_lines(message: Outgoing, bullet: str) -> list[str]:
 
 def wecom_payload(message: Outgoing) -> dict[str, Any]:
     """WeCom group robot: a `markdown` message (bold title, one line per fact)."""
-    content = render.fit_lines(
+    content = safe_text.fit_lines(
         [
             f"**{_md(_title(message))}**",
             *_markdown_lines(message, "> "),
             f'<font color="comment">{_md(_footer(message, False))}</font>',
         ],
         WECOM_MARKDOWN_LIMIT,
-        render.utf8_len,
+        safe_text.utf8_len,
         keep_last=1,
     )
     return {"msgtype": "markdown", "markdown": {"content": content}}
@@ -160,7 +162,7 @@ def wecom_payload(message: Outgoing) -> dict[str, Any]:
 
 def dingtalk_payload(message: Outgoing) -> dict[str, Any]:
     """DingTalk custom robot: a `markdown` message; nobody is @-mentioned."""
-    text = render.fit_lines(
+    text = safe_text.fit_lines(
         [
             f"### {_md(_title(message))}",
             "",
@@ -169,7 +171,7 @@ def dingtalk_payload(message: Outgoing) -> dict[str, Any]:
             _md(_footer(message, False)),
         ],
         DINGTALK_MARKDOWN_LIMIT,
-        render.utf8_len,
+        safe_text.utf8_len,
         keep_last=1,
     )
     return {
@@ -181,10 +183,10 @@ def dingtalk_payload(message: Outgoing) -> dict[str, Any]:
 
 def feishu_payload(message: Outgoing) -> dict[str, Any]:
     """Feishu custom bot: an `interactive` card, the summary in one markdown element."""
-    content = render.fit_lines(
+    content = safe_text.fit_lines(
         [*_markdown_lines(message, "- "), _md(_footer(message, False))],
         FEISHU_MARKDOWN_LIMIT,
-        render.utf8_len,
+        safe_text.utf8_len,
         keep_last=1,
     )
     return {

@@ -4,6 +4,10 @@ For work a long-running process should not host: building jieba's tables holds t
 half a second and leaves its scratch memory behind; drawing digest charts imports matplotlib
 (about 45 MB, for ever). The child imports only what the function's module needs, and the
 result comes back pickled.
+
+It lives in monitor/ beside the store rather than in runtime/: the runtime (the scorer,
+jieba's tables) and alerts/ (the digest's charts) both use it, and alerts/ never imports the
+runtime.
 """
 
 from __future__ import annotations

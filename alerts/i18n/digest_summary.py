@@ -1,4 +1,4 @@
-"""The digest's headline lines, from its facts (`Digest.facts()`, also kept in the outbox
+"""The digest's headline lines in words, from its facts (`Digest.facts()`, also kept in the outbox
 evidence, so a chat message can be rebuilt from the alert alone).
 
 The lines hold numbers, our own words, partner and topic names from the config, and terms
@@ -11,8 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from alerts import render
-from alerts.digest import i18n
+from alerts import i18n
 
 _NOT_WORD = re.compile(r"[^\w]+")
 
@@ -22,22 +21,17 @@ def clean_term(term: str) -> str:
     return _NOT_WORD.sub("", str(term))[:20]
 
 
-def clean_name(text: str) -> str:
-    """A name from the config (topic, partner) without markup characters, on one line."""
-    return re.sub(r"[*_`~<>\[\]()#|\\]", "", render.clean_line(str(text)))[:40]
-
-
 def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
-    lang = i18n.lang(language)
+    lang = i18n.lang_of(language)
 
     def t(key: str, **values: object) -> str:
-        return i18n.t(lang, key, **values)
+        return i18n.t(lang, f"digest.{key}", **values)
 
     lines: list[str] = []
     if facts.get("has_data"):
         for reach in facts.get("reach", []):
-            platform = render.platform_name(lang, reach.get("platform"))
-            metric = i18n.metric_name(lang, str(reach.get("platform")))
+            platform = i18n.platform_name(lang, reach.get("platform"))
+            metric = i18n.name(lang, "metric", str(reach.get("platform")))
             views = i18n.compact(lang, reach.get("views"))
             gained = reach.get("gained")
             if not reach.get("readings"):
@@ -53,12 +47,12 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
             change = ""
             if previous is not None:
                 ratio = i18n.change(lang, gained, previous)
-                change = _paren(lang, f"环比 {ratio}" if lang == "zh" else f"{ratio} on last week")
+                change = _paren(lang, t("sum.change", ratio=ratio))
             mark = ""
             passed = reach.get("marks_passed") or []
             if passed:
-                marks = "、" if lang == "zh" else ", "
-                mark = t("sum.mark_passed", marks=marks.join(i18n.compact(lang, m) for m in passed))
+                marks = i18n.join_terms(lang, (i18n.compact(lang, m) for m in passed))
+                mark = t("sum.mark_passed", marks=marks)
             elif reach.get("next_mark") and reach.get("views") is not None:
                 mark = t(
                     "sum.mark_next",
@@ -124,7 +118,7 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
             terms = [clean_term(w) for w in facts.get("negative_terms", [])]
             terms = [w for w in terms if w]
             if terms:
-                lines.append(t("sum.drivers", terms=render.join_terms(lang, terms)))
+                lines.append(t("sum.drivers", terms=i18n.join_terms(lang, terms)))
         else:
             lines.append(t("sum.sentiment_none"))
         threads = int(facts.get("threads") or 0)
@@ -150,12 +144,12 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
         parts = [
             t(
                 "sum.health_part",
-                platform=render.platform_name(lang, p),
-                duration=i18n.duration(lang, s),
+                platform=i18n.platform_name(lang, p),
+                duration=i18n.hours_minutes(lang, s),
             )
             for p, s in downtime.items()
         ]
-        lines.append(t("sum.health", parts=("，" if lang == "zh" else ", ").join(parts)))
+        lines.append(t("sum.health", parts=i18n.t(lang, "sep.clause").join(parts)))
     elif facts.get("has_data"):  # without data, "no interruption" would claim too much
         lines.append(t("sum.health_ok"))
     return lines
@@ -164,12 +158,10 @@ def summary_lines(facts: Mapping[str, Any], language: str) -> list[str]:
 def _share(language: str, share: Any) -> str:
     """[estimate, low, high] as `61%（58–64%）` (zh) or `61% (58–64%)`."""
     estimate, low, high = (float(v) for v in share)
-    if language == "zh":
-        return f"{estimate:.0%}（{low:.0%}–{high:.0%}）"
-    return f"{estimate:.0%} ({low:.0%}–{high:.0%})"
+    return f"{estimate:.0%}" + i18n.t(language, "paren", text=f"{low:.0%}–{high:.0%}")
 
 
 def _paren(language: str, text: str) -> str:
     if not text or text == "–":
         return ""
-    return f"（{text}）" if language == "zh" else f" ({text})"
+    return i18n.t(language, "paren", text=text)

@@ -1,6 +1,7 @@
-"""Alerts in the runtime: the rules run after every scoring round (they read what was just
+"""Alerts in the daemon: the rules run after every scoring round (they read what was just
 stored and scored), and the dispatcher sends the outbox in a task of its own, so a sink that
-is slow or rate-limited never holds up collection or scoring."""
+is slow or rate-limited never holds up collection or scoring. Part of the composition root:
+the runtime below knows neither."""
 
 from __future__ import annotations
 

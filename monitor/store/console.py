@@ -1,0 +1,549 @@
+"""Named queries of the web console (alerts/web/): accounts and sessions, the overview's
+figures, alert history, threads, the UGC board and its marks, KOL uploads.
+
+The query group `store.console`. The console's other reads and writes are the ones the chat
+bot uses (`store.team.ack_alert`, `store.outbox.mute_alert_subject`, `store.labels.add_label`,
+`store.team.next_label_candidate`, `store.content.search`, `store.team.kol_table`), so a press
+in the browser and a press in the chat leave the same rows. Every read is bounded by an
+indexed column or a LIMIT, except the overview's whole-store figures (export_counts,
+probability_sums), which the console caches; `now` is passed in (the clock may be simulated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from monitor.models import from_iso, to_utc_iso
+from monitor.store.connection import Queries, rows_as_dicts
+
+Role = Literal["viewer", "editor"]
+ROLES: tuple[Role, ...] = ("viewer", "editor")
+UgcMark = Literal["thanked", "featured", "not_suitable"]
+UGC_MARKS: tuple[UgcMark, ...] = ("thanked", "featured", "not_suitable")
+# The kinds `GET /api/summary` counts exactly as `pingfan export KIND` writes them.
+COUNTED_KINDS = ("posts", "comments", "alerts")
+# The WHERE of `pingfan export`'s SELECTs (monitor/store/reports.py): the console's counts
+# are export's, and a test compares them with `pingfan export` itself.
+_EXPORT_WHERE = "created_at >= :since AND (:until IS NULL OR created_at < :until)"
+
+
+@dataclass(frozen=True)
+class WebUser:
+    name: str
+    role: Role
+    created_at: datetime
+    last_visit_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WebSession:
+    user: str
+    role: Role
+    csrf_token: str
+    expires_at: datetime
+    previous_visit_at: datetime | None  # the visit before this session began
+
+
+@dataclass(frozen=True)
+class ProbabilitySums:
+    n: int  # scored comments
+    positive: float
+    neutral: float
+    negative: float
+
+
+@dataclass(frozen=True)
+class TopicReading:
+    platform: str
+    topic: str
+    views: int | None
+    discussions: int | None
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    kind: str
+    severity: str
+    platform: str | None
+    subject_id: str | None
+    title: str
+    text: str
+    created_at: datetime
+    state: str
+    acked_by: str | None
+    acked_at: datetime | None
+    muted_until: datetime | None
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    platform: str
+    id: str
+    author_kind: str
+    text: str
+    url: str | None
+    created_at: datetime
+    comments: int  # stored comments in the window
+    recent: int  # of them, in the last day of the window: the growth
+    scored: int
+    negative_share: float | None  # mean P(negative) of the scored ones
+
+
+@dataclass(frozen=True)
+class PostRow:
+    platform: str
+    id: str
+    author_id: str
+    author_name: str
+    author_kind: str
+    text: str
+    url: str | None
+    created_at: datetime
+    plays: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    reposts: int | None
+    ugc_score: float | None
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    platform: str
+    id: str
+    author_id: str
+    text: str
+    created_at: datetime
+    likes: int | None
+    label: str | None
+    p_negative: float | None
+
+
+@dataclass(frozen=True)
+class MetricReading:
+    observed_at: datetime
+    plays: int | None
+    likes: int | None
+    comments: int | None
+
+
+@dataclass(frozen=True)
+class UgcItem:
+    post: PostRow
+    mark: UgcMark | None
+    marked_by: str | None
+
+
+_POST = (
+    "p.platform, p.id, p.author_id, p.author_name, p.author_kind, p.text, p.url, p.created_at,"
+    " p.plays, p.likes, p.comments, p.shares, p.reposts, p.ugc_score"
+)
+
+
+def _time(text: str | None) -> datetime | None:
+    return from_iso(text) if text else None
+
+
+def _post(row: dict[str, Any]) -> PostRow:
+    return PostRow(
+        platform=row["platform"],
+        id=row["id"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        author_kind=row["author_kind"],
+        text=row["text"],
+        url=row["url"],
+        created_at=from_iso(row["created_at"]),
+        plays=row["plays"],
+        likes=row["likes"],
+        comments=row["comments"],
+        shares=row["shares"],
+        reposts=row["reposts"],
+        ugc_score=row["ugc_score"],
+    )
+
+
+class ConsoleQueries(Queries):
+    def _rows(self, sql: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[dict]:
+        return list(rows_as_dicts(self.db, sql, params))
+
+    # --- accounts and sessions ---------------------------------------------------------
+
+    def add_user(self, name: str, role: Role, password_hash: str, at: datetime) -> bool:
+        """A new account; False when the name is taken."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO web_users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, role, password_hash, to_utc_iso(at)),
+            )
+            return cursor.rowcount > 0
+
+    def users(self) -> list[WebUser]:
+        rows = self._rows(
+            "SELECT name, role, created_at, last_visit_at FROM web_users ORDER BY name"
+        )
+        return [
+            WebUser(r["name"], r["role"], from_iso(r["created_at"]), _time(r["last_visit_at"]))
+            for r in rows
+        ]
+
+    def remove_user(self, name: str) -> bool:
+        """Delete the account and end its sessions; False when there is none."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
+            return self.db.execute("DELETE FROM web_users WHERE name = ?", (name,)).rowcount > 0
+
+    def credentials(self, name: str) -> tuple[Role, str] | None:
+        """(role, password hash) of account `name`."""
+        row = self.db.execute(
+            "SELECT role, password_hash FROM web_users WHERE name = ?", (name,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def open_session(
+        self, token_hash: str, name: str, csrf_token: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """A session for `name`, remembering the visit before it; expired sessions go."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (to_utc_iso(at),))
+            self.db.execute(
+                "INSERT INTO web_sessions (token_hash, user_name, csrf_token, created_at,"
+                " expires_at, previous_visit_at)"
+                " SELECT ?, name, ?, ?, ?, last_visit_at FROM web_users WHERE name = ?",
+                (token_hash, csrf_token, to_utc_iso(at), to_utc_iso(expires_at), name),
+            )
+            self.db.execute(
+                "UPDATE web_users SET last_visit_at = ? WHERE name = ?", (to_utc_iso(at), name)
+            )
+
+    def session(self, token_hash: str, now: datetime) -> WebSession | None:
+        """The live session with this token hash (its account still there)."""
+        row = self.db.execute(
+            "SELECT s.user_name, u.role, s.csrf_token, s.expires_at, s.previous_visit_at"
+            " FROM web_sessions s JOIN web_users u ON u.name = s.user_name"
+            " WHERE s.token_hash = ? AND s.expires_at > ?",
+            (token_hash, to_utc_iso(now)),
+        ).fetchone()
+        if row is None:
+            return None
+        return WebSession(row[0], row[1], row[2], from_iso(row[3]), _time(row[4]))
+
+    def close_session(self, token_hash: str) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+    def note_visit(self, name: str, at: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE web_users SET last_visit_at = ? WHERE name = ?", (to_utc_iso(at), name)
+            )
+
+    # --- the overview ------------------------------------------------------------------
+
+    def export_counts(self) -> dict[str, int]:
+        """How many records `pingfan export KIND` (without --since) writes, per kind."""
+        return self._counts({"since": "", "until": None})
+
+    def counts_between(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Posts, comments and alerts created in [since, until) (export's rows of that span)."""
+        return self._counts({"since": to_utc_iso(since), "until": to_utc_iso(until)})
+
+    def _counts(self, bounds: dict[str, Any]) -> dict[str, int]:
+        # export's own WHERE (`_EXPORT_WHERE`), counted from the created_at index alone:
+        # counting export's whole SELECT would work out each post's mean sentiment first.
+        return {
+            kind: int(
+                self.db.execute(
+                    f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
+                ).fetchone()[0]
+            )
+            for kind in COUNTED_KINDS
+        }
+
+    def probability_sums(self, since: datetime | None = None) -> ProbabilitySums:
+        """Sums of P(positive), P(neutral), P(negative) over the scored comments created
+        since `since` (a two-class score counts as P(negative) = 1 - P(positive),
+        P(neutral) = 0, as the store keeps it)."""
+        row = self.db.execute(
+            "SELECT count(*), total(sentiment), total(coalesce(p_neutral, 0)),"
+            " total(coalesce(p_negative, 1 - sentiment)) FROM comments"
+            " WHERE sentiment IS NOT NULL AND created_at >= ?",
+            (to_utc_iso(since) if since else "",),
+        ).fetchone()
+        return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def latest_topic_readings(self, until: datetime) -> list[TopicReading]:
+        """The newest reading per (platform, topic) up to `until`."""
+        rows = self._rows(
+            "SELECT platform, topic, views, discussions, max(observed_at) AS observed_at"
+            " FROM topic_metrics WHERE observed_at <= ? GROUP BY platform, topic"
+            " ORDER BY platform, topic",
+            (to_utc_iso(until),),
+        )
+        return [
+            TopicReading(
+                r["platform"], r["topic"], r["views"], r["discussions"], from_iso(r["observed_at"])
+            )
+            for r in rows
+        ]
+
+    def topic_views_by_day(
+        self, platform: str, topic: str, *, since: datetime, until: datetime, offset_hours: int
+    ) -> list[tuple[str, int]]:
+        """(local day, the day's highest views reading) of one topic."""
+        rows = self.db.execute(
+            "SELECT date(observed_at, ?) AS day, max(views) FROM topic_metrics"
+            " WHERE platform = ? AND topic = ? AND observed_at >= ? AND observed_at < ?"
+            " AND views IS NOT NULL GROUP BY day ORDER BY day",
+            (f"{offset_hours:+d} hours", platform, topic, to_utc_iso(since), to_utc_iso(until)),
+        ).fetchall()
+        return [(str(day), int(views)) for day, views in rows]
+
+    def comments_by_day(
+        self, *, since: datetime, until: datetime, offset_hours: int
+    ) -> list[tuple[str, int]]:
+        """(local day, comments created that day), from the created_at index alone."""
+        rows = self.db.execute(
+            "SELECT date(created_at, ?) AS day, count(*) FROM comments"
+            " WHERE created_at >= ? AND created_at < ? GROUP BY day ORDER BY day",
+            (f"{offset_hours:+d} hours", to_utc_iso(since), to_utc_iso(until)),
+        ).fetchall()
+        return [(str(day), int(n)) for day, n in rows]
+
+    # --- alerts -------------------------------------------------------------------------
+
+    def alerts(
+        self,
+        now: datetime,
+        *,
+        kind: str | None = None,
+        severity: str | None = None,
+        platform: str | None = None,
+        acked: bool | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[AlertRow]:
+        """The newest alerts first, filtered; `after_id` keeps only newer ones (live updates)."""
+        rows = self._rows(
+            "SELECT a.id, a.kind, a.severity, a.platform, a.subject_id, a.title, a.text,"
+            " a.created_at, a.state, k.acked_by, k.acked_at, m.until AS muted_until"
+            " FROM alerts a LEFT JOIN alert_acks k ON k.alert_id = a.id"
+            " LEFT JOIN mutes m ON m.platform = coalesce(a.platform, '')"
+            " AND m.subject_id = a.subject_id AND m.until > :now"
+            " WHERE a.id > :after AND (:kind IS NULL OR a.kind = :kind)"
+            " AND (:severity IS NULL OR a.severity = :severity)"
+            " AND (:platform IS NULL OR a.platform = :platform)"
+            " AND (:acked IS NULL OR (k.alert_id IS NOT NULL) = :acked)"
+            " ORDER BY a.id DESC LIMIT :limit",
+            {
+                "now": to_utc_iso(now),
+                "after": after_id,
+                "kind": kind,
+                "severity": severity,
+                "platform": platform,
+                "acked": acked,
+                "limit": limit,
+            },
+        )
+        return [_alert_row(r) for r in rows]
+
+    def alerts_about(self, platform: str, subject_id: str, now: datetime) -> list[AlertRow]:
+        return [
+            alert
+            for alert in self.alerts(now, platform=platform, limit=500)
+            if alert.subject_id == subject_id
+        ]
+
+    def newest_alert_id(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
+
+    def content_mark(self) -> tuple[int, int]:
+        """(newest post row, newest comment row): it moves when anything new is stored."""
+        row = self.db.execute(
+            "SELECT (SELECT coalesce(max(pk), 0) FROM posts),"
+            " (SELECT coalesce(max(pk), 0) FROM comments)"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def alert_kinds(self) -> list[str]:
+        return [k for (k,) in self.db.execute("SELECT DISTINCT kind FROM alerts ORDER BY kind")]
+
+    # --- threads ------------------------------------------------------------------------
+
+    def threads(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        recent_since: datetime,
+        platform: str | None = None,
+        author_kind: str | None = None,
+        limit: int = 50,
+    ) -> list[ThreadRow]:
+        """Posts by the comments they drew in [since, until): the most negative share first,
+        then the most comments since `recent_since` (the growth)."""
+        rows = self._rows(
+            "WITH c AS (SELECT platform, post_id, count(*) AS n,"
+            " sum(created_at >= :recent) AS recent, count(sentiment) AS scored,"
+            " avg(coalesce(p_negative, 1 - sentiment)) AS negative FROM comments"
+            " WHERE created_at >= :since AND created_at < :until"
+            " AND (:platform IS NULL OR platform = :platform) GROUP BY platform, post_id)"
+            " SELECT p.platform, p.id, p.author_kind, p.text, p.url, p.created_at,"
+            " c.n, c.recent, c.scored, c.negative FROM c"
+            " JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
+            " WHERE (:kind IS NULL OR p.author_kind = :kind)"
+            " ORDER BY c.negative IS NULL, c.negative DESC, c.recent DESC, c.n DESC"
+            " LIMIT :limit",
+            {
+                "since": to_utc_iso(since),
+                "until": to_utc_iso(until),
+                "recent": to_utc_iso(recent_since),
+                "platform": platform,
+                "kind": author_kind,
+                "limit": limit,
+            },
+        )
+        return [
+            ThreadRow(
+                platform=r["platform"],
+                id=r["id"],
+                author_kind=r["author_kind"],
+                text=r["text"],
+                url=r["url"],
+                created_at=from_iso(r["created_at"]),
+                comments=int(r["n"]),
+                recent=int(r["recent"] or 0),
+                scored=int(r["scored"]),
+                negative_share=r["negative"],
+            )
+            for r in rows
+        ]
+
+    def post(self, platform: str, post_id: str) -> PostRow | None:
+        rows = self._rows(
+            f"SELECT {_POST} FROM posts p WHERE p.platform = ? AND p.id = ?", (platform, post_id)
+        )
+        return _post(rows[0]) if rows else None
+
+    def post_readings(self, platform: str, post_id: str, limit: int = 500) -> list[MetricReading]:
+        """A post's count readings, oldest first (the newest `limit`)."""
+        rows = self.db.execute(
+            "SELECT observed_at, plays, likes, comments FROM (SELECT * FROM post_metrics"
+            " WHERE platform = ? AND post_id = ? ORDER BY observed_at DESC LIMIT ?)"
+            " ORDER BY observed_at",
+            (platform, post_id, limit),
+        ).fetchall()
+        return [MetricReading(from_iso(at), pl, li, co) for at, pl, li, co in rows]
+
+    def post_comments(self, platform: str, post_id: str, limit: int = 200) -> list[CommentRow]:
+        """A thread's comments, newest first."""
+        rows = self._rows(
+            "SELECT platform, id, author_id, text, created_at, likes, label,"
+            " coalesce(p_negative, 1 - sentiment) AS p_negative FROM comments"
+            " WHERE platform = ? AND post_id = ? ORDER BY created_at DESC LIMIT ?",
+            (platform, post_id, limit),
+        )
+        return [
+            CommentRow(
+                r["platform"],
+                r["id"],
+                r["author_id"],
+                r["text"],
+                from_iso(r["created_at"]),
+                r["likes"],
+                r["label"],
+                r["p_negative"],
+            )
+            for r in rows
+        ]
+
+    def posts_of_author(self, platform: str, author_id: str, limit: int = 20) -> list[PostRow]:
+        rows = self._rows(
+            f"SELECT {_POST} FROM posts p WHERE p.platform = ? AND p.author_id = ?"
+            " ORDER BY p.created_at DESC LIMIT ?",
+            (platform, author_id, limit),
+        )
+        return [_post(r) for r in rows]
+
+    def posts_by_keys(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PostRow]:
+        found = {}
+        for platform, post_id in dict.fromkeys(keys):
+            post = self.post(platform, post_id)
+            if post is not None:
+                found[(platform, post_id)] = post
+        return found
+
+    # --- the UGC board ------------------------------------------------------------------
+
+    def ugc_board(
+        self, *, min_score: float, cues: Sequence[str] = (), limit: int = 200
+    ) -> list[UgcItem]:
+        """Users' posts whose UGC score reaches `min_score` or whose text holds one of `cues`
+        (nomination words: the caller checks them), and posts the team marked; the best
+        score first, with the team's mark."""
+        cue_match = " OR ".join("instr(p.text, ?) > 0" for _ in cues) or "0"
+        rows = self._rows(
+            f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
+            " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
+            f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
+            f" UNION SELECT {_POST}, m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
+            " ON p.platform = m.platform AND p.id = m.post_id"
+            " ORDER BY ugc_score DESC, created_at DESC LIMIT ?",
+            (min_score, *cues, limit),
+        )
+        return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
+
+    def mark_ugc(
+        self, platform: str, post_id: str, mark: UgcMark | None, *, by: str, at: datetime
+    ) -> bool:
+        """Set (or with None clear) the team's mark on a post; False when no such post."""
+        if mark is not None and mark not in UGC_MARKS:
+            raise ValueError(f"mark must be one of {', '.join(UGC_MARKS)}, not {mark!r}")
+        with self.db.atomic():
+            exists = self.db.execute(
+                "SELECT 1 FROM posts WHERE platform = ? AND id = ?", (platform, post_id)
+            ).fetchone()
+            if exists is None:
+                return False
+            if mark is None:
+                self.db.execute(
+                    "DELETE FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
+                )
+            else:
+                self.db.execute(
+                    "INSERT INTO ugc_marks (platform, post_id, mark, marked_by, marked_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, post_id) DO UPDATE SET"
+                    " mark = excluded.mark, marked_by = excluded.marked_by,"
+                    " marked_at = excluded.marked_at",
+                    (platform, post_id, mark, by, to_utc_iso(at)),
+                )
+        return True
+
+    def ugc_mark(self, platform: str, post_id: str) -> UgcMark | None:
+        row = self.db.execute(
+            "SELECT mark FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _alert_row(r: dict[str, Any]) -> AlertRow:
+    return AlertRow(
+        id=int(r["id"]),
+        kind=r["kind"],
+        severity=r["severity"],
+        platform=r["platform"],
+        subject_id=r["subject_id"],
+        title=r["title"],
+        text=r["text"],
+        created_at=from_iso(r["created_at"]),
+        state=r["state"],
+        acked_by=r["acked_by"],
+        acked_at=_time(r["acked_at"]),
+        muted_until=_time(r["muted_until"]),
+    )
