@@ -8,7 +8,7 @@ import json
 import os
 import random
 import signal
-import sqlite3
+import sqlite3  # edits a stopped daemon's file from outside, between two runs
 import subprocess
 import sys
 from collections.abc import Iterator

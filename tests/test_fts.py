@@ -4,7 +4,7 @@ index follows the rows (inserts, edits, retention) and the configured tokenizer.
 from __future__ import annotations
 
 import logging
-import sqlite3
+import sqlite3  # builds a database of an older schema from outside the store
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
