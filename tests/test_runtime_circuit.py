@@ -113,7 +113,7 @@ async def test_a_run_without_requests_does_not_close_the_circuit(tmp_path: Path)
 async def test_the_runner_tells_its_callback_of_each_pause_and_recovery(tmp_path: Path) -> None:
     """The runner knows nothing of alerts: it reports outages, once each, to what it is given."""
     from monitor.errors import AuthExpired
-    from monitor.runtime.http import count_request
+    from monitor.runtime.fetch import count_request
     from monitor.runtime.runner import Paused, PlatformRunner, Recovered
     from monitor.runtime.sources import Source
 
