@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries, rows_as_dicts
+from monitor.store.rows import record_of, time_of
 
 Role = Literal["viewer", "editor"]
 ROLES: tuple[Role, ...] = ("viewer", "editor")
@@ -150,22 +151,7 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _post(row: dict[str, Any]) -> PostRow:
-    return PostRow(
-        platform=row["platform"],
-        id=row["id"],
-        author_id=row["author_id"],
-        author_name=row["author_name"],
-        author_kind=row["author_kind"],
-        text=row["text"],
-        url=row["url"],
-        created_at=from_iso(row["created_at"]),
-        plays=row["plays"],
-        likes=row["likes"],
-        comments=row["comments"],
-        shares=row["shares"],
-        reposts=row["reposts"],
-        ugc_score=row["ugc_score"],
-    )
+    return record_of(PostRow, row, created_at=time_of(row))
 
 
 class ConsoleQueries(Queries):

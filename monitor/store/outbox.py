@@ -23,6 +23,7 @@ from typing import Any
 
 from monitor.models import AlertRecord, from_iso, to_utc_iso
 from monitor.store.connection import Queries
+from monitor.store.rows import record_of, time_of
 
 FINAL_STATES = ("sent", "coalesced", "skipped", "muted", "rejected")
 
@@ -97,21 +98,12 @@ ALERT_ACK_JOIN = "LEFT JOIN alert_acks k ON k.alert_id = a.id"
 
 
 def outbox_alert_of(row: Mapping[str, Any]) -> OutboxAlert:
-    return OutboxAlert(
-        id=row["id"],
-        kind=row["kind"],
-        severity=row["severity"],
-        platform=row["platform"],
-        subject_id=row["subject_id"],
-        title=row["title"],
-        text=row["text"],
-        url=row["url"],
-        created_at=from_iso(row["created_at"]),
-        dedupe_key=row["dedupe_key"],
+    return record_of(
+        OutboxAlert,
+        row,
+        created_at=time_of(row),
         evidence=json.loads(row["evidence"]) if row["evidence"] else {},
-        state=row["state"],
-        acked_at=from_iso(row["acked_at"]) if row["acked_at"] else None,
-        acked_by=row["acked_by"],
+        acked_at=time_of(row, "acked_at"),
     )
 
 

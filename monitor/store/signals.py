@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries
+from monitor.store.rows import record_of, time_of
 
 _MAX_IN = 500  # ids per IN (...) list; SQLite allows more, but the statements stay small
 
@@ -107,23 +108,8 @@ _POST_COLUMNS = f"pk, {POST_FIELDS}"
 
 
 def post_facts(row: Mapping[str, Any]) -> PostFacts:
-    return PostFacts(
-        pk=row["pk"],
-        platform=row["platform"],
-        id=row["id"],
-        author_id=row["author_id"],
-        author_name=row["author_name"],
-        author_kind=row["author_kind"],
-        text=row["text"],
-        created_at=from_iso(row["created_at"]),
-        url=row["url"],
-        topics=tuple(json.loads(row["topics"] or "[]")),
-        likes=row["likes"],
-        comments=row["comments"],
-        shares=row["shares"],
-        reposts=row["reposts"],
-        plays=row["plays"],
-        ugc_score=row["ugc_score"],
+    return record_of(
+        PostFacts, row, created_at=time_of(row), topics=tuple(json.loads(row["topics"] or "[]"))
     )
 
 

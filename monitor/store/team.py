@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor.models import PLATFORMS, from_iso, to_utc_iso
 from monitor.store.connection import Queries
+from monitor.store.rows import record_of, time_of
 from monitor.store.signals import latest_reading_iso, topic_series_keys
 
 # How /label finds the comment the model is least sure about: the one place that says it.
@@ -273,21 +274,7 @@ class TeamQueries(Queries):
                 {"platform": platform, "since": to_utc_iso(since), "now": to_utc_iso(now)},
             ).fetchall()
             posts += [
-                TopPost(
-                    platform=row["platform"],
-                    id=row["id"],
-                    author_id=row["author_id"],
-                    author_name=row["author_name"],
-                    author_kind=row["author_kind"],
-                    text=row["text"],
-                    url=row["url"],
-                    created_at=from_iso(row["created_at"]),
-                    plays=row["plays"],
-                    likes=row["likes"],
-                    comments=row["comments"],
-                    shares=row["shares"],
-                    gained=int(row["gained"] or 0),
-                )
+                record_of(TopPost, row, created_at=time_of(row), gained=int(row["gained"] or 0))
                 for row in rows
                 if (row["gained"] or 0) > 0
             ]
@@ -450,19 +437,4 @@ def _candidate_sql(where: str, limit: int = 1) -> str:
 
 
 def _candidate(row: Mapping[str, Any]) -> LabelCandidate:
-    return LabelCandidate(
-        pk=row["pk"],
-        platform=row["platform"],
-        id=row["id"],
-        post_id=row["post_id"],
-        author_id=row["author_id"],
-        text=row["text"],
-        created_at=from_iso(row["created_at"]),
-        likes=row["likes"],
-        sentiment=row["sentiment"],
-        p_neutral=row["p_neutral"],
-        p_negative=row["p_negative"],
-        label=row["label"],
-        post_text=row["post_text"],
-        post_url=row["post_url"],
-    )
+    return record_of(LabelCandidate, row, created_at=time_of(row))
