@@ -6,11 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from alerts import i18n
-from monitor.models import AlertRecord, Platform, to_utc_iso
+from monitor.models import AlertRecord, PauseCause, Platform, to_utc_iso
 
-# Why collection paused, as the alert's title says it ("health.cause.*"); and what to check
-# ("health.advice.*").
-PauseCause = Literal["blocked", "cookie", "unreachable"]
+# A pause's cause (PauseCause) is worded by "health.cause.*", with "health.advice.*" on what to check.
 
 
 def blocked_alert(

@@ -14,6 +14,10 @@ Platform = Literal["weibo", "douyin"]
 AuthorKind = Literal["kol", "official", "user"]
 PLATFORMS: tuple[Platform, ...] = ("weibo", "douyin")
 
+# Why collection of a platform paused: it blocked us, our login expired, or it does not answer
+# (the runner reports it; the health alert says it).
+PauseCause = Literal["blocked", "cookie", "unreachable"]
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)

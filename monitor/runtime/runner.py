@@ -11,10 +11,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from monitor.errors import AuthExpired, Blocked, CollectorError
-from monitor.models import Platform
+from monitor.models import PauseCause, Platform
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import Clock
 from monitor.runtime.fetch import CircuitOpen, TransientHttpError, source_scope
@@ -26,9 +25,6 @@ log = logging.getLogger(__name__)
 
 # This many sources in a row failing on timeouts or 5xx means the platform is down.
 UNREACHABLE_AFTER = 3
-
-# Why collection paused: the platform blocked us, our login expired, or it does not answer.
-PauseCause = Literal["blocked", "cookie", "unreachable"]
 
 
 @dataclass(frozen=True)
