@@ -8,7 +8,8 @@ from typing import Literal
 from alerts import i18n
 from monitor.models import AlertRecord, PauseCause, Platform, to_utc_iso
 
-# A pause's cause (PauseCause) is worded by "health.cause.*", with "health.advice.*" on what to check.
+# A pause's cause (PauseCause) is worded by "health.cause.*", what to check by
+# "health.advice.*".
 
 
 def blocked_alert(
