@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -18,25 +18,11 @@ from alerts.sinks import Meter
 from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord
 from monitor.store import Store
-from tests.support.alerts import AT, Clock, sink_entries
+from tests.support.alerts import AT, Clock, alert, sink_entries
 from tests.support.fake_services import CHAT_ID, FakeServices
 
 PRIVATE_CHAT = 424242  # a person's chat: positive id, no per-minute limit
 LONG_TEXT = "\n".join(f"· 第 {i} 行：" + "很长的评论内容" * 8 for i in range(300))
-
-
-def alert(n: int, at: datetime = AT, **changes: Any) -> AlertRecord:
-    base = AlertRecord(
-        kind="negative_thread",
-        severity="warning",
-        title=f"负面舆情 {n}",
-        text=f"第 {n} 条提醒",
-        dedupe_key=f"negative_thread:weibo:P{n}:2019-08-16",
-        created_at=at,
-        platform="weibo",
-        subject_id=f"P{n}",
-    )
-    return replace(base, **changes)
 
 
 def enqueue(store: Store, *alerts: AlertRecord, evidence: dict[str, Any] | None = None) -> None:

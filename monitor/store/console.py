@@ -146,10 +146,6 @@ _POST = (
 )
 
 
-def _time(text: str | None) -> datetime | None:
-    return from_iso(text) if text else None
-
-
 def _post(row: dict[str, Any]) -> PostRow:
     return record_of(PostRow, row, created_at=time_of(row))
 
@@ -175,7 +171,7 @@ class ConsoleQueries(Queries):
             "SELECT name, role, created_at, last_visit_at FROM web_users ORDER BY name"
         )
         return [
-            WebUser(r["name"], r["role"], from_iso(r["created_at"]), _time(r["last_visit_at"]))
+            WebUser(r["name"], r["role"], from_iso(r["created_at"]), time_of(r, "last_visit_at"))
             for r in rows
         ]
 
@@ -210,15 +206,21 @@ class ConsoleQueries(Queries):
 
     def session(self, token_hash: str, now: datetime) -> WebSession | None:
         """The live session with this token hash (its account still there)."""
-        row = self.db.execute(
-            "SELECT s.user_name, u.role, s.csrf_token, s.expires_at, s.previous_visit_at"
+        rows = self._rows(
+            "SELECT s.user_name AS user, u.role, s.csrf_token, s.expires_at, s.previous_visit_at"
             " FROM web_sessions s JOIN web_users u ON u.name = s.user_name"
             " WHERE s.token_hash = ? AND s.expires_at > ?",
             (token_hash, to_utc_iso(now)),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
-        return WebSession(row[0], row[1], row[2], from_iso(row[3]), _time(row[4]))
+        row = rows[0]
+        return record_of(
+            WebSession,
+            row,
+            expires_at=time_of(row, "expires_at"),
+            previous_visit_at=time_of(row, "previous_visit_at"),
+        )
 
     def close_session(self, token_hash: str) -> None:
         with self.db.atomic():
@@ -519,17 +521,11 @@ class ConsoleQueries(Queries):
 
 
 def _alert_row(r: dict[str, Any]) -> AlertRow:
-    return AlertRow(
+    return record_of(
+        AlertRow,
+        r,
         id=int(r["id"]),
-        kind=r["kind"],
-        severity=r["severity"],
-        platform=r["platform"],
-        subject_id=r["subject_id"],
-        title=r["title"],
-        text=r["text"],
-        created_at=from_iso(r["created_at"]),
-        state=r["state"],
-        acked_by=r["acked_by"],
-        acked_at=_time(r["acked_at"]),
-        muted_until=_time(r["muted_until"]),
+        created_at=time_of(r),
+        acked_at=time_of(r, "acked_at"),
+        muted_until=time_of(r, "muted_until"),
     )
