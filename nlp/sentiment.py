@@ -29,7 +29,7 @@ from typing import Literal, NamedTuple, Protocol
 
 import marisa_trie
 
-from nlp.model_file import read_model_file
+from nlp.model_file import read_model_file, read_model_header
 from nlp.text import EMOTICON, normalize
 
 Label = Literal["positive", "neutral", "negative"]
@@ -421,6 +421,35 @@ def _softmax(z0: float, z1: float, z2: float) -> Probs:
     e0, e1, e2 = math.exp(z0 - top), math.exp(z1 - top), math.exp(z2 - top)
     total = e0 + e1 + e2
     return Probs(e0 / total, e1 / total, e2 / total)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    version: str
+    metrics: dict[str, float]  # as measured when it was trained (`calibration_prior_*`, F1)
+
+
+def model_summary(spec: str | None) -> ModelSummary:
+    """The version and metrics of the model `load_model(spec)` gives, from its file's header:
+    the weights are neither read nor kept, so a process that only shows shares or a digest
+    holds no model (reading one took seconds). ValueError, as `load_model`, for a file that
+    cannot be read or is no model; the weights themselves are not looked at."""
+    if spec == "snownlp":
+        return ModelSummary(SnowNLPModel.version, {})
+    path = (
+        str(resources.files("nlp").joinpath(DEFAULT_MODEL_FILE))
+        if spec in (None, "", "default")
+        else spec
+    )
+    try:
+        header = read_model_header(path)
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{path}: not a pingfan sentiment model ({err})") from err
+    version, metrics = header.get("version"), header.get("metrics")
+    if header.get("format") != MODEL_FORMAT or not isinstance(version, str) or metrics is None:
+        model = LinearModel.load(path)  # its own words for what is wrong, or fields late
+        return ModelSummary(model.version, model.metrics)
+    return ModelSummary(version, metrics if isinstance(metrics, dict) else {})
 
 
 class SnowNLPModel:

@@ -22,7 +22,7 @@ from monitor.models import PLATFORMS
 from monitor.store import Store
 from monitor.store.signals import CommentFacts
 from monitor.store.team import LabelCandidate, MuteRow
-from nlp.sentiment import LinearModel, load_model
+from nlp.sentiment import model_summary
 from nlp.shares import comment_shares, format_share
 from nlp.trends import wilson_interval
 from nlp.ugc import select_ugc
@@ -518,7 +518,6 @@ def representative(comments: Sequence[CommentFacts]) -> CommentFacts | None:
 def _model_metrics(config: Config) -> dict[str, float]:
     """The configured sentiment model's metrics (its calibration prior for nlp.shares)."""
     try:
-        model = load_model(config.nlp.model)
+        return model_summary(config.nlp.model).metrics
     except (OSError, ValueError):
         return {}
-    return model.metrics if isinstance(model, LinearModel) else {}

@@ -52,7 +52,7 @@ from monitor.store.weekly import (
 )
 from nlp.dedup import Message, suspected_coordination
 from nlp.segment import keywords
-from nlp.sentiment import LinearModel, load_model
+from nlp.sentiment import ModelSummary, model_summary
 from nlp.shares import comment_shares
 from nlp.trends import wilson_interval
 from nlp.ugc import select_ugc
@@ -269,22 +269,26 @@ def assemble(facts: Facts, config: Config) -> Digest:
     )
 
 
+def _model(config: Config) -> ModelSummary | None:
+    """The configured sentiment model's version and metrics, None if it cannot be read."""
+    try:
+        return model_summary(config.nlp.model)
+    except (OSError, ValueError):
+        return None
+
+
 def _model_metrics(config: Config) -> dict[str, float]:
     """The configured sentiment model's metrics (its calibration prior for nlp.shares)."""
-    try:
-        model = load_model(config.nlp.model)
-    except (OSError, ValueError):
-        return {}
-    return model.metrics if isinstance(model, LinearModel) else {}
+    model = _model(config)
+    return model.metrics if model else {}
 
 
 def _model_facts(config: Config) -> dict[str, Any]:
     """The configured sentiment model's version and its macro-F1 on real text, if known."""
-    try:
-        model = load_model(config.nlp.model)
-    except (OSError, ValueError):
+    model = _model(config)
+    if model is None:
         return {}
-    f1 = model.metrics.get("real_test_macro_f1") if isinstance(model, LinearModel) else None
+    f1 = model.metrics.get("real_test_macro_f1")
     return {
         "model_version": model.version,
         "model_f1": float(f1) if isinstance(f1, int | float) else None,

@@ -197,13 +197,15 @@ class TeamQueries(Queries):
                 "SELECT state, reason, open_until FROM circuits WHERE platform = ?", (platform,)
             ).fetchone()
             span = (platform, to_utc_iso(day_start), to_utc_iso(now))
+            # `+platform`: today's rows by created_at; by the platform's key SQLite counted
+            # through every comment the platform ever had (60 ms at 1M comments)
             posts = self.db.execute(
-                "SELECT count(*) FROM posts WHERE platform = ? AND created_at >= ?"
+                "SELECT count(*) FROM posts WHERE +platform = ? AND created_at >= ?"
                 " AND created_at <= ?",
                 span,
             ).fetchone()[0]
             comments = self.db.execute(
-                "SELECT count(*) FROM comments WHERE platform = ? AND created_at >= ?"
+                "SELECT count(*) FROM comments WHERE +platform = ? AND created_at >= ?"
                 " AND created_at <= ?",
                 span,
             ).fetchone()[0]
