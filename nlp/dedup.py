@@ -26,21 +26,50 @@ MIN_CHARS = 8  # shorter texts (加油, [赞][赞]) are the same by nature, not 
 _NOT_WORD = re.compile(r"[^\w]+")
 
 
+# One byte per bit of a 64-bit digest: summed over up to 255 shingles, each byte of the sum
+# counts how many of them have that bit set (64 counters in one integer addition).
+_ONE_BYTE_A_BIT = bytes.maketrans(b"01", b"\x00\x01")
+_BYTE_FIELD = 255
+
+
 @lru_cache(maxsize=1 << 16)
 def simhash(text: str) -> int:
     """64-bit SimHash over character 3-grams of the normalised text; emoticons and
-    punctuation dropped, so `看看吧` and `看看吧！` are the same text. Memoised: a daemon
-    looks at the same recent comments on every rule run."""
+    punctuation dropped, so `看看吧` and `看看吧！` are the same text. A bit is set where more
+    than half of the shingles' digests have it. Memoised: a daemon looks at the same recent
+    comments on every rule run."""
     clean = _NOT_WORD.sub("", EMOTICON.sub("", normalize(text)))
     shingles = [clean[i : i + 3] for i in range(max(len(clean) - 2, 1))] if clean else []
     if not shingles:
         return 0
-    totals = [0] * BITS
-    for shingle in shingles:
-        digest = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
-        for bit in range(BITS):
-            totals[bit] += 1 if digest >> bit & 1 else -1
-    return sum(1 << bit for bit in range(BITS) if totals[bit] > 0)
+    many = len(shingles)
+    if many <= _BYTE_FIELD:
+        return int(_set_bits(shingles).to_bytes(BITS).translate(_majority(many)), 2)
+    chunks = [
+        _set_bits(shingles[start : start + _BYTE_FIELD]).to_bytes(BITS)
+        for start in range(0, many, _BYTE_FIELD)
+    ]
+    return int("".join("1" if 2 * sum(c) > many else "0" for c in zip(*chunks, strict=True)), 2)
+
+
+def _set_bits(shingles: list[str]) -> int:
+    """For up to 255 shingles: byte i (from the left) counts those whose digest has bit
+    BITS - 1 - i set."""
+    return sum(
+        int.from_bytes(format(digest, "064b").encode().translate(_ONE_BYTE_A_BIT))
+        for digest in map(_digest, shingles)
+    )
+
+
+@lru_cache(maxsize=_BYTE_FIELD + 1)
+def _majority(many: int) -> bytes:
+    """A translation of counts of set bits among `many` shingles to "1" where more than half
+    of them have it, else "0"."""
+    return bytes(ord("1") if 2 * count > many else ord("0") for count in range(256))
+
+
+def _digest(shingle: str) -> int:
+    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest())
 
 
 def hamming(a: int, b: int) -> int:
