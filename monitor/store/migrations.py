@@ -432,3 +432,13 @@ def m099_posts_by_time_of_author_and_platform(db: Database) -> None:
         "DROP INDEX IF EXISTS posts_by_author",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m102_post_readings_by_time(db: Database) -> None:
+    # The weekly digest asks when a platform was last read before the week's end; by
+    # (platform, post_id, observed_at) that read every post reading the platform ever had
+    # (benchmarks/growth.py). This gives it from the end of a range.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS post_metrics_by_time ON post_metrics (platform, observed_at)"
+    )

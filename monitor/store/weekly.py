@@ -26,6 +26,7 @@ from monitor.store.signals import (
     TopicPoint,
     comment_facts,
     post_facts,
+    topic_series_keys,
 )
 
 DIGEST_KIND = "digest"
@@ -131,24 +132,24 @@ class WeeklyQueries(Queries):
     def week_comment_totals(self, since: datetime, until: datetime) -> list[CommentTotals]:
         """Per platform, then one row (platform None) for all: comments created in the range,
         by label (P(negative) averaged when the store has it)."""
-        source = (
-            "(SELECT e.platform, e.author_id, e.label, k.p_negative"
-            f" FROM ({export_select('comments')}) e"
-            " JOIN comments k ON k.platform = e.platform AND k.id = e.id) c"
-        )
         select = (
-            "SELECT count(*) AS comments,"
+            "count(*) AS comments,"
             " count(DISTINCT c.platform || ':' || c.author_id) AS commenters,"
             " sum(c.label = 'positive') AS positive, sum(c.label = 'neutral') AS neutral,"
             " sum(c.label = 'negative') AS negative, sum(c.label IS NULL) AS unscored,"
-            f" avg(c.p_negative) AS mean_p_negative FROM {source}"
+            " avg(c.p_negative) AS mean_p_negative FROM c"
         )
+        # The week's rows are read once, into a temporary table, for both the per-platform
+        # rows and the total: each read is a range of the created_at index and a row lookup
+        # per comment, the cost that grows with a week's comments.
         rows = self._named(
-            f"SELECT c.platform, {select.removeprefix('SELECT ')} GROUP BY c.platform"
-            " ORDER BY c.platform",
+            "WITH c AS MATERIALIZED (SELECT platform, author_id, label, p_negative"
+            f" FROM ({export_select('comments')}))"
+            f" SELECT 0 AS whole, c.platform, {select} GROUP BY c.platform"
+            f" UNION ALL SELECT 1, NULL, {select} ORDER BY whole, platform",
             _range(since, until),
         ).fetchall()
-        total = self._named(select, _range(since, until)).fetchone()
+        total = rows.pop()
         return [_comment_totals(row["platform"], row) for row in rows] + [
             _comment_totals(None, total)
         ]
@@ -159,10 +160,8 @@ class WeeklyQueries(Queries):
         """P(positive), P(neutral), P(negative) of each comment created in the range that a
         model scored (the same comments as week_comment_totals)."""
         rows = self.db.execute(
-            f"SELECT k.sentiment, k.p_neutral, k.p_negative FROM ({export_select('comments')}) e"
-            " JOIN comments k ON k.platform = e.platform AND k.id = e.id"
-            " WHERE k.sentiment IS NOT NULL AND k.p_neutral IS NOT NULL"
-            " AND k.p_negative IS NOT NULL",
+            f"SELECT sentiment, p_neutral, p_negative FROM ({export_select('comments')})"
+            " WHERE sentiment IS NOT NULL AND p_neutral IS NOT NULL AND p_negative IS NOT NULL",
             _range(since, until),
         ).fetchall()
         return [(float(a), float(b), float(c)) for a, b, c in rows]
@@ -221,19 +220,18 @@ class WeeklyQueries(Queries):
         return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
 
     def topic_reading_before(self, moment: datetime) -> list[TopicPoint]:
-        """The newest reading per (platform, topic) taken before `moment`."""
-        rows = self.db.execute(
-            "SELECT m.platform, m.topic, m.observed_at, m.views, m.discussions"
-            " FROM topic_metrics m JOIN (SELECT platform, topic, max(observed_at) AS at"
-            " FROM topic_metrics WHERE observed_at < ? GROUP BY platform, topic) last"
-            " ON last.platform = m.platform AND last.topic = m.topic AND last.at = m.observed_at"
-            " ORDER BY m.platform, m.topic, m.pk",
-            (to_utc_iso(moment),),
-        ).fetchall()
-        latest: dict[tuple[str, str], TopicPoint] = {}
-        for p, t, at, v, d in rows:  # two readings at one moment: the later row wins
-            latest[(p, t)] = TopicPoint(p, t, from_iso(at), v, d)
-        return list(latest.values())
+        """The newest reading per (platform, topic) taken before `moment` (of two at one
+        moment, the later row): one index probe per series, not a year of readings."""
+        found = []
+        for platform, topic in topic_series_keys(self.db):
+            row = self.db.execute(
+                "SELECT observed_at, views, discussions FROM topic_metrics WHERE platform = ?"
+                " AND topic = ? AND observed_at < ? ORDER BY observed_at DESC, pk DESC LIMIT 1",
+                (platform, topic, to_utc_iso(moment)),
+            ).fetchone()
+            if row is not None:
+                found.append(TopicPoint(platform, topic, from_iso(row[0]), row[1], row[2]))
+        return found
 
     # --- threads, UGC, partners -----------------------------------------------------------
 
@@ -408,27 +406,45 @@ class WeeklyQueries(Queries):
     def last_reading_before(self, platform: str, moment: datetime) -> datetime | None:
         """When anything of `platform` was last read before `moment` (posts, topic readings,
         follower snapshots)."""
-        row = self.db.execute(
-            "SELECT max(m) FROM ("
-            " SELECT max(observed_at) AS m FROM post_metrics"
-            " WHERE platform = :p AND observed_at < :t"
-            " UNION ALL SELECT max(observed_at) FROM topic_metrics"
-            " WHERE platform = :p AND observed_at < :t"
-            " UNION ALL SELECT max(observed_at) FROM account_metrics"
-            " WHERE platform = :p AND observed_at < :t"
-            " UNION ALL SELECT max(first_seen) FROM posts WHERE platform = :p AND first_seen < :t)",
-            {"p": platform, "t": to_utc_iso(moment)},
-        ).fetchone()
-        return from_iso(row[0]) if row and row[0] else None
+        at = to_utc_iso(moment)
+        times = [
+            self.db.execute(
+                # by (platform, observed_at) (m102), not every post reading of the platform
+                "SELECT max(observed_at) FROM post_metrics WHERE platform = ? AND observed_at < ?",
+                (platform, at),
+            ),
+            self.db.execute(
+                "SELECT max(observed_at) FROM account_metrics WHERE platform = ?"
+                " AND observed_at < ?",
+                (platform, at),
+            ),
+            self.db.execute(
+                "SELECT max(first_seen) FROM posts WHERE platform = ? AND first_seen < ?",
+                (platform, at),
+            ),
+        ]
+        times += [
+            self.db.execute(
+                "SELECT max(observed_at) FROM topic_metrics WHERE platform = ? AND topic = ?"
+                " AND observed_at < ?",
+                (platform, topic, at),
+            )
+            for series_platform, topic in topic_series_keys(self.db)
+            if series_platform == platform
+        ]
+        found = [row[0] for cursor in times if (row := cursor.fetchone()) and row[0]]
+        return from_iso(max(found)) if found else None
 
     # --- the digest itself ----------------------------------------------------------------
 
     def data_span(self) -> tuple[datetime, datetime] | None:
         """The first and last moment the store holds posts or comments for."""
         row = self._named(
-            "SELECT min(a) AS first, max(b) AS last FROM (SELECT min(created_at) AS a,"
-            " max(created_at) AS b FROM posts UNION ALL SELECT min(created_at), max(created_at)"
-            " FROM comments)"
+            # one min() or max() a SELECT: SQLite reads each from the end of the created_at
+            # index, but both at once in one SELECT made it scan every comment
+            "SELECT min(a) AS first, max(b) AS last FROM (SELECT (SELECT min(created_at)"
+            " FROM posts) AS a, (SELECT max(created_at) FROM posts) AS b UNION ALL SELECT"
+            " (SELECT min(created_at) FROM comments), (SELECT max(created_at) FROM comments))"
         ).fetchone()
         if not row or row["first"] is None:
             return None
