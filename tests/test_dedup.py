@@ -1,8 +1,13 @@
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlp.dedup import Message, hamming, near_duplicate_groups, simhash, suspected_coordination
+from nlp.text import EMOTICON, normalize
 
 T0 = datetime(2019, 7, 20, 12, 0, tzinfo=UTC)
 RING = "大连这次活动办得真好，为城市点赞，大家快来看看吧"
@@ -66,3 +71,33 @@ def test_no_coordination_in_ordinary_chatter() -> None:
         Message("3", "c", "这期拍的是我舅舅，全家都很开心", T0),
     ]
     assert suspected_coordination(messages) == []
+
+
+def _bit_by_bit_simhash(text: str) -> int:
+    """SimHash as it was written first: a counter per bit, one shingle at a time."""
+    clean = re.sub(r"[^\w]+", "", EMOTICON.sub("", normalize(text)))
+    shingles = [clean[i : i + 3] for i in range(max(len(clean) - 2, 1))] if clean else []
+    if not shingles:
+        return 0
+    totals = [0] * 64
+    for shingle in shingles:
+        digest = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            totals[bit] += 1 if digest >> bit & 1 else -1
+    return sum(1 << bit for bit in range(64) if totals[bit] > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(st.sampled_from("星海广场堵车了加油大连人！ 看吧ab1[赞]"), max_size=40)
+    | st.text(max_size=30)
+)
+def test_simhash_is_the_bit_by_bit_simhash(text: str) -> None:
+    assert simhash.__wrapped__(text) == _bit_by_bit_simhash(text)
+
+
+@pytest.mark.parametrize("repeat", [84, 85, 86, 170, 200])
+def test_long_texts_past_the_byte_counters_keep_their_fingerprint(repeat: int) -> None:
+    # More than 255 shingles: the counters go past one byte and are added up in chunks.
+    text = "星海广场今天堵车了" * repeat + "回家用了两个小时" * (repeat % 7)
+    assert simhash.__wrapped__(text) == _bit_by_bit_simhash(text)

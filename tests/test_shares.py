@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from nlp.sentiment import Probs
 from nlp.shares import (
+    _rounded,
+    adjusted_mix,
     comment_shares,
     estimate_shares,
     format_share,
@@ -137,3 +143,77 @@ def test_model_prior_is_read_from_metrics() -> None:
     rows = [(0.5, 0.3, 0.2)] * 10
     assert comment_shares(rows) == estimate_shares([Probs(0.5, 0.3, 0.2)] * 10)
     assert comment_shares([], metrics) is None
+
+
+# --- the EM in numpy against the EM it replaced ----------------------------------------------
+
+
+def _reference_mix(
+    probs: list[tuple[float, float, float]], calibration_prior: tuple[float, float, float]
+) -> tuple[int, tuple[float, float, float]]:
+    """The EM as it was in pure Python (items grouped by probabilities rounded to 0.001, 200
+    rounds, stop below 1e-7): what `adjusted_mix` must still give."""
+    groups: dict[tuple[float, float, float], int] = {}
+    for a, b, c in probs:
+        key = (round(a, 3), round(b, 3), round(c, 3))
+        groups[key] = groups.get(key, 0) + 1
+    n = len(probs)
+    prior = [max(p, 1e-6) for p in calibration_prior]
+    mix = list(prior)
+    if not n:
+        return 0, (mix[0], mix[1], mix[2])
+    for _ in range(200):
+        r0, r1, r2 = (m / p for m, p in zip(mix, prior, strict=True))
+        new = [0.0, 0.0, 0.0]
+        for (a, b, c), count in groups.items():
+            w0, w1, w2 = a * r0, b * r1, c * r2
+            scale = count / ((w0 + w1 + w2) or 1.0)
+            new[0] += w0 * scale
+            new[1] += w1 * scale
+            new[2] += w2 * scale
+        new = [max(v / n, 1e-6) for v in new]
+        done = max(abs(a - b) for a, b in zip(new, mix, strict=True)) < 1e-7
+        mix = new
+        if done:
+            break
+    total = sum(mix)
+    return n, (mix[0] / total, mix[1] / total, mix[2] / total)
+
+
+# Probabilities anywhere in 0..1, and ones on a rounding tie (0.0625 is one, exactly).
+_probability = st.floats(0.0, 1.0) | st.sampled_from([0.0625, 0.0005, 0.0015, 0.0025, 0.5, 1.0])
+_triple = st.tuples(_probability, _probability, _probability)
+_prior = st.tuples(*(st.floats(0.0, 1.0),) * 3).filter(lambda p: sum(p) > 0.05)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_triple, max_size=60), _prior)
+def test_the_numpy_em_gives_what_the_python_em_gave(
+    probs: list[tuple[float, float, float]], prior: tuple[float, float, float]
+) -> None:
+    n, mix = adjusted_mix(probs, prior)
+    expected_n, expected = _reference_mix(probs, prior)
+    assert n == expected_n
+    # The same rounds: only the order of float additions differs (a few ulps).
+    assert all(abs(a - b) < 1e-9 for a, b in zip(mix, expected, strict=True))
+
+
+@given(st.lists(_probability, max_size=50))
+def test_rounding_is_pythons_round_to_three_places(values: list[float]) -> None:
+    rounded = _rounded(np.array(values, dtype=np.float64))
+    assert [float(v) for v in rounded] == [round(v, 3) for v in values]
+
+
+def test_shares_of_a_campaigns_day_equal_the_python_em() -> None:
+    rng = random.Random(3)
+    rows = []
+    for _ in range(5000):
+        negative = rng.random() ** 3
+        neutral = (1 - negative) * rng.random() * 0.6
+        rows.append((1 - negative - neutral, neutral, negative))
+    prior = (0.24, 0.52, 0.24)
+    assert adjusted_mix(rows, prior)[0] == 5000
+    assert all(
+        abs(a - b) < 1e-9
+        for a, b in zip(adjusted_mix(rows, prior)[1], _reference_mix(rows, prior)[1], strict=True)
+    )
