@@ -135,7 +135,7 @@ def test_the_summary_is_the_loaded_models_version_and_metrics(tmp_path: Path) ->
     assert model_summary("snownlp").version == load_model("snownlp").version
     # weights written first (not by pingfan): the summary reads the whole file instead
     payload = read_model_file(str(resources.files("nlp").joinpath(DEFAULT_MODEL_FILE)))
-    late = {"weights": dict.fromkeys(payload.names[:50], [0.1, 0.2, 0.3]), **payload.fields}
+    late = {"weights": {name: [0.1, 0.2, 0.3] for name in payload.names[:50]}, **payload.fields}
     path = _write(tmp_path / "late.json.gz", late)
     assert model_summary(str(path)) == ModelSummary(loaded.version, loaded.metrics)
     for bad in (_write(tmp_path / "old.json.gz", {"format": "x", "version": "v"}),

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from monitor.models import TopicStats, from_iso, to_utc_iso
+from monitor.models import from_iso, to_utc_iso
 from monitor.store import Store
 from monitor.store.weekly import CommentTotals
 from tests.support.factories import comment, post
@@ -57,9 +57,7 @@ _reading = st.tuples(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(_reading, max_size=25), st.integers(0, 45))
 @example([("weibo", "a", 3, 10), ("weibo", "a", 3, 20), ("weibo", "a", 2, 30)], 4)  # a tie
 def test_readings_before_a_moment_equal_the_grouping_statement(
@@ -114,7 +112,7 @@ def test_week_comment_totals_per_platform_and_together(store: Store) -> None:
             ("weibo", "w1", 0.1, "negative", "m", 0.2, 0.7),
             ("weibo", "w2", 0.8, "positive", "m", 0.1, 0.1),
             ("douyin", "d1", 0.2, "neutral", "m", 0.7, 0.1),
-        ]  # fmt: skip
+        ]
     )
     douyin, weibo, total = store.weekly.week_comment_totals(*week)
     assert douyin == CommentTotals("douyin", 1, 1, 0, 1, 0, 0, 0.1)
