@@ -102,6 +102,12 @@ class HealthEvent:
     at: datetime
 
 
+# The export's comments in [since, until), with the upper end also as a range of the
+# created_at index: the export's `:until IS NULL OR created_at < :until` keeps SQLite from
+# using it, so a past week read every comment stored after it too.
+_WEEK_COMMENTS = f"(SELECT * FROM ({export_select('comments')}) WHERE created_at < :until)"
+
+
 def _range(since: datetime, until: datetime) -> dict[str, Any]:
     return {"since": to_utc_iso(since), "until": to_utc_iso(until)}
 
@@ -144,7 +150,7 @@ class WeeklyQueries(Queries):
         # per comment, the cost that grows with a week's comments.
         rows = self._named(
             "WITH c AS MATERIALIZED (SELECT platform, author_id, label, p_negative"
-            f" FROM ({export_select('comments')}))"
+            f" FROM {_WEEK_COMMENTS})"
             f" SELECT 0 AS whole, c.platform, {select} GROUP BY c.platform"
             f" UNION ALL SELECT 1, NULL, {select} ORDER BY whole, platform",
             _range(since, until),
@@ -160,7 +166,7 @@ class WeeklyQueries(Queries):
         """P(positive), P(neutral), P(negative) of each comment created in the range that a
         model scored (the same comments as week_comment_totals)."""
         rows = self.db.execute(
-            f"SELECT sentiment, p_neutral, p_negative FROM ({export_select('comments')})"
+            f"SELECT sentiment, p_neutral, p_negative FROM {_WEEK_COMMENTS}"
             " WHERE sentiment IS NOT NULL AND p_neutral IS NOT NULL AND p_negative IS NOT NULL",
             _range(since, until),
         ).fetchall()
@@ -182,7 +188,7 @@ class WeeklyQueries(Queries):
             " SELECT d.i AS day, sum(e.label = 'positive') AS positive,"
             " sum(e.label = 'neutral') AS neutral, sum(e.label = 'negative') AS negative,"
             " sum(e.label IS NULL) AS unscored"
-            f" FROM days d JOIN ({export_select('comments')}) e"
+            f" FROM days d JOIN {_WEEK_COMMENTS} e"
             " ON e.created_at >= d.lo AND e.created_at < d.hi GROUP BY d.i",
             params,
         ).fetchall()
@@ -202,7 +208,7 @@ class WeeklyQueries(Queries):
     ) -> list[str]:
         """Texts of the range's comments labelled `label`, the most liked first."""
         rows = self.db.execute(
-            f"SELECT text FROM ({export_select('comments')}) WHERE label = :label"
+            f"SELECT text FROM {_WEEK_COMMENTS} WHERE label = :label"
             " ORDER BY coalesce(likes, 0) DESC, created_at, id LIMIT :limit",
             {**_range(since, until), "label": label, "limit": limit},
         ).fetchall()
@@ -238,12 +244,13 @@ class WeeklyQueries(Queries):
     def week_threads(self, since: datetime, until: datetime, min_scored: int) -> list[ThreadWeek]:
         """Posts with at least `min_scored` scored comments created in the range."""
         rows = self._named(
-            "SELECT e.platform, e.post_id, count(*) AS comments, count(e.label) AS scored,"
-            " sum(e.label = 'negative') AS negative, max(e.created_at) AS last_comment_at,"
-            " p.author_name, p.author_kind, p.text, p.url, p.created_at"
-            f" FROM ({export_select('comments')}) e"
-            " JOIN posts p ON p.platform = e.platform AND p.id = e.post_id"
-            " GROUP BY e.platform, e.post_id HAVING count(e.label) >= :min"
+            # The week's comments counted first, then their posts looked up (CROSS JOIN keeps
+            # that order): SQLite otherwise went through every post ever stored.
+            "SELECT e.*, p.author_name, p.author_kind, p.text, p.url, p.created_at FROM"
+            " (SELECT platform, post_id, count(*) AS comments, count(label) AS scored,"
+            " sum(label = 'negative') AS negative, max(created_at) AS last_comment_at"
+            f" FROM {_WEEK_COMMENTS} GROUP BY platform, post_id HAVING count(label) >= :min) e"
+            " CROSS JOIN posts p ON p.platform = e.platform AND p.id = e.post_id"
             " ORDER BY e.platform, e.post_id",
             {**_range(since, until), "min": min_scored},
         ).fetchall()
@@ -269,7 +276,7 @@ class WeeklyQueries(Queries):
     ) -> list[CommentFacts]:
         """One thread's comments created in the range, oldest first."""
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')}) WHERE platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS} WHERE platform = :platform"
             " AND post_id = :post ORDER BY created_at, id",
             {**_range(since, until), "platform": platform, "post": post_id},
         ).fetchall()
@@ -359,7 +366,7 @@ class WeeklyQueries(Queries):
         its own id as post_id (near-duplicate search over both)."""
         rows = self._named(
             # `+platform`: the week's rows by created_at, not all of a platform's by its key
-            f"SELECT {COMMENT_FIELDS} FROM ({export_select('comments')})"
+            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS}"
             " WHERE +platform = :platform"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
             f" FROM ({export_select('posts')}) WHERE +platform = :platform"
