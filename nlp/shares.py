@@ -118,12 +118,18 @@ def adjusted_mix(
     if not n:
         return 0, (float(prior[0]), float(prior[1]), float(prior[2]))
     rounded = _rounded(items.reshape(n, 3))
+    rounded = rounded[rounded.sum(axis=1) > 0.0]  # an item of zeros adds nothing to a sum
+    # Columns, elementwise arithmetic and einsum, no matrix products: those go to BLAS, whose
+    # threads would spin on the daemon's few cores.
+    a, b, c = (np.ascontiguousarray(column) for column in rounded.T)
     mix = prior
     for _ in range(rounds):
-        ratio = mix / prior
-        totals = rounded @ ratio
-        inverse = 1.0 / np.where(totals == 0.0, 1.0, totals)  # an all-zero item adds nothing
-        new = np.maximum(ratio * (inverse @ rounded) / n, 1e-6)
+        r0, r1, r2 = (float(v) for v in mix / prior)
+        inverse = 1.0 / (a * r0 + b * r1 + c * r2)
+        sums = np.array(
+            [r * np.einsum("i,i", column, inverse) for r, column in ((r0, a), (r1, b), (r2, c))]
+        )
+        new = np.maximum(sums / n, 1e-6)
         done = float(np.abs(new - mix).max()) < 1e-7
         mix = new
         if done:
