@@ -19,6 +19,13 @@ from sqlite_utils import Database
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
+from monitor.store.windows import (
+    MessageFacts,
+    MessageWindows,
+    TopicPoint,
+    TopicWindow,
+    TopicWindows,
+)
 
 _MAX_IN = 500  # ids per IN (...) list; SQLite allows more, but the statements stay small
 
@@ -77,15 +84,6 @@ class CommentFacts:
     created_at: datetime
     likes: int | None
     label: str | None
-
-
-@dataclass(frozen=True)
-class TopicPoint:
-    platform: str
-    topic: str
-    at: datetime
-    views: int | None
-    discussions: int | None
 
 
 @dataclass(frozen=True)
@@ -188,6 +186,11 @@ def latest_reading_iso(db: Database, platform: str) -> str | None:
 
 
 class SignalsQueries(Queries):
+    def __init__(self, db: Database, path: str) -> None:
+        super().__init__(db, path)
+        self._topic_windows = TopicWindows(topic_series_keys)
+        self._message_windows = MessageWindows()
+
     # --- posts and their metric series -------------------------------------------------
 
     def posts_moving(
@@ -380,43 +383,19 @@ class SignalsQueries(Queries):
 
     def recent_messages(
         self, platform: str, *, since: datetime, until: datetime, limit: int = 20_000
-    ) -> list[CommentFacts]:
+    ) -> list[MessageFacts]:
         """Comments and posts of `platform` created in [since, until], oldest first; a post
-        appears with its own id as post_id (near-duplicate search over both)."""
-        # `+platform`: the window is small, a platform is half of everything; without it
-        # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
-        rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
-            " FROM comments WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
-            " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            " FROM posts WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
-            " ORDER BY created_at LIMIT ?",
-            (
-                platform,
-                to_utc_iso(since),
-                to_utc_iso(until),
-                platform,
-                to_utc_iso(since),
-                to_utc_iso(until),
-                limit,
-            ),
-        ).fetchall()
-        return [comment_facts(row) for row in rows]
+        appears with its own id as post_id (near-duplicate search over both). A call reads
+        only the rows stored since the last one (monitor/store/windows.py)."""
+        return self._message_windows.read(self.db, platform, since, until, limit)
 
     # --- topics and collector health ----------------------------------------------------
 
-    def topic_series(self, *, since: datetime, until: datetime) -> list[TopicPoint]:
-        """Topic readings (views, discussions) in [since, until], per topic oldest first."""
-        points: list[TopicPoint] = []
-        for platform, topic in topic_series_keys(self.db):  # a range of each series' index
-            rows = self.db.execute(
-                "SELECT observed_at, views, discussions FROM topic_metrics"
-                " WHERE platform = ? AND topic = ? AND observed_at >= ? AND observed_at <= ?"
-                " ORDER BY observed_at, pk",
-                (platform, topic, to_utc_iso(since), to_utc_iso(until)),
-            ).fetchall()
-            points += [TopicPoint(platform, topic, from_iso(at), v, d) for at, v, d in rows]
-        return points
+    def topic_windows(self, *, since: datetime, until: datetime) -> list[TopicWindow]:
+        """Each topic series' readings (views, discussions) in [since, until], oldest first;
+        the same object for a series whose window did not change since the last call (a
+        round reads only the readings stored since the last one: monitor/store/windows.py)."""
+        return self._topic_windows.read(self.db, since, until)
 
     def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) up to `until`."""
