@@ -72,8 +72,9 @@ def test_topic_windows_equal_a_full_read(rounds: list[Any]) -> None:
         for step, readings, length, back, deleted in rounds:
             clock += step
             if deleted is not None:  # nothing deletes readings today; a retention would be seen
-                store.db.execute(
-                    "DELETE FROM topic_metrics WHERE observed_at < ?",
+                store.db.execute(  # as a retention would: old readings, never the newest
+                    "DELETE FROM topic_metrics WHERE observed_at < ?"
+                    " AND pk < (SELECT max(pk) FROM topic_metrics)",
                     (to_utc_iso(minutes(clock - deleted)),),
                 )
             for platform, topic, offset, views in readings:

@@ -6,7 +6,8 @@ not the window's or the store's history.
 A topic reading is inserted once and never changed (metrics.py), so what the window holds stays
 true while it is stored. A window asked for an earlier start than it holds, whose table went
 back (a file restored), or whose readings were deleted (one count of each series' index range
-notices) is read again in full. A new process (a
+notices; SQLite gives a new row a rowid above every stored one unless the newest row was
+deleted, which no retention of old readings does) is read again in full. A new process (a
 restart) starts empty and reads its first window in full: the answer is the same readings
 either way (tests/test_rule_windows.py).
 
@@ -123,7 +124,7 @@ class TopicWindows:
     def _complete(self, db: Database, start: str) -> bool:
         """Does every series still hold, in the table, the readings the window holds? (One
         count of each series' index range: a reading deleted under the window is noticed.)"""
-        for platform, topic in self._series_keys(db):
+        for platform, topic in {*self._series_keys(db), *self._series}:
             held = self._series.get((platform, topic))
             stored = db.execute(
                 "SELECT count(*) FROM topic_metrics"
