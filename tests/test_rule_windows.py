@@ -155,3 +155,29 @@ def test_a_restart_neither_re_alerts_nor_misses(tmp_path: Path) -> None:
     keys = [key for found in once for key in found]
     assert sum(key.startswith("topic_trending:") for key in keys) == 1  # the burst, once
     assert any(key.startswith("coordination:") for key in keys)
+
+
+# --- the negative-thread rule's window -------------------------------------------------------
+
+
+def test_a_thread_counts_each_comment_once_whichever_range_holds_it(store: Store) -> None:
+    since, until = minutes(600), minutes(960)
+    made = {
+        "A": (minutes(700), minutes(710), "negative"),  # made and first seen in the window
+        "B": (minutes(100), minutes(720), "positive"),  # made before, read late: news now
+        "C": (minutes(100), minutes(110), "negative"),  # made and read before: the baseline
+        "D": (minutes(800), minutes(805), None),  # not scored yet
+    }
+    store.content.save_comments(
+        [
+            comment(cid, created_at=made_at, observed_at=seen)
+            for cid, (made_at, seen, _) in made.items()
+        ]
+    )
+    store.content.set_comment_scores(
+        [("weibo", cid, 0.5, label, "m") for cid, (_, _, label) in made.items() if label]
+    )
+    (counts,) = store.signals.thread_counts(since=since, until=until)
+    assert (counts.scored, counts.negative, counts.total) == (2, 1, 3)
+    before = store.signals.thread_counts_before(counts.platform, counts.post_id, since)
+    assert (before.scored, before.negative, before.total) == (2, 1, 2)

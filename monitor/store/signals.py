@@ -310,10 +310,14 @@ class SignalsQueries(Queries):
     def thread_counts(self, *, since: datetime, until: datetime) -> list[ThreadCounts]:
         """Per post: comments made, or first seen, in [since, until] (a thread pingfan reads
         late, after an outage, is still news), how many scored, how many negative."""
+        # Two ranges of the time indexes, then the rows by rowid: written as `a OR b`, the
+        # planner may walk every comment by (platform, post_id) instead, to skip the GROUP
+        # BY's sort, as statistics gathered after a large delete led it to (0.4 s at 250,000).
         rows = self._named(
-            f"SELECT platform, post_id, {_THREAD_COUNTS}"
-            " FROM comments WHERE (created_at >= :since AND created_at <= :until)"
-            " OR (first_seen >= :since AND first_seen <= :until)"
+            f"SELECT platform, post_id, {_THREAD_COUNTS} FROM comments WHERE pk IN ("
+            " SELECT pk FROM comments WHERE created_at >= :since AND created_at <= :until"
+            " UNION ALL"
+            " SELECT pk FROM comments WHERE first_seen >= :since AND first_seen <= :until)"
             " GROUP BY platform, post_id",
             {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
