@@ -179,5 +179,7 @@ def test_a_thread_counts_each_comment_once_whichever_range_holds_it(store: Store
     )
     (counts,) = store.signals.thread_counts(since=since, until=until)
     assert (counts.scored, counts.negative, counts.total) == (2, 1, 3)
-    before = store.signals.thread_counts_before(counts.platform, counts.post_id, since)
+    befores = store.signals.thread_counts_before("weibo", [counts.post_id, "no-such-post"], since)
+    before, none = befores[counts.post_id], befores["no-such-post"]
     assert (before.scored, before.negative, before.total) == (2, 1, 2)
+    assert (none.scored, none.negative, none.total) == (0, 0, 0)
