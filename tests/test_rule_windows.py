@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.engine import evaluate
+from alerts.rules import Context, trending
 from monitor.config import config_from_dict
 from monitor.models import TopicStats, from_iso, to_utc_iso
 from monitor.store import Store
@@ -103,6 +104,47 @@ def test_an_unchanged_topic_window_is_the_same_object(store: Store) -> None:
     later = read(minutes(122))  # the first reading left the window
     assert [p.views for p in later["平凡大连人"].points] == [20]
     assert "大连马拉松" not in later
+
+
+# --- the trending rule over kept windows -----------------------------------------------------
+
+
+def topic_steps(gains: st.SearchStrategy[int], size: tuple[int, int]) -> Any:
+    return st.lists(
+        st.tuples(st.integers(1, 6), st.sampled_from(TOPICS[:2]), gains),
+        min_size=size[0],
+        max_size=size[1],
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.tuples(
+        topic_steps(st.integers(0, 800), (8, 20)),  # calm
+        topic_steps(st.integers(5_000, 60_000), (2, 8)),  # a burst (or two, one per topic)
+        topic_steps(st.integers(0, 60_000), (0, 10)),  # anything after
+    ).map(lambda parts: [step for part in parts for step in part])
+)
+def test_the_topic_verdicts_over_kept_windows_equal_a_fresh_read(steps: list[Any]) -> None:
+    """Round after round, the topic findings from one long-lived store (windows kept, verdicts
+    remembered) equal those of the same file opened afresh (windows read in full)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.db"
+        config = config_from_dict(
+            {"topics": [{"name": t} for t in TOPICS], "douyin": {"enabled": False}},
+            Path(tmp) / "config.toml",
+        )
+        views = dict.fromkeys(TOPICS, 100_000)
+        clock = T0
+        with Store.open(path) as kept:
+            for gap, topic, gained in steps:
+                clock += timedelta(minutes=5 * gap)
+                views[topic] += gained
+                kept.metrics.save_topic_stats([TopicStats("weibo", topic, clock, views[topic])])
+                ctx = Context(config, clock)
+                with Store.open(path) as fresh:
+                    expected = [f.evidence for f in trending.run(fresh, ctx)]
+                assert [f.evidence for f in trending.run(kept, ctx)] == expected
 
 
 # --- a restart -------------------------------------------------------------------------------
