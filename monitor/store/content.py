@@ -189,12 +189,7 @@ class ContentQueries(Queries):
         P(negative)]) for scored comments. Without the last two (a two-class model),
         P(negative) is 1 - P(positive) and P(neutral) 0. The model's entropy over the three
         classes is stored beside them, for finding the comments it is least sure about."""
-        rows = []
-        for score in scores:
-            plat, cid, positive, lab, ver = score[:5]
-            neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
-            entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
-            rows.append((positive, neutral, negative, round(entropy, 4), lab, ver, plat, cid))
+        rows = [(*score_columns(score), score[0], score[1]) for score in scores]
         with self.db.atomic():
             # A label the team gave stays; the model's scores are still recorded beside it.
             self.db.conn.executemany(
@@ -382,6 +377,17 @@ class ContentQueries(Queries):
                 [(pk, " ".join(tokens(text))) for pk, text in rows],
             )
             self.db.execute(f"DELETE FROM {table}_fts_pending WHERE pk <= ?", (rows[-1][0],))
+
+
+def score_columns(
+    score: tuple[str, str, float, str, str] | tuple[str, str, float, str, str, float, float],
+) -> tuple[float, float, float, float, str, str]:
+    """(P(positive), P(neutral), P(negative), entropy, label, model version): the columns
+    `set_comment_scores` stores for one score."""
+    _plat, _cid, positive, label, version = score[:5]
+    neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
+    entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
+    return positive, neutral, negative, round(entropy, 4), label, version
 
 
 def _fts_schema(table: str, tokenizer: FtsTokenizer) -> list[str]:
