@@ -42,7 +42,7 @@ def test_retention_in_batches_deletes_old_comments_their_index_rows_and_labels(
     store.labels.add_label("新的评论0", "positive", platform="weibo", comment_id="new0")
     assert store.content.search("环卫工人", kind="comments", limit=50)
 
-    assert asyncio.run(purge_comments(store, 180, NOW, batch=3)) == 7
+    assert asyncio.run(purge_comments(store, 180, NOW, max_batch=3)) == 7
 
     ids = [r["id"] for r in store.query("SELECT id FROM comments ORDER BY id")]
     assert ids == ["new0", "new1"]
@@ -60,7 +60,7 @@ def test_retention_in_batches_keeps_everything_at_zero_days(store: Store) -> Non
 def test_retention_in_batches_works_in_memory_too() -> None:
     with Store.open(":memory:") as store:
         _old_and_new(store, old=5, new=1)
-        assert asyncio.run(purge_comments(store, 180, NOW, batch=2)) == 5
+        assert asyncio.run(purge_comments(store, 180, NOW, max_batch=2)) == 5
         assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new0"]
 
 
@@ -69,7 +69,7 @@ def test_retention_goes_on_while_the_loop_writes(store: Store) -> None:
     _old_and_new(store, old=40, new=0)
 
     async def both() -> int:
-        purge = asyncio.create_task(purge_comments(store, 180, NOW, batch=4))
+        purge = asyncio.create_task(purge_comments(store, 180, NOW, max_batch=4))
         for n in range(20):
             store.content.save_comments([comment(f"live{n}", created_at=T0 + timedelta(days=200))])
             await asyncio.sleep(0)
