@@ -223,7 +223,7 @@ class FastPath:
             for _kind, _name, sql in self.deferred:
                 conn.execute(sql)
         self.store.content.reindex()
-        conn.execute("PRAGMA incremental_vacuum").fetchall()  # pages the dropped ones left
+        conn.executescript("PRAGMA incremental_vacuum")  # hand back what the drops freed
         conn.execute("PRAGMA cache_size = -2000")  # SQLite's default
         conn.execute("PRAGMA journal_mode = WAL").fetchall()
         conn.execute("PRAGMA synchronous = NORMAL")
