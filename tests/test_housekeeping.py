@@ -96,8 +96,9 @@ def test_retention_deletes_exactly_the_expired_rows_while_a_reader_on_the_loop_r
 def test_each_batch_is_sized_for_the_target_from_the_last_ones_pace() -> None:
     per_target = int(STEP_TARGET_S / 0.001)  # comments in the target at 1 ms a comment
     assert next_step_size(per_target, per_target, per_target * 0.001, most=2000) == per_target
-    assert next_step_size(100, 100, 100 * 0.0001, most=2000) == 200  # fast: at most doubles
-    assert next_step_size(100, 100, 100 * 0.01, most=2000) == 10  # slow: shrinks, to 10 at least
+    fast, slow = STEP_TARGET_S / 100, STEP_TARGET_S * 100  # for 100 comments
+    assert next_step_size(100, 100, fast, most=2000) == 200  # fast: at most doubles
+    assert next_step_size(100, 100, slow, most=2000) == 10  # slow: shrinks, to 10 at least
     assert next_step_size(1500, 1500, 0.001, most=PURGE_MAX_BATCH) == PURGE_MAX_BATCH
     assert next_step_size(3, 3, 0.0, most=3) == 3  # a cap below 10 holds
     assert next_step_size(50, 0, 0.5, most=2000) == 50  # nothing done: nothing learnt
