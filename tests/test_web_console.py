@@ -150,11 +150,16 @@ async def test_the_overview_shows_what_export_counts(tmp_path: Path) -> None:
             "douyin": 3_000_000,
             "weibo": 1_800_000,
         }
-        shares = summary["sentiment"]
-        assert shares["n"] == summary["week"]["comments"] == 77  # the last 7 days, all scored
-        assert shares["negative"]["low"] < shares["negative"]["share"] < shares["negative"]["high"]
+        campaign, week = summary["sentiment"], summary["sentiment_week"]
+        assert campaign["n"] == summary["comments"] == 102  # the campaign's: every one scored
+        assert week["n"] == summary["week"]["comments"] == 77  # the last 7 days
+        for shares in (campaign, week):
+            negative = shares["negative"]
+            assert negative["low"] < negative["share"] < negative["high"]
+        shown = await seen.page.inner_text("#shares-campaign .share-negative .share")
+        assert shown == f"{campaign['negative']['share'] * 100:.1f}%"
         text = await seen.page.inner_text("main")
-        assert "3,000,000" in text and "负面" in text  # Chinese by default
+        assert "3,000,000" in text and "负面" in text and "活动全程" in text  # Chinese by default
 
 
 async def test_search_finds_a_stored_comment(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from aiohttp import web
 from alerts.safe_text import mask
 from alerts.web import accounts
 from alerts.web.texts import Texts
-from alerts.web.views import FiguresCache, ResultCache, local_time, number, percent
+from alerts.web.views import ResultCache, local_time, number, percent
 from monitor.config import Config
 from monitor.store import Store
 from monitor.store.console import ConsoleQueries, WebSession
@@ -65,7 +65,6 @@ class Console:
     live_every: float = 2.0  # real seconds between two looks for news (server-sent events)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failures: dict[str, int] = field(default_factory=dict)  # failed logins in a row, per name
-    figures: FiguresCache = field(default_factory=FiguresCache)
     threads: ResultCache = field(default_factory=ResultCache)
 
     @property

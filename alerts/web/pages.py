@@ -69,11 +69,10 @@ async def overview(request: web.Request) -> web.Response:
     now = console.now()
     session = session_of(request)
     offset = utc_offset_hours(console.zone, now)
-    heavy = console.figures.get(console.queries, now, offset)
-    summary = gather_summary(console.queries, now, session.previous_visit_at, heavy=heavy)
+    summary = gather_summary(console.queries, now, session.previous_visit_at)
     since = now - CHART_SPAN
     comment_chart = charts.bar_chart(
-        list(heavy.comments_by_day),
+        console.queries.comments_by_day(since=since, until=now, offset_hours=offset),
         console.texts("overview.chart_comments"),
     )
     view_charts = []
@@ -99,9 +98,7 @@ async def overview(request: web.Request) -> web.Response:
 
 async def api_summary(request: web.Request) -> web.Response:
     console = console_of(request)
-    now = console.now()
-    heavy = console.figures.get(console.queries, now, utc_offset_hours(console.zone, now))
-    return web.json_response(summary_json(gather_summary(console.queries, now, heavy=heavy)))
+    return web.json_response(summary_json(gather_summary(console.queries, console.now())))
 
 
 # --- alerts ---------------------------------------------------------------------------------

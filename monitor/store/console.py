@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
@@ -236,13 +236,18 @@ class ConsoleQueries(Queries):
 
     def export_counts(self) -> dict[str, int]:
         """How many records `pingfan export KIND` (without --since) writes, per kind."""
-        return self._counts({"since": "", "until": None})
+        counts = self._counts({"since": "", "until": None}, kinds=("posts", "alerts"))
+        # export writes every comment: `comment_hours` (m100) counts them without a scan
+        row = self.db.execute("SELECT total(comments) FROM comment_hours").fetchone()
+        return {**counts, "comments": int(row[0])}
 
     def counts_between(self, since: datetime, until: datetime) -> dict[str, int]:
         """Posts, comments and alerts created in [since, until) (export's rows of that span)."""
         return self._counts({"since": to_utc_iso(since), "until": to_utc_iso(until)})
 
-    def _counts(self, bounds: dict[str, Any]) -> dict[str, int]:
+    def _counts(
+        self, bounds: dict[str, Any], kinds: Sequence[str] = COUNTED_KINDS
+    ) -> dict[str, int]:
         # export's own WHERE (`_EXPORT_WHERE`), counted from the created_at index alone:
         # counting export's whole SELECT would work out each post's mean sentiment first.
         return {
@@ -251,35 +256,68 @@ class ConsoleQueries(Queries):
                     f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
                 ).fetchone()[0]
             )
-            for kind in COUNTED_KINDS
+            for kind in kinds
         }
 
     def probability_sums(self, since: datetime | None = None) -> ProbabilitySums:
         """Sums of P(positive), P(neutral), P(negative) over the scored comments created
-        since `since` (a two-class score counts as P(negative) = 1 - P(positive),
-        P(neutral) = 0, as the store keeps it)."""
-        row = self.db.execute(
-            "SELECT count(*), total(sentiment), total(coalesce(p_neutral, 0)),"
-            " total(coalesce(p_negative, 1 - sentiment)) FROM comments"
-            " WHERE sentiment IS NOT NULL AND created_at >= ?",
-            (to_utc_iso(since) if since else "",),
-        ).fetchone()
+        since `since` (all of them without it); a two-class score counts as P(negative) =
+        1 - P(positive), P(neutral) = 0, as the store keeps it. Whole hours are read from
+        `comment_hours` (m100), the part of an hour before them from the comments."""
+        columns = "total(scored), total(positive), total(neutral), total(negative)"
+        if since is None:
+            row = self.db.execute(f"SELECT {columns} FROM comment_hours").fetchone()
+        else:
+            whole = _next_hour(since)
+            row = self.db.execute(
+                f"SELECT {columns} FROM (SELECT scored, positive, neutral, negative"
+                " FROM comment_hours WHERE hour >= :whole UNION ALL"
+                " SELECT 1, sentiment, coalesce(p_neutral, 0), coalesce(p_negative, 1 - sentiment)"
+                " FROM comments WHERE created_at >= :since AND created_at < :whole_at"
+                " AND sentiment IS NOT NULL)",
+                {
+                    "whole": _hour_key(whole),
+                    "whole_at": to_utc_iso(whole),
+                    "since": to_utc_iso(since),
+                },
+            ).fetchone()
         return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
     def latest_topic_readings(self, until: datetime) -> list[TopicReading]:
-        """The newest reading per (platform, topic) up to `until`."""
-        rows = self._rows(
-            "SELECT platform, topic, views, discussions, max(observed_at) AS observed_at"
-            " FROM topic_metrics WHERE observed_at <= ? GROUP BY platform, topic"
-            " ORDER BY platform, topic",
-            (to_utc_iso(until),),
-        )
-        return [
-            TopicReading(
-                r["platform"], r["topic"], r["views"], r["discussions"], from_iso(r["observed_at"])
-            )
-            for r in rows
-        ]
+        """The newest reading per (platform, topic) up to `until`: each series found by one
+        seek in its index, and its newest reading by another (a GROUP BY read a year of
+        15-minute readings)."""
+        readings = []
+        series = self._next_topic_series("", None)
+        while series is not None:
+            newest = self.db.execute(
+                "SELECT views, discussions, observed_at FROM topic_metrics"
+                " WHERE platform = ? AND topic = ? AND observed_at <= ?"
+                " ORDER BY observed_at DESC LIMIT 1",
+                (*series, to_utc_iso(until)),
+            ).fetchone()
+            if newest is not None:
+                readings.append(TopicReading(*series, newest[0], newest[1], from_iso(newest[2])))
+            series = self._next_topic_series(*series)
+        return readings
+
+    def _next_topic_series(self, platform: str, topic: str | None) -> tuple[str, str] | None:
+        """The (platform, topic) after this one in the index: the platform's next topic, or
+        the next platform's first (a row-value comparison would walk the series' rows)."""
+        row = None
+        if topic is not None:
+            row = self.db.execute(
+                "SELECT platform, topic FROM topic_metrics WHERE platform = ? AND topic > ?"
+                " ORDER BY topic LIMIT 1",
+                (platform, topic),
+            ).fetchone()
+        if row is None:
+            row = self.db.execute(
+                "SELECT platform, topic FROM topic_metrics WHERE platform > ?"
+                " ORDER BY platform, topic LIMIT 1",
+                (platform,),
+            ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def topic_views_by_day(
         self, platform: str, topic: str, *, since: datetime, until: datetime, offset_hours: int
@@ -296,11 +334,30 @@ class ConsoleQueries(Queries):
     def comments_by_day(
         self, *, since: datetime, until: datetime, offset_hours: int
     ) -> list[tuple[str, int]]:
-        """(local day, comments created that day), from the created_at index alone."""
+        """(local day, comments created that day) in [since, until): whole hours from
+        `comment_hours` (m100), the parts of an hour at either end from the comments."""
+        shift = f"{offset_hours:+d} hours"
+        first, last = _next_hour(since), _hour_start(until)
+        if first >= last:  # less than one whole hour: the comments themselves
+            first = last = until
         rows = self.db.execute(
-            "SELECT date(created_at, ?) AS day, count(*) FROM comments"
-            " WHERE created_at >= ? AND created_at < ? GROUP BY day ORDER BY day",
-            (f"{offset_hours:+d} hours", to_utc_iso(since), to_utc_iso(until)),
+            "SELECT day, sum(n) FROM ("
+            " SELECT date(hour || ':00:00', :shift) AS day, comments AS n FROM comment_hours"
+            " WHERE hour >= :first AND hour < :last"
+            " UNION ALL SELECT date(created_at, :shift), 1 FROM comments"
+            " WHERE created_at >= :since AND created_at < :first_at"
+            " UNION ALL SELECT date(created_at, :shift), 1 FROM comments"
+            " WHERE created_at >= :last_at AND created_at < :until)"
+            " GROUP BY day HAVING sum(n) > 0 ORDER BY day",
+            {
+                "shift": shift,
+                "first": _hour_key(first),
+                "last": _hour_key(last),
+                "since": to_utc_iso(since),
+                "first_at": to_utc_iso(first),
+                "last_at": to_utc_iso(last),
+                "until": to_utc_iso(until),
+            },
         ).fetchall()
         return [(str(day), int(n)) for day, n in rows]
 
@@ -518,6 +575,21 @@ class ConsoleQueries(Queries):
             "SELECT mark FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
         ).fetchone()
         return row[0] if row else None
+
+
+def _hour_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _next_hour(moment: datetime) -> datetime:
+    """The first whole UTC hour at or after `moment`."""
+    start = _hour_start(moment)
+    return start if start == moment else start + timedelta(hours=1)
+
+
+def _hour_key(moment: datetime) -> str:
+    """`comment_hours.hour` of a whole UTC hour: the first 13 characters of its time."""
+    return to_utc_iso(moment)[:13]
 
 
 def _alert_row(r: dict[str, Any]) -> AlertRow:
