@@ -66,6 +66,9 @@ class Console:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failures: dict[str, int] = field(default_factory=dict)  # failed logins in a row, per name
     threads: ResultCache = field(default_factory=ResultCache)
+    keywords: ResultCache = field(  # a thread's, by its newest comment
+        default_factory=lambda: ResultCache(max_age=600.0, max_entries=1024)
+    )
 
     @property
     def secure_cookies(self) -> bool:

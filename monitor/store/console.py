@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries, rows_as_dicts
+from monitor.store.content import TextMatch
 from monitor.store.rows import record_of, time_of
 
 Role = Literal["viewer", "editor"]
@@ -28,6 +29,9 @@ UGC_MARKS: tuple[UgcMark, ...] = ("thanked", "featured", "not_suitable")
 COUNTED_KINDS = ("posts", "comments", "alerts")
 # The WHERE of `pingfan export`'s SELECTs (monitor/store/reports.py): the console's counts
 # are export's, and a test compares them with `pingfan export` itself.
+# A search's time range narrows the index to the range's rows when it holds at most this many
+# comments (finding its first and last row reads that many index entries).
+NARROW_RANGE = 200_000
 _EXPORT_WHERE = "created_at >= :since AND (:until IS NULL OR created_at < :until)"
 
 
@@ -131,6 +135,20 @@ class MetricReading:
     plays: int | None
     likes: int | None
     comments: int | None
+
+
+@dataclass(frozen=True)
+class FoundText:
+    """A post or comment that a search found; `post_id` is its thread (the post itself, or
+    the comment's post) and `pk` the row, by which search pages go on."""
+
+    kind: str  # "posts" or "comments"
+    pk: int
+    platform: str
+    id: str
+    post_id: str
+    text: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -371,6 +389,7 @@ class ConsoleQueries(Queries):
         severity: str | None = None,
         platform: str | None = None,
         acked: bool | None = None,
+        subject_id: str | None = None,
         after_id: int = 0,
         limit: int = 100,
     ) -> list[AlertRow]:
@@ -385,6 +404,7 @@ class ConsoleQueries(Queries):
             " AND (:severity IS NULL OR a.severity = :severity)"
             " AND (:platform IS NULL OR a.platform = :platform)"
             " AND (:acked IS NULL OR (k.alert_id IS NOT NULL) = :acked)"
+            " AND (:subject IS NULL OR a.subject_id = :subject)"
             " ORDER BY a.id DESC LIMIT :limit",
             {
                 "now": to_utc_iso(now),
@@ -393,17 +413,14 @@ class ConsoleQueries(Queries):
                 "severity": severity,
                 "platform": platform,
                 "acked": acked,
+                "subject": subject_id,
                 "limit": limit,
             },
         )
         return [_alert_row(r) for r in rows]
 
     def alerts_about(self, platform: str, subject_id: str, now: datetime) -> list[AlertRow]:
-        return [
-            alert
-            for alert in self.alerts(now, platform=platform, limit=500)
-            if alert.subject_id == subject_id
-        ]
+        return self.alerts(now, platform=platform, subject_id=subject_id, limit=500)
 
     def newest_alert_id(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
@@ -486,13 +503,19 @@ class ConsoleQueries(Queries):
         ).fetchall()
         return [MetricReading(from_iso(at), pl, li, co) for at, pl, li, co in rows]
 
-    def post_comments(self, platform: str, post_id: str, limit: int = 200) -> list[CommentRow]:
-        """A thread's comments, newest first."""
+    def post_comments(
+        self, platform: str, post_id: str, limit: int = 200, upto: str | None = None
+    ) -> list[CommentRow]:
+        """A thread's comments, newest first; with `upto` (a comment's id), that comment and
+        the ones made before it."""
         rows = self._rows(
             "SELECT platform, id, author_id, text, created_at, likes, label,"
             " coalesce(p_negative, 1 - sentiment) AS p_negative FROM comments"
-            " WHERE platform = ? AND post_id = ? ORDER BY created_at DESC LIMIT ?",
-            (platform, post_id, limit),
+            " WHERE platform = :platform AND post_id = :post"
+            " AND (:upto IS NULL OR created_at <= (SELECT created_at FROM comments"
+            " WHERE platform = :platform AND id = :upto AND post_id = :post))"
+            " ORDER BY created_at DESC LIMIT :limit",
+            {"platform": platform, "post": post_id, "upto": upto, "limit": limit},
         )
         return [
             CommentRow(
@@ -507,6 +530,15 @@ class ConsoleQueries(Queries):
             )
             for r in rows
         ]
+
+    def newest_comment_of(self, platform: str, post_id: str) -> str | None:
+        """The id of a thread's newest comment (what its keywords are kept by)."""
+        row = self.db.execute(
+            "SELECT id FROM comments WHERE platform = ? AND post_id = ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (platform, post_id),
+        ).fetchone()
+        return row[0] if row else None
 
     def posts_of_author(self, platform: str, author_id: str, limit: int = 20) -> list[PostRow]:
         rows = self._rows(
@@ -523,6 +555,90 @@ class ConsoleQueries(Queries):
             if post is not None:
                 found[(platform, post_id)] = post
         return found
+
+    # --- search ------------------------------------------------------------------------
+
+    def search_newest(
+        self,
+        match: TextMatch,
+        kind: str,
+        *,
+        platform: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[FoundText]:
+        """Posts or comments that `match` finds (`store.content.text_match`), the newest stored
+        first, from row `before` on (a page), filtered by platform and creation time. The
+        index is read newest first and stops at `limit`: ranking every match (a common word is
+        in a sixth of all comments) cost seconds. A time range narrows the index's rows to the
+        range's own first and last row when the range is not a large part of the store."""
+        if kind not in ("posts", "comments"):
+            raise ValueError("kind must be 'posts' or 'comments'")
+        low, high = self._rows_created_between(kind, since, until)
+        like = "".join(f" AND t.text LIKE :like{n} ESCAPE '\\'" for n in range(len(match.like)))
+        thread = "t.id" if kind == "posts" else "t.post_id"
+        filters = (
+            f"{like} AND (:platform IS NULL OR t.platform = :platform)"
+            " AND t.created_at >= :since AND (:until IS NULL OR t.created_at < :until)"
+        )
+        if match.fts is not None:
+            source = (
+                f"{kind}_fts f JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH :fts"
+                " AND f.rowid < :before AND f.rowid BETWEEN :low AND :high"
+            )
+            order = "f.rowid"
+        else:
+            source = f"{kind} t WHERE t.pk < :before AND t.pk BETWEEN :low AND :high"
+            order = "t.pk"
+        rows = self._rows(
+            f"SELECT t.pk, t.platform, t.id, {thread} AS post_id, t.text, t.created_at"
+            f" FROM {source}{filters} ORDER BY {order} DESC LIMIT :limit",
+            {
+                "fts": match.fts,
+                **{f"like{n}": pattern for n, pattern in enumerate(match.like)},
+                "platform": platform,
+                "since": to_utc_iso(since) if since else "",
+                "until": to_utc_iso(until) if until else None,
+                "before": before if before is not None else 2**63 - 1,
+                "low": low,
+                "high": high,
+                "limit": limit,
+            },
+        )
+        return [
+            FoundText(kind, r["pk"], r["platform"], r["id"], r["post_id"], r["text"], time_of(r))
+            for r in rows
+        ]
+
+    def _rows_created_between(
+        self, kind: str, since: datetime | None, until: datetime | None
+    ) -> tuple[int, int]:
+        """The first and last row (pk) created in [since, until), read from the created_at
+        index when the range holds at most `NARROW_RANGE` comments (`comment_hours`); else,
+        or without a range, every row."""
+        everything = (0, 2**63 - 1)
+        if since is None and until is None:
+            return everything
+        bounds = {
+            "since": to_utc_iso(since) if since else "",
+            "until": to_utc_iso(until) if until else None,
+        }
+        if kind == "comments":
+            size = self.db.execute(
+                "SELECT total(comments) FROM comment_hours"
+                " WHERE hour >= substr(:since, 1, 13) AND (:until IS NULL OR hour <= :until)",
+                bounds,
+            ).fetchone()[0]
+            if size > NARROW_RANGE:
+                return everything
+        low, high = self.db.execute(
+            f"SELECT min(pk), max(pk) FROM {kind}"
+            " WHERE created_at >= :since AND (:until IS NULL OR created_at < :until)",
+            bounds,
+        ).fetchone()
+        return (low, high) if low is not None else (1, 0)  # (1, 0): nothing
 
     # --- the UGC board ------------------------------------------------------------------
 
