@@ -30,6 +30,8 @@ AUTHOR_KINDS = ("kol", "official", "user")
 SEVERITIES = ("info", "warning", "critical")
 THREAD_PAGE = 200  # comments a thread page shows
 KEYWORD_SAMPLE = 100  # the newest comments a thread's keywords are drawn from
+UGC_PAGE = 50  # posts a page of the UGC board shows
+UGC_CSV_ROWS = 10_000  # the board's download: all of it, within reason
 SEARCH_KINDS = ("posts", "comments")
 SEARCH_PAGE = {"posts": 20, "comments": 50}  # matches a page shows per kind (one kind: 50)
 _DIGEST_FILE = re.compile(r"digest-\d{4}-W\d{2}\.html")
@@ -315,26 +317,33 @@ def console_time(moment: datetime, zone: str) -> str:
 # --- UGC ------------------------------------------------------------------------------------
 
 
-def _board(request: web.Request) -> list[tuple[Any, Any]]:
-    """(item, nomination): posts above the UGC rule's bar, nominations below it, and every
-    post the team marked."""
+def _board(request: web.Request, *, limit: int, offset: int = 0) -> tuple[list[Any], bool]:
+    """((item, nomination) of posts above the UGC rule's bar, nominations below it and every
+    post the team marked; whether the board goes on after them)."""
     console = console_of(request)
     bar = console.config.alerts.ugc.min_score
-    items = console.queries.ugc_board(min_score=bar, cues=NOMINATION_CUES)
-    board = [(item, detect_nomination(item.post.text)) for item in items]
-    return [
+    items = console.queries.ugc_board(
+        min_score=bar, cues=NOMINATION_CUES, limit=limit + 1, offset=offset
+    )
+    board = [(item, detect_nomination(item.post.text)) for item in items[:limit]]
+    shown = [
         (item, nomination)
         for item, nomination in board
         if nomination or item.mark or (item.post.ugc_score or 0) >= bar
     ]
+    return shown, len(items) > limit
 
 
 async def ugc_page(request: web.Request) -> web.Response:
     console = console_of(request)
+    page = _int(request.query.get("page"), 1, 1, 10_000)
+    board, more = _board(request, limit=UGC_PAGE, offset=(page - 1) * UGC_PAGE)
     return render(
         request,
         "ugc.html",
-        board=_board(request),
+        board=board,
+        page=page,
+        more=more,
         marks=UGC_MARKS,
         min_score=console.config.alerts.ugc.min_score,
         done=request.query.get("done") == "mark",
@@ -356,7 +365,8 @@ async def ugc_mark(request: web.Request) -> web.Response:
     )
     if not done:
         return refuse(request, 404, "error.not_found")
-    return redirect("/ugc?done=mark")
+    page = _int(str(form.get("page", "")), 1, 1, 10_000)
+    return redirect(f"/ugc?done=mark&page={page}#ugc-{platform}-{urllib.parse.quote(post_id)}")
 
 
 def _csv_cell(value: Any) -> Any:
@@ -378,7 +388,7 @@ async def ugc_csv(request: web.Request) -> web.Response:
         ["platform", "id", "url", "author", "created_at", "ugc_score", "nomination_role",
          "nomination_person", "mark", "text"]
     )  # fmt: skip
-    for item, nomination in _board(request):
+    for item, nomination in _board(request, limit=UGC_CSV_ROWS)[0]:
         post = item.post
         writer.writerow(
             _csv_cell(value)

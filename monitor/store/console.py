@@ -643,20 +643,20 @@ class ConsoleQueries(Queries):
     # --- the UGC board ------------------------------------------------------------------
 
     def ugc_board(
-        self, *, min_score: float, cues: Sequence[str] = (), limit: int = 200
+        self, *, min_score: float, cues: Sequence[str] = (), limit: int = 50, offset: int = 0
     ) -> list[UgcItem]:
         """Users' posts whose UGC score reaches `min_score` or whose text holds one of `cues`
-        (nomination words: the caller checks them), and posts the team marked; the best
-        score first, with the team's mark."""
+        (nomination words: the caller checks them), and posts the team marked, with the mark;
+        the best score first, a page of `limit` from `offset` on. Read in the order of the
+        score's index, so that a page stops early (a UNION sorted every candidate)."""
         cue_match = " OR ".join("instr(p.text, ?) > 0" for _ in cues) or "0"
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
             " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
             f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
-            f" UNION SELECT {_POST}, m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
-            " ON p.platform = m.platform AND p.id = m.post_id"
-            " ORDER BY ugc_score DESC, created_at DESC LIMIT ?",
-            (min_score, *cues, limit),
+            " OR m.mark IS NOT NULL"
+            " ORDER BY p.ugc_score DESC, p.pk DESC LIMIT ? OFFSET ?",
+            (min_score, *cues, limit, offset),
         )
         return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
 
