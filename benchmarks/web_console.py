@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.web import accounts
-from alerts.web.app import build_app
+from alerts.web.app import build_app, compile_templates
 from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord, Comment, Post, TopicStats, to_utc_iso
 from monitor.store import Store
@@ -160,7 +160,9 @@ async def measure_pages(
     store.console.add_user("bench", "editor", accounts.hash_password("benchmark"), now)
     warm_up()  # as `pingfan web` and the daemon do before serving
     times: dict[str, list[float]] = {page: [] for page in pages}
-    async with TestClient(TestServer(build_app(config, store, now=lambda: now))) as client:
+    app = build_app(config, store, now=lambda: now)
+    compile_templates(app)  # as `serve` does before listening
+    async with TestClient(TestServer(app)) as client:
         form = await (await client.get("/login")).text()
         token = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert token is not None

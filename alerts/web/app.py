@@ -145,6 +145,14 @@ def build_app(
     return app
 
 
+def compile_templates(app: web.Application) -> None:
+    """Compile every page's template now (about half a second on a loaded machine), so that
+    the first view of each page after a start does not pay for it (`serve` calls this)."""
+    templates = app[CONSOLE].templates
+    for name in templates.list_templates(extensions=["html"]):
+        templates.get_template(name)
+
+
 # --- rendering ----------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ COUNTED_KINDS = ("posts", "comments", "alerts")
 # A search's time range narrows the index to the range's rows when it holds at most this many
 # comments (finding its first and last row reads that many index entries).
 NARROW_RANGE = 200_000
+_LATEST = "9"  # after every stored time (an open range's end, so that it bounds an index)
 _EXPORT_WHERE = "created_at >= :since AND (:until IS NULL OR created_at < :until)"
 
 
@@ -340,14 +341,28 @@ class ConsoleQueries(Queries):
     def topic_views_by_day(
         self, platform: str, topic: str, *, since: datetime, until: datetime, offset_hours: int
     ) -> list[tuple[str, int]]:
-        """(local day, the day's highest views reading) of one topic."""
-        rows = self.db.execute(
-            "SELECT date(observed_at, ?) AS day, max(views) FROM topic_metrics"
-            " WHERE platform = ? AND topic = ? AND observed_at >= ? AND observed_at < ?"
-            " AND views IS NOT NULL GROUP BY day ORDER BY day",
-            (f"{offset_hours:+d} hours", platform, topic, to_utc_iso(since), to_utc_iso(until)),
-        ).fetchall()
-        return [(str(day), int(views)) for day, views in rows]
+        """(local day, the day's last views reading) of one topic in [since, until): one
+        index seek a day (grouping read every 15-minute reading; views only grow, so the last
+        reading is the day's highest)."""
+        shift = timedelta(hours=offset_hours)
+        points = []
+        day = (since.astimezone(UTC) + shift).date()
+        while (start := datetime(day.year, day.month, day.day, tzinfo=UTC) - shift) < until:
+            row = self.db.execute(
+                "SELECT views FROM topic_metrics WHERE platform = ? AND topic = ?"
+                " AND observed_at >= ? AND observed_at < ? AND views IS NOT NULL"
+                " ORDER BY observed_at DESC LIMIT 1",
+                (
+                    platform,
+                    topic,
+                    to_utc_iso(max(start, since)),
+                    to_utc_iso(min(start + timedelta(days=1), until)),
+                ),
+            ).fetchone()
+            if row is not None:
+                points.append((day.isoformat(), int(row[0])))
+            day += timedelta(days=1)
+        return points
 
     def comments_by_day(
         self, *, since: datetime, until: datetime, offset_hours: int
@@ -581,7 +596,7 @@ class ConsoleQueries(Queries):
         thread = "t.id" if kind == "posts" else "t.post_id"
         filters = (
             f"{like} AND (:platform IS NULL OR t.platform = :platform)"
-            " AND t.created_at >= :since AND (:until IS NULL OR t.created_at < :until)"
+            " AND t.created_at >= :since AND t.created_at < :until"
         )
         if match.fts is not None:
             source = (
@@ -600,7 +615,7 @@ class ConsoleQueries(Queries):
                 **{f"like{n}": pattern for n, pattern in enumerate(match.like)},
                 "platform": platform,
                 "since": to_utc_iso(since) if since else "",
-                "until": to_utc_iso(until) if until else None,
+                "until": to_utc_iso(until) if until else _LATEST,
                 "before": before if before is not None else 2**63 - 1,
                 "low": low,
                 "high": high,
@@ -623,19 +638,19 @@ class ConsoleQueries(Queries):
             return everything
         bounds = {
             "since": to_utc_iso(since) if since else "",
-            "until": to_utc_iso(until) if until else None,
+            "until": to_utc_iso(until) if until else _LATEST,
         }
         if kind == "comments":
             size = self.db.execute(
                 "SELECT total(comments) FROM comment_hours"
-                " WHERE hour >= substr(:since, 1, 13) AND (:until IS NULL OR hour <= :until)",
+                " WHERE hour >= substr(:since, 1, 13) AND hour <= :until",
                 bounds,
             ).fetchone()[0]
             if size > NARROW_RANGE:
                 return everything
         low, high = self.db.execute(
             f"SELECT min(pk), max(pk) FROM {kind}"
-            " WHERE created_at >= :since AND (:until IS NULL OR created_at < :until)",
+            " WHERE created_at >= :since AND created_at < :until",
             bounds,
         ).fetchone()
         return (low, high) if low is not None else (1, 0)  # (1, 0): nothing
