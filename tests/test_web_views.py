@@ -64,9 +64,15 @@ def test_the_whole_store_figures_follow_every_change_at_once(tmp_path: Path) -> 
             ]
         )
         assert sums_of(store) == pytest.approx(read_every_comment(store))
+        with store.db.atomic():  # a time corrected: the comment leaves one hour for another
+            store.db.execute(
+                "UPDATE comments SET created_at = ? WHERE id = 'C2-0'",
+                (to_utc_iso(NOW - timedelta(hours=3)),),
+            )
+        assert sums_of(store) == pytest.approx(read_every_comment(store))
         week = NOW - timedelta(days=7, minutes=23)  # not on a whole hour
         assert sums_of(store, week) == pytest.approx(read_every_comment(store, to_utc_iso(week)))
-        assert sums_of(store, week)[0] == 78
+        assert sums_of(store, week)[0] == 79
         purged = store.content.purge_expired_comments(8, now=NOW)
         assert purged > 0
         assert queries.export_counts()["comments"] == 103 - purged

@@ -457,10 +457,14 @@ def m100_comment_hours(db: Database) -> None:
         f" BEGIN {_comment_hour_add('new.')} END",
         f"CREATE TRIGGER comment_hours_delete AFTER DELETE ON comments"
         f" BEGIN {_comment_hour_take('old.')} END",
-        "CREATE TRIGGER comment_hours_update"
-        " AFTER UPDATE OF created_at, sentiment, p_neutral, p_negative ON comments"
-        " WHEN old.created_at IS NOT new.created_at OR old.sentiment IS NOT new.sentiment"
-        " OR old.p_neutral IS NOT new.p_neutral OR old.p_negative IS NOT new.p_negative"
+        # A score set in place (the usual update) moves its hour's sums by the difference;
+        # a comment moved to another time leaves one hour and joins another.
+        "CREATE TRIGGER comment_hours_score AFTER UPDATE OF sentiment, p_neutral, p_negative"
+        " ON comments WHEN old.created_at IS new.created_at AND (old.sentiment IS NOT"
+        " new.sentiment OR old.p_neutral IS NOT new.p_neutral OR old.p_negative IS NOT"
+        f" new.p_negative) BEGIN {_comment_hour_move()} END",
+        "CREATE TRIGGER comment_hours_moved AFTER UPDATE OF created_at ON comments"
+        " WHEN old.created_at IS NOT new.created_at"
         f" BEGIN {_comment_hour_take('old.')} {_comment_hour_add('new.')} END",
     ):
         db.execute(statement)
@@ -491,6 +495,17 @@ def _comment_hour_add(row: str) -> str:
         + ", ".join(f"{c} = {c} + excluded.{c}" for c in _HOUR_COLUMNS)
         + ";"
     )
+
+
+def _comment_hour_move() -> str:
+    """The update of a comment's hour by the difference between its old and new terms."""
+    hour, *new = _comment_hour_terms("new.")
+    _, *old = _comment_hour_terms("old.")
+    changes = ", ".join(
+        f"{c} = {c} + {n} - {o}"
+        for c, n, o in zip(_HOUR_COLUMNS[1:], new[1:], old[1:], strict=True)
+    )
+    return f"UPDATE comment_hours SET {changes} WHERE hour = {hour};"
 
 
 def _comment_hour_take(row: str) -> str:
