@@ -115,10 +115,13 @@ PAGES = (
     "/api/summary",
     "/alerts",
     "/threads",
+    "/threads?days=30&platform=weibo",
     "/threads/weibo/P1999",
     "/ugc",
+    "/ugc?page=3",
     "/kols",
-    "/search?q=星海广场",  # in one comment of six: ranks a sixth of the store
+    "/search?q=星海广场",  # in one comment of six
+    "/search?q=星海广场&platform=weibo&from=2019-08-01&to=2019-08-07",
     "/search?q=P1999",
     "/label",
     "/digests",

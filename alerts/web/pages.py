@@ -191,7 +191,7 @@ async def search_page(request: web.Request) -> web.Response:
     results: dict[str, list[Any]] = {}
     more: dict[str, int] = {}  # kind -> the row the next page starts after
     for kind in (only,) if only else SEARCH_KINDS:
-        size = SEARCH_PAGE[kind] if only is None else SEARCH_PAGE["comments"]
+        size = SEARCH_PAGE["comments"] if only else SEARCH_PAGE[kind]
         found = (
             console.queries.search_newest(
                 match,
@@ -213,23 +213,16 @@ async def search_page(request: web.Request) -> web.Response:
         "from": request.query.get("from", "") if start else "",
         "to": request.query.get("to", "") if end else "",
     }
+    newest = "/search?" + urllib.parse.urlencode(
+        {"q": q, **{k: v for k, v in filters.items() if v}}
+    )
     return render(
         request,
         "search.html",
         q=q,
         results=results,
-        more={
-            kind: "/search?"
-            + urllib.parse.urlencode(
-                {"q": q, **{k: v for k, v in filters.items() if v}, "kind": kind, "before": pk}
-            )
-            for kind, pk in more.items()
-        },
-        newest=(
-            "/search?" + urllib.parse.urlencode({"q": q, **{k: v for k, v in filters.items() if v}})
-            if before is not None
-            else None
-        ),
+        more={kind: f"{newest}&kind={kind}&before={pk}" for kind, pk in more.items()},
+        newest=newest if before is not None else None,
         total=sum(len(hits) for hits in results.values()),
         platforms=PLATFORMS,
         filters=filters,
