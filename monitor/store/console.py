@@ -3,10 +3,12 @@ figures, alert history, threads, the UGC board and its marks, KOL uploads.
 
 The query group `store.console`. The console's other reads and writes are the ones the chat
 bot uses (`store.team.ack_alert`, `store.outbox.mute_alert_subject`, `store.labels.add_label`,
-`store.team.next_label_candidate`, `store.content.search`, `store.team.kol_table`), so a press
-in the browser and a press in the chat leave the same rows. Every read is bounded by an
-indexed column or a LIMIT, except the overview's whole-store figures (export_counts,
-probability_sums), which the console caches; `now` is passed in (the clock may be simulated).
+`store.team.next_label_candidate`, `store.team.kol_table`), so a press in the browser and a
+press in the chat leave the same rows; search reads the index as `store.content.text_match`
+words the query. Every read is bounded by an
+indexed column or a LIMIT; the overview's whole-store figures (export_counts, probability_sums,
+comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
+`now` is passed in (the clock may be simulated).
 """
 
 from __future__ import annotations
