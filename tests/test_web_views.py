@@ -136,3 +136,18 @@ def test_a_result_is_kept_until_the_mark_moves_or_it_ages() -> None:
     assert cache.get("k", (1, 2), compute) == 3
     ticks.now += 61
     assert cache.get("k", (1, 2), compute) == 4
+
+
+def test_a_threads_keywords_come_from_its_newest_comments() -> None:
+    from alerts.web.pages import KEYWORD_SAMPLE, thread_keywords
+    from monitor.store.console import CommentRow
+
+    def row(n: int, text: str) -> CommentRow:
+        return CommentRow("weibo", f"C{n}", "3000", text, NOW, None, None, None)
+
+    newest_first = [row(n, "星海广场的夜景真美") for n in range(KEYWORD_SAMPLE)] + [
+        row(KEYWORD_SAMPLE + n, "老虎滩的海豚表演") for n in range(50)
+    ]
+    words = thread_keywords(newest_first)
+    assert "星海广场" in words or "夜景" in words
+    assert "海豚" not in words and "老虎滩" not in words
