@@ -42,7 +42,9 @@ from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
+from monitor.store.backend import Backend
 from monitor.store.connection import Queries
+from monitor.store.dialect import Dialect
 from monitor.store.housekeeping import purge_labels, purge_one_batch
 
 log = logging.getLogger(__name__)
@@ -54,10 +56,20 @@ _INDEXED = ("posts", "comments")  # the tables whose `text` is searchable
 _SHORTEST_TRIGRAM_QUERY = 3  # shorter words cannot use a trigram index: LIKE instead
 _JIEBA_CHUNK = 2000  # rows tokenized per round while rebuilding a jieba index
 
+
 # Latest counts are kept when a newer reading lacks them (None = not given, not zero), unless
 # the platform said it no longer reports them: then they are unknown (the metric points keep
-# the last readings).
-_POST_UPSERT = """
+# the last readings). One text per dialect (dialect.py), made once.
+@lru_cache(maxsize=2)
+def _post_upsert(d: Dialect) -> str:
+    def count(name: str) -> str:
+        return (
+            f"{name} = CASE WHEN excluded.counts_no_longer_reported = 0"
+            f" THEN coalesce(excluded.{name}, posts.{name}) END"
+        )
+
+    counts = ",\n    ".join(count(name) for name in _COUNTS)
+    return f"""
 INSERT INTO posts (platform, id, author_id, author_name, author_kind, text, created_at, url,
     topics, mentions, is_original, media, plays, likes, comments, shares, reposts,
     counts_are_lower_bounds, counts_no_longer_reported, first_seen, observed_at)
@@ -68,43 +80,45 @@ ON CONFLICT (platform, id) DO UPDATE SET
     author_name = excluded.author_name,
     author_kind = excluded.author_kind,
     text = excluded.text,
-    url = coalesce(excluded.url, url),
+    url = coalesce(excluded.url, posts.url),
     topics = excluded.topics,
     mentions = excluded.mentions,
-    media = coalesce(excluded.media, media),
-    plays = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.plays, plays)),
-    likes = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.likes, likes)),
-    comments = iif(excluded.counts_no_longer_reported, NULL,
-        coalesce(excluded.comments, comments)),
-    shares = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.shares, shares)),
-    reposts = iif(excluded.counts_no_longer_reported, NULL,
-        coalesce(excluded.reposts, reposts)),
+    media = coalesce(excluded.media, posts.media),
+    {counts},
     counts_are_lower_bounds = excluded.counts_are_lower_bounds,
     counts_no_longer_reported = excluded.counts_no_longer_reported,
-    observed_at = max(observed_at, excluded.observed_at)
+    observed_at = {d.greatest("posts.observed_at", "excluded.observed_at")}
 """
+
+
+_COUNTS = ("plays", "likes", "comments", "shares", "reposts")
+
 
 # A metric point for a new post, or when a count the reading gives differs from the stored one
 # (a count not given is not a move). Runs before the upsert of the same rows.
-_POST_POINT = """
+@lru_cache(maxsize=2)
+def _post_point(d: Dialect) -> str:
+    given = ", ".join(d.typed(f":{name}", "BIGINT") for name in _COUNTS)
+    unmoved = " AND ".join(d.same(name, f"coalesce(:{name}, {name})") for name in _COUNTS)
+    return f"""
 INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes, comments, shares, reposts)
-SELECT :platform, :id, :observed_at, :plays, :likes, :comments, :shares, :reposts
+SELECT :platform, :id, :observed_at, {given}
 WHERE NOT EXISTS (
-    SELECT 1 FROM posts WHERE platform = :platform AND id = :id
-        AND plays IS coalesce(:plays, plays) AND likes IS coalesce(:likes, likes)
-        AND comments IS coalesce(:comments, comments) AND shares IS coalesce(:shares, shares)
-        AND reposts IS coalesce(:reposts, reposts)
+    SELECT 1 FROM posts WHERE platform = :platform AND id = :id AND {unmoved}
 )
 """
 
-_COMMENT_UPSERT = """
+
+@lru_cache(maxsize=2)
+def _comment_upsert(d: Dialect) -> str:
+    return f"""
 INSERT INTO comments (platform, id, post_id, parent_id, author_id, text, created_at, likes,
     first_seen, observed_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
 ON CONFLICT (platform, id) DO UPDATE SET
     text = excluded.text,
-    likes = coalesce(excluded.likes, likes),
-    observed_at = max(observed_at, excluded.observed_at)
+    likes = coalesce(excluded.likes, comments.likes),
+    observed_at = {d.greatest("comments.observed_at", "excluded.observed_at")}
 """
 
 
@@ -132,7 +146,7 @@ SearchTokensFactory = Callable[[Iterable[str]], SearchTokens]
 
 
 class ContentQueries(Queries):
-    def __init__(self, db: Database, path: str) -> None:
+    def __init__(self, db: Database | Backend, path: str) -> None:
         super().__init__(db, path)
         self._fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
         self._jieba: SearchTokens | None = None
@@ -145,11 +159,12 @@ class ContentQueries(Queries):
     def save_posts(self, posts: Iterable[Post], cursor: Cursor | None = None) -> int:
         """Upsert posts by (platform, id); append a metric point when a count moved."""
         rows = [_post_row(post) for post in posts]
-        with self.db.atomic():
+        dialect = self.sql.dialect
+        with self.sql.atomic():
             # A post read twice in one batch: the second reading is compared with the first.
             for readings in _repeats_apart(rows, lambda row: (row["platform"], row["id"])):
-                self.db.conn.executemany(_POST_POINT, readings)
-                self.db.conn.executemany(_POST_UPSERT, readings)
+                self.sql.executemany(_post_point(dialect), readings)
+                self.sql.executemany(_post_upsert(dialect), readings)
             self._index_pending("posts")
             if cursor is not None:
                 self._put_cursor(cursor)
@@ -172,8 +187,8 @@ class ContentQueries(Queries):
             )
             for c in comments
         ]
-        with self.db.atomic():
-            self.db.conn.executemany(_COMMENT_UPSERT, rows)
+        with self.sql.atomic():
+            self.sql.executemany(_comment_upsert(self.sql.dialect), rows)
             self._index_pending("comments")
             if cursor is not None:
                 self._put_cursor(cursor)
@@ -195,9 +210,9 @@ class ContentQueries(Queries):
             neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
             entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
             rows.append((positive, neutral, negative, round(entropy, 4), lab, ver, plat, cid))
-        with self.db.atomic():
+        with self.sql.atomic():
             # A label the team gave stays; the model's scores are still recorded beside it.
-            self.db.conn.executemany(
+            self.sql.executemany(
                 "UPDATE comments SET sentiment = ?, p_neutral = ?, p_negative = ?, entropy = ?,"
                 " label = CASE WHEN model_version = 'team' THEN label ELSE ? END,"
                 " model_version = CASE WHEN model_version = 'team' THEN 'team' ELSE ? END"
@@ -207,8 +222,8 @@ class ContentQueries(Queries):
 
     def set_ugc_scores(self, scores: Iterable[tuple[str, str, float]]) -> None:
         """(platform, post id, UGC score)."""
-        with self.db.atomic():
-            self.db.conn.executemany(
+        with self.sql.atomic():
+            self.sql.executemany(
                 "UPDATE posts SET ugc_score = ? WHERE platform = ? AND id = ?",
                 [(score, plat, pid) for plat, pid, score in scores],
             )
@@ -228,13 +243,13 @@ class ContentQueries(Queries):
         return total
 
     def cursor(self, source: str, key: str) -> str | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT value FROM cursors WHERE source = ? AND key = ?", (source, key)
         ).fetchone()
         return row[0] if row else None
 
     def _put_cursor(self, cursor: Cursor) -> None:
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO cursors (source, key, value, updated_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
             " updated_at = excluded.updated_at",
@@ -259,6 +274,8 @@ class ContentQueries(Queries):
         words = list(dict.fromkeys(query.split()))
         if not words:
             return []
+        if self.sql.dialect.name == "postgresql":
+            return self._search_trigrams(words, kind, limit)
         long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
         short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
         like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in short)
@@ -278,6 +295,25 @@ class ContentQueries(Queries):
             params = [*patterns, limit]
         return [_hit(kind, row) for row in self._named(sql, params).fetchall()]
 
+    def _search_trigrams(self, words: list[str], kind: str, limit: int) -> list[SearchHit]:
+        """PostgreSQL: every word a case-insensitive substring, as SQLite's trigram index finds
+        it; pg_trgm's GIN index on `text` serves a word of three characters or more (shorter
+        ones scan, as on SQLite). Most similar text first (pg_trgm's similarity, where
+        SQLite ranks by bm25), newest first among equals and when every word is short."""
+        like = " AND ".join("t.text ILIKE ? ESCAPE '\\'" for _ in words)
+        patterns = ["%" + _escape_like(w) + "%" for w in words]
+        if any(len(w) >= _SHORTEST_TRIGRAM_QUERY for w in words):
+            order = "similarity(t.text, ?) DESC, t.created_at DESC, t.pk DESC"
+            params: list[Any] = [*patterns, " ".join(words), limit]
+        else:
+            order = "t.created_at DESC, t.pk DESC"
+            params = [*patterns, limit]
+        sql = (
+            f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind} t WHERE {like}"
+            f" ORDER BY {order} LIMIT ?"
+        )
+        return [_hit(kind, row) for row in self.sql.named(sql, params)]
+
     def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
         assert self._jieba is not None
         terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
@@ -292,7 +328,13 @@ class ContentQueries(Queries):
         return [_hit(kind, row) for row in rows]
 
     def reindex(self) -> int:
-        """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
+        """Rebuild the full-text index with the current tokenizer; returns the rows indexed.
+        (PostgreSQL's trigram index is kept by the server: nothing to rebuild.)"""
+        if self.sql.dialect.name == "postgresql":
+            return sum(
+                self.sql.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in _INDEXED
+            )
         with self.db.atomic():
             total = 0
             for table in _INDEXED:
@@ -324,6 +366,14 @@ class ContentQueries(Queries):
         """Use `tokenizer` (None: the one that built the index; trigram for a new database)
         and, for jieba, `lexicon` (None: the stored one) with tokens from `search_tokens`;
         rebuild the index if they changed."""
+        if self.sql.dialect.name == "postgresql":
+            if tokenizer not in (None, "trigram"):
+                raise StoreError(
+                    f"database {self.path}: PostgreSQL searches with pg_trgm's trigram index; "
+                    'set [storage] fts_tokenizer = "trigram" (jieba is SQLite only)'
+                )
+            self._fts_tokenizer, self._jieba = "trigram", None
+            return
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         built_with = stored.get("fts_tokenizer")
         wanted = tokenizer or built_with or DEFAULT_FTS_TOKENIZER
@@ -359,7 +409,9 @@ class ContentQueries(Queries):
 
     def _index_pending(self, table: str) -> None:
         """Index the rows the triggers queued: trigram in one statement inside SQLite, jieba
-        with tokens from Python."""
+        with tokens from Python. (PostgreSQL's index is kept by the server.)"""
+        if self.sql.dialect.name == "postgresql":
+            return
         if self._jieba is None:
             self.db.execute(
                 f"INSERT INTO {table}_fts (rowid, text) SELECT t.pk, t.text"

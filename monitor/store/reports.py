@@ -74,7 +74,7 @@ def export_select(kind: str) -> str:
 
 class ReportsQueries(Queries):
     def table_counts(self) -> dict[str, int]:
-        return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        return {t: self.sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
     def export_rows(
         self, kind: str, since: str | None = None, until: str | None = None
