@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
-from psycopg.adapt import Dumper
+from psycopg.adapt import Dumper, Loader
 from psycopg.rows import dict_row
 from sqlite_utils import Database
 
@@ -39,6 +39,15 @@ class _BooleanAsInteger(Dumper):
 
     def dump(self, obj: bool) -> bytes:
         return b"1" if obj else b"0"
+
+
+class _NumericAsSqlite(Loader):
+    """`numeric` (what sum() of integers and avg() give on PostgreSQL) as SQLite gives it: an
+    int when it has no fraction (a sum), else a float (an average), never a Decimal."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data).decode()
+        return int(text) if text.lstrip("-").isdigit() else float(text)  # float: NaN too
 
 
 def where(url: str) -> str:
@@ -118,6 +127,7 @@ def connect(url: str, password_env: str | None = None) -> PostgresBackend:
             "that the server is running, and the password"
         ) from err
     conn.adapters.register_dumper(bool, _BooleanAsInteger)
+    conn.adapters.register_loader("numeric", _NumericAsSqlite)
     backend = PostgresBackend(conn, shown)
     try:
         migrate(backend)
