@@ -12,7 +12,6 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import ConfigError, StoreError
-from monitor.models import AlertRecord
 from monitor.store import POSTGRES_READY, Store
 from monitor.store.dialect import POSTGRESQL, SQLITE, params_for, to_pyformat
 from monitor.store.errors import DatabaseUnavailable, QueryFailed
@@ -172,10 +171,9 @@ def test_reopening_applies_no_migration_twice(postgres_cluster: Cluster) -> None
 
 
 def test_a_group_not_ported_says_so(postgres_store: Store) -> None:
-    assert "outbox" not in POSTGRES_READY
-    alert = AlertRecord("trending", "warning", "热度上升", "…", "trending:weibo:1", T0)
+    assert "console" not in POSTGRES_READY
     with pytest.raises(QueryFailed, match="SQLite only for now"):
-        postgres_store.outbox.enqueue_alert(alert)
+        postgres_store.console.users()
 
 
 def test_jieba_index_is_refused_on_postgresql(postgres_store: Store) -> None:

@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 
 # The query groups that run on PostgreSQL (their tests run on both back-ends); `[storage] url`
 # stays refused until every group of `Store` is here.
-POSTGRES_READY = ("content", "metrics", "labels", "runtime", "watch", "reports")
+POSTGRES_READY = ("content", "metrics", "labels", "runtime", "watch", "reports", "outbox")
 
 __all__ = [
     "DEFAULT_FTS_TOKENIZER",
