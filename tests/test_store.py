@@ -175,6 +175,7 @@ def test_topic_metrics_are_a_time_series(store: Store) -> None:
     assert views == [1_000_000, 1_200_000]
 
 
+@pytest.mark.both_backends
 def test_alert_dedupe_key_is_unique(store: Store) -> None:
     alert = AlertRecord("trending", "warning", "热度上升", "…", "trending:weibo:1:2019-07-06", T0)
     assert store.outbox.enqueue_alert(alert) is True

@@ -28,6 +28,7 @@ import pytest
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _SERVER_USER = "postgres"  # Debian's package creates it; the cluster runs as it under root
 _START_TIMEOUT_S = 60
+_PORT_ATTEMPTS = 3
 
 
 class NoServer(RuntimeError):
@@ -169,20 +170,30 @@ def start_cluster(superuser: str = "pingfan") -> Cluster:
             "--locale=C.UTF-8",
             "--no-sync",
         )
-        options = f"-h 127.0.0.1 -p {cluster.port} -k {root} -F -c max_connections=50"
-        cluster._run(
-            "pg_ctl",
-            "-D",
-            str(cluster.data),
-            "-o",
-            options,
-            "-l",
-            str(root / "server.log"),
-            "-t",
-            str(_START_TIMEOUT_S),
-            "-w",
-            "start",
-        )
+        # A port found free can be taken by another worker before the server binds it: then
+        # the start fails, and another port is tried.
+        for attempt in range(_PORT_ATTEMPTS):
+            if attempt:
+                cluster.port = free_port()
+            options = f"-h 127.0.0.1 -p {cluster.port} -k {root} -F -c max_connections=50"
+            try:
+                cluster._run(
+                    "pg_ctl",
+                    "-D",
+                    str(cluster.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "server.log"),
+                    "-t",
+                    str(_START_TIMEOUT_S),
+                    "-w",
+                    "start",
+                )
+                break
+            except NoServer:
+                if attempt == _PORT_ATTEMPTS - 1:
+                    raise
     except BaseException:
         cluster.stop()
         raise
