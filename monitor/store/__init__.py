@@ -9,6 +9,9 @@ search), `metrics` (time series), `outbox` (alerts, rule state, mutes, deliverie
 the scorer and the collectors), `runtime` (circuits, sources), `team` (the chat bot), `weekly`
 (the digest), `watch` (posts watched by link). It imports nothing from nlp/: the jieba index's
 tokenizer is handed in (`search_tokens`).
+
+PostgreSQL is being built as a second back-end (`Store.open_postgres`; backend.py, dialect.py,
+postgres.py): the groups in `POSTGRES_READY` run on it, the others still need SQLite.
 """
 
 from __future__ import annotations

@@ -197,11 +197,6 @@ class StoreBase:
     def db(self) -> Database:
         return self.sql.database()
 
-    @property
-    def backend(self) -> str:
-        """ "sqlite" or "postgresql"."""
-        return self.sql.dialect.name
-
     @translating
     def close(self) -> None:
         self.sql.close()

@@ -22,6 +22,9 @@ from Python). Indexing the queue in one statement is 2 to 3 times faster than an
 row from a trigger (benchmarks/store_writes.py), and a queue keyed by pk copes with a record
 that appears twice in one batch.
 
+On PostgreSQL there are no index tables to keep: pg_trgm's GIN index on `text` (kept by the
+server) serves the same substring search (`_search_trigrams`), and jieba is SQLite only.
+
 The same tokenizer indexes and searches. When the configured one differs from the one that
 built the index (or, for jieba, the lexicon changed), opening the store rebuilds the index.
 """
@@ -55,6 +58,7 @@ DEFAULT_FTS_TOKENIZER: FtsTokenizer = "trigram"  # faster, and finds what jieba 
 _INDEXED = ("posts", "comments")  # the tables whose `text` is searchable
 _SHORTEST_TRIGRAM_QUERY = 3  # shorter words cannot use a trigram index: LIKE instead
 _JIEBA_CHUNK = 2000  # rows tokenized per round while rebuilding a jieba index
+_COUNTS = ("plays", "likes", "comments", "shares", "reposts")
 
 
 # Latest counts are kept when a newer reading lacks them (None = not given, not zero), unless
@@ -89,9 +93,6 @@ ON CONFLICT (platform, id) DO UPDATE SET
     counts_no_longer_reported = excluded.counts_no_longer_reported,
     observed_at = {d.greatest("posts.observed_at", "excluded.observed_at")}
 """
-
-
-_COUNTS = ("plays", "likes", "comments", "shares", "reposts")
 
 
 # A metric point for a new post, or when a count the reading gives differs from the stored one
