@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from sqlite_utils import Database
 
 from monitor.errors import StoreError
-from monitor.store.backend import Params, Result
+from monitor.store.backend import Backend, Params, Result
 from monitor.store.dialect import POSTGRESQL, params_for, to_pyformat
 from monitor.store.errors import DatabaseUnavailable, QueryFailed
 from monitor.store.postgres_schema import MIGRATIONS
@@ -157,11 +157,9 @@ def migrate(backend: PostgresBackend) -> list[str]:
     return applied
 
 
-def schema_version(backend: PostgresBackend) -> str:
-    """The last migration applied."""
-    row = backend.conn.execute(
-        "SELECT name FROM pingfan_schema ORDER BY name DESC LIMIT 1"
-    ).fetchone()
+def schema_version(backend: Backend) -> str:
+    """The last migration applied (for `pingfan doctor`, once PostgreSQL can be configured)."""
+    row = backend.execute("SELECT name FROM pingfan_schema ORDER BY name DESC LIMIT 1").fetchone()
     return str(row[0]) if row else ""
 
 
