@@ -52,6 +52,7 @@ from monitor.store.content import (
     SearchTokens,
     SearchTokensFactory,
 )
+from monitor.store.content_postgres import PostgresContentQueries
 from monitor.store.errors import QueryFailed
 from monitor.store.labels import LabelsQueries
 from monitor.store.metrics import MetricsQueries
@@ -95,7 +96,8 @@ class Store(StoreBase):
     def __init__(self, db: Database | Backend) -> None:
         super().__init__(db)
         sql = self.sql
-        self.content = ContentQueries(sql, self.path)  # posts, comments, cursors, full-text search
+        content = ContentQueries if sql.dialect.name == "sqlite" else PostgresContentQueries
+        self.content = content(sql, self.path)  # posts, comments, cursors, full-text search
         self.metrics = MetricsQueries(sql, self.path)  # follower and topic time series
         self.outbox = OutboxQueries(sql, self.path)  # alerts, rule state, mutes, delivery per sink
         self.signals = SignalsQueries(sql, self.path)  # the facts the alert rules judge

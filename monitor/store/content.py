@@ -22,8 +22,7 @@ from Python). Indexing the queue in one statement is 2 to 3 times faster than an
 row from a trigger (benchmarks/store_writes.py), and a queue keyed by pk copes with a record
 that appears twice in one batch.
 
-On PostgreSQL there are no index tables to keep: pg_trgm's GIN index on `text` (kept by the
-server) serves the same substring search (`_search_trigrams`), and jieba is SQLite only.
+On PostgreSQL, pg_trgm's GIN index on `text` serves the same search (content_postgres.py).
 
 The same tokenizer indexes and searches. When the configured one differs from the one that
 built the index (or, for jieba, the lexicon changed), opening the store rebuilds the index.
@@ -275,8 +274,6 @@ class ContentQueries(Queries):
         words = list(dict.fromkeys(query.split()))
         if not words:
             return []
-        if self.sql.dialect.name == "postgresql":
-            return self._search_trigrams(words, kind, limit)
         long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
         short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
         like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in short)
@@ -296,25 +293,6 @@ class ContentQueries(Queries):
             params = [*patterns, limit]
         return [_hit(kind, row) for row in self._named(sql, params).fetchall()]
 
-    def _search_trigrams(self, words: list[str], kind: str, limit: int) -> list[SearchHit]:
-        """PostgreSQL: every word a case-insensitive substring, as SQLite's trigram index finds
-        it; pg_trgm's GIN index on `text` serves a word of three characters or more (shorter
-        ones scan, as on SQLite). Most similar text first (pg_trgm's similarity, where
-        SQLite ranks by bm25), newest first among equals and when every word is short."""
-        like = " AND ".join("t.text ILIKE ? ESCAPE '\\'" for _ in words)
-        patterns = ["%" + _escape_like(w) + "%" for w in words]
-        if any(len(w) >= _SHORTEST_TRIGRAM_QUERY for w in words):
-            order = "similarity(t.text, ?) DESC, t.created_at DESC, t.pk DESC"
-            params: list[Any] = [*patterns, " ".join(words), limit]
-        else:
-            order = "t.created_at DESC, t.pk DESC"
-            params = [*patterns, limit]
-        sql = (
-            f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind} t WHERE {like}"
-            f" ORDER BY {order} LIMIT ?"
-        )
-        return [_hit(kind, row) for row in self.sql.named(sql, params)]
-
     def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
         assert self._jieba is not None
         terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
@@ -329,13 +307,7 @@ class ContentQueries(Queries):
         return [_hit(kind, row) for row in rows]
 
     def reindex(self) -> int:
-        """Rebuild the full-text index with the current tokenizer; returns the rows indexed.
-        (PostgreSQL's trigram index is kept by the server: nothing to rebuild.)"""
-        if self.sql.dialect.name == "postgresql":
-            return sum(
-                self.sql.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in _INDEXED
-            )
+        """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
         with self.db.atomic():
             total = 0
             for table in _INDEXED:
@@ -367,14 +339,6 @@ class ContentQueries(Queries):
         """Use `tokenizer` (None: the one that built the index; trigram for a new database)
         and, for jieba, `lexicon` (None: the stored one) with tokens from `search_tokens`;
         rebuild the index if they changed."""
-        if self.sql.dialect.name == "postgresql":
-            if tokenizer not in (None, "trigram"):
-                raise StoreError(
-                    f"database {self.path}: PostgreSQL searches with pg_trgm's trigram index; "
-                    'set [storage] fts_tokenizer = "trigram" (jieba is SQLite only)'
-                )
-            self._fts_tokenizer, self._jieba = "trigram", None
-            return
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         built_with = stored.get("fts_tokenizer")
         wanted = tokenizer or built_with or DEFAULT_FTS_TOKENIZER
@@ -410,9 +374,7 @@ class ContentQueries(Queries):
 
     def _index_pending(self, table: str) -> None:
         """Index the rows the triggers queued: trigram in one statement inside SQLite, jieba
-        with tokens from Python. (PostgreSQL's index is kept by the server.)"""
-        if self.sql.dialect.name == "postgresql":
-            return
+        with tokens from Python."""
         if self._jieba is None:
             self.db.execute(
                 f"INSERT INTO {table}_fts (rowid, text) SELECT t.pk, t.text"
