@@ -20,7 +20,8 @@ Measured, on the store at the end of the year:
 - rules_round_ms: `alerts.engine.evaluate` after a scoring round of 1,000 new comments (the
   median of several rounds; coordination, which runs every 6 h, is shown apart);
 - bot_p95_ms: the bot's /status, /top, /negative, /ugc and /kol replies (alerts/bot/replies.py);
-- web_p95_ms: null (the web console does not exist yet);
+- web_p95_ms: the web console's slowest page, p95 over `WEB_ROUNDS` rounds after the first
+  (benchmarks/web_console.py's pages and measurement; it prints them all);
 - digest_s: gathering and assembling last week's digest (`build_digest`, no PDF);
 - bytes_per_comment: the file (after a WAL checkpoint) over the comments, indexes and FTS in;
 - retention_max_stall_ms: the longest event-loop stall while retention deletes the oldest
@@ -51,6 +52,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from benchmarks.web_console import measure_pages, pages_of, worst_p95
 from monitor.config import Config, config_from_dict
 from monitor.models import Account, AlertRecord, Comment, Post, TopicStats, to_utc_iso
 from monitor.store import Store
@@ -65,6 +67,7 @@ KOLS_PER_CAMPAIGN = 3  # per platform
 ROUND_COMMENTS = 1000
 ROUNDS = 5
 BOT_REPEATS = 5
+WEB_ROUNDS = 10
 MODEL = "pingfan-default-2"
 
 
@@ -561,6 +564,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rules = measure_rules(store, config, rng)
             each = measure_rules_each(store, config)
             bot = measure_bot(store, config)
+            web = asyncio.run(
+                measure_pages(
+                    store, config, END, pages_of(store, END, config.ui.timezone), WEB_ROUNDS
+                )
+            )
             digest_first_s, digest_s = measure_digest(store, config)
             purged, stall, retention_s = measure_retention(store)
             idle = asyncio.run(_with_stall_probe(partial(asyncio.sleep, retention_s)))[1]
@@ -571,6 +579,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             (f"rules: after {ROUND_COMMENTS:,} new comments", f"{rules['rules_round_ms']:.0f} ms"),
             *[(f"  rule {name} alone", f"{ms:.0f} ms") for name, ms in each.items()],
             *[(f"bot {name} p95", f"{p95(ms):.0f} ms") for name, ms in bot.items()],
+            *[(f"web {page} p95", f"{p95(ms[1:]):.0f} ms") for page, ms in web.items()],
             ("digest (gather + assemble), first", f"{digest_first_s:.2f} s"),
             ("digest (gather + assemble), again", f"{digest_s:.2f} s"),
             ("retention: a month", f"{purged:,} comments in {retention_s:.1f} s"),
@@ -582,7 +591,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "comments": comments,
             "rules_round_ms": round(rules["rules_round_ms"], 1),
             "bot_p95_ms": round(p95(all_bot), 1),
-            "web_p95_ms": None,
+            "web_p95_ms": round(worst_p95(web), 1),
             "digest_s": round(digest_s, 2),
             "bytes_per_comment": round(size / max(comments, 1)),
             "retention_max_stall_ms": round(stall, 1),
