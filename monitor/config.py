@@ -93,6 +93,11 @@ class StorageConfig:
     comment_retention_days: int = 180
     # Full-text index: SQLite's trigram tokenizer (substring search), or jieba words.
     fts_tokenizer: Literal["trigram", "jieba"] = "trigram"
+    # PostgreSQL instead of the file (being built: monitor/store/postgres.py): its address,
+    # without a password, and the environment variable that holds the password (else libpq's
+    # own, PGPASSWORD or ~/.pgpass). Refused until every part of the store runs there.
+    url: str | None = None
+    password_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -768,6 +773,13 @@ def _check_semantics(config: Config, source: Path) -> None:
     if config.storage.comment_retention_days < 0:
         raise ConfigError(
             f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
+        )
+    if config.storage.url is not None:
+        # The address is not repeated: it may hold a password.
+        raise ConfigError(
+            f"{source}: 'storage.url': PostgreSQL is not complete yet (posts, comments, search, "
+            "metrics and labels run on it, not the rest of the store); remove 'url' to use "
+            "the SQLite file at 'storage.path'"
         )
     _check_web(config.web, source)
     _check_kols(config, source)

@@ -12,6 +12,7 @@ from hypothesis import settings
 from monitor.store import Store
 from tests.support.network import refuse_the_outside
 from tests.support.paths import REPO
+from tests.support.postgres import Cluster, NoServer, required_or_skip, start_cluster
 
 # No per-example deadline: a first example that pays for a cache or an import on a busy CI
 # machine must not turn into a flaky failure. Example counts stay at the default.
@@ -25,9 +26,51 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A new store: SQLite by default; a test marked `both_backends` runs on SQLite and on a
+    new database of the session's throwaway PostgreSQL cluster."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        cluster: Cluster = request.getfixturevalue("postgres_cluster")
+        name = cluster.database(template=PG_TEMPLATE)
+        try:
+            with Store.open_postgres(cluster.url(name)) as opened:
+                yield opened
+        finally:
+            cluster.drop(name)
+        return
     with Store.open(tmp_path / "pingfan.db") as opened:
         yield opened
+
+
+PG_TEMPLATE = "pingfan_template"  # migrated once per cluster; each test's database copies it
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster per pytest process (per xdist worker), started when a
+    test first asks for it, stopped and deleted at the end of the session."""
+    try:
+        cluster = start_cluster()
+    except NoServer as err:
+        required_or_skip(err)
+        raise  # not reached: required_or_skip fails or skips
+    try:
+        cluster.psql(f'CREATE DATABASE "{PG_TEMPLATE}"')
+        Store.open_postgres(cluster.url(PG_TEMPLATE)).close()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_backends: run the test's `store` on SQLite and on PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("store", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture

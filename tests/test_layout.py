@@ -174,7 +174,7 @@ def test_alerts_is_handed_the_runtime_not_importing_it() -> None:
 
 # --- the store is pingfan's only door to the database ----------------------------------------
 
-DATABASE_DRIVERS = ("sqlite3", "sqlite_utils")
+DATABASE_DRIVERS = ("sqlite3", "sqlite_utils", "psycopg")
 
 
 def _modules_imported(source: str) -> list[tuple[int, str]]:
@@ -214,21 +214,24 @@ def test_the_import_reader_sees_every_spelling() -> None:
         "import os, sqlite3.dbapi2\n"
         "def f():\n    from nlp import segment\n"
         "from .errors import QueryFailed\n"
+        "from psycopg.rows import dict_row\n"
     )
     imported = [module for _, module in _modules_imported(source)]
     assert [m for m in imported if _names(m, DATABASE_DRIVERS)] == [
         "sqlite3",
         "sqlite3",
         "sqlite3.dbapi2",
+        "psycopg.rows",
     ]
     assert [m for m in imported if _names(m, ("nlp",))] == ["nlp"]
     assert not _names("sqlite3x", DATABASE_DRIVERS) and not _names("nlpx", ("nlp",))
 
 
 def test_only_the_store_talks_to_the_database_and_it_imports_nothing_from_nlp() -> None:
-    """No sqlite3 (or sqlite-utils) outside monitor/store/ in monitor/, alerts/, nlp/ and
-    benchmarks/: SQLite's errors reach callers as pingfan's. And no arrow from monitor/store/
-    into nlp/: the full-text tokenizer is handed to the store by whoever opens it."""
+    """No sqlite3 (or sqlite-utils, or psycopg) outside monitor/store/ in monitor/, alerts/,
+    nlp/ and benchmarks/: the databases' errors reach callers as pingfan's. And no arrow from
+    monitor/store/ into nlp/: the full-text tokenizer is handed to the store by whoever opens
+    it."""
     assert len(list((REPO / "monitor" / "store").glob("*.py"))) > 5, "the glob finds the store"
     offenders = _store_door_offenders()
     assert offenders == [], "; ".join(offenders)

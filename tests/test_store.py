@@ -13,6 +13,7 @@ from monitor.store import Store
 from tests.support.factories import T0, comment, post
 
 
+@pytest.mark.both_backends
 def test_same_post_twice_is_one_row_and_two_metric_points(store: Store) -> None:
     store.content.save_posts([post(likes=10)])
     store.content.save_posts([post(likes=25, observed_at=T0 + timedelta(hours=1))])
@@ -24,6 +25,7 @@ def test_same_post_twice_is_one_row_and_two_metric_points(store: Store) -> None:
     assert next(store.query("SELECT likes FROM posts"))["likes"] == 25
 
 
+@pytest.mark.both_backends
 def test_missing_count_does_not_erase_the_known_one(store: Store) -> None:
     store.content.save_posts([post(plays=None, likes=10)])
     store.content.save_posts([post(plays=None, likes=None, observed_at=T0 + timedelta(hours=1))])
@@ -31,18 +33,21 @@ def test_missing_count_does_not_erase_the_known_one(store: Store) -> None:
     assert row == {"plays": None, "likes": 10}
 
 
+@pytest.mark.both_backends
 def test_times_are_utc_iso_with_offset(store: Store) -> None:
     store.content.save_posts([post()])
     created = next(store.query("SELECT created_at FROM posts"))["created_at"]
     assert created == "2019-07-06T02:00:00+00:00"
 
 
+@pytest.mark.both_backends
 def test_naive_datetime_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
         store.content.save_posts([post(created_at=T0.replace(tzinfo=None))])
     assert store.reports.table_counts()["posts"] == 0
 
 
+@pytest.mark.both_backends
 def test_cursor_commits_with_its_rows(store: Store) -> None:
     store.content.save_posts(
         [post("1"), post("2")], cursor=Cursor("weibo:topic", "平凡大连人", "p2")
@@ -51,6 +56,7 @@ def test_cursor_commits_with_its_rows(store: Store) -> None:
     assert store.reports.table_counts()["posts"] == 2
 
 
+@pytest.mark.both_backends
 def test_failure_midway_lands_neither_rows_nor_cursor(store: Store) -> None:
     def posts_then_failure() -> Iterator[Post]:
         yield post("1")
@@ -128,6 +134,7 @@ def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
         Store.open(blocker / "sub" / "db.sqlite")
 
 
+@pytest.mark.both_backends
 def test_comments_upsert_and_reply_parent(store: Store) -> None:
     store.content.save_comments([comment("c1"), comment("c2", parent_id="c1")])
     store.content.save_comments([comment("c1", likes=9)])
@@ -138,6 +145,7 @@ def test_comments_upsert_and_reply_parent(store: Store) -> None:
     ]
 
 
+@pytest.mark.both_backends
 def test_accounts_keep_follower_snapshots(store: Store) -> None:
     for hours, followers in ((0, 434000), (6, 436100)):
         store.metrics.save_accounts(
@@ -157,6 +165,7 @@ def test_accounts_keep_follower_snapshots(store: Store) -> None:
     assert snaps == [434000, 436100]
 
 
+@pytest.mark.both_backends
 def test_topic_metrics_are_a_time_series(store: Store) -> None:
     store.metrics.save_topic_stats([TopicStats("douyin", "平凡大连人", T0, views=1_000_000)])
     store.metrics.save_topic_stats(
@@ -166,6 +175,7 @@ def test_topic_metrics_are_a_time_series(store: Store) -> None:
     assert views == [1_000_000, 1_200_000]
 
 
+@pytest.mark.both_backends
 def test_alert_dedupe_key_is_unique(store: Store) -> None:
     alert = AlertRecord("trending", "warning", "热度上升", "…", "trending:weibo:1:2019-07-06", T0)
     assert store.outbox.enqueue_alert(alert) is True
@@ -183,6 +193,7 @@ def test_labels_accept_only_known_labels(store: Store) -> None:
         store.db.execute("INSERT INTO labels (text, label, given_at) VALUES ('x', 'meh', 'now')")
 
 
+@pytest.mark.both_backends
 def test_full_text_search_finds_chinese_words(store: Store) -> None:
     store.content.save_posts(
         [
@@ -198,12 +209,14 @@ def test_full_text_search_finds_chinese_words(store: Store) -> None:
     assert store.content.search("不存在的词语") == []
 
 
+@pytest.mark.both_backends
 def test_search_input_cannot_inject_fts_syntax(store: Store) -> None:
     store.content.save_posts([post("1", text="大连 OR 北京")])
     assert store.content.search('" OR * NEAR(') == []
     assert [h.id for h in store.content.search("大连")] == ["1"]
 
 
+@pytest.mark.both_backends
 def test_search_follows_updated_text(store: Store) -> None:
     store.content.save_posts([post("1", text="原来的文字")])
     store.content.save_posts([post("1", text="修改后的内容")])
@@ -221,6 +234,7 @@ def test_retention_purges_old_comments_only(store: Store) -> None:
     assert store.content.purge_expired_comments(0) == 0
 
 
+@pytest.mark.both_backends
 def test_team_label_sticks_through_rescoring(store: Store) -> None:
     store.content.save_comments([comment("c1", text="绝绝子")])
     store.labels.add_label("绝绝子", "positive", platform="weibo", comment_id="c1", given_by="tg:7")
@@ -229,6 +243,7 @@ def test_team_label_sticks_through_rescoring(store: Store) -> None:
     assert row == {"sentiment": 0.2, "label": "positive", "model_version": "team"}
 
 
+@pytest.mark.both_backends
 def test_a_reading_that_moves_no_count_adds_no_metric_point(store: Store) -> None:
     store.content.save_posts([post(likes=10, comments=2)])
     later = T0 + timedelta(hours=1)
@@ -242,6 +257,7 @@ def test_a_reading_that_moves_no_count_adds_no_metric_point(store: Store) -> Non
     assert next(store.query("SELECT likes, comments FROM posts")) == {"likes": 10, "comments": 3}
 
 
+@pytest.mark.both_backends
 def test_a_post_twice_in_one_batch_is_read_in_order(store: Store) -> None:
     later = T0 + timedelta(hours=1)
     store.content.save_posts(
@@ -263,6 +279,7 @@ def test_a_post_twice_in_one_batch_is_read_in_order(store: Store) -> None:
     }
 
 
+@pytest.mark.both_backends
 def test_comment_likes_not_given_keep_the_known_count(store: Store) -> None:
     store.content.save_comments([comment("c1", likes=7, observed_at=T0 + timedelta(hours=2))])
     store.content.save_comments([comment("c1", likes=None, observed_at=T0 + timedelta(hours=1))])
@@ -270,6 +287,7 @@ def test_comment_likes_not_given_keep_the_known_count(store: Store) -> None:
     assert row == {"likes": 7, "observed_at": "2019-07-06T04:00:00+00:00"}
 
 
+@pytest.mark.both_backends
 def test_comment_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> None:
     assert (
         store.content.save_comments([comment("1"), comment("2")], cursor=Cursor("c", "k", "p2"))
@@ -287,6 +305,7 @@ def test_comment_cursor_commits_with_its_rows_or_not_at_all(store: Store) -> Non
     assert store.reports.table_counts()["comments"] == 2
 
 
+@pytest.mark.both_backends
 def test_account_snapshot_only_when_a_figure_moved(store: Store) -> None:
     def kol(hours: int, followers: int | None) -> Account:
         at = T0 + timedelta(hours=hours)
@@ -300,6 +319,7 @@ def test_account_snapshot_only_when_a_figure_moved(store: Store) -> None:
     assert next(store.query("SELECT followers FROM accounts"))["followers"] == 120
 
 
+@pytest.mark.both_backends
 def test_topic_stats_count_the_points_added(store: Store) -> None:
     def reading(hours: int, views: int) -> TopicStats:
         return TopicStats("weibo", "平凡大连人", T0 + timedelta(hours=hours), views=views)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.errors import StoreError
+from monitor.store.backend import Backend, SqliteBackend
 from monitor.store.errors import (
     DatabaseBusy,
     DatabaseDamaged,
@@ -129,11 +130,19 @@ class Queries:
     """One group of named queries (content, outbox, ...) over the store's connection: each
     group is a small object that takes the connection (and the name of the file, for error
     messages), and `Store` composes them. Every public method of a group raises pingfan's
-    errors, never SQLite's: `__init_subclass__` wraps each one with `translating`."""
+    errors, never SQLite's: `__init_subclass__` wraps each one with `translating`.
 
-    def __init__(self, db: Database, path: str) -> None:
-        self.db = db
+    A group ported to PostgreSQL runs its SQL through `self.sql` (backend.py: SQL written once,
+    the dialect for what differs); one not ported yet uses `self.db`, sqlite-utils' Database,
+    which a PostgreSQL store refuses with a clear error."""
+
+    def __init__(self, db: Database | Backend, path: str) -> None:
+        self.sql: Backend = SqliteBackend(db, path) if isinstance(db, Database) else db
         self.path = path
+
+    @property
+    def db(self) -> Database:
+        return self.sql.database()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -144,26 +153,53 @@ class Queries:
     @translating
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
         """Rows as dicts keyed by column name, streamed."""
-        return rows_as_dicts(self.db, sql, params)
+        return self.sql.stream(sql, params if isinstance(params, dict) else list(params))
 
-    def _named(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+    def _named(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """Run a read; its rows are read by column name (`row["platform"]`), so a record is
-        mapped from the names its SELECT gives, never from positions."""
-        cursor = self.db.conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        return cursor.execute(sql, params)
+        mapped from the names its SELECT gives, never from positions. (Returns sqlite3's
+        cursor on SQLite, as the groups not ported yet expect.)"""
+        if isinstance(self.sql, SqliteBackend):
+            cursor = self.sql.db.conn.cursor()
+            cursor.row_factory = sqlite3.Row
+            return cursor.execute(sql, params)
+        return _Fetched(self.sql.named(sql, params))
+
+
+class _Fetched:
+    """Rows already read, with a cursor's `fetchall`/`fetchone`."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._rows = rows
+
+    def fetchall(self) -> Sequence[Mapping[str, Any]]:
+        return self._rows
+
+    def fetchone(self) -> Mapping[str, Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        return iter(self._rows)
 
 
 class StoreBase:
     """The connection itself: open, close, check, back up."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.path = _file_of(db) or ":memory:"
+    def __init__(self, db: Database | Backend) -> None:
+        if isinstance(db, Database):
+            self.path = _file_of(db) or ":memory:"
+            self.sql: Backend = SqliteBackend(db, self.path)
+        else:
+            self.path = db.where
+            self.sql = db
+
+    @property
+    def db(self) -> Database:
+        return self.sql.database()
 
     @translating
     def close(self) -> None:
-        self.db.close()
+        self.sql.close()
 
     def __enter__(self) -> Any:
         return self
@@ -179,7 +215,7 @@ class StoreBase:
     @translating
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> Iterator[dict]:
         """Rows as dicts, streamed. For tests and benchmarks that look inside."""
-        return rows_as_dicts(self.db, sql, params)
+        return self.sql.stream(sql, params if isinstance(params, dict) else list(params))
 
     def quick_check(self) -> list[str]:
         """SQLite's `PRAGMA quick_check`: [] when every page is sound, else its findings.

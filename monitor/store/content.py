@@ -22,6 +22,8 @@ from Python). Indexing the queue in one statement is 2 to 3 times faster than an
 row from a trigger (benchmarks/store_writes.py), and a queue keyed by pk copes with a record
 that appears twice in one batch.
 
+On PostgreSQL, pg_trgm's GIN index on `text` serves the same search (content_postgres.py).
+
 The same tokenizer indexes and searches. When the configured one differs from the one that
 built the index (or, for jieba, the lexicon changed), opening the store rebuilds the index.
 """
@@ -42,7 +44,9 @@ from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.models import Comment, Cursor, Post, to_utc_iso, utc_now
+from monitor.store.backend import Backend
 from monitor.store.connection import Queries
+from monitor.store.dialect import Dialect
 from monitor.store.housekeeping import purge_labels, purge_one_batch
 
 log = logging.getLogger(__name__)
@@ -53,11 +57,22 @@ DEFAULT_FTS_TOKENIZER: FtsTokenizer = "trigram"  # faster, and finds what jieba 
 _INDEXED = ("posts", "comments")  # the tables whose `text` is searchable
 _SHORTEST_TRIGRAM_QUERY = 3  # shorter words cannot use a trigram index: LIKE instead
 _JIEBA_CHUNK = 2000  # rows tokenized per round while rebuilding a jieba index
+_COUNTS = ("plays", "likes", "comments", "shares", "reposts")
+
 
 # Latest counts are kept when a newer reading lacks them (None = not given, not zero), unless
 # the platform said it no longer reports them: then they are unknown (the metric points keep
-# the last readings).
-_POST_UPSERT = """
+# the last readings). One text per dialect (dialect.py), made once.
+@lru_cache(maxsize=2)
+def _post_upsert(d: Dialect) -> str:
+    def count(name: str) -> str:
+        return (
+            f"{name} = CASE WHEN excluded.counts_no_longer_reported = 0"
+            f" THEN coalesce(excluded.{name}, posts.{name}) END"
+        )
+
+    counts = ",\n    ".join(count(name) for name in _COUNTS)
+    return f"""
 INSERT INTO posts (platform, id, author_id, author_name, author_kind, text, created_at, url,
     topics, mentions, is_original, media, plays, likes, comments, shares, reposts,
     counts_are_lower_bounds, counts_no_longer_reported, first_seen, observed_at)
@@ -68,43 +83,42 @@ ON CONFLICT (platform, id) DO UPDATE SET
     author_name = excluded.author_name,
     author_kind = excluded.author_kind,
     text = excluded.text,
-    url = coalesce(excluded.url, url),
+    url = coalesce(excluded.url, posts.url),
     topics = excluded.topics,
     mentions = excluded.mentions,
-    media = coalesce(excluded.media, media),
-    plays = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.plays, plays)),
-    likes = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.likes, likes)),
-    comments = iif(excluded.counts_no_longer_reported, NULL,
-        coalesce(excluded.comments, comments)),
-    shares = iif(excluded.counts_no_longer_reported, NULL, coalesce(excluded.shares, shares)),
-    reposts = iif(excluded.counts_no_longer_reported, NULL,
-        coalesce(excluded.reposts, reposts)),
+    media = coalesce(excluded.media, posts.media),
+    {counts},
     counts_are_lower_bounds = excluded.counts_are_lower_bounds,
     counts_no_longer_reported = excluded.counts_no_longer_reported,
-    observed_at = max(observed_at, excluded.observed_at)
+    observed_at = {d.greatest("posts.observed_at", "excluded.observed_at")}
 """
+
 
 # A metric point for a new post, or when a count the reading gives differs from the stored one
 # (a count not given is not a move). Runs before the upsert of the same rows.
-_POST_POINT = """
+@lru_cache(maxsize=2)
+def _post_point(d: Dialect) -> str:
+    given = ", ".join(d.typed(f":{name}", "BIGINT") for name in _COUNTS)
+    unmoved = " AND ".join(d.same(name, f"coalesce(:{name}, {name})") for name in _COUNTS)
+    return f"""
 INSERT INTO post_metrics (platform, post_id, observed_at, plays, likes, comments, shares, reposts)
-SELECT :platform, :id, :observed_at, :plays, :likes, :comments, :shares, :reposts
+SELECT :platform, :id, :observed_at, {given}
 WHERE NOT EXISTS (
-    SELECT 1 FROM posts WHERE platform = :platform AND id = :id
-        AND plays IS coalesce(:plays, plays) AND likes IS coalesce(:likes, likes)
-        AND comments IS coalesce(:comments, comments) AND shares IS coalesce(:shares, shares)
-        AND reposts IS coalesce(:reposts, reposts)
+    SELECT 1 FROM posts WHERE platform = :platform AND id = :id AND {unmoved}
 )
 """
 
-_COMMENT_UPSERT = """
+
+@lru_cache(maxsize=2)
+def _comment_upsert(d: Dialect) -> str:
+    return f"""
 INSERT INTO comments (platform, id, post_id, parent_id, author_id, text, created_at, likes,
     first_seen, observed_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
 ON CONFLICT (platform, id) DO UPDATE SET
     text = excluded.text,
-    likes = coalesce(excluded.likes, likes),
-    observed_at = max(observed_at, excluded.observed_at)
+    likes = coalesce(excluded.likes, comments.likes),
+    observed_at = {d.greatest("comments.observed_at", "excluded.observed_at")}
 """
 
 
@@ -115,6 +129,15 @@ class SearchHit:
     id: str
     text: str
     created_at: str
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """A query as the full-text index reads it: an FTS5 MATCH of its words (None when every
+    word is too short for the trigram index) and LIKE patterns the text must hold as well."""
+
+    fts: str | None
+    like: tuple[str, ...]
 
 
 class SearchTokens(Protocol):
@@ -132,7 +155,7 @@ SearchTokensFactory = Callable[[Iterable[str]], SearchTokens]
 
 
 class ContentQueries(Queries):
-    def __init__(self, db: Database, path: str) -> None:
+    def __init__(self, db: Database | Backend, path: str) -> None:
         super().__init__(db, path)
         self._fts_tokenizer: FtsTokenizer = DEFAULT_FTS_TOKENIZER
         self._jieba: SearchTokens | None = None
@@ -145,11 +168,12 @@ class ContentQueries(Queries):
     def save_posts(self, posts: Iterable[Post], cursor: Cursor | None = None) -> int:
         """Upsert posts by (platform, id); append a metric point when a count moved."""
         rows = [_post_row(post) for post in posts]
-        with self.db.atomic():
+        dialect = self.sql.dialect
+        with self.sql.atomic():
             # A post read twice in one batch: the second reading is compared with the first.
             for readings in _repeats_apart(rows, lambda row: (row["platform"], row["id"])):
-                self.db.conn.executemany(_POST_POINT, readings)
-                self.db.conn.executemany(_POST_UPSERT, readings)
+                self.sql.executemany(_post_point(dialect), readings)
+                self.sql.executemany(_post_upsert(dialect), readings)
             self._index_pending("posts")
             if cursor is not None:
                 self._put_cursor(cursor)
@@ -172,8 +196,8 @@ class ContentQueries(Queries):
             )
             for c in comments
         ]
-        with self.db.atomic():
-            self.db.conn.executemany(_COMMENT_UPSERT, rows)
+        with self.sql.atomic():
+            self.sql.executemany(_comment_upsert(self.sql.dialect), rows)
             self._index_pending("comments")
             if cursor is not None:
                 self._put_cursor(cursor)
@@ -189,15 +213,10 @@ class ContentQueries(Queries):
         P(negative)]) for scored comments. Without the last two (a two-class model),
         P(negative) is 1 - P(positive) and P(neutral) 0. The model's entropy over the three
         classes is stored beside them, for finding the comments it is least sure about."""
-        rows = []
-        for score in scores:
-            plat, cid, positive, lab, ver = score[:5]
-            neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
-            entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
-            rows.append((positive, neutral, negative, round(entropy, 4), lab, ver, plat, cid))
-        with self.db.atomic():
+        rows = [(*score_columns(score), score[0], score[1]) for score in scores]
+        with self.sql.atomic():
             # A label the team gave stays; the model's scores are still recorded beside it.
-            self.db.conn.executemany(
+            self.sql.executemany(
                 "UPDATE comments SET sentiment = ?, p_neutral = ?, p_negative = ?, entropy = ?,"
                 " label = CASE WHEN model_version = 'team' THEN label ELSE ? END,"
                 " model_version = CASE WHEN model_version = 'team' THEN 'team' ELSE ? END"
@@ -207,8 +226,8 @@ class ContentQueries(Queries):
 
     def set_ugc_scores(self, scores: Iterable[tuple[str, str, float]]) -> None:
         """(platform, post id, UGC score)."""
-        with self.db.atomic():
-            self.db.conn.executemany(
+        with self.sql.atomic():
+            self.sql.executemany(
                 "UPDATE posts SET ugc_score = ? WHERE platform = ? AND id = ?",
                 [(score, plat, pid) for plat, pid, score in scores],
             )
@@ -228,13 +247,13 @@ class ContentQueries(Queries):
         return total
 
     def cursor(self, source: str, key: str) -> str | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT value FROM cursors WHERE source = ? AND key = ?", (source, key)
         ).fetchone()
         return row[0] if row else None
 
     def _put_cursor(self, cursor: Cursor) -> None:
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO cursors (source, key, value, updated_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
             " updated_at = excluded.updated_at",
@@ -254,42 +273,40 @@ class ContentQueries(Queries):
         is shorter than three characters, trigram only)."""
         if kind not in _INDEXED:
             raise ValueError("kind must be 'posts' or 'comments'")
-        if self._jieba is not None:
-            return self._search_tokens(query, kind, limit)
-        words = list(dict.fromkeys(query.split()))
-        if not words:
+        match = self.text_match(query)
+        if match is None:
             return []
-        long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
-        short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
-        like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in short)
-        patterns = ["%" + _escape_like(w) + "%" for w in short]
-        if long:
+        like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in match.like)
+        if match.fts is not None:
             sql = (
                 f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
                 f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?{like}"
                 " ORDER BY f.rank LIMIT ?"
             )
-            params: list[Any] = [_fts_phrases(long), *patterns, limit]
+            params: list[Any] = [match.fts, *match.like, limit]
         else:
             sql = (
                 f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind} t WHERE 1{like}"
                 " ORDER BY t.created_at DESC, t.pk DESC LIMIT ?"
             )
-            params = [*patterns, limit]
+            params = [*match.like, limit]
         return [_hit(kind, row) for row in self._named(sql, params).fetchall()]
 
-    def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
-        assert self._jieba is not None
-        terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
-        if not terms:
-            return []
-        rows = self._named(
-            f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
-            f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?"
-            " ORDER BY f.rank LIMIT ?",
-            (_fts_phrases(terms), limit),
-        ).fetchall()
-        return [_hit(kind, row) for row in rows]
+    def text_match(self, query: str) -> TextMatch | None:
+        """How the index finds `query` (see `search`); None when it has no word. The web
+        console pages its newest matches with it (console.py)."""
+        if self._jieba is not None:
+            terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
+            return TextMatch(_fts_phrases(terms), ()) if terms else None
+        words = list(dict.fromkeys(query.split()))
+        if not words:
+            return None
+        long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
+        short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
+        return TextMatch(
+            _fts_phrases(long) if long else None,
+            tuple("%" + _escape_like(w) + "%" for w in short),
+        )
 
     def reindex(self) -> int:
         """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
@@ -382,6 +399,17 @@ class ContentQueries(Queries):
                 [(pk, " ".join(tokens(text))) for pk, text in rows],
             )
             self.db.execute(f"DELETE FROM {table}_fts_pending WHERE pk <= ?", (rows[-1][0],))
+
+
+def score_columns(
+    score: tuple[str, str, float, str, str] | tuple[str, str, float, str, str, float, float],
+) -> tuple[float, float, float, float, str, str]:
+    """(P(positive), P(neutral), P(negative), entropy, label, model version): the columns
+    `set_comment_scores` stores for one score."""
+    _plat, _cid, positive, label, version = score[:5]
+    neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
+    entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
+    return positive, neutral, negative, round(entropy, 4), label, version
 
 
 def _fts_schema(table: str, tokenizer: FtsTokenizer) -> list[str]:

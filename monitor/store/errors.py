@@ -1,6 +1,6 @@
-"""The store's errors: SQLite's own become pingfan's at the store's door.
+"""The store's errors: SQLite's (and PostgreSQL's) own become pingfan's at the store's door.
 
-Nobody outside monitor/store/ imports sqlite3. An environmental error (a damaged, busy or
+Nobody outside monitor/store/ imports sqlite3 or psycopg. An environmental error (a damaged, busy or
 unwritable file) becomes a `StoreError` subclass whose one-line message names the file and
 the fix; any other (a constraint, a missing table: a bug) becomes `QueryFailed`, with SQLite's
 error as its cause. Query groups translate at their door: every public method of a
@@ -14,6 +14,7 @@ import inspect
 import os
 import shlex
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -88,9 +89,25 @@ class QueryFailed(StoreError):
     traceback: it is for the developer, not the user."""
 
 
-def as_store_error(err: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
-    """`err` as pingfan's: the one-line error for the environment, else `QueryFailed`."""
-    return describe_sqlite_error(err, path) or QueryFailed(f"database {path}: {err}")
+def as_store_error(err: Exception, path: str | os.PathLike[str]) -> StoreError:
+    """`err` (SQLite's or PostgreSQL's) as pingfan's: the one-line error for the environment,
+    else `QueryFailed`."""
+    if isinstance(err, sqlite3.Error):
+        return describe_sqlite_error(err, path) or QueryFailed(f"database {path}: {err}")
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(err, psycopg.OperationalError):
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return DatabaseUnavailable(
+            f"database {path}: {first}; check that the server is running and reachable"
+        )
+    return QueryFailed(f"database {path}: {err}")
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """The database drivers' base errors: SQLite's, and PostgreSQL's once psycopg is loaded
+    (a SQLite store never loads it)."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
 
 
 @contextmanager
@@ -98,7 +115,7 @@ def sqlite_errors(path: str | os.PathLike[str]) -> Iterator[None]:
     """A SQLite error raised inside the block leaves it as pingfan's (`as_store_error`)."""
     try:
         yield
-    except sqlite3.Error as err:
+    except driver_errors() as err:
         raise as_store_error(err, path) from err
 
 
@@ -113,7 +130,7 @@ def translating(method: F) -> F:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             result = method(self, *args, **kwargs)
-        except sqlite3.Error as err:
+        except driver_errors() as err:
             raise as_store_error(err, self.path) from err
         if inspect.isgenerator(result):
             return _translated_stream(result, self.path)

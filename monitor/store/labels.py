@@ -25,14 +25,14 @@ class LabelsQueries(Queries):
         """Store a sentiment label the team gave; the comment's own label follows it."""
         if label not in ("positive", "neutral", "negative"):
             raise ValueError(f"label must be positive, neutral or negative, not {label!r}")
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO labels (platform, comment_id, text, label, given_by, given_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (platform, comment_id, text, label, given_by, to_utc_iso(given_at or utc_now())),
             )
             if platform and comment_id:
-                self.db.execute(
+                self.sql.execute(
                     "UPDATE comments SET label = ?, model_version = 'team'"
                     " WHERE platform = ? AND id = ?",
                     (label, platform, comment_id),
@@ -40,5 +40,5 @@ class LabelsQueries(Queries):
 
     def labels(self) -> list[tuple[str, Label]]:
         """(text, label) of every label given, oldest first (the table CHECKs the label)."""
-        rows = self.db.execute("SELECT text, label FROM labels ORDER BY pk").fetchall()
+        rows = self.sql.execute("SELECT text, label FROM labels ORDER BY pk").fetchall()
         return [(text, cast(Label, label)) for text, label in rows]

@@ -8,43 +8,58 @@ with its own first reading.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from monitor.models import Account, TopicStats, to_utc_iso
 from monitor.store.connection import Queries
+from monitor.store.dialect import Dialect
 
-_ACCOUNT_UPSERT = """
+
+@lru_cache(maxsize=2)
+def _account_upsert(d: Dialect) -> str:
+    return f"""
 INSERT INTO accounts (platform, id, name, kind, verified, followers, first_seen, observed_at)
 VALUES (:platform, :id, :name, :kind, :verified, :followers, :observed_at, :observed_at)
 ON CONFLICT (platform, id) DO UPDATE SET
     name = excluded.name,
     kind = excluded.kind,
-    verified = coalesce(excluded.verified, verified),
-    followers = coalesce(excluded.followers, followers),
-    observed_at = max(observed_at, excluded.observed_at)
+    verified = coalesce(excluded.verified, accounts.verified),
+    followers = coalesce(excluded.followers, accounts.followers),
+    observed_at = {d.greatest("accounts.observed_at", "excluded.observed_at")}
 """
 
-_ACCOUNT_POINT = """
+
+@lru_cache(maxsize=2)
+def _account_point(d: Dialect) -> str:
+    given = ", ".join(d.typed(f":{name}", "BIGINT") for name in _ACCOUNT_FIGURES)
+    unmoved = " AND ".join(d.same(f"last.{name}", f":{name}") for name in _ACCOUNT_FIGURES)
+    return f"""
 INSERT INTO account_metrics (platform, account_id, observed_at, followers, following, posts_count)
-SELECT :platform, :id, :observed_at, :followers, :following, :posts_count
+SELECT :platform, :id, :observed_at, {given}
 WHERE NOT EXISTS (
     SELECT 1 FROM (
         SELECT followers, following, posts_count FROM account_metrics
         WHERE platform = :platform AND account_id = :id ORDER BY pk DESC LIMIT 1
     ) AS last
-    WHERE last.followers IS :followers AND last.following IS :following
-        AND last.posts_count IS :posts_count
+    WHERE {unmoved}
 )
 """
 
-_TOPIC_POINT = """
+
+_ACCOUNT_FIGURES = ("followers", "following", "posts_count")
+
+
+@lru_cache(maxsize=2)
+def _topic_point(d: Dialect) -> str:
+    return f"""
 INSERT INTO topic_metrics (platform, topic, observed_at, views, discussions)
-SELECT ?1, ?2, ?3, ?4, ?5
+SELECT ?1, ?2, ?3, {d.typed("?4", "BIGINT")}, {d.typed("?5", "BIGINT")}
 WHERE NOT EXISTS (
     SELECT 1 FROM (
         SELECT views, discussions FROM topic_metrics
         WHERE platform = ?1 AND topic = ?2 ORDER BY pk DESC LIMIT 1
     ) AS last
-    WHERE last.views IS ?4 AND last.discussions IS ?5
+    WHERE {d.same("last.views", "?4")} AND {d.same("last.discussions", "?5")}
 )
 """
 
@@ -66,9 +81,10 @@ class MetricsQueries(Queries):
             }
             for account in accounts
         ]
-        with self.db.atomic():
-            self.db.conn.executemany(_ACCOUNT_UPSERT, rows)
-            self.db.conn.executemany(_ACCOUNT_POINT, rows)
+        dialect = self.sql.dialect
+        with self.sql.atomic():
+            self.sql.executemany(_account_upsert(dialect), rows)
+            self.sql.executemany(_account_point(dialect), rows)
         return len(rows)
 
     def save_topic_stats(self, stats: Iterable[TopicStats]) -> int:
@@ -77,5 +93,5 @@ class MetricsQueries(Queries):
             (item.platform, item.topic, to_utc_iso(item.observed_at), item.views, item.discussions)
             for item in stats
         ]
-        with self.db.atomic():
-            return self.db.conn.executemany(_TOPIC_POINT, rows).rowcount
+        with self.sql.atomic():
+            return self.sql.executemany(_topic_point(self.sql.dialect), rows)

@@ -139,7 +139,7 @@ class OutboxQueries(Queries):
         rule: str | None = None,
     ) -> bool:
         """Put an alert in the outbox; False if its dedupe key is already there."""
-        with self.db.atomic():
+        with self.sql.atomic():
             return self._insert_alert(alert, url, evidence, rule) is not None
 
     def _insert_alert(
@@ -149,11 +149,11 @@ class OutboxQueries(Queries):
         evidence: Mapping[str, Any] | None,
         rule: str | None,
     ) -> int | None:
-        cursor = self.db.execute(
+        inserted = self.sql.execute(
             "INSERT INTO alerts (dedupe_key, kind, severity, platform, subject_id, title,"
             " text, created_at, next_attempt_at, url, evidence, rule)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             (
                 alert.dedupe_key,
                 alert.kind,
@@ -168,8 +168,8 @@ class OutboxQueries(Queries):
                 json.dumps(evidence, ensure_ascii=False, sort_keys=True) if evidence else None,
                 rule,
             ),
-        )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        ).fetchall()
+        return int(inserted[0][0]) if inserted else None
 
     # --- rule state -------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ class OutboxQueries(Queries):
     ) -> int | None:
         """The alert and the rule state that records it, in one transaction. Returns the new
         alert's id, or None when its dedupe key was already there (nothing is written)."""
-        with self.db.atomic():
+        with self.sql.atomic():
             alert_id = self._insert_alert(alert, url, evidence, state.rule)
             if alert_id is None:
                 return None
@@ -205,28 +205,29 @@ class OutboxQueries(Queries):
 
     def save_rule_state(self, state: RuleState) -> None:
         """Record state without an alert (a mark passed silently, a batch cursor)."""
-        with self.db.atomic():
+        with self.sql.atomic():
             self._put_state(state, state.alert_id)
 
     def touch_rule_state(self, rule: str, subject: str, at: datetime) -> None:
         """The condition still holds at `at`: the episode goes on (no new alert)."""
-        with self.db.atomic():
-            self.db.execute(
-                "UPDATE rule_state SET last_true_at = max(last_true_at, ?)"
+        with self.sql.atomic():
+            self.sql.execute(
+                "UPDATE rule_state SET"
+                f" last_true_at = {self.sql.dialect.greatest('last_true_at', '?')}"
                 " WHERE rule = ? AND subject = ?",
                 (to_utc_iso(at), rule, subject),
             )
 
     def rule_last_run(self, rule: str) -> datetime | None:
         """When the engine last ran `rule` (an episode goes on while each run sees it)."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT fired_at FROM rule_state WHERE rule = 'engine' AND subject = ?", (rule,)
         ).fetchone()
         return from_iso(row[0]) if row else None
 
     def set_rule_last_run(self, rule: str, at: datetime) -> None:
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at,"
                 " level, volume) VALUES ('engine', ?, '', ?, ?, 0, 0)"
                 " ON CONFLICT (rule, subject) DO UPDATE SET fired_at = excluded.fired_at,"
@@ -235,7 +236,7 @@ class OutboxQueries(Queries):
             )
 
     def _put_state(self, state: RuleState, alert_id: int | None) -> None:
-        self.db.execute(
+        self.sql.execute(
             "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at, level,"
             " volume, escalations, alert_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (rule, subject) DO UPDATE SET window_key = excluded.window_key,"
@@ -270,8 +271,8 @@ class OutboxQueries(Queries):
         reason: str | None = None,
     ) -> None:
         """Hold every alert about (platform, subject) until `until`."""
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO mutes (platform, subject_id, until, muted_by, muted_at, reason)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, subject_id) DO UPDATE SET"
                 " until = excluded.until, muted_by = excluded.muted_by,"
@@ -294,8 +295,8 @@ class OutboxQueries(Queries):
         return True
 
     def unmute(self, platform: str | None, subject_id: str) -> bool:
-        with self.db.atomic():
-            cursor = self.db.execute(
+        with self.sql.atomic():
+            cursor = self.sql.execute(
                 "DELETE FROM mutes WHERE platform = ? AND subject_id = ?",
                 (platform or "", subject_id),
             )
@@ -303,7 +304,7 @@ class OutboxQueries(Queries):
 
     def active_mutes(self, at: datetime) -> set[tuple[str, str]]:
         """(platform or '', subject id) of every mute still running at `at`."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT platform, subject_id FROM mutes WHERE until > ?", (to_utc_iso(at),)
         ).fetchall()
         return {(platform, subject) for platform, subject in rows}
@@ -313,22 +314,22 @@ class OutboxQueries(Queries):
     def register_sink(self, sink: str, type_: str, fingerprint: str, at: datetime) -> SinkRow:
         """The sink's row, created on first sight: a new sink delivers every alert that is not
         yet sent everywhere. A changed fingerprint (token, URL, chat) clears `broken`."""
-        with self.db.atomic():
-            row = self.db.execute(
+        with self.sql.atomic():
+            row = self.sql.execute(
                 "SELECT fingerprint FROM alert_sinks WHERE sink = ?", (sink,)
             ).fetchone()
             if row is None:
-                start = self.db.execute(
+                start = self.sql.execute(
                     "SELECT coalesce((SELECT min(id) - 1 FROM alerts WHERE state = 'pending'),"
                     " (SELECT max(id) FROM alerts), 0)"
                 ).fetchone()[0]
-                self.db.execute(
+                self.sql.execute(
                     "INSERT INTO alert_sinks (sink, type, last_alert_id, fingerprint,"
                     " first_seen) VALUES (?, ?, ?, ?, ?)",
                     (sink, type_, start, fingerprint, to_utc_iso(at)),
                 )
             elif row[0] != fingerprint:
-                self.db.execute(
+                self.sql.execute(
                     "UPDATE alert_sinks SET fingerprint = ?, broken_at = NULL,"
                     " broken_reason = NULL WHERE sink = ?",
                     (fingerprint, sink),
@@ -354,8 +355,8 @@ class OutboxQueries(Queries):
 
     def mark_sink_broken(self, sink: str, reason: str, at: datetime) -> bool:
         """True when this call broke it (it was not broken already)."""
-        with self.db.atomic():
-            cursor = self.db.execute(
+        with self.sql.atomic():
+            cursor = self.sql.execute(
                 "UPDATE alert_sinks SET broken_at = ?, broken_reason = ?"
                 " WHERE sink = ? AND broken_at IS NULL",
                 (to_utc_iso(at), reason, sink),
@@ -365,18 +366,18 @@ class OutboxQueries(Queries):
     def open_deliveries(self, sink: str, at: datetime, *, skip_kinds: Iterable[str] = ()) -> int:
         """Create the sink's pending delivery rows for alerts it has not seen; how many."""
         skip = tuple(skip_kinds)
-        with self.db.atomic():
-            last = self.db.execute(
+        with self.sql.atomic():
+            last = self.sql.execute(
                 "SELECT last_alert_id FROM alert_sinks WHERE sink = ?", (sink,)
             ).fetchone()[0]
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 "SELECT id, kind, subject_id FROM alerts WHERE id > ? ORDER BY id", (last,)
             ).fetchall()
             if not rows:
                 return 0
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO alert_deliveries (alert_id, sink, state, next_attempt_at)"
-                " VALUES (?, ?, ?, ?)",
+            self.sql.executemany(
+                "INSERT INTO alert_deliveries (alert_id, sink, state, next_attempt_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (
                         alert_id,
@@ -388,7 +389,7 @@ class OutboxQueries(Queries):
                     for alert_id, kind, subject in rows
                 ],
             )
-            self.db.execute(
+            self.sql.execute(
                 "UPDATE alert_sinks SET last_alert_id = ? WHERE sink = ?", (rows[-1][0], sink)
             )
             return len(rows)
@@ -421,7 +422,7 @@ class OutboxQueries(Queries):
         return due
 
     def unsent_count(self, sink: str) -> int:
-        return self.db.execute(
+        return self.sql.execute(
             "SELECT count(*) FROM alert_deliveries WHERE sink = ? AND state IN"
             " ('pending', 'sending')",
             (sink,),
@@ -429,8 +430,8 @@ class OutboxQueries(Queries):
 
     def mark_sending(self, sink: str, alert_ids: Sequence[int]) -> None:
         """Committed before the request goes out: after a crash, these may have been sent."""
-        with self.db.atomic():
-            self.db.conn.executemany(
+        with self.sql.atomic():
+            self.sql.executemany(
                 "UPDATE alert_deliveries SET state = 'sending', attempts = attempts + 1"
                 " WHERE sink = ? AND alert_id = ?",
                 [(sink, alert_id) for alert_id in alert_ids],
@@ -452,8 +453,8 @@ class OutboxQueries(Queries):
         summary's messages are the burst's, once)."""
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final delivery state")
-        with self.db.atomic():
-            self.db.conn.executemany(
+        with self.sql.atomic():
+            self.sql.executemany(
                 "UPDATE alert_deliveries SET state = ?, sent_at = ?, last_error = ?,"
                 " coalesced_into = ?, messages = ? WHERE sink = ? AND alert_id = ?",
                 [
@@ -474,9 +475,10 @@ class OutboxQueries(Queries):
     def mark_parts_sent(self, sink: str, alert_ids: Sequence[int], parts: int) -> None:
         """The service accepted the first `parts` parts of this split message (committed at
         once: a retry, even after a crash, sends only the rest)."""
-        with self.db.atomic():
-            self.db.conn.executemany(
-                "UPDATE alert_deliveries SET parts_sent = max(parts_sent, ?)"
+        with self.sql.atomic():
+            self.sql.executemany(
+                "UPDATE alert_deliveries"
+                f" SET parts_sent = {self.sql.dialect.greatest('parts_sent', '?')}"
                 " WHERE sink = ? AND alert_id = ?",
                 [(parts, sink, alert_id) for alert_id in alert_ids],
             )
@@ -492,17 +494,18 @@ class OutboxQueries(Queries):
     ) -> None:
         """Back to pending until `retry_at`. `outcome_unknown`: the failed attempt may have
         been accepted; every later attempt is marked as a possible duplicate (sticky)."""
-        with self.db.atomic():
-            self.db.conn.executemany(
+        with self.sql.atomic():
+            self.sql.executemany(
                 "UPDATE alert_deliveries SET state = 'pending', next_attempt_at = ?,"
-                " last_error = ?, outcome_unknown = max(outcome_unknown, ?)"
+                " last_error = ?,"
+                f" outcome_unknown = {self.sql.dialect.greatest('outcome_unknown', '?')}"
                 " WHERE sink = ? AND alert_id = ?",
                 [
                     (to_utc_iso(retry_at), error, int(outcome_unknown), sink, alert_id)
                     for alert_id in alert_ids
                 ],
             )
-            self.db.conn.executemany(
+            self.sql.executemany(
                 "UPDATE alerts SET attempts = attempts + 1, last_error = ? WHERE id = ?",
                 [(error, alert_id) for alert_id in alert_ids],
             )
@@ -510,7 +513,7 @@ class OutboxQueries(Queries):
     def sent_since(self, sink: str, since: datetime) -> int:
         """Messages the sink's service received since `since` (for its rate limit across
         restarts; a split alert counts each part)."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT coalesce(sum(messages), 0) FROM alert_deliveries"
             " WHERE sink = ? AND sent_at >= ? AND state IN ('sent', 'coalesced')",
             (sink, to_utc_iso(since)),
@@ -518,7 +521,7 @@ class OutboxQueries(Queries):
         return int(row[0])
 
     def delivery_states(self, alert_id: int) -> dict[str, str]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT sink, state FROM alert_deliveries WHERE alert_id = ?", (alert_id,)
         ).fetchall()
         return {sink: state for sink, state in rows}
@@ -530,7 +533,7 @@ class OutboxQueries(Queries):
         return outbox_alert_of(row) if row else None
 
     def _finish_alerts(self, alert_ids: Sequence[int], at: datetime) -> None:
-        self.db.conn.executemany(
+        self.sql.executemany(
             "UPDATE alerts SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'pending'"
             " AND NOT EXISTS (SELECT 1 FROM alert_deliveries WHERE alert_id = alerts.id"
             " AND state IN ('pending', 'sending'))",

@@ -33,25 +33,25 @@ _EXPORT_SELECTS: dict[str, str] = {
              WHERE c.platform = p.platform AND c.post_id = p.id) AS sentiment,
             p.ugc_score, p.counts_no_longer_reported
         FROM posts p WHERE p.created_at >= :since
-            AND (:until IS NULL OR p.created_at < :until)""",
+            AND (CAST(:until AS TEXT) IS NULL OR p.created_at < :until)""",
     "comments": """
         SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
             sentiment, label, p_neutral, p_negative
         FROM comments WHERE created_at >= :since
-            AND (:until IS NULL OR created_at < :until)""",
+            AND (CAST(:until AS TEXT) IS NULL OR created_at < :until)""",
     "topics": """
         SELECT platform, topic, observed_at, views, discussions
         FROM topic_metrics WHERE observed_at >= :since
-            AND (:until IS NULL OR observed_at < :until)""",
+            AND (CAST(:until AS TEXT) IS NULL OR observed_at < :until)""",
     "accounts": """
         SELECT platform, id, name, kind, followers, observed_at
         FROM accounts WHERE observed_at >= :since
-            AND (:until IS NULL OR observed_at < :until)""",
+            AND (CAST(:until AS TEXT) IS NULL OR observed_at < :until)""",
     "alerts": """
         SELECT id, kind, severity, platform, subject_id, title, text, created_at, state,
             dedupe_key
         FROM alerts WHERE created_at >= :since
-            AND (:until IS NULL OR created_at < :until)""",
+            AND (CAST(:until AS TEXT) IS NULL OR created_at < :until)""",
 }
 _EXPORT_ORDER: dict[str, str] = {
     "posts": "p.created_at, p.platform, p.id",
@@ -74,7 +74,7 @@ def export_select(kind: str) -> str:
 
 class ReportsQueries(Queries):
     def table_counts(self) -> dict[str, int]:
-        return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        return {t: self.sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
     def export_rows(
         self, kind: str, since: str | None = None, until: str | None = None
@@ -91,19 +91,20 @@ class ReportsQueries(Queries):
             self.query(
                 "SELECT m.platform, m.topic, m.views, m.discussions, m.observed_at"
                 " FROM topic_metrics m WHERE m.pk IN (SELECT max(pk) FROM topic_metrics"
-                " GROUP BY platform, topic) AND (:platform IS NULL OR m.platform = :platform)"
+                " GROUP BY platform, topic)"
+                " AND (CAST(:platform AS TEXT) IS NULL OR m.platform = :platform)"
                 " ORDER BY m.platform, m.topic",
                 {"platform": platform},
             )
         )
 
     def alert_states(self) -> dict[str, int]:
-        rows = self.db.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall()
+        rows = self.sql.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall()
         return {state: n for state, n in rows}
 
     def label_counts(self) -> dict[str | None, int]:
         """How many comments carry each sentiment label (None: not scored yet)."""
-        rows = self.db.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
+        rows = self.sql.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
         return {label: n for label, n in rows}
 
     def comment_probabilities(
@@ -118,7 +119,7 @@ class ReportsQueries(Queries):
             where, params = where + " AND created_at >= ?", [*params, to_utc_iso(since)]
         if until is not None:
             where, params = where + " AND created_at < ?", [*params, to_utc_iso(until)]
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT sentiment, p_neutral, p_negative FROM comments"
             " WHERE p_negative IS NOT NULL AND p_neutral IS NOT NULL AND sentiment IS NOT NULL"
             + where,
@@ -131,9 +132,11 @@ class ReportsQueries(Queries):
         return list(
             self.query(
                 "SELECT p.platform, p.id, p.text, count(*) AS n,"
-                " avg(c.label = 'negative') AS share"
+                " avg(CASE WHEN c.label = 'negative' THEN 1.0 WHEN c.label IS NOT NULL"
+                " THEN 0.0 END) AS share"
                 " FROM comments c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
-                " GROUP BY p.platform, p.id HAVING n >= ? ORDER BY share DESC, p.id LIMIT ?",
+                # by the post's key: PostgreSQL then knows its other columns are one per group
+                " GROUP BY p.pk HAVING count(*) >= ? ORDER BY share DESC, p.id LIMIT ?",
                 (min_comments, limit),
             )
         )
@@ -153,7 +156,7 @@ class ReportsQueries(Queries):
 
     def comment_texts_for_adaptation(self, limit: int) -> list[str]:
         """The newest stored comments' texts that the team has not labelled."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT text FROM comments WHERE coalesce(model_version, '') != 'team'"
             " ORDER BY created_at DESC LIMIT ?",
             (limit,),
@@ -162,16 +165,16 @@ class ReportsQueries(Queries):
 
     def sentiment_split(self, platform: str | None = None) -> dict[str, float]:
         """Share of each label among scored comments (of one platform, or all)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT label, count(*) FROM comments WHERE label IS NOT NULL"
-            " AND (:platform IS NULL OR platform = :platform) GROUP BY label",
+            " AND (CAST(:platform AS TEXT) IS NULL OR platform = :platform) GROUP BY label",
             {"platform": platform},
         ).fetchall()
         total = sum(n for _, n in rows)
         return {label: n / total for label, n in rows} if total else {}
 
     def comment_texts(self, platform: str, post_id: str) -> list[str]:
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT text FROM comments WHERE platform = ? AND post_id = ? ORDER BY created_at",
             (platform, post_id),
         ).fetchall()
@@ -211,7 +214,8 @@ class ReportsQueries(Queries):
         return list(
             self.query(
                 # -1: the platform no longer reports the count (douyin_comments.COUNT_UNKNOWN)
-                "SELECT p.id, iif(p.counts_no_longer_reported, -1, p.comments) AS comments,"
+                "SELECT p.id, CASE WHEN p.counts_no_longer_reported = 0 THEN p.comments ELSE -1 END"
+                " AS comments,"
                 " p.created_at, p.observed_at, c.value, c.updated_at"
                 " FROM posts p LEFT JOIN cursors c ON c.source = ? AND c.key = p.id"
                 " WHERE p.platform = ? AND coalesce(p.comments, 1) > 0"
@@ -225,7 +229,7 @@ class ReportsQueries(Queries):
     ) -> list[str]:
         """Ids of posts younger than `created_after` whose counts were last read before
         `observed_before`, the longest unread first."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT id FROM posts WHERE platform = ? AND created_at >= ? AND observed_at < ?"
             " ORDER BY observed_at LIMIT ?",
             (platform, to_utc_iso(created_after), to_utc_iso(observed_before), limit),
@@ -237,12 +241,13 @@ class ReportsQueries(Queries):
     ) -> set[str]:
         """Posts whose comments since `since` are markedly more negative than the thread's
         previous three days: they count as hot however old the post is."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT post_id FROM comments WHERE platform = :platform AND label IS NOT NULL"
             " AND created_at >= :baseline GROUP BY post_id"
-            " HAVING sum(created_at >= :since) >= :min_recent"
-            " AND avg(CASE WHEN created_at >= :since THEN label = 'negative' END)"
-            " - avg(label = 'negative') > :rise",
+            " HAVING sum(CASE WHEN created_at >= :since THEN 1 ELSE 0 END) >= :min_recent"
+            " AND avg(CASE WHEN created_at >= :since THEN"
+            " (CASE WHEN label = 'negative' THEN 1.0 ELSE 0.0 END) END)"
+            " - avg(CASE WHEN label = 'negative' THEN 1.0 ELSE 0.0 END) > :rise",
             {
                 "platform": platform,
                 "since": to_utc_iso(since),
@@ -255,14 +260,14 @@ class ReportsQueries(Queries):
 
     def alert_kinds(self) -> dict[str, int]:
         """How many alerts of each kind the outbox holds."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY count(*) DESC, kind"
         ).fetchall()
         return {kind: n for kind, n in rows}
 
     def comments_per_day(self) -> dict[str, int]:
         """Comments by UTC day of their creation ("2019-08-16" → count)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT substr(created_at, 1, 10), count(*) FROM comments GROUP BY 1 ORDER BY 1"
         ).fetchall()
         return {day: n for day, n in rows}

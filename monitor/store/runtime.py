@@ -63,8 +63,8 @@ class RuntimeQueries(Queries):
         )
 
     def save_circuit(self, circuit: CircuitRow, now: datetime) -> None:
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO circuits (platform, state, reason, open_until, cooldown, probes,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform) DO UPDATE SET"
                 " state = excluded.state, reason = excluded.reason,"
@@ -82,7 +82,10 @@ class RuntimeQueries(Queries):
             )
 
     def circuits(self) -> list[CircuitRow]:
-        names = [r[0] for r in self.db.execute("SELECT platform FROM circuits ORDER BY platform")]
+        names = [
+            r[0]
+            for r in self.sql.execute("SELECT platform FROM circuits ORDER BY platform").fetchall()
+        ]
         return [row for name in names if (row := self.circuit(name)) is not None]
 
     def source(self, name: str) -> SourceRow | None:
@@ -103,8 +106,8 @@ class RuntimeQueries(Queries):
         row = self.source(name)
         if row is None or row.due_at is None or row.due_at <= due_at:
             return False
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "UPDATE sources SET due_at = ? WHERE name = ?", (to_utc_iso(due_at), name)
             )
         return True
@@ -123,17 +126,17 @@ class RuntimeQueries(Queries):
     ) -> None:
         """One source run's outcome and its next due time, in one statement."""
         ok = status == "ok"
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO sources (name, platform, due_at, last_run_at, last_success_at,"
                 " last_error_at, last_error, last_status, failures, last_rows, last_requests)"
                 " VALUES (:name, :platform, :due, :at, :success, :error_at, :error, :status,"
                 " :failed, :rows, :requests)"
                 " ON CONFLICT (name) DO UPDATE SET due_at = :due, last_run_at = :at,"
-                " last_success_at = coalesce(:success, last_success_at),"
-                " last_error_at = coalesce(:error_at, last_error_at),"
-                " last_error = coalesce(:error, last_error), last_status = :status,"
-                " failures = CASE WHEN :ok THEN 0 ELSE failures + :failed END,"
+                " last_success_at = coalesce(:success, sources.last_success_at),"
+                " last_error_at = coalesce(:error_at, sources.last_error_at),"
+                " last_error = coalesce(:error, sources.last_error), last_status = :status,"
+                " failures = CASE WHEN :ok = 1 THEN 0 ELSE sources.failures + :failed END,"
                 " last_rows = :rows, last_requests = :requests",
                 {
                     "name": name,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.backend import Backend
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.windows import TopicPoint, TopicWindow, TopicWindows
@@ -180,7 +181,7 @@ def latest_reading_iso(db: Database, platform: str) -> str | None:
 
 
 class SignalsQueries(Queries):
-    def __init__(self, db: Database, path: str) -> None:
+    def __init__(self, db: Database | Backend, path: str) -> None:
         super().__init__(db, path)
         self._topic_windows = TopicWindows(topic_series_keys)
 

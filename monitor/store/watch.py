@@ -73,14 +73,14 @@ class WatchQueries(Queries):
         """Watch a post; a post already watched (by this or another link) is returned as it
         was, its note updated when one is given."""
         existing = self.find_watch(url) or (self.find_watch(post_id) if post_id else None)
-        with self.db.atomic():
+        with self.sql.atomic():
             if existing is not None:
                 if note and note != existing.note:
-                    self.db.execute(
+                    self.sql.execute(
                         "UPDATE watched SET note = ? WHERE url = ?", (note, existing.url)
                     )
             else:
-                self.db.execute(
+                self.sql.execute(
                     "INSERT INTO watched (url, platform, id, note, origin, added_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (url, platform, post_id, note, origin, to_utc_iso(at)),
@@ -107,8 +107,8 @@ class WatchQueries(Queries):
                 (key, key),
             )
         ]
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "DELETE FROM watched WHERE (url = ? OR id = ?) AND origin = 'cli'", (key, key)
             )
         return rows
@@ -116,30 +116,31 @@ class WatchQueries(Queries):
     def watched(self, platform: str | None = None) -> list[WatchedRow]:
         """Every watched item (of one platform), in the order they were added."""
         rows = self._named(
-            f"SELECT {_COLUMNS} FROM watched WHERE ? IS NULL OR platform = ? ORDER BY pk",
+            f"SELECT {_COLUMNS} FROM watched WHERE CAST(? AS TEXT) IS NULL OR platform = ?"
+            " ORDER BY pk",
             (platform, platform),
         )
         return [_row(row) for row in rows]
 
     def watched_ids(self, platform: str) -> list[str]:
         """Resolved post ids watched on `platform`, each once."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT DISTINCT id FROM watched WHERE platform = ? AND id IS NOT NULL ORDER BY id",
             (platform,),
-        )
+        ).fetchall()
         return [post_id for (post_id,) in rows]
 
     def watched_due(self, platform: str, *, observed_before: datetime) -> list[str]:
         """Watched post ids of `platform` never stored, or whose counts were last read before
         `observed_before`: never read first, then the longest unread."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT w.id, min(p.observed_at) FROM watched w LEFT JOIN posts p"
             " ON p.platform = w.platform AND p.id = w.id"
             " WHERE w.platform = ? AND w.id IS NOT NULL"
             " AND (p.observed_at IS NULL OR p.observed_at < ?)"
-            " GROUP BY w.id ORDER BY p.observed_at IS NOT NULL, p.observed_at, w.id",
+            " GROUP BY w.id ORDER BY min(p.observed_at) IS NOT NULL, min(p.observed_at), w.id",
             (platform, to_utc_iso(observed_before)),
-        )
+        ).fetchall()
         return [post_id for post_id, _ in rows]
 
     def watched_posts(
@@ -174,8 +175,9 @@ class WatchQueries(Queries):
             label_span += " AND created_at < ?" if until else ""
             params = [row.platform, row.id]
             params += [to_utc_iso(m) for m in (since, until) if m is not None]
-            scored, negative = self.db.execute(
-                "SELECT count(label), coalesce(sum(label = 'negative'), 0) FROM comments"
+            scored, negative = self.sql.execute(
+                "SELECT count(label),"
+                " coalesce(sum(CASE WHEN label = 'negative' THEN 1 ELSE 0 END), 0) FROM comments"
                 f" WHERE platform = ? AND post_id = ?{label_span}",
                 params,
             ).fetchone()
@@ -219,21 +221,21 @@ class WatchQueries(Queries):
         return Counts(**row) if row else None  # the columns are Counts' fields
 
     def resolve_watch(self, url: str, post_id: str) -> None:
-        with self.db.atomic():
-            self.db.execute("UPDATE watched SET id = ? WHERE url = ?", (post_id, url))
+        with self.sql.atomic():
+            self.sql.execute("UPDATE watched SET id = ? WHERE url = ?", (post_id, url))
 
     def sync_config_watches(self, items: Iterable[ConfigWatch], at: datetime) -> None:
         """The config's `[[watch]]` list, as the file says now: new entries added, removed
         ones dropped, notes updated; a short link keeps the id it was resolved to."""
         wanted = {item.url: item for item in items}
-        with self.db.atomic():
-            for (url,) in self.db.execute(
+        with self.sql.atomic():
+            for (url,) in self.sql.execute(
                 "SELECT url FROM watched WHERE origin = 'config'"
             ).fetchall():
                 if url not in wanted:
-                    self.db.execute("DELETE FROM watched WHERE url = ?", (url,))
+                    self.sql.execute("DELETE FROM watched WHERE url = ?", (url,))
             for item in wanted.values():
-                self.db.execute(
+                self.sql.execute(
                     "INSERT INTO watched (url, platform, id, note, origin, added_at)"
                     " VALUES (?, ?, ?, ?, 'config', ?) ON CONFLICT (url) DO UPDATE SET"
                     " note = excluded.note, id = coalesce(excluded.id, watched.id)",
