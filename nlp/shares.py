@@ -177,8 +177,7 @@ def comment_shares(
     domain = shares_calibration(metrics) if metrics is not None else None
     if domain is not None:
         temperature, offsets, domain_prior = domain
-        probs = (recalibrated(Probs(*row), temperature, offsets) for row in rows)
-        return estimate_shares(probs, prior=domain_prior)
+        return estimate_shares(recalibrated_all(rows, temperature, offsets), prior=domain_prior)
     prior = model_prior(metrics) if metrics is not None else None
     return estimate_shares(rows, prior=prior)
 
@@ -201,6 +200,23 @@ def shares_calibration(
     if t <= 0 or min(q0, q1, q2) <= 0:
         return None
     return t, (b0, b1, b2), (q0, q1, q2)
+
+
+def recalibrated_all(
+    rows: Iterable[Sequence[float]], temperature: float, offsets: Sequence[float]
+) -> list[tuple[float, float, float]]:
+    """`recalibrated` of every row, in numpy (a week of a busy campaign is 190,000 comments;
+    one at a time in Python that took over a second); the same values to the last ulp or two
+    of log and exp."""
+    import numpy as np
+
+    values = np.array(rows if isinstance(rows, list) else list(rows), dtype=np.float64)
+    if not len(values):
+        return []
+    z = np.log(np.maximum(values.reshape(-1, 3), 1e-9)) / temperature + np.array(offsets)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    adjusted: list[tuple[float, float, float]] = (e / e.sum(axis=1, keepdims=True)).tolist()
+    return adjusted
 
 
 def recalibrated(p: Probs, temperature: float, offsets: Sequence[float]) -> Probs:
