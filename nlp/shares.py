@@ -118,7 +118,8 @@ def adjusted_mix(
     not with the module: the daemon's imports stay without it until a share is asked for."""
     import numpy as np
 
-    items = np.array(probs if isinstance(probs, list) else list(probs), dtype=np.float64)
+    listed = probs if isinstance(probs, list | np.ndarray) else list(probs)
+    items = np.asarray(listed, dtype=np.float64)
     prior = np.array([max(p, 1e-6) for p in calibration_prior], dtype=np.float64)
     n = len(items)
     if not n:
@@ -204,19 +205,17 @@ def shares_calibration(
 
 def recalibrated_all(
     rows: Iterable[Sequence[float]], temperature: float, offsets: Sequence[float]
-) -> list[tuple[float, float, float]]:
-    """`recalibrated` of every row, in numpy (a week of a busy campaign is 190,000 comments;
-    one at a time in Python that took over a second); the same values to the last ulp or two
-    of log and exp."""
+) -> NDArray[np.float64]:
+    """`recalibrated` of every row, as rows of an array (a week of a busy campaign is 190,000
+    comments; one at a time in Python that took over a second); the same values to the last
+    ulp or two of log and exp."""
     import numpy as np
 
-    values = np.array(rows if isinstance(rows, list) else list(rows), dtype=np.float64)
-    if not len(values):
-        return []
-    z = np.log(np.maximum(values.reshape(-1, 3), 1e-9)) / temperature + np.array(offsets)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    adjusted: list[tuple[float, float, float]] = (e / e.sum(axis=1, keepdims=True)).tolist()
-    return adjusted
+    listed = rows if isinstance(rows, list) else list(rows)
+    values = np.asarray(listed, dtype=np.float64).reshape(-1, 3)
+    z = np.log(np.maximum(values, 1e-9)) / temperature + np.asarray(offsets, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True)) if len(values) else z
+    return e / e.sum(axis=1, keepdims=True) if len(values) else values
 
 
 def recalibrated(p: Probs, temperature: float, offsets: Sequence[float]) -> Probs:

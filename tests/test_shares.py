@@ -278,9 +278,9 @@ def test_shares_of_a_campaigns_day_equal_the_python_em() -> None:
 def test_recalibrating_all_rows_at_once_is_recalibrating_each() -> None:
     rows = [tuple(p) for p in _probs(3000, seed=21)] + [(0.0, 0.0, 1.0), (1e-12, 0.5, 0.5)]
     for temperature, offsets in ((0.4921, (0.0, -1.8431, -1.1031)), (2.5, (0.3, 0.0, -0.2))):
-        together = recalibrated_all(rows, temperature, offsets)
+        together = recalibrated_all(rows, temperature, offsets).tolist()
         one_by_one = [recalibrated(Probs(*row), temperature, offsets) for row in rows]
         assert len(together) == len(one_by_one)
         for a, b in zip(together, one_by_one, strict=True):
             assert all(abs(x - y) < 1e-12 for x, y in zip(a, b, strict=True))
-    assert recalibrated_all([], 1.0, (0.0, 0.0, 0.0)) == []
+    assert len(recalibrated_all([], 1.0, (0.0, 0.0, 0.0))) == 0
