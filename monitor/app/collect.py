@@ -19,12 +19,13 @@ from monitor.config import Config
 from monitor.runlock import RunLock
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.scorer import Scorer, ScoringReport, score_pending
-from monitor.store import Store
+from monitor.store import Store, housekeeping
 from nlp.search_tokens import jieba_search_tokens
 
 EXIT_OK = 0
 EXIT_BLOCKED = 4  # the pass ran, but a platform blocked it (see the health alert)
-SCORE_EVERY = 0.2  # seconds between two scoring rounds while the pass reads
+SCORE_EVERY = 1.0  # seconds between two scoring rounds while the pass reads
+CHECKPOINT_EVERY = 2.0  # seconds between two WAL checkpoints while the pass reads
 
 
 def collect_command(config: Config, platform: str | None, *, until_done: bool = False) -> int:
@@ -58,17 +59,20 @@ async def collect_once(
             on_outage = health_alerts(store, config.ui.language)
             read = asyncio.Event()
             scoring = asyncio.create_task(score_while_reading(store, config, scorer, read))
+            checkpoints = asyncio.create_task(checkpoint_while_reading(store, read))
             try:
                 outcome.reports = await collect_pass(
                     config, store, clock, platform, until_done=until_done, on_outage=on_outage
                 )
             except BaseException:
-                scoring.cancel()
-                with suppress(asyncio.CancelledError):
-                    await scoring
+                for task in (scoring, checkpoints):
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
                 raise
             read.set()
             scored = await scoring
+            await checkpoints
             outcome.lines += pass_lines(outcome.reports)
             outcome.lines.append(f"nlp: scored {scored.comments} comments, {scored.posts} posts")
             dispatched = await evaluate_and_dispatch(config, store, clock)
@@ -81,8 +85,9 @@ async def collect_once(
 async def score_while_reading(
     store: Store, config: Config, scorer: Scorer, read: asyncio.Event
 ) -> ScoringReport:
-    """Score what is stored, round after round, until the pass has read everything and that
-    is scored too."""
+    """Score what is stored, a round every `SCORE_EVERY`, until the pass has read everything
+    and that is scored too. Rounds that far apart score a few thousand rows each: every round
+    costs a query and a write transaction on the loop, so many small ones slow the reading."""
     comments = posts = 0
     while True:
         last = read.is_set()
@@ -90,6 +95,19 @@ async def score_while_reading(
         comments, posts = comments + report.comments, posts + report.posts
         if last:
             return ScoringReport(comments, posts)
-        if not report.comments and not report.posts:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(read.wait(), SCORE_EVERY)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(read.wait(), SCORE_EVERY)
+
+
+async def checkpoint_while_reading(store: Store, read: asyncio.Event) -> None:
+    """As in the daemon: SQLite's own WAL checkpoints would run inside the pass's commits, on
+    the loop; they run in a worker thread instead (monitor/store/housekeeping.py), every
+    `CHECKPOINT_EVERY` until the pass has read everything (closing the store checkpoints
+    the rest)."""
+    if store.path == ":memory:":
+        return
+    housekeeping.take_over_checkpoints(store)
+    while not read.is_set():
+        with suppress(TimeoutError):
+            await asyncio.wait_for(read.wait(), CHECKPOINT_EVERY)
+        await housekeeping.checkpoint(store)
