@@ -2,13 +2,17 @@
 ends with what the same pass with its stages in sequence stores and alerts."""
 
 import asyncio
+import dataclasses
 from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from monitor.app.alerting import evaluate_and_dispatch
 from monitor.app.collect import collect_once, score_while_reading
 from monitor.collect import collect_pass
 from monitor.config import Config, config_from_dict
+from monitor.errors import ConfigError
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.scorer import Scorer, score_pending
 from monitor.store import Store
@@ -94,3 +98,24 @@ async def test_an_overlapped_pass_stores_scores_and_alerts_as_the_sequential_one
     assert unscored == 0
     assert any(kind == "negative_thread" for kind, *_ in alerts), alerts
     assert alerts == expected_alerts
+
+
+async def test_a_model_that_cannot_load_stops_the_pass_with_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "model.json.gz"
+    broken.write_bytes(b"not a model")
+    async with running_sim(at=AFTER_THE_NEGATIVE_THREAD, requests_per_minute=100_000) as (
+        server,
+        _,
+    ):
+        config = sim_config(server, tmp_path)
+        config = dataclasses.replace(config, nlp=dataclasses.replace(config.nlp, model=str(broken)))
+        with pytest.raises(ConfigError, match=r"\[nlp\] model .* cannot be loaded"):
+            await collect_once(config, "weibo", clock=VirtualClock(AFTER_THE_NEGATIVE_THREAD))
+    with Store.open(config.storage.path) as store:  # the pass stopped: no alert, no score
+        assert store.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 0
+        assert (
+            store.db.execute(
+                "SELECT count(*) FROM comments WHERE sentiment IS NOT NULL"
+            ).fetchone()[0]
+            == 0
+        )

@@ -10,6 +10,7 @@ half read, and send what the full pass might not confirm.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from contextlib import suppress
 
 from monitor.app.alerting import evaluate_and_dispatch
@@ -47,28 +48,36 @@ async def collect_once(
     """One pass, scored; returns its report lines. Blocks are reported, not raised."""
     clock = clock or WallClock()
     outcome = PassOutcome()
-    # The model in a worker process, loaded now: a model that cannot load stops us before
-    # any request, and scoring never holds up the reading.
+    # The model loads in a worker process while the first pages are read (that takes
+    # seconds); one that cannot load stops the pass as soon as that is known, with its one
+    # line (what was read stays stored, and the next pass scores it).
     scorer = Scorer(config.nlp.model, pooled=True)
     try:
-        await scorer.start()
         with (
             RunLock(config.storage.path),
             Store.for_config(config, search_tokens=jieba_search_tokens) as store,
         ):
             on_outage = health_alerts(store, config.ui.language)
             read = asyncio.Event()
-            scoring = asyncio.create_task(score_while_reading(store, config, scorer, read))
+            loading = asyncio.create_task(scorer.start())
+            scoring = asyncio.create_task(score_while_reading(store, config, scorer, read, loading))
             checkpoints = asyncio.create_task(checkpoint_while_reading(store, read))
-            try:
-                outcome.reports = await collect_pass(
+            reading = asyncio.create_task(
+                collect_pass(
                     config, store, clock, platform, until_done=until_done, on_outage=on_outage
                 )
+            )
+            scoring.add_done_callback(lambda done: _stop_if_failed(done, reading))
+            try:
+                outcome.reports = await reading
             except BaseException:
-                for task in (scoring, checkpoints):
+                for task in (reading, scoring, checkpoints):
                     task.cancel()
-                    with suppress(asyncio.CancelledError):
-                        await task
+                with suppress(asyncio.CancelledError):
+                    await asyncio.gather(reading, scoring, checkpoints, return_exceptions=True)
+                failed = _failure(scoring)
+                if failed is not None:
+                    raise failed from None  # the model could not load: say that, not "cancelled"
                 raise
             read.set()
             scored = await scoring
@@ -82,12 +91,31 @@ async def collect_once(
     return outcome
 
 
+def _failure(task: asyncio.Task) -> BaseException | None:
+    if not task.done() or task.cancelled():
+        return None
+    return task.exception()
+
+
+def _stop_if_failed(scoring: asyncio.Task, reading: asyncio.Task) -> None:
+    """Scoring failed (the model cannot load, the database...): reading on is for nothing."""
+    if _failure(scoring) is not None:
+        reading.cancel()
+
+
 async def score_while_reading(
-    store: Store, config: Config, scorer: Scorer, read: asyncio.Event
+    store: Store,
+    config: Config,
+    scorer: Scorer,
+    read: asyncio.Event,
+    loading: Awaitable[None] | None = None,
 ) -> ScoringReport:
-    """Score what is stored, a round every `SCORE_EVERY`, until the pass has read everything
-    and that is scored too. Rounds that far apart score a few thousand rows each: every round
-    costs a query and a write transaction on the loop, so many small ones slow the reading."""
+    """Score what is stored, a round every `SCORE_EVERY` (the first once the model has
+    loaded), until the pass has read everything and that is scored too. Rounds that far apart
+    score a few thousand rows each: every round costs a query and a write transaction on the
+    loop, so many small ones slow the reading."""
+    if loading is not None:
+        await loading
     comments = posts = 0
     while True:
         last = read.is_set()
