@@ -28,15 +28,14 @@ def run(store: Store, ctx: Context) -> list[Finding]:
             min_accounts=rule.min_accounts,
             max_distance=rule.max_distance,
         )
+        targets: list[str | None] = []  # each suspect's most replied-to post
         for suspect in suspects:
-            fingerprint = f"{simhash(suspect.sample):016x}"
             posts = Counter(by_id[i].post_id for i in suspect.ids if i in by_id)
-            target_id = posts.most_common(1)[0][0] if posts else None
-            target = (
-                store.signals.posts_by_keys([(platform, target_id)]).get((platform, target_id))
-                if target_id
-                else None
-            )
+            targets.append(posts.most_common(1)[0][0] if posts else None)
+        stored = store.signals.posts_by_keys((platform, t) for t in targets if t)
+        for suspect, target_id in zip(suspects, targets, strict=True):
+            fingerprint = f"{simhash(suspect.sample):016x}"
+            target = stored.get((platform, target_id)) if target_id else None
             findings.append(
                 Finding(
                     rule="coordination",

@@ -65,7 +65,6 @@ def sensitive_word(text: str, rule: NegativeThreadRule) -> str | None:
 
 @dataclass
 class _Thread:
-    counts: ThreadCounts | None = None
     verdict: ShareVerdict | None = None
     hits: list[SensitiveHit] = field(default_factory=list)
 
@@ -74,15 +73,19 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.negative_thread
     since = ctx.ago(rule.window)
     threads: dict[tuple[str, str], _Thread] = defaultdict(_Thread)
-    for counts in store.signals.thread_counts(since=since, until=ctx.now):
-        if counts.scored < rule.min_comments:
-            continue
-        key = (counts.platform, counts.post_id)
-        before = store.signals.thread_counts_before(counts.platform, counts.post_id, since)
-        verdict = share_verdict(counts, before, rule)
-        if verdict.by_share or verdict.by_rise:
-            threads[key].counts = counts
-            threads[key].verdict = verdict
+    window = {
+        (c.platform, c.post_id): c for c in store.signals.thread_counts(since=since, until=ctx.now)
+    }
+    enough: dict[str, list[ThreadCounts]] = defaultdict(list)
+    for counts in window.values():
+        if counts.scored >= rule.min_comments:
+            enough[counts.platform].append(counts)
+    for platform, group in enough.items():
+        befores = store.signals.thread_counts_before(platform, [c.post_id for c in group], since)
+        for counts in group:
+            verdict = share_verdict(counts, befores[counts.post_id], rule)
+            if verdict.by_share or verdict.by_rise:
+                threads[(counts.platform, counts.post_id)].verdict = verdict
     for comment in store.signals.liked_comments_with(
         rule.sensitive_words, min_likes=rule.sensitive_min_likes, since=since, until=ctx.now
     ):
@@ -113,23 +116,16 @@ def run(store: Store, ctx: Context) -> list[Finding]:
     for key, thread in sorted(threads.items()):
         found = posts.get(key)
         if found is not None:  # else: comments of a post the store does not hold
-            findings.append(_finding(store, ctx, found, thread))
+            counts = window.get(key, ThreadCounts(found.platform, found.id, 0, 0, 0))
+            findings.append(_finding(store, ctx, found, thread, counts))
     return findings
 
 
-def _finding(store: Store, ctx: Context, post: PostFacts, thread: _Thread) -> Finding:
+def _finding(
+    store: Store, ctx: Context, post: PostFacts, thread: _Thread, counts: ThreadCounts
+) -> Finding:
     rule = ctx.config.alerts.negative_thread
     since = ctx.ago(rule.window)
-    counts = thread.counts
-    if counts is None:
-        counts = next(
-            (
-                c
-                for c in store.signals.thread_counts(since=since, until=ctx.now)
-                if (c.platform, c.post_id) == (post.platform, post.id)
-            ),
-            ThreadCounts(post.platform, post.id, 0, 0, 0),
-        )
     verdict = thread.verdict or share_verdict(counts, None, rule)
     negatives = store.signals.thread_comments(
         post.platform, post.id, since=since, until=ctx.now, label="negative"

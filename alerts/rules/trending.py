@@ -15,6 +15,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from alerts.rules.base import (
     Context,
@@ -27,7 +28,7 @@ from alerts.rules.base import (
 )
 from alerts.rules.facts import Baseline, TopicTrendingFacts, TrendingFacts
 from monitor.store import Store
-from monitor.store.signals import MetricPoint, PostFacts
+from monitor.store.signals import MetricPoint, PostFacts, TopicWindow
 from nlp.trends import median_mad, robust_z
 
 Series = list[tuple[datetime, float]]
@@ -314,26 +315,39 @@ def topic_burst(
     return None
 
 
+@lru_cache(maxsize=256)
+def window_burst(
+    window: TopicWindow, *, min_rate: float, growth_ratio: float, min_z: float
+) -> tuple[datetime, int, tuple[float, float, float, float, float] | None] | None:
+    """(last reading's time, its views, the burst or None) of a series' window; None when no
+    reading gave views. Remembered per window: the store gives back the same window while the
+    series' readings in it are unchanged, so a round judges only the series that moved."""
+    series = [(p.at, float(p.views)) for p in window.points if p.views is not None]
+    if not series:
+        return None
+    views = next(p.views for p in reversed(window.points) if p.views is not None)
+    burst = topic_burst(series, min_rate=min_rate, growth_ratio=growth_ratio, min_z=min_z)
+    return series[-1][0], views, burst
+
+
 def _topics(store: Store, ctx: Context) -> list[Finding]:
     rule = ctx.config.alerts.trending
-    points: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    latest: dict[tuple[str, str], int] = {}
-    for point in store.signals.topic_series(since=ctx.ago(rule.baseline_window), until=ctx.now):
-        if point.views is not None:
-            points[(point.platform, point.topic)].append((point.at, float(point.views)))
-            latest[(point.platform, point.topic)] = point.views
     findings = []
-    for (platform, topic), series in points.items():
-        if series[-1][0] < ctx.ago(max(rule.window * 6, 6 * 3600)):
-            continue  # no recent reading: nothing to say about now
-        burst = topic_burst(
-            series,
+    for window in store.signals.topic_windows(since=ctx.ago(rule.baseline_window), until=ctx.now):
+        verdict = window_burst(
+            window,
             min_rate=rule.topic_min_views_per_hour,
             growth_ratio=rule.topic_growth_ratio,
             min_z=rule.min_z,
         )
+        if verdict is None:
+            continue
+        last_at, views, burst = verdict
+        if last_at < ctx.ago(max(rule.window * 6, 6 * 3600)):
+            continue  # no recent reading: nothing to say about now
         if burst is None:
             continue
+        platform, topic = window.platform, window.topic
         previous, last, median, ratio, z = burst
         findings.append(
             Finding(
@@ -349,14 +363,14 @@ def _topics(store: Store, ctx: Context) -> list[Finding]:
                     last_rate=last,
                     median_before=median,
                     z=z,
-                    views=latest[(platform, topic)],
+                    views=views,
                     rule=rule,
                 ),
                 level=ratio,
                 volume=last,
                 evidence={
                     "topic": topic,
-                    "views": latest[(platform, topic)],
+                    "views": views,
                     "rate_per_hour": [round(previous, 1), round(last, 1)],
                     "median_before": round(median, 1),
                     "ratio": round(ratio, 2),
