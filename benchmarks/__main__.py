@@ -2,8 +2,8 @@
 
 `python -m benchmarks.douyin_browser_memory` (a long browser run) is left out; run it alone.
 The growth benchmark runs here at 100,000 comments (about 2 minutes); its figures at 1,000,000
-take about 10 minutes and at 10,000,000 over an hour: `python -m benchmarks.growth --comments N`
-(README, Performance).
+take about 10 minutes, and at 10,000,000 the synthesis alone takes about half an hour on a
+loaded machine: `python -m benchmarks.growth --comments N` (README, Performance, "Growth").
 """
 
 from benchmarks import (

@@ -41,7 +41,7 @@ from nlp.sentiment import (
     default_model,
     train,
 )
-from nlp.shares import estimate_shares, model_prior
+from nlp.shares import comment_shares, estimate_shares, model_prior
 from nlp.training import (
     TEAM_WEIGHT,
     Metrics,
@@ -291,15 +291,17 @@ def _shares_line(
     title: str, ours: LinearModel, examples: list[Example], raw: LinearModel | None = None
 ) -> None:
     """Shares with a 90% interval beside the truth: mean probability (uncalibrated,
-    calibrated) and adjusted to the items' class mix (what the digest, /status and the demo
-    show), with the largest gap in points."""
+    calibrated), adjusted to the items' class mix with the LCCC calibration alone, and as the
+    digest, /status and the demo show them (`comment_shares`: through the model's
+    campaign-domain calibration, then adjusted), with the largest gap in points."""
     truth = Counter(e.label for e in examples)
     texts = [e.text for e in examples]
     probs = ours.predict(texts)
     ways = [("mean, calibrated", estimate_shares(probs))]
     if raw is not None:
         ways.insert(0, ("mean, uncalibrated", estimate_shares(raw.predict(texts))))
-    ways.append(("adjusted (shown)", estimate_shares(probs, prior=model_prior(ours.metrics))))
+    ways.append(("adjusted, LCCC only", estimate_shares(probs, prior=model_prior(ours.metrics))))
+    ways.append(("shown (domain, EM)", comment_shares(probs, ours.metrics)))
     print(
         f"{title} vs the labels ({', '.join(f'{k} {truth[k] / len(texts):.1%}' for k in LABELS)}):"
     )

@@ -100,3 +100,14 @@ def fit_scaling(
         b1 -= at * 10 * g1 / n
         b2 -= at * 10 * g2 / n
     return 1.0 / inverse, (0.0, b1, b2)
+
+
+def fit_probability_scaling(probs: Sequence[Probs], gold: Sequence[Label]) -> tuple[float, Weights]:
+    """`fit_scaling` over the logs of probabilities that are already calibrated elsewhere: a
+    temperature and class offsets that recalibrate them to another kind of text (their logs
+    are the calibrated logits up to a constant per item)."""
+    logs: list[Weights] = [
+        (math.log(max(p[0], 1e-9)), math.log(max(p[1], 1e-9)), math.log(max(p[2], 1e-9)))
+        for p in probs
+    ]
+    return fit_scaling(logs, gold)

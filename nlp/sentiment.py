@@ -206,6 +206,11 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
             positive += weight
         else:
             negative -= weight
+    rhetorical = "?" in clean and _RHETORICAL.search(clean) is not None
+    if rhetorical:
+        # A rhetorical question turns praise into sarcasm ("这就是不平凡的城市？"): its
+        # positive words count on the negative side.
+        positive, negative = 0.0, negative + positive
     if positive:
         feats["<lex+>"] = positive
     if negative:
@@ -221,7 +226,7 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
     feats["<len:short>" if units <= 4 else "<len:mid>" if units <= 15 else "<len:long>"] = 1.0
     if "?" in clean:
         feats["<q>"] = 1.0
-        if _RHETORICAL.search(clean):
+        if rhetorical:
             feats["<rhet?>"] = 1.0
     if "@" in clean:
         feats["<at>"] = 1.0

@@ -14,6 +14,12 @@ Prior shift: the model is calibrated on one class mix (the LCCC dev split: about
 neutral); a campaign's comments have another. `prior_adjusted` re-estimates the items' own mix
 by EM and adjusts each item's probabilities to it before the mean is taken. The interval is
 still the Wilson interval of that estimate: it leaves out the uncertainty of the mix itself.
+
+Domain: EM assumes the probabilities are calibrated on the items' own kind of text; a model
+calibrated on LCCC chatter is not on a campaign's comments (it overshot the majority class).
+A model that carries a campaign-domain calibration (`shares_*` in its metrics, fitted on a
+campaign-language dev split by `nlp.training.calibrate_shares`) has its probabilities mapped
+by it (`recalibrated`) and adjusted to its dev split's mix instead.
 """
 
 from __future__ import annotations
@@ -142,9 +148,45 @@ def comment_shares(
     rows: Iterable[tuple[float, float, float]], metrics: Mapping[str, object] | None = None
 ) -> Shares | None:
     """Shares of stored comments' probabilities (P(positive), P(neutral), P(negative) each),
-    adjusted to their own class mix when the model's metrics give its calibration prior."""
+    adjusted to their own class mix when the model's metrics give its calibration prior;
+    through the model's campaign-domain calibration first when it has one."""
+    domain = shares_calibration(metrics) if metrics is not None else None
+    if domain is not None:
+        temperature, offsets, domain_prior = domain
+        probs = (recalibrated(Probs(*row), temperature, offsets) for row in rows)
+        return estimate_shares(probs, prior=domain_prior)
     prior = model_prior(metrics) if metrics is not None else None
     return estimate_shares((Probs(*row) for row in rows), prior=prior)
+
+
+SHARES_CALIBRATION = "shares"  # metrics: shares_temperature, shares_offset_*, shares_prior_*
+
+
+def shares_calibration(
+    metrics: Mapping[str, object],
+) -> tuple[float, tuple[float, float, float], tuple[float, float, float]] | None:
+    """The campaign-domain calibration in a model's metrics: temperature, offsets per class
+    and the class mix of the split it was fitted on; None for a model without one."""
+    keys = [f"{SHARES_CALIBRATION}_temperature"]
+    keys += [f"{SHARES_CALIBRATION}_offset_{label}" for label in LABELS]
+    keys += [f"{SHARES_CALIBRATION}_prior_{label}" for label in LABELS]
+    values = [metrics.get(key) for key in keys]
+    if not all(isinstance(v, int | float) for v in values):
+        return None
+    t, b0, b1, b2, q0, q1, q2 = (float(v) for v in values)  # type: ignore[arg-type]
+    if t <= 0 or min(q0, q1, q2) <= 0:
+        return None
+    return t, (b0, b1, b2), (q0, q1, q2)
+
+
+def recalibrated(p: Probs, temperature: float, offsets: Sequence[float]) -> Probs:
+    """softmax(log p / temperature + offsets): temperature and class offsets applied to
+    probabilities (their logs are the calibrated logits up to a constant)."""
+    z = [math.log(max(v, 1e-9)) / temperature + b for v, b in zip(p, offsets, strict=True)]
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    total = sum(e)
+    return Probs(e[0] / total, e[1] / total, e[2] / total)
 
 
 def format_share(name: str, share: Share) -> str:

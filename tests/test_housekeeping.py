@@ -11,12 +11,16 @@ import pytest
 from monitor.cli import main
 from monitor.store import Store
 from monitor.store.housekeeping import (
+    PURGE_MAX_BATCH,
+    STEP_TARGET_S,
     checkpoint,
     file_facts,
+    next_step_size,
     optimize_statistics,
     purge_comments,
     release_free_pages,
     take_over_checkpoints,
+    vacuum_one_step,
 )
 from tests.support.factories import T0, comment
 
@@ -42,13 +46,72 @@ def test_retention_in_batches_deletes_old_comments_their_index_rows_and_labels(
     store.labels.add_label("新的评论0", "positive", platform="weibo", comment_id="new0")
     assert store.content.search("环卫工人", kind="comments", limit=50)
 
-    assert asyncio.run(purge_comments(store, 180, NOW, batch=3)) == 7
+    assert asyncio.run(purge_comments(store, 180, NOW, max_batch=3)) == 7
 
     ids = [r["id"] for r in store.query("SELECT id FROM comments ORDER BY id")]
     assert ids == ["new0", "new1"]
     assert store.content.search("环卫工人", kind="comments", limit=50) == []
     assert {h.id for h in store.content.search("新的评论", kind="comments")} == {"new0", "new1"}
     assert [r["comment_id"] for r in store.query("SELECT comment_id FROM labels")] == ["new0"]
+
+
+def _fts_rowids(store: Store) -> set[int]:
+    return {row[0] for row in store.db.execute("SELECT rowid FROM comments_fts")}
+
+
+@pytest.mark.parametrize("on_file", [True, False], ids=["file", "memory"])
+def test_retention_deletes_exactly_the_expired_rows_while_a_reader_on_the_loop_runs_between_batches(
+    tmp_path: Path, on_file: bool
+) -> None:
+    with Store.open(tmp_path / "p.db" if on_file else ":memory:") as store:
+        _old_and_new(store, old=30, new=4)
+        store.labels.add_label(f"{LONG_TEXT}5", "negative", platform="weibo", comment_id="old5")
+        store.labels.add_label("新的评论1", "positive", platform="weibo", comment_id="new1")
+        store.labels.add_label("团队自己写的例句", "neutral")  # no comment: stays
+        kept = {row[0] for row in store.db.execute("SELECT pk FROM comments WHERE id LIKE 'new%'")}
+        seen: list[int] = []
+
+        async def both() -> int:
+            purge = asyncio.create_task(purge_comments(store, 180, NOW, max_batch=3))
+            while not purge.done():  # the loop's own connection, reading as the console does
+                seen.append(store.db.execute("SELECT count(*) FROM comments").fetchone()[0])
+                await asyncio.sleep(0.001)
+            return await purge
+
+        assert asyncio.run(both()) == 30
+        # every batch of 3 was its own transaction, and the reader ran after each of them
+        assert {34 - 3 * k for k in range(1, 10)} <= set(seen)
+        assert seen == sorted(seen, reverse=True)
+        ids = {row[0] for row in store.db.execute("SELECT id FROM comments")}
+        assert ids == {"new0", "new1", "new2", "new3"}
+        assert _fts_rowids(store) == kept
+        docsizes = {row[0] for row in store.db.execute("SELECT id FROM comments_fts_docsize")}
+        assert docsizes == kept
+        store.db.execute("INSERT INTO comments_fts (comments_fts) VALUES ('integrity-check')")
+        assert store.db.execute("SELECT count(*) FROM comments_fts_pending").fetchone() == (0,)
+        labels = {row[0] for row in store.db.execute("SELECT text FROM labels")}
+        assert labels == {"新的评论1", "团队自己写的例句"}
+
+
+def test_each_batch_is_sized_for_the_target_from_the_last_ones_pace() -> None:
+    per_target = int(STEP_TARGET_S / 0.001)  # comments in the target at 1 ms a comment
+    assert next_step_size(per_target, per_target, per_target * 0.001, most=2000) == per_target
+    fast, slow = STEP_TARGET_S / 100, STEP_TARGET_S * 100  # for 100 comments
+    assert next_step_size(100, 100, fast, most=2000) == 200  # fast: at most doubles
+    assert next_step_size(100, 100, slow, most=2000) == 10  # slow: shrinks, to 10 at least
+    assert next_step_size(1500, 1500, 0.001, most=PURGE_MAX_BATCH) == PURGE_MAX_BATCH
+    assert next_step_size(3, 3, 0.0, most=3) == 3  # a cap below 10 holds
+    assert next_step_size(50, 0, 0.5, most=2000) == 50  # nothing done: nothing learnt
+
+
+def test_a_vacuum_step_hands_back_as_many_pages_as_asked(store: Store) -> None:
+    _old_and_new(store, old=300, new=1)
+    store.content.purge_expired_comments(180, now=NOW)
+    conn = store.db.conn
+    free = file_facts(store).free_pages
+    assert free > 40
+    assert vacuum_one_step(conn, 25) == free - 25
+    assert vacuum_one_step(conn, 10) == free - 35
 
 
 def test_retention_in_batches_keeps_everything_at_zero_days(store: Store) -> None:
@@ -60,7 +123,7 @@ def test_retention_in_batches_keeps_everything_at_zero_days(store: Store) -> Non
 def test_retention_in_batches_works_in_memory_too() -> None:
     with Store.open(":memory:") as store:
         _old_and_new(store, old=5, new=1)
-        assert asyncio.run(purge_comments(store, 180, NOW, batch=2)) == 5
+        assert asyncio.run(purge_comments(store, 180, NOW, max_batch=2)) == 5
         assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new0"]
 
 
@@ -69,7 +132,7 @@ def test_retention_goes_on_while_the_loop_writes(store: Store) -> None:
     _old_and_new(store, old=40, new=0)
 
     async def both() -> int:
-        purge = asyncio.create_task(purge_comments(store, 180, NOW, batch=4))
+        purge = asyncio.create_task(purge_comments(store, 180, NOW, max_batch=4))
         for n in range(20):
             store.content.save_comments([comment(f"live{n}", created_at=T0 + timedelta(days=200))])
             await asyncio.sleep(0)

@@ -8,6 +8,8 @@ from pathlib import Path
 from monitor.nlp_realdata import draw, split_texts
 from nlp.realtext import SPLITS, despace, human_examples, lccc_examples, weak_label
 from nlp.sentiment import LABELS, default_model
+from nlp.shares import shares_calibration
+from nlp.training import SEED_WEIGHT, base_examples, in_domain_examples, seed_examples
 
 
 def test_despace_joins_characters_and_keeps_latin_words() -> None:
@@ -66,3 +68,22 @@ def test_utterances_to_label_are_drawn_from_one_split_reproducibly(tmp_path: Pat
     again = draw(source, "train", 5, 79, labelled=set(first))
     assert not set(again) & set(first)
     assert draw(source, "dev", 9, 1, labelled={"验证一"}) == ["验证二？"]
+
+
+def test_campaign_dev_split_of_the_seed_is_never_a_training_text() -> None:
+    dev = {e.text for e in seed_examples("dev")}
+    train = {e.text for e in seed_examples("train")}
+    assert dev and not dev & train
+    assert 0.1 < len(dev) / (len(dev) + len(train)) < 0.3
+    assert {e.label for e in seed_examples("dev")} == set(LABELS)
+    seed_lines = {e.text for e in base_examples() if e.weight == SEED_WEIGHT}
+    assert seed_lines == train == {e.text for e in in_domain_examples() if e.weight == SEED_WEIGHT}
+    # Real chatter says some of the same short things ("收到", "同感"): a handful at most.
+    assert len(dev & {e.text for e in lccc_examples("train")}) <= 5
+
+
+def test_shipped_model_carries_its_campaign_domain_calibration() -> None:
+    found = shares_calibration(default_model().metrics)
+    assert found is not None
+    temperature, _, prior = found
+    assert temperature > 0 and abs(sum(prior) - 1) < 0.01

@@ -36,6 +36,15 @@ def test_negation_flips_a_lexicon_word() -> None:
     assert flipped.get("<lex->", 0) > 0 and "<lex+>" not in flipped
 
 
+def test_a_rhetorical_question_turns_praise_into_sarcasm() -> None:
+    assert features("不平凡的城市")["<lex+>"] > 0
+    sarcastic = features("这就是不平凡的城市？")
+    assert sarcastic.get("<lex->", 0) > 0 and "<lex+>" not in sarcastic
+    assert sarcastic["<rhet?>"] == 1.0
+    plain_question = features("不平凡的城市在哪？")  # a question, not a rhetorical one
+    assert plain_question["<lex+>"] > 0 and "<rhet?>" not in plain_question
+
+
 def test_empty_text_is_neutral() -> None:
     (result,) = score([""])
     assert result.label == "neutral" and result.probs == EMPTY

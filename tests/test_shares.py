@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import random
 
-from nlp.sentiment import Probs
+from nlp.calibration import fit_probability_scaling
+from nlp.sentiment import LABELS, Label, Probs
 from nlp.shares import (
     comment_shares,
     estimate_shares,
     format_share,
     model_prior,
     prior_adjusted,
+    recalibrated,
+    shares_calibration,
     shares_from_sums,
     wilson,
 )
@@ -137,3 +140,55 @@ def test_model_prior_is_read_from_metrics() -> None:
     rows = [(0.5, 0.3, 0.2)] * 10
     assert comment_shares(rows) == estimate_shares([Probs(0.5, 0.3, 0.2)] * 10)
     assert comment_shares([], metrics) is None
+
+
+def _overconfident_domain(
+    n: int, mix: tuple[float, float, float], seed: int
+) -> tuple[list[Probs], list[Label]]:
+    """Items of another kind of text, scored by a model calibrated elsewhere (uniform prior):
+    on this text it is far too sure, its probabilities the true ones raised to the power 3."""
+    items, truth = _shifted(n, mix, seed)
+    sharp = []
+    for p in items:
+        cubed = [v**3 for v in p]
+        sharp.append(Probs(*(v / sum(cubed) for v in cubed)))
+    return sharp, [LABELS[k] for k in truth]
+
+
+def _domain_metrics(temperature: float, offsets: tuple[float, float, float]) -> dict[str, float]:
+    metrics = {"shares_temperature": temperature}
+    for label, offset in zip(LABELS, offsets, strict=True):
+        metrics[f"shares_offset_{label}"] = offset
+        metrics[f"shares_prior_{label}"] = 1 / 3
+        metrics[f"calibration_prior_{label}"] = 1 / 3
+    return metrics
+
+
+def test_a_domain_calibration_fitted_on_a_dev_split_brings_the_shares_back() -> None:
+    dev, dev_gold = _overconfident_domain(1500, (1 / 3, 1 / 3, 1 / 3), seed=4)
+    temperature, offsets = fit_probability_scaling(dev, dev_gold)
+    assert 2.4 < temperature < 3.6  # undoes the power of 3
+    items, gold = _overconfident_domain(6000, (0.6, 0.3, 0.1), seed=8)
+    with_domain = comment_shares(items, _domain_metrics(temperature, offsets))
+    lccc_only = {k: v for k, v in _domain_metrics(1.0, (0, 0, 0)).items() if "shares" not in k}
+    without = comment_shares(items, lccc_only)
+    assert with_domain is not None and without is not None
+    for label in LABELS:
+        realised = gold.count(label) / len(gold)
+        assert abs(with_domain.get(label).estimate - realised) < 0.03
+    worst = max(abs(s.estimate - gold.count(s.label) / len(gold)) for s in without)
+    assert worst > 0.05  # EM on overconfident probabilities overshoots the majority class
+
+
+def test_shares_calibration_is_read_from_metrics_and_identity_changes_nothing() -> None:
+    assert shares_calibration({}) is None
+    assert shares_calibration({**_domain_metrics(1.0, (0, 0, 0)), "shares_temperature": 0}) is None
+    assert shares_calibration(_domain_metrics(2.0, (0.0, 0.5, -0.5))) == (
+        2.0,
+        (0.0, 0.5, -0.5),
+        (1 / 3, 1 / 3, 1 / 3),
+    )
+    p = Probs(0.7, 0.2, 0.1)
+    assert all(abs(a - b) < 1e-9 for a, b in zip(recalibrated(p, 1.0, (0, 0, 0)), p, strict=True))
+    softer = recalibrated(p, 2.0, (0, 0, 0))
+    assert softer.positive < p.positive and softer.negative > p.negative

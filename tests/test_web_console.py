@@ -14,15 +14,17 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from alerts.bot.label_choice import next_label_candidate
 from monitor.cli import main
 from tests.support.alerts import alert
-from tests.support.factories import post
+from tests.support.factories import comment, post
 from tests.support.paths import REPO
 from tests.support.web import (
     CHROMIUM,
@@ -150,11 +152,16 @@ async def test_the_overview_shows_what_export_counts(tmp_path: Path) -> None:
             "douyin": 3_000_000,
             "weibo": 1_800_000,
         }
-        shares = summary["sentiment"]
-        assert shares["n"] == summary["week"]["comments"] == 77  # the last 7 days, all scored
-        assert shares["negative"]["low"] < shares["negative"]["share"] < shares["negative"]["high"]
+        campaign, week = summary["sentiment"], summary["sentiment_week"]
+        assert campaign["n"] == summary["comments"] == 102  # the campaign's: every one scored
+        assert week["n"] == summary["week"]["comments"] == 77  # the last 7 days
+        for shares in (campaign, week):
+            negative = shares["negative"]
+            assert negative["low"] < negative["share"] < negative["high"]
+        shown = await seen.page.inner_text("#shares-campaign .share-negative .share")
+        assert shown == f"{campaign['negative']['share'] * 100:.1f}%"
         text = await seen.page.inner_text("main")
-        assert "3,000,000" in text and "负面" in text  # Chinese by default
+        assert "3,000,000" in text and "负面" in text and "活动全程" in text  # Chinese by default
 
 
 async def test_search_finds_a_stored_comment(tmp_path: Path) -> None:
@@ -168,6 +175,53 @@ async def test_search_finds_a_stored_comment(tmp_path: Path) -> None:
         # the platform filter: the comment is on Weibo (day 3), so Douyin finds nothing
         await seen.page.goto(seen.url("/search?q=海豚&platform=douyin"))
         assert await seen.page.locator(".hit").count() == 0
+
+
+async def test_search_pages_the_newest_matches_and_links_comments_to_their_thread(
+    tmp_path: Path,
+) -> None:
+    async with visit(tmp_path) as seen:
+        store = seen.running.store
+        # 75 matches on P2, a minute apart, stored as collected (the oldest first: search goes
+        # by the order of storing); then a thread of 210 whose oldest is the one found
+        store.content.save_comments(
+            comment(f"page-{n}", post_id="P2", platform="douyin", text=f"翻页测试 第{n}条",
+                    created_at=NOW - timedelta(days=2, minutes=n))
+            for n in reversed(range(75))
+        )  # fmt: skip
+        store.content.save_comments(
+            comment(f"long-{n}", post_id="P4", platform="douyin",
+                    text="最早的那条评论" if n == 209 else f"长帖子的第{n}条",
+                    created_at=NOW - timedelta(hours=1, minutes=n))
+            for n in range(210)
+        )  # fmt: skip
+        await seen.login("vic")
+        await seen.page.goto(seen.url("/search?q=翻页测试"))
+        first = await seen.page.locator(".hits-comments .hit-text").all_inner_texts()
+        assert first == [f"翻页测试 第{n}条" for n in range(50)]  # the newest first
+        await seen.page.click("a.more-comments")
+        await seen.page.wait_for_url("**before=*")
+        second = await seen.page.locator(".hits-comments .hit-text").all_inner_texts()
+        assert second == [f"翻页测试 第{n}条" for n in range(50, 75)]
+        assert await seen.page.locator("a.more-comments").count() == 0
+        # the date filter still holds: the day of the 75 matches, and the day before it
+        day = (NOW - timedelta(days=2)).astimezone(ZoneInfo("Asia/Shanghai")).date()
+        await seen.page.goto(seen.url(f"/search?q=翻页测试&from={day}&to={day}"))
+        assert await seen.page.locator(".hits-comments .hit").count() == 50
+        before = day - timedelta(days=1)
+        await seen.page.goto(seen.url(f"/search?q=翻页测试&from={before}&to={before}"))
+        assert await seen.page.locator(".hit").count() == 0
+        # a comment found goes to its place in its thread, beyond the newest 200
+        await seen.page.goto(seen.url("/search?q=最早的那条"))
+        await seen.page.click(".hits-comments a.hit-text")
+        await seen.page.wait_for_url("**/threads/douyin/P4?comment=long-209#comment-long-209")
+        found = seen.page.locator("#comment-long-209")
+        assert await found.get_attribute("class") == "comment label-none found"
+        assert "最早的那条评论" in await found.inner_text()
+        await seen.page.goto(seen.url("/threads/douyin/P4"))
+        assert await seen.page.locator("#comment-long-209").count() == 0  # not among the newest
+        await seen.page.click("a.older")
+        assert await seen.page.locator("#comment-long-209").count() == 1
 
 
 async def test_acknowledging_and_muting_shows_in_alerts_and_in_the_store(tmp_path: Path) -> None:
@@ -285,6 +339,34 @@ async def test_ugc_marks_are_stored_and_in_the_csv(tmp_path: Path) -> None:
         line = next(line for line in csv_text.splitlines() if ",P11," in line)
         assert "featured" in line and "刘阿姨" in line
         assert "网友11" not in csv_text  # authors are masked
+
+
+async def test_the_ugc_board_goes_page_by_page_and_a_mark_keeps_the_page(
+    tmp_path: Path,
+) -> None:
+    async with visit(tmp_path) as seen:
+        store = seen.running.store
+        store.content.save_posts(
+            post(f"U{n}", text=f"我拍的第{n}个视频", created_at=NOW, observed_at=NOW)
+            for n in range(60)
+        )
+        store.content.set_ugc_scores([("weibo", f"U{n}", 1.5 - n / 1000) for n in range(60)])
+        await seen.login("ed")
+        await seen.page.goto(seen.url("/ugc"))
+        rows = seen.page.locator("table.ugc tbody tr")
+        assert await rows.count() == 50
+        first = [await rows.nth(n).get_attribute("id") for n in range(50)]
+        assert first == [f"ugc-weibo-U{n}" for n in range(50)]  # the best score first
+        await seen.page.click("a.next")
+        await seen.page.wait_for_url("**/ugc?page=2")
+        second = [await rows.nth(n).get_attribute("id") for n in range(await rows.count())]
+        # the other ten, then the fill's posts above the bar (0.7)
+        assert second[:10] == [f"ugc-weibo-U{n}" for n in range(50, 60)]
+        assert not set(first) & set(second) and "ugc-weibo-P11" in second
+        await seen.page.click("#ugc-weibo-U55 button[value=thanked]")
+        await seen.page.wait_for_selector("#ugc-weibo-U55.mark-thanked")
+        assert "page=2" in seen.page.url
+        assert store.console.ugc_mark("weibo", "U55") == "thanked"
 
 
 async def test_every_page_renders_and_is_screenshotted(tmp_path: Path) -> None:

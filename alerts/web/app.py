@@ -28,7 +28,7 @@ from aiohttp import web
 from alerts.safe_text import mask
 from alerts.web import accounts
 from alerts.web.texts import Texts
-from alerts.web.views import FiguresCache, ResultCache, local_time, number, percent
+from alerts.web.views import ResultCache, local_time, number, percent
 from monitor.config import Config
 from monitor.store import Store
 from monitor.store.console import ConsoleQueries, WebSession
@@ -65,8 +65,10 @@ class Console:
     live_every: float = 2.0  # real seconds between two looks for news (server-sent events)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     failures: dict[str, int] = field(default_factory=dict)  # failed logins in a row, per name
-    figures: FiguresCache = field(default_factory=FiguresCache)
     threads: ResultCache = field(default_factory=ResultCache)
+    keywords: ResultCache = field(  # a thread's, by its newest comment
+        default_factory=lambda: ResultCache(max_age=600.0, max_entries=1024)
+    )
 
     @property
     def secure_cookies(self) -> bool:
@@ -141,6 +143,14 @@ def build_app(
 
     app.on_shutdown.append(on_shutdown)
     return app
+
+
+def compile_templates(app: web.Application) -> None:
+    """Compile every page's template now (about half a second on a loaded machine), so that
+    the first view of each page after a start does not pay for it (`serve` calls this)."""
+    templates = app[CONSOLE].templates
+    for name in templates.list_templates(extensions=["html"]):
+        templates.get_template(name)
 
 
 # --- rendering ----------------------------------------------------------------------------

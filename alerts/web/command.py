@@ -14,7 +14,7 @@ from typing import TextIO
 from aiohttp import web
 
 from alerts.web import accounts
-from alerts.web.app import build_app
+from alerts.web.app import build_app, compile_templates
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.store import Store
@@ -40,6 +40,7 @@ async def serve(
     host = config.web.host
     chosen = config.web.port if port is None else port
     app = build_app(config, store, now=now, stop=stop)
+    compile_templates(app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import urllib.parse
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,14 +21,19 @@ from alerts.sinks.telegram import MUTE_BUTTON_SECONDS
 from alerts.web import charts
 from alerts.web.app import console_of, redirect, refuse, render, session_of
 from alerts.web.views import CHART_SPAN, gather_summary, summary_json, utc_offset_hours
-from monitor.models import PLATFORMS, from_iso
-from monitor.store.console import UGC_MARKS
+from monitor.models import PLATFORMS
+from monitor.store.console import UGC_MARKS, CommentRow
 from nlp.ugc import NOMINATION_CUES, detect_nomination
 
 LABEL_CODES = {"1": "positive", "2": "neutral", "3": "negative", "0": "skip"}
 AUTHOR_KINDS = ("kol", "official", "user")
 SEVERITIES = ("info", "warning", "critical")
-SEARCH_LIMIT = 200  # best matches read per kind, before the platform and date filters
+THREAD_PAGE = 200  # comments a thread page shows
+KEYWORD_SAMPLE = 100  # the newest comments a thread's keywords are drawn from
+UGC_PAGE = 50  # posts a page of the UGC board shows
+UGC_CSV_ROWS = 10_000  # the board's download: all of it, within reason
+SEARCH_KINDS = ("posts", "comments")
+SEARCH_PAGE = {"posts": 20, "comments": 50}  # matches a page shows per kind (one kind: 50)
 _DIGEST_FILE = re.compile(r"digest-\d{4}-W\d{2}\.html")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -69,11 +76,10 @@ async def overview(request: web.Request) -> web.Response:
     now = console.now()
     session = session_of(request)
     offset = utc_offset_hours(console.zone, now)
-    heavy = console.figures.get(console.queries, now, offset)
-    summary = gather_summary(console.queries, now, session.previous_visit_at, heavy=heavy)
+    summary = gather_summary(console.queries, now, session.previous_visit_at)
     since = now - CHART_SPAN
     comment_chart = charts.bar_chart(
-        list(heavy.comments_by_day),
+        console.queries.comments_by_day(since=since, until=now, offset_hours=offset),
         console.texts("overview.chart_comments"),
     )
     view_charts = []
@@ -99,9 +105,7 @@ async def overview(request: web.Request) -> web.Response:
 
 async def api_summary(request: web.Request) -> web.Response:
     console = console_of(request)
-    now = console.now()
-    heavy = console.figures.get(console.queries, now, utc_offset_hours(console.zone, now))
-    return web.json_response(summary_json(gather_summary(console.queries, now, heavy=heavy)))
+    return web.json_response(summary_json(gather_summary(console.queries, console.now())))
 
 
 # --- alerts ---------------------------------------------------------------------------------
@@ -174,34 +178,54 @@ def _local_day(text: str, zone: str) -> datetime | None:
 
 
 async def search_page(request: web.Request) -> web.Response:
+    """The newest matches first, a page per kind (posts, comments); `kind` and `before` (the
+    last row shown) go on with one kind. A comment links to its place in its thread."""
     console = console_of(request)
     q = request.query.get("q", "").strip()[:200]
     platform = _choice(request, "platform", PLATFORMS)
     start = _local_day(request.query.get("from", ""), console.zone)
     end = _local_day(request.query.get("to", ""), console.zone)
-    results: dict[str, list[Any]] = {"posts": [], "comments": []}
-    if q:
-        for kind in results:
-            for hit in console.store.content.search(q, kind=kind, limit=SEARCH_LIMIT):
-                created = from_iso(hit.created_at)
-                if platform and hit.platform != platform:
-                    continue
-                if (start and created < start) or (end and created >= end + timedelta(days=1)):
-                    continue
-                results[kind].append((hit, created))
-            results[kind] = results[kind][:100]
+    only = _choice(request, "kind", SEARCH_KINDS)
+    before = (_int(request.query.get("before"), 0, 0, 2**62) or None) if only else None
+    match = console.store.content.text_match(q) if q else None
+    results: dict[str, list[Any]] = {}
+    more: dict[str, int] = {}  # kind -> the row the next page starts after
+    for kind in (only,) if only else SEARCH_KINDS:
+        size = SEARCH_PAGE["comments"] if only else SEARCH_PAGE[kind]
+        found = (
+            console.queries.search_newest(
+                match,
+                kind,
+                platform=platform,
+                since=start,
+                until=end + timedelta(days=1) if end else None,
+                before=before,
+                limit=size + 1,
+            )
+            if match
+            else []
+        )
+        results[kind] = found[:size]
+        if len(found) > size:
+            more[kind] = found[size - 1].pk
+    filters = {
+        "platform": platform,
+        "from": request.query.get("from", "") if start else "",
+        "to": request.query.get("to", "") if end else "",
+    }
+    newest = "/search?" + urllib.parse.urlencode(
+        {"q": q, **{k: v for k, v in filters.items() if v}}
+    )
     return render(
         request,
         "search.html",
         q=q,
         results=results,
+        more={kind: f"{newest}&kind={kind}&before={pk}" for kind, pk in more.items()},
+        newest=newest if before is not None else None,
         total=sum(len(hits) for hits in results.values()),
         platforms=PLATFORMS,
-        filters={
-            "platform": platform,
-            "from": request.query.get("from", "") if start else "",
-            "to": request.query.get("to", "") if end else "",
-        },
+        filters=filters,
     )
 
 
@@ -237,26 +261,46 @@ async def threads_page(request: web.Request) -> web.Response:
 
 
 async def thread_page(request: web.Request) -> web.Response:
-    from nlp.segment import keywords
-
+    """A post, its counts over time, its keywords, alerts and comments: the newest
+    `THREAD_PAGE`, or with `?comment=ID` that comment (a search found it) and the older ones."""
     console = console_of(request)
     platform, post_id = request.match_info["platform"], request.match_info["id"]
     post = console.queries.post(platform, post_id)
     if post is None:
         return refuse(request, 404, "error.not_found")
-    comments = console.queries.post_comments(platform, post_id)
+    upto = request.query.get("comment", "")[:100] or None
+    comments = console.queries.post_comments(platform, post_id, THREAD_PAGE + 1, upto=upto)
+    older = comments[THREAD_PAGE].id if len(comments) > THREAD_PAGE else None
+    comments = comments[:THREAD_PAGE]
     readings = console.queries.post_readings(platform, post_id)
     points = [(console_time(r.observed_at, console.zone), float(r.comments or 0)) for r in readings]
     chart = charts.line_chart(points, console.texts("thread.counts")) if len(points) > 1 else None
+    newest = comments if upto is None else None
     return render(
         request,
         "thread.html",
         post=post,
         comments=comments,
+        found=upto,
+        older=older,
         chart=chart,
-        keywords=[word for word, _ in keywords([c.text for c in comments], top_k=12)],
+        # jieba over a thread's comments is the page's heaviest part: kept until one is added
+        keywords=console.keywords.get(
+            (platform, post_id),
+            console.queries.newest_comment_of(platform, post_id),
+            lambda: thread_keywords(
+                newest or console.queries.post_comments(platform, post_id, KEYWORD_SAMPLE)
+            ),
+        ),
         alerts=console.queries.alerts_about(platform, post_id, console.now()),
     )
+
+
+def thread_keywords(comments: Sequence[CommentRow]) -> list[str]:
+    """The words a thread's newest `KEYWORD_SAMPLE` comments are about."""
+    from nlp.segment import keywords
+
+    return [word for word, _ in keywords([c.text for c in comments[:KEYWORD_SAMPLE]], top_k=12)]
 
 
 def console_time(moment: datetime, zone: str) -> str:
@@ -266,26 +310,33 @@ def console_time(moment: datetime, zone: str) -> str:
 # --- UGC ------------------------------------------------------------------------------------
 
 
-def _board(request: web.Request) -> list[tuple[Any, Any]]:
-    """(item, nomination): posts above the UGC rule's bar, nominations below it, and every
-    post the team marked."""
+def _board(request: web.Request, *, limit: int, offset: int = 0) -> tuple[list[Any], bool]:
+    """((item, nomination) of posts above the UGC rule's bar, nominations below it and every
+    post the team marked; whether the board goes on after them)."""
     console = console_of(request)
     bar = console.config.alerts.ugc.min_score
-    items = console.queries.ugc_board(min_score=bar, cues=NOMINATION_CUES)
-    board = [(item, detect_nomination(item.post.text)) for item in items]
-    return [
+    items = console.queries.ugc_board(
+        min_score=bar, cues=NOMINATION_CUES, limit=limit + 1, offset=offset
+    )
+    board = [(item, detect_nomination(item.post.text)) for item in items[:limit]]
+    shown = [
         (item, nomination)
         for item, nomination in board
         if nomination or item.mark or (item.post.ugc_score or 0) >= bar
     ]
+    return shown, len(items) > limit
 
 
 async def ugc_page(request: web.Request) -> web.Response:
     console = console_of(request)
+    page = _int(request.query.get("page"), 1, 1, 10_000)
+    board, more = _board(request, limit=UGC_PAGE, offset=(page - 1) * UGC_PAGE)
     return render(
         request,
         "ugc.html",
-        board=_board(request),
+        board=board,
+        page=page,
+        more=more,
         marks=UGC_MARKS,
         min_score=console.config.alerts.ugc.min_score,
         done=request.query.get("done") == "mark",
@@ -307,7 +358,8 @@ async def ugc_mark(request: web.Request) -> web.Response:
     )
     if not done:
         return refuse(request, 404, "error.not_found")
-    return redirect("/ugc?done=mark")
+    page = _int(str(form.get("page", "")), 1, 1, 10_000)
+    return redirect(f"/ugc?done=mark&page={page}#ugc-{platform}-{urllib.parse.quote(post_id)}")
 
 
 def _csv_cell(value: Any) -> Any:
@@ -329,7 +381,7 @@ async def ugc_csv(request: web.Request) -> web.Response:
         ["platform", "id", "url", "author", "created_at", "ugc_score", "nomination_role",
          "nomination_person", "mark", "text"]
     )  # fmt: skip
-    for item, nomination in _board(request):
+    for item, nomination in _board(request, limit=UGC_CSV_ROWS)[0]:
         post = item.post
         writer.writerow(
             _csv_cell(value)

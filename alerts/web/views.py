@@ -24,62 +24,31 @@ class Summary:
     totals: dict[str, int]  # posts, comments, alerts: what `pingfan export` counts
     week: dict[str, int]  # the same, created in the last 7 days
     topics: tuple[TopicReading, ...]
-    shares: Shares | None  # of the comments of the last 7 days
+    shares: Shares | None  # the campaign's: every scored comment in the store
+    week_shares: Shares | None  # of the comments created in the last 7 days
     since_visit: dict[str, int] | None  # created since the person's previous visit
 
 
-@dataclass(frozen=True)
-class Heavy:
-    """The overview's figures that read every comment: kept for a while (`FiguresCache`)."""
-
-    totals: dict[str, int]
-    sums: ProbabilitySums
-    comments_by_day: tuple[tuple[str, int], ...]
-
-
-class FiguresCache:
-    """The whole-store figures, recomputed when something new is stored (a new post, comment
-    or alert) or after `max_age` seconds (comments scored in place do not move the mark):
-    reading a million comments on every page view would cost about a second each time."""
-
-    def __init__(self, max_age: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.max_age = max_age
-        self.clock = clock
-        self._key: tuple[Any, ...] | None = None
-        self._at = 0.0
-        self._heavy: Heavy | None = None
-
-    def get(self, queries: ConsoleQueries, now: datetime, offset_hours: int) -> Heavy:
-        key = (queries.content_mark(), queries.newest_alert_id(), now.date(), offset_hours)
-        fresh = self.clock() - self._at < self.max_age
-        if self._heavy is None or key != self._key or not fresh:
-            self._heavy = Heavy(
-                totals=queries.export_counts(),
-                sums=queries.probability_sums(now - WEEK),
-                comments_by_day=tuple(
-                    queries.comments_by_day(
-                        since=now - CHART_SPAN, until=now, offset_hours=offset_hours
-                    )
-                ),
-            )
-            self._key, self._at = key, self.clock()
-        return self._heavy
-
-
 class ResultCache:
-    """Results of a heavy read (the threads table), per key, until something new is stored
-    (`mark`) or for `max_age` seconds."""
+    """Results of a heavy read (the threads table, a thread's keywords), per key, until
+    something new is stored (`mark`) or for `max_age` seconds."""
 
-    def __init__(self, max_age: float = 60.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        max_age: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 256,
+    ):
         self.max_age = max_age
         self.clock = clock
+        self.max_entries = max_entries
         self._entries: dict[Any, tuple[Any, float, Any]] = {}
 
     def get(self, key: Any, mark: Any, compute: Callable[[], Any]) -> Any:
         entry = self._entries.get(key)
         if entry is not None and entry[0] == mark and self.clock() - entry[1] < self.max_age:
             return entry[2]
-        if len(self._entries) > 256:  # filters made up by the hundred
+        if len(self._entries) >= self.max_entries:  # filters made up by the hundred
             self._entries.clear()
         value = compute()
         self._entries[key] = (mark, self.clock(), value)
@@ -87,29 +56,28 @@ class ResultCache:
 
 
 def gather_summary(
-    queries: ConsoleQueries,
-    now: datetime,
-    previous_visit: datetime | None = None,
-    *,
-    heavy: Heavy,
+    queries: ConsoleQueries, now: datetime, previous_visit: datetime | None = None
 ) -> Summary:
-    sums = heavy.sums
+    """The overview's figures. The whole-store ones come from `comment_hours` (m100), kept
+    by the store as comments come, are scored and go: no read of every comment."""
+    until = now + timedelta(microseconds=1)
     return Summary(
-        totals=heavy.totals,
-        week=queries.counts_between(now - WEEK, now + timedelta(microseconds=1)),
+        totals=queries.export_counts(),
+        week=queries.counts_between(now - WEEK, until),
         topics=tuple(queries.latest_topic_readings(now)),
-        shares=shares_from_sums(sums.n, (sums.positive, sums.neutral, sums.negative)),
-        since_visit=(
-            queries.counts_between(previous_visit, now + timedelta(microseconds=1))
-            if previous_visit
-            else None
-        ),
+        shares=_shares(queries.probability_sums()),
+        week_shares=_shares(queries.probability_sums(now - WEEK)),
+        since_visit=queries.counts_between(previous_visit, until) if previous_visit else None,
     )
 
 
+def _shares(sums: ProbabilitySums) -> Shares | None:
+    return shares_from_sums(sums.n, (sums.positive, sums.neutral, sums.negative))
+
+
 def summary_json(summary: Summary) -> dict[str, Any]:
-    """The body of `GET /api/summary`."""
-    shares = summary.shares
+    """The body of `GET /api/summary`: `sentiment` is the campaign's (every scored comment
+    stored), `sentiment_week` the last 7 days'."""
     return {
         **summary.totals,
         "week": summary.week,
@@ -123,19 +91,24 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             }
             for t in summary.topics
         ],
-        "sentiment": None
-        if shares is None
-        else {
-            "days": WEEK.days,  # the comments of the last 7 days
-            "n": shares.n,
-            **{
-                share.label: {
-                    "share": round(share.estimate, 4),
-                    "low": round(share.low, 4),
-                    "high": round(share.high, 4),
-                }
-                for share in shares
-            },
+        "sentiment": _shares_json(summary.shares),
+        "sentiment_week": _shares_json(summary.week_shares, days=WEEK.days),
+    }
+
+
+def _shares_json(shares: Shares | None, days: int | None = None) -> dict[str, Any] | None:
+    if shares is None:
+        return None
+    return {
+        **({"days": days} if days else {}),
+        "n": shares.n,
+        **{
+            share.label: {
+                "share": round(share.estimate, 4),
+                "low": round(share.low, 4),
+                "high": round(share.high, 4),
+            }
+            for share in shares
         },
     }
 

@@ -3,21 +3,24 @@ figures, alert history, threads, the UGC board and its marks, KOL uploads.
 
 The query group `store.console`. The console's other reads and writes are the ones the chat
 bot uses (`store.team.ack_alert`, `store.outbox.mute_alert_subject`, `store.labels.add_label`,
-`store.team.next_label_candidate`, `store.content.search`, `store.team.kol_table`), so a press
-in the browser and a press in the chat leave the same rows. Every read is bounded by an
-indexed column or a LIMIT, except the overview's whole-store figures (export_counts,
-probability_sums), which the console caches; `now` is passed in (the clock may be simulated).
+`store.team.next_label_candidate`, `store.team.kol_table`), so a press in the browser and a
+press in the chat leave the same rows; search reads the index as `store.content.text_match`
+words the query. Every read is bounded by an
+indexed column or a LIMIT; the overview's whole-store figures (export_counts, probability_sums,
+comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
+`now` is passed in (the clock may be simulated).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries, rows_as_dicts
+from monitor.store.content import TextMatch
 from monitor.store.rows import record_of, time_of
 
 Role = Literal["viewer", "editor"]
@@ -28,6 +31,10 @@ UGC_MARKS: tuple[UgcMark, ...] = ("thanked", "featured", "not_suitable")
 COUNTED_KINDS = ("posts", "comments", "alerts")
 # The WHERE of `pingfan export`'s SELECTs (monitor/store/reports.py): the console's counts
 # are export's, and a test compares them with `pingfan export` itself.
+# A search's time range narrows the index to the range's rows when it holds at most this many
+# comments (finding its first and last row reads that many index entries).
+NARROW_RANGE = 200_000
+_LATEST = "9"  # after every stored time (an open range's end, so that it bounds an index)
 _EXPORT_WHERE = "created_at >= :since AND (:until IS NULL OR created_at < :until)"
 
 
@@ -134,6 +141,20 @@ class MetricReading:
 
 
 @dataclass(frozen=True)
+class FoundText:
+    """A post or comment that a search found; `post_id` is its thread (the post itself, or
+    the comment's post) and `pk` the row, by which search pages go on."""
+
+    kind: str  # "posts" or "comments"
+    pk: int
+    platform: str
+    id: str
+    post_id: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class UgcItem:
     post: PostRow
     mark: UgcMark | None
@@ -236,13 +257,18 @@ class ConsoleQueries(Queries):
 
     def export_counts(self) -> dict[str, int]:
         """How many records `pingfan export KIND` (without --since) writes, per kind."""
-        return self._counts({"since": "", "until": None})
+        counts = self._counts({"since": "", "until": None}, kinds=("posts", "alerts"))
+        # export writes every comment: `comment_hours` (m100) counts them without a scan
+        row = self.db.execute("SELECT total(comments) FROM comment_hours").fetchone()
+        return {**counts, "comments": int(row[0])}
 
     def counts_between(self, since: datetime, until: datetime) -> dict[str, int]:
         """Posts, comments and alerts created in [since, until) (export's rows of that span)."""
         return self._counts({"since": to_utc_iso(since), "until": to_utc_iso(until)})
 
-    def _counts(self, bounds: dict[str, Any]) -> dict[str, int]:
+    def _counts(
+        self, bounds: dict[str, Any], kinds: Sequence[str] = COUNTED_KINDS
+    ) -> dict[str, int]:
         # export's own WHERE (`_EXPORT_WHERE`), counted from the created_at index alone:
         # counting export's whole SELECT would work out each post's mean sentiment first.
         return {
@@ -251,56 +277,122 @@ class ConsoleQueries(Queries):
                     f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
                 ).fetchone()[0]
             )
-            for kind in COUNTED_KINDS
+            for kind in kinds
         }
 
     def probability_sums(self, since: datetime | None = None) -> ProbabilitySums:
         """Sums of P(positive), P(neutral), P(negative) over the scored comments created
-        since `since` (a two-class score counts as P(negative) = 1 - P(positive),
-        P(neutral) = 0, as the store keeps it)."""
-        row = self.db.execute(
-            "SELECT count(*), total(sentiment), total(coalesce(p_neutral, 0)),"
-            " total(coalesce(p_negative, 1 - sentiment)) FROM comments"
-            " WHERE sentiment IS NOT NULL AND created_at >= ?",
-            (to_utc_iso(since) if since else "",),
-        ).fetchone()
+        since `since` (all of them without it); a two-class score counts as P(negative) =
+        1 - P(positive), P(neutral) = 0, as the store keeps it. Whole hours are read from
+        `comment_hours` (m100), the part of an hour before them from the comments."""
+        columns = "total(scored), total(positive), total(neutral), total(negative)"
+        if since is None:
+            row = self.db.execute(f"SELECT {columns} FROM comment_hours").fetchone()
+        else:
+            whole = _next_hour(since)
+            row = self.db.execute(
+                f"SELECT {columns} FROM (SELECT scored, positive, neutral, negative"
+                " FROM comment_hours WHERE hour >= :whole UNION ALL"
+                " SELECT 1, sentiment, coalesce(p_neutral, 0), coalesce(p_negative, 1 - sentiment)"
+                " FROM comments WHERE created_at >= :since AND created_at < :whole_at"
+                " AND sentiment IS NOT NULL)",
+                {
+                    "whole": _hour_key(whole),
+                    "whole_at": to_utc_iso(whole),
+                    "since": to_utc_iso(since),
+                },
+            ).fetchone()
         return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
     def latest_topic_readings(self, until: datetime) -> list[TopicReading]:
-        """The newest reading per (platform, topic) up to `until`."""
-        rows = self._rows(
-            "SELECT platform, topic, views, discussions, max(observed_at) AS observed_at"
-            " FROM topic_metrics WHERE observed_at <= ? GROUP BY platform, topic"
-            " ORDER BY platform, topic",
-            (to_utc_iso(until),),
-        )
-        return [
-            TopicReading(
-                r["platform"], r["topic"], r["views"], r["discussions"], from_iso(r["observed_at"])
-            )
-            for r in rows
-        ]
+        """The newest reading per (platform, topic) up to `until`: each series found by one
+        seek in its index, and its newest reading by another (a GROUP BY read a year of
+        15-minute readings)."""
+        readings = []
+        series = self._next_topic_series("", None)
+        while series is not None:
+            newest = self.db.execute(
+                "SELECT views, discussions, observed_at FROM topic_metrics"
+                " WHERE platform = ? AND topic = ? AND observed_at <= ?"
+                " ORDER BY observed_at DESC LIMIT 1",
+                (*series, to_utc_iso(until)),
+            ).fetchone()
+            if newest is not None:
+                readings.append(TopicReading(*series, newest[0], newest[1], from_iso(newest[2])))
+            series = self._next_topic_series(*series)
+        return readings
+
+    def _next_topic_series(self, platform: str, topic: str | None) -> tuple[str, str] | None:
+        """The (platform, topic) after this one in the index: the platform's next topic, or
+        the next platform's first (a row-value comparison would walk the series' rows)."""
+        row = None
+        if topic is not None:
+            row = self.db.execute(
+                "SELECT platform, topic FROM topic_metrics WHERE platform = ? AND topic > ?"
+                " ORDER BY topic LIMIT 1",
+                (platform, topic),
+            ).fetchone()
+        if row is None:
+            row = self.db.execute(
+                "SELECT platform, topic FROM topic_metrics WHERE platform > ?"
+                " ORDER BY platform, topic LIMIT 1",
+                (platform,),
+            ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def topic_views_by_day(
         self, platform: str, topic: str, *, since: datetime, until: datetime, offset_hours: int
     ) -> list[tuple[str, int]]:
-        """(local day, the day's highest views reading) of one topic."""
-        rows = self.db.execute(
-            "SELECT date(observed_at, ?) AS day, max(views) FROM topic_metrics"
-            " WHERE platform = ? AND topic = ? AND observed_at >= ? AND observed_at < ?"
-            " AND views IS NOT NULL GROUP BY day ORDER BY day",
-            (f"{offset_hours:+d} hours", platform, topic, to_utc_iso(since), to_utc_iso(until)),
-        ).fetchall()
-        return [(str(day), int(views)) for day, views in rows]
+        """(local day, the day's last views reading) of one topic in [since, until): one
+        index seek a day (grouping read every 15-minute reading; views only grow, so the last
+        reading is the day's highest)."""
+        shift = timedelta(hours=offset_hours)
+        points = []
+        day = (since.astimezone(UTC) + shift).date()
+        while (start := datetime(day.year, day.month, day.day, tzinfo=UTC) - shift) < until:
+            row = self.db.execute(
+                "SELECT views FROM topic_metrics WHERE platform = ? AND topic = ?"
+                " AND observed_at >= ? AND observed_at < ? AND views IS NOT NULL"
+                " ORDER BY observed_at DESC LIMIT 1",
+                (
+                    platform,
+                    topic,
+                    to_utc_iso(max(start, since)),
+                    to_utc_iso(min(start + timedelta(days=1), until)),
+                ),
+            ).fetchone()
+            if row is not None:
+                points.append((day.isoformat(), int(row[0])))
+            day += timedelta(days=1)
+        return points
 
     def comments_by_day(
         self, *, since: datetime, until: datetime, offset_hours: int
     ) -> list[tuple[str, int]]:
-        """(local day, comments created that day), from the created_at index alone."""
+        """(local day, comments created that day) in [since, until): whole hours from
+        `comment_hours` (m100), the parts of an hour at either end from the comments."""
+        shift = f"{offset_hours:+d} hours"
+        first, last = _next_hour(since), _hour_start(until)
+        if first >= last:  # less than one whole hour: the comments themselves
+            first = last = until
         rows = self.db.execute(
-            "SELECT date(created_at, ?) AS day, count(*) FROM comments"
-            " WHERE created_at >= ? AND created_at < ? GROUP BY day ORDER BY day",
-            (f"{offset_hours:+d} hours", to_utc_iso(since), to_utc_iso(until)),
+            "SELECT day, sum(n) FROM ("
+            " SELECT date(hour || ':00:00', :shift) AS day, comments AS n FROM comment_hours"
+            " WHERE hour >= :first AND hour < :last"
+            " UNION ALL SELECT date(created_at, :shift), 1 FROM comments"
+            " WHERE created_at >= :since AND created_at < :first_at"
+            " UNION ALL SELECT date(created_at, :shift), 1 FROM comments"
+            " WHERE created_at >= :last_at AND created_at < :until)"
+            " GROUP BY day HAVING sum(n) > 0 ORDER BY day",
+            {
+                "shift": shift,
+                "first": _hour_key(first),
+                "last": _hour_key(last),
+                "since": to_utc_iso(since),
+                "first_at": to_utc_iso(first),
+                "last_at": to_utc_iso(last),
+                "until": to_utc_iso(until),
+            },
         ).fetchall()
         return [(str(day), int(n)) for day, n in rows]
 
@@ -314,6 +406,7 @@ class ConsoleQueries(Queries):
         severity: str | None = None,
         platform: str | None = None,
         acked: bool | None = None,
+        subject_id: str | None = None,
         after_id: int = 0,
         limit: int = 100,
     ) -> list[AlertRow]:
@@ -328,6 +421,7 @@ class ConsoleQueries(Queries):
             " AND (:severity IS NULL OR a.severity = :severity)"
             " AND (:platform IS NULL OR a.platform = :platform)"
             " AND (:acked IS NULL OR (k.alert_id IS NOT NULL) = :acked)"
+            " AND (:subject IS NULL OR a.subject_id = :subject)"
             " ORDER BY a.id DESC LIMIT :limit",
             {
                 "now": to_utc_iso(now),
@@ -336,17 +430,14 @@ class ConsoleQueries(Queries):
                 "severity": severity,
                 "platform": platform,
                 "acked": acked,
+                "subject": subject_id,
                 "limit": limit,
             },
         )
         return [_alert_row(r) for r in rows]
 
     def alerts_about(self, platform: str, subject_id: str, now: datetime) -> list[AlertRow]:
-        return [
-            alert
-            for alert in self.alerts(now, platform=platform, limit=500)
-            if alert.subject_id == subject_id
-        ]
+        return self.alerts(now, platform=platform, subject_id=subject_id, limit=500)
 
     def newest_alert_id(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
@@ -429,13 +520,19 @@ class ConsoleQueries(Queries):
         ).fetchall()
         return [MetricReading(from_iso(at), pl, li, co) for at, pl, li, co in rows]
 
-    def post_comments(self, platform: str, post_id: str, limit: int = 200) -> list[CommentRow]:
-        """A thread's comments, newest first."""
+    def post_comments(
+        self, platform: str, post_id: str, limit: int = 200, upto: str | None = None
+    ) -> list[CommentRow]:
+        """A thread's comments, newest first; with `upto` (a comment's id), that comment and
+        the ones made before it."""
         rows = self._rows(
             "SELECT platform, id, author_id, text, created_at, likes, label,"
             " coalesce(p_negative, 1 - sentiment) AS p_negative FROM comments"
-            " WHERE platform = ? AND post_id = ? ORDER BY created_at DESC LIMIT ?",
-            (platform, post_id, limit),
+            " WHERE platform = :platform AND post_id = :post"
+            " AND (:upto IS NULL OR created_at <= (SELECT created_at FROM comments"
+            " WHERE platform = :platform AND id = :upto AND post_id = :post))"
+            " ORDER BY created_at DESC LIMIT :limit",
+            {"platform": platform, "post": post_id, "upto": upto, "limit": limit},
         )
         return [
             CommentRow(
@@ -450,6 +547,15 @@ class ConsoleQueries(Queries):
             )
             for r in rows
         ]
+
+    def newest_comment_of(self, platform: str, post_id: str) -> str | None:
+        """The id of a thread's newest comment (what its keywords are kept by)."""
+        row = self.db.execute(
+            "SELECT id FROM comments WHERE platform = ? AND post_id = ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (platform, post_id),
+        ).fetchone()
+        return row[0] if row else None
 
     def posts_of_author(self, platform: str, author_id: str, limit: int = 20) -> list[PostRow]:
         rows = self._rows(
@@ -467,23 +573,107 @@ class ConsoleQueries(Queries):
                 found[(platform, post_id)] = post
         return found
 
+    # --- search ------------------------------------------------------------------------
+
+    def search_newest(
+        self,
+        match: TextMatch,
+        kind: str,
+        *,
+        platform: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[FoundText]:
+        """Posts or comments that `match` finds (`store.content.text_match`), the newest stored
+        first, from row `before` on (a page), filtered by platform and creation time. The
+        index is read newest first and stops at `limit`: ranking every match (a common word is
+        in a sixth of all comments) cost seconds. A time range narrows the index's rows to the
+        range's own first and last row when the range is not a large part of the store."""
+        if kind not in ("posts", "comments"):
+            raise ValueError("kind must be 'posts' or 'comments'")
+        low, high = self._rows_created_between(kind, since, until)
+        like = "".join(f" AND t.text LIKE :like{n} ESCAPE '\\'" for n in range(len(match.like)))
+        thread = "t.id" if kind == "posts" else "t.post_id"
+        filters = (
+            f"{like} AND (:platform IS NULL OR t.platform = :platform)"
+            " AND t.created_at >= :since AND t.created_at < :until"
+        )
+        if match.fts is not None:
+            source = (
+                f"{kind}_fts f JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH :fts"
+                " AND f.rowid < :before AND f.rowid BETWEEN :low AND :high"
+            )
+            order = "f.rowid"
+        else:
+            source = f"{kind} t WHERE t.pk < :before AND t.pk BETWEEN :low AND :high"
+            order = "t.pk"
+        rows = self._rows(
+            f"SELECT t.pk, t.platform, t.id, {thread} AS post_id, t.text, t.created_at"
+            f" FROM {source}{filters} ORDER BY {order} DESC LIMIT :limit",
+            {
+                "fts": match.fts,
+                **{f"like{n}": pattern for n, pattern in enumerate(match.like)},
+                "platform": platform,
+                "since": to_utc_iso(since) if since else "",
+                "until": to_utc_iso(until) if until else _LATEST,
+                "before": before if before is not None else 2**63 - 1,
+                "low": low,
+                "high": high,
+                "limit": limit,
+            },
+        )
+        return [
+            FoundText(kind, r["pk"], r["platform"], r["id"], r["post_id"], r["text"], time_of(r))
+            for r in rows
+        ]
+
+    def _rows_created_between(
+        self, kind: str, since: datetime | None, until: datetime | None
+    ) -> tuple[int, int]:
+        """The first and last row (pk) created in [since, until), read from the created_at
+        index when the range holds at most `NARROW_RANGE` comments (`comment_hours`); else,
+        or without a range, every row."""
+        everything = (0, 2**63 - 1)
+        if since is None and until is None:
+            return everything
+        bounds = {
+            "since": to_utc_iso(since) if since else "",
+            "until": to_utc_iso(until) if until else _LATEST,
+        }
+        if kind == "comments":
+            size = self.db.execute(
+                "SELECT total(comments) FROM comment_hours"
+                " WHERE hour >= substr(:since, 1, 13) AND hour <= :until",
+                bounds,
+            ).fetchone()[0]
+            if size > NARROW_RANGE:
+                return everything
+        low, high = self.db.execute(
+            f"SELECT min(pk), max(pk) FROM {kind}"
+            " WHERE created_at >= :since AND created_at < :until",
+            bounds,
+        ).fetchone()
+        return (low, high) if low is not None else (1, 0)  # (1, 0): nothing
+
     # --- the UGC board ------------------------------------------------------------------
 
     def ugc_board(
-        self, *, min_score: float, cues: Sequence[str] = (), limit: int = 200
+        self, *, min_score: float, cues: Sequence[str] = (), limit: int = 50, offset: int = 0
     ) -> list[UgcItem]:
         """Users' posts whose UGC score reaches `min_score` or whose text holds one of `cues`
-        (nomination words: the caller checks them), and posts the team marked; the best
-        score first, with the team's mark."""
+        (nomination words: the caller checks them), and posts the team marked, with the mark;
+        the best score first, a page of `limit` from `offset` on. Read in the order of the
+        score's index, so that a page stops early (a UNION sorted every candidate)."""
         cue_match = " OR ".join("instr(p.text, ?) > 0" for _ in cues) or "0"
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
             " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
             f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
-            f" UNION SELECT {_POST}, m.mark, m.marked_by FROM ugc_marks m JOIN posts p"
-            " ON p.platform = m.platform AND p.id = m.post_id"
-            " ORDER BY ugc_score DESC, created_at DESC LIMIT ?",
-            (min_score, *cues, limit),
+            " OR m.mark IS NOT NULL"
+            " ORDER BY p.ugc_score DESC, p.pk DESC LIMIT ? OFFSET ?",
+            (min_score, *cues, limit, offset),
         )
         return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
 
@@ -518,6 +708,21 @@ class ConsoleQueries(Queries):
             "SELECT mark FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
         ).fetchone()
         return row[0] if row else None
+
+
+def _hour_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _next_hour(moment: datetime) -> datetime:
+    """The first whole UTC hour at or after `moment`."""
+    start = _hour_start(moment)
+    return start if start == moment else start + timedelta(hours=1)
+
+
+def _hour_key(moment: datetime) -> str:
+    """`comment_hours.hour` of a whole UTC hour: the first 13 characters of its time."""
+    return to_utc_iso(moment)[:13]
 
 
 def _alert_row(r: dict[str, Any]) -> AlertRow:

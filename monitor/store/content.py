@@ -117,6 +117,15 @@ class SearchHit:
     created_at: str
 
 
+@dataclass(frozen=True)
+class TextMatch:
+    """A query as the full-text index reads it: an FTS5 MATCH of its words (None when every
+    word is too short for the trigram index) and LIKE patterns the text must hold as well."""
+
+    fts: str | None
+    like: tuple[str, ...]
+
+
 class SearchTokens(Protocol):
     """The jieba-shaped index's tokenizer, handed in by whoever opens the store (the store
     imports nothing from nlp/; nlp/search_tokens.py makes the default)."""
@@ -189,12 +198,7 @@ class ContentQueries(Queries):
         P(negative)]) for scored comments. Without the last two (a two-class model),
         P(negative) is 1 - P(positive) and P(neutral) 0. The model's entropy over the three
         classes is stored beside them, for finding the comments it is least sure about."""
-        rows = []
-        for score in scores:
-            plat, cid, positive, lab, ver = score[:5]
-            neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
-            entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
-            rows.append((positive, neutral, negative, round(entropy, 4), lab, ver, plat, cid))
+        rows = [(*score_columns(score), score[0], score[1]) for score in scores]
         with self.db.atomic():
             # A label the team gave stays; the model's scores are still recorded beside it.
             self.db.conn.executemany(
@@ -254,42 +258,40 @@ class ContentQueries(Queries):
         is shorter than three characters, trigram only)."""
         if kind not in _INDEXED:
             raise ValueError("kind must be 'posts' or 'comments'")
-        if self._jieba is not None:
-            return self._search_tokens(query, kind, limit)
-        words = list(dict.fromkeys(query.split()))
-        if not words:
+        match = self.text_match(query)
+        if match is None:
             return []
-        long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
-        short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
-        like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in short)
-        patterns = ["%" + _escape_like(w) + "%" for w in short]
-        if long:
+        like = "".join(" AND t.text LIKE ? ESCAPE '\\'" for _ in match.like)
+        if match.fts is not None:
             sql = (
                 f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
                 f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?{like}"
                 " ORDER BY f.rank LIMIT ?"
             )
-            params: list[Any] = [_fts_phrases(long), *patterns, limit]
+            params: list[Any] = [match.fts, *match.like, limit]
         else:
             sql = (
                 f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind} t WHERE 1{like}"
                 " ORDER BY t.created_at DESC, t.pk DESC LIMIT ?"
             )
-            params = [*patterns, limit]
+            params = [*match.like, limit]
         return [_hit(kind, row) for row in self._named(sql, params).fetchall()]
 
-    def _search_tokens(self, query: str, kind: str, limit: int) -> list[SearchHit]:
-        assert self._jieba is not None
-        terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
-        if not terms:
-            return []
-        rows = self._named(
-            f"SELECT t.platform, t.id, t.text, t.created_at FROM {kind}_fts f"
-            f" JOIN {kind} t ON t.pk = f.rowid WHERE {kind}_fts MATCH ?"
-            " ORDER BY f.rank LIMIT ?",
-            (_fts_phrases(terms), limit),
-        ).fetchall()
-        return [_hit(kind, row) for row in rows]
+    def text_match(self, query: str) -> TextMatch | None:
+        """How the index finds `query` (see `search`); None when it has no word. The web
+        console pages its newest matches with it (console.py)."""
+        if self._jieba is not None:
+            terms = [t for t in dict.fromkeys(self._jieba(query)) if t.strip()]
+            return TextMatch(_fts_phrases(terms), ()) if terms else None
+        words = list(dict.fromkeys(query.split()))
+        if not words:
+            return None
+        long = [w for w in words if len(w) >= _SHORTEST_TRIGRAM_QUERY]
+        short = [w for w in words if len(w) < _SHORTEST_TRIGRAM_QUERY]
+        return TextMatch(
+            _fts_phrases(long) if long else None,
+            tuple("%" + _escape_like(w) + "%" for w in short),
+        )
 
     def reindex(self) -> int:
         """Rebuild the full-text index with the current tokenizer; returns the rows indexed."""
@@ -382,6 +384,17 @@ class ContentQueries(Queries):
                 [(pk, " ".join(tokens(text))) for pk, text in rows],
             )
             self.db.execute(f"DELETE FROM {table}_fts_pending WHERE pk <= ?", (rows[-1][0],))
+
+
+def score_columns(
+    score: tuple[str, str, float, str, str] | tuple[str, str, float, str, str, float, float],
+) -> tuple[float, float, float, float, str, str]:
+    """(P(positive), P(neutral), P(negative), entropy, label, model version): the columns
+    `set_comment_scores` stores for one score."""
+    _plat, _cid, positive, label, version = score[:5]
+    neutral, negative = (score[5], score[6]) if len(score) == 7 else (0.0, 1 - positive)
+    entropy = -sum(p * math.log2(p) for p in (positive, neutral, negative) if p > 0)
+    return positive, neutral, negative, round(entropy, 4), label, version
 
 
 def _fts_schema(table: str, tokenizer: FtsTokenizer) -> list[str]:

@@ -4,16 +4,20 @@ statistics kept fresh.
 
 The daemon's connection lives on the event loop. Whatever here may take long runs in a worker
 thread on a second connection to the same file (WAL: readers and the loop's writers go on),
-one short transaction at a time, so the loop never waits for more than one batch:
+one short transaction at a time, so the loop never waits for more than one short step:
 
-- `purge_comments`: comments past `[storage] comment_retention_days`, a batch per transaction
-  (a month of a 1,000,000-comment year is 82,000 rows: in one transaction on the loop it
-  stalls the loop for the whole delete, about a minute on this machine);
+- `purge_comments`: comments past `[storage] comment_retention_days`, a batch per transaction,
+  each batch sized from the last one's duration to hold the write lock for about
+  `STEP_TARGET_S` (10 ms; a comment's trigram full-text rows are most of its cost, and it varies
+  with the machine's load: measured at 1,000,000 comments, a batch of 1,000 took ~0.7 s on a
+  loaded machine), with a pause as long as the batch (25 ms at least) after each: retention
+  takes at most half of a core and the loop's writers find the lock free at least half of
+  the time; a PASSIVE checkpoint every few batches keeps the WAL small;
 - `checkpoint`: a PASSIVE checkpoint, which neither waits for readers nor blocks writers; the
   daemon turns SQLite's own auto-checkpoint off (it would run inside a commit on the loop);
-- `release_free_pages`: `PRAGMA incremental_vacuum` in bounded steps, for files created with
-  `auto_vacuum = INCREMENTAL` (every file pingfan creates; an older file reuses its free pages
-  for new rows instead, and `pingfan doctor` says how many there are);
+- `release_free_pages`: `PRAGMA incremental_vacuum` in steps sized the same way, for files
+  created with `auto_vacuum = INCREMENTAL` (every file pingfan creates; an older file reuses
+  its free pages for new rows instead, and `pingfan doctor` says how many there are);
 - `optimize_statistics`: `PRAGMA optimize` (bounded by `analysis_limit`) a few times a day,
   on the loop's own connection, whose queries tell SQLite which tables need statistics.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,12 +44,19 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Comments per transaction. Deleting a comment's trigram full-text rows is the cost: measured
-# on a 1,000,000-comment year on this (loaded) machine, a batch of 1,000 took ~0.7 s and the
-# loop then waited up to 297 ms for the CPU; batches of 200, 107 ms (idle noise 13-38 ms).
-PURGE_BATCH = 200
-PURGE_PAUSE = 0.005  # seconds between batches: the loop's writers and the CPU get a turn
-VACUUM_STEP = 2000  # pages handed back per transaction (8 MB of 4 KB pages)
+# Work per transaction: the longest the loop's own writers should wait for the write lock.
+# On a loaded machine a step's time grows by whatever the thread waits for the CPU while it
+# holds the lock: there, 10 ms steps held it less long than 20 ms steps did (p99 129 and 256
+# ms against 179 and 303; longest 144 and 406 against 368 and 839).
+STEP_TARGET_S = 0.010
+PURGE_FIRST_BATCH = 50  # comments in the first batch, before one was measured
+PURGE_MAX_BATCH = 2000  # comments per transaction at most, however fast they go
+VACUUM_FIRST_STEP = 200  # pages in the first incremental vacuum step (800 KB of 4 KB pages)
+VACUUM_MAX_STEP = 4000
+# Between steps at least: longer than SQLite's busy handler sleeps between its first tries,
+# so that a writer on the loop waiting for the lock gets it at its next try.
+PAUSE_MIN_S = 0.025
+CHECKPOINT_EVERY_BATCHES = 8  # a PASSIVE checkpoint between batches: the WAL stays small
 ANALYSIS_LIMIT = 1000  # rows `PRAGMA optimize` samples per index: bounded, fresh enough
 
 # The citizen's words copied into a team label go with the comment: a label naming a comment
@@ -116,20 +128,32 @@ def purge_labels(conn: sqlite3.Connection, cutoff: str) -> None:
         conn.execute(_PURGE_LABELS, {"cutoff": cutoff})
 
 
-def purge_one_batch(conn: sqlite3.Connection, cutoff: str, batch: int = PURGE_BATCH) -> int:
+def purge_one_batch(conn: sqlite3.Connection, cutoff: str, batch: int = PURGE_MAX_BATCH) -> int:
     """Delete up to `batch` comments made before `cutoff` (their full-text rows go through the
     delete trigger) in one transaction; returns how many went."""
     with conn:
         return conn.execute(_PURGE_BATCH, (cutoff, batch)).rowcount
 
 
-def vacuum_one_step(conn: sqlite3.Connection, pages: int = VACUUM_STEP) -> int:
+def vacuum_one_step(conn: sqlite3.Connection, pages: int) -> int:
     """Hand back up to `pages` free pages to the file system; returns the free pages left.
     Nothing to do unless the file was created with auto_vacuum = INCREMENTAL."""
     if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
         return 0
-    conn.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
+    # executescript steps the pragma to its end: `execute` frees a single page (the pragma
+    # declares no result columns, so the sqlite3 module stops after its first step)
+    conn.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
     return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+
+def next_step_size(size: int, done: int, seconds: float, *, most: int) -> int:
+    """The next step's size (comments or pages) for about `STEP_TARGET_S` of work, from the
+    last step, which did `done` of `size` in `seconds`: at most twice the last (one fast step
+    may have been luck), at least 10 (or `most`, if smaller), at most `most`."""
+    if done <= 0:
+        return size
+    rate = done / max(seconds, 1e-4)
+    return min(most, max(10, min(2 * size, int(rate * STEP_TARGET_S))))
 
 
 def checkpoint_passive(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -148,14 +172,25 @@ def optimize(conn: sqlite3.Connection) -> None:
 
 
 def _second_connection(path: str) -> sqlite3.Connection:
-    # Used by one worker thread at a time, each call handed over by `asyncio.to_thread`.
-    # isolation_level "" (the default): `with conn:` commits each step
-    return sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    # Used by one worker thread at a time, each call handed over by `_in_thread`.
+    # isolation_level "" (the default): `with conn:` commits each step. As durable as the
+    # store's own connection (a commit does not wait for the disk; a checkpoint does), and
+    # it checkpoints only when told (`checkpoint_passive`), not inside a timed step.
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    return conn
+
+
+def _timed(work: Callable[..., T], *args: object) -> tuple[T, float]:
+    started = time.perf_counter()
+    result = work(*args)
+    return result, time.perf_counter() - started
 
 
 async def _in_thread(work: Callable[..., T], *args: object) -> T:
-    """`work(*args)` in a worker thread. Cancelled meanwhile (the daemon stopping), it waits
-    for the thread's transaction to end before passing the cancellation on, so that the
+    """`work(*args)` in a worker thread. Cancelled meanwhile (the daemon stopping), it
+    waits for the thread's transaction to end before passing the cancellation on, so that the
     connection is never closed under a running statement."""
     running = asyncio.ensure_future(asyncio.to_thread(work, *args))
     try:
@@ -174,34 +209,46 @@ async def _off_loop(store: StoreBase, work: Callable[[sqlite3.Connection], T]) -
         conn.close()
 
 
+async def _pause_after(seconds: float) -> None:
+    """As long as the step took: the loop, its writers and the CPU get as much time as
+    housekeeping does."""
+    await asyncio.sleep(max(PAUSE_MIN_S, seconds))
+
+
 async def purge_comments(
-    store: StoreBase, retention_days: int, now: datetime, *, batch: int = PURGE_BATCH
+    store: StoreBase, retention_days: int, now: datetime, *, max_batch: int = PURGE_MAX_BATCH
 ) -> int:
     """Delete comments older than `retention_days` before `now` (0 keeps all), with their
-    full-text rows and the team labels that copied their words, a batch per transaction, off
-    the event loop; returns how many comments went. Then hand back the freed pages."""
+    full-text rows and the team labels that copied their words, a batch of at most
+    `max_batch` per transaction, off the event loop; returns how many comments went. Then
+    hand back the freed pages."""
     if retention_days <= 0:
         return 0
     cutoff = to_utc_iso(now - timedelta(days=retention_days))
-    if store.path == ":memory:":
-        purge_labels(store.db.conn, cutoff)
-        total = 0
-        while deleted := purge_one_batch(store.db.conn, cutoff, batch):
-            total += deleted
-            await asyncio.sleep(0)
-        return total
-    conn = _second_connection(store.path)
-    total = 0
+    in_memory = store.path == ":memory:"
+    conn = store.db.conn if in_memory else _second_connection(store.path)
+    total, batches, batch = 0, 0, min(PURGE_FIRST_BATCH, max_batch)
     try:
-        await _in_thread(purge_labels, conn, cutoff)
-        while True:  # a thread hop per batch: the loop's own writes get the lock in between
-            deleted = await _in_thread(purge_one_batch, conn, cutoff, batch)
+        if in_memory:  # no second connection: the same batches on the loop
+            purge_labels(conn, cutoff)
+        else:
+            await _in_thread(purge_labels, conn, cutoff)
+        while True:
+            if in_memory:
+                deleted, seconds = _timed(purge_one_batch, conn, cutoff, batch)
+            else:  # a thread hop per batch: the loop's own writes get the lock in between
+                deleted, seconds = await _in_thread(_timed, purge_one_batch, conn, cutoff, batch)
             total += deleted
             if deleted < batch:
                 break
-            await asyncio.sleep(PURGE_PAUSE)
+            batches += 1
+            await _pause_after(seconds)
+            if not in_memory and batches % CHECKPOINT_EVERY_BATCHES == 0:
+                await _pause_after((await _in_thread(_timed, checkpoint_passive, conn))[1])
+            batch = next_step_size(batch, deleted, seconds, most=max_batch)
     finally:
-        conn.close()
+        if not in_memory:
+            conn.close()
     if total:
         await release_free_pages(store)
     return total
@@ -209,18 +256,25 @@ async def purge_comments(
 
 async def release_free_pages(store: StoreBase) -> int:
     """Incremental vacuum in steps, off the loop; returns the free pages left."""
-    if store.path == ":memory:":
-        return vacuum_one_step(store.db.conn)
-    conn = _second_connection(store.path)
+    in_memory = store.path == ":memory:"
+    conn = store.db.conn if in_memory else _second_connection(store.path)
+    step, left = VACUUM_FIRST_STEP, -1
     try:
-        left = -1
-        while left != 0:
-            now_left = await _in_thread(vacuum_one_step, conn)
-            if now_left == left:
-                break  # nothing moved (the file is not incremental)
+        while True:
+            if in_memory:
+                now_left, seconds = _timed(vacuum_one_step, conn, step)
+            else:
+                now_left, seconds = await _in_thread(_timed, vacuum_one_step, conn, step)
+            if now_left == left or now_left == 0:
+                left = now_left
+                break  # done, or nothing moved (the file is not incremental)
+            freed = step if left < 0 else left - now_left
             left = now_left
+            await _pause_after(seconds)
+            step = next_step_size(step, freed, seconds, most=VACUUM_MAX_STEP)
     finally:
-        conn.close()
+        if not in_memory:
+            conn.close()
     return max(left, 0)
 
 
