@@ -64,7 +64,7 @@ from benchmarks.web_console import measure_pages, pages_of, worst_p95
 from monitor.config import Config, config_from_dict
 from monitor.models import Account, AlertRecord, Comment, Post, TopicStats, to_utc_iso
 from monitor.store import Store
-from monitor.store.content import score_columns
+from monitor.store.content import comment_columns, score_columns
 from nlp.search_tokens import jieba_search_tokens
 
 END = datetime(2026, 11, 30, 12, tzinfo=UTC)  # the benchmark's "now": a year after START
@@ -232,24 +232,11 @@ class FastPath:
         conn.execute("PRAGMA synchronous = NORMAL")
 
     def comments(self, comments: list[Comment], scores: list[Score]) -> None:
-        rows = []
-        for c, score in zip(comments, scores, strict=True):
-            seen = to_utc_iso(c.observed_at)
-            rows.append(
-                (
-                    c.platform,
-                    c.id,
-                    c.post_id,
-                    c.parent_id,
-                    c.author_id,
-                    c.text,
-                    to_utc_iso(c.created_at),
-                    c.likes,
-                    seen,
-                    seen,
-                    *score_columns(score),
-                )
-            )
+        # first_seen is the observation time, as the upsert stores it for a new comment
+        rows = [
+            (*(columns := comment_columns(c)), columns[-1], *score_columns(score))
+            for c, score in zip(comments, scores, strict=True)
+        ]
         with self.store.db.atomic():
             self.store.db.conn.executemany(_COMMENT_ROW, rows)
 

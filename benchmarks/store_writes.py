@@ -28,6 +28,7 @@ from benchmarks.fts import batches, campaign_records, shipped_lexicon
 from monitor.models import Comment, Post, to_utc_iso
 from monitor.sim.world import load_world
 from monitor.store import FtsTokenizer, Store
+from monitor.store.content import comment_columns
 from nlp.search_tokens import jieba_search_tokens
 
 COPIES = 5  # 5 x 23,543 comments: about the 120,000 of the ingest measurement
@@ -47,19 +48,8 @@ _CEILING_POSTS = (
 
 
 def comment_tuple(c: Comment) -> tuple[Any, ...]:
-    observed = to_utc_iso(c.observed_at)
-    return (
-        c.platform,
-        c.id,
-        c.post_id,
-        c.parent_id,
-        c.author_id,
-        c.text,
-        to_utc_iso(c.created_at),
-        c.likes,
-        observed,
-        observed,
-    )
+    columns = comment_columns(c)
+    return (*columns, columns[-1])  # first_seen and observed_at: the same moment
 
 
 def post_tuple(p: Post) -> tuple[Any, ...]:

@@ -182,20 +182,7 @@ class ContentQueries(Queries):
 
     def save_comments(self, comments: Iterable[Comment], cursor: Cursor | None = None) -> int:
         """Upsert comments by (platform, id); a likes count not given keeps the known one."""
-        rows = [
-            (
-                c.platform,
-                c.id,
-                c.post_id,
-                c.parent_id,
-                c.author_id,
-                c.text,
-                to_utc_iso(c.created_at),
-                c.likes,
-                to_utc_iso(c.observed_at),
-            )
-            for c in comments
-        ]
+        rows = [comment_columns(c) for c in comments]
         with self.sql.atomic():
             self.sql.executemany(_comment_upsert(self.sql.dialect), rows)
             self._index_pending("comments")
@@ -399,6 +386,22 @@ class ContentQueries(Queries):
                 [(pk, " ".join(tokens(text))) for pk, text in rows],
             )
             self.db.execute(f"DELETE FROM {table}_fts_pending WHERE pk <= ?", (rows[-1][0],))
+
+
+def comment_columns(c: Comment) -> tuple[Any, ...]:
+    """(platform, id, post id, parent id, author id, text, created at, likes, observed at):
+    the columns `save_comments` stores for one comment."""
+    return (
+        c.platform,
+        c.id,
+        c.post_id,
+        c.parent_id,
+        c.author_id,
+        c.text,
+        to_utc_iso(c.created_at),
+        c.likes,
+        to_utc_iso(c.observed_at),
+    )
 
 
 def score_columns(
