@@ -752,7 +752,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "retention_max_stall_ms": round(stalls.longest_ms, 1),
         }
     width = max(len(name) for name, _ in rows)
-    print(f"growth benchmark ({args.comments:,} comments asked)")
+    asked = f"a copy of {args.reuse}" if args.reuse else f"{args.comments:,} comments asked"
+    print(f"growth benchmark ({asked})")
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     return result
