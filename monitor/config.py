@@ -777,9 +777,9 @@ def _check_semantics(config: Config, source: Path) -> None:
     if config.storage.url is not None:
         # The address is not repeated: it may hold a password.
         raise ConfigError(
-            f"{source}: 'storage.url': PostgreSQL is not complete yet (posts, comments, search, "
-            "metrics and labels run on it, not the rest of the store); remove 'url' to use "
-            "the SQLite file at 'storage.path'"
+            f"{source}: 'storage.url': PostgreSQL is not complete yet (the alert rules', "
+            "bot's, digest's, console's and retention's queries run on SQLite only); remove "
+            "'url' to use the SQLite file at 'storage.path'"
         )
     _check_web(config.web, source)
     _check_kols(config, source)
