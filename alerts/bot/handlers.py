@@ -43,7 +43,7 @@ from alerts import i18n, safe_text
 from alerts.bot import callbacks
 from alerts.bot.auth import Gate
 from alerts.bot.callbacks import Press
-from alerts.bot.label_choice import next_label_candidate
+from alerts.bot.label_choice import next_label_candidate, record_label_answer
 from alerts.bot.replies import MESSAGE_LIMIT, Replies, fit, parse_window
 from alerts.sinks.telegram import MUTE_BUTTON_SECONDS, mute_button
 from monitor.config import Config
@@ -326,18 +326,11 @@ class TeamBot:
         now = self.now()
         who = f"telegram:{query.from_user.id}"
         if press.code == callbacks.SKIP:
-            self.store.team.skip_label(candidate.platform, candidate.id, by=who, at=now)
+            record_label_answer(self.store, candidate, None, by=who, at=now)
             previous, toast = "skip", str(self.replies.line("label.skip"))
         else:
             label = press.label or "neutral"
-            self.store.labels.add_label(
-                candidate.text,
-                label,
-                platform=candidate.platform,
-                comment_id=candidate.id,
-                given_by=who,
-                given_at=now,
-            )
+            record_label_answer(self.store, candidate, label, by=who, at=now)
             previous = label
             toast = str(self.replies.line("label.saved", label=self.replies.label_name(label)))
         following = next_label_candidate(self.store)

@@ -8,6 +8,8 @@ the team's newest RECENT_LABELS labels (so a near copy of a comment just labelle
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from monitor.store import Store
 from monitor.store.team import LabelCandidate
 from nlp.active import choose
@@ -33,3 +35,21 @@ def candidate_probs(candidate: LabelCandidate) -> Probs:
     if candidate.p_negative is None:
         return Probs(positive, 0.0, 1.0 - positive)
     return Probs(positive, candidate.p_neutral or 0.0, candidate.p_negative)
+
+
+def record_label_answer(
+    store: Store, candidate: LabelCandidate, label: str | None, *, by: str, at: datetime
+) -> None:
+    """A team member's answer to a card, from the chat or the console: a label, or None for
+    a skip (the comment leaves this person's queue, and nothing is learned from it)."""
+    if label is None:
+        store.team.skip_label(candidate.platform, candidate.id, by=by, at=at)
+    else:
+        store.labels.add_label(
+            candidate.text,
+            label,
+            platform=candidate.platform,
+            comment_id=candidate.id,
+            given_by=by,
+            given_at=at,
+        )

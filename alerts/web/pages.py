@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from alerts.bot.label_choice import next_label_candidate
+from alerts.bot.label_choice import next_label_candidate, record_label_answer
 from alerts.safe_text import mask
 from alerts.sinks.telegram import MUTE_BUTTON_SECONDS
 from alerts.web import charts
@@ -452,17 +452,8 @@ async def label_action(request: web.Request) -> web.Response:
         return refuse(request, 400, "error.bad_request", reason="label")
     who = f"web:{session_of(request).user}"
     now = console.now()
-    if choice == "skip":
-        console.store.team.skip_label(candidate.platform, candidate.id, by=who, at=now)
-    else:
-        console.store.labels.add_label(
-            candidate.text,
-            choice,
-            platform=candidate.platform,
-            comment_id=candidate.id,
-            given_by=who,
-            given_at=now,
-        )
+    label = None if choice == "skip" else choice
+    record_label_answer(console.store, candidate, label, by=who, at=now)
     return redirect(f"/label?done={choice}")
 
 
