@@ -19,7 +19,7 @@ def no_database_yet(path: Path) -> str:
 
 def render_status(store: Store, config: Config) -> str:
     counts = store.reports.table_counts()
-    lines = [f"database: {config.storage.path}"]
+    lines = [f"database: {config.storage.where}"]
     lines += [f"  {table:<16} {count:>10,}" for table, count in counts.items()]
     topics = store.reports.latest_topic_readings()
     if topics:

@@ -35,7 +35,7 @@ from typing import Any
 from monitor.apart import run_apart_async
 from monitor.config import Config
 from monitor.errors import PingfanError, StoreError
-from monitor.runlock import RunLock
+from monitor.runlock import run_lock
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
 from monitor.runtime.memory import return_freed_memory
@@ -136,7 +136,7 @@ class Daemon:
     async def run(self) -> int:
         config = self.config
         with (
-            RunLock(config.storage.path),
+            run_lock(config),
             Store.for_config(config, search_tokens=jieba_search_tokens) as store,
         ):
             self.store = store

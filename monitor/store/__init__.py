@@ -177,9 +177,13 @@ class Store(StoreBase):
 
     @classmethod
     def for_config(cls, config: Config, *, search_tokens: SearchTokensFactory) -> Store:
-        """The store at `[storage] path`, indexed with `[storage] fts_tokenizer` and, for
-        jieba, the `[nlp] lexicon` in tokens from `search_tokens`."""
+        """The PostgreSQL database at `[storage] url` when it is set (its password from
+        `password_env` or libpq's own); else the SQLite file at `[storage] path`, indexed with
+        `[storage] fts_tokenizer` and, for jieba, the `[nlp] lexicon` in tokens from
+        `search_tokens`."""
         storage = config.storage
+        if storage.url is not None:
+            return cls.open_postgres(storage.url, password_env=storage.password_env)
         tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
         return cls.open(
             storage.path,
