@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from monitor.runlock import AlreadyRunning, run_lock
 from monitor.runtime.clock import VirtualClock
 from monitor.store import Store
 from monitor.store.errors import DatabaseUnavailable
+from monitor.store.postgres import connect
 from monitor.store.postgres_schema import MIGRATIONS
 from nlp.search_tokens import jieba_search_tokens
 from tests.support.factories import post
@@ -58,7 +60,22 @@ def password_role(postgres_cluster: Cluster) -> Cluster:
         postgres_cluster.psql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
         hba.write_text(rule + hba.read_text())
         postgres_cluster.psql("SELECT pg_reload_conf()")
+        _wait_for_the_password_rule(role_url(postgres_cluster, "postgres"))
     return postgres_cluster
+
+
+def _wait_for_the_password_rule(url: str) -> None:
+    """The server applies a reload soon after it is asked: until it has, a wrong password
+    still gets in (trust)."""
+    for _ in range(100):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(ENV, WRONG)
+            try:
+                connect(url, ENV, migrate_schema=False).close()
+            except DatabaseUnavailable:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the server did not apply the password rule")
 
 
 @pytest.fixture
