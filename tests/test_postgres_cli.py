@@ -311,6 +311,24 @@ def test_doctor_fails_in_one_line_and_never_shows_the_password(
     assert "Traceback" not in text
 
 
+def test_a_role_that_cannot_create_the_tables_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    password_role: Cluster,
+    database: str,
+) -> None:
+    """A database the role does not own (PostgreSQL 15: no CREATE in its public schema)."""
+    monkeypatch.setenv(ENV, PASSWORD)
+    url = role_url(password_role, database)
+    config = write_config(tmp_path, f'url = "{url}"\npassword_env = "{ENV}"')
+    code, out, err = run_cli(capsys, "--config", str(config), "status")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"cannot create pingfan's tables in {url}: permission denied" in err
+    assert "OWNER TO" in err and PASSWORD not in err
+
+
 def test_the_right_password_from_password_env_gets_in(
     monkeypatch: pytest.MonkeyPatch, owned_database: str, password_role: Cluster
 ) -> None:
