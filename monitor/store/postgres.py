@@ -137,6 +137,12 @@ def connect(
         return backend
     try:
         migrate(backend)
+    except psycopg.errors.InsufficientPrivilege as err:
+        conn.close()
+        raise DatabaseUnavailable(
+            f"cannot create pingfan's tables in {shown}: {_first_line(err)}; make the role "
+            "the database's owner (createdb --owner ROLE, or ALTER DATABASE ... OWNER TO ROLE)"
+        ) from err
     except BaseException:
         conn.close()
         raise
