@@ -28,6 +28,7 @@ from monitor.store.errors import DatabaseUnavailable
 from monitor.store.postgres import connect
 from monitor.store.postgres_schema import MIGRATIONS
 from nlp.search_tokens import jieba_search_tokens
+from tests.support.daemon import daemon_config_dict, eventually, in_process_daemon
 from tests.support.factories import post
 from tests.support.postgres import Cluster, free_port
 from tests.support.sim import TOPIC, running_sim
@@ -449,3 +450,26 @@ def test_the_shipped_configs_storage_example_is_valid(
     (tmp_path / "config.toml").write_text(uncommented, encoding="utf-8")
     storage = load_config(tmp_path / "config.toml").storage
     assert storage.is_postgres and storage.password_env == "PINGFAN_PG_PASSWORD"
+
+
+# --- `pingfan run`: no run lock on PostgreSQL ----------------------------------------------
+
+
+async def test_two_daemons_run_at_once_on_one_postgresql_database(
+    tmp_path: Path, postgres_cluster: Cluster, database: str
+) -> None:
+    """On SQLite the second `pingfan run` gets exit 3 (test_daemon.py); here both run."""
+    url = postgres_cluster.url(database)
+
+    def posts() -> int:
+        with Store.open_postgres(url) as store:
+            return int(store.reports.table_counts()["posts"])
+
+    async with running_sim(requests_per_minute=100_000) as (server, _):
+        config = config_from_dict(
+            {**daemon_config_dict(server), "storage": {"url": url}}, tmp_path / "config.toml"
+        )
+        async with in_process_daemon(config) as first, in_process_daemon(config) as second:
+            assert first.ready.is_set() and second.ready.is_set()
+            await eventually(lambda: posts() > 0, 60, "the daemons store posts")
+    assert not list(tmp_path.rglob("*.lock"))
