@@ -3,6 +3,7 @@
 Every query is scoped to a recent window on an indexed column (posts.created_at,
 comments.created_at, post_metrics by post, posts by author), so running the rules after every
 poll stays cheap however long the campaign has run. Times in and out are aware datetimes.
+The same SQL runs on SQLite and PostgreSQL (backend.py); what differs is the dialect's.
 """
 
 from __future__ import annotations
