@@ -6,6 +6,8 @@ a database per test."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -18,11 +20,13 @@ from typing import Any
 import pytest
 
 from monitor.app.collect import collect_once
+from monitor.app.run import build_daemon
 from monitor.cli import main
 from monitor.config import Config, config_from_dict, load_config
 from monitor.errors import ConfigError
 from monitor.runlock import AlreadyRunning, run_lock
 from monitor.runtime.clock import VirtualClock
+from monitor.runtime.daemon import Daemon, DaemonOptions
 from monitor.store import Store
 from monitor.store.errors import DatabaseUnavailable
 from monitor.store.postgres import connect
@@ -455,10 +459,12 @@ def test_the_shipped_configs_storage_example_is_valid(
 # --- `pingfan run`: no run lock on PostgreSQL ----------------------------------------------
 
 
-async def test_two_daemons_run_at_once_on_one_postgresql_database(
+async def test_a_second_daemon_runs_beside_the_first_on_postgresql(
     tmp_path: Path, postgres_cluster: Cluster, database: str
 ) -> None:
-    """On SQLite the second `pingfan run` gets exit 3 (test_daemon.py); here both run."""
+    """On SQLite the second `pingfan run` stops at once with exit 3 (test_daemon.py); on
+    PostgreSQL it opens the database and runs beside the first (which sources each of them
+    reads is the workers' leases' business, not this test's)."""
     url = postgres_cluster.url(database)
 
     def posts() -> int:
@@ -469,7 +475,28 @@ async def test_two_daemons_run_at_once_on_one_postgresql_database(
         config = config_from_dict(
             {**daemon_config_dict(server), "storage": {"url": url}}, tmp_path / "config.toml"
         )
-        async with in_process_daemon(config) as first, in_process_daemon(config) as second:
-            assert first.ready.is_set() and second.ready.is_set()
-            await eventually(lambda: posts() > 0, 60, "the daemons store posts")
+        async with in_process_daemon(config):
+            options = DaemonOptions(pooled_scoring=False, grace=2, health_port=0)
+            second = build_daemon(config, options=options)
+            running = asyncio.create_task(second.run())
+            try:
+                await eventually(
+                    lambda: second.store is not None or running.done(),
+                    60,
+                    "the second daemon opens the database",
+                )
+                assert not running.done(), running.exception()
+                await eventually(lambda: posts() > 0, 60, "the daemons store posts")
+                assert not running.done(), running.exception()
+            finally:
+                await _stop(second, running)
     assert not list(tmp_path.rglob("*.lock"))
+
+
+async def _stop(daemon: Daemon, running: asyncio.Task[int]) -> None:
+    daemon.request_stop()
+    done, _ = await asyncio.wait({running}, timeout=30)
+    if not done:  # still waiting for its share of the work: nothing to finish
+        running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
