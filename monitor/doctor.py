@@ -127,8 +127,8 @@ def _check_postgres(config: Config) -> list[Check]:
         if schema.status == "ok":
             with Store(backend) as store:
                 posts = store.reports.table_counts()["posts"]
-    except StoreError as err:
-        return [Check("database", "fail", f"{storage.where}: {err}")]
+    except StoreError as err:  # it names the database
+        return [Check("database", "fail", str(err))]
     finally:
         backend.close()
     shown = f"{storage.where} (PostgreSQL {facts.server_version}"
