@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from alerts.digest import digest_command
 from monitor.app.collect import collect_once
 from monitor.app.run import build_daemon
 from monitor.cli import main
@@ -33,6 +34,7 @@ from monitor.store.postgres import connect
 from monitor.store.postgres_schema import MIGRATIONS
 from nlp.search_tokens import jieba_search_tokens
 from tests.support.daemon import daemon_config_dict, eventually, in_process_daemon
+from tests.support.digest import at, fill_week, make_config
 from tests.support.factories import post
 from tests.support.postgres import Cluster, free_port
 from tests.support.sim import TOPIC, running_sim
@@ -500,3 +502,27 @@ async def _stop(daemon: Daemon, running: asyncio.Task[int]) -> None:
         running.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await running
+
+
+def test_digest_send_on_postgresql_queues_for_the_workers(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    postgres_cluster: Cluster,
+    database: str,
+) -> None:
+    """Several workers share the outbox there: the command queues, a worker sends."""
+    url = postgres_cluster.url(database)
+    config = make_config(
+        tmp_path, storage={"url": url}, sinks=[{"type": "jsonl", "path": "sent.jsonl"}]
+    )
+    with Store.open_postgres(url) as store:
+        fill_week(store)
+    now = at("2019-07-16T10:00")
+    assert digest_command(config, week="2019-W28", out=None, send=True, now=now) == 0
+    out = capsys.readouterr().out
+    assert (config.digest.out_dir / "digest-2019-W28.md").exists()
+    assert "queued as alert #" in out and "the `pingfan run` workers send it" in out
+    assert not (tmp_path / "sent.jsonl").exists()  # nothing sent from here
+    assert not (tmp_path / "pingfan.db").exists()  # and nothing read from a SQLite file
+    with Store.open_postgres(url) as store:
+        assert [row["kind"] for row in store.query("SELECT kind FROM alerts")] == ["digest"]
