@@ -524,5 +524,8 @@ def test_digest_send_on_postgresql_queues_for_the_workers(
     assert "queued as alert #" in out and "the `pingfan run` workers send it" in out
     assert not (tmp_path / "sent.jsonl").exists()  # nothing sent from here
     assert not (tmp_path / "pingfan.db").exists()  # and nothing read from a SQLite file
+    alert_id = int(re.search(r"queued as alert #(\d+)", out)[1])  # type: ignore[index]
     with Store.open_postgres(url) as store:
-        assert [row["kind"] for row in store.query("SELECT kind FROM alerts")] == ["digest"]
+        (row,) = store.query("SELECT kind FROM alerts WHERE id = ?", [alert_id])
+        assert row["kind"] == "digest"
+        assert "sent" not in store.outbox.delivery_states(alert_id).values()
