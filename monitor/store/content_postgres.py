@@ -19,6 +19,7 @@ from monitor.store.content import (
     ContentQueries,
     SearchHit,
     SearchTokensFactory,
+    TextMatch,
     _escape_like,
     _hit,
 )
@@ -47,6 +48,15 @@ class PostgresContentQueries(ContentQueries):
             f" ORDER BY {order} LIMIT ?"
         )
         return [_hit(kind, row) for row in self.sql.named(sql, params)]
+
+    def text_match(self, query: str) -> TextMatch | None:
+        """Every word of `query` as a pattern the text must hold (the console matches them
+        without regard to case, through the trigram index, as `search` does); None when it
+        has no word."""
+        words = list(dict.fromkeys(query.split()))
+        if not words:
+            return None
+        return TextMatch(None, tuple("%" + _escape_like(w) + "%" for w in words))
 
     def reindex(self) -> int:
         """Nothing to rebuild (the server keeps the index); returns the rows it covers."""

@@ -261,7 +261,8 @@ class WeeklyQueries(Queries):
             " max(created_at) AS last_comment_at"
             f" FROM {_WEEK_COMMENTS} AS week GROUP BY platform, post_id"
             " HAVING count(label) >= :min) e"
-            f" {self.sql.dialect.ordered_join} posts p ON p.platform = e.platform AND p.id = e.post_id"
+            f" {self.sql.dialect.ordered_join} posts p"
+            " ON p.platform = e.platform AND p.id = e.post_id"
             " ORDER BY e.platform, e.post_id",
             {**_range(since, until), "min": min_scored},
         ).fetchall()
