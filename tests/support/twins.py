@@ -40,7 +40,9 @@ def same(a: Any, b: Any) -> bool:
             return False
         return all(same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
     if isinstance(a, list | tuple):
-        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        return all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return bool(a == b and type(a) is type(b))
