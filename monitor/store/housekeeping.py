@@ -273,6 +273,16 @@ async def purge_comments(
     return total
 
 
+def purge_on_server(sql: Backend, cutoff: str, batch: int = PURGE_MAX_BATCH) -> int:
+    """PostgreSQL's purge in one go (`store.content.purge_expired_comments`): the labels,
+    then batches of `batch` comments, each its own transaction, until one is not full."""
+    _purge_step(sql, _PURGE_LABELS, {"cutoff": cutoff})
+    total = 0
+    while deleted := _purge_step(sql, _PURGE_BATCH, (cutoff, batch)):
+        total += deleted
+    return total
+
+
 async def _purge_on_server(sql: Backend, cutoff: str, max_batch: int) -> int:
     """PostgreSQL's purge: the same statements and batches, on the store's connection (one
     connection is one session: a worker thread would interleave with the loop's statements),
