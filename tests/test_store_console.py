@@ -274,3 +274,34 @@ def test_comment_hours_equal_a_full_read_after_every_kind_of_change(store: Store
     left = store.console.probability_sums()  # c5 alone, scored 0.5, 0.05, 0.4
     assert left.n == 1 and left.positive == pytest.approx(0.5)
     assert left.negative == pytest.approx(0.4)
+
+
+def test_comment_hours_are_backfilled_from_the_comments_already_stored_on_postgresql(
+    postgres_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at p001 (before comment_hours) with comments: p002 sums them."""
+    from monitor.store import postgres
+
+    name = postgres_cluster.database()  # empty: migrated here
+    try:
+        url = postgres_cluster.url(name)
+        with monkeypatch.context() as patch:
+            patch.setattr(postgres, "MIGRATIONS", postgres.MIGRATIONS[:1])
+            with Store.open_postgres(url) as older:
+                older.content.save_comments(
+                    [comment(f"c{n}", created_at=NOW - timedelta(minutes=25 * n)) for n in range(9)]
+                )
+                older.content.set_comment_scores(
+                    [
+                        ("weibo", "c1", 0.7, "positive", "m", 0.2, 0.1),
+                        ("weibo", "c2", 0.4, "negative", "m"),  # two-class
+                    ]
+                )
+        with Store.open_postgres(url) as store:
+            _assert_hours_exact(store)
+            assert store.console.export_counts()["comments"] == 9
+            sums = store.console.probability_sums()
+            assert (sums.n, sums.positive, sums.neutral) == (2, pytest.approx(1.1), 0.2)
+            assert sums.negative == pytest.approx(0.7)
+    finally:
+        postgres_cluster.drop(name)
