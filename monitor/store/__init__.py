@@ -79,6 +79,8 @@ POSTGRES_READY = (
     "watch",
     "reports",
     "outbox",
+    "signals",
+    "team",
     "weekly",
     "console",
     "housekeeping",  # retention in batches; checkpoints, vacuum and optimize are SQLite's

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.connection import Queries
@@ -238,7 +238,7 @@ class WeeklyQueries(Queries):
         """The newest reading per (platform, topic) taken before `moment` (of two at one
         moment, the later row): one index probe per series, not a year of readings."""
         found = []
-        for platform, topic in self._topic_series():
+        for platform, topic in topic_series_keys(self.sql):
             row = self.sql.execute(
                 "SELECT observed_at, views, discussions FROM topic_metrics WHERE platform = ?"
                 " AND topic = ? AND observed_at < ? ORDER BY observed_at DESC, pk DESC LIMIT 1",
@@ -449,7 +449,7 @@ class WeeklyQueries(Queries):
                 " AND observed_at < ?",
                 (platform, topic, at),
             )
-            for series_platform, topic in self._topic_series()
+            for series_platform, topic in topic_series_keys(self.sql)
             if series_platform == platform
         ]
         found = [row[0] for cursor in times if (row := cursor.fetchone()) and row[0]]
@@ -477,10 +477,6 @@ class WeeklyQueries(Queries):
             "SELECT id, state FROM alerts WHERE dedupe_key = ?", (dedupe_key,)
         ).fetchone()
         return (int(row["id"]), str(row["state"])) if row else None
-
-    def _topic_series(self) -> list[tuple[str, str]]:
-        # signals.py's walk reads with `execute(sql, params).fetchone()`, which the seam has
-        return topic_series_keys(cast(Any, self.sql))
 
 
 def _post_totals(platform: str | None, row: Mapping[str, Any]) -> PostTotals:
