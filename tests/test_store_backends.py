@@ -189,7 +189,7 @@ def test_reopening_applies_no_migration_twice(postgres_cluster: Cluster) -> None
         postgres_cluster.drop(name)
 
 
-def test_a_group_not_ported_says_so(postgres_store: Store) -> None:
+def test_the_sqlite_only_door_says_so_on_postgresql(postgres_store: Store) -> None:
     assert "console" in POSTGRES_READY
     with pytest.raises(QueryFailed, match="SQLite only for now"):
         postgres_store.db  # what a group still on `self.db` reaches  # noqa: B018
