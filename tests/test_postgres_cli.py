@@ -28,7 +28,7 @@ from monitor.errors import ConfigError
 from monitor.runlock import AlreadyRunning, run_lock
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.daemon import Daemon, DaemonOptions
-from monitor.store import Store
+from monitor.store import POSTGRES_READY, Store
 from monitor.store.errors import DatabaseUnavailable
 from monitor.store.postgres import connect
 from monitor.store.postgres_schema import MIGRATIONS
@@ -529,3 +529,10 @@ def test_digest_send_on_postgresql_queues_for_the_workers(
         (row,) = store.query("SELECT kind FROM alerts WHERE id = ?", [alert_id])
         assert row["kind"] == "digest"
         assert "sent" not in store.outbox.delivery_states(alert_id).values()
+
+
+def test_every_query_group_runs_on_postgresql(store: Store) -> None:
+    """`[storage] url` is accepted because no group of the store is SQLite-only any more."""
+    groups = {name for name, value in vars(store).items() if hasattr(value, "sql")}
+    assert {"content", "signals", "team", "weekly", "console"} <= groups
+    assert groups <= set(POSTGRES_READY)

@@ -10,8 +10,8 @@ the scorer and the collectors), `runtime` (circuits, sources), `team` (the chat 
 (the digest), `watch` (posts watched by link). It imports nothing from nlp/: the jieba index's
 tokenizer is handed in (`search_tokens`).
 
-PostgreSQL is being built as a second back-end (`Store.open_postgres`; backend.py, dialect.py,
-postgres.py): the groups in `POSTGRES_READY` run on it, the others still need SQLite.
+PostgreSQL is the second back-end (`Store.open_postgres`, or `[storage] url` through
+`for_config`; backend.py, dialect.py, postgres.py): every group runs on both (`POSTGRES_READY`).
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The query groups that run on PostgreSQL (their tests run on both back-ends); `[storage] url`
-# stays refused until every group of `Store` is here.
+# The query groups that run on PostgreSQL (their tests run on both back-ends): every group of
+# `Store` (tests/test_postgres_cli.py checks it), so `[storage] url` is accepted.
 POSTGRES_READY = (
     "content",
     "metrics",
@@ -124,9 +124,8 @@ class Store(StoreBase):
 
     @classmethod
     def open_postgres(cls, url: str, *, password_env: str | None = None) -> Store:
-        """Connect to the PostgreSQL database at `url` and migrate it (postgres.py). Only the
-        groups in `POSTGRES_READY` run there yet; the others refuse with a clear error, which
-        is why `[storage] url` is still refused in the config."""
+        """Connect to the PostgreSQL database at `url` and migrate it (postgres.py); the
+        password from the variable `password_env` names, else libpq's own."""
         from monitor.store.postgres import connect  # psycopg loads only for PostgreSQL
 
         store = cls(connect(url, password_env))
