@@ -29,15 +29,22 @@ CHUNK = 1 << 16  # characters decoded from the gzip stream at a time
 _SPACE_CHARS = "[ \t\n\r]*"  # JSON's whitespace, not \s (which takes U+3000 and more)
 _SPACE = re.compile(_SPACE_CHARS)
 _NUMBER = r"(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|NaN|-?Infinity)"
+_VALUES = "".join(_SPACE_CHARS + _NUMBER + _SPACE_CHARS + sep for sep in (",", ",", r"\]"))
+_NAME = r'"([^"\\\x00-\x1f]*)"'  # no escape, no control character: read as it stands
 _ENTRY = re.compile(
-    "".join(
-        (_SPACE_CHARS, r'"([^"\\\x00-\x1f]*)"', _SPACE_CHARS, ":", _SPACE_CHARS, r"\[")
-        + tuple(_SPACE_CHARS + _NUMBER + _SPACE_CHARS + sep for sep in (",", ",", r"\]"))
-        + (_SPACE_CHARS, "([,}])")
-    )
+    _SPACE_CHARS
+    + _NAME
+    + _SPACE_CHARS
+    + ":"
+    + _SPACE_CHARS
+    + r"\["
+    + _VALUES
+    + _SPACE_CHARS
+    + "([,}])"
 )
 _ENTRY_MAX = 4096  # characters: a buffer with less than this left may hold a cut entry
 _DECODE = json.JSONDecoder().raw_decode
+_VALUE_TAIL = 64  # characters: more than the rest of any number cut by a chunk's end
 
 
 class NameColumn(Sequence[str]):
@@ -86,7 +93,7 @@ class NameColumn(Sequence[str]):
         if isinstance(other, NameColumn):
             return self._data == other._data and self._ends == other._ends
         if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -166,11 +173,8 @@ def _keys(cursor: _Cursor) -> Iterator[str]:
             raise ValueError(f"a field name must be a string (character {at})")
         cursor.expect(":")
         yield key
-        if cursor.peek() == ",":
-            cursor.expect(",")
-            continue
-        cursor.expect("}")
-        return
+        if cursor.expect(",}") == "}":
+            return
 
 
 def _read_weights(cursor: _Cursor, names: NameColumn, weights: array[float]) -> None:
@@ -198,6 +202,7 @@ def _read_entry(cursor: _Cursor, names: NameColumn, weights: array[float]) -> st
     character after it: ',' or '}'."""
     name = cursor.decode()
     cursor.expect(":")
+    cursor.peek()
     at = cursor.position
     values = cursor.decode()
     if (
@@ -209,9 +214,7 @@ def _read_entry(cursor: _Cursor, names: NameColumn, weights: array[float]) -> st
         raise ValueError(f"weights: {name!r} must map to three numbers (character {at})")
     names.append(name)
     weights.extend(values)
-    after = cursor.peek()
-    cursor.expect("}" if after == "}" else ",")
-    return after
+    return cursor.expect(",}")
 
 
 class _Cursor:
@@ -248,16 +251,20 @@ class _Cursor:
             if self.at < len(self.text) or not self.more():
                 return self.text[self.at : self.at + 1]
 
-    def expect(self, char: str) -> None:
+    def expect(self, chars: str) -> str:
+        """Consume the next character that is not whitespace, one of `chars`; return it."""
         found = self.peek()
-        if found != char:
+        if not found or found not in chars:
+            wanted = " or ".join(map(repr, chars))
             said = repr(found) if found else "the end of the file"
-            raise ValueError(f"expected {char!r} at character {self.position}, found {said}")
+            raise ValueError(f"expected {wanted} at character {self.position}, found {said}")
         self.at += 1
+        return found
 
     def decode(self) -> Any:
-        """The next JSON value. It must not touch the end of the text before the file's end:
-        a number cut there would read as a shorter one."""
+        """The next JSON value. It must end well before the end of the text, or at the file's
+        end: a number cut there ('0.12' of '0.125', '1.5' of '1.5e-3') would read as a
+        shorter one."""
         self.peek()
         while True:
             try:
@@ -265,10 +272,12 @@ class _Cursor:
             except ValueError as err:
                 if self._grow():
                     continue
-                position = self._dropped + getattr(err, "pos", self.at)
+                at = getattr(err, "pos", self.at)
                 reason = getattr(err, "msg", str(err))
-                raise ValueError(f"{reason} at character {position}") from None
-            if end == len(self.text) and self.more():
+                if at >= len(self.text):
+                    reason = "the file ends inside a value"
+                raise ValueError(f"{reason} at character {self._dropped + at}") from None
+            if len(self.text) - end < _VALUE_TAIL and self.more():
                 continue
             self.at = end
             return value
