@@ -293,7 +293,7 @@ def _shares_line(
     """Shares with a 90% interval beside the truth: mean probability (uncalibrated,
     calibrated), adjusted to the items' class mix with the LCCC calibration alone, and as the
     digest, /status and the demo show them (`comment_shares`: through the model's
-    campaign-domain calibration, then adjusted), with the largest gap in points."""
+    campaign-domain calibration, then half adjusted), with the largest gap in points."""
     truth = Counter(e.label for e in examples)
     texts = [e.text for e in examples]
     probs = ours.predict(texts)
@@ -301,7 +301,7 @@ def _shares_line(
     if raw is not None:
         ways.insert(0, ("mean, uncalibrated", estimate_shares(raw.predict(texts))))
     ways.append(("adjusted, LCCC only", estimate_shares(probs, prior=model_prior(ours.metrics))))
-    ways.append(("shown (domain, EM)", comment_shares(probs, ours.metrics)))
+    ways.append(("shown (domain, ½ EM)", comment_shares(probs, ours.metrics)))
     print(
         f"{title} vs the labels ({', '.join(f'{k} {truth[k] / len(texts):.1%}' for k in LABELS)}):"
     )
