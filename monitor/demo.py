@@ -47,7 +47,7 @@ from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import keywords
-from nlp.sentiment import Label, LinearModel, load_model
+from nlp.sentiment import Label, model_summary
 from nlp.shares import Shares, comment_shares, format_share
 from nlp.ugc import select_ugc
 
@@ -399,8 +399,8 @@ _NAMES: dict[Label, str] = {"positive": "正面", "neutral": "中性", "negative
 
 
 def _model_metrics(config: Config) -> dict[str, float]:
-    model = load_model(config.nlp.model)
-    return model.metrics if isinstance(model, LinearModel) else {}
+    # the header's metrics: the demo's own process holds no model (its worker scores)
+    return model_summary(config.nlp.model).metrics
 
 
 def _split_text(snapshot: Snapshot) -> str:
