@@ -463,7 +463,7 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     shares = comment_shares(store.reports.comment_probabilities(), _model_metrics(config))
     gaps = [abs(s.estimate - truth.get(s.label, 0.0)) for s in shares] if shares else [0.0]
     lines.append(
-        "- 评论情绪（校准概率的均值与按评论构成调整的估计各取一半，90% 区间；剧本为真值）：" + "，".join(
+        "- 评论情绪（校准概率的均值与按评论构成的调整各半，90% 区间；剧本为真值）：" + "，".join(
             f"{format_share(_NAMES[s.label], s)}[剧本 {truth.get(s.label, 0.0):.0%}]"
             for s in shares
         ) + f"；与剧本最多相差 {max(gaps) * 100:.1f} 个百分点" if shares else "- 评论情绪：—"
