@@ -570,26 +570,17 @@ def train_rows(
     l2: float = 1e-6,
     learning_rate: float = 0.07,
     seed: int = 13,
-    start: LinearModel | None = None,
-    start_square: float = 1.0,
 ) -> LinearModel:
-    """`train` on rows made by `featurize`. With `start`, training continues from that
-    model's weights (fine-tuning): their AdaGrad sums begin at `start_square` instead of ~0,
-    so the first steps nudge what the start model learned rather than overwrite it."""
+    """`train` on rows made by `featurize`."""
     if not rows:
         raise ValueError("no training examples with text")
     present = {target for _, target, _ in rows}
-    if start is None and not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
+    if not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
         raise ValueError("training needs both positive and negative examples")
     weights: dict[str, list[float]] = {}
     squares: dict[str, list[float]] = {}
     bias = [0.0, 0.0, 0.0]
     bias_square = [1e-8, 1e-8, 1e-8]
-    if start is not None:
-        weights = {name: list(w) for name, w in start.weights.items()}
-        squares = {name: [start_square] * 3 for name in weights}
-        bias = list(start.bias)
-        bias_square = [start_square] * 3
     rng = random.Random(seed)
     order = list(range(len(rows)))
     for _ in range(epochs):
