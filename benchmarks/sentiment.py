@@ -41,7 +41,6 @@ from nlp.sentiment import (
     default_model,
     featurize,
     train,
-    train_rows,
 )
 from nlp.shares import comment_shares, estimate_shares, model_prior
 from nlp.training import (
@@ -52,6 +51,7 @@ from nlp.training import (
     calibrate,
     evaluate,
     evaluate_binary,
+    fit,
     read_examples,
     three_way_metrics,
     train_with_read_labels,
@@ -328,7 +328,7 @@ def learning_curve_section(ours: LinearModel) -> None:
     gold = [e.label for e in test]
     started = time.perf_counter()
     base_rows = featurize(base_examples(hand_labelled=False))
-    general = train_rows(base_rows, version="base-without-read-labels")
+    general = fit(base_rows, version="base-without-read-labels")
     trained_in = time.perf_counter() - started
 
     def measured(model: LinearModel) -> Metrics:

@@ -25,7 +25,14 @@ from nlp.sentiment import (
     score,
     train_rows,
 )
-from nlp.training import calibrate, three_way_metrics, train_model, train_with_read_labels
+from nlp.training import (
+    HUMAN_WEIGHT,
+    calibrate,
+    fit,
+    three_way_metrics,
+    train_model,
+    train_with_read_labels,
+)
 
 FAMILIES: dict[str, tuple[str, list[str]]] = {
     "moved to tears": (
@@ -215,6 +222,21 @@ def test_retraining_with_read_labels_learns_them_and_keeps_the_base_data() -> No
     assert [p.label for p in labelled.predict(["这是哪里的", "几点更新"])] == ["neutral"] * 2
     assert labelled.predict(["太好了"])[0].label == "positive"
     assert labelled.predict(["垃圾差评"])[0].label == "negative"
+
+
+def test_fit_leaves_out_rare_features_unless_a_read_label_has_them() -> None:
+    rows = featurize(
+        [
+            *tiny_polar_corpus(),
+            Example("稀罕", "positive"),  # one text of weight 1: left out
+            Example("拉胯", "negative", HUMAN_WEIGHT),  # one read label: kept
+        ]
+    )
+    model = fit(rows, version="pruned")
+    assert model.weights.get("稀罕") is None and model.weights.get("稀") is None
+    assert model.weights.get("拉胯") is not None
+    assert model.weights.get("太好") is not None  # in five texts
+    assert train_rows(rows, version="all").weights.get("稀罕") is not None
 
 
 def _ambiguous_model() -> LinearModel:
