@@ -278,4 +278,11 @@ CREATE TABLE ugc_marks (
 );
 """,
     ),
+    (
+        "p005_delivery_claims",
+        """
+ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT COLLATE "C";
+ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT COLLATE "C";
+""",
+    ),
 )
