@@ -9,16 +9,21 @@ import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from alerts.engine import evaluate
+from monitor.config import Config, config_from_dict
+from monitor.models import AlertRecord
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.leadership import Leadership
 from monitor.store import Store
 from monitor.store.leadership import LeaderLock, leader_lock
 from tests.conftest import PG_TEMPLATE
 from tests.support.alerts import AT
+from tests.support.factories import comment, post
 from tests.support.postgres import Cluster
 
 HANG_GUARD = 60.0  # real seconds: a broken hand-over fails instead of hanging
@@ -138,3 +143,58 @@ async def test_a_sqlite_process_always_leads_and_watches_nothing(tmp_path: Path)
         assert leadership.leading is True
         await asyncio.wait_for(leadership.watch(asyncio.Event()), HANG_GUARD)  # returns at once
         assert await leadership.check() is True
+
+
+# --- a new leader's rules go on from the stored rule state --------------------------------
+
+ANGRY = ["散场的时候一个疏导的都没有", "活动组织得太差了", "为什么不提前发交通管制通知"]
+
+
+def rules_config(tmp_path: Path) -> Config:
+    raw = {
+        "topics": [{"name": "平凡大连人"}],
+        "douyin": {"enabled": False},
+        "alerts": {"health": {"enabled": False}},
+    }
+    return config_from_dict(raw, tmp_path / "config.toml")
+
+
+def angry_wave(store: Store, hour: int, count: int) -> None:
+    """`count` negative comments (already scored) on thread T1 in the hour before `hour`."""
+    start = AT + timedelta(hours=hour, minutes=-50)
+    ids = [f"C{hour:02d}{index:03d}" for index in range(count)]
+    store.content.save_comments(
+        [
+            comment(
+                cid,
+                post_id="T1",
+                author_id=f"30000{index:05d}",
+                text=ANGRY[index % len(ANGRY)] + "！" * (index // len(ANGRY)),
+                created_at=start + timedelta(seconds=40 * index),
+                observed_at=start + timedelta(seconds=40 * index + 5),
+            )
+            for index, cid in enumerate(ids)
+        ]
+    )
+    store.content.set_comment_scores([("weibo", cid, 0.1, "negative", "test") for cid in ids])
+
+
+def test_a_new_leader_does_not_raise_again_what_the_old_one_raised(
+    shared_url: str, tmp_path: Path
+) -> None:
+    """A negative storm: the first leader raises it, then goes; the second, on a connection
+    of its own, sees the storm go on and raises only the escalation, as one leader would."""
+    config = rules_config(tmp_path)
+    waves = [20, 5, 30, 10]  # breaks, holds, doubles (an escalation), goes on
+    raised: dict[str, list[AlertRecord]] = {"old": [], "new": []}
+    with Store.open_postgres(shared_url) as old, Store.open_postgres(shared_url) as new:
+        old.content.save_posts([post("T1", created_at=AT, observed_at=AT)])
+        for hour, wave in enumerate(waves, start=1):
+            leader = "old" if hour <= 2 else "new"
+            store = old if leader == "old" else new
+            angry_wave(store, hour, wave)
+            found = evaluate(store, config, AT + timedelta(hours=hour))
+            raised[leader] += [a for a in found if a.kind == "negative_thread"]
+    (first,) = raised["old"]
+    (escalation,) = raised["new"]  # not the storm itself again
+    assert escalation.dedupe_key == first.dedupe_key + ":esc1"
