@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -165,3 +166,35 @@ def test_sqlite_claims_nothing(tmp_path: Path) -> None:
         assert [(d.alert.id, d.possible_duplicate) for d in after] == [(1, True), (2, False)]
         holders = store.query("SELECT claimed_by FROM alert_deliveries")
         assert [row["claimed_by"] for row in holders] == [None, None]
+
+
+def test_an_alert_finished_by_two_workers_at_once_is_sent(shared_url: str) -> None:
+    """Two workers record an alert's last two sinks at the same moment: the alert is `sent`
+    (each, alone, would still see the other's delivery unsent)."""
+    with Store.open_postgres(shared_url) as first, Store.open_postgres(shared_url) as second:
+        enqueue(first, 1)
+        for sink in ("a", "b"):
+            first.outbox.register_sink(sink, "webhook", "f", AT)
+            first.outbox.open_deliveries(sink, AT)
+        with first.sql.atomic():
+            first.outbox.mark_delivered("a", [1], "sent", AT)  # not committed yet
+            other = threading.Thread(
+                target=second.outbox.mark_delivered, args=("b", [1], "sent", AT)
+            )
+            other.start()
+            waits_for_the_first(first, other)
+        other.join(timeout=60)
+        assert not other.is_alive()
+        assert first.reports.alert_states() == {"sent": 1}
+
+
+def waits_for_the_first(store: Store, other: threading.Thread) -> None:
+    """Until the other worker's statement waits on a lock (or has finished without)."""
+    for _ in range(600):
+        waiting = store.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()"
+        )
+        if next(waiting)["n"] or not other.is_alive():
+            return
+        time.sleep(0.05)

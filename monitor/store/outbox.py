@@ -660,6 +660,14 @@ class OutboxQueries(Queries):
         return outbox_alert_of(row) if row else None
 
     def _finish_alerts(self, alert_ids: Sequence[int], at: datetime) -> None:
+        if self.shared and alert_ids:
+            # Two workers finishing an alert's last two sinks at once would each still see the
+            # other's delivery unsent: the alert's row, locked, makes the second look again.
+            marks = ", ".join("?" * len(alert_ids))
+            self.sql.execute(
+                f"SELECT id FROM alerts WHERE id IN ({marks}) ORDER BY id FOR UPDATE",
+                tuple(alert_ids),
+            ).fetchall()
         self.sql.executemany(
             "UPDATE alerts SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'pending'"
             " AND NOT EXISTS (SELECT 1 FROM alert_deliveries WHERE alert_id = alerts.id"
