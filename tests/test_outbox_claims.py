@@ -198,3 +198,24 @@ def waits_for_the_first(store: Store, other: threading.Thread) -> None:
         if next(waiting)["n"] or not other.is_alive():
             return
         time.sleep(0.05)
+
+
+def test_an_alert_committed_late_still_reaches_every_sink(shared_url: str) -> None:
+    """Two workers enqueue at once, the first to take an id commits last: a sink that opened
+    its deliveries in between still gets both (ids are handed out in commit order)."""
+    with ExitStack() as stack:
+        slow, quick, dispatcher = (
+            stack.enter_context(Store.open_postgres(shared_url)) for _ in range(3)
+        )
+        dispatcher.outbox.register_sink(WEBHOOK, "webhook", "f", AT)
+        with slow.sql.atomic():
+            slow.outbox.enqueue_alert(alert(1))  # not committed yet
+            other = threading.Thread(target=quick.outbox.enqueue_alert, args=(alert(2),))
+            other.start()
+            waits_for_the_first(slow, other)
+            dispatcher.outbox.open_deliveries(WEBHOOK, AT)  # meanwhile, a round begins
+        other.join(timeout=60)
+        assert not other.is_alive()
+        dispatcher.outbox.open_deliveries(WEBHOOK, AT)
+        due = dispatcher.outbox.due_deliveries(WEBHOOK, AT)
+        assert sorted(d.alert.dedupe_key for d in due) == [alert(1).dedupe_key, alert(2).dedupe_key]
