@@ -21,7 +21,6 @@ from monitor.runtime.clock import VirtualClock
 from monitor.runtime.leadership import Leadership
 from monitor.store import Store
 from monitor.store.leadership import LeaderLock, leader_lock
-from tests.conftest import PG_TEMPLATE
 from tests.support.alerts import AT
 from tests.support.factories import comment, post
 from tests.support.postgres import Cluster
@@ -51,7 +50,7 @@ def end_sessions_holding_the_lock(cluster: Cluster, url: str) -> None:
 
 @pytest.fixture
 def shared_url(postgres_cluster: Cluster) -> Iterator[str]:
-    name = postgres_cluster.database(template=PG_TEMPLATE)
+    name = postgres_cluster.database()  # migrated by the first store that opens it
     try:
         yield postgres_cluster.url(name)
     finally:

@@ -18,7 +18,6 @@ from alerts.dispatch import Dispatcher
 from monitor.config import Config, config_from_dict
 from monitor.store import Store
 from monitor.store.outbox import Claim
-from tests.conftest import PG_TEMPLATE
 from tests.support.alerts import AT, Clock, alert, sink_entries
 from tests.support.fake_services import FakeServices
 from tests.support.postgres import Cluster
@@ -30,7 +29,7 @@ ALERTS = 40
 @pytest.fixture
 def shared_url(postgres_cluster: Cluster) -> Iterator[str]:
     """A new database that several stores (workers) open."""
-    name = postgres_cluster.database(template=PG_TEMPLATE)
+    name = postgres_cluster.database()  # migrated by the first store that opens it
     try:
         yield postgres_cluster.url(name)
     finally:
