@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,9 @@ from alerts.engine import evaluate
 from monitor.config import Config, config_from_dict
 from monitor.models import AlertRecord
 from monitor.runtime.clock import VirtualClock
+from monitor.runtime.daemon import Daemon, DaemonOptions
 from monitor.runtime.leadership import Leadership
+from monitor.runtime.scorer import Scorer
 from monitor.store import Store
 from monitor.store.leadership import LeaderLock, leader_lock
 from tests.support.alerts import AT
@@ -197,3 +199,49 @@ def test_a_new_leader_does_not_raise_again_what_the_old_one_raised(
     (first,) = raised["old"]
     (escalation,) = raised["new"]  # not the storm itself again
     assert escalation.dedupe_key == first.dedupe_key + ":esc1"
+
+
+# --- the daemon's stages run on the leader only -------------------------------------------
+
+
+async def test_a_follower_scores_but_runs_no_stage_until_it_leads(
+    shared_url: str, tmp_path: Path
+) -> None:
+    """Two workers: the follower's scoring rounds go on, its stages (the alert rules) wait;
+    when the leader's connection closes, the follower's next rounds run them."""
+    config = rules_config(tmp_path)
+    clock = VirtualClock(AT)
+    daemon = Daemon(config, clock=clock, options=DaemonOptions(idle_round=60))
+    rounds: list[datetime] = []
+
+    async def stage(now: datetime) -> None:
+        rounds.append(now)
+
+    daemon.add_stage("alert rules", stage)
+    with ExitStack() as stack:
+        leader_store = stack.enter_context(Store.open_postgres(shared_url))
+        follower_store = stack.enter_context(Store.open_postgres(shared_url))
+        leader = leader_lock(leader_store.sql)
+        stack.callback(leader.close)
+        assert leader.hold()
+        daemon.leadership = Leadership(leader_lock(follower_store.sql), clock, every=60)
+        stack.callback(daemon.leadership.close)
+        assert await daemon.leadership.check() is False
+        scorer = Scorer(config.nlp.model)
+        loop = asyncio.create_task(daemon._scorer_loop(follower_store, scorer))
+        try:
+            for _ in range(20):  # twenty idle rounds as a follower
+                await clock.sleep(0)
+            assert rounds == [] and clock.now() > AT
+            leader.close()
+            while not await daemon.leadership.check():
+                await asyncio.sleep(0.05)
+            await asyncio.wait_for(until(lambda: len(rounds) >= 2), HANG_GUARD)
+        finally:
+            daemon.request_stop()
+            await asyncio.wait_for(loop, HANG_GUARD)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0)
