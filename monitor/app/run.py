@@ -49,7 +49,8 @@ async def open_alerts(daemon: Daemon, store: Store, stack: AsyncExitStack) -> No
     config, clock = daemon.config, daemon.clock
     leadership = Leadership(leader_lock(store.sql), clock)
     stack.callback(leadership.close)
-    await leadership.check()  # a lone worker leads from its first round
+    if not await leadership.check():  # a lone worker leads from its first round
+        log.info("another worker leads: this one collects, scores and dispatches")
     daemon.leadership = leadership
     daemon.add_task("leadership", lambda running: leadership.watch(running.stop_event))
     dispatcher = await stack.enter_async_context(
