@@ -71,7 +71,17 @@ log = logging.getLogger(__name__)
 
 # The query groups that run on PostgreSQL (their tests run on both back-ends); `[storage] url`
 # stays refused until every group of `Store` is here.
-POSTGRES_READY = ("content", "metrics", "labels", "runtime", "watch", "reports", "outbox")
+POSTGRES_READY = (
+    "content",
+    "metrics",
+    "labels",
+    "runtime",
+    "watch",
+    "reports",
+    "outbox",
+    "signals",
+    "team",
+)
 
 __all__ = [
     "DEFAULT_FTS_TOKENIZER",

@@ -9,7 +9,8 @@ Most of the store's SQL is the same on both: `INSERT … ON CONFLICT … DO UPDA
   connection rewrites them to psycopg's (`%s`, `%(name)s`) once per statement (`pyformat`);
 - two-argument `max`/`min` (SQLite's scalar forms) are `greatest`/`least` on PostgreSQL;
 - a NULL-safe equality: SQLite's `a IS b`, PostgreSQL's `a IS NOT DISTINCT FROM b`;
-- the time now as the store writes times (ISO 8601 in UTC, text).
+- the time now as the store writes times (ISO 8601 in UTC, text);
+- SQLite's `+column` (keeps a term off an index), and `instr` (PostgreSQL's `strpos`).
 
 Times are stored as text on both (ISO 8601 in UTC, compared as strings), so no query converts.
 """
@@ -44,6 +45,15 @@ class Dialect:
         """A parameter whose type PostgreSQL cannot infer (a NULL in a SELECT list that feeds
         an INSERT): cast there, as it is on SQLite."""
         return placeholder if self.name == "sqlite" else f"CAST({placeholder} AS {sql_type})"
+
+    def unindexed(self, column: str) -> str:
+        """`column` in a WHERE term SQLite must not answer from an index on it (`+column`:
+        the tuned plans of issue 23); PostgreSQL's planner needs no such hint."""
+        return f"+{column}" if self.name == "sqlite" else column
+
+    def contains(self, text: str, needle: str) -> str:
+        """`needle` occurs in `text`, case and all (no LIKE patterns, no escaping)."""
+        return f"{'instr' if self.name == 'sqlite' else 'strpos'}({text}, {needle}) > 0"
 
     @property
     def now_iso(self) -> str:
