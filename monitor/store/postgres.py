@@ -1,8 +1,8 @@
 """PostgreSQL under the store's seam (backend.py): a psycopg 3 connection that runs the query
 groups' SQL (SQLite placeholders rewritten once per statement), and the schema's migrations.
 
-Only monitor/store imports psycopg, and only this module, errors.py and leadership.py (the
-leader's lock, on a connection of its own) name it; a SQLite store never loads it. The password never comes from the config file: from the environment variable
+Only monitor/store imports psycopg (this module, errors.py, leadership.py); a SQLite store
+never loads it. The password never comes from the config file: from the environment variable
 `[storage] password_env` names, or libpq's own (PGPASSWORD, ~/.pgpass). It is never logged:
 the address the store reports (`where`) has no password in it.
 """
