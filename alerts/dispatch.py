@@ -185,6 +185,10 @@ class Dispatcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        try:
+            self.store.outbox.release_all_claims(self.claim.worker)
+        except StoreError as err:  # they expire on their own; the real outcome comes first
+            log.warning("could not give back this worker's alert claims: %s", err)
         for sink in self.sinks:
             if sink.label in self._opened:
                 try:

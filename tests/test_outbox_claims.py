@@ -218,3 +218,26 @@ def test_an_alert_committed_late_still_reaches_every_sink(shared_url: str) -> No
         dispatcher.outbox.open_deliveries(WEBHOOK, AT)
         due = dispatcher.outbox.due_deliveries(WEBHOOK, AT)
         assert sorted(d.alert.dedupe_key for d in due) == [alert(1).dedupe_key, alert(2).dedupe_key]
+
+
+async def test_a_worker_that_stops_gives_its_claims_back(shared_url: str, tmp_path: Path) -> None:
+    """Stopped mid-send (cancelled while the service had the message): the next worker sends
+    that alert at once, as a possible duplicate, without waiting for the claim to expire."""
+    async with FakeServices() as fake:
+        config = make_config(fake, tmp_path)
+        with Store.open_postgres(shared_url) as first, Store.open_postgres(shared_url) as second:
+            enqueue(first, 1)
+            clock = Clock()
+            async with Dispatcher(
+                config, first, clock=clock, sleep=clock.sleep, env=fake.env(), worker="first"
+            ) as stopping:
+                first.outbox.open_deliveries(WEBHOOK, AT)
+                claim = stopping.claim
+                assert first.outbox.claim_due(WEBHOOK, AT, claim)
+                assert first.outbox.mark_sending(WEBHOOK, [1], claim)  # then it is stopped
+            async with Dispatcher(
+                config, second, clock=clock, sleep=clock.sleep, env=fake.env(), worker="second"
+            ) as dispatcher:
+                await dispatcher.dispatch_pending()
+        (hook,) = fake.received["webhook"]
+        assert hook["possible_duplicate"] is True

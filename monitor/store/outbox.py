@@ -464,6 +464,18 @@ class OutboxQueries(Queries):
                 (sink, worker),
             )
 
+    def release_all_claims(self, worker: str) -> int:
+        """`worker` stops: every claim it holds goes back, a `sending` one too (the next
+        worker sends it as a possible duplicate at once, not after the claim's expiry)."""
+        if not self.shared:
+            return 0
+        with self.sql.atomic():
+            return self.sql.execute(
+                "UPDATE alert_deliveries SET claimed_by = NULL, claimed_until = NULL"
+                " WHERE claimed_by = ? AND state IN ('pending', 'sending')",
+                (worker,),
+            ).rowcount
+
     def _due(self, sink: str, at: datetime, limit: int) -> list[tuple[Delivery, Mapping[str, Any]]]:
         rows = self._named(
             f"SELECT {ALERT_COLUMNS}, d.state AS delivery_state, d.attempts, d.parts_sent,"
