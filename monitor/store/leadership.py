@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LEADER_KEY = 7_204_519_337  # the advisory lock's key (the migration lock's neighbour)
+LEADER_KEY = 7_204_519_337  # the advisory lock's key (per database: deployments apart)
 _CONNECT_TIMEOUT_S = 10
 # The server drops a silent leader's session after about idle + interval × count seconds.
 _KEEPALIVE_IDLE_S, _KEEPALIVE_INTERVAL_S, _KEEPALIVE_COUNT = 15, 5, 3
