@@ -81,6 +81,9 @@ POSTGRES_READY = (
     "outbox",
     "signals",
     "team",
+    "weekly",
+    "console",
+    "housekeeping",  # retention in batches; checkpoints, vacuum and optimize are SQLite's
 )
 
 __all__ = [
