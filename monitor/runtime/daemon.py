@@ -4,7 +4,8 @@
   restart resumes the schedule instead of starting over), all sources of a platform sharing
   its pacer, session and circuit;
 - the scorer: the model in a worker process, fed in batches when new rows arrive;
-- stages that run after scoring, long-lived tasks, and openers run once the store is open:
+- stages that run after scoring (only on the leader of several workers), long-lived tasks,
+  and openers run once the store is open:
   seams through which the composition root (monitor/app) plugs in the alert rules, the
   dispatcher, the chat bot and the digest; this module knows none of them;
 - housekeeping by the real clock, off the event loop: comment text past
@@ -38,6 +39,7 @@ from monitor.errors import PingfanError, StoreError
 from monitor.runlock import run_lock
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
+from monitor.runtime.leadership import Leadership
 from monitor.runtime.memory import return_freed_memory
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
@@ -98,6 +100,9 @@ class Daemon:
         self.stages: list[tuple[str, Stage]] = []
         self.extra_tasks: list[tuple[str, Task]] = []
         self.openers: list[Opener] = []
+        # Stages run only while this worker leads (always, on SQLite); an opener may hand in
+        # the shared database's leadership (monitor/runtime/leadership.py).
+        self.leadership = Leadership()
         self.outage_listeners: list[OutageReport] = []
         self.stop_event = asyncio.Event()
         self.ready = asyncio.Event()
@@ -264,7 +269,7 @@ class Daemon:
             if report.comments or report.posts:
                 log.info("scored %d comments, %d posts", report.comments, report.posts)
             now = self.clock.now()
-            for name, stage in self.stages:
+            for name, stage in self.stages if self.leadership.leading else ():
                 started = time.perf_counter()
                 try:
                     await stage(now)

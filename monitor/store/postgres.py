@@ -1,7 +1,7 @@
 """PostgreSQL under the store's seam (backend.py): a psycopg 3 connection that runs the query
 groups' SQL (SQLite placeholders rewritten once per statement), and the schema's migrations.
 
-Only monitor/store imports psycopg, and only this module and errors.py name it; a SQLite store
+Only monitor/store imports psycopg (this module, errors.py, leadership.py); a SQLite store
 never loads it. The password never comes from the config file: from the environment variable
 `[storage] password_env` names, or libpq's own (PGPASSWORD, ~/.pgpass). It is never logged:
 the address the store reports (`where`) has no password in it.

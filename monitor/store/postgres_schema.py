@@ -369,4 +369,13 @@ CREATE TRIGGER comment_hours_update AFTER UPDATE OF created_at, sentiment, p_neu
         "p003_post_metrics_by_time",
         "CREATE INDEX post_metrics_by_time ON post_metrics (platform, observed_at);",
     ),
+    (
+        # SQLite's m103: who claimed a delivery and until when, by this server's clock
+        # (several workers dispatching one outbox, outbox.py).
+        "p005_delivery_claims",
+        """
+ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT COLLATE "C";
+ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT COLLATE "C";
+""",
+    ),
 )
