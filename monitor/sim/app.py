@@ -24,6 +24,7 @@ from aiohttp import web
 from monitor.sim import douyin, gateway, open_oauth, pages, weibo
 from monitor.sim.clock import Clock
 from monitor.sim.faults import Fault, FaultBook
+from monitor.sim.requests import SeenRequest
 from monitor.sim.short_links import add_short_link_routes
 from monitor.sim.world import World
 
@@ -88,6 +89,8 @@ class Simulator:
         # Open Platform access tokens whose app quota is used up (error 28003017).
         self.quota_used_open_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
+        # Per request: the identity it came with and when (politeness per identity).
+        self.seen: list[SeenRequest] = []
         self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._open_grants: dict[str, str] | None = None
@@ -153,6 +156,11 @@ async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if request.path.startswith("/__sim"):
         return await handler(request)
     sim.request_log.append((platform, request.path_qs))
+    sim.seen.append(
+        SeenRequest(
+            platform, request.headers.get("Cookie", ""), request.path, sim.clock.now(), time.time()
+        )
+    )
     sim.cookies_seen[platform].update(request.cookies)
     now = sim.clock.now()
     # m.s.weibo.com shares Weibo's faults, open.douyin.com Douyin's.

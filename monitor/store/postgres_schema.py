@@ -278,4 +278,24 @@ CREATE TABLE ugc_marks (
 );
 """,
     ),
+    (
+        "p004_leases_and_request_budgets",
+        # Several workers on one database (monitor/store/leases.py): a lease per source and
+        # per platform identity, timed by this server's clock; one request budget (GCRA's
+        # theoretical arrival time, in seconds) per identity.
+        """
+CREATE TABLE leases (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    owner TEXT COLLATE "C",
+    expires_at TIMESTAMPTZ,
+    fence BIGINT NOT NULL DEFAULT 0,
+    taken_at TIMESTAMPTZ
+);
+CREATE INDEX leases_by_owner ON leases (owner);
+CREATE TABLE request_budgets (
+    identity TEXT COLLATE "C" PRIMARY KEY,
+    next_at DOUBLE PRECISION NOT NULL
+);
+""",
+    ),
 )
