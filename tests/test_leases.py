@@ -26,7 +26,6 @@ from monitor.runtime.pacing import Pacer
 from monitor.sim.requests import most_in_any_minute
 from monitor.store import Store
 from monitor.store.leases import LeaseLost
-from tests.conftest import PG_TEMPLATE
 from tests.support.factories import comment
 from tests.support.postgres import Cluster
 
@@ -36,7 +35,7 @@ START = datetime(2019, 7, 1, tzinfo=UTC)
 
 @pytest.fixture
 def two_stores(postgres_cluster: Cluster) -> Iterator[tuple[Store, Store]]:
-    name = postgres_cluster.database(template=PG_TEMPLATE)
+    name = postgres_cluster.database()  # migrated by the first store
     url = postgres_cluster.url(name)
     try:
         with Store.open_postgres(url) as first, Store.open_postgres(url) as second:
