@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from monitor.config import config_from_dict
 from monitor.models import Cursor
-from monitor.runtime.clock import VirtualClock
+from monitor.runtime.clock import VirtualClock, WallClock
 from monitor.runtime.leases import (
     Identity,
     IdentityLost,
@@ -23,11 +25,14 @@ from monitor.runtime.leases import (
     worker_for,
 )
 from monitor.runtime.pacing import Pacer
+from monitor.runtime.platforms import open_weibo
 from monitor.sim.requests import most_in_any_minute
 from monitor.store import Store
 from monitor.store.leases import LeaseLost
+from tests.support.daemon import daemon_config_dict
 from tests.support.factories import comment
 from tests.support.postgres import Cluster
+from tests.support.sim import running_sim
 
 SOURCE = "weibo:comments"
 START = datetime(2019, 7, 1, tzinfo=UTC)
@@ -213,3 +218,23 @@ def test_sqlite_has_one_worker_and_no_lease_queries() -> None:
         # No leases table on SQLite at all: nothing above asked for one.
         tables = {row["name"] for row in store.query("SELECT name FROM sqlite_master")}
         assert "leases" not in tables
+
+
+async def test_a_worker_whose_first_identity_is_taken_sends_with_the_next(
+    two_stores: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PINGFAN_TEST_FIRST_COOKIE", "SUB=first")
+    monkeypatch.setenv("PINGFAN_TEST_SECOND_COOKIE", "SUB=second")
+    async with running_sim(weibo_cookies=("first", "second")) as (server, _):
+        raw = daemon_config_dict(
+            server, cookie_env="PINGFAN_TEST_FIRST_COOKIE",
+            cookie_envs=["PINGFAN_TEST_SECOND_COOKIE"],
+        )  # fmt: skip
+        config = config_from_dict(raw, tmp_path / "config.toml")
+        clock = WallClock()
+        a, b = (PostgresWorker(store, clock, lease_seconds=5.0) for store in two_stores)
+        await a.identity([Identity.of("weibo", "SUB=first")], asyncio.Event())
+        async with open_weibo(config, two_stores[1], clock, None, worker=b) as runtime:
+            login = next(s for s in runtime.sources if s.name == "weibo:login")
+            await login.run()
+    assert {seen.identity for seen in server.sim.seen} == {"SUB=second"}

@@ -67,6 +67,7 @@ class Simulator:
         *,
         requests_per_minute: int = 600,
         weibo_cookie: str | None = None,
+        weibo_cookies: tuple[str, ...] = (),
         douyin_wall: str | None = None,
         douyin_test_signer: bool = True,
     ) -> None:
@@ -76,6 +77,8 @@ class Simulator:
         self.requests_per_minute = requests_per_minute
         # When set, search and comments need this SUB cookie (else 432 / login: false).
         self.weibo_cookie = weibo_cookie
+        # More SUB cookies that log in (several workers, one identity each).
+        self.weibo_logins = {weibo_cookie, *weibo_cookies} - {None}
         # "captcha" or "login": Douyin's pages show that wall and its API answers empty.
         # "captcha_overlay": the pages load, but the API holds every request open and has the
         # page's SDK lay the slider over the page, until the wall is lifted.
@@ -133,7 +136,7 @@ class Simulator:
         return len(window) > self.requests_per_minute
 
     def has_weibo_login(self, request: web.Request) -> bool:
-        return self.weibo_cookie is None or request.cookies.get("SUB") == self.weibo_cookie
+        return not self.weibo_logins or request.cookies.get("SUB") in self.weibo_logins
 
     def requests_to(self, platform: str) -> int:
         return sum(1 for p, _ in self.request_log if p == platform)
@@ -293,7 +296,7 @@ async def weibo_detail_page(request: web.Request) -> web.Response:
 
 async def weibo_config(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    login = sim.weibo_cookie is not None and sim.has_weibo_login(request)
+    login = bool(sim.weibo_logins) and sim.has_weibo_login(request)
     return _json({"ok": 1, "data": {"login": login, "st": "sim", "uid": "" if not login else "1"}})
 
 

@@ -58,6 +58,7 @@ def workers_config(
             **(schedule or {}),
         },
         "health": {"port": 0},
+        "digest": {"enabled": False},  # collection is what is measured here
     }
 
 
@@ -77,7 +78,12 @@ def write_toml(path: Path, raw: dict[str, Any]) -> Path:
 
 def cookie(n: int) -> str:
     """Worker identity `n`'s cookie, as the simulator receives it."""
-    return f"SUB=worker-{n}"
+    return f"SUB={login(n)}"
+
+
+def login(n: int) -> str:
+    """Worker identity `n`'s SUB value: `Simulator(weibo_cookies=...)` accepts it."""
+    return f"worker-{n}"
 
 
 def worker_env(identities: int) -> dict[str, str]:
