@@ -15,6 +15,7 @@ from benchmarks import (
     sentiment,
     store_writes,
     web_console,
+    workers,
 )
 
 if __name__ == "__main__":
@@ -33,3 +34,5 @@ if __name__ == "__main__":
     demo.main(["--runs", "2", "--hogs", "2"])
     print()
     growth.main(["--comments", "100000", "--quiet"])
+    print()
+    workers.main([])
