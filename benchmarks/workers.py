@@ -89,6 +89,7 @@ async def measure(cluster: Cluster, workers: int, rpm: int, workdir: Path) -> Me
                         break
                     await asyncio.sleep(0.2)
             done = time.time()
+            await _stop(processes)  # while the simulator still answers
             first = min(seen.real for seen in server.sim.seen)
             seen = by_identity(server.sim.seen)
             return Measured(
@@ -99,16 +100,20 @@ async def measure(cluster: Cluster, workers: int, rpm: int, workdir: Path) -> Me
                 max(most_in_any_minute(moments) for moments in seen.values()),
             )
     finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await _stop(processes)
         cluster.drop(name)
+
+
+async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 async def run(rpm: int) -> list[Measured]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.collectors.due import visit_due_threads
 from monitor.config import config_from_dict
 from monitor.models import Cursor
 from monitor.runtime.clock import VirtualClock, WallClock
@@ -22,6 +23,7 @@ from monitor.runtime.leases import (
     NoIdentity,
     PostgresWorker,
     identities,
+    work_for,
     worker_for,
 )
 from monitor.runtime.pacing import Pacer
@@ -238,3 +240,46 @@ async def test_a_worker_whose_first_identity_is_taken_sends_with_the_next(
             login = next(s for s in runtime.sources if s.name == "weibo:login")
             await login.run()
     assert {seen.identity for seen in server.sim.seen} == {"SUB=second"}
+
+
+async def test_two_workers_walk_the_comment_threads_together_each_thread_once(
+    two_stores: tuple[Store, Store],
+) -> None:
+    threads = [(f"p{n}", 10) for n in range(12)]
+    visited: list[tuple[str, str]] = []  # (worker, thread)
+    clock = VirtualClock(START)
+    pair = workers(two_stores, clock)
+
+    async def walk(worker: PostgresWorker, store: Store) -> int:
+        work_for(worker)  # this task's worker (a daemon sets it once)
+
+        async def visit(post_id: str, listed: int) -> tuple[int, bool]:
+            visited.append((worker.owner, post_id))
+            store.content.save_comments([], cursor=Cursor("weibo:comments", post_id, "{}"))
+            await asyncio.sleep(0)  # the other worker gets its turn meanwhile
+            return 1, False
+
+        return await visit_due_threads(
+            lambda: threads, visit, clock, store, source="weibo:comments"
+        )
+
+    counts = await asyncio.gather(*(walk(w, s) for w, s in zip(pair, two_stores, strict=True)))
+    assert sorted(post_id for _, post_id in visited) == sorted(p for p, _ in threads)
+    assert all(count > 0 for count in counts)  # both did some of the work
+    assert sum(counts) == len(threads)
+    assert pair[0].held() == pair[1].held() == []  # each thread's lease given back
+
+
+async def test_without_workers_a_walk_leases_nothing(tmp_path: Path) -> None:
+    visited: list[str] = []
+
+    async def visit(post_id: str, listed: int) -> tuple[int, bool]:
+        visited.append(post_id)
+        return 0, False
+
+    with Store.open(tmp_path / "pingfan.db") as store:
+        await visit_due_threads(
+            lambda: [("p1", 1), ("p2", 1)], visit, VirtualClock(START), store,
+            source="weibo:comments",
+        )  # fmt: skip
+    assert visited == ["p1", "p2"]

@@ -38,7 +38,15 @@ from monitor.errors import PingfanError, StoreError
 from monitor.runlock import RunLock
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
-from monitor.runtime.leases import LeaseLost, LocalWorker, PostgresWorker, Worker, worker_for
+from monitor.runtime.leases import (
+    LeaseLost,
+    LocalWorker,
+    PostgresWorker,
+    SourceLease,
+    Worker,
+    work_for,
+    worker_for,
+)
 from monitor.runtime.memory import return_freed_memory
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
@@ -180,6 +188,7 @@ class Daemon:
         """This process's share of the sources: all of them on SQLite; on PostgreSQL, leased
         among the workers on the database (monitor/runtime/leases.py)."""
         worker = worker_for(store, self.clock, lease_seconds=self.config.schedule.lease)
+        work_for(worker)  # the tasks started from here on lease through it
         if isinstance(worker, PostgresWorker):
             worker.start()
             log.info("worker %s: sources and identities leased for %.0f s", worker.owner,
@@ -235,14 +244,15 @@ class Daemon:
                 await wait_any(self.clock, min(wait, worker.poll), self.stop_event, woken)
                 woken.clear()
                 continue  # the due time may have moved (a circuit opened, another woke us)
-            lease = worker.claim_source(source.name)
+            # A shared source (the comment walk) leases its threads itself, as it goes.
+            lease = SourceLease(None) if source.shared else worker.claim_source(source.name)
             if lease is None:  # another worker runs it now
                 await wait_any(self.clock, worker.poll, self.stop_event, woken)
                 woken.clear()
                 continue
             try:
                 # Claimed: another worker may have run it just before; due still?
-                if worker.shared and self._until_due(store, source) > 0:
+                if worker.shared and not source.shared and self._until_due(store, source) > 0:
                     continue
                 with lease:
                     await self._run_source(runtime, source, woken)

@@ -114,6 +114,29 @@ class SourceLease:
 
 # The lease of the source whose run is writing, per asyncio task (None: not a source's write).
 _running: contextvars.ContextVar[Held | None] = contextvars.ContextVar("source_lease", default=None)
+# The daemon's worker, for sources that lease their own parts (set once by the daemon).
+_worker: contextvars.ContextVar[Worker | None] = contextvars.ContextVar("worker", default=None)
+
+
+def work_for(worker: Worker) -> None:
+    """Make `worker` the one `claim_part` asks, in this task and those it starts."""
+    _worker.set(worker)
+
+
+def claim_part(name: str) -> SourceLease | None:
+    """The lease of one part of a shared source's work (a comment thread), or None while
+    another worker does it. Without workers to share with (SQLite, `collect --once`): always
+    granted, at no cost."""
+    worker = _worker.get()
+    if worker is None or not worker.shared:
+        return SourceLease(None)
+    return worker.claim_source(name)
+
+
+def release_part(lease: SourceLease) -> None:
+    worker = _worker.get()
+    if worker is not None:
+        worker.release_source(lease)
 
 
 class Worker(Protocol):
@@ -195,6 +218,7 @@ class PostgresWorker:
     # --- sources ------------------------------------------------------------------------
 
     def claim_source(self, name: str) -> SourceLease | None:
+        """`name`: a source's (`weibo:comments`), or a part's (`weibo:comments:<post id>`)."""
         held = self.leases.claim(f"source:{name}", self.owner, self.lease_seconds)
         if held is None:
             return None
