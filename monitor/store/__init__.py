@@ -71,7 +71,20 @@ log = logging.getLogger(__name__)
 
 # The query groups that run on PostgreSQL (their tests run on both back-ends); `[storage] url`
 # stays refused until every group of `Store` is here.
-POSTGRES_READY = ("content", "metrics", "labels", "runtime", "watch", "reports", "outbox")
+POSTGRES_READY = (
+    "content",
+    "metrics",
+    "labels",
+    "runtime",
+    "watch",
+    "reports",
+    "outbox",
+    "signals",
+    "team",
+    "weekly",
+    "console",
+    "housekeeping",  # retention in batches; checkpoints, vacuum and optimize are SQLite's
+)
 
 __all__ = [
     "DEFAULT_FTS_TOKENIZER",

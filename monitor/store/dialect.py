@@ -9,7 +9,8 @@ Most of the store's SQL is the same on both: `INSERT … ON CONFLICT … DO UPDA
   connection rewrites them to psycopg's (`%s`, `%(name)s`) once per statement (`pyformat`);
 - two-argument `max`/`min` (SQLite's scalar forms) are `greatest`/`least` on PostgreSQL;
 - a NULL-safe equality: SQLite's `a IS b`, PostgreSQL's `a IS NOT DISTINCT FROM b`;
-- the time now as the store writes times (ISO 8601 in UTC, text).
+- the time now as the store writes times (ISO 8601 in UTC, text);
+- SQLite's `+column` (keeps a term off an index), and `instr` (PostgreSQL's `strpos`).
 
 Times are stored as text on both (ISO 8601 in UTC, compared as strings), so no query converts.
 """
@@ -45,12 +46,45 @@ class Dialect:
         an INSERT): cast there, as it is on SQLite."""
         return placeholder if self.name == "sqlite" else f"CAST({placeholder} AS {sql_type})"
 
+    def unindexed(self, column: str) -> str:
+        """`column` in a WHERE term SQLite must not answer from an index on it (`+column`:
+        the tuned plans of issue 23); PostgreSQL's planner needs no such hint."""
+        return f"+{column}" if self.name == "sqlite" else column
+
+    def contains(self, text: str, needle: str) -> str:
+        """`needle` occurs in `text`, case and all (no LIKE patterns, no escaping)."""
+        return f"{'instr' if self.name == 'sqlite' else 'strpos'}({text}, {needle}) > 0"
+
     @property
     def now_iso(self) -> str:
         """The time now, in the stored shape (`2026-05-01T08:00:00.123456+00:00`)."""
         if self.name == "sqlite":
             return "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now')"
         return "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
+    # --- for weekly.py and console.py (the digest, the console); `unindexed` and
+    # `contains` above serve them too ---------------------------------------------------------
+
+    @property
+    def ordered_join(self) -> str:
+        """A join SQLite must run in the order written (`CROSS JOIN … ON`, its planner hint);
+        PostgreSQL plans the order itself and reads only `JOIN … ON`."""
+        return "CROSS JOIN" if self.name == "sqlite" else "JOIN"
+
+    @property
+    def like_nocase(self) -> str:
+        """LIKE without regard to case, as SQLite's LIKE is (PostgreSQL's is ILIKE)."""
+        return "LIKE" if self.name == "sqlite" else "ILIKE"
+
+    def local_date(self, iso: str, shift: str) -> str:
+        """The date ('YYYY-MM-DD') of the stored UTC time `iso` (ISO text; at least
+        'YYYY-MM-DDTHH:MM:SS') moved by `shift`, a text such as '+8 hours'."""
+        if self.name == "sqlite":
+            return f"date({iso}, {shift})"
+        return (
+            f"to_char(CAST(substr({iso}, 1, 19) AS timestamp) + CAST({shift} AS interval),"
+            " 'YYYY-MM-DD')"
+        )
 
 
 SQLITE = Dialect("sqlite")

@@ -3,6 +3,7 @@
 Every query is scoped to a recent window on an indexed column (posts.created_at,
 comments.created_at, post_metrics by post, posts by author), so running the rules after every
 poll stays cheap however long the campaign has run. Times in and out are aware datetimes.
+The same SQL runs on SQLite and PostgreSQL (backend.py); what differs is the dialect's.
 """
 
 from __future__ import annotations
@@ -123,7 +124,12 @@ def comment_facts(row: Mapping[str, Any]) -> CommentFacts:
     )
 
 
-def topic_series_keys(db: Database) -> list[tuple[str, str]]:
+# What the module-level reads run on: a query group's seam, or (weekly.py, not ported yet)
+# sqlite-utils' Database; both answer `execute(sql, params).fetchone()` alike.
+Runner = Database | Backend
+
+
+def topic_series_keys(db: Runner) -> list[tuple[str, str]]:
     """Every (platform, topic) with readings, in order, one index probe each: a year of
     15-minute readings is 35,000 rows a topic, and DISTINCT or GROUP BY would read them all
     (or not, depending on whether `PRAGMA optimize` has gathered statistics yet)."""
@@ -145,8 +151,12 @@ def topic_series_keys(db: Database) -> list[tuple[str, str]]:
     return keys
 
 
-# The columns `thread_counts` reads, over a thread's comments.
-_THREAD_COUNTS = "count(label) AS scored, sum(label = 'negative') AS negative, count(*) AS total"
+# The columns `thread_counts` reads, over a thread's comments (a CASE, not SQLite's sum of a
+# comparison: PostgreSQL has no sum of booleans).
+_THREAD_COUNTS = (
+    "count(label) AS scored, count(CASE WHEN label = 'negative' THEN 1 END) AS negative,"
+    " count(*) AS total"
+)
 
 
 def thread_counts(platform: str, post_id: str, row: Mapping[str, Any]) -> ThreadCounts:
@@ -158,7 +168,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _MAX_IN]
 
 
-def _latest_reading(db: Database, platform: str) -> datetime | None:
+def _latest_reading(db: Runner, platform: str) -> datetime | None:
     """The newest reading of `platform`: posts by (platform, observed_at), topics a probe of
     each series."""
     times = [db.execute("SELECT max(observed_at) FROM posts WHERE platform = ?", (platform,))]
@@ -174,14 +184,14 @@ def _latest_reading(db: Database, platform: str) -> datetime | None:
     return from_iso(max(found)) if found else None
 
 
-def latest_reading_iso(db: Database, platform: str) -> str | None:
+def latest_reading_iso(db: Runner, platform: str) -> str | None:
     """`_latest_reading` as stored text (team.py's /status)."""
     at = _latest_reading(db, platform)
     return to_utc_iso(at) if at else None
 
 
 class SignalsQueries(Queries):
-    def __init__(self, db: Database | Backend, path: str) -> None:
+    def __init__(self, db: Runner, path: str) -> None:
         super().__init__(db, path)
         self._topic_windows = TopicWindows(topic_series_keys)
 
@@ -222,7 +232,7 @@ class SignalsQueries(Queries):
         """Each post's count readings up to `until`, oldest first."""
         series: dict[str, list[MetricPoint]] = {pid: [] for pid in post_ids}
         for chunk in _chunks(list(dict.fromkeys(post_ids))):
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 "SELECT post_id, observed_at, plays, likes, comments, shares, reposts"
                 " FROM post_metrics WHERE platform = ?"
                 f" AND post_id IN ({','.join('?' * len(chunk))})"
@@ -261,7 +271,7 @@ class SignalsQueries(Queries):
         """Newest post time per author (authors without posts are left out)."""
         found: dict[str, datetime] = {}
         for chunk in _chunks(list(author_ids)):
-            rows = self.db.execute(
+            rows = self.sql.execute(
                 "SELECT author_id, max(created_at) FROM posts WHERE platform = ?"
                 f" AND author_id IN ({','.join('?' * len(chunk))}) GROUP BY author_id",
                 (platform, *chunk),
@@ -286,7 +296,7 @@ class SignalsQueries(Queries):
 
     def first_seen(self, platform: str) -> datetime | None:
         """When the store first saw any post of `platform` (how long it has been watching)."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT min(first_seen) FROM posts WHERE platform = ?", (platform,)
         ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
@@ -303,7 +313,7 @@ class SignalsQueries(Queries):
         return [post_facts(row) for row in rows]
 
     def last_scored_post_pk(self) -> int:
-        row = self.db.execute("SELECT max(pk) FROM posts WHERE ugc_score IS NOT NULL").fetchone()
+        row = self.sql.execute("SELECT max(pk) FROM posts WHERE ugc_score IS NOT NULL").fetchone()
         return int(row[0] or 0)
 
     # --- comments ---------------------------------------------------------------------
@@ -314,12 +324,14 @@ class SignalsQueries(Queries):
         # Two ranges of the time indexes, then the rows by rowid: written as `a OR b`, the
         # planner may walk every comment by (platform, post_id) instead, to skip the GROUP
         # BY's sort, as statistics gathered after a large delete led it to (0.4 s at 250,000).
+        # The ORDER BY is the GROUP BY's own sort on SQLite (the same plan); PostgreSQL may
+        # group by hashing, in no order.
         rows = self._named(
             f"SELECT platform, post_id, {_THREAD_COUNTS} FROM comments WHERE pk IN ("
             " SELECT pk FROM comments WHERE created_at >= :since AND created_at <= :until"
             " UNION ALL"
             " SELECT pk FROM comments WHERE first_seen >= :since AND first_seen <= :until)"
-            " GROUP BY platform, post_id",
+            " GROUP BY platform, post_id ORDER BY platform, post_id",
             {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
         return [thread_counts(row["platform"], row["post_id"], row) for row in rows]
@@ -360,7 +372,7 @@ class SignalsQueries(Queries):
             " FROM comments WHERE platform = :platform AND post_id = :post"
             " AND ((created_at >= :since AND created_at <= :until)"
             " OR (first_seen >= :since AND first_seen <= :until))"
-            " AND (:label IS NULL OR label = :label)"
+            f" AND ({self.sql.dialect.typed(':label', 'TEXT')} IS NULL OR label = :label)"
             " ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
             {
                 "platform": platform,
@@ -380,7 +392,7 @@ class SignalsQueries(Queries):
         any of `words` (the caller checks exclusions)."""
         if not words:
             return []
-        match = " OR ".join("instr(text, ?) > 0" for _ in words)
+        match = " OR ".join(self.sql.dialect.contains("text", "?") for _ in words)
         rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
@@ -396,11 +408,12 @@ class SignalsQueries(Queries):
         appears with its own id as post_id (near-duplicate search over both)."""
         # `+platform`: the window is small, a platform is half of everything; without it
         # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
+        platform_term = f"{self.sql.dialect.unindexed('platform')} = ?"
         rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
-            " FROM comments WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
+            f" FROM comments WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            " FROM posts WHERE +platform = ? AND created_at >= ? AND created_at <= ?"
+            f" FROM posts WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
             " ORDER BY created_at LIMIT ?",
             (
                 platform,
@@ -420,13 +433,13 @@ class SignalsQueries(Queries):
         """Each topic series' readings (views, discussions) in [since, until], oldest first;
         the same object for a series whose window did not change since the last call (a
         round reads only the readings stored since the last one: monitor/store/windows.py)."""
-        return self._topic_windows.read(self.db, since, until)
+        return self._topic_windows.read(self.sql, since, until)
 
     def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) up to `until`."""
         points = []
-        for platform, topic in topic_series_keys(self.db):
-            row = self.db.execute(
+        for platform, topic in topic_series_keys(self.sql):
+            row = self.sql.execute(
                 "SELECT observed_at, views, discussions FROM topic_metrics"
                 " WHERE platform = ? AND topic = ? AND observed_at <= ?"
                 " ORDER BY observed_at DESC, pk DESC LIMIT 1",
@@ -438,7 +451,7 @@ class SignalsQueries(Queries):
 
     def latest_reading_at(self, platform: str) -> datetime | None:
         """The newest time anything of `platform` was read (posts, topic readings)."""
-        return _latest_reading(self.db, platform)
+        return _latest_reading(self.sql, platform)
 
     def source_runs(self) -> list[SourceFacts]:
         """Each collector source's last outcome, as the runtime records them."""

@@ -187,28 +187,26 @@ class TeamQueries(Queries):
         self, platforms: Sequence[str], *, day_start: datetime, now: datetime
     ) -> list[PlatformStatus]:
         found = []
+        today = (
+            f"WHERE {self.sql.dialect.unindexed('platform')} = ? AND created_at >= ?"
+            " AND created_at <= ?"
+        )
         for platform in platforms:
-            success = self.db.execute(
+            success = self.sql.execute(
                 "SELECT max(last_success_at) FROM sources WHERE platform = ?", (platform,)
             ).fetchone()[0]
             if success is None:  # no runtime record (collect --once): the newest reading
-                success = latest_reading_iso(self.db, platform)
+                success = latest_reading_iso(self.sql, platform)
             circuit = self._named(
                 "SELECT state, reason, open_until FROM circuits WHERE platform = ?", (platform,)
             ).fetchone()
             span = (platform, to_utc_iso(day_start), to_utc_iso(now))
             # `+platform`: today's rows by created_at; by the platform's key SQLite counted
             # through every comment the platform ever had (60 ms at 1M comments)
-            posts = self.db.execute(
-                "SELECT count(*) FROM posts WHERE +platform = ? AND created_at >= ?"
-                " AND created_at <= ?",
-                span,
-            ).fetchone()[0]
-            comments = self.db.execute(
-                "SELECT count(*) FROM comments WHERE +platform = ? AND created_at >= ?"
-                " AND created_at <= ?",
-                span,
-            ).fetchone()[0]
+            posts = self.sql.execute(f"SELECT count(*) FROM posts {today}", span).fetchone()[0]
+            comments = self.sql.execute(f"SELECT count(*) FROM comments {today}", span).fetchone()[
+                0
+            ]
             found.append(
                 PlatformStatus(
                     platform=platform,
@@ -225,7 +223,7 @@ class TeamQueries(Queries):
     def topic_growth(self, *, since: datetime, now: datetime) -> list[TopicGrowth]:
         """Per (platform, topic): the newest reading up to `now`, and the growth of its views
         since `since` (from the last reading at or before `since`, else the first after it)."""
-        pairs = topic_series_keys(self.db)
+        pairs = topic_series_keys(self.sql)
         found = []
         for platform, topic in pairs:
             latest = self._named(
@@ -378,23 +376,23 @@ class TeamQueries(Queries):
 
     def skip_label(self, platform: str, comment_id: str, *, by: str, at: datetime) -> None:
         """Nobody is asked about this comment again."""
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO label_skips (platform, comment_id, skipped_by, skipped_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (platform, comment_id) DO NOTHING",
                 (platform, comment_id, by, to_utc_iso(at)),
             )
 
     def team_label_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM labels").fetchone()[0])
+        return int(self.sql.execute("SELECT count(*) FROM labels").fetchone()[0])
 
     # --- acknowledgements and mutes ----------------------------------------------------
 
     def ack_alert(self, alert_id: int, *, by: str, by_id: str | None, at: datetime) -> Ack | None:
         """Record who acknowledged alert `alert_id`; the first acknowledgement stays. Returns
         the acknowledgement on record, or None when there is no such alert."""
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "INSERT INTO alert_acks (alert_id, acked_by, acked_by_id, acked_at)"
                 " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?1)"
                 " ON CONFLICT (alert_id) DO NOTHING",
@@ -413,7 +411,7 @@ class TeamQueries(Queries):
 
     def mutes_at(self, now: datetime) -> list[MuteRow]:
         """Mutes still running at `now`, the soonest to end first."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT platform, subject_id, until, muted_by, reason FROM mutes WHERE until > ?"
             " ORDER BY until, platform, subject_id",
             (to_utc_iso(now),),
@@ -424,7 +422,7 @@ class TeamQueries(Queries):
         """The platforms on which `subject_id` names a stored post or account, or a mute."""
         # `platform IN (...)` lets each lookup use its table's (platform, id) key
         known = ", ".join("?" * len(PLATFORMS))
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT platform FROM posts WHERE platform IN ({known}) AND id = ?"
             f" UNION SELECT platform FROM accounts WHERE platform IN ({known}) AND id = ?"
             f" UNION SELECT platform FROM mutes WHERE platform IN ({known}) AND subject_id = ?"

@@ -9,7 +9,8 @@ back (a file restored), or whose readings were deleted (one count of each series
 notices; SQLite gives a new row a rowid above every stored one unless the newest row was
 deleted, which no retention of old readings does) is read again in full. A new process (a
 restart) starts empty and reads its first window in full: the answer is the same readings
-either way (tests/test_rule_windows.py).
+either way (tests/test_rule_windows.py). On PostgreSQL a reading committed late under a pk
+below the cursor (two writers' transactions ending out of order) is caught by the same count.
 
 Comments are not kept this way: their labels, likes and text change after they are stored
 (scoring, the team's labels, a thread read again), and nothing records which changed.
@@ -23,9 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.backend import Backend
 
 
 @dataclass(frozen=True)
@@ -55,20 +55,20 @@ class _Series:
     window: TopicWindow | None = None  # built from `points`; None when they changed
 
 
-def _max_pk(db: Database, table: str) -> int:
+def _max_pk(db: Backend, table: str) -> int:
     return int(db.execute(f"SELECT max(pk) FROM {table}").fetchone()[0] or 0)
 
 
 class TopicWindows:
     """The topic readings observed since `since`, per (platform, topic), kept up to date."""
 
-    def __init__(self, series_keys: Callable[[Database], list[tuple[str, str]]]) -> None:
+    def __init__(self, series_keys: Callable[[Backend], list[tuple[str, str]]]) -> None:
         self._series_keys = series_keys
         self._since: str | None = None
         self._through = 0  # the highest topic_metrics pk read
         self._series: dict[tuple[str, str], _Series] = {}
 
-    def read(self, db: Database, since: datetime, until: datetime) -> list[TopicWindow]:
+    def read(self, db: Backend, since: datetime, until: datetime) -> list[TopicWindow]:
         """Every series with readings in [since, until], in (platform, topic) order."""
         start, end = to_utc_iso(since), to_utc_iso(until)
         top = _max_pk(db, "topic_metrics")
@@ -78,9 +78,10 @@ class TopicWindows:
             self._add(
                 db.execute(
                     "SELECT pk, platform, topic, observed_at, views, discussions"
-                    " FROM topic_metrics WHERE pk > ? AND pk <= ? AND +observed_at >= ?",
+                    " FROM topic_metrics WHERE pk > ? AND pk <= ?"
+                    f" AND {db.dialect.unindexed('observed_at')} >= ?",
                     (self._through, top, start),
-                )
+                ).fetchall()
             )
             self._trim(start)
             if not self._complete(db, start):
@@ -100,16 +101,16 @@ class TopicWindows:
                 windows.append(TopicWindow(key[0], key[1], tuple(series.points[:last])))
         return windows
 
-    def _load(self, db: Database, start: str, top: int) -> None:
+    def _load(self, db: Backend, start: str, top: int) -> None:
         self._series = {}
         for platform, topic in self._series_keys(db):  # a range of each series' index
             self._add(
                 db.execute(
                     "SELECT pk, platform, topic, observed_at, views, discussions"
                     " FROM topic_metrics WHERE platform = ? AND topic = ?"
-                    " AND observed_at >= ? AND +pk <= ?",
+                    f" AND observed_at >= ? AND {db.dialect.unindexed('pk')} <= ?",
                     (platform, topic, start, top),
-                )
+                ).fetchall()
             )
 
     def _trim(self, start: str) -> None:
@@ -121,7 +122,7 @@ class TopicWindows:
             if not series.points:
                 del self._series[key]
 
-    def _complete(self, db: Database, start: str) -> bool:
+    def _complete(self, db: Backend, start: str) -> bool:
         """Does every series still hold, in the table, the readings the window holds? (One
         count of each series' index range: a reading deleted under the window is noticed.)"""
         for platform, topic in {*self._series_keys(db), *self._series}:
