@@ -20,7 +20,15 @@ from tests.support.daemon import eventually
 from tests.support.postgres import Cluster
 from tests.support.sim import MID_CAMPAIGN, running_sim
 from tests.support.weibo import expected_post_ids
-from tests.support.workers import cookie, login, owner_of, start_worker, workers_config, write_toml
+from tests.support.workers import (
+    cookie,
+    login,
+    owner_of,
+    refused_on_postgres,
+    start_worker,
+    workers_config,
+    write_toml,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -66,6 +74,9 @@ def _server_now(store: Store) -> datetime:
 async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path, database: str
 ) -> None:
+    if reason := refused_on_postgres():
+        # Lifts by itself once `[storage] url` is accepted (issue 25, the store's wiring).
+        pytest.skip(f"pingfan run cannot run on PostgreSQL in this build yet: {reason}")
     async with running_sim(
         at=MID_CAMPAIGN - timedelta(days=30),
         requests_per_minute=100_000,

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor.config import config_from_dict
+from monitor.errors import ConfigError
 from monitor.sim.app import SimServer
 from tests.support.sim import TOPIC
 from tests.support.weibo import KOL, OFFICIAL
@@ -60,6 +62,22 @@ def workers_config(
         "health": {"port": 0},
         "digest": {"enabled": False},  # collection is what is measured here
     }
+
+
+def refused_on_postgres() -> str | None:
+    """Why `pingfan run` cannot run on PostgreSQL in this build (the config refuses
+    `[storage] url` until every part of the store runs there), or None when it can."""
+    try:
+        config_from_dict(
+            {
+                "storage": {"url": "postgresql://pingfan@127.0.0.1/pingfan"},
+                "topics": [{"name": TOPIC}],
+            },
+            Path("config.toml"),
+        )
+    except ConfigError as err:
+        return str(err)
+    return None
 
 
 def write_toml(path: Path, raw: dict[str, Any]) -> Path:
