@@ -137,12 +137,12 @@ def test_each_identity_is_held_by_one_worker(two_stores: tuple[Store, Store]) ->
     stop = asyncio.Event()
 
     async def scenario() -> None:
-        assert (await a.identity(choices, stop)).cookie == "SUB=one"
-        assert (await b.identity(choices, stop)).cookie == "SUB=two"
-        third = PostgresWorker(two_stores[1], VirtualClock(START), lease_seconds=5.0)
+        assert (await a.identity(choices)).cookie == "SUB=one"
+        assert (await b.identity(choices)).cookie == "SUB=two"
+        third = PostgresWorker(two_stores[1], VirtualClock(START), lease_seconds=5.0, stop=stop)
         stop.set()  # nothing free: it would wait; stopped, it says why
         with pytest.raises(NoIdentity):
-            await third.identity(choices, stop)
+            await third.identity(choices)
 
     asyncio.run(scenario())
     names = [row.name for row in a.leases.leases("identity:")]
@@ -159,8 +159,7 @@ def test_the_budget_is_shared_by_every_worker_that_holds_the_identity(
     clock = VirtualClock(START)  # the budget counts this clock's seconds (it never moves here)
     a, b = workers(two_stores, clock)
     who = Identity.of("weibo", "SUB=one")
-    stop = asyncio.Event()
-    asyncio.run(a.identity([who], stop))
+    asyncio.run(a.identity([who]))
     pacer = a.pacer(who, 60, burst=2)
     pacer.jitter = 0.0
     delays = [pacer.reserve() for _ in range(5)]
@@ -169,7 +168,7 @@ def test_the_budget_is_shared_by_every_worker_that_holds_the_identity(
         b.pacer(who, 60, burst=2).reserve()
     # a dies; b takes the identity over and goes on from a's budget, not from a full one.
     expire(two_stores[0], f"identity:{who.key}")
-    asyncio.run(b.identity([who], stop))
+    asyncio.run(b.identity([who]))
     successor = b.pacer(who, 60, burst=2)
     successor.jitter = 0.0
     assert successor.reserve() == 4.0
@@ -183,7 +182,7 @@ def test_the_budgets_slots_never_exceed_rate_and_burst_in_any_minute(
     clock = VirtualClock(START)
     a, _ = workers(two_stores, clock)
     who = Identity.of("weibo", None)
-    asyncio.run(a.identity([who], asyncio.Event()))
+    asyncio.run(a.identity([who]))
     pacer = a.pacer(who, 30, burst=3)
     pacer.jitter = 0.0  # jitter only ever delays: without it the bound is met exactly
     sent: list[float] = []
@@ -201,7 +200,7 @@ def test_a_clean_stop_gives_every_lease_back(two_stores: tuple[Store, Store]) ->
 
     async def scenario() -> None:
         a.start()
-        await a.identity([who], asyncio.Event())
+        await a.identity([who])
         assert a.claim_source(SOURCE) is not None
         await a.close()
 
@@ -235,7 +234,7 @@ async def test_a_worker_whose_first_identity_is_taken_sends_with_the_next(
         config = config_from_dict(raw, tmp_path / "config.toml")
         clock = WallClock()
         a, b = (PostgresWorker(store, clock, lease_seconds=5.0) for store in two_stores)
-        await a.identity([Identity.of("weibo", "SUB=first")], asyncio.Event())
+        await a.identity([Identity.of("weibo", "SUB=first")])
         async with open_weibo(config, two_stores[1], clock, None, worker=b) as runtime:
             login = next(s for s in runtime.sources if s.name == "weibo:login")
             await login.run()

@@ -187,7 +187,9 @@ class Daemon:
     async def _open_worker(self, store: Store, stack: AsyncExitStack) -> Worker:
         """This process's share of the sources: all of them on SQLite; on PostgreSQL, leased
         among the workers on the database (monitor/runtime/leases.py)."""
-        worker = worker_for(store, self.clock, lease_seconds=self.config.schedule.lease)
+        worker = worker_for(
+            store, self.clock, lease_seconds=self.config.schedule.lease, stop=self.stop_event
+        )
         work_for(worker)  # the tasks started from here on lease through it
         if isinstance(worker, PostgresWorker):
             worker.start()

@@ -150,7 +150,7 @@ class Worker(Protocol):
 
     def release_source(self, lease: SourceLease) -> None: ...
 
-    async def identity(self, candidates: list[Identity], stop: asyncio.Event) -> Identity:
+    async def identity(self, candidates: list[Identity]) -> Identity:
         """One of `candidates` held for this worker (waiting while all are taken)."""
         ...
 
@@ -174,7 +174,7 @@ class LocalWorker:
     def release_source(self, lease: SourceLease) -> None:
         pass
 
-    async def identity(self, candidates: list[Identity], stop: asyncio.Event) -> Identity:
+    async def identity(self, candidates: list[Identity]) -> Identity:
         return candidates[0]
 
     def pacer(self, identity: Identity, requests_per_minute: float, burst: int) -> Pacer:
@@ -190,14 +190,21 @@ class PostgresWorker:
     shared = True
 
     def __init__(
-        self, store: Store, clock: Clock, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        stop: asyncio.Event | None = None,
     ) -> None:
+        """`stop`: set when the daemon stops (a wait for a free identity ends then)."""
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
         self.store = store
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.poll = lease_seconds / 4
+        self.stop = stop or asyncio.Event()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.leases = LeaseQueries(store.sql, store.path)
         self._held: dict[str, Held] = {}
@@ -234,7 +241,7 @@ class PostgresWorker:
 
     # --- identities and their budgets ------------------------------------------------------
 
-    async def identity(self, candidates: list[Identity], stop: asyncio.Event) -> Identity:
+    async def identity(self, candidates: list[Identity]) -> Identity:
         waiting = False
         while True:
             for candidate in candidates:
@@ -249,12 +256,12 @@ class PostgresWorker:
                     len(candidates),
                 )
                 waiting = True
-            if stop.is_set():
+            if self.stop.is_set():
                 raise NoIdentity(
                     f"{candidates[0].platform}: stopped while every identity was in use by other "
                     "workers; give each worker a cookie of its own (cookie_envs)"
                 )
-            await wait_any(WallClock(), self.poll, stop)
+            await wait_any(WallClock(), self.poll, self.stop)
 
     def _claim_identity(self, identity: Identity) -> Identity | None:
         name = f"identity:{identity.key}"
@@ -347,8 +354,15 @@ class SharedPacer(Pacer):
         return delay
 
 
-def worker_for(store: Store, clock: Clock, *, lease_seconds: float | None = None) -> Worker:
+def worker_for(
+    store: Store,
+    clock: Clock,
+    *,
+    lease_seconds: float | None = None,
+    stop: asyncio.Event | None = None,
+) -> Worker:
     """The worker for this store: shared leases on PostgreSQL, none on SQLite."""
     if store.sql.dialect.name == "postgresql":
-        return PostgresWorker(store, clock, lease_seconds=lease_seconds or DEFAULT_LEASE_SECONDS)
+        seconds = lease_seconds or DEFAULT_LEASE_SECONDS
+        return PostgresWorker(store, clock, lease_seconds=seconds, stop=stop)
     return LocalWorker(clock)

@@ -4,7 +4,6 @@ by all of its sources and kept for as long as the process runs. An explicit regi
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -50,7 +49,7 @@ async def open_weibo(
 ) -> AsyncIterator[PlatformRuntime]:
     settings = config.weibo
     worker = worker or LocalWorker(clock)
-    identity = await worker.identity(identities("weibo", read_cookies(settings, "weibo")), _NEVER)
+    identity = await worker.identity(identities("weibo", read_cookies(settings, "weibo")))
     cookie = identity.cookie
     pacer = worker.pacer(identity, settings.requests_per_minute, settings.burst)
     circuit = Circuit("weibo", store, clock, cooldown=settings.cooldown)
@@ -86,7 +85,7 @@ async def open_douyin(
     worker = worker or LocalWorker(clock)
     # The Open Platform's KOL tokens are not a browser identity: it runs as anonymous.
     cookies = read_cookies(settings, "douyin") if settings.mode != "open_platform" else []
-    identity = await worker.identity(identities("douyin", cookies), _NEVER)
+    identity = await worker.identity(identities("douyin", cookies))
     pacer = worker.pacer(identity, settings.requests_per_minute, settings.burst)
     circuit = Circuit("douyin", store, clock, cooldown=settings.cooldown)
     runner = PlatformRunner("douyin", store, clock, circuit, on_outage=on_outage, metrics=metrics)
@@ -125,8 +124,6 @@ class OpenPlatform(Protocol):
     ) -> AbstractAsyncContextManager[PlatformRuntime]: ...
 
 
-# Stops nothing: a worker waiting for a free identity at start-up waits for one.
-_NEVER = asyncio.Event()
 PLATFORMS: dict[str, OpenPlatform] = {"weibo": open_weibo, "douyin": open_douyin}
 
 
