@@ -182,8 +182,9 @@ def test_reopening_applies_no_migration_twice(postgres_cluster: Cluster) -> None
                 "p001_schema_of_sqlite_m099",
                 "p002_comment_hours",
                 "p003_post_metrics_by_time",
+                "p004_leases_and_request_budgets",
             ]
-            assert schema_version(second.sql) == "p003_post_metrics_by_time"
+            assert schema_version(second.sql) == "p004_leases_and_request_budgets"
             assert second.reports.table_counts()["posts"] == 1
     finally:
         postgres_cluster.drop(name)
