@@ -13,6 +13,7 @@ from benchmarks import (
     growth,
     ingest,
     sentiment,
+    shares,
     store_writes,
     web_console,
     workers,
@@ -20,6 +21,8 @@ from benchmarks import (
 
 if __name__ == "__main__":
     sentiment.main()
+    print()
+    shares.main()
     print()
     store_writes.main()
     print()
