@@ -143,6 +143,9 @@ class WeiboConfig:
     base_url: str = "https://m.weibo.cn"
     topic_base_url: str = "https://m.s.weibo.com"
     cookie_env: str | None = "PINGFAN_WEIBO_COOKIE"
+    # More identities (variable names) for several workers on one PostgreSQL database: each
+    # worker holds one identity at a time, the first free of cookie_env and these.
+    cookie_envs: tuple[str, ...] = ()
     requests_per_minute: int = 20
     # Requests that may go out back to back before even spacing applies (at least 1).
     burst: int = 2
@@ -161,6 +164,7 @@ class DouyinConfig:
     base_url: str = "https://www.douyin.com"
     mode: Literal["browser", "http", "open_platform"] = "browser"
     cookie_env: str | None = "PINGFAN_DOUYIN_COOKIE"
+    cookie_envs: tuple[str, ...] = ()  # more identities, as for Weibo
     requests_per_minute: int = 10
     # Requests that may go out back to back before even spacing applies (at least 1).
     burst: int = 2
@@ -198,6 +202,9 @@ class ScheduleConfig:
     comments_cold: Duration = 7200.0
     # A post stays "hot" (comments polled often) this long after it was posted or last moved.
     hot_window: Duration = 172800.0
+    # Several workers on one PostgreSQL database: how long a worker's hold on a source or an
+    # identity outlasts its last heartbeat (a killed worker's sources move within two).
+    lease: Duration = 30.0
 
 
 @dataclass(frozen=True)
@@ -950,6 +957,14 @@ def _check_platforms(config: Config, source: Path) -> None:
             "cookie_env",
             example=f"PINGFAN_{name.upper()}_COOKIE",
         )
+        for env_name in platform.cookie_envs:
+            _check_env_name(
+                env_name,
+                source,
+                f"'{name}.cookie_envs'",
+                "cookie_env",
+                example=f"PINGFAN_{name.upper()}_COOKIE_2",
+            )
 
 
 def _check_sink_urls_and_envs(config: Config, source: Path) -> None:
@@ -996,6 +1011,14 @@ def _check_env_name(
         f"not the {what} itself; put the {what} in that variable (export {example}=...) "
         f"and write its name here"
     )
+
+
+def read_cookies(settings: WeiboConfig | DouyinConfig, platform: str) -> list[str | None]:
+    """The platform's cookies in order: `cookie_env`'s, then each of `cookie_envs` (None for
+    a variable that is not set)."""
+    cookies = [read_cookie(settings.cookie_env, key=f"{platform}.cookie_env")]
+    cookies += [read_cookie(env, key=f"{platform}.cookie_envs") for env in settings.cookie_envs]
+    return cookies
 
 
 def read_cookie(env_name: str | None, *, key: str) -> str | None:

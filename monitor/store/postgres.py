@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,9 +72,17 @@ class PostgresBackend:
     def __init__(self, conn: psycopg.Connection[Any], where: str) -> None:
         self.conn = conn
         self.where = where
+        # Run first in each outermost transaction: several workers' source leases check
+        # there that a run's writes still come from the lease's holder (runtime/leases.py).
+        self.on_begin: Callable[[], None] | None = None
 
-    def atomic(self) -> AbstractContextManager[Any]:
-        return self.conn.transaction()
+    @contextmanager
+    def atomic(self) -> Iterator[Any]:
+        outermost = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self.conn.transaction() as transaction:
+            if outermost and self.on_begin is not None:
+                self.on_begin()
+            yield transaction
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         statement = to_pyformat(sql)
