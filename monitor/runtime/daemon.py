@@ -43,6 +43,7 @@ from monitor.runtime.leadership import Leadership
 from monitor.runtime.leases import (
     LeaseLost,
     LocalWorker,
+    NoIdentity,
     PostgresWorker,
     SourceLease,
     Worker,
@@ -157,13 +158,18 @@ class Daemon:
             self.store = store
             async with AsyncExitStack() as stack:
                 self.worker = await self._open_worker(store, stack)
-                runtimes: list[PlatformRuntime] = [
-                    await stack.enter_async_context(PLATFORMS[name](config, store, self.clock,
-                                                                    self.metrics,
-                                                                    self._report_outage,
-                                                                    self.worker))
-                    for name in enabled_platforms(config)
-                ]  # fmt: skip
+                try:
+                    runtimes: list[PlatformRuntime] = [
+                        await stack.enter_async_context(PLATFORMS[name](config, store,
+                                                                        self.clock, self.metrics,
+                                                                        self._report_outage,
+                                                                        self.worker))
+                        for name in enabled_platforms(config)
+                    ]  # fmt: skip
+                except NoIdentity as stopped:
+                    # Asked to stop while other workers held every identity: a clean stop.
+                    log.warning("pingfan run: %s", stopped)
+                    return 0
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
                 stack.callback(scorer.close)
                 await scorer.start()
