@@ -27,15 +27,14 @@ from pathlib import Path
 
 from monitor.sim.requests import by_identity, most_in_any_minute
 from monitor.store import Store
+from tests.support.daemon import write_config
 from tests.support.postgres import Cluster, NoServer, start_cluster
 from tests.support.sim import MID_CAMPAIGN, running_sim
 from tests.support.weibo import expected_post_ids
 from tests.support.workers import (
     login,
-    refused_on_postgres,
     start_worker,
     workers_config,
-    write_toml,
 )
 
 WORKERS = (1, 2, 4)
@@ -82,7 +81,7 @@ async def measure(cluster: Cluster, workers: int, rpm: int, workdir: Path) -> Me
                 schedule={"topic_posts": "5s", "kol_posts": "5s", "topic_stats": "60s",
                           "profiles": "60s"},
             )  # fmt: skip
-            config = write_toml(workdir / f"config-{workers}.toml", raw)
+            config = write_config(workdir / f"config-{workers}.toml", raw)
             for n in range(workers):
                 log = workdir / f"worker-{workers}-{n}.log"
                 processes.append(await start_worker(config, workers, log))
@@ -143,9 +142,6 @@ def main(argv: list[str] | None = None) -> None:
         f"workers on one PostgreSQL database: Weibo, one identity each, {args.rpm} requests/min "
         f"+ burst {BURST} per identity"
     )
-    if reason := refused_on_postgres():
-        print(f"  skipped: pingfan run cannot run on PostgreSQL in this build yet: {reason}")
-        return
     try:
         results = asyncio.run(run(args.rpm))
     except NoServer as err:

@@ -16,7 +16,7 @@ import pytest
 
 from monitor.sim.requests import by_identity, most_in_any_minute
 from monitor.store import Store
-from tests.support.daemon import eventually
+from tests.support.daemon import eventually, write_config
 from tests.support.postgres import Cluster
 from tests.support.sim import MID_CAMPAIGN, running_sim
 from tests.support.weibo import expected_post_ids
@@ -24,10 +24,8 @@ from tests.support.workers import (
     cookie,
     login,
     owner_of,
-    refused_on_postgres,
     start_worker,
     workers_config,
-    write_toml,
 )
 
 pytestmark = pytest.mark.timeout(300)
@@ -74,9 +72,6 @@ def _server_now(store: Store) -> datetime:
 async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path, database: str
 ) -> None:
-    if reason := refused_on_postgres():
-        # Lifts by itself once `[storage] url` is accepted (issue 25, the store's wiring).
-        pytest.skip(f"pingfan run cannot run on PostgreSQL in this build yet: {reason}")
     async with running_sim(
         at=MID_CAMPAIGN - timedelta(days=30),
         requests_per_minute=100_000,
@@ -93,7 +88,7 @@ async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
             schedule={"topic_posts": "5s", "kol_posts": "5s", "topic_stats": "60s",
                       "profiles": "60s"},
         )  # fmt: skip
-        config = write_toml(tmp_path / "config.toml", raw)
+        config = write_config(tmp_path / "config.toml", raw)
         world, now = server.sim.world, clock.now()
         want_posts = expected_post_ids(world, now)
         want_comments = {c.id for pid in want_posts for c in world.comments_until(pid, now)}

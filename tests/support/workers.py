@@ -5,18 +5,14 @@ tests/test_workers.py and benchmarks/workers.py."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from monitor.config import config_from_dict
-from monitor.errors import ConfigError
 from monitor.sim.app import SimServer
-from tests.support.sim import TOPIC
-from tests.support.weibo import KOL, OFFICIAL
+from tests.support.daemon import FAST_SCHEDULE, daemon_config_dict
 
 # The variables that name the workers' cookies: worker N is expected to take identity N, but
 # any worker may take any free one.
@@ -33,65 +29,20 @@ def workers_config(
     lease: str,
     schedule: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Weibo only, on the PostgreSQL database at `url`, `identities` cookies to share."""
-    return {
-        "storage": {"url": url, "comment_retention_days": 0},
-        "topics": [{"name": TOPIC}],
-        "kols": [{"platform": "weibo", "id": KOL, "name": "大连身边事"}],
-        "official": {"weibo": [OFFICIAL]},
-        "weibo": {
-            "base_url": server.weibo_url,
-            "topic_base_url": server.weibo_topic_url,
-            "requests_per_minute": requests_per_minute,
-            "burst": burst,
-            "cookie_env": COOKIE_ENVS[0],
-            "cookie_envs": list(COOKIE_ENVS[1:identities]),
-            "timeout": "5s",
-        },
-        "douyin": {"enabled": False},
-        "schedule": {
-            "topic_posts": "1s",
-            "topic_stats": "1s",
-            "kol_posts": "1s",
-            "profiles": "5s",
-            "comments_hot": "1s",
-            "comments_cold": "10s",
-            "lease": lease,
-            **(schedule or {}),
-        },
-        "health": {"port": 0},
-        "digest": {"enabled": False},  # collection is what is measured here
-    }
-
-
-def refused_on_postgres() -> str | None:
-    """Why `pingfan run` cannot run on PostgreSQL in this build (the config refuses
-    `[storage] url` until every part of the store runs there), or None when it can."""
-    try:
-        config_from_dict(
-            {
-                "storage": {"url": "postgresql://pingfan@127.0.0.1/pingfan"},
-                "topics": [{"name": TOPIC}],
-            },
-            Path("config.toml"),
-        )
-    except ConfigError as err:
-        return str(err)
-    return None
-
-
-def write_toml(path: Path, raw: dict[str, Any]) -> Path:
-    lines = []
-    for section, table in raw.items():
-        if isinstance(table, list):
-            for item in table:
-                lines.append(f"[[{section}]]")
-                lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in item.items()]
-        else:
-            lines.append(f"[{section}]")
-            lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in table.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    """The daemon tests' config (Weibo only) on the PostgreSQL database at `url`, with
+    `identities` cookies to share."""
+    raw = daemon_config_dict(
+        server,
+        requests_per_minute=requests_per_minute,
+        burst=burst,
+        cookie_env=COOKIE_ENVS[0],
+        cookie_envs=list(COOKIE_ENVS[1:identities]),
+        timeout="5s",
+    )
+    raw["storage"] = {"url": url, "comment_retention_days": 0}
+    raw["schedule"] = {**FAST_SCHEDULE, "lease": lease, **(schedule or {})}
+    raw["digest"] = {"enabled": False}  # collection is what is measured here
+    return raw
 
 
 def cookie(n: int) -> str:
