@@ -45,6 +45,18 @@ def test_a_rhetorical_question_turns_praise_into_sarcasm() -> None:
     assert plain_question["<lex+>"] > 0 and "<rhet?>" not in plain_question
 
 
+def test_how_a_comment_opens_and_closes_are_features_of_their_own() -> None:
+    ending = features("你去吗")
+    middle = features("吗你去")
+    assert {"吗$", "去吗$", "^你", "^你去"} <= ending.keys()
+    assert "吗$" not in middle and "^吗" in middle
+    # emoticons, @mentions and punctuation are not the text's first or last characters
+    dressed = features("@小王 哈哈，好的！[赞]")
+    assert {"^哈", "^哈哈", "的$", "好的$"} <= dressed.keys()
+    assert not any(name.startswith("^@") or name.endswith("]$") for name in dressed)
+    assert {"^好", "好$"} <= features("好").keys() and "^好好" not in features("好")
+
+
 def test_empty_text_is_neutral() -> None:
     (result,) = score([""])
     assert result.label == "neutral" and result.probs == EMPTY
