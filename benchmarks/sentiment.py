@@ -9,6 +9,8 @@
   labelled comments, tested on comments whose pool lines the training labels never use; and
   without labels on the scenario's comments: emoticon weak labels (`pingfan nlp adapt`) and
   self-training (measured, not kept: it does not help);
+- the learning curve: the shipped recipe retrained with N of the LCCC train split's read
+  labels in place of all of them, measured on the LCCC test split (`learning_curve_section`);
 - `pingfan nlp score` throughput.
 """
 

@@ -3,9 +3,9 @@
 `fit_temperature`: one number T divides the logits before the softmax, chosen to minimise the
 negative log-likelihood of the dev labels; it changes how sure the model is, never which class
 wins. `fit_scaling` adds one offset per class (the first fixed at 0): the training data's class
-mix (shopping reviews, weak labels) is not the mix of real comments, so the model's priors are
-off as well as its confidence. Both are fitted by minimising the dev NLL, which is convex in
-1/T and the offsets.
+mix (seed sentences, weak labels, read labels with negatives boosted) is not the mix of real
+comments, so the model's priors are off as well as its confidence. Both are fitted by
+minimising the dev NLL, which is convex in 1/T and the offsets.
 """
 
 from __future__ import annotations

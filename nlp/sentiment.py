@@ -200,7 +200,7 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
         positive += pos
         negative += neg
     if grams:
-        # Length-normalised, so that long reviews do not outvote the lexicon on short posts.
+        # Length-normalised, so that long texts do not outvote the lexicon on short posts.
         scale = 1.0 / math.sqrt(sum(grams.values()))
         for gram, count in grams.items():
             feats[gram] = count * scale
