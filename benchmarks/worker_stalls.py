@@ -9,9 +9,9 @@ over, while a probe measures the loop's lag every few milliseconds: how long the
 not run anything else (a collector parsing a page, the health endpoint, the heartbeat).
 
 Two ways, in the same run, on the same statements:
-- sync: the coordination's statements on a synchronous connection on the loop, what the
-  worker did before it moved to its own async connection (the store's connection, main
-  before this change);
+- sync: the statements the worker sent before it had an async connection of its own, on the
+  store's synchronous connection, on the loop (two round trips a claim and a request slot,
+  one a release);
 - async: `PostgresWorker` as it is (monitor/runtime/leases.py, psycopg's AsyncConnection).
 
 Printed: coordination operations per second, the loop's longest stall, its 99th percentile,
@@ -33,18 +33,39 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from monitor.runtime.clock import WallClock
 from monitor.runtime.leases import Identity, PostgresWorker
 from monitor.store import Store
-from monitor.store.leases import _CLAIM, _TAKE_REQUEST
 from tests.support.postgres import Cluster, NoServer, free_port, start_cluster
 
 SOURCES = 8  # concurrent source loops
 REQUESTS_PER_RUN = 3  # paced requests per claimed run
 PROBE_S = 0.002  # the lag probe's period
 STALL_S = 0.001  # lag above this counts as a stall
+
+
+# What the worker sent before, on the store's connection (SQLite-style placeholders).
+_SYNC_CLAIM = """
+UPDATE leases SET
+    fence = CASE WHEN owner IS NOT DISTINCT FROM :owner THEN fence ELSE fence + 1 END,
+    taken_at = CASE WHEN owner IS NOT DISTINCT FROM :owner THEN taken_at ELSE now() END,
+    owner = :owner,
+    expires_at = now() + make_interval(secs => :seconds)
+WHERE name = (
+    SELECT name FROM leases
+    WHERE name = :name AND (owner IS NULL OR owner = :owner OR expires_at < now())
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING fence
+"""
+_SYNC_TAKE = """
+UPDATE request_budgets SET next_at = greatest(next_at, t.at) + :interval
+FROM (SELECT extract(epoch FROM clock_timestamp())::double precision AS at) AS t
+WHERE identity = :identity AND EXISTS (
+    SELECT 1 FROM leases WHERE name = :lease AND owner = :owner AND expires_at > now()
+)
+RETURNING greatest(next_at - :burst * :interval - t.at, 0)
+"""
 
 
 # --- the latency proxy ------------------------------------------------------------------
@@ -177,46 +198,47 @@ async def measure_async(store: Store, seconds: float) -> Measured:
         await worker.close()
 
 
-async def measure_sync(url: str, seconds: float) -> Measured:
-    """The statements the worker sent before, on a synchronous connection on the loop."""
-    owner = "bench:sync"
-    with psycopg.connect(url, autocommit=True) as conn:
-        identity = "weibo:bench-sync"
-        conn.execute("INSERT INTO leases (name) VALUES (%s) ON CONFLICT DO NOTHING", ("identity",))
-        conn.execute(_CLAIM, {"name": "identity", "owner": owner, "seconds": 30.0})
-        fences: dict[str, int] = {}
+async def measure_sync(store: Store, seconds: float) -> Measured:
+    """The statements the worker sent before, on the store's connection, on the loop."""
+    owner, identity = "bench:sync", "weibo:bench-sync"
+    fences: dict[str, int] = {}
 
-        async def claim(name: str) -> bool:
-            conn.execute("INSERT INTO leases (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
-            row = conn.execute(_CLAIM, {"name": name, "owner": owner, "seconds": 30.0}).fetchone()
-            if row is not None:
-                fences[name] = int(row[0])
-            return row is not None
+    def claim_now(name: str) -> bool:
+        store.sql.execute("INSERT INTO leases (name) VALUES (?) ON CONFLICT DO NOTHING", (name,))
+        row = store.sql.execute(
+            _SYNC_CLAIM, {"name": name, "owner": owner, "seconds": 30.0}
+        ).fetchone()
+        if row is not None:
+            fences[name] = int(row[0])
+        return row is not None
 
-        async def release(name: str) -> None:
-            conn.execute(
-                "UPDATE leases SET owner = NULL, expires_at = NULL"
-                " WHERE name = %s AND owner = %s AND fence = %s",
-                (name, owner, fences.pop(name)),
-            )
+    async def claim(name: str) -> bool:
+        return claim_now(name)
 
-        async def take() -> float:
-            conn.execute(
-                "INSERT INTO request_budgets (identity, next_at) VALUES (%s, 0)"
-                " ON CONFLICT DO NOTHING",
-                (identity,),
-            )
-            row = conn.execute(
-                _TAKE_REQUEST,
-                {"identity": identity, "lease": "identity", "owner": owner,
-                 "interval": 1e-7, "burst": 10**6, "at": None},
-            ).fetchone()  # fmt: skip
-            assert row is not None, "the identity's lease is held all along"
-            return float(row[0])
+    async def release(name: str) -> None:
+        store.sql.execute(
+            "UPDATE leases SET owner = NULL, expires_at = NULL"
+            " WHERE name = ? AND owner = ? AND fence = ?",
+            (name, owner, fences.pop(name)),
+        )
 
-        started = time.perf_counter()
-        operations, lags = await _drive(claim, release, take, seconds)
-        return Measured("sync", operations, time.perf_counter() - started, lags)
+    async def take() -> float:
+        store.sql.execute(
+            "INSERT INTO request_budgets (identity, next_at) VALUES (?, 0) ON CONFLICT DO NOTHING",
+            (identity,),
+        )
+        row = store.sql.execute(
+            _SYNC_TAKE,
+            {"identity": identity, "lease": "identity:sync", "owner": owner,
+             "interval": 1e-7, "burst": 10**6},
+        ).fetchone()  # fmt: skip
+        assert row is not None, "the identity's lease is held all along"
+        return float(row[0])
+
+    claim_now("identity:sync")
+    started = time.perf_counter()
+    operations, lags = await _drive(claim, release, take, seconds)
+    return Measured("sync", operations, time.perf_counter() - started, lags)
 
 
 async def measure_idle(seconds: float) -> Measured:
@@ -239,7 +261,7 @@ def run(cluster: Cluster, delay_ms: float, seconds: float) -> list[Measured]:
         with Store.open_postgres(url) as store:
             return [
                 asyncio.run(measure_idle(seconds)),
-                asyncio.run(measure_sync(url, seconds)),
+                asyncio.run(measure_sync(store, seconds)),
                 asyncio.run(measure_async(store, seconds)),
             ]
     finally:
