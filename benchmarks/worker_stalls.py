@@ -4,9 +4,10 @@ holds up its event loop, against a database some milliseconds away.
 A latency proxy (a process of its own) sits between the worker and a throwaway cluster
 (tests/support/postgres.py) and delays every packet each way. Several "sources" (tasks) each
 claim their lease, send a few requests through the identity's shared budget (generous: no
-request waits for its slot, so only the round trips count) and give the lease back, over and
-over, while a probe measures the loop's lag every few milliseconds: how long the loop could
-not run anything else (a collector parsing a page, the health endpoint, the heartbeat).
+request waits for its slot, so only the round trips count; each is answered in 5 ms) and
+give the lease back, over and over, while a probe measures the loop's lag every few
+milliseconds: how long the loop could not run anything else (a collector parsing a page, the
+health endpoint, the heartbeat).
 
 Two ways, in the same run, on the same statements:
 - sync: the statements the worker sent before it had an async connection of its own, on the
@@ -40,6 +41,7 @@ from tests.support.postgres import Cluster, NoServer, free_port, start_cluster
 
 SOURCES = 8  # concurrent source loops
 REQUESTS_PER_RUN = 3  # paced requests per claimed run
+REQUEST_S = 0.005  # the platform's answer to each request (an await, as over HTTP)
 PROBE_S = 0.002  # the lag probe's period
 STALL_S = 0.001  # lag above this counts as a stall
 
@@ -160,6 +162,7 @@ async def _drive(
                 for _ in range(REQUESTS_PER_RUN):
                     await take()
                     operations += 1
+                    await asyncio.sleep(REQUEST_S)
                 await release(name)
                 operations += 2
             await asyncio.sleep(0)
