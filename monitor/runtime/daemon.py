@@ -415,7 +415,7 @@ class Daemon:
         if not isinstance(worker, PostgresWorker):
             return None
         return WorkerShare(
-            worker=worker.owner,
+            owner=worker.owner,
             leading=self.leadership.leading,
             leases=len(worker.held()),
             identities=tuple(worker.identity_keys()),

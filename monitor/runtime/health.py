@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class WorkerShare:
     """One of several workers on a PostgreSQL database: what it holds now."""
 
-    worker: str  # the owner its leases carry (host:pid:random)
+    owner: str  # what its leases carry (host:pid:random)
     leading: bool  # it runs the alert rules, the bot and the digest
     leases: int  # the leases it holds: sources, comment threads, identities
     identities: tuple[str, ...]  # the identities it sends with, by key (never a cookie)
@@ -77,12 +77,7 @@ def health_report(
         "circuits": circuits,
     }
     if share is not None:
-        report["worker"] = {
-            "owner": share.worker,
-            "leading": share.leading,
-            "leases": share.leases,
-            "identities": list(share.identities),
-        }
+        report["worker"] = {**asdict(share), "identities": list(share.identities)}
     return report
 
 
