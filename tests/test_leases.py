@@ -349,3 +349,45 @@ async def test_a_worker_whose_connection_was_cut_connects_again(
         await a.renew()
         assert a.held() == [f"source:{SOURCE}"]
         assert await a.claim_source("weibo:posts") is not None
+
+
+async def test_a_heartbeat_that_finds_the_database_away_logs_and_tries_again(
+    two_stores: tuple[Store, Store], postgres_cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The leases' connection is cut and no new one is let in for a moment: the beat says
+    so, and the next beat, connected again, renews what the worker still holds."""
+    store = two_stores[0]
+    (database,) = store.sql.execute("SELECT current_database()").fetchone()
+    worker = PostgresWorker(store, VirtualClock(START), lease_seconds=6.0)  # a beat every 2 s
+    try:
+        worker.start()
+        assert await worker.claim_source(SOURCE) is not None
+        before = await worker.leases.lease(f"source:{SOURCE}")
+        postgres_cluster.psql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        try:
+            store.sql.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'pingfan leases' AND datname = current_database()"
+            )
+            await asyncio.wait_for(_logged(caplog, "cannot renew"), 30)
+        finally:
+            postgres_cluster.psql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+
+        async def renewed() -> bool:
+            after = await worker.leases.lease(f"source:{SOURCE}")
+            assert before is not None and after is not None and after.owner == worker.owner
+            return after.expires_at > before.expires_at  # type: ignore[operator]
+
+        async def until_renewed() -> None:
+            while not await renewed():
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(until_renewed(), 30)
+        assert worker.held() == [f"source:{SOURCE}"]
+    finally:
+        await worker.close()
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    while text not in caplog.text:
+        await asyncio.sleep(0.05)
