@@ -48,7 +48,7 @@ async def open_alerts(daemon: Daemon, store: Store, stack: AsyncExitStack) -> No
     and the digest run while this worker leads (on SQLite: always)."""
     config, clock = daemon.config, daemon.clock
     leadership = Leadership(leader_lock(store.sql), clock)
-    stack.callback(leadership.close)
+    stack.push_async_callback(leadership.close)
     if not await leadership.check():  # a lone worker leads from its first round
         log.info("another worker leads: this one collects, scores and dispatches")
     daemon.leadership = leadership
