@@ -38,10 +38,12 @@ from monitor.errors import StoreError
 from monitor.store.backend import Backend
 from monitor.store.connection import (
     DatabaseUnavailable,
+    Queries,
     StoreBase,
     open_database,
     open_read_only,
 )
+from monitor.store.campaigns import CampaignsQueries
 from monitor.store.console import ConsoleQueries
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
@@ -66,6 +68,7 @@ from monitor.store.weekly import WeeklyQueries
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.models import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,24 @@ class Store(StoreBase):
         self.weekly = WeeklyQueries(sql, self.path)  # the weekly digest's figures
         self.watch = WatchQueries(sql, self.path)  # posts watched by link
         self.console = ConsoleQueries(sql, self.path)  # the web console (alerts/web/)
+        self.campaigns = CampaignsQueries(sql, self.path)  # campaigns and their members
+        self.campaign = ""
+
+    def use_campaign(self, campaign_id: str) -> None:
+        """Serve campaign `campaign_id` from now on: every group reads and writes its rows only
+        (campaigns.py). One store, one campaign, as one config is one campaign."""
+        self.campaign = campaign_id
+        for group in vars(self).values():
+            if isinstance(group, Queries):
+                group.campaign = campaign_id
+
+    def enroll(self, campaign: Campaign) -> None:
+        """Record `campaign` with its members (adopting the rows no campaign owns yet, when it
+        is the database's first) and serve it."""
+        adopted = self.campaigns.enroll(campaign)
+        if adopted:
+            log.info("campaign %s adopted %d rows stored before campaigns", campaign.id, adopted)
+        self.use_campaign(campaign.id)
 
     @classmethod
     def open_postgres(cls, url: str, *, password_env: str | None = None) -> Store:
@@ -188,15 +209,19 @@ class Store(StoreBase):
     @classmethod
     def for_config(cls, config: Config, *, search_tokens: SearchTokensFactory) -> Store:
         """The store at `[storage] path`, indexed with `[storage] fts_tokenizer` and, for
-        jieba, the `[nlp] lexicon` in tokens from `search_tokens`."""
+        jieba, the `[nlp] lexicon` in tokens from `search_tokens`, serving the config's
+        `[campaign]` (enrolled: its members written from the config)."""
+        from monitor.campaign import campaign_of
         storage = config.storage
         tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
-        return cls.open(
+        store = cls.open(
             storage.path,
             fts_tokenizer=tokenizer,
             lexicon=config.nlp.lexicon,
             search_tokens=search_tokens,
         )
+        store.enroll(campaign_of(config))  # the config's campaign, its members as they are now
+        return store
 
     def __enter__(self) -> Store:
         return self

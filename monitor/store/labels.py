@@ -1,4 +1,9 @@
-"""Sentiment labels the team gave: training data, and they stick to the comment they name."""
+"""Sentiment labels the team gave: training data, and they stick to the comment they name.
+
+A label carries its campaign (campaigns.py): it trains, and counts in, that campaign only.
+The comment's own stored label follows the newest label whichever campaign gave it: the
+comment is stored once, and a person's reading of it corrects the model's for everyone's
+figures (the label record, its trainer and the /label queue stay the campaign's)."""
 
 from __future__ import annotations
 
@@ -27,9 +32,17 @@ class LabelsQueries(Queries):
             raise ValueError(f"label must be positive, neutral or negative, not {label!r}")
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO labels (platform, comment_id, text, label, given_by, given_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (platform, comment_id, text, label, given_by, to_utc_iso(given_at or utc_now())),
+                "INSERT INTO labels (campaign, platform, comment_id, text, label, given_by,"
+                " given_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.campaign,
+                    platform,
+                    comment_id,
+                    text,
+                    label,
+                    given_by,
+                    to_utc_iso(given_at or utc_now()),
+                ),
             )
             if platform and comment_id:
                 self.sql.execute(
@@ -39,6 +52,9 @@ class LabelsQueries(Queries):
                 )
 
     def labels(self) -> list[tuple[str, Label]]:
-        """(text, label) of every label given, oldest first (the table CHECKs the label)."""
-        rows = self.sql.execute("SELECT text, label FROM labels ORDER BY pk").fetchall()
+        """(text, label) of every label this campaign's team gave, oldest first (the table
+        CHECKs the label): what trains its model; another campaign's labels never do."""
+        rows = self.sql.execute(
+            "SELECT text, label FROM labels WHERE campaign = ? ORDER BY pk", (self.campaign,)
+        ).fetchall()
         return [(text, cast(Label, label)) for text, label in rows]

@@ -150,11 +150,12 @@ class OutboxQueries(Queries):
         rule: str | None,
     ) -> int | None:
         inserted = self.sql.execute(
-            "INSERT INTO alerts (dedupe_key, kind, severity, platform, subject_id, title,"
-            " text, created_at, next_attempt_at, url, evidence, rule)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            "INSERT INTO alerts (campaign, dedupe_key, kind, severity, platform, subject_id,"
+            " title, text, created_at, next_attempt_at, url, evidence, rule)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (campaign, dedupe_key) DO NOTHING RETURNING id",
             (
+                self.campaign,  # the campaign's own key: a post in two alerts in both
                 alert.dedupe_key,
                 alert.kind,
                 alert.severity,
@@ -175,14 +176,16 @@ class OutboxQueries(Queries):
 
     def rule_state(self, rule: str, subject: str) -> RuleState | None:
         row = self._named(
-            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE rule = ? AND subject = ?",
-            (rule, subject),
+            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE campaign = ? AND rule = ?"
+            " AND subject = ?",
+            (self.campaign, rule, subject),
         ).fetchone()
         return _state(row) if row else None
 
     def rule_states(self, rule: str) -> dict[str, RuleState]:
         rows = self._named(
-            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE rule = ?", (rule,)
+            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE campaign = ? AND rule = ?",
+            (self.campaign, rule),
         ).fetchall()
         return {row["subject"]: _state(row) for row in rows}
 
@@ -214,37 +217,42 @@ class OutboxQueries(Queries):
             self.sql.execute(
                 "UPDATE rule_state SET"
                 f" last_true_at = {self.sql.dialect.greatest('last_true_at', '?')}"
-                " WHERE rule = ? AND subject = ?",
-                (to_utc_iso(at), rule, subject),
+                " WHERE campaign = ? AND rule = ? AND subject = ?",
+                (to_utc_iso(at), self.campaign, rule, subject),
             )
 
     def rule_last_run(self, rule: str) -> datetime | None:
         """When the engine last ran `rule` (an episode goes on while each run sees it)."""
         row = self.sql.execute(
-            "SELECT fired_at FROM rule_state WHERE rule = 'engine' AND subject = ?", (rule,)
+            "SELECT fired_at FROM rule_state WHERE campaign = ? AND rule = 'engine'"
+            " AND subject = ?",
+            (self.campaign, rule),
         ).fetchone()
         return from_iso(row[0]) if row else None
 
     def set_rule_last_run(self, rule: str, at: datetime) -> None:
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at,"
-                " level, volume) VALUES ('engine', ?, '', ?, ?, 0, 0)"
-                " ON CONFLICT (rule, subject) DO UPDATE SET fired_at = excluded.fired_at,"
-                " last_true_at = excluded.last_true_at",
-                (rule, to_utc_iso(at), to_utc_iso(at)),
+                "INSERT INTO rule_state (campaign, rule, subject, window_key, fired_at,"
+                " last_true_at, level, volume) VALUES (?, 'engine', ?, '', ?, ?, 0, 0)"
+                " ON CONFLICT (campaign, rule, subject) DO UPDATE SET"
+                " fired_at = excluded.fired_at, last_true_at = excluded.last_true_at",
+                (self.campaign, rule, to_utc_iso(at), to_utc_iso(at)),
             )
 
     def _put_state(self, state: RuleState, alert_id: int | None) -> None:
         self.sql.execute(
-            "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at, level,"
-            " volume, escalations, alert_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (rule, subject) DO UPDATE SET window_key = excluded.window_key,"
+            "INSERT INTO rule_state (campaign, rule, subject, window_key, fired_at,"
+            " last_true_at, level, volume, escalations, alert_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (campaign, rule, subject) DO UPDATE SET"
+            " window_key = excluded.window_key,"
             " fired_at = excluded.fired_at, last_true_at = excluded.last_true_at,"
             " level = excluded.level, volume = excluded.volume,"
             " escalations = excluded.escalations, alert_id = excluded.alert_id,"
             " data = excluded.data",
             (
+                self.campaign,
                 state.rule,
                 state.subject,
                 state.window_key,
@@ -273,11 +281,20 @@ class OutboxQueries(Queries):
         """Hold every alert about (platform, subject) until `until`."""
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO mutes (platform, subject_id, until, muted_by, muted_at, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, subject_id) DO UPDATE SET"
+                "INSERT INTO mutes (campaign, platform, subject_id, until, muted_by, muted_at,"
+                " reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (campaign, platform, subject_id) DO UPDATE SET"
                 " until = excluded.until, muted_by = excluded.muted_by,"
                 " muted_at = excluded.muted_at, reason = excluded.reason",
-                (platform or "", subject_id, to_utc_iso(until), by, to_utc_iso(at), reason),
+                (
+                    self.campaign,
+                    platform or "",
+                    subject_id,
+                    to_utc_iso(until),
+                    by,
+                    to_utc_iso(at),
+                    reason,
+                ),
             )
 
     def mute_alert_subject(
@@ -285,7 +302,8 @@ class OutboxQueries(Queries):
     ) -> bool:
         """Mute the subject of alert `alert_id` (the chat's mute button); False if unknown."""
         row = self._named(
-            "SELECT platform, subject_id FROM alerts WHERE id = ?", (alert_id,)
+            "SELECT platform, subject_id FROM alerts WHERE id = ? AND campaign = ?",
+            (alert_id, self.campaign),
         ).fetchone()
         if row is None or row["subject_id"] is None:
             return False
@@ -297,15 +315,16 @@ class OutboxQueries(Queries):
     def unmute(self, platform: str | None, subject_id: str) -> bool:
         with self.sql.atomic():
             cursor = self.sql.execute(
-                "DELETE FROM mutes WHERE platform = ? AND subject_id = ?",
-                (platform or "", subject_id),
+                "DELETE FROM mutes WHERE campaign = ? AND platform = ? AND subject_id = ?",
+                (self.campaign, platform or "", subject_id),
             )
             return cursor.rowcount > 0
 
     def active_mutes(self, at: datetime) -> set[tuple[str, str]]:
         """(platform or '', subject id) of every mute still running at `at`."""
         rows = self.sql.execute(
-            "SELECT platform, subject_id FROM mutes WHERE until > ?", (to_utc_iso(at),)
+            "SELECT platform, subject_id FROM mutes WHERE campaign = ? AND until > ?",
+            (self.campaign, to_utc_iso(at)),
         ).fetchall()
         return {(platform, subject) for platform, subject in rows}
 
@@ -528,7 +547,9 @@ class OutboxQueries(Queries):
 
     def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
         row = self._named(
-            f"SELECT {ALERT_COLUMNS} FROM alerts a {ALERT_ACK_JOIN} WHERE a.id = ?", (alert_id,)
+            f"SELECT {ALERT_COLUMNS} FROM alerts a {ALERT_ACK_JOIN}"
+            " WHERE a.id = ? AND a.campaign = ?",
+            (alert_id, self.campaign),
         ).fetchone()
         return outbox_alert_of(row) if row else None
 

@@ -278,4 +278,35 @@ CREATE TABLE ugc_marks (
 );
 """,
     ),
+    (
+        # SQLite's m104: several campaigns in one database (monitor/store/campaigns.py).
+        "p007_campaigns",
+        """
+CREATE TABLE campaigns (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE campaign_members (
+    campaign TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('topic', 'kol', 'watch')),
+    platform TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (campaign, kind, platform, key)
+);
+ALTER TABLE labels ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX labels_by_comment ON labels (campaign, platform, comment_id);
+ALTER TABLE alerts ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE alerts DROP CONSTRAINT alerts_dedupe_key_key;
+ALTER TABLE alerts ADD UNIQUE (campaign, dedupe_key);
+ALTER TABLE rule_state ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE rule_state DROP CONSTRAINT rule_state_pkey;
+ALTER TABLE rule_state ADD PRIMARY KEY (campaign, rule, subject);
+ALTER TABLE mutes ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE mutes DROP CONSTRAINT mutes_pkey;
+ALTER TABLE mutes ADD PRIMARY KEY (campaign, platform, subject_id);
+ALTER TABLE label_skips ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE label_skips DROP CONSTRAINT label_skips_pkey;
+ALTER TABLE label_skips ADD PRIMARY KEY (campaign, platform, comment_id);
+""",
+    ),
 )

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.backend import Backend
+from monitor.store.campaigns import comment_in_campaign, post_in_campaign
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.windows import TopicPoint, TopicWindow, TopicWindows
@@ -191,9 +192,32 @@ def latest_reading_iso(db: Runner, platform: str) -> str | None:
 
 
 class SignalsQueries(Queries):
+    """The rules judge one campaign (campaigns.py): every read of posts, comments and topic
+    series keeps to the store's campaign, so its alerts are about its posts, topics and KOLs
+    only. Collector health (`source_runs`) is shared: every campaign hears its sources fail."""
+
     def __init__(self, db: Runner, path: str) -> None:
         super().__init__(db, path)
-        self._topic_windows = TopicWindows(topic_series_keys)
+        self._topic_windows = TopicWindows(self._series_keys)
+
+    def _series_keys(self, db: Runner) -> list[tuple[str, str]]:
+        """The topic series of the campaign's topics (every series for campaign '')."""
+        keys = topic_series_keys(db)
+        if not self.campaign:
+            return keys
+        rows = db.execute(
+            "SELECT platform, key FROM campaign_members WHERE campaign = ? AND kind = 'topic'",
+            (self.campaign,),
+        ).fetchall()
+        wanted = {(platform, topic) for platform, topic in rows}
+        return [key for key in keys if key in wanted]
+
+    def _posts(self, post: str = "posts") -> str:
+        """The term that keeps `post` rows to the campaign's."""
+        return post_in_campaign(self.sql.dialect, self.campaign, post)
+
+    def _comments(self, comment: str = "comments") -> str:
+        return comment_in_campaign(self.sql.dialect, self.campaign, comment)
 
     # --- posts and their metric series -------------------------------------------------
 
@@ -203,7 +227,7 @@ class SignalsQueries(Queries):
         """Posts created since `created_since` whose counts were read since `observed_since`."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE created_at >= ? AND created_at <= ?"
-            " AND observed_at >= ? ORDER BY created_at",
+            f" AND observed_at >= ? AND {self._posts()} ORDER BY created_at",
             (to_utc_iso(created_since), to_utc_iso(until), to_utc_iso(observed_since)),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -218,7 +242,7 @@ class SignalsQueries(Queries):
             for chunk in _chunks(sorted(set(ids))):
                 rows = self._named(
                     f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
-                    f" AND id IN ({','.join('?' * len(chunk))})",
+                    f" AND id IN ({','.join('?' * len(chunk))}) AND {self._posts()}",
                     (platform, *chunk),
                 ).fetchall()
                 for row in rows:
@@ -251,7 +275,8 @@ class SignalsQueries(Queries):
         """The author's posts created in [since, before), newest first."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND author_id = ?"
-            " AND created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            f" AND created_at >= ? AND created_at < ? AND {self._posts()}"
+            " ORDER BY created_at DESC LIMIT ?",
             (platform, author_id, to_utc_iso(since), to_utc_iso(before), limit),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -262,7 +287,7 @@ class SignalsQueries(Queries):
         """Posts of a platform created in [since, before), newest first (topic baselines)."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND created_at >= ?"
-            " AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            f" AND created_at < ? AND {self._posts()} ORDER BY created_at DESC LIMIT ?",
             (platform, to_utc_iso(since), to_utc_iso(before), limit),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -273,7 +298,8 @@ class SignalsQueries(Queries):
         for chunk in _chunks(list(author_ids)):
             rows = self.sql.execute(
                 "SELECT author_id, max(created_at) FROM posts WHERE platform = ?"
-                f" AND author_id IN ({','.join('?' * len(chunk))}) GROUP BY author_id",
+                f" AND author_id IN ({','.join('?' * len(chunk))}) AND {self._posts()}"
+                " GROUP BY author_id",
                 (platform, *chunk),
             ).fetchall()
             found.update({author: from_iso(at) for author, at in rows})
@@ -288,7 +314,8 @@ class SignalsQueries(Queries):
             rows = self._named(
                 f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
                 f" AND author_id IN ({','.join('?' * len(chunk))})"
-                " AND created_at >= ? AND created_at <= ? ORDER BY created_at",
+                f" AND created_at >= ? AND created_at <= ? AND {self._posts()}"
+                " ORDER BY created_at",
                 (platform, *chunk, to_utc_iso(since), to_utc_iso(until)),
             ).fetchall()
             posts.extend(post_facts(row) for row in rows)
@@ -297,7 +324,8 @@ class SignalsQueries(Queries):
     def first_seen(self, platform: str) -> datetime | None:
         """When the store first saw any post of `platform` (how long it has been watching)."""
         row = self.sql.execute(
-            "SELECT min(first_seen) FROM posts WHERE platform = ?", (platform,)
+            f"SELECT min(first_seen) FROM posts WHERE platform = ? AND {self._posts()}",
+            (platform,),
         ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
@@ -307,7 +335,8 @@ class SignalsQueries(Queries):
         """Scored UGC (score > 0) stored after row `after_pk` and created since `created_since`."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE pk > ? AND ugc_score > 0"
-            " AND created_at >= ? AND created_at <= ? ORDER BY ugc_score DESC, pk",
+            f" AND created_at >= ? AND created_at <= ? AND {self._posts()}"
+            " ORDER BY ugc_score DESC, pk",
             (after_pk, to_utc_iso(created_since), to_utc_iso(until)),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -331,7 +360,7 @@ class SignalsQueries(Queries):
             " SELECT pk FROM comments WHERE created_at >= :since AND created_at <= :until"
             " UNION ALL"
             " SELECT pk FROM comments WHERE first_seen >= :since AND first_seen <= :until)"
-            " GROUP BY platform, post_id ORDER BY platform, post_id",
+            f" AND {self._comments()} GROUP BY platform, post_id ORDER BY platform, post_id",
             {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
         return [thread_counts(row["platform"], row["post_id"], row) for row in rows]
@@ -347,7 +376,7 @@ class SignalsQueries(Queries):
             rows = self._named(
                 f"SELECT post_id, {_THREAD_COUNTS} FROM comments WHERE platform = ?"
                 f" AND post_id IN ({','.join('?' * len(chunk))}) AND created_at < ?"
-                " GROUP BY post_id",
+                f" AND {self._comments()} GROUP BY post_id",
                 (platform, *chunk, to_utc_iso(before)),
             ).fetchall()
             found.update(
@@ -373,7 +402,7 @@ class SignalsQueries(Queries):
             " AND ((created_at >= :since AND created_at <= :until)"
             " OR (first_seen >= :since AND first_seen <= :until))"
             f" AND ({self.sql.dialect.typed(':label', 'TEXT')} IS NULL OR label = :label)"
-            " ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
+            f" AND {self._comments()} ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
             {
                 "platform": platform,
                 "post": post_id,
@@ -396,7 +425,7 @@ class SignalsQueries(Queries):
         rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
             " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
-            f" AND ({match}) ORDER BY likes DESC",
+            f" AND ({match}) AND {self._comments()} ORDER BY likes DESC",
             (to_utc_iso(since), to_utc_iso(until), min_likes, *words),
         ).fetchall()
         return [comment_facts(row) for row in rows]
@@ -412,8 +441,10 @@ class SignalsQueries(Queries):
         rows = self._named(
             f"SELECT {COMMENT_FIELDS}"
             f" FROM comments WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
+            f" AND {self._comments()}"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
             f" FROM posts WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
+            f" AND {self._posts()}"
             " ORDER BY created_at LIMIT ?",
             (
                 platform,
@@ -438,7 +469,7 @@ class SignalsQueries(Queries):
     def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) up to `until`."""
         points = []
-        for platform, topic in topic_series_keys(self.sql):
+        for platform, topic in self._series_keys(self.sql):
             row = self.sql.execute(
                 "SELECT observed_at, views, discussions FROM topic_metrics"
                 " WHERE platform = ? AND topic = ? AND observed_at <= ?"

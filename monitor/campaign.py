@@ -1,0 +1,24 @@
+"""A config's campaign: its id and name ([campaign]) and the members that decide which stored
+posts it counts (its topics on every platform, its KOLs, its watched links). Pure: config in,
+record out; the store writes it (`store.campaigns.enroll`)."""
+
+from __future__ import annotations
+
+from monitor.config import Config
+from monitor.models import PLATFORMS, Campaign, CampaignMember
+from monitor.parse.links import parse_link
+
+
+def campaign_of(config: Config) -> Campaign:
+    """The campaign `config` runs, with its members in a stable order."""
+    members = [
+        CampaignMember("topic", platform, topic.name)
+        for topic in config.topics
+        for platform in PLATFORMS  # a topic is watched on both platforms
+    ]
+    members += [CampaignMember("kol", kol.platform, kol.id) for kol in config.kols]
+    # a watched link names its platform (validated at load); the `watched` table resolves it
+    members += [CampaignMember("watch", parse_link(i.url).platform, i.url) for i in config.watch]
+    unique = tuple(dict.fromkeys(members))
+    return Campaign(config.campaign.id, config.campaign.name, unique)
+

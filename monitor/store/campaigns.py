@@ -1,0 +1,116 @@
+"""Several campaigns in one database: which posts each counts, and which rows each owns.
+
+What is collected is shared: a post, its comments and its counts are stored once, whichever
+campaign's source read them (a KOL who works for two campaigns is one source name, so one
+worker collects it). A campaign counts a stored post when the post is under one of its
+topics, by one of its KOLs, or watched by it: `campaign_members`, written from the config
+when the daemon or `collect` starts (`enroll`, replacing that campaign's set).
+
+What the team makes carries its campaign: alerts (their dedupe keys are unique per campaign,
+so a post in two campaigns may alert in both, once each), rule state, mutes, labels and label
+skips. A store serves one campaign (`Store.use_campaign`, from `[campaign] id`): every group
+reads and writes that campaign's rows only. Campaign '' is a store that never chose one (a
+tool, a test): it owns the rows written before campaigns existed and counts every post. The
+first campaign that opens the database adopts those rows (`enroll`): an upgraded
+single-campaign file keeps its history.
+"""
+
+from __future__ import annotations
+
+from monitor.models import Campaign, CampaignMember
+from monitor.store.connection import Queries
+from monitor.store.dialect import Dialect
+
+# The tables whose rows a campaign owns (migration m104 / p007).
+OWNED_TABLES = ("alerts", "rule_state", "mutes", "labels", "label_skips")
+
+
+def literal(text: str) -> str:
+    """`text` as an SQL string literal (quotes doubled). A campaign id is put in the text of
+    a statement, not passed as a parameter, so a scoped term joins any statement whatever its
+    placeholder style; ids are checked at load (one printable word)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def post_in_campaign(dialect: Dialect, campaign: str, post: str = "posts") -> str:
+    """An SQL term: the post row `post` (a table name or alias) counts in `campaign`. Three
+    probes of the members' key, one per kind; always true for campaign ''."""
+    if not campaign:
+        return "1 = 1"
+    members = f"SELECT 1 FROM campaign_members m WHERE m.campaign = {literal(campaign)}"
+    topic = dialect.contains(f"{post}.topics", "'\"' || m.key || '\"'")  # a JSON array's item
+    return (
+        f"(EXISTS ({members} AND m.kind = 'kol' AND m.platform = {post}.platform"
+        f" AND m.key = {post}.author_id)"
+        f" OR EXISTS ({members} AND m.kind = 'topic' AND m.platform = {post}.platform"
+        f" AND {topic})"
+        f" OR EXISTS ({members} AND m.kind = 'watch' AND m.platform = {post}.platform"
+        " AND EXISTS (SELECT 1 FROM watched w WHERE w.url = m.key"
+        f" AND w.platform = {post}.platform AND w.id = {post}.id)))"
+    )
+
+
+def comment_in_campaign(dialect: Dialect, campaign: str, comment: str = "comments") -> str:
+    """An SQL term: the comment row `comment` is under a post that counts in `campaign`."""
+    if not campaign:
+        return "1 = 1"
+    return (
+        f"EXISTS (SELECT 1 FROM posts cp WHERE cp.platform = {comment}.platform"
+        f" AND cp.id = {comment}.post_id AND {post_in_campaign(dialect, campaign, 'cp')})"
+    )
+
+
+class CampaignsQueries(Queries):
+    def enroll(self, campaign: Campaign) -> int:
+        """Record `campaign` and replace its members with the config's. The first campaign
+        recorded in the database adopts the rows no campaign owns yet (from before m104);
+        returns how many rows it adopted (0 for any later campaign)."""
+        with self.sql.atomic():
+            first = self.sql.execute(
+                "SELECT count(*) FROM campaigns WHERE id != ?", (campaign.id,)
+            ).fetchone()[0] == 0 and not self._known(campaign.id)
+            self.sql.execute(
+                "INSERT INTO campaigns (id, name) VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                (campaign.id, campaign.name),
+            )
+            self.sql.execute("DELETE FROM campaign_members WHERE campaign = ?", (campaign.id,))
+            self.sql.executemany(
+                "INSERT INTO campaign_members (campaign, kind, platform, key) VALUES (?, ?, ?, ?)",
+                [(campaign.id, m.kind, m.platform, m.key) for m in campaign.members],
+            )
+            if not first:
+                return 0
+            return sum(
+                self.sql.execute(
+                    f"UPDATE {table} SET campaign = ? WHERE campaign = ''", (campaign.id,)
+                ).rowcount
+                for table in OWNED_TABLES
+            )
+
+    def _known(self, campaign_id: str) -> bool:
+        return (
+            self.sql.execute("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+            is not None
+        )
+
+    def campaigns(self) -> list[tuple[str, str]]:
+        """(id, name) of every campaign recorded, by id."""
+        rows = self.sql.execute("SELECT id, name FROM campaigns ORDER BY id").fetchall()
+        return [(campaign_id, name) for campaign_id, name in rows]
+
+    def members(self, campaign_id: str) -> list[CampaignMember]:
+        rows = self.sql.execute(
+            "SELECT kind, platform, key FROM campaign_members WHERE campaign = ?"
+            " ORDER BY kind, platform, key",
+            (campaign_id,),
+        ).fetchall()
+        return [CampaignMember(kind, platform, key) for kind, platform, key in rows]
+
+    def topic_series(self, campaign_id: str) -> set[tuple[str, str]] | None:
+        """(platform, topic) of the campaign's topics; None for campaign '' (every series)."""
+        if not campaign_id:
+            return None
+        return {
+            (m.platform, m.key) for m in self.members(campaign_id) if m.kind == "topic"
+        }
