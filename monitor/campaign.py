@@ -21,4 +21,3 @@ def campaign_of(config: Config) -> Campaign:
     members += [CampaignMember("watch", parse_link(i.url).platform, i.url) for i in config.watch]
     unique = tuple(dict.fromkeys(members))
     return Campaign(config.campaign.id, config.campaign.name, unique)
-

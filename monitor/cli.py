@@ -311,6 +311,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "`pingfan collect --once` first",
         )
     with Store.open_to_read(db, search_tokens=jieba_search_tokens) as store:
+        store.read_campaign(config.campaign.id)  # [campaign]: its rows only
         records = export_records(store, args.kind, since)
         if out is None:
             count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
@@ -337,6 +338,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(no_database_yet(config.storage.path))
         return EXIT_OK
     with Store.open_to_read(config.storage.path, search_tokens=jieba_search_tokens) as store:
+        store.read_campaign(config.campaign.id)  # [campaign]: its rows only
         print(render_status(store, config))
     return EXIT_OK
 

@@ -36,6 +36,7 @@ from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.store.backend import Backend
+from monitor.store.campaigns import CampaignsQueries
 from monitor.store.connection import (
     DatabaseUnavailable,
     Queries,
@@ -43,7 +44,6 @@ from monitor.store.connection import (
     open_database,
     open_read_only,
 )
-from monitor.store.campaigns import CampaignsQueries
 from monitor.store.console import ConsoleQueries
 from monitor.store.content import (
     DEFAULT_FTS_TOKENIZER,
@@ -132,6 +132,13 @@ class Store(StoreBase):
             if isinstance(group, Queries):
                 group.campaign = campaign_id
 
+    def read_campaign(self, campaign_id: str) -> None:
+        """Serve campaign `campaign_id` for a command that only reads (`status`, `export`,
+        `digest`: they write no members). A database where no campaign ever started holds
+        one campaign's rows, none adopted yet: they are this one's, read as campaign ''."""
+        recorded = [known for known, _ in self.campaigns.campaigns()]
+        self.use_campaign(campaign_id if recorded else "")
+
     def enroll(self, campaign: Campaign) -> None:
         """Record `campaign` with its members (adopting the rows no campaign owns yet, when it
         is the database's first) and serve it."""
@@ -212,6 +219,7 @@ class Store(StoreBase):
         jieba, the `[nlp] lexicon` in tokens from `search_tokens`, serving the config's
         `[campaign]` (enrolled: its members written from the config)."""
         from monitor.campaign import campaign_of
+
         storage = config.storage
         tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
         store = cls.open(

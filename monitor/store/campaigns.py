@@ -60,6 +60,29 @@ def comment_in_campaign(dialect: Dialect, campaign: str, comment: str = "comment
     )
 
 
+def topic_in_campaign(campaign: str, series: str = "topic_metrics") -> str:
+    """An SQL term: the topic reading `series` is of one of `campaign`'s topics."""
+    if not campaign:
+        return "1 = 1"
+    return (
+        f"EXISTS (SELECT 1 FROM campaign_members m WHERE m.campaign = {literal(campaign)}"
+        f" AND m.kind = 'topic' AND m.platform = {series}.platform AND m.key = {series}.topic)"
+    )
+
+
+def account_in_campaign(dialect: Dialect, campaign: str, account: str = "accounts") -> str:
+    """An SQL term: the account row `account` is one of `campaign`'s KOLs, or wrote one of its
+    posts."""
+    if not campaign:
+        return "1 = 1"
+    return (
+        f"(EXISTS (SELECT 1 FROM campaign_members m WHERE m.campaign = {literal(campaign)}"
+        f" AND m.kind = 'kol' AND m.platform = {account}.platform AND m.key = {account}.id)"
+        f" OR EXISTS (SELECT 1 FROM posts ap WHERE ap.platform = {account}.platform"
+        f" AND ap.author_id = {account}.id AND {post_in_campaign(dialect, campaign, 'ap')}))"
+    )
+
+
 class CampaignsQueries(Queries):
     def enroll(self, campaign: Campaign) -> int:
         """Record `campaign` and replace its members with the config's. The first campaign
@@ -74,9 +97,15 @@ class CampaignsQueries(Queries):
                 " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
                 (campaign.id, campaign.name),
             )
-            self.sql.execute("DELETE FROM campaign_members WHERE campaign = ?", (campaign.id,))
+            # links added with `pingfan watch add` are not in the config: they stay members
+            self.sql.execute(
+                "DELETE FROM campaign_members WHERE campaign = ? AND NOT (kind = 'watch'"
+                " AND key IN (SELECT url FROM watched WHERE origin = 'cli'))",
+                (campaign.id,),
+            )
             self.sql.executemany(
-                "INSERT INTO campaign_members (campaign, kind, platform, key) VALUES (?, ?, ?, ?)",
+                "INSERT INTO campaign_members (campaign, kind, platform, key) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 [(campaign.id, m.kind, m.platform, m.key) for m in campaign.members],
             )
             if not first:
@@ -86,6 +115,17 @@ class CampaignsQueries(Queries):
                     f"UPDATE {table} SET campaign = ? WHERE campaign = ''", (campaign.id,)
                 ).rowcount
                 for table in OWNED_TABLES
+            )
+
+    def add_member(self, member: CampaignMember) -> None:
+        """One more member of the store's campaign (a link `pingfan watch add` watches)."""
+        if not self.campaign:
+            return  # no campaign chosen: every post already counts
+        with self.sql.atomic():
+            self.sql.execute(
+                "INSERT INTO campaign_members (campaign, kind, platform, key) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (self.campaign, member.kind, member.platform, member.key),
             )
 
     def _known(self, campaign_id: str) -> bool:
@@ -111,6 +151,4 @@ class CampaignsQueries(Queries):
         """(platform, topic) of the campaign's topics; None for campaign '' (every series)."""
         if not campaign_id:
             return None
-        return {
-            (m.platform, m.key) for m in self.members(campaign_id) if m.kind == "topic"
-        }
+        return {(m.platform, m.key) for m in self.members(campaign_id) if m.kind == "topic"}

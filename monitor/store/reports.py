@@ -1,4 +1,10 @@
-"""Named read queries for the CLI, the demo, the scorer and the collectors: no SQL elsewhere."""
+"""Named read queries for the CLI, the demo, the scorer and the collectors: no SQL elsewhere.
+
+What the CLI shows and exports is the store's campaign's (campaigns.py): its posts (its topics,
+KOLs, watches), their comments, its topics' series, its KOLs and its posts' authors, its alerts
+and labels. Counts of what is collected for every campaign alike (readings, cursors) and what
+the scorer and collectors read are not scoped.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import to_utc_iso
+from monitor.store.campaigns import (
+    account_in_campaign,
+    comment_in_campaign,
+    literal,
+    post_in_campaign,
+    topic_in_campaign,
+)
 from monitor.store.connection import Queries
+from monitor.store.dialect import SQLITE, Dialect
 
 TABLES = (
     "accounts",
@@ -60,30 +74,58 @@ _EXPORT_ORDER: dict[str, str] = {
     "accounts": "platform, id",
     "alerts": "id",
 }
-_EXPORT_QUERIES: dict[str, str] = {
-    kind: f"{select} ORDER BY {_EXPORT_ORDER[kind]}" for kind, select in _EXPORT_SELECTS.items()
-}
-EXPORT_KINDS = tuple(_EXPORT_QUERIES)
+EXPORT_KINDS = tuple(_EXPORT_SELECTS)
 
 
-def export_select(kind: str) -> str:
+def export_select(kind: str, campaign: str = "", dialect: Dialect = SQLITE) -> str:
     """The SELECT behind `pingfan export KIND` (no ORDER BY), with `:since` and `:until`
-    parameters: the digest's figures for a week are aggregates over exactly these rows."""
-    return _EXPORT_SELECTS[kind]
+    parameters: the digest's figures for a week are aggregates over exactly these rows. With a
+    `campaign`, only that campaign's rows (every row for campaign '')."""
+    select = _EXPORT_SELECTS[kind]
+    if not campaign:
+        return select
+    return f"{select} AND {_export_scope(kind, campaign, dialect)}"
+
+
+def _export_scope(kind: str, campaign: str, dialect: Dialect) -> str:
+    if kind == "posts":
+        return post_in_campaign(dialect, campaign, "p")
+    if kind == "comments":
+        return comment_in_campaign(dialect, campaign, "comments")
+    if kind == "topics":
+        return topic_in_campaign(campaign, "topic_metrics")
+    if kind == "accounts":
+        return account_in_campaign(dialect, campaign, "accounts")
+    return f"campaign = {literal(campaign)}"  # alerts
 
 
 class ReportsQueries(Queries):
     def table_counts(self) -> dict[str, int]:
-        return {t: self.sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        """Rows per table; posts, comments, alerts and labels as the campaign counts them."""
+        scope = {
+            "posts": post_in_campaign(self.sql.dialect, self.campaign, "posts"),
+            "comments": comment_in_campaign(self.sql.dialect, self.campaign, "comments"),
+            "alerts": f"campaign = {literal(self.campaign)}",
+            "labels": f"campaign = {literal(self.campaign)}",
+        }
+        return {
+            table: self.sql.execute(
+                f"SELECT count(*) FROM {table} WHERE {scope.get(table, '1 = 1')}"
+            ).fetchone()[0]
+            for table in TABLES
+        }
 
     def export_rows(
         self, kind: str, since: str | None = None, until: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Rows for `pingfan export KIND`, from `since` (UTC ISO) on and, when given, before
         `until`, streamed."""
-        if kind not in _EXPORT_QUERIES:
+        if kind not in _EXPORT_SELECTS:
             raise ValueError(f"unknown export kind {kind!r}; use one of {', '.join(EXPORT_KINDS)}")
-        return self.query(_EXPORT_QUERIES[kind], {"since": since or "", "until": until})
+        select = export_select(kind, self.campaign, self.sql.dialect)
+        return self.query(
+            f"{select} ORDER BY {_EXPORT_ORDER[kind]}", {"since": since or "", "until": until}
+        )
 
     def latest_topic_readings(self, platform: str | None = None) -> list[dict[str, Any]]:
         """The newest views/discussions reading per (platform, topic)."""
@@ -93,18 +135,26 @@ class ReportsQueries(Queries):
                 " FROM topic_metrics m WHERE m.pk IN (SELECT max(pk) FROM topic_metrics"
                 " GROUP BY platform, topic)"
                 " AND (CAST(:platform AS TEXT) IS NULL OR m.platform = :platform)"
+                f" AND {topic_in_campaign(self.campaign, 'm')}"
                 " ORDER BY m.platform, m.topic",
                 {"platform": platform},
             )
         )
 
     def alert_states(self) -> dict[str, int]:
-        rows = self.sql.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall()
+        rows = self.sql.execute(
+            "SELECT state, count(*) FROM alerts WHERE campaign = ? GROUP BY state",
+            (self.campaign,),
+        ).fetchall()
         return {state: n for state, n in rows}
 
     def label_counts(self) -> dict[str | None, int]:
         """How many comments carry each sentiment label (None: not scored yet)."""
-        rows = self.sql.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
+        rows = self.sql.execute(
+            "SELECT label, count(*) FROM comments"
+            f" WHERE {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}"
+            " GROUP BY label"
+        ).fetchall()
         return {label: n for label, n in rows}
 
     def comment_probabilities(
@@ -261,7 +311,9 @@ class ReportsQueries(Queries):
     def alert_kinds(self) -> dict[str, int]:
         """How many alerts of each kind the outbox holds."""
         rows = self.sql.execute(
-            "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY count(*) DESC, kind"
+            "SELECT kind, count(*) FROM alerts WHERE campaign = ? GROUP BY kind"
+            " ORDER BY count(*) DESC, kind",
+            (self.campaign,),
         ).fetchall()
         return {kind: n for kind, n in rows}
 
@@ -277,7 +329,7 @@ class ReportsQueries(Queries):
         return list(
             self.query(
                 "SELECT platform, subject_id, title, created_at FROM alerts WHERE kind = ?"
-                " ORDER BY id",
-                (kind,),
+                " AND campaign = ? ORDER BY id",
+                (kind, self.campaign),
             )
         )
