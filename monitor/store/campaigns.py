@@ -25,6 +25,10 @@ from monitor.store.dialect import Dialect
 OWNED_TABLES = ("alerts", "rule_state", "mutes", "labels", "label_skips")
 
 
+# The terms below name their own tables `scope_*`, so they never shadow an alias of the
+# statement they join.
+
+
 def literal(text: str) -> str:
     """`text` as an SQL string literal (quotes doubled). A campaign id is put in the text of
     a statement, not passed as a parameter, so a scoped term joins any statement whatever its
@@ -32,21 +36,30 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _members(campaign: str, kind: str, platform: str) -> str:
+    """The campaign's members of `kind` on `platform` (a column), for an EXISTS."""
+    return (
+        f"SELECT 1 FROM campaign_members scope_m WHERE scope_m.campaign = {literal(campaign)}"
+        f" AND scope_m.kind = '{kind}' AND scope_m.platform = {platform}"
+    )
+
+
 def post_in_campaign(dialect: Dialect, campaign: str, post: str = "posts") -> str:
     """An SQL term: the post row `post` (a table name or alias) counts in `campaign`. Three
     probes of the members' key, one per kind; always true for campaign ''."""
     if not campaign:
         return "1 = 1"
-    members = f"SELECT 1 FROM campaign_members m WHERE m.campaign = {literal(campaign)}"
-    topic = dialect.contains(f"{post}.topics", "'\"' || m.key || '\"'")  # a JSON array's item
+    platform = f"{post}.platform"
+    # a topic is an item of the post's JSON array of topics
+    tagged = dialect.contains(f"{post}.topics", "'\"' || scope_m.key || '\"'")
+    watched = (
+        "SELECT 1 FROM watched scope_w WHERE scope_w.url = scope_m.key"
+        f" AND scope_w.platform = {platform} AND scope_w.id = {post}.id"
+    )
     return (
-        f"(EXISTS ({members} AND m.kind = 'kol' AND m.platform = {post}.platform"
-        f" AND m.key = {post}.author_id)"
-        f" OR EXISTS ({members} AND m.kind = 'topic' AND m.platform = {post}.platform"
-        f" AND {topic})"
-        f" OR EXISTS ({members} AND m.kind = 'watch' AND m.platform = {post}.platform"
-        " AND EXISTS (SELECT 1 FROM watched w WHERE w.url = m.key"
-        f" AND w.platform = {post}.platform AND w.id = {post}.id)))"
+        f"(EXISTS ({_members(campaign, 'kol', platform)} AND scope_m.key = {post}.author_id)"
+        f" OR EXISTS ({_members(campaign, 'topic', platform)} AND {tagged})"
+        f" OR EXISTS ({_members(campaign, 'watch', platform)} AND EXISTS ({watched})))"
     )
 
 
@@ -55,8 +68,8 @@ def comment_in_campaign(dialect: Dialect, campaign: str, comment: str = "comment
     if not campaign:
         return "1 = 1"
     return (
-        f"EXISTS (SELECT 1 FROM posts cp WHERE cp.platform = {comment}.platform"
-        f" AND cp.id = {comment}.post_id AND {post_in_campaign(dialect, campaign, 'cp')})"
+        f"EXISTS (SELECT 1 FROM posts scope_p WHERE scope_p.platform = {comment}.platform"
+        f" AND scope_p.id = {comment}.post_id AND {post_in_campaign(dialect, campaign, 'scope_p')})"
     )
 
 
@@ -64,10 +77,8 @@ def topic_in_campaign(campaign: str, series: str = "topic_metrics") -> str:
     """An SQL term: the topic reading `series` is of one of `campaign`'s topics."""
     if not campaign:
         return "1 = 1"
-    return (
-        f"EXISTS (SELECT 1 FROM campaign_members m WHERE m.campaign = {literal(campaign)}"
-        f" AND m.kind = 'topic' AND m.platform = {series}.platform AND m.key = {series}.topic)"
-    )
+    members = _members(campaign, "topic", f"{series}.platform")
+    return f"EXISTS ({members} AND scope_m.key = {series}.topic)"
 
 
 def account_in_campaign(dialect: Dialect, campaign: str, account: str = "accounts") -> str:
@@ -75,12 +86,13 @@ def account_in_campaign(dialect: Dialect, campaign: str, account: str = "account
     posts."""
     if not campaign:
         return "1 = 1"
-    return (
-        f"(EXISTS (SELECT 1 FROM campaign_members m WHERE m.campaign = {literal(campaign)}"
-        f" AND m.kind = 'kol' AND m.platform = {account}.platform AND m.key = {account}.id)"
-        f" OR EXISTS (SELECT 1 FROM posts ap WHERE ap.platform = {account}.platform"
-        f" AND ap.author_id = {account}.id AND {post_in_campaign(dialect, campaign, 'ap')}))"
+    kol = _members(campaign, "kol", f"{account}.platform")
+    wrote = (
+        f"SELECT 1 FROM posts scope_a WHERE scope_a.platform = {account}.platform"
+        f" AND scope_a.author_id = {account}.id"
+        f" AND {post_in_campaign(dialect, campaign, 'scope_a')}"
     )
+    return f"(EXISTS ({kol} AND scope_m.key = {account}.id) OR EXISTS ({wrote}))"
 
 
 class CampaignsQueries(Queries):

@@ -172,7 +172,7 @@ class ReportsQueries(Queries):
         rows = self.sql.execute(
             "SELECT sentiment, p_neutral, p_negative FROM comments"
             " WHERE p_negative IS NOT NULL AND p_neutral IS NOT NULL AND sentiment IS NOT NULL"
-            + where,
+            f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}" + where,
             params,
         ).fetchall()
         return [(float(a), float(b), float(c)) for a, b, c in rows]

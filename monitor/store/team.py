@@ -232,6 +232,12 @@ class TeamQueries(Queries):
         """Per (platform, topic): the newest reading up to `now`, and the growth of its views
         since `since` (from the last reading at or before `since`, else the first after it)."""
         pairs = topic_series_keys(self.sql)
+        if self.campaign:  # the campaign's own topics
+            topics = self.sql.execute(
+                "SELECT platform, key FROM campaign_members WHERE campaign = ? AND kind = 'topic'",
+                (self.campaign,),
+            ).fetchall()
+            pairs = [pair for pair in pairs if pair in {(p, t) for p, t in topics}]
         found = []
         for platform, topic in pairs:
             latest = self._named(

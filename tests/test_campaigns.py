@@ -1,0 +1,328 @@
+"""Several campaigns in one database (issue 25): `[campaign]` in the config, and two campaigns
+that share a KOL stay apart. Campaign A watches topic X and KOL k; campaign B topic Y and the
+same KOL k. Each runs as its own worker (its own store object) on one database."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.bot.replies import Replies
+from alerts.engine import evaluate
+from monitor.campaign import campaign_of
+from monitor.config import Config, config_from_dict, load_config
+from monitor.errors import ConfigError
+from monitor.export import export_records, write_records
+from monitor.models import AlertRecord, CampaignMember, TopicStats
+from monitor.status import render_status
+from monitor.store import Store
+from tests.support.factories import T0, comment, post
+
+pytestmark = pytest.mark.both_backends  # the store's tests: SQLite and PostgreSQL
+
+H = timedelta(hours=1)
+TOPIC_X, TOPIC_Y = "平凡大连人", "大连之夏"
+KOL = "2000000077"
+
+
+def config_of(tmp_path: Path, campaign: str, topic: str, **more: Any) -> Config:
+    raw: dict[str, Any] = {
+        "campaign": {"id": campaign, "name": f"活动{campaign}"},
+        "storage": {"path": str(tmp_path / "pingfan.db")},
+        "topics": [{"name": topic}],
+        "kols": [{"platform": "weibo", "id": KOL, "name": "小K"}],
+        **more,
+    }
+    return config_from_dict(raw, tmp_path / f"{campaign}.toml")
+
+
+def second_worker(store: Store) -> Store:
+    """Another connection to the same database, as a second worker has."""
+    if store.sql.dialect.name == "sqlite":
+        return Store.open(store.path)
+    return Store.open_postgres(store.sql.where)  # the test cluster's address has no password
+
+
+@pytest.fixture
+def two(store: Store, tmp_path: Path) -> Iterator[tuple[Store, Store, Config, Config]]:
+    config_a = config_of(tmp_path, "A", TOPIC_X)
+    config_b = config_of(tmp_path, "B", TOPIC_Y)
+    store.enroll(campaign_of(config_a))
+    with second_worker(store) as other:
+        other.enroll(campaign_of(config_b))
+        yield store, other, config_a, config_b
+
+
+def fill(store: Store) -> None:
+    """k's post (no topic), one post under X, one under Y; a comment thread on k's post and
+    one on X's; readings of both topics. Stored once, by whichever worker read them."""
+    store.content.save_posts(
+        [
+            post("k1", author_id=KOL, author_name="小K", text="小K的新视频", topics=(), likes=50),
+            post("x1", author_id="u1", text="X话题的帖子", topics=(TOPIC_X,), likes=30),
+            post("y1", author_id="u2", text="Y话题的帖子", topics=(TOPIC_Y,), likes=40),
+        ]
+    )
+    store.content.save_posts(  # a later reading: they gained interactions
+        [
+            post("k1", author_id=KOL, author_name="小K", text="小K的新视频", topics=(), likes=90,
+                 observed_at=T0 + H),
+            post("x1", author_id="u1", text="X话题的帖子", topics=(TOPIC_X,), likes=60,
+                 observed_at=T0 + H),
+            post("y1", author_id="u2", text="Y话题的帖子", topics=(TOPIC_Y,), likes=80,
+                 observed_at=T0 + H),
+        ]
+    )  # fmt: skip
+    store.content.save_comments(
+        [
+            comment("ck1", post_id="k1", text="K的评论一"),
+            comment("ck2", post_id="k1", text="K的评论二"),
+            comment("cx1", post_id="x1", text="X的评论"),
+            comment("cy1", post_id="y1", text="Y的评论"),
+        ]
+    )
+    store.content.set_comment_scores(
+        [
+            ("weibo", "ck1", 0.40, "neutral", "m1", 0.35, 0.25),  # the least sure
+            ("weibo", "ck2", 0.45, "neutral", "m1", 0.30, 0.25),
+            ("weibo", "cx1", 0.50, "positive", "m1", 0.30, 0.20),
+            ("weibo", "cy1", 0.42, "neutral", "m1", 0.33, 0.25),
+        ]
+    )
+    store.metrics.save_topic_stats(
+        [
+            TopicStats("weibo", TOPIC_X, T0, views=1000),
+            TopicStats("weibo", TOPIC_X, T0 + H, views=1500),
+            TopicStats("weibo", TOPIC_Y, T0, views=7000),
+            TopicStats("weibo", TOPIC_Y, T0 + H, views=9000),
+        ]
+    )
+
+
+def alert(key: str, subject: str, title: str) -> AlertRecord:
+    return AlertRecord(
+        kind="trending",
+        severity="warning",
+        title=title,
+        text=title,
+        dedupe_key=key,
+        created_at=T0 + H,
+        platform="weibo",
+        subject_id=subject,
+    )
+
+
+def exported(store: Store, kind: str) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    write_records(export_records(store, kind), kind, "jsonl", out)
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+# --- the config ---------------------------------------------------------------------------
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_campaign_id_defaults_to_the_first_topic_and_the_name_to_the_id(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, '[[topics]]\nname = "平凡大连人"\n[[topics]]\nname = "B"'))
+    assert (config.campaign.id, config.campaign.name) == ("平凡大连人", "平凡大连人")
+    named = load_config(write(tmp_path, '[campaign]\nid = "dalian-2019"\nname = "平凡的人"'))
+    assert (named.campaign.id, named.campaign.name) == ("dalian-2019", "平凡的人")
+    only_id = load_config(write(tmp_path, '[campaign]\nid = "dl"\n[[topics]]\nname = "T"'))
+    assert (only_id.campaign.id, only_id.campaign.name) == ("dl", "dl")
+    no_topic = load_config(write(tmp_path, '[ui]\nlanguage = "en"'))
+    assert no_topic.campaign.id == "default"
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ('""', "'campaign.id' '' is empty"),
+        ('"a b"', "holds a space or a control character"),
+        ('"a\\tb"', "holds a space or a control character"),
+        ('"a\\u0007b"', "holds a space or a control character"),
+        ('"dalian/2019"', "holds '/'"),
+        (f'"{"x" * 65}"', "is 65 characters long; use at most 64"),
+        ("7", "'campaign.id' must be"),
+    ],
+)
+def test_a_bad_campaign_id_is_one_clear_line(tmp_path: Path, value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, f"[campaign]\nid = {value}\n"))
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_first_topic_that_cannot_be_an_id_asks_for_one(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"first topic's name.*holds a space.*set \[campaign\] id"
+    ):
+        load_config(write(tmp_path, '[[topics]]\nname = "平凡 大连人"\n'))
+    fixed = load_config(write(tmp_path, '[campaign]\nid = "dl"\n[[topics]]\nname = "平凡 大连人"'))
+    assert fixed.campaign.id == "dl"
+
+
+def test_campaign_refuses_unknown_keys_and_an_empty_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'campaign.nmae' \(did you mean 'name'"):
+        load_config(write(tmp_path, '[campaign]\nid = "dl"\nnmae = "x"\n'))
+    with pytest.raises(ConfigError, match=r"'campaign\.name' is empty"):
+        load_config(write(tmp_path, '[campaign]\nid = "dl"\nname = " "\n'))
+
+
+def test_the_members_are_the_configs_topics_kols_and_watches(tmp_path: Path) -> None:
+    config = config_of(
+        tmp_path, "A", TOPIC_X, watch=[{"url": "https://weibo.com/2000000001/4390000000000009"}]
+    )
+    campaign = campaign_of(config)
+    assert (campaign.id, campaign.name) == ("A", "活动A")
+    assert set(campaign.members) == {
+        CampaignMember("topic", "weibo", TOPIC_X),
+        CampaignMember("topic", "douyin", TOPIC_X),
+        CampaignMember("kol", "weibo", KOL),
+        CampaignMember("watch", "weibo", "https://weibo.com/2000000001/4390000000000009"),
+    }
+
+
+# --- two campaigns stay apart ---------------------------------------------------------------
+
+
+def test_a_shared_kols_post_is_stored_once_and_counted_in_both(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)
+    assert next(a.query("SELECT count(*) AS n FROM posts"))["n"] == 3  # k1 once
+    assert {r["id"] for r in exported(a, "posts")} == {"k1", "x1"}
+    assert {r["id"] for r in exported(b, "posts")} == {"k1", "y1"}
+    assert {r["id"] for r in exported(a, "comments")} == {"ck1", "ck2", "cx1"}
+    assert {r["id"] for r in exported(b, "comments")} == {"ck1", "ck2", "cy1"}
+    assert {r["topic"] for r in exported(a, "topics")} == {TOPIC_X}
+    assert {r["topic"] for r in exported(b, "topics")} == {TOPIC_Y}
+    assert (a.reports.table_counts()["posts"], b.reports.table_counts()["posts"]) == (2, 2)
+    assert a.campaigns.campaigns() == [("A", "活动A"), ("B", "活动B")]
+
+
+def test_the_rules_judge_each_campaign_and_a_shared_post_alerts_once_in_each(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, config_a, config_b = two
+    fill(a)
+    now = T0 + 2 * H
+    raised_a = evaluate(a, config_a, now) + evaluate(a, config_a, now + H)
+    raised_b = evaluate(b, config_b, now) + evaluate(b, config_b, now + H)
+    uploads_a = [x.subject_id for x in raised_a if x.kind == "kol_upload"]
+    uploads_b = [x.subject_id for x in raised_b if x.kind == "kol_upload"]
+    assert uploads_a == ["k1"] and uploads_b == ["k1"]  # once each, in both
+    assert not {x.subject_id for x in raised_a} & {"y1", TOPIC_Y}
+    assert not {x.subject_id for x in raised_b} & {"x1", TOPIC_X}
+    # what the rules read is the campaign's own
+    moving_a = a.signals.posts_moving(created_since=T0 - H, observed_since=T0, until=now)
+    moving_b = b.signals.posts_moving(created_since=T0 - H, observed_since=T0, until=now)
+    assert {p.id for p in moving_a} == {"k1", "x1"}
+    assert {p.id for p in moving_b} == {"k1", "y1"}
+    threads_a = {t.post_id for t in a.signals.thread_counts(since=T0, until=now)}
+    assert threads_a == {"k1", "x1"}
+    assert {w.topic for w in a.signals.topic_windows(since=T0, until=now)} == {TOPIC_X}
+    stored = [
+        r["campaign"] for r in a.query("SELECT campaign FROM alerts WHERE kind = 'kol_upload'")
+    ]
+    assert sorted(stored) == ["A", "B"]
+
+
+def test_one_campaigns_alerts_never_reach_the_others_bot_export_or_status(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, config_a, config_b = two
+    fill(a)
+    # the same dedupe key in both: each campaign has its own
+    assert a.outbox.enqueue_alert(alert("trending:weibo:k1", "k1", "A的提醒"))
+    assert b.outbox.enqueue_alert(alert("trending:weibo:k1", "k1", "B的提醒"))
+    assert not a.outbox.enqueue_alert(alert("trending:weibo:k1", "k1", "again"))
+    assert b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B只有的提醒"))
+    assert [r["title"] for r in exported(a, "alerts")] == ["A的提醒"]
+    assert [r["title"] for r in exported(b, "alerts")] == ["B的提醒", "B只有的提醒"]
+    b_alert = exported(b, "alerts")[1]["id"]
+    # the bot of A cannot see, acknowledge or mute B's alert by its number
+    assert a.outbox.outbox_alert(b_alert) is None
+    assert a.team.ack_alert(b_alert, by="王", by_id="1", at=T0) is None
+    assert not a.outbox.mute_alert_subject(b_alert, T0 + 9 * H, at=T0)
+    assert b.outbox.outbox_alert(b_alert) is not None
+    # a mute in A holds A's alerts only
+    a.outbox.mute("weibo", "k1", T0 + 9 * H, at=T0, by="王")
+    assert a.outbox.active_mutes(T0 + H) == {("weibo", "k1")}
+    assert b.outbox.active_mutes(T0 + H) == set() and b.team.mutes_at(T0 + H) == []
+    # status
+    status_a, status_b = render_status(a, config_a), render_status(b, config_b)
+    assert "alerts: pending=1" in status_a and "alerts: pending=2" in status_b
+    assert "campaign: A (活动A)" in status_a and TOPIC_Y not in status_a
+    assert f"#{TOPIC_Y}" in status_b and f"#{TOPIC_X}" not in status_b
+    # bot replies: /status (topics, today's counts) and /top
+    replies_a, replies_b = Replies(config_a, a), Replies(config_b, b)
+    now = T0 + 2 * H
+    assert TOPIC_X in replies_a.status(now) and TOPIC_Y not in replies_a.status(now)
+    assert TOPIC_Y in replies_b.status(now) and TOPIC_X not in replies_b.status(now)
+    top_a, top_b = replies_a.top(now, 86400), replies_b.top(now, 86400)
+    assert "小K的新视频" in top_a and "X话题的帖子" in top_a and "Y话题的帖子" not in top_a
+    assert "小K的新视频" in top_b and "Y话题的帖子" in top_b and "X话题的帖子" not in top_b
+
+
+def test_a_label_given_in_one_campaign_neither_trains_nor_empties_the_others_queue(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)
+    first_a, first_b = a.team.next_label_candidate(), b.team.next_label_candidate()
+    assert first_a is not None and first_b is not None
+    assert first_a.id == first_b.id == "ck1"  # k's thread is in both queues
+    a.labels.add_label("K的评论一", "negative", platform="weibo", comment_id="ck1", given_by="王")
+    a.team.skip_label("weibo", "ck2", by="王", at=T0)
+    assert a.labels.labels() == [("K的评论一", "negative")] and b.labels.labels() == []
+    assert (a.team.team_label_count(), b.team.team_label_count()) == (1, 0)
+    assert [c.id for c in a.team.label_candidates(10)] == ["cx1"]
+    assert [c.id for c in b.team.label_candidates(10)] == ["ck1", "cy1", "ck2"]
+    assert (a.reports.table_counts()["labels"], b.reports.table_counts()["labels"]) == (1, 0)
+    b.team.skip_label("weibo", "cy1", by="李", at=T0)
+    assert [c.id for c in b.team.label_candidates(10)] == ["ck1", "ck2"]
+    assert [c.id for c in a.team.label_candidates(10)] == ["cx1"]
+
+
+def test_rows_from_before_campaigns_are_adopted_by_the_first_campaign_only(
+    store: Store, tmp_path: Path
+) -> None:
+    fill(store)  # a store that never chose a campaign: an upgraded single-campaign database
+    store.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "旧的提醒"))
+    store.labels.add_label("X的评论", "positive", platform="weibo", comment_id="cx1")
+    store.outbox.mute("weibo", "x1", T0 + 9 * H, at=T0)
+    assert [r["id"] for r in exported(store, "posts")] == ["k1", "x1", "y1"]  # every post
+    store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_X)))
+    assert [r["title"] for r in exported(store, "alerts")] == ["旧的提醒"]
+    assert store.labels.labels() == [("X的评论", "positive")]
+    assert store.outbox.active_mutes(T0) == {("weibo", "x1")}
+    with second_worker(store) as b:
+        b.enroll(campaign_of(config_of(tmp_path, "B", TOPIC_Y)))
+        assert exported(b, "alerts") == [] and b.labels.labels() == []
+        assert b.outbox.active_mutes(T0) == set()
+        store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_X)))  # a restart: nothing new
+        assert [r["title"] for r in exported(store, "alerts")] == ["旧的提醒"]
+
+
+def test_enrolling_replaces_the_campaigns_members_with_the_configs(
+    store: Store, tmp_path: Path
+) -> None:
+    store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_X)))
+    store.campaigns.add_member(CampaignMember("watch", "weibo", "https://weibo.com/1/2"))
+    store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_Y)))  # the topic changed
+    kinds = {(m.kind, m.key) for m in store.campaigns.members("A")}
+    assert ("topic", TOPIC_Y) in kinds and ("topic", TOPIC_X) not in kinds
+    assert ("watch", "https://weibo.com/1/2") not in kinds  # not a `watch add` link: gone
