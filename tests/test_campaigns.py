@@ -22,6 +22,7 @@ from monitor.export import export_records, write_records
 from monitor.models import AlertRecord, CampaignMember, TopicStats
 from monitor.status import render_status
 from monitor.store import Store
+from monitor.watch import config_watches
 from tests.support.factories import T0, comment, post
 
 pytestmark = pytest.mark.both_backends  # the store's tests: SQLite and PostgreSQL
@@ -326,3 +327,28 @@ def test_enrolling_replaces_the_campaigns_members_with_the_configs(
     kinds = {(m.kind, m.key) for m in store.campaigns.members("A")}
     assert ("topic", TOPIC_Y) in kinds and ("topic", TOPIC_X) not in kinds
     assert ("watch", "https://weibo.com/1/2") not in kinds  # not a `watch add` link: gone
+
+
+def test_each_campaign_keeps_and_counts_its_own_watched_links(store: Store, tmp_path: Path) -> None:
+    link_a = "https://weibo.com/2000000001/4390000000000009"
+    link_b = "https://weibo.com/2000000002/4390000000000010"
+    config_a = config_of(tmp_path, "A", TOPIC_X, watch=[{"url": link_a}])
+    config_b = config_of(tmp_path, "B", TOPIC_Y, watch=[{"url": link_b}])
+    store.enroll(campaign_of(config_a))
+    store.watch.sync_config_watches(config_watches(config_a), T0)
+    with second_worker(store) as b:
+        b.enroll(campaign_of(config_b))
+        b.watch.sync_config_watches(config_watches(config_b), T0)  # A's entry stays
+        assert {row.url for row in store.watch.watched()} == {link_a, link_b}
+        store.content.save_posts(
+            [
+                post("4390000000000009", author_id="u7", text="A的视频", topics=()),
+                post("4390000000000010", author_id="u8", text="B的视频", topics=()),
+            ]
+        )
+        assert [w.url for w in store.watch.watched_posts()] == [link_a]
+        assert [w.url for w in b.watch.watched_posts()] == [link_b]
+        assert [r["id"] for r in exported(store, "posts")] == ["4390000000000009"]
+        assert [r["id"] for r in exported(b, "posts")] == ["4390000000000010"]
+        store.watch.sync_config_watches([], T0)  # A's file dropped its entry: B's stays
+        assert {row.url for row in store.watch.watched()} == {link_b}
