@@ -74,6 +74,7 @@ def digest_command(
         if not config.enabled_sinks():
             return _usage(f"--send: no sink is enabled in {config.source}; add a [[sinks]] entry")
     with Store.open(db, search_tokens=jieba_search_tokens) as store:
+        store.read_campaign(config.campaign.id)  # the campaign's week: its posts and alerts
         digest = build_digest(store, config, target, now=now)
         try:
             written = write_digest(

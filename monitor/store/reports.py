@@ -192,15 +192,18 @@ class ReportsQueries(Queries):
         )
 
     def uncertain_comments(self, limit: int) -> list[dict[str, Any]]:
-        """Scored comments the model is least sure about (highest entropy first) that the team
-        has not labelled: candidates for `pingfan nlp label`."""
+        """Scored comments of the campaign's posts the model is least sure about (highest
+        entropy first) that its team has not labelled: candidates for `pingfan nlp label`."""
         return list(
             self.query(
                 "SELECT platform, id, post_id, text, created_at, sentiment, p_neutral,"
                 " p_negative, entropy FROM comments"
-                " WHERE entropy IS NOT NULL AND coalesce(model_version, '') != 'team'"
+                " WHERE entropy IS NOT NULL AND NOT EXISTS (SELECT 1 FROM labels l"
+                " WHERE l.campaign = ? AND l.platform = comments.platform"
+                " AND l.comment_id = comments.id)"
+                f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}"
                 " AND trim(text) != '' ORDER BY entropy DESC, pk LIMIT ?",
-                (limit,),
+                (self.campaign, limit),
             )
         )
 

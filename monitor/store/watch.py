@@ -209,8 +209,7 @@ class WatchQueries(Queries):
             return True
         return (
             self.sql.execute(
-                "SELECT 1 FROM campaign_members WHERE campaign = ? AND kind = 'watch'"
-                " AND key = ?",
+                "SELECT 1 FROM campaign_members WHERE campaign = ? AND kind = 'watch' AND key = ?",
                 (self.campaign, url),
             ).fetchone()
             is not None
