@@ -352,3 +352,52 @@ def test_each_campaign_keeps_and_counts_its_own_watched_links(store: Store, tmp_
         assert [r["id"] for r in exported(b, "posts")] == ["4390000000000010"]
         store.watch.sync_config_watches([], T0)  # A's file dropped its entry: B's stays
         assert {row.url for row in store.watch.watched()} == {link_b}
+
+
+def test_m104_keeps_every_row_and_keys_them_by_campaign(tmp_path: Path) -> None:
+    """A database from before campaigns, with rows in every table a campaign owns: m104
+    keeps them (campaign ''), and their keys then hold per campaign."""
+    from sqlite_utils import Database
+
+    from monitor.store.migrations import migrations
+
+    db = Database(tmp_path / "old.db")
+    migrations.apply(db, stop_before="m104_campaigns")
+    at = "2019-07-06T02:00:00+00:00"
+    db.execute(
+        "INSERT INTO alerts (dedupe_key, kind, severity, title, text, created_at)"
+        " VALUES ('k', 'trending', 'info', 't', 'x', ?)",
+        (at,),
+    )
+    db.execute(
+        "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at, level,"
+        " volume) VALUES ('trending', 's', 'w', ?, ?, 1, 1)",
+        (at, at),
+    )
+    db.execute(
+        "INSERT INTO mutes (platform, subject_id, until, muted_at) VALUES ('weibo', 's', ?, ?)",
+        (at, at),
+    )
+    db.execute(
+        "INSERT INTO label_skips (platform, comment_id, skipped_at) VALUES ('weibo', 'c', ?)",
+        (at,),
+    )
+    db.execute("INSERT INTO labels (text, label, given_at) VALUES ('好', 'positive', ?)", (at,))
+    db.conn.commit()
+    db.close()
+    with Store.open(tmp_path / "old.db") as store:
+        for table in ("alerts", "rule_state", "mutes", "label_skips", "labels"):
+            rows = list(store.query(f"SELECT campaign FROM {table}"))
+            assert rows == [{"campaign": ""}], table
+        names = {row["name"] for row in store.query("SELECT name FROM sqlite_master")}
+        assert {"alerts_by_state", "alerts_by_created", "labels_by_comment"} <= names
+        store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_X)))
+        store.use_campaign("B")  # the same keys in another campaign are new rows
+        assert store.outbox.enqueue_alert(alert("k", "s", "B的"))
+        store.outbox.mute("weibo", "s", T0, at=T0)
+        store.team.skip_label("weibo", "c", by="李", at=T0)
+        counts = {
+            table: next(store.query(f"SELECT count(*) AS n FROM {table}"))["n"]
+            for table in ("alerts", "mutes", "label_skips")
+        }
+        assert counts == {"alerts": 2, "mutes": 2, "label_skips": 2}
