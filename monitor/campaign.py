@@ -17,6 +17,9 @@ def campaign_of(config: Config) -> Campaign:
         for platform in PLATFORMS  # a topic is watched on both platforms
     ]
     members += [CampaignMember("kol", kol.platform, kol.id) for kol in config.kols]
+    # the campaign's own official accounts count as the accounts it follows, as its KOLs do
+    members += [CampaignMember("kol", "weibo", account) for account in config.official.weibo]
+    members += [CampaignMember("kol", "douyin", account) for account in config.official.douyin]
     # a watched link names its platform (validated at load); the `watched` table resolves it
     members += [CampaignMember("watch", parse_link(i.url).platform, i.url) for i in config.watch]
     unique = tuple(dict.fromkeys(members))

@@ -128,8 +128,9 @@ MemberKind = Literal["topic", "kol", "watch"]
 @dataclass(frozen=True)
 class CampaignMember:
     """What makes a stored post one of a campaign's: it is under one of its topics (`key` the
-    topic's name), by one of its KOLs (`key` the account id), or watched by it (`key` the
-    watched link, which the `watched` table resolves to a post id)."""
+    topic's name), by one of the accounts it follows, its KOLs and its official accounts
+    (`kol`, `key` the account id), or watched by it (`key` the watched link, which the
+    `watched` table resolves to a post id)."""
 
     kind: MemberKind
     platform: Platform

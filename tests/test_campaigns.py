@@ -183,7 +183,11 @@ def test_campaign_refuses_unknown_keys_and_an_empty_name(tmp_path: Path) -> None
 
 def test_the_members_are_the_configs_topics_kols_and_watches(tmp_path: Path) -> None:
     config = config_of(
-        tmp_path, "A", TOPIC_X, watch=[{"url": "https://weibo.com/2000000001/4390000000000009"}]
+        tmp_path,
+        "A",
+        TOPIC_X,
+        watch=[{"url": "https://weibo.com/2000000001/4390000000000009"}],
+        official={"douyin": ["MS4wOfficial"]},
     )
     campaign = campaign_of(config)
     assert (campaign.id, campaign.name) == ("A", "活动A")
@@ -191,6 +195,7 @@ def test_the_members_are_the_configs_topics_kols_and_watches(tmp_path: Path) -> 
         CampaignMember("topic", "weibo", TOPIC_X),
         CampaignMember("topic", "douyin", TOPIC_X),
         CampaignMember("kol", "weibo", KOL),
+        CampaignMember("kol", "douyin", "MS4wOfficial"),
         CampaignMember("watch", "weibo", "https://weibo.com/2000000001/4390000000000009"),
     }
 
