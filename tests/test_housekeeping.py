@@ -1,6 +1,6 @@
 """Housekeeping of a long-running file (monitor/store/housekeeping.py): retention in batches
 off the loop, incremental vacuum, WAL checkpoints, statistics, and what `pingfan doctor`
-says of the file."""
+says of the file; on PostgreSQL, the same retention, and the rest left to autovacuum."""
 
 import asyncio
 from datetime import timedelta
@@ -23,6 +23,7 @@ from monitor.store.housekeeping import (
     vacuum_one_step,
 )
 from tests.support.factories import T0, comment
+from tests.support.postgres import Cluster
 
 NOW = T0 + timedelta(days=201)
 LONG_TEXT = "环卫工人刘阿姨每天清晨五点就开始打扫街道，辛苦了，感谢她的付出" * 20
@@ -38,6 +39,7 @@ def _old_and_new(store: Store, old: int, new: int) -> None:
     )
 
 
+@pytest.mark.both_backends
 def test_retention_in_batches_deletes_old_comments_their_index_rows_and_labels(
     store: Store,
 ) -> None:
@@ -114,6 +116,7 @@ def test_a_vacuum_step_hands_back_as_many_pages_as_asked(store: Store) -> None:
     assert vacuum_one_step(conn, 10) == free - 35
 
 
+@pytest.mark.both_backends
 def test_retention_in_batches_keeps_everything_at_zero_days(store: Store) -> None:
     _old_and_new(store, old=3, new=1)
     assert asyncio.run(purge_comments(store, 0, NOW)) == 0
@@ -127,6 +130,7 @@ def test_retention_in_batches_works_in_memory_too() -> None:
         assert [r["id"] for r in store.query("SELECT id FROM comments")] == ["new0"]
 
 
+@pytest.mark.both_backends
 def test_retention_goes_on_while_the_loop_writes(store: Store) -> None:
     """The loop's own writes are not refused while batches are deleted in a thread."""
     _old_and_new(store, old=40, new=0)
@@ -209,3 +213,33 @@ def test_doctor_reports_the_file_size_and_free_pages(
     number, unit = reported.split()
     scale = {"B": 1, "KB": 1e3, "MB": 1e6}[unit]
     assert float(number) * scale >= (tmp_path / "p.db").stat().st_size * 0.95
+
+
+def test_on_postgresql_retention_runs_in_batches_and_the_file_steps_do_nothing(
+    postgres_cluster: Cluster,
+) -> None:
+    """The daemon's retention loop calls these in turn: on PostgreSQL the purge deletes in
+    batches of its own transactions (a reader between them), the SQLite steps are no-ops."""
+    name = postgres_cluster.database(template="pingfan_template")
+    try:
+        with Store.open_postgres(postgres_cluster.url(name)) as store:
+            _old_and_new(store, old=9, new=2)
+            seen: list[int] = []
+
+            async def both() -> int:
+                purge = asyncio.create_task(purge_comments(store, 180, NOW, max_batch=2))
+                while not purge.done():
+                    seen.append(store.reports.table_counts()["comments"])
+                    await asyncio.sleep(0)
+                return await purge
+
+            take_over_checkpoints(store)
+            assert asyncio.run(both()) == 9
+            assert {11 - 2 * k for k in range(1, 5)} <= set(seen)  # a batch at a time
+            assert store.reports.table_counts()["comments"] == 2
+            assert asyncio.run(checkpoint(store)) == (0, 0)
+            assert asyncio.run(release_free_pages(store)) == 0
+            optimize_statistics(store)
+            assert store.reports.table_counts()["comments"] == 2
+    finally:
+        postgres_cluster.drop(name)

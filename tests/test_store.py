@@ -224,6 +224,7 @@ def test_search_follows_updated_text(store: Store) -> None:
     assert [h.id for h in store.content.search("修改")] == ["1"]
 
 
+@pytest.mark.both_backends
 def test_retention_purges_old_comments_only(store: Store) -> None:
     store.content.save_comments(
         [comment("old"), comment("new", created_at=T0 + timedelta(days=200))]

@@ -84,6 +84,9 @@ POSTGRES_READY = (
     "outbox",
     "signals",
     "team",
+    "weekly",
+    "console",
+    "housekeeping",  # retention in batches; checkpoints, vacuum and optimize are SQLite's
 )
 
 __all__ = [

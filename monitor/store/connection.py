@@ -116,16 +116,6 @@ def _quick_check(conn: sqlite3.Connection) -> list[str]:
     return [line for line in lines if line and not line.startswith("***")]
 
 
-def rows_as_dicts(
-    db: Database, sql: str, params: Iterable[Any] | dict[str, Any] = ()
-) -> Iterator[dict[str, Any]]:
-    """Rows as dicts keyed by column name, streamed."""
-    cursor = db.execute(sql, params if isinstance(params, dict) else list(params))
-    names = [column[0] for column in cursor.description]
-    for row in cursor:
-        yield dict(zip(names, row, strict=True))
-
-
 class Queries:
     """One group of named queries (content, outbox, ...) over the store's connection: each
     group is a small object that takes the connection (and the name of the file, for error

@@ -8,7 +8,9 @@ press in the chat leave the same rows; search reads the index as `store.content.
 words the query. Every read is bounded by an
 indexed column or a LIMIT; the overview's whole-store figures (export_counts, probability_sums,
 comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
-`now` is passed in (the clock may be simulated).
+`now` is passed in (the clock may be simulated). The same SQL runs on SQLite and PostgreSQL;
+where they differ (a local day of a stored time, substring and case-free matching) the dialect
+says it (dialect.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.connection import Queries, rows_as_dicts
+from monitor.store.connection import Queries
 from monitor.store.content import TextMatch
 from monitor.store.rows import record_of, time_of
 
@@ -34,8 +36,10 @@ COUNTED_KINDS = ("posts", "comments", "alerts")
 # A search's time range narrows the index to the range's rows when it holds at most this many
 # comments (finding its first and last row reads that many index entries).
 NARROW_RANGE = 200_000
+# The first moment of a `comment_hours` row, as a stored time.
+_HOUR_START = "hour || ':00:00'"
 _LATEST = "9"  # after every stored time (an open range's end, so that it bounds an index)
-_EXPORT_WHERE = "created_at >= :since AND (:until IS NULL OR created_at < :until)"
+_EXPORT_WHERE = "created_at >= :since AND (CAST(:until AS TEXT) IS NULL OR created_at < :until)"
 
 
 @dataclass(frozen=True)
@@ -173,14 +177,14 @@ def _post(row: dict[str, Any]) -> PostRow:
 
 class ConsoleQueries(Queries):
     def _rows(self, sql: str, params: dict[str, Any] | Sequence[Any] = ()) -> list[dict]:
-        return list(rows_as_dicts(self.db, sql, params))
+        return list(self.sql.stream(sql, params))
 
     # --- accounts and sessions ---------------------------------------------------------
 
     def add_user(self, name: str, role: Role, password_hash: str, at: datetime) -> bool:
         """A new account; False when the name is taken."""
-        with self.db.atomic():
-            cursor = self.db.execute(
+        with self.sql.atomic():
+            cursor = self.sql.execute(
                 "INSERT INTO web_users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (name) DO NOTHING",
                 (name, role, password_hash, to_utc_iso(at)),
@@ -198,13 +202,13 @@ class ConsoleQueries(Queries):
 
     def remove_user(self, name: str) -> bool:
         """Delete the account and end its sessions; False when there is none."""
-        with self.db.atomic():
-            self.db.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
-            return self.db.execute("DELETE FROM web_users WHERE name = ?", (name,)).rowcount > 0
+        with self.sql.atomic():
+            self.sql.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
+            return self.sql.execute("DELETE FROM web_users WHERE name = ?", (name,)).rowcount > 0
 
     def credentials(self, name: str) -> tuple[Role, str] | None:
         """(role, password hash) of account `name`."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT role, password_hash FROM web_users WHERE name = ?", (name,)
         ).fetchone()
         return (row[0], row[1]) if row else None
@@ -213,15 +217,15 @@ class ConsoleQueries(Queries):
         self, token_hash: str, name: str, csrf_token: str, at: datetime, expires_at: datetime
     ) -> None:
         """A session for `name`, remembering the visit before it; expired sessions go."""
-        with self.db.atomic():
-            self.db.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (to_utc_iso(at),))
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (to_utc_iso(at),))
+            self.sql.execute(
                 "INSERT INTO web_sessions (token_hash, user_name, csrf_token, created_at,"
                 " expires_at, previous_visit_at)"
                 " SELECT ?, name, ?, ?, ?, last_visit_at FROM web_users WHERE name = ?",
                 (token_hash, csrf_token, to_utc_iso(at), to_utc_iso(expires_at), name),
             )
-            self.db.execute(
+            self.sql.execute(
                 "UPDATE web_users SET last_visit_at = ? WHERE name = ?", (to_utc_iso(at), name)
             )
 
@@ -244,12 +248,12 @@ class ConsoleQueries(Queries):
         )
 
     def close_session(self, token_hash: str) -> None:
-        with self.db.atomic():
-            self.db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+        with self.sql.atomic():
+            self.sql.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
 
     def note_visit(self, name: str, at: datetime) -> None:
-        with self.db.atomic():
-            self.db.execute(
+        with self.sql.atomic():
+            self.sql.execute(
                 "UPDATE web_users SET last_visit_at = ? WHERE name = ?", (to_utc_iso(at), name)
             )
 
@@ -259,7 +263,7 @@ class ConsoleQueries(Queries):
         """How many records `pingfan export KIND` (without --since) writes, per kind."""
         counts = self._counts({"since": "", "until": None}, kinds=("posts", "alerts"))
         # export writes every comment: `comment_hours` (m100) counts them without a scan
-        row = self.db.execute("SELECT total(comments) FROM comment_hours").fetchone()
+        row = self.sql.execute("SELECT coalesce(sum(comments), 0) FROM comment_hours").fetchone()
         return {**counts, "comments": int(row[0])}
 
     def counts_between(self, since: datetime, until: datetime) -> dict[str, int]:
@@ -273,7 +277,7 @@ class ConsoleQueries(Queries):
         # counting export's whole SELECT would work out each post's mean sentiment first.
         return {
             kind: int(
-                self.db.execute(
+                self.sql.execute(
                     f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
                 ).fetchone()[0]
             )
@@ -285,17 +289,19 @@ class ConsoleQueries(Queries):
         since `since` (all of them without it); a two-class score counts as P(negative) =
         1 - P(positive), P(neutral) = 0, as the store keeps it. Whole hours are read from
         `comment_hours` (m100), the part of an hour before them from the comments."""
-        columns = "total(scored), total(positive), total(neutral), total(negative)"
+        columns = ", ".join(
+            f"coalesce(sum({c}), 0)" for c in ("scored", "positive", "neutral", "negative")
+        )
         if since is None:
-            row = self.db.execute(f"SELECT {columns} FROM comment_hours").fetchone()
+            row = self.sql.execute(f"SELECT {columns} FROM comment_hours").fetchone()
         else:
             whole = _next_hour(since)
-            row = self.db.execute(
+            row = self.sql.execute(
                 f"SELECT {columns} FROM (SELECT scored, positive, neutral, negative"
                 " FROM comment_hours WHERE hour >= :whole UNION ALL"
                 " SELECT 1, sentiment, coalesce(p_neutral, 0), coalesce(p_negative, 1 - sentiment)"
                 " FROM comments WHERE created_at >= :since AND created_at < :whole_at"
-                " AND sentiment IS NOT NULL)",
+                " AND sentiment IS NOT NULL) AS parts",
                 {
                     "whole": _hour_key(whole),
                     "whole_at": to_utc_iso(whole),
@@ -311,7 +317,7 @@ class ConsoleQueries(Queries):
         readings = []
         series = self._next_topic_series("", None)
         while series is not None:
-            newest = self.db.execute(
+            newest = self.sql.execute(
                 "SELECT views, discussions, observed_at FROM topic_metrics"
                 " WHERE platform = ? AND topic = ? AND observed_at <= ?"
                 " ORDER BY observed_at DESC LIMIT 1",
@@ -327,13 +333,13 @@ class ConsoleQueries(Queries):
         the next platform's first (a row-value comparison would walk the series' rows)."""
         row = None
         if topic is not None:
-            row = self.db.execute(
+            row = self.sql.execute(
                 "SELECT platform, topic FROM topic_metrics WHERE platform = ? AND topic > ?"
                 " ORDER BY topic LIMIT 1",
                 (platform, topic),
             ).fetchone()
         if row is None:
-            row = self.db.execute(
+            row = self.sql.execute(
                 "SELECT platform, topic FROM topic_metrics WHERE platform > ?"
                 " ORDER BY platform, topic LIMIT 1",
                 (platform,),
@@ -350,7 +356,7 @@ class ConsoleQueries(Queries):
         points = []
         day = (since.astimezone(UTC) + shift).date()
         while (start := datetime(day.year, day.month, day.day, tzinfo=UTC) - shift) < until:
-            row = self.db.execute(
+            row = self.sql.execute(
                 "SELECT views FROM topic_metrics WHERE platform = ? AND topic = ?"
                 " AND observed_at >= ? AND observed_at < ? AND views IS NOT NULL"
                 " ORDER BY observed_at DESC LIMIT 1",
@@ -372,17 +378,18 @@ class ConsoleQueries(Queries):
         """(local day, comments created that day) in [since, until): whole hours from
         `comment_hours` (m100), the parts of an hour at either end from the comments."""
         shift = f"{offset_hours:+d} hours"
+        day_of = self.sql.dialect.local_date  # the local day of a stored UTC time
         first, last = _next_hour(since), _hour_start(until)
         if first >= last:  # less than one whole hour: the comments themselves
             first = last = until
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT day, sum(n) FROM ("
-            " SELECT date(hour || ':00:00', :shift) AS day, comments AS n FROM comment_hours"
-            " WHERE hour >= :first AND hour < :last"
-            " UNION ALL SELECT date(created_at, :shift), 1 FROM comments"
+            f" SELECT {day_of(_HOUR_START, ':shift')} AS day, comments AS n"
+            " FROM comment_hours WHERE hour >= :first AND hour < :last"
+            f" UNION ALL SELECT {day_of('created_at', ':shift')}, 1 FROM comments"
             " WHERE created_at >= :since AND created_at < :first_at"
-            " UNION ALL SELECT date(created_at, :shift), 1 FROM comments"
-            " WHERE created_at >= :last_at AND created_at < :until)"
+            f" UNION ALL SELECT {day_of('created_at', ':shift')}, 1 FROM comments"
+            " WHERE created_at >= :last_at AND created_at < :until) AS parts"
             " GROUP BY day HAVING sum(n) > 0 ORDER BY day",
             {
                 "shift": shift,
@@ -417,11 +424,12 @@ class ConsoleQueries(Queries):
             " FROM alerts a LEFT JOIN alert_acks k ON k.alert_id = a.id"
             " LEFT JOIN mutes m ON m.platform = coalesce(a.platform, '')"
             " AND m.subject_id = a.subject_id AND m.until > :now"
-            " WHERE a.id > :after AND (:kind IS NULL OR a.kind = :kind)"
-            " AND (:severity IS NULL OR a.severity = :severity)"
-            " AND (:platform IS NULL OR a.platform = :platform)"
-            " AND (:acked IS NULL OR (k.alert_id IS NOT NULL) = :acked)"
-            " AND (:subject IS NULL OR a.subject_id = :subject)"
+            " WHERE a.id > :after AND (CAST(:kind AS TEXT) IS NULL OR a.kind = :kind)"
+            " AND (CAST(:severity AS TEXT) IS NULL OR a.severity = :severity)"
+            " AND (CAST(:platform AS TEXT) IS NULL OR a.platform = :platform)"
+            " AND (CAST(:acked AS INTEGER) IS NULL"
+            " OR (CASE WHEN k.alert_id IS NULL THEN 0 ELSE 1 END) = :acked)"
+            " AND (CAST(:subject AS TEXT) IS NULL OR a.subject_id = :subject)"
             " ORDER BY a.id DESC LIMIT :limit",
             {
                 "now": to_utc_iso(now),
@@ -440,18 +448,19 @@ class ConsoleQueries(Queries):
         return self.alerts(now, platform=platform, subject_id=subject_id, limit=500)
 
     def newest_alert_id(self) -> int:
-        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
+        return int(self.sql.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
 
     def content_mark(self) -> tuple[int, int]:
         """(newest post row, newest comment row): it moves when anything new is stored."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT (SELECT coalesce(max(pk), 0) FROM posts),"
             " (SELECT coalesce(max(pk), 0) FROM comments)"
         ).fetchone()
         return int(row[0]), int(row[1])
 
     def alert_kinds(self) -> list[str]:
-        return [k for (k,) in self.db.execute("SELECT DISTINCT kind FROM alerts ORDER BY kind")]
+        rows = self.sql.execute("SELECT DISTINCT kind FROM alerts ORDER BY kind").fetchall()
+        return [k for (k,) in rows]
 
     # --- threads ------------------------------------------------------------------------
 
@@ -469,15 +478,18 @@ class ConsoleQueries(Queries):
         then the most comments since `recent_since` (the growth)."""
         rows = self._rows(
             "WITH c AS (SELECT platform, post_id, count(*) AS n,"
-            " sum(created_at >= :recent) AS recent, count(sentiment) AS scored,"
+            " count(*) FILTER (WHERE created_at >= :recent) AS recent,"
+            " count(sentiment) AS scored,"
             " avg(coalesce(p_negative, 1 - sentiment)) AS negative FROM comments"
             " WHERE created_at >= :since AND created_at < :until"
-            " AND (:platform IS NULL OR platform = :platform) GROUP BY platform, post_id)"
+            " AND (CAST(:platform AS TEXT) IS NULL OR platform = :platform)"
+            " GROUP BY platform, post_id)"
             " SELECT p.platform, p.id, p.author_kind, p.text, p.url, p.created_at,"
             " c.n, c.recent, c.scored, c.negative FROM c"
             " JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
-            " WHERE (:kind IS NULL OR p.author_kind = :kind)"
-            " ORDER BY c.negative IS NULL, c.negative DESC, c.recent DESC, c.n DESC"
+            " WHERE (CAST(:kind AS TEXT) IS NULL OR p.author_kind = :kind)"
+            " ORDER BY c.negative IS NULL, c.negative DESC, c.recent DESC, c.n DESC,"
+            " p.platform, p.id"
             " LIMIT :limit",
             {
                 "since": to_utc_iso(since),
@@ -512,9 +524,9 @@ class ConsoleQueries(Queries):
 
     def post_readings(self, platform: str, post_id: str, limit: int = 500) -> list[MetricReading]:
         """A post's count readings, oldest first (the newest `limit`)."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT observed_at, plays, likes, comments FROM (SELECT * FROM post_metrics"
-            " WHERE platform = ? AND post_id = ? ORDER BY observed_at DESC LIMIT ?)"
+            " WHERE platform = ? AND post_id = ? ORDER BY observed_at DESC LIMIT ?) AS newest"
             " ORDER BY observed_at",
             (platform, post_id, limit),
         ).fetchall()
@@ -529,7 +541,7 @@ class ConsoleQueries(Queries):
             "SELECT platform, id, author_id, text, created_at, likes, label,"
             " coalesce(p_negative, 1 - sentiment) AS p_negative FROM comments"
             " WHERE platform = :platform AND post_id = :post"
-            " AND (:upto IS NULL OR created_at <= (SELECT created_at FROM comments"
+            " AND (CAST(:upto AS TEXT) IS NULL OR created_at <= (SELECT created_at FROM comments"
             " WHERE platform = :platform AND id = :upto AND post_id = :post))"
             " ORDER BY created_at DESC LIMIT :limit",
             {"platform": platform, "post": post_id, "upto": upto, "limit": limit},
@@ -550,7 +562,7 @@ class ConsoleQueries(Queries):
 
     def newest_comment_of(self, platform: str, post_id: str) -> str | None:
         """The id of a thread's newest comment (what its keywords are kept by)."""
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT id FROM comments WHERE platform = ? AND post_id = ?"
             " ORDER BY created_at DESC LIMIT 1",
             (platform, post_id),
@@ -594,10 +606,13 @@ class ConsoleQueries(Queries):
         if kind not in ("posts", "comments"):
             raise ValueError("kind must be 'posts' or 'comments'")
         low, high = self._rows_created_between(kind, since, until)
-        like = "".join(f" AND t.text LIKE :like{n} ESCAPE '\\'" for n in range(len(match.like)))
+        like = "".join(
+            f" AND t.text {self.sql.dialect.like_nocase} :like{n} ESCAPE '\\'"
+            for n in range(len(match.like))
+        )
         thread = "t.id" if kind == "posts" else "t.post_id"
         filters = (
-            f"{like} AND (:platform IS NULL OR t.platform = :platform)"
+            f"{like} AND (CAST(:platform AS TEXT) IS NULL OR t.platform = :platform)"
             " AND t.created_at >= :since AND t.created_at < :until"
         )
         if match.fts is not None:
@@ -643,14 +658,14 @@ class ConsoleQueries(Queries):
             "until": to_utc_iso(until) if until else _LATEST,
         }
         if kind == "comments":
-            size = self.db.execute(
-                "SELECT total(comments) FROM comment_hours"
+            size = self.sql.execute(
+                "SELECT coalesce(sum(comments), 0) FROM comment_hours"
                 " WHERE hour >= substr(:since, 1, 13) AND hour <= :until",
                 bounds,
             ).fetchone()[0]
             if size > NARROW_RANGE:
                 return everything
-        low, high = self.db.execute(
+        low, high = self.sql.execute(
             f"SELECT min(pk), max(pk) FROM {kind}"
             " WHERE created_at >= :since AND created_at < :until",
             bounds,
@@ -666,13 +681,13 @@ class ConsoleQueries(Queries):
         (nomination words: the caller checks them), and posts the team marked, with the mark;
         the best score first, a page of `limit` from `offset` on. Read in the order of the
         score's index, so that a page stops early (a UNION sorted every candidate)."""
-        cue_match = " OR ".join("instr(p.text, ?) > 0" for _ in cues) or "0"
+        cue_match = " OR ".join(self.sql.dialect.contains("p.text", "?") for _ in cues) or "FALSE"
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
             " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
             f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
             " OR m.mark IS NOT NULL"
-            " ORDER BY p.ugc_score DESC, p.pk DESC LIMIT ? OFFSET ?",
+            " ORDER BY p.ugc_score DESC NULLS LAST, p.pk DESC LIMIT ? OFFSET ?",
             (min_score, *cues, limit, offset),
         )
         return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
@@ -683,18 +698,18 @@ class ConsoleQueries(Queries):
         """Set (or with None clear) the team's mark on a post; False when no such post."""
         if mark is not None and mark not in UGC_MARKS:
             raise ValueError(f"mark must be one of {', '.join(UGC_MARKS)}, not {mark!r}")
-        with self.db.atomic():
-            exists = self.db.execute(
+        with self.sql.atomic():
+            exists = self.sql.execute(
                 "SELECT 1 FROM posts WHERE platform = ? AND id = ?", (platform, post_id)
             ).fetchone()
             if exists is None:
                 return False
             if mark is None:
-                self.db.execute(
+                self.sql.execute(
                     "DELETE FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
                 )
             else:
-                self.db.execute(
+                self.sql.execute(
                     "INSERT INTO ugc_marks (platform, post_id, mark, marked_by, marked_at)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, post_id) DO UPDATE SET"
                     " mark = excluded.mark, marked_by = excluded.marked_by,"
@@ -704,7 +719,7 @@ class ConsoleQueries(Queries):
         return True
 
     def ugc_mark(self, platform: str, post_id: str) -> UgcMark | None:
-        row = self.db.execute(
+        row = self.sql.execute(
             "SELECT mark FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
         ).fetchone()
         return row[0] if row else None

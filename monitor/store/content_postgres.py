@@ -10,18 +10,22 @@ one scans, as it does on SQLite).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.errors import StoreError
+from monitor.models import to_utc_iso, utc_now
 from monitor.store.content import (
     _INDEXED,
     _SHORTEST_TRIGRAM_QUERY,
     ContentQueries,
     SearchHit,
     SearchTokensFactory,
+    TextMatch,
     _escape_like,
     _hit,
 )
+from monitor.store.housekeeping import purge_on_server
 
 
 class PostgresContentQueries(ContentQueries):
@@ -47,6 +51,23 @@ class PostgresContentQueries(ContentQueries):
             f" ORDER BY {order} LIMIT ?"
         )
         return [_hit(kind, row) for row in self.sql.named(sql, params)]
+
+    def text_match(self, query: str) -> TextMatch | None:
+        """Every word of `query` as a pattern the text must hold (the console matches them
+        without regard to case, through the trigram index, as `search` does); None when it
+        has no word."""
+        words = list(dict.fromkeys(query.split()))
+        if not words:
+            return None
+        return TextMatch(None, tuple("%" + _escape_like(w) + "%" for w in words))
+
+    def purge_expired_comments(self, retention_days: int, now: datetime | None = None) -> int:
+        """As on SQLite: comments older than the retention limit (0 keeps all) and the team
+        labels that copied their words, in batches; returns how many comments went."""
+        if retention_days <= 0:
+            return 0
+        cutoff = to_utc_iso((now or utc_now()) - timedelta(days=retention_days))
+        return purge_on_server(self.sql, cutoff)
 
     def reindex(self) -> int:
         """Nothing to rebuild (the server keeps the index); returns the rows it covers."""

@@ -62,6 +62,30 @@ class Dialect:
             return "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now')"
         return "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 
+    # --- for weekly.py and console.py (the digest, the console); `unindexed` and
+    # `contains` above serve them too ---------------------------------------------------------
+
+    @property
+    def ordered_join(self) -> str:
+        """A join SQLite must run in the order written (`CROSS JOIN … ON`, its planner hint);
+        PostgreSQL plans the order itself and reads only `JOIN … ON`."""
+        return "CROSS JOIN" if self.name == "sqlite" else "JOIN"
+
+    @property
+    def like_nocase(self) -> str:
+        """LIKE without regard to case, as SQLite's LIKE is (PostgreSQL's is ILIKE)."""
+        return "LIKE" if self.name == "sqlite" else "ILIKE"
+
+    def local_date(self, iso: str, shift: str) -> str:
+        """The date ('YYYY-MM-DD') of the stored UTC time `iso` (ISO text; at least
+        'YYYY-MM-DDTHH:MM:SS') moved by `shift`, a text such as '+8 hours'."""
+        if self.name == "sqlite":
+            return f"date({iso}, {shift})"
+        return (
+            f"to_char(CAST(substr({iso}, 1, 19) AS timestamp) + CAST({shift} AS interval),"
+            " 'YYYY-MM-DD')"
+        )
+
 
 SQLITE = Dialect("sqlite")
 POSTGRESQL = Dialect("postgresql")

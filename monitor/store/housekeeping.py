@@ -23,6 +23,12 @@ one short transaction at a time, so the loop never waits for more than one short
 
 A store in memory (tests) has no second connection: there the same batches run on the loop,
 yielding between them.
+
+On PostgreSQL the retention purge runs the same statements in the same batches on the store's
+own connection (the server takes row locks, so the loop's writers wait for no file lock; the
+trigram index is a GIN index on `comments.text`, kept by the server), pausing between them.
+WAL checkpoints, incremental vacuum and `PRAGMA optimize` are SQLite's: on PostgreSQL they do
+nothing, autovacuum does that work.
 """
 
 from __future__ import annotations
@@ -31,13 +37,14 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from monitor.models import to_utc_iso
+from monitor.store.backend import Backend
 from monitor.store.connection import BUSY_TIMEOUT_MS, StoreBase
 
 log = logging.getLogger(__name__)
@@ -135,6 +142,16 @@ def purge_one_batch(conn: sqlite3.Connection, cutoff: str, batch: int = PURGE_MA
         return conn.execute(_PURGE_BATCH, (cutoff, batch)).rowcount
 
 
+def _on_sqlite(store: StoreBase) -> bool:
+    return store.sql.dialect.name == "sqlite"
+
+
+def _purge_step(sql: Backend, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> int:
+    """One purge statement in a transaction of its own, on a back-end's connection."""
+    with sql.atomic():
+        return sql.execute(statement, params).rowcount
+
+
 def vacuum_one_step(conn: sqlite3.Connection, pages: int) -> int:
     """Hand back up to `pages` free pages to the file system; returns the free pages left.
     Nothing to do unless the file was created with auto_vacuum = INCREMENTAL."""
@@ -225,6 +242,8 @@ async def purge_comments(
     if retention_days <= 0:
         return 0
     cutoff = to_utc_iso(now - timedelta(days=retention_days))
+    if not _on_sqlite(store):
+        return await _purge_on_server(store.sql, cutoff, max_batch)
     in_memory = store.path == ":memory:"
     conn = store.db.conn if in_memory else _second_connection(store.path)
     total, batches, batch = 0, 0, min(PURGE_FIRST_BATCH, max_batch)
@@ -254,8 +273,36 @@ async def purge_comments(
     return total
 
 
+def purge_on_server(sql: Backend, cutoff: str, batch: int = PURGE_MAX_BATCH) -> int:
+    """PostgreSQL's purge in one go (`store.content.purge_expired_comments`): the labels,
+    then batches of `batch` comments, each its own transaction, until one is not full."""
+    _purge_step(sql, _PURGE_LABELS, {"cutoff": cutoff})
+    total = 0
+    while deleted := _purge_step(sql, _PURGE_BATCH, (cutoff, batch)):
+        total += deleted
+    return total
+
+
+async def _purge_on_server(sql: Backend, cutoff: str, max_batch: int) -> int:
+    """PostgreSQL's purge: the same statements and batches, on the store's connection (one
+    connection is one session: a worker thread would interleave with the loop's statements),
+    with the loop's turn between batches."""
+    _purge_step(sql, _PURGE_LABELS, {"cutoff": cutoff})
+    total, batch = 0, min(PURGE_FIRST_BATCH, max_batch)
+    while True:
+        deleted, seconds = _timed(_purge_step, sql, _PURGE_BATCH, (cutoff, batch))
+        total += deleted
+        if deleted < batch:
+            return total
+        await _pause_after(seconds)
+        batch = next_step_size(batch, deleted, seconds, most=max_batch)
+
+
 async def release_free_pages(store: StoreBase) -> int:
-    """Incremental vacuum in steps, off the loop; returns the free pages left."""
+    """Incremental vacuum in steps, off the loop; returns the free pages left (0 on
+    PostgreSQL, where autovacuum keeps the tables)."""
+    if not _on_sqlite(store):
+        return 0
     in_memory = store.path == ":memory:"
     conn = store.db.conn if in_memory else _second_connection(store.path)
     step, left = VACUUM_FIRST_STEP, -1
@@ -280,13 +327,16 @@ async def release_free_pages(store: StoreBase) -> int:
 
 def take_over_checkpoints(store: StoreBase) -> None:
     """Turn SQLite's auto-checkpoint off on the store's connection: `checkpoint` runs them off
-    the loop from now on (the connection still checkpoints when it closes)."""
+    the loop from now on (the connection still checkpoints when it closes). Nothing on
+    PostgreSQL."""
+    if not _on_sqlite(store):
+        return
     store.db.execute("PRAGMA wal_autocheckpoint = 0")
 
 
 async def checkpoint(store: StoreBase) -> tuple[int, int]:
-    """A PASSIVE WAL checkpoint off the loop; (0, 0) in memory."""
-    if store.path == ":memory:":
+    """A PASSIVE WAL checkpoint off the loop; (0, 0) in memory and on PostgreSQL."""
+    if store.path == ":memory:" or not _on_sqlite(store):
         return (0, 0)
     return await _off_loop(store, checkpoint_passive)
 
@@ -294,5 +344,7 @@ async def checkpoint(store: StoreBase) -> tuple[int, int]:
 def optimize_statistics(store: StoreBase) -> None:
     """`PRAGMA optimize` on the store's own connection: SQLite (3.40) analyses the tables whose
     queries on this connection would gain from statistics, so a second connection would find
-    nothing to do. `analysis_limit` bounds it to a few ms whatever the table's size."""
-    optimize(store.db.conn)
+    nothing to do. `analysis_limit` bounds it to a few ms whatever the table's size. Nothing
+    on PostgreSQL (autovacuum analyses)."""
+    if _on_sqlite(store):
+        optimize(store.db.conn)

@@ -1,5 +1,6 @@
 """The PostgreSQL schema, only ever changed by appending a migration here, in step with the
-SQLite one (migrations.py): `p001` is SQLite's schema at m099, translated.
+SQLite one (migrations.py): `p001` is SQLite's schema at m099, translated; `p002`, `p003` are
+m100 and m102.
 
 The translation: an `INTEGER PRIMARY KEY` (SQLite's rowid) is an identity column; integers are
 BIGINT (SQLite's are 64-bit; booleans are stored as 0/1 as SQLite does, postgres.py); REAL is
@@ -277,6 +278,96 @@ CREATE TABLE ugc_marks (
     PRIMARY KEY (platform, post_id)
 );
 """,
+    ),
+    (
+        # SQLite's m100: per UTC hour of `created_at` ('YYYY-MM-DDTHH'), the comments, the
+        # scored ones and their summed P(positive), P(neutral), P(negative) (a two-class score
+        # as the store reads it: P(neutral) 0, P(negative) 1 - P(positive)), kept exact by a
+        # trigger on every insert, score, time change and purge of a comment. The trigger does
+        # what SQLite's four do, in the same arithmetic: a score changed within an hour moves
+        # its sums by the difference, a comment moved to another hour leaves one and joins
+        # the other.
+        "p002_comment_hours",
+        """
+CREATE TABLE comment_hours (
+    hour TEXT COLLATE "C" PRIMARY KEY,
+    comments BIGINT NOT NULL,
+    scored BIGINT NOT NULL,
+    positive DOUBLE PRECISION NOT NULL,
+    neutral DOUBLE PRECISION NOT NULL,
+    negative DOUBLE PRECISION NOT NULL
+);
+INSERT INTO comment_hours
+SELECT substr(created_at, 1, 13), count(*),
+    sum(CASE WHEN sentiment IS NOT NULL THEN 1 ELSE 0 END),
+    sum(coalesce(sentiment, 0)),
+    sum(CASE WHEN sentiment IS NOT NULL THEN coalesce(p_neutral, 0) ELSE 0 END),
+    sum(CASE WHEN sentiment IS NOT NULL THEN coalesce(p_negative, 1 - sentiment) ELSE 0 END)
+FROM comments GROUP BY 1;
+CREATE FUNCTION comment_hours_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_scored BIGINT;
+    old_neutral DOUBLE PRECISION;
+    old_negative DOUBLE PRECISION;
+    new_scored BIGINT;
+    new_neutral DOUBLE PRECISION;
+    new_negative DOUBLE PRECISION;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        old_scored := CASE WHEN OLD.sentiment IS NOT NULL THEN 1 ELSE 0 END;
+        old_neutral := CASE WHEN OLD.sentiment IS NOT NULL
+            THEN coalesce(OLD.p_neutral, 0) ELSE 0 END;
+        old_negative := CASE WHEN OLD.sentiment IS NOT NULL
+            THEN coalesce(OLD.p_negative, 1 - OLD.sentiment) ELSE 0 END;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        new_scored := CASE WHEN NEW.sentiment IS NOT NULL THEN 1 ELSE 0 END;
+        new_neutral := CASE WHEN NEW.sentiment IS NOT NULL
+            THEN coalesce(NEW.p_neutral, 0) ELSE 0 END;
+        new_negative := CASE WHEN NEW.sentiment IS NOT NULL
+            THEN coalesce(NEW.p_negative, 1 - NEW.sentiment) ELSE 0 END;
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.created_at = NEW.created_at THEN
+        -- a score set in place: its hour moves by the difference
+        UPDATE comment_hours SET scored = scored + new_scored - old_scored,
+            positive = positive + coalesce(NEW.sentiment, 0) - coalesce(OLD.sentiment, 0),
+            neutral = neutral + new_neutral - old_neutral,
+            negative = negative + new_negative - old_negative
+        WHERE hour = substr(NEW.created_at, 1, 13);
+        RETURN NULL;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE comment_hours SET comments = comments - 1, scored = scored - old_scored,
+            positive = positive - coalesce(OLD.sentiment, 0),
+            neutral = neutral - old_neutral, negative = negative - old_negative
+        WHERE hour = substr(OLD.created_at, 1, 13);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO comment_hours AS h VALUES (substr(NEW.created_at, 1, 13), 1, new_scored,
+            coalesce(NEW.sentiment, 0), new_neutral, new_negative)
+        ON CONFLICT (hour) DO UPDATE SET comments = h.comments + excluded.comments,
+            scored = h.scored + excluded.scored, positive = h.positive + excluded.positive,
+            neutral = h.neutral + excluded.neutral, negative = h.negative + excluded.negative;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER comment_hours_insert_delete AFTER INSERT OR DELETE ON comments
+    FOR EACH ROW EXECUTE FUNCTION comment_hours_follow();
+CREATE TRIGGER comment_hours_update AFTER UPDATE OF created_at, sentiment, p_neutral, p_negative
+    ON comments FOR EACH ROW
+    WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at
+        OR OLD.sentiment IS DISTINCT FROM NEW.sentiment
+        OR OLD.p_neutral IS DISTINCT FROM NEW.p_neutral
+        OR OLD.p_negative IS DISTINCT FROM NEW.p_negative)
+    EXECUTE FUNCTION comment_hours_follow();
+""",
+    ),
+    (
+        # SQLite's m102: when a platform was last read before a moment (the weekly digest),
+        # from the end of a range rather than every post reading of the platform.
+        "p003_post_metrics_by_time",
+        "CREATE INDEX post_metrics_by_time ON post_metrics (platform, observed_at);",
     ),
     (
         # SQLite's m104: several campaigns in one database (monitor/store/campaigns.py).

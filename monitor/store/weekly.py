@@ -4,7 +4,10 @@ Every figure the digest shares with `pingfan export` is an aggregate over the ex
 rows: the queries below wrap `export_select(kind)` (monitor/store/reports.py) for the week's
 half-open range [since, until), so the digest's posts, comments, authors, engagement,
 sentiment split, topic readings and alerts equal what the export gives for the same week.
-Times in and out are aware datetimes; the SQL compares the stored UTC ISO text.
+Times in and out are aware datetimes; the SQL compares the stored UTC ISO text. The same
+SQL runs on SQLite and PostgreSQL (a count of rows that hold a condition is
+`count(*) FILTER (WHERE …)`, which both read); SQLite's planner hints (`CROSS JOIN`, `+column`)
+come from the dialect.
 """
 
 from __future__ import annotations
@@ -105,7 +108,10 @@ class HealthEvent:
 # The export's comments in [since, until), with the upper end also as a range of the
 # created_at index: the export's `:until IS NULL OR created_at < :until` keeps SQLite from
 # using it, so a past week read every comment stored after it too.
-_WEEK_COMMENTS = f"(SELECT * FROM ({export_select('comments')}) WHERE created_at < :until)"
+_WEEK_COMMENTS = (
+    f"(SELECT * FROM ({export_select('comments')}) AS export WHERE created_at < :until)"
+)
+_WEEK_POSTS = f"({export_select('posts')}) AS export"
 
 
 def _range(since: datetime, until: datetime) -> dict[str, Any]:
@@ -118,14 +124,14 @@ class WeeklyQueries(Queries):
     def week_post_totals(self, since: datetime, until: datetime) -> list[PostTotals]:
         """Per platform, then one row (platform None) for all: posts created in the range."""
         select = (
-            "SELECT count(*) AS posts, sum(author_kind = 'user') AS ugc_posts,"
-            " sum(author_kind = 'kol') AS kol_posts,"
-            " sum(author_kind = 'official') AS official_posts,"
+            "SELECT count(*) AS posts, count(*) FILTER (WHERE author_kind = 'user') AS ugc_posts,"
+            " count(*) FILTER (WHERE author_kind = 'kol') AS kol_posts,"
+            " count(*) FILTER (WHERE author_kind = 'official') AS official_posts,"
             " count(DISTINCT platform || ':' || author_id) AS authors,"
             " sum(coalesce(likes, 0)) AS likes, sum(coalesce(comments, 0)) AS comments,"
             " sum(coalesce(shares, 0)) AS shares, sum(coalesce(reposts, 0)) AS reposts,"
             " sum(coalesce(plays, 0)) AS plays, count(plays) AS plays_known"
-            f" FROM ({export_select('posts')})"
+            f" FROM {_WEEK_POSTS}"
         )
         rows = self._named(
             f"SELECT platform, {select.removeprefix('SELECT ')} GROUP BY platform"
@@ -141,8 +147,10 @@ class WeeklyQueries(Queries):
         select = (
             "count(*) AS comments,"
             " count(DISTINCT c.platform || ':' || c.author_id) AS commenters,"
-            " sum(c.label = 'positive') AS positive, sum(c.label = 'neutral') AS neutral,"
-            " sum(c.label = 'negative') AS negative, sum(c.label IS NULL) AS unscored,"
+            " count(*) FILTER (WHERE c.label = 'positive') AS positive,"
+            " count(*) FILTER (WHERE c.label = 'neutral') AS neutral,"
+            " count(*) FILTER (WHERE c.label = 'negative') AS negative,"
+            " count(*) FILTER (WHERE c.label IS NULL) AS unscored,"
             " avg(c.p_negative) AS mean_p_negative FROM c"
         )
         # The week's rows are read once, into a temporary table, for both the per-platform
@@ -150,7 +158,7 @@ class WeeklyQueries(Queries):
         # per comment, the cost that grows with a week's comments.
         rows = self._named(
             "WITH c AS MATERIALIZED (SELECT platform, author_id, label, p_negative"
-            f" FROM {_WEEK_COMMENTS})"
+            f" FROM {_WEEK_COMMENTS} AS week)"
             f" SELECT 0 AS whole, c.platform, {select} GROUP BY c.platform"
             f" UNION ALL SELECT 1, NULL, {select} ORDER BY whole, platform",
             _range(since, until),
@@ -165,8 +173,8 @@ class WeeklyQueries(Queries):
     ) -> list[tuple[float, float, float]]:
         """P(positive), P(neutral), P(negative) of each comment created in the range that a
         model scored (the same comments as week_comment_totals)."""
-        rows = self.db.execute(
-            f"SELECT sentiment, p_neutral, p_negative FROM {_WEEK_COMMENTS}"
+        rows = self.sql.execute(
+            f"SELECT sentiment, p_neutral, p_negative FROM {_WEEK_COMMENTS} AS week"
             " WHERE sentiment IS NOT NULL AND p_neutral IS NOT NULL AND p_negative IS NOT NULL",
             _range(since, until),
         ).fetchall()
@@ -185,9 +193,10 @@ class WeeklyQueries(Queries):
         params["until"] = max(params[f"hi{i}"] for i in range(len(bounds)))
         rows = self._named(
             f"WITH days(i, lo, hi) AS (VALUES {', '.join(values)})"
-            " SELECT d.i AS day, sum(e.label = 'positive') AS positive,"
-            " sum(e.label = 'neutral') AS neutral, sum(e.label = 'negative') AS negative,"
-            " sum(e.label IS NULL) AS unscored"
+            " SELECT d.i AS day, count(*) FILTER (WHERE e.label = 'positive') AS positive,"
+            " count(*) FILTER (WHERE e.label = 'neutral') AS neutral,"
+            " count(*) FILTER (WHERE e.label = 'negative') AS negative,"
+            " count(*) FILTER (WHERE e.label IS NULL) AS unscored"
             f" FROM days d JOIN {_WEEK_COMMENTS} e"
             " ON e.created_at >= d.lo AND e.created_at < d.hi GROUP BY d.i",
             params,
@@ -207,8 +216,8 @@ class WeeklyQueries(Queries):
         self, since: datetime, until: datetime, label: str, limit: int = 5000
     ) -> list[str]:
         """Texts of the range's comments labelled `label`, the most liked first."""
-        rows = self.db.execute(
-            f"SELECT text FROM {_WEEK_COMMENTS} WHERE label = :label"
+        rows = self.sql.execute(
+            f"SELECT text FROM {_WEEK_COMMENTS} AS week WHERE label = :label"
             " ORDER BY coalesce(likes, 0) DESC, created_at, id LIMIT :limit",
             {**_range(since, until), "label": label, "limit": limit},
         ).fetchall()
@@ -218,9 +227,9 @@ class WeeklyQueries(Queries):
 
     def topic_readings(self, since: datetime, until: datetime) -> list[TopicPoint]:
         """The export's topic readings in the range, oldest first."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             f"SELECT platform, topic, observed_at, views, discussions"
-            f" FROM ({export_select('topics')}) ORDER BY platform, topic, observed_at",
+            f" FROM ({export_select('topics')}) AS export ORDER BY platform, topic, observed_at",
             _range(since, until),
         ).fetchall()
         return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
@@ -229,8 +238,8 @@ class WeeklyQueries(Queries):
         """The newest reading per (platform, topic) taken before `moment` (of two at one
         moment, the later row): one index probe per series, not a year of readings."""
         found = []
-        for platform, topic in topic_series_keys(self.db):
-            row = self.db.execute(
+        for platform, topic in topic_series_keys(self.sql):
+            row = self.sql.execute(
                 "SELECT observed_at, views, discussions FROM topic_metrics WHERE platform = ?"
                 " AND topic = ? AND observed_at < ? ORDER BY observed_at DESC, pk DESC LIMIT 1",
                 (platform, topic, to_utc_iso(moment)),
@@ -248,9 +257,12 @@ class WeeklyQueries(Queries):
             # that order): SQLite otherwise went through every post ever stored.
             "SELECT e.*, p.author_name, p.author_kind, p.text, p.url, p.created_at FROM"
             " (SELECT platform, post_id, count(*) AS comments, count(label) AS scored,"
-            " sum(label = 'negative') AS negative, max(created_at) AS last_comment_at"
-            f" FROM {_WEEK_COMMENTS} GROUP BY platform, post_id HAVING count(label) >= :min) e"
-            " CROSS JOIN posts p ON p.platform = e.platform AND p.id = e.post_id"
+            " count(*) FILTER (WHERE label = 'negative') AS negative,"
+            " max(created_at) AS last_comment_at"
+            f" FROM {_WEEK_COMMENTS} AS week GROUP BY platform, post_id"
+            " HAVING count(label) >= :min) e"
+            f" {self.sql.dialect.ordered_join} posts p"
+            " ON p.platform = e.platform AND p.id = e.post_id"
             " ORDER BY e.platform, e.post_id",
             {**_range(since, until), "min": min_scored},
         ).fetchall()
@@ -276,7 +288,7 @@ class WeeklyQueries(Queries):
     ) -> list[CommentFacts]:
         """One thread's comments created in the range, oldest first."""
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS} WHERE platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS} AS week WHERE platform = :platform"
             " AND post_id = :post ORDER BY created_at, id",
             {**_range(since, until), "platform": platform, "post": post_id},
         ).fetchall()
@@ -294,7 +306,7 @@ class WeeklyQueries(Queries):
     ) -> list[PostFacts]:
         """The export's posts created in the range: UGC only (score > 0, best first), or of
         `author_ids` on `platform`, or all; oldest first unless UGC."""
-        where = ["1"]
+        where = ["TRUE"]
         params: dict[str, Any] = {**_range(since, until), "limit": limit}
         if ugc_only:
             where.append("ugc_score > 0")
@@ -309,7 +321,7 @@ class WeeklyQueries(Queries):
             where.append(f"author_id IN ({', '.join(names) or 'NULL'})")
         order = "ugc_score DESC, created_at, id" if ugc_only else "created_at, platform, id"
         rows = self._named(
-            f"SELECT 0 AS pk, {POST_FIELDS} FROM ({export_select('posts')})"
+            f"SELECT 0 AS pk, {POST_FIELDS} FROM {_WEEK_POSTS}"
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit",
             params,
         ).fetchall()
@@ -350,7 +362,7 @@ class WeeklyQueries(Queries):
     def account_names(self, platform: str, account_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for account in account_ids:
-            row = self.db.execute(
+            row = self.sql.execute(
                 "SELECT name FROM accounts WHERE platform = ? AND id = ?", (platform, account)
             ).fetchone()
             if row is not None:
@@ -364,12 +376,13 @@ class WeeklyQueries(Queries):
     ) -> list[CommentFacts]:
         """Comments and posts of `platform` created in the range, oldest first; a post shows
         its own id as post_id (near-duplicate search over both)."""
+        platform_column = self.sql.dialect.unindexed("platform")
         rows = self._named(
             # `+platform`: the week's rows by created_at, not all of a platform's by its key
-            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS}"
-            " WHERE +platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS} AS week"
+            f" WHERE {platform_column} = :platform"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            f" FROM ({export_select('posts')}) WHERE +platform = :platform"
+            f" FROM {_WEEK_POSTS} WHERE {platform_column} = :platform"
             " ORDER BY created_at LIMIT :limit",
             {**_range(since, until), "platform": platform, "limit": limit},
         ).fetchall()
@@ -389,7 +402,7 @@ class WeeklyQueries(Queries):
 
     def health_events(self, until: datetime) -> list[HealthEvent]:
         """Every collector-health alert created before `until`, oldest first."""
-        rows = self.db.execute(
+        rows = self.sql.execute(
             "SELECT platform, dedupe_key, created_at FROM alerts"
             " WHERE kind = 'collector_health' AND created_at < ? AND platform IS NOT NULL"
             " ORDER BY created_at, id",
@@ -407,7 +420,7 @@ class WeeklyQueries(Queries):
 
     def circuit_states(self) -> dict[str, str]:
         """Each platform's circuit now (closed | open | half_open) that the runtime keeps."""
-        rows = self.db.execute("SELECT platform, state FROM circuits").fetchall()
+        rows = self.sql.execute("SELECT platform, state FROM circuits").fetchall()
         return {platform: state for platform, state in rows}
 
     def last_reading_before(self, platform: str, moment: datetime) -> datetime | None:
@@ -415,28 +428,28 @@ class WeeklyQueries(Queries):
         follower snapshots)."""
         at = to_utc_iso(moment)
         times = [
-            self.db.execute(
+            self.sql.execute(
                 # by (platform, observed_at) (m102), not every post reading of the platform
                 "SELECT max(observed_at) FROM post_metrics WHERE platform = ? AND observed_at < ?",
                 (platform, at),
             ),
-            self.db.execute(
+            self.sql.execute(
                 "SELECT max(observed_at) FROM account_metrics WHERE platform = ?"
                 " AND observed_at < ?",
                 (platform, at),
             ),
-            self.db.execute(
+            self.sql.execute(
                 "SELECT max(first_seen) FROM posts WHERE platform = ? AND first_seen < ?",
                 (platform, at),
             ),
         ]
         times += [
-            self.db.execute(
+            self.sql.execute(
                 "SELECT max(observed_at) FROM topic_metrics WHERE platform = ? AND topic = ?"
                 " AND observed_at < ?",
                 (platform, topic, at),
             )
-            for series_platform, topic in topic_series_keys(self.db)
+            for series_platform, topic in topic_series_keys(self.sql)
             if series_platform == platform
         ]
         found = [row[0] for cursor in times if (row := cursor.fetchone()) and row[0]]
@@ -452,6 +465,7 @@ class WeeklyQueries(Queries):
             "SELECT min(a) AS first, max(b) AS last FROM (SELECT (SELECT min(created_at)"
             " FROM posts) AS a, (SELECT max(created_at) FROM posts) AS b UNION ALL SELECT"
             " (SELECT min(created_at) FROM comments), (SELECT max(created_at) FROM comments))"
+            " AS ends"
         ).fetchone()
         if not row or row["first"] is None:
             return None
