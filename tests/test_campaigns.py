@@ -406,3 +406,30 @@ def test_m104_keeps_every_row_and_keys_them_by_campaign(tmp_path: Path) -> None:
             for table in ("alerts", "mutes", "label_skips")
         }
         assert counts == {"alerts": 2, "mutes": 2, "label_skips": 2}
+
+
+def test_the_digests_figures_are_each_campaigns_own(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)
+    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
+    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    since, until = T0 - H, T0 + 9 * H
+    for store, own_post, own_comment, topic, title in (
+        (a, "x1", "cx1", TOPIC_X, "A的提醒"),
+        (b, "y1", "cy1", TOPIC_Y, "B的提醒"),
+    ):
+        posts = store.weekly.week_post_totals(since, until)[-1]  # the row for all platforms
+        comments = store.weekly.week_comment_totals(since, until)[-1]
+        assert (posts.posts, comments.comments) == (2, 3)  # k's post and thread, and its own
+        assert {p.id for p in store.weekly.week_posts(since, until)} == {"k1", own_post}
+        threads = store.weekly.week_threads(since, until, min_scored=1)
+        assert {t.post_id for t in threads} == {"k1", own_post}
+        assert {t.topic for t in store.weekly.topic_readings(since, until)} == {topic}
+        assert {t.topic for t in store.weekly.topic_reading_before(until)} == {topic}
+        assert [x.title for x in store.weekly.week_alerts(since, until)] == [title]
+        messages = {m.id for m in store.weekly.week_messages("weibo", since, until)}
+        assert messages == {"k1", own_post, "ck1", "ck2", own_comment}
+    assert a.weekly.alert_by_key("trending:weibo:y1") is None
+    assert b.weekly.alert_by_key("trending:weibo:y1") is not None
