@@ -433,3 +433,20 @@ def test_the_digests_figures_are_each_campaigns_own(
         assert messages == {"k1", own_post, "ck1", "ck2", own_comment}
     assert a.weekly.alert_by_key("trending:weibo:y1") is None
     assert b.weekly.alert_by_key("trending:weibo:y1") is not None
+
+
+def test_the_web_consoles_alerts_and_counts_are_its_campaigns(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)
+    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
+    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    b.outbox.mute("weibo", "x1", T0 + 9 * H, at=T0)  # B's mute: not over A's alert
+    now = T0 + 2 * H
+    [shown] = a.console.alerts(now)
+    assert (shown.title, shown.muted_until) == ("A的提醒", None)
+    assert [x.title for x in b.console.alerts(now)] == ["B的提醒"]
+    assert a.console.newest_alert_id() == shown.id and a.console.alert_kinds() == ["trending"]
+    assert a.console.export_counts() == {"posts": 2, "comments": 3, "alerts": 1}
+    assert b.console.counts_between(T0 - H, now) == {"posts": 2, "comments": 3, "alerts": 1}

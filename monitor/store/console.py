@@ -8,9 +8,11 @@ press in the chat leave the same rows; search reads the index as `store.content.
 words the query. Every read is bounded by an
 indexed column or a LIMIT; the overview's whole-store figures (export_counts, probability_sums,
 comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
-`now` is passed in (the clock may be simulated). The same SQL runs on SQLite and PostgreSQL;
-where they differ (a local day of a stored time, substring and case-free matching) the dialect
-says it (dialect.py).
+`now` is passed in (the clock may be simulated). The console serves the config's campaign
+(campaigns.py): its alerts, its counts and its label queue (the bot's); threads, search, the
+UGC board and the sentiment charts still show every campaign's posts. The same SQL runs on
+SQLite and PostgreSQL; where they differ (a local day of a stored time, substring and
+case-free matching) the dialect says it (dialect.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.campaigns import comment_in_campaign, literal, post_in_campaign
 from monitor.store.connection import Queries
 from monitor.store.content import TextMatch
 from monitor.store.rows import record_of, time_of
@@ -261,6 +264,8 @@ class ConsoleQueries(Queries):
 
     def export_counts(self) -> dict[str, int]:
         """How many records `pingfan export KIND` (without --since) writes, per kind."""
+        if self.campaign:  # the campaign's comments: counted, `comment_hours` is everyone's
+            return self._counts({"since": "", "until": None})
         counts = self._counts({"since": "", "until": None}, kinds=("posts", "alerts"))
         # export writes every comment: `comment_hours` (m100) counts them without a scan
         row = self.sql.execute("SELECT coalesce(sum(comments), 0) FROM comment_hours").fetchone()
@@ -275,10 +280,18 @@ class ConsoleQueries(Queries):
     ) -> dict[str, int]:
         # export's own WHERE (`_EXPORT_WHERE`), counted from the created_at index alone:
         # counting export's whole SELECT would work out each post's mean sentiment first.
+        # The campaign's rows only, as export's (campaigns.py).
+        dialect = self.sql.dialect
+        scope = {
+            "posts": post_in_campaign(dialect, self.campaign, "posts"),
+            "comments": comment_in_campaign(dialect, self.campaign, "comments"),
+            "alerts": f"campaign = {literal(self.campaign)}",
+        }
         return {
             kind: int(
                 self.sql.execute(
-                    f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
+                    f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE} AND {scope[kind]}",
+                    bounds,
                 ).fetchone()[0]
             )
             for kind in kinds
@@ -422,9 +435,11 @@ class ConsoleQueries(Queries):
             "SELECT a.id, a.kind, a.severity, a.platform, a.subject_id, a.title, a.text,"
             " a.created_at, a.state, k.acked_by, k.acked_at, m.until AS muted_until"
             " FROM alerts a LEFT JOIN alert_acks k ON k.alert_id = a.id"
-            " LEFT JOIN mutes m ON m.platform = coalesce(a.platform, '')"
+            " LEFT JOIN mutes m ON m.campaign = a.campaign"
+            " AND m.platform = coalesce(a.platform, '')"
             " AND m.subject_id = a.subject_id AND m.until > :now"
-            " WHERE a.id > :after AND (CAST(:kind AS TEXT) IS NULL OR a.kind = :kind)"
+            " WHERE a.campaign = :campaign"
+            " AND a.id > :after AND (CAST(:kind AS TEXT) IS NULL OR a.kind = :kind)"
             " AND (CAST(:severity AS TEXT) IS NULL OR a.severity = :severity)"
             " AND (CAST(:platform AS TEXT) IS NULL OR a.platform = :platform)"
             " AND (CAST(:acked AS INTEGER) IS NULL"
@@ -432,6 +447,7 @@ class ConsoleQueries(Queries):
             " AND (CAST(:subject AS TEXT) IS NULL OR a.subject_id = :subject)"
             " ORDER BY a.id DESC LIMIT :limit",
             {
+                "campaign": self.campaign,
                 "now": to_utc_iso(now),
                 "after": after_id,
                 "kind": kind,
@@ -448,7 +464,11 @@ class ConsoleQueries(Queries):
         return self.alerts(now, platform=platform, subject_id=subject_id, limit=500)
 
     def newest_alert_id(self) -> int:
-        return int(self.sql.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
+        return int(
+            self.sql.execute(
+                "SELECT coalesce(max(id), 0) FROM alerts WHERE campaign = ?", (self.campaign,)
+            ).fetchone()[0]
+        )
 
     def content_mark(self) -> tuple[int, int]:
         """(newest post row, newest comment row): it moves when anything new is stored."""
@@ -459,7 +479,9 @@ class ConsoleQueries(Queries):
         return int(row[0]), int(row[1])
 
     def alert_kinds(self) -> list[str]:
-        rows = self.sql.execute("SELECT DISTINCT kind FROM alerts ORDER BY kind").fetchall()
+        rows = self.sql.execute(
+            "SELECT DISTINCT kind FROM alerts WHERE campaign = ? ORDER BY kind", (self.campaign,)
+        ).fetchall()
         return [k for (k,) in rows]
 
     # --- threads ------------------------------------------------------------------------
