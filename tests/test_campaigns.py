@@ -450,3 +450,43 @@ def test_the_web_consoles_alerts_and_counts_are_its_campaigns(
     assert a.console.newest_alert_id() == shown.id and a.console.alert_kinds() == ["trending"]
     assert a.console.export_counts() == {"posts": 2, "comments": 3, "alerts": 1}
     assert b.console.counts_between(T0 - H, now) == {"posts": 2, "comments": 3, "alerts": 1}
+
+
+def test_same_named_sinks_of_two_campaigns_deliver_each_its_own_alerts(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    a.outbox.register_sink("telegram", "telegram", "chat-a", T0)  # each to its own chat
+    b.outbox.register_sink("telegram", "telegram", "chat-b", T0)
+    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
+    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    a.outbox.enqueue_alert(alert("trending:weibo:k1", "k1", "A的第二条"))
+    now = T0 + H
+    assert (
+        a.outbox.open_deliveries("telegram", now),
+        b.outbox.open_deliveries("telegram", now),
+    ) == (2, 1)
+    due_a = [d.alert.title for d in a.outbox.due_deliveries("telegram", now)]
+    due_b = [d.alert.title for d in b.outbox.due_deliveries("telegram", now)]
+    assert (due_a, due_b) == (["A的提醒", "A的第二条"], ["B的提醒"])
+    b_id = b.outbox.due_deliveries("telegram", now)[0].alert.id
+    b.outbox.mark_delivered("telegram", [b_id], "sent", now, messages=1)
+    assert b.outbox.delivery_states(b_id) == {"telegram": "sent"}
+    assert (a.outbox.sent_since("telegram", T0), b.outbox.sent_since("telegram", T0)) == (0, 1)
+    assert a.outbox.unsent_count("telegram") == 2 and b.outbox.unsent_count("telegram") == 0
+    assert a.outbox.sink_row("telegram").fingerprint == "chat-a"
+
+
+def test_the_first_campaign_takes_over_the_sinks_delivery_rows(
+    store: Store, tmp_path: Path
+) -> None:
+    store.outbox.register_sink("console", "console", "f", T0)
+    store.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "旧的提醒"))
+    store.outbox.open_deliveries("console", T0)
+    [old] = store.outbox.due_deliveries("console", T0)
+    store.outbox.mark_delivered("console", [old.alert.id], "sent", T0, messages=1)
+    store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_X)))
+    row = store.outbox.register_sink("console", "console", "f", T0 + H)
+    assert row.last_alert_id == old.alert.id  # it goes on where it stopped
+    assert store.outbox.open_deliveries("console", T0 + H) == 0
+    assert store.outbox.delivery_states(old.alert.id) == {"console": "sent"}

@@ -11,8 +11,9 @@ so a post in two campaigns may alert in both, once each), rule state, mutes, lab
 skips. A store serves one campaign (`Store.use_campaign`, from `[campaign] id`): every group
 reads and writes that campaign's rows only. Campaign '' is a store that never chose one (a
 tool, a test): it owns the rows written before campaigns existed and counts every post. The
-first campaign that opens the database adopts those rows (`enroll`): an upgraded
-single-campaign file keeps its history.
+first campaign that opens the database adopts those rows (`enroll`), and the delivery rows of
+its sinks: an upgraded single-campaign file keeps its history, and a sink goes on where it
+stopped rather than sending its alerts again.
 """
 
 from __future__ import annotations
@@ -122,12 +123,16 @@ class CampaignsQueries(Queries):
             )
             if not first:
                 return 0
-            return sum(
+            adopted = sum(
                 self.sql.execute(
                     f"UPDATE {table} SET campaign = ? WHERE campaign = ''", (campaign.id,)
                 ).rowcount
                 for table in OWNED_TABLES
             )
+            # the sinks that delivered those alerts are the campaign's now (outbox._sink_key)
+            for table in ("alert_sinks", "alert_deliveries"):
+                self.sql.execute(f"UPDATE {table} SET sink = ? || sink", (f"{campaign.id}/",))
+            return adopted
 
     def add_member(self, member: CampaignMember) -> None:
         """One more member of the store's campaign (a link `pingfan watch add` watches)."""

@@ -329,29 +329,33 @@ class OutboxQueries(Queries):
         return {(platform, subject) for platform, subject in rows}
 
     # --- delivery per sink ------------------------------------------------------------
+    # A sink delivers its campaign's alerts: its rows are named within the campaign
+    # (`_sink_key`), and `open_deliveries` opens the campaign's alerts only.
 
     def register_sink(self, sink: str, type_: str, fingerprint: str, at: datetime) -> SinkRow:
         """The sink's row, created on first sight: a new sink delivers every alert that is not
         yet sent everywhere. A changed fingerprint (token, URL, chat) clears `broken`."""
+        key = self._sink_key(sink)
         with self.sql.atomic():
             row = self.sql.execute(
-                "SELECT fingerprint FROM alert_sinks WHERE sink = ?", (sink,)
+                "SELECT fingerprint FROM alert_sinks WHERE sink = ?", (key,)
             ).fetchone()
             if row is None:
                 start = self.sql.execute(
-                    "SELECT coalesce((SELECT min(id) - 1 FROM alerts WHERE state = 'pending'),"
-                    " (SELECT max(id) FROM alerts), 0)"
+                    "SELECT coalesce((SELECT min(id) - 1 FROM alerts WHERE state = 'pending'"
+                    " AND campaign = ?1), (SELECT max(id) FROM alerts WHERE campaign = ?1), 0)",
+                    (self.campaign,),
                 ).fetchone()[0]
                 self.sql.execute(
                     "INSERT INTO alert_sinks (sink, type, last_alert_id, fingerprint,"
                     " first_seen) VALUES (?, ?, ?, ?, ?)",
-                    (sink, type_, start, fingerprint, to_utc_iso(at)),
+                    (key, type_, start, fingerprint, to_utc_iso(at)),
                 )
             elif row[0] != fingerprint:
                 self.sql.execute(
                     "UPDATE alert_sinks SET fingerprint = ?, broken_at = NULL,"
                     " broken_reason = NULL WHERE sink = ?",
-                    (fingerprint, sink),
+                    (fingerprint, key),
                 )
         return self.sink_row(sink)
 
@@ -359,12 +363,12 @@ class OutboxQueries(Queries):
         row = self._named(
             "SELECT sink, type, last_alert_id, fingerprint, broken_at, broken_reason"
             " FROM alert_sinks WHERE sink = ?",
-            (sink,),
+            (self._sink_key(sink),),
         ).fetchone()
         if row is None:
             raise KeyError(sink)
         return SinkRow(
-            sink=row["sink"],
+            sink=sink,
             type=row["type"],
             last_alert_id=row["last_alert_id"],
             fingerprint=row["fingerprint"],
@@ -378,19 +382,21 @@ class OutboxQueries(Queries):
             cursor = self.sql.execute(
                 "UPDATE alert_sinks SET broken_at = ?, broken_reason = ?"
                 " WHERE sink = ? AND broken_at IS NULL",
-                (to_utc_iso(at), reason, sink),
+                (to_utc_iso(at), reason, self._sink_key(sink)),
             )
             return cursor.rowcount == 1
 
     def open_deliveries(self, sink: str, at: datetime, *, skip_kinds: Iterable[str] = ()) -> int:
         """Create the sink's pending delivery rows for alerts it has not seen; how many."""
         skip = tuple(skip_kinds)
+        key = self._sink_key(sink)
         with self.sql.atomic():
             last = self.sql.execute(
-                "SELECT last_alert_id FROM alert_sinks WHERE sink = ?", (sink,)
+                "SELECT last_alert_id FROM alert_sinks WHERE sink = ?", (key,)
             ).fetchone()[0]
             rows = self.sql.execute(
-                "SELECT id, kind, subject_id FROM alerts WHERE id > ? ORDER BY id", (last,)
+                "SELECT id, kind, subject_id FROM alerts WHERE id > ? AND campaign = ? ORDER BY id",
+                (last, self.campaign),
             ).fetchall()
             if not rows:
                 return 0
@@ -400,7 +406,7 @@ class OutboxQueries(Queries):
                 [
                     (
                         alert_id,
-                        sink,
+                        key,
                         # a sink's own health line is for the other sinks
                         "skipped" if kind in skip and subject == sink else "pending",
                         to_utc_iso(at),
@@ -409,7 +415,7 @@ class OutboxQueries(Queries):
                 ],
             )
             self.sql.execute(
-                "UPDATE alert_sinks SET last_alert_id = ? WHERE sink = ?", (rows[-1][0], sink)
+                "UPDATE alert_sinks SET last_alert_id = ? WHERE sink = ?", (rows[-1][0], key)
             )
             return len(rows)
 
@@ -421,7 +427,7 @@ class OutboxQueries(Queries):
             " d.outcome_unknown, d.next_attempt_at"
             f" FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id {ALERT_ACK_JOIN}"
             " WHERE d.sink = ? AND d.state IN ('pending', 'sending') ORDER BY d.alert_id LIMIT ?",
-            (sink, limit),
+            (self._sink_key(sink), limit),
         ).fetchall()
         due = []
         moment = to_utc_iso(at)
@@ -441,6 +447,7 @@ class OutboxQueries(Queries):
         return due
 
     def unsent_count(self, sink: str) -> int:
+        sink = self._sink_key(sink)
         return self.sql.execute(
             "SELECT count(*) FROM alert_deliveries WHERE sink = ? AND state IN"
             " ('pending', 'sending')",
@@ -449,6 +456,7 @@ class OutboxQueries(Queries):
 
     def mark_sending(self, sink: str, alert_ids: Sequence[int]) -> None:
         """Committed before the request goes out: after a crash, these may have been sent."""
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = 'sending', attempts = attempts + 1"
@@ -472,6 +480,7 @@ class OutboxQueries(Queries):
         summary's messages are the burst's, once)."""
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final delivery state")
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = ?, sent_at = ?, last_error = ?,"
@@ -494,6 +503,7 @@ class OutboxQueries(Queries):
     def mark_parts_sent(self, sink: str, alert_ids: Sequence[int], parts: int) -> None:
         """The service accepted the first `parts` parts of this split message (committed at
         once: a retry, even after a crash, sends only the rest)."""
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries"
@@ -513,6 +523,7 @@ class OutboxQueries(Queries):
     ) -> None:
         """Back to pending until `retry_at`. `outcome_unknown`: the failed attempt may have
         been accepted; every later attempt is marked as a possible duplicate (sticky)."""
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = 'pending', next_attempt_at = ?,"
@@ -532,6 +543,7 @@ class OutboxQueries(Queries):
     def sent_since(self, sink: str, since: datetime) -> int:
         """Messages the sink's service received since `since` (for its rate limit across
         restarts; a split alert counts each part)."""
+        sink = self._sink_key(sink)
         row = self.sql.execute(
             "SELECT coalesce(sum(messages), 0) FROM alert_deliveries"
             " WHERE sink = ? AND sent_at >= ? AND state IN ('sent', 'coalesced')",
@@ -540,10 +552,18 @@ class OutboxQueries(Queries):
         return int(row[0])
 
     def delivery_states(self, alert_id: int) -> dict[str, str]:
+        """State per sink of this campaign's sinks, by the sinks' own names."""
+        prefix = self._sink_key("")
         rows = self.sql.execute(
             "SELECT sink, state FROM alert_deliveries WHERE alert_id = ?", (alert_id,)
         ).fetchall()
-        return {sink: state for sink, state in rows}
+        return {sink.removeprefix(prefix): state for sink, state in rows if sink.startswith(prefix)}
+
+    def _sink_key(self, sink: str) -> str:
+        """How the sink is named in `alert_sinks` and `alert_deliveries`: within its campaign
+        (campaigns.py), since two campaigns' configs may both have a "telegram" sink, each to
+        its own chat, each delivering its own campaign's alerts only."""
+        return f"{self.campaign}/{sink}" if self.campaign else sink
 
     def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
         row = self._named(
