@@ -150,6 +150,8 @@ PORTED_TABLES = (
     "web_users",
     "web_sessions",
     "ugc_marks",
+    "campaigns",
+    "campaign_members",
 )
 
 

@@ -7,8 +7,10 @@ serve, each a small object over the connection: `store.content` (posts, comments
 search), `metrics` (time series), `outbox` (alerts, rule state, mutes, deliveries), `signals`
 (the rules' facts), `labels` (the team's sentiment labels), `reports` (named reads for the CLI,
 the scorer and the collectors), `runtime` (circuits, sources), `team` (the chat bot), `weekly`
-(the digest), `watch` (posts watched by link). It imports nothing from nlp/: the jieba index's
-tokenizer is handed in (`search_tokens`).
+(the digest), `watch` (posts watched by link), `campaigns` (the campaigns and which posts each
+counts). A store serves one campaign (`use_campaign`; campaigns.py): every group reads and
+writes that campaign's rows. It imports nothing from nlp/: the jieba index's tokenizer is
+handed in (`search_tokens`).
 
 PostgreSQL is being built as a second back-end (`Store.open_postgres`; backend.py, dialect.py,
 postgres.py): the groups in `POSTGRES_READY` run on it, the others still need SQLite.
@@ -87,6 +89,7 @@ POSTGRES_READY = (
     "weekly",
     "console",
     "housekeeping",  # retention in batches; checkpoints, vacuum and optimize are SQLite's
+    "campaigns",
 )
 
 __all__ = [
