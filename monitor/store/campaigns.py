@@ -19,6 +19,7 @@ stopped rather than sending its alerts again.
 from __future__ import annotations
 
 from monitor.models import Campaign, CampaignMember
+from monitor.store.backend import Backend
 from monitor.store.connection import Queries
 from monitor.store.dialect import Dialect
 
@@ -96,15 +97,28 @@ def account_in_campaign(dialect: Dialect, campaign: str, account: str = "account
     return f"(EXISTS ({kol} AND scope_m.key = {account}.id) OR EXISTS ({wrote}))"
 
 
+def campaign_topics(sql: Backend, campaign: str) -> set[tuple[str, str]] | None:
+    """(platform, topic) of `campaign`'s topics; None for campaign '' (every topic series)."""
+    if not campaign:
+        return None
+    rows = sql.execute(
+        "SELECT platform, key FROM campaign_members WHERE campaign = ? AND kind = 'topic'",
+        (campaign,),
+    ).fetchall()
+    return {(platform, topic) for platform, topic in rows}
+
+
 class CampaignsQueries(Queries):
     def enroll(self, campaign: Campaign) -> int:
         """Record `campaign` and replace its members with the config's. The first campaign
         recorded in the database adopts the rows no campaign owns yet (from before m104);
         returns how many rows it adopted (0 for any later campaign)."""
         with self.sql.atomic():
-            first = self.sql.execute(
-                "SELECT count(*) FROM campaigns WHERE id != ?", (campaign.id,)
-            ).fetchone()[0] == 0 and not self._known(campaign.id)
+            if self.sql.dialect.name == "postgresql":
+                # two workers starting at once: one enrolls after the other, so exactly one
+                # of them is the first (SQLite's writers take turns anyway)
+                self.sql.execute("LOCK TABLE campaigns IN SHARE ROW EXCLUSIVE MODE")
+            first = self.sql.execute("SELECT count(*) FROM campaigns").fetchone()[0] == 0
             self.sql.execute(
                 "INSERT INTO campaigns (id, name) VALUES (?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
@@ -145,12 +159,6 @@ class CampaignsQueries(Queries):
                 (self.campaign, member.kind, member.platform, member.key),
             )
 
-    def _known(self, campaign_id: str) -> bool:
-        return (
-            self.sql.execute("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
-            is not None
-        )
-
     def campaigns(self) -> list[tuple[str, str]]:
         """(id, name) of every campaign recorded, by id."""
         rows = self.sql.execute("SELECT id, name FROM campaigns ORDER BY id").fetchall()
@@ -163,9 +171,3 @@ class CampaignsQueries(Queries):
             (campaign_id,),
         ).fetchall()
         return [CampaignMember(kind, platform, key) for kind, platform, key in rows]
-
-    def topic_series(self, campaign_id: str) -> set[tuple[str, str]] | None:
-        """(platform, topic) of the campaign's topics; None for campaign '' (every series)."""
-        if not campaign_id:
-            return None
-        return {(m.platform, m.key) for m in self.members(campaign_id) if m.kind == "topic"}

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.backend import Backend
-from monitor.store.campaigns import comment_in_campaign, post_in_campaign
+from monitor.store.campaigns import campaign_topics, comment_in_campaign, post_in_campaign
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.windows import TopicPoint, TopicWindow, TopicWindows
@@ -203,14 +203,8 @@ class SignalsQueries(Queries):
     def _series_keys(self, db: Runner) -> list[tuple[str, str]]:
         """The topic series of the campaign's topics (every series for campaign '')."""
         keys = topic_series_keys(db)
-        if not self.campaign:
-            return keys
-        rows = db.execute(
-            "SELECT platform, key FROM campaign_members WHERE campaign = ? AND kind = 'topic'",
-            (self.campaign,),
-        ).fetchall()
-        wanted = {(platform, topic) for platform, topic in rows}
-        return [key for key in keys if key in wanted]
+        wanted = campaign_topics(self.sql, self.campaign)
+        return keys if wanted is None else [key for key in keys if key in wanted]
 
     def _posts(self, post: str = "posts") -> str:
         """The term that keeps `post` rows to the campaign's."""

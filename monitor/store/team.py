@@ -17,7 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import PLATFORMS, from_iso, to_utc_iso
-from monitor.store.campaigns import comment_in_campaign, literal, post_in_campaign
+from monitor.store.campaigns import (
+    campaign_topics,
+    comment_in_campaign,
+    literal,
+    post_in_campaign,
+)
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.signals import latest_reading_iso, topic_series_keys
@@ -232,12 +237,9 @@ class TeamQueries(Queries):
         """Per (platform, topic): the newest reading up to `now`, and the growth of its views
         since `since` (from the last reading at or before `since`, else the first after it)."""
         pairs = topic_series_keys(self.sql)
-        if self.campaign:  # the campaign's own topics
-            topics = self.sql.execute(
-                "SELECT platform, key FROM campaign_members WHERE campaign = ? AND kind = 'topic'",
-                (self.campaign,),
-            ).fetchall()
-            pairs = [pair for pair in pairs if pair in {(p, t) for p, t in topics}]
+        topics = campaign_topics(self.sql, self.campaign)  # the campaign's own
+        if topics is not None:
+            pairs = [pair for pair in pairs if pair in topics]
         found = []
         for platform, topic in pairs:
             latest = self._named(

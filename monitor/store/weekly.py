@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.campaigns import campaign_topics
 from monitor.store.connection import Queries
 from monitor.store.outbox import ALERT_ACK_JOIN, ALERT_COLUMNS, OutboxAlert, outbox_alert_of
 from monitor.store.reports import export_select
@@ -247,7 +248,7 @@ class WeeklyQueries(Queries):
         """The newest reading per (platform, topic) taken before `moment` (of two at one
         moment, the later row): one index probe per series, not a year of readings."""
         found = []
-        topics = self._campaign_topics()
+        topics = campaign_topics(self.sql, self.campaign)
         for platform, topic in topic_series_keys(self.sql):
             if topics is not None and (platform, topic) not in topics:
                 continue  # another campaign's topic
@@ -259,16 +260,6 @@ class WeeklyQueries(Queries):
             if row is not None:
                 found.append(TopicPoint(platform, topic, from_iso(row[0]), row[1], row[2]))
         return found
-
-    def _campaign_topics(self) -> set[tuple[str, str]] | None:
-        """(platform, topic) of the campaign's topics; None: every series (campaign '')."""
-        if not self.campaign:
-            return None
-        rows = self.sql.execute(
-            "SELECT platform, key FROM campaign_members WHERE campaign = ? AND kind = 'topic'",
-            (self.campaign,),
-        ).fetchall()
-        return {(platform, topic) for platform, topic in rows}
 
     # --- threads, UGC, partners -----------------------------------------------------------
 
