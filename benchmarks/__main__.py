@@ -13,12 +13,15 @@ from benchmarks import (
     growth,
     ingest,
     sentiment,
+    shares,
     store_writes,
     web_console,
 )
 
 if __name__ == "__main__":
     sentiment.main()
+    print()
+    shares.main()
     print()
     store_writes.main()
     print()

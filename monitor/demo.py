@@ -47,7 +47,7 @@ from monitor.store import Store
 from nlp.dedup import Message, suspected_coordination
 from nlp.search_tokens import jieba_search_tokens
 from nlp.segment import keywords
-from nlp.sentiment import Label, LinearModel, load_model
+from nlp.sentiment import Label, model_summary
 from nlp.shares import Shares, comment_shares, format_share
 from nlp.ugc import select_ugc
 
@@ -402,8 +402,8 @@ _NAMES: dict[Label, str] = {"positive": "正面", "neutral": "中性", "negative
 
 
 def _model_metrics(config: Config) -> dict[str, float]:
-    model = load_model(config.nlp.model)
-    return model.metrics if isinstance(model, LinearModel) else {}
+    # the header's metrics: the demo's own process holds no model (its worker scores)
+    return model_summary(config.nlp.model).metrics
 
 
 def _split_text(snapshot: Snapshot) -> str:
@@ -466,7 +466,7 @@ def _summary(store: Store, world: World, config: Config, until: datetime) -> str
     shares = comment_shares(store.reports.comment_probabilities(), _model_metrics(config))
     gaps = [abs(s.estimate - truth.get(s.label, 0.0)) for s in shares] if shares else [0.0]
     lines.append(
-        "- 评论情绪（校准概率按评论构成调整后的均值，90% 区间；剧本为真值）：" + "，".join(
+        "- 评论情绪（校准概率的均值与按评论构成的调整各半，90% 区间；剧本为真值）：" + "，".join(
             f"{format_share(_NAMES[s.label], s)}[剧本 {truth.get(s.label, 0.0):.0%}]"
             for s in shares
         ) + f"；与剧本最多相差 {max(gaps) * 100:.1f} 个百分点" if shares else "- 评论情绪：—"

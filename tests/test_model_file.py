@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import tempfile
 from importlib import resources
@@ -12,7 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlp.model_file import parse_model_text, read_model_file, read_model_header
+from nlp.model_file import (
+    NameColumn,
+    parse_model_chunks,
+    parse_model_text,
+    read_model_file,
+    read_model_header,
+)
 from nlp.sentiment import (
     DEFAULT_MODEL_FILE,
     LinearModel,
@@ -142,3 +149,122 @@ def test_the_summary_is_the_loaded_models_version_and_metrics(tmp_path: Path) ->
                 tmp_path / "missing.json.gz"):  # fmt: skip
         with pytest.raises(ValueError):
             model_summary(str(bad))
+
+
+# --- streaming: chunks cut anywhere, compact names, clear errors -------------------------------
+
+_names = st.text(max_size=6) | st.sampled_from(
+    ['"', "\\", "\n", "\u3000", "👍", "a\x00b", "\ud800"]
+)
+_cut_weights = st.dictionaries(_names, st.lists(_number, min_size=3, max_size=3), max_size=12)
+
+
+def _cuts(text: str, points: list[int]) -> list[str]:
+    """`text` cut at `points` (sorted, within it), as a decoder hands out chunks."""
+    bounds = [0, *sorted(p % (len(text) + 1) for p in points), len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    _fields,
+    _cut_weights,
+    st.sampled_from([None, 0, 2]),
+    st.lists(st.integers(0, 10_000), max_size=40),
+)
+def test_text_cut_anywhere_reads_as_json_loads_reads_it(
+    fields: dict, weights: dict, indent: int | None, points: list[int]
+) -> None:
+    text = json.dumps({**fields, "weights": weights}, ensure_ascii=False, indent=indent)
+    expected = json.loads(text)  # the reference: what the whole-text parsers read
+    model = parse_model_chunks(_cuts(text, points))
+    assert model.fields == {k: v for k, v in expected.items() if k != "weights"}
+    assert list(model.names) == list(expected["weights"])
+    assert list(model.weights) == [float(v) for vs in expected["weights"].values() for v in vs]
+
+
+def test_every_cut_of_one_file_reads_the_same() -> None:
+    text = '{"v":"x","weights":{"好":[1,-2.5e-3,0.125],"a\\"b":[0,0,1], "👍" : [ 3 , 4 , 5 ] }}'
+    whole = parse_model_text(text)
+    assert list(whole.names) == ["好", 'a"b', "👍"]
+    assert list(whole.weights) == [1.0, -0.0025, 0.125, 0.0, 0.0, 1.0, 3.0, 4.0, 5.0]
+    for cut in range(len(text) + 1):
+        for second in (cut, min(cut + 1, len(text)), min(cut + 7, len(text))):
+            parts = [text[:cut], text[cut:second], text[second:]]
+            model = parse_model_chunks(parts)
+            assert model == whole, parts
+
+
+def test_a_number_cut_by_a_chunk_is_read_whole() -> None:
+    # '0.12' | '5' must not read as 0.12: the decoder waits for what follows a value
+    assert parse_model_chunks(['{"t": 0.12', '5, "weights": {}}']).fields == {"t": 0.125}
+    model = parse_model_chunks(['{"weights": {"a": [1, 2, 0.12', "5]}}"])
+    assert list(model.weights) == [1.0, 2.0, 0.125]
+
+
+def test_the_file_is_read_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = {f"w{n}好": [n / 7, -n, 0.5] for n in range(300)}
+    path = _write(
+        tmp_path / "m.json.gz", {"version": "v", "metrics": {"a": 0.25}, "weights": weights}
+    )
+    whole = read_model_file(path)
+    monkeypatch.setattr("nlp.model_file.CHUNK", 5)
+    assert read_model_file(path) == whole
+    assert read_model_header(path) == {"version": "v", "metrics": {"a": 0.25}}
+    assert list(whole.names) == list(weights)
+
+
+def test_names_are_packed_and_read_back() -> None:
+    names = ["好", "", "a\x00b", "\ud800", "👍👍", "w:hello"]
+    column = NameColumn(names)
+    assert len(column) == 6 and list(column) == names
+    assert column[3] == "\ud800" and column[-1] == "w:hello" and column[1:3] == names[1:3]
+    assert column == names and column == NameColumn(names) and column != names[:5]
+    with pytest.raises(IndexError):
+        column[6]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '{"v": 1, "weights": {"好": [1, 2, 3], "差": [1',
+            "the file ends inside a value at character 44",
+        ),
+        (
+            '{"v": 1, "weights": {"好": [1, 2, 3]',
+            "expected ',' or '}' at character 35, found the end",
+        ),
+        (
+            '{"v": 1, "weights": {"好": [1, 2, 3]}',
+            "expected ',' or '}' at character 36, found the end",
+        ),
+        (
+            '{"v": 1, "weights": {"好": [1, 2, 3] "差": [1, 2, 3]}}',
+            "expected ',' or '}' at character 36, found '\"'",
+        ),
+        ('{"v": 1, "weights": {"好": {"a": 1}}}', "'好' must map to three numbers (character 26)"),
+        ('{"v": tru, "weights": {}}', "Expecting value at character 6"),
+        ('{"v": 1, "weights": {}} {}', "extra data after the model (character 24)"),
+    ],
+)
+def test_a_malformed_file_says_what_and_where(tmp_path: Path, text: str, said: str) -> None:
+    path = tmp_path / "bad.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write(text)
+    with pytest.raises(ValueError) as caught:
+        read_model_file(path)
+    assert said in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match="not a pingfan sentiment model"):
+        LinearModel.load(path)
+
+
+def test_a_cut_or_foreign_gzip_is_refused_in_one_line(tmp_path: Path) -> None:
+    source = resources.files("nlp").joinpath(DEFAULT_MODEL_FILE).read_bytes()
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(source[: len(source) // 2])
+    plain = tmp_path / "plain.json.gz"
+    plain.write_text('{"format": "pingfan-sentiment/2"}')
+    for path in (cut, plain):
+        with pytest.raises(ValueError, match="not a pingfan sentiment model"):
+            LinearModel.load(path)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nlp.calibration import fit_probability_scaling
 from nlp.sentiment import LABELS, Label, Probs
 from nlp.shares import (
+    EM_WEIGHT,
     _rounded,
     adjusted_mix,
+    blended_mix,
     comment_shares,
     estimate_shares,
     format_share,
@@ -176,15 +179,71 @@ def test_a_domain_calibration_fitted_on_a_dev_split_brings_the_shares_back() -> 
     temperature, offsets = fit_probability_scaling(dev, dev_gold)
     assert 2.4 < temperature < 3.6  # undoes the power of 3
     items, gold = _overconfident_domain(6000, (0.6, 0.3, 0.1), seed=8)
-    with_domain = comment_shares(items, _domain_metrics(temperature, offsets))
+    # EM alone after the calibration: right where only the class mix differs from the dev's
+    _, with_domain = blended_mix(items, temperature, offsets, (1 / 3, 1 / 3, 1 / 3), 1.0)
     lccc_only = {k: v for k, v in _domain_metrics(1.0, (0, 0, 0)).items() if "shares" not in k}
     without = comment_shares(items, lccc_only)
-    assert with_domain is not None and without is not None
-    for label in LABELS:
+    assert without is not None
+    for label, estimate in zip(LABELS, with_domain, strict=True):
         realised = gold.count(label) / len(gold)
-        assert abs(with_domain.get(label).estimate - realised) < 0.03
+        assert abs(estimate - realised) < 0.03
     worst = max(abs(s.estimate - gold.count(s.label) / len(gold)) for s in without)
     assert worst > 0.05  # EM on overconfident probabilities overshoots the majority class
+
+
+def _written_otherwise(
+    n: int, mix: tuple[float, float, float], says: list[list[float]], seed: int
+) -> tuple[list[Probs], list[Label]]:
+    """Items whose class shows in their text as `says[true class]` (how often the text says
+    each class), scored by a model calibrated where every class says itself 80% of the time."""
+    read = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
+    rng = random.Random(seed)
+    items, gold = [], []
+    for _ in range(n):
+        true = rng.choices(range(3), weights=mix)[0]
+        seen = rng.choices(range(3), weights=says[true])[0]
+        column = [read[k][seen] for k in range(3)]
+        items.append(Probs(*(c / sum(column) for c in column)))
+        gold.append(LABELS[true])
+    return items, gold
+
+
+def test_where_a_class_is_written_otherwise_half_em_lands_closer_than_em() -> None:
+    # the dev split: every class says itself 80% of the time; the campaign: its complaints
+    # often read as neutral (questions, demands), its praise is plainer
+    same = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
+    dev, dev_gold = _written_otherwise(3000, (1 / 3, 1 / 3, 1 / 3), same, seed=1)
+    temperature, offsets = fit_probability_scaling(dev, dev_gold)
+    campaign = [[0.85, 0.1, 0.05], [0.1, 0.8, 0.1], [0.1, 0.35, 0.55]]
+    items, gold = _written_otherwise(20_000, (0.6, 0.3, 0.1), campaign, seed=2)
+    realised = [gold.count(label) / len(gold) for label in LABELS]
+    metrics = _domain_metrics(temperature, offsets)
+    shown = comment_shares(items, metrics)
+    assert shown is not None
+    _, em = blended_mix(items, temperature, offsets, (1 / 3, 1 / 3, 1 / 3), 1.0)
+    em_gap = max(abs(a - b) for a, b in zip(em, realised, strict=True))
+    shown_gap = max(abs(s.estimate - r) for s, r in zip(shown, realised, strict=True))
+    assert em[2] < realised[2] - 0.05  # EM takes too few complaints
+    assert shown_gap < em_gap - 0.02
+
+
+def test_the_blend_is_em_and_mean_in_proportion() -> None:
+    items, _ = _overconfident_domain(500, (0.5, 0.3, 0.2), seed=3)
+    temperature, offsets, prior = 2.0, (0.0, 0.3, -0.2), (0.3, 0.4, 0.3)
+    recal = recalibrated_all(items, temperature, offsets)
+    mean = [float(v) for v in recal.mean(axis=0)]
+    _, em = adjusted_mix(recal, prior)
+    for weight in (0.0, 0.5, EM_WEIGHT, 1.0):
+        n, mix = blended_mix(items, temperature, offsets, prior, weight)
+        assert n == 500 and abs(sum(mix) - 1) < 1e-9
+        for got, e, m in zip(mix, em, mean, strict=True):
+            assert abs(got - (weight * e + (1 - weight) * m)) < 1e-12
+    metrics = {**_domain_metrics(temperature, offsets), "shares_prior_neutral": 0.4}
+    metrics |= {"shares_prior_positive": 0.3, "shares_prior_negative": 0.3}
+    shown = comment_shares(items, metrics)
+    _, mix = blended_mix(items, temperature, offsets, prior, EM_WEIGHT)
+    assert shown is not None and [s.estimate for s in shown] == pytest.approx(mix, abs=1e-12)
+    assert blended_mix([], temperature, offsets, prior, 0.5) == (0, prior)
 
 
 def test_shares_calibration_is_read_from_metrics_and_identity_changes_nothing() -> None:
