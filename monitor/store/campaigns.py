@@ -112,7 +112,11 @@ class CampaignsQueries(Queries):
     def enroll(self, campaign: Campaign) -> int:
         """Record `campaign` and replace its members with the config's. The first campaign
         recorded in the database adopts the rows no campaign owns yet (from before m104);
-        returns how many rows it adopted (0 for any later campaign)."""
+        returns how many rows it adopted (0 for any later campaign). A campaign recorded as
+        it is writes nothing (a restart; and a damaged file is not written before the damage
+        is found)."""
+        if self._recorded_as(campaign):
+            return 0
         with self.sql.atomic():
             if self.sql.dialect.name == "postgresql":
                 # two workers starting at once: one enrolls after the other, so exactly one
@@ -147,6 +151,20 @@ class CampaignsQueries(Queries):
             for table in ("alert_sinks", "alert_deliveries"):
                 self.sql.execute(f"UPDATE {table} SET sink = ? || sink", (f"{campaign.id}/",))
             return adopted
+
+    def _recorded_as(self, campaign: Campaign) -> bool:
+        """Whether `campaign` is recorded with its name and exactly its members (besides the
+        links `pingfan watch add` added)."""
+        row = self.sql.execute("SELECT name FROM campaigns WHERE id = ?", (campaign.id,)).fetchone()
+        if row is None or row[0] != campaign.name:
+            return False
+        rows = self.sql.execute("SELECT url FROM watched WHERE origin = 'cli'").fetchall()
+        added = {url for (url,) in rows}
+        recorded = {
+            m for m in self.members(campaign.id) if not (m.kind == "watch" and m.key in added)
+        }
+        wanted = {m for m in campaign.members if not (m.kind == "watch" and m.key in added)}
+        return recorded == wanted
 
     def add_member(self, member: CampaignMember) -> None:
         """One more member of the store's campaign (a link `pingfan watch add` watches)."""
