@@ -490,3 +490,16 @@ def test_the_first_campaign_takes_over_the_sinks_delivery_rows(
     assert row.last_alert_id == old.alert.id  # it goes on where it stopped
     assert store.outbox.open_deliveries("console", T0 + H) == 0
     assert store.outbox.delivery_states(old.alert.id) == {"console": "sent"}
+
+
+def test_the_web_consoles_threads_and_ugc_board_are_its_campaigns(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)
+    a.content.set_ugc_scores([("weibo", "x1", 0.9), ("weibo", "y1", 0.8), ("weibo", "k1", 0.7)])
+    span = {"since": T0 - H, "until": T0 + 9 * H, "recent_since": T0}
+    assert {t.id for t in a.console.threads(**span)} == {"k1", "x1"}
+    assert {t.id for t in b.console.threads(**span)} == {"k1", "y1"}
+    assert [u.post.id for u in a.console.ugc_board(min_score=0.5)] == ["x1", "k1"]
+    assert [u.post.id for u in b.console.ugc_board(min_score=0.5)] == ["y1", "k1"]

@@ -9,8 +9,9 @@ words the query. Every read is bounded by an
 indexed column or a LIMIT; the overview's whole-store figures (export_counts, probability_sums,
 comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
 `now` is passed in (the clock may be simulated). The console serves the config's campaign
-(campaigns.py): its alerts, its counts and its label queue (the bot's); threads, search, the
-UGC board and the sentiment charts still show every campaign's posts. The same SQL runs on
+(campaigns.py): its alerts, its counts, its threads, its UGC board and its label queue (the
+bot's); search and the sentiment charts still show every campaign's posts, and a UGC mark is
+shared. The same SQL runs on
 SQLite and PostgreSQL; where they differ (a local day of a stored time, substring and
 case-free matching) the dialect says it (dialect.py).
 """
@@ -510,6 +511,7 @@ class ConsoleQueries(Queries):
             " c.n, c.recent, c.scored, c.negative FROM c"
             " JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
             " WHERE (CAST(:kind AS TEXT) IS NULL OR p.author_kind = :kind)"
+            f" AND {post_in_campaign(self.sql.dialect, self.campaign, 'p')}"
             " ORDER BY c.negative IS NULL, c.negative DESC, c.recent DESC, c.n DESC,"
             " p.platform, p.id"
             " LIMIT :limit",
@@ -707,8 +709,9 @@ class ConsoleQueries(Queries):
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
             " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
-            f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
-            " OR m.mark IS NOT NULL"
+            f" WHERE (p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
+            " OR m.mark IS NOT NULL)"
+            f" AND {post_in_campaign(self.sql.dialect, self.campaign, 'p')}"
             " ORDER BY p.ugc_score DESC NULLS LAST, p.pk DESC LIMIT ? OFFSET ?",
             (min_score, *cues, limit, offset),
         )
