@@ -503,3 +503,17 @@ def test_the_web_consoles_threads_and_ugc_board_are_its_campaigns(
     assert {t.id for t in b.console.threads(**span)} == {"k1", "y1"}
     assert [u.post.id for u in a.console.ugc_board(min_score=0.5)] == ["x1", "k1"]
     assert [u.post.id for u in b.console.ugc_board(min_score=0.5)] == ["y1", "k1"]
+
+
+def test_a_ugc_mark_is_its_campaigns(two: tuple[Store, Store, Config, Config]) -> None:
+    a, b, _, _ = two
+    fill(a)
+    assert a.console.mark_ugc("weibo", "k1", "thanked", by="王", at=T0)
+    assert (a.console.ugc_mark("weibo", "k1"), b.console.ugc_mark("weibo", "k1")) == (
+        "thanked",
+        None,
+    )
+    assert [(u.post.id, u.mark) for u in a.console.ugc_board(min_score=2)] == [("k1", "thanked")]
+    assert b.console.ugc_board(min_score=2) == []
+    assert b.console.mark_ugc("weibo", "k1", "featured", by="李", at=T0)
+    assert a.console.ugc_mark("weibo", "k1") == "thanked"

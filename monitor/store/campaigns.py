@@ -7,13 +7,13 @@ topics, by one of its KOLs, or watched by it: `campaign_members`, written from t
 when the daemon or `collect` starts (`enroll`, replacing that campaign's set).
 
 What the team makes carries its campaign: alerts (their dedupe keys are unique per campaign,
-so a post in two campaigns may alert in both, once each), rule state, mutes, labels and label
-skips. A store serves one campaign (`Store.use_campaign`, from `[campaign] id`): every group
-reads and writes that campaign's rows only. Campaign '' is a store that never chose one (a
-tool, a test): it owns the rows written before campaigns existed and counts every post. The
-first campaign that opens the database adopts those rows (`enroll`), and the delivery rows of
-its sinks: an upgraded single-campaign file keeps its history, and a sink goes on where it
-stopped rather than sending its alerts again.
+so a post in two campaigns may alert in both, once each), rule state, mutes, labels, label
+skips and UGC marks. A store serves one campaign (`Store.use_campaign`, from `[campaign] id`):
+every group reads and writes that campaign's rows only. Campaign '' is a store that never
+chose one (a tool, a test): it owns the rows written before campaigns existed and counts every
+post. The first campaign that opens the database adopts those rows (`enroll`), and the
+delivery rows of its sinks: an upgraded single-campaign file keeps its history, and a sink
+goes on where it stopped rather than sending its alerts again.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from monitor.store.connection import Queries
 from monitor.store.dialect import Dialect
 
 # The tables whose rows a campaign owns (migration m104 / p007).
-OWNED_TABLES = ("alerts", "rule_state", "mutes", "labels", "label_skips")
+OWNED_TABLES = ("alerts", "rule_state", "mutes", "labels", "label_skips", "ugc_marks")
 
 
 # The terms below name their own tables `scope_*`, so they never shadow an alias of the

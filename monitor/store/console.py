@@ -10,8 +10,8 @@ indexed column or a LIMIT; the overview's whole-store figures (export_counts, pr
 comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
 `now` is passed in (the clock may be simulated). The console serves the config's campaign
 (campaigns.py): its alerts, its counts, its threads, its UGC board and its label queue (the
-bot's); search and the sentiment charts still show every campaign's posts, and a UGC mark is
-shared. The same SQL runs on
+bot's) and its UGC marks; search and the sentiment charts still show every campaign's
+posts. The same SQL runs on
 SQLite and PostgreSQL; where they differ (a local day of a stored time, substring and
 case-free matching) the dialect says it (dialect.py).
 """
@@ -708,12 +708,13 @@ class ConsoleQueries(Queries):
         cue_match = " OR ".join(self.sql.dialect.contains("p.text", "?") for _ in cues) or "FALSE"
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
-            " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
+            " LEFT JOIN ugc_marks m ON m.campaign = ? AND m.platform = p.platform"
+            " AND m.post_id = p.id"
             f" WHERE (p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
             " OR m.mark IS NOT NULL)"
             f" AND {post_in_campaign(self.sql.dialect, self.campaign, 'p')}"
             " ORDER BY p.ugc_score DESC NULLS LAST, p.pk DESC LIMIT ? OFFSET ?",
-            (min_score, *cues, limit, offset),
+            (self.campaign, min_score, *cues, limit, offset),
         )
         return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
 
@@ -731,21 +732,24 @@ class ConsoleQueries(Queries):
                 return False
             if mark is None:
                 self.sql.execute(
-                    "DELETE FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
+                    "DELETE FROM ugc_marks WHERE campaign = ? AND platform = ? AND post_id = ?",
+                    (self.campaign, platform, post_id),
                 )
             else:
                 self.sql.execute(
-                    "INSERT INTO ugc_marks (platform, post_id, mark, marked_by, marked_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, post_id) DO UPDATE SET"
+                    "INSERT INTO ugc_marks (campaign, platform, post_id, mark, marked_by,"
+                    " marked_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (campaign, platform, post_id) DO UPDATE SET"
                     " mark = excluded.mark, marked_by = excluded.marked_by,"
                     " marked_at = excluded.marked_at",
-                    (platform, post_id, mark, by, to_utc_iso(at)),
+                    (self.campaign, platform, post_id, mark, by, to_utc_iso(at)),
                 )
         return True
 
     def ugc_mark(self, platform: str, post_id: str) -> UgcMark | None:
         row = self.sql.execute(
-            "SELECT mark FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
+            "SELECT mark FROM ugc_marks WHERE campaign = ? AND platform = ? AND post_id = ?",
+            (self.campaign, platform, post_id),
         ).fetchone()
         return row[0] if row else None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("pingfan")
@@ -530,6 +532,7 @@ _CAMPAIGN_KEYS = (
     ("rule_state", "rule, subject", "campaign, rule, subject"),
     ("mutes", "platform, subject_id", "campaign, platform, subject_id"),
     ("label_skips", "platform, comment_id", "campaign, platform, comment_id"),
+    ("ugc_marks", "platform, post_id", "campaign, platform, post_id"),
 )
 
 
@@ -581,7 +584,12 @@ def _rekey_with_campaign(db: Database, table: str, old_key: str, new_key: str) -
     if changed == definition:
         raise RuntimeError(f"m104: cannot find the key of {table} in {definition!r}")
     rebuilt = f"{table}_m104"
-    db.execute(changed.replace(f"CREATE TABLE {table} ", f"CREATE TABLE {rebuilt} ", 1))
+    named = re.sub(
+        rf"^CREATE TABLE (IF NOT EXISTS )?\"?{table}\"?", f"CREATE TABLE {rebuilt}", changed
+    )
+    if named == changed:
+        raise RuntimeError(f"m104: cannot find the name of {table} in {definition!r}")
+    db.execute(named)
     listed = ", ".join(columns)
     db.execute(f"INSERT INTO {rebuilt} ({listed}) SELECT {listed} FROM {table}")
     db.execute(f"DROP TABLE {table}")

@@ -398,6 +398,9 @@ ALTER TABLE mutes ADD PRIMARY KEY (campaign, platform, subject_id);
 ALTER TABLE label_skips ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE label_skips DROP CONSTRAINT label_skips_pkey;
 ALTER TABLE label_skips ADD PRIMARY KEY (campaign, platform, comment_id);
+ALTER TABLE ugc_marks ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE ugc_marks DROP CONSTRAINT ugc_marks_pkey;
+ALTER TABLE ugc_marks ADD PRIMARY KEY (campaign, platform, post_id);
 """,
     ),
 )
