@@ -12,17 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
 from alerts.bot.replies import Replies
 from alerts.engine import evaluate
 from monitor.campaign import campaign_of
+from monitor.cli import main
 from monitor.config import Config, config_from_dict, load_config
 from monitor.errors import ConfigError
 from monitor.export import export_records, write_records
 from monitor.models import AlertRecord, CampaignMember, TopicStats
 from monitor.status import render_status
 from monitor.store import Store
+from monitor.store.migrations import migrations
 from monitor.watch import config_watches
+from nlp.search_tokens import jieba_search_tokens
 from tests.support.factories import T0, comment, post
 
 pytestmark = pytest.mark.both_backends  # the store's tests: SQLite and PostgreSQL
@@ -362,10 +366,6 @@ def test_each_campaign_keeps_and_counts_its_own_watched_links(store: Store, tmp_
 def test_m104_keeps_every_row_and_keys_them_by_campaign(tmp_path: Path) -> None:
     """A database from before campaigns, with rows in every table a campaign owns: m104
     keeps them (campaign ''), and their keys then hold per campaign."""
-    from sqlite_utils import Database
-
-    from monitor.store.migrations import migrations
-
     db = Database(tmp_path / "old.db")
     migrations.apply(db, stop_before="m104_campaigns")
     at = "2019-07-06T02:00:00+00:00"
@@ -517,3 +517,23 @@ def test_a_ugc_mark_is_its_campaigns(two: tuple[Store, Store, Config, Config]) -
     assert b.console.ugc_board(min_score=2) == []
     assert b.console.mark_ugc("weibo", "k1", "featured", by="李", at=T0)
     assert a.console.ugc_mark("weibo", "k1") == "thanked"
+
+
+def test_a_config_opens_the_store_as_its_campaign_and_status_says_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_of(tmp_path, "A", TOPIC_X)
+    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+        assert store.campaign == "A" and store.outbox.campaign == "A"
+        assert CampaignMember("kol", "weibo", KOL) in store.campaigns.members("A")
+        fill(store)
+    path = tmp_path / "A.toml"
+    path.write_text(
+        f'[campaign]\nid = "A"\nname = "活动A"\n[storage]\npath = "pingfan.db"\n'
+        f'[[topics]]\nname = "{TOPIC_X}"\n[[kols]]\nplatform = "weibo"\nid = "{KOL}"\n'
+        'name = "小K"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(path), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "campaign: A (活动A)" in out and f"#{TOPIC_X}" in out and TOPIC_Y not in out
