@@ -234,7 +234,11 @@ class Store(StoreBase):
             lexicon=config.nlp.lexicon,
             search_tokens=search_tokens,
         )
-        store.enroll(campaign_of(config))  # the config's campaign, its members as they are now
+        try:
+            store.enroll(campaign_of(config))  # the config's campaign, its members as now
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def __enter__(self) -> Store:
