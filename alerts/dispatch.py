@@ -30,6 +30,13 @@ Per sink, in alert order:
 - below a sink's `min_severity`: skipped (except the weekly digest); a muted subject:
   muted; during `alerts.quiet_hours` only critical alerts go, the rest wait.
 Secrets come from the environment variables the config names; they are never logged.
+
+Several workers on one PostgreSQL database each run a dispatcher over the one outbox: a round
+claims the sink's due deliveries for this dispatcher's `worker` (monitor/store/outbox.py), and
+a delivery is sent only while its claim holds, so each alert reaches each sink once; a worker
+that dies mid-round leaves claims that expire after `claim_ttl` seconds (the database's
+clock), and another worker then sends what they held (a `sending` one flagged "possible
+duplicate"). On SQLite nothing is claimed: one process owns the outbox.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -60,7 +69,7 @@ from monitor.errors import StoreError
 from monitor.models import AlertRecord, to_utc_iso, utc_now
 from monitor.runtime.delays import clamp_delay
 from monitor.store import Store
-from monitor.store.outbox import Delivery
+from monitor.store.outbox import CLAIM_TTL, Claim, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +114,12 @@ class _Tally:
     messages: dict[str, int] = field(default_factory=dict)
 
 
+def worker_name() -> str:
+    """This dispatcher's name in its claims: host, process, and a random tail (two
+    dispatchers of one process claim apart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 def backoff(attempts: int) -> float:
     """Seconds before retry number `attempts` (1, 2, …): 30 s doubling, at most 15 min."""
     return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
@@ -133,8 +148,13 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         env: Mapping[str, str] | None = None,
         sinks: Sequence[Sink] | None = None,
+        worker: str | None = None,
+        claim_ttl: float = CLAIM_TTL,
+        claim_batch: int = 500,
     ) -> None:
         self.config = config
+        self.claim = Claim(worker or worker_name(), claim_ttl)
+        self.claim_batch = claim_batch  # deliveries claimed per sink and round
         self.store = store
         self.clock = clock
         self.sleep = sleep
@@ -165,6 +185,10 @@ class Dispatcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        try:
+            self.store.outbox.release_all_claims(self.claim.worker)
+        except StoreError as err:  # they expire on their own; the real outcome comes first
+            log.warning("could not give back this worker's alert claims: %s", err)
         for sink in self.sinks:
             if sink.label in self._opened:
                 try:
@@ -224,7 +248,18 @@ class Dispatcher:
                 log.warning("sink %s cannot start yet: %s", sink.label, err.reason)
                 return False
             self._opened.add(sink.label)
-        to_send = self._filter(sink, self.store.outbox.due_deliveries(sink.label, now), now, tally)
+        due = self.store.outbox.claim_due(sink.label, now, self.claim, self.claim_batch)
+        if not due:
+            return False
+        broke = await self._send_due(sink, due, now, tally)
+        self.store.outbox.release_claims(sink.label, self.claim.worker)  # held, waiting
+        return broke
+
+    async def _send_due(
+        self, sink: Sink, due: list[Delivery], now: datetime, tally: _Tally
+    ) -> bool:
+        """Send the claimed deliveries, in order; True when the sink broke."""
+        to_send = self._filter(sink, due, now, tally)
         if not to_send:
             return False
         budget = self._budget(sink, now)
@@ -235,7 +270,7 @@ class Dispatcher:
             outcome = await self._send(sink, [delivery], message, tally)
             if outcome == "broken":
                 return True
-            if outcome == "retry":
+            if outcome in ("retry", "lost"):
                 return False  # keep order: nothing overtakes a delivery being retried
         if burst:
             outcome = await self._send(sink, burst, self._coalesced(burst), tally)
@@ -301,7 +336,10 @@ class Dispatcher:
         self, sink: Sink, deliveries: Sequence[Delivery], message: Outgoing, tally: _Tally
     ) -> str:
         ids = [d.alert.id for d in deliveries]
-        self.store.outbox.mark_sending(sink.label, ids)
+        if not self.store.outbox.mark_sending(sink.label, ids, self.claim):
+            # our claim expired and another worker took it over: it sends these
+            log.info("sink %s: alert %s is another worker's now", sink.label, ids[0])
+            return "lost"
         before = sink.meter.count
         try:
             await sink.send(message)
@@ -316,6 +354,7 @@ class Dispatcher:
                 retry_at,
                 sink.redact(err.reason),
                 outcome_unknown=err.outcome_unknown,
+                worker=self.claim.worker,
             )
             tally.failed += 1
             log.warning(
@@ -337,7 +376,9 @@ class Dispatcher:
         except PermanentError as err:
             self._count(sink, before, tally)
             # back to pending: once the sink is fixed they go out, in order
-            self.store.outbox.mark_retry(sink.label, ids, self.clock(), sink.redact(err.reason))
+            self.store.outbox.mark_retry(
+                sink.label, ids, self.clock(), sink.redact(err.reason), worker=self.claim.worker
+            )
             return "broken" if self._break(sink, err.reason, tally) else "retry"
         except Exception as err:  # a bug in a sink must not stop the others: retry later
             self._count(sink, before, tally)
@@ -345,7 +386,12 @@ class Dispatcher:
             retry_at = self.clock() + timedelta(seconds=backoff(attempts))
             # it may have failed after the service took the message: the retry says so
             self.store.outbox.mark_retry(
-                sink.label, ids, retry_at, type(err).__name__, outcome_unknown=True
+                sink.label,
+                ids,
+                retry_at,
+                type(err).__name__,
+                outcome_unknown=True,
+                worker=self.claim.worker,
             )
             tally.failed += 1
             self._log_once(sink, type(err).__name__)

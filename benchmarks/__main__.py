@@ -16,6 +16,7 @@ from benchmarks import (
     shares,
     store_writes,
     web_console,
+    workers,
 )
 
 if __name__ == "__main__":
@@ -36,3 +37,5 @@ if __name__ == "__main__":
     demo.main(["--runs", "2", "--hogs", "2"])
     print()
     growth.main(["--comments", "100000", "--quiet"])
+    print()
+    workers.main([])

@@ -39,7 +39,6 @@ from nlp.sentiment import (
     Model,
     SnowNLPModel,
     default_model,
-    featurize,
     train,
 )
 from nlp.shares import comment_shares, estimate_shares, model_prior
@@ -51,10 +50,9 @@ from nlp.training import (
     calibrate,
     evaluate,
     evaluate_binary,
-    fit,
+    fine_tune,
     read_examples,
     three_way_metrics,
-    train_with_read_labels,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -316,19 +314,16 @@ def _shares_line(
 
 
 def learning_curve_section(ours: LinearModel) -> None:
-    """The team simulated on real labels: N of the LCCC train split's read labels (the pool)
-    go into the shipped model's recipe in place of all of them (`train_with_read_labels`:
-    retrained from the base data without any read label, as `pingfan nlp train` retrains with
-    the team's labels), chosen at random or as `pingfan nlp label` / `/label` choose
-    (nlp.active: uncertainty × diversity, in rounds: each round's model picks the next
-    labels); calibrated on the labelled dev split as the shipped model is, measured on the
-    labelled test split (nothing chosen on it)."""
+    """The team simulated on real labels: N of the LCCC train split's hand labels (the pool)
+    go to a model that has seen none of them (trained on the base data without them), chosen
+    at random or as `pingfan nlp label` / `/label` choose (nlp.active: uncertainty ×
+    diversity, in rounds: each round's model picks the next labels); measured on the
+    labelled test split, calibrated on the dev split as the shipped model is."""
     pool = human_examples("train")
     test, dev = human_examples("test"), human_examples("dev")
     gold = [e.label for e in test]
     started = time.perf_counter()
-    base_rows = featurize(base_examples(hand_labelled=False))
-    general = fit(base_rows, version="base-without-read-labels")
+    general = train(base_examples(hand_labelled=False), version="base-without-hand-labels")
     trained_in = time.perf_counter() - started
 
     def measured(model: LinearModel) -> Metrics:
@@ -339,7 +334,7 @@ def learning_curve_section(ours: LinearModel) -> None:
     curves: dict[str, list[Metrics]] = {"random": [], "active": []}
     shuffled = random.Random(21).sample(pool, len(pool))
     for size in CURVE_SIZES:
-        model = train_with_read_labels(base_rows, shuffled[:size], version=f"random-{size}")
+        model = fine_tune(general, shuffled[:size], version=f"random-{size}")
         curves["random"].append(measured(model))
     chosen: list[Example] = []
     model = general
@@ -353,11 +348,11 @@ def learning_curve_section(ours: LinearModel) -> None:
             known=[e.text for e in chosen],
         )
         chosen += [left[i] for i in picks]
-        model = train_with_read_labels(base_rows, chosen, version=f"active-{size}")
+        model = fine_tune(general, chosen, version=f"active-{size}")
         curves["active"].append(measured(model))
     print()
     print(
-        f"learning curve: the team simulated with the LCCC train split's {len(pool):,} read "
+        f"learning curve: the team simulated with the LCCC train split's {len(pool):,} hand "
         f"labels; macro-F1 (F1 negative) on the labelled test split ({len(test)})"
     )
     print(f"{'labels':>8}{'random':>18}{'active (nlp.active)':>24}")
@@ -366,9 +361,9 @@ def learning_curve_section(ours: LinearModel) -> None:
         print(f"{size:>8,}{_curve_cell(rnd):>18}{_curve_cell(act):>24}")
     shipped = three_way_metrics(gold, [p.label for p in ours.predict([e.text for e in test])])
     print(
-        f"(0 = the base data without any read label, trained in {trained_in:.0f} s; each point "
-        f"retrains it with the labels (nlp.training.train_with_read_labels); the shipped "
-        f"model, the same recipe with all {len(pool):,}: {_curve_cell(shipped)})"
+        f"(0 = trained without any hand label, in {trained_in:.0f} s; each point fine-tunes it "
+        f"with the labels (nlp.training.fine_tune); the shipped model, trained on all "
+        f"{len(pool):,}: {_curve_cell(shipped)})"
     )
 
 

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ParamSpec, TypeVar
 
@@ -37,8 +37,11 @@ def leave_with_parent(parent: int) -> None:
 
     Ctrl-C in a terminal reaches every process of the group: the child ignores it and
     leaves the stopping to its parent, which finishes its work and shuts the pool down
-    (a child interrupted mid-wait prints a traceback and loses its task)."""
+    (a child interrupted mid-wait prints a traceback and loses its task). The child starts
+    with SIGINT blocked (`_QuietStartPool`), so a Ctrl-C during its start-up waits until it
+    is ignored here, and ignoring it discards it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -48,13 +51,27 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
+class _QuietStartPool(ProcessPoolExecutor):
+    """A pool whose process starts with SIGINT blocked. The process is started by the first
+    `submit`, in the calling thread, and inherits that thread's signal mask. Without the block,
+    a Ctrl-C that comes while the child is still importing (before `leave_with_parent` can
+    ignore it) kills it with a traceback and breaks the pool."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def spawned_worker(
     initializer: Callable[..., None] = leave_with_parent, *args: Any
 ) -> ProcessPoolExecutor:
     """A pool of one spawned process (it shares no sockets, locks or SQLite handles with this
     one). `initializer(*args, parent_pid)` runs in it first; it must call `leave_with_parent`
     with that pid, as the default does."""
-    return ProcessPoolExecutor(
+    return _QuietStartPool(
         1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=initializer,

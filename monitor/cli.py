@@ -9,7 +9,8 @@ file or argument and the fix, never a traceback:
 
     0    done
     1    failed: platform, network, disk (full, read-only), or a damaged or busy database
-    2    bad config or arguments (and `doctor` found a problem)
+    2    bad config or arguments (and `doctor` found a problem; `backup` on PostgreSQL,
+         which prints the `pg_dump` command to run instead)
     3    another pingfan run/collect holds the database (its run lock, `<db>.lock` beside the
          real file, whatever path leads to it)
     4    `collect --once`: the pass ran, but a platform blocked it (see the health alert)
@@ -25,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config import (
     Config,
@@ -38,6 +40,9 @@ from monitor.runlock import AlreadyRunning, RunLock
 from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, QueryFailed
 from nlp.search_tokens import jieba_search_tokens
 
+if TYPE_CHECKING:
+    from monitor.store import Store
+
 log = logging.getLogger("pingfan")
 
 EXIT_OK = 0
@@ -50,7 +55,8 @@ EXIT_CODES_HELP = """\
 exit codes:
   0    done
   1    failed: platform, network, disk (full, read-only), or a damaged or busy database
-  2    bad config or arguments (and `doctor` found a problem)
+  2    bad config or arguments (and `doctor` found a problem; `backup` on PostgreSQL:
+       it prints the pg_dump command to run instead)
   3    another pingfan run/collect holds the database (its run lock, <db>.lock)
   4    collect --once: the pass ran, but a platform blocked it (see the health alert)
   130  interrupted (Ctrl-C)
@@ -285,7 +291,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from monitor.export import export_records, parse_since, write_file, write_records
-    from monitor.store import Store
 
     config = _config(args)
     fmt = args.format or ("csv" if args.excel else "jsonl")
@@ -304,13 +309,13 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "export", f"--out {out}: directory {out.parent} does not exist; create it first"
             )
     db = config.storage.path
-    if not db.exists():
+    if not config.storage.is_postgres and not db.exists():
         return _usage(
             "export",
             f"no database at {db}; check [storage] path in {config.source}, or run "
             "`pingfan collect --once` first",
         )
-    with Store.open_to_read(db, search_tokens=jieba_search_tokens) as store:
+    with _open_to_read(config) as store:
         store.read_campaign(config.campaign.id)  # [campaign]: its rows only
         records = export_records(store, args.kind, since)
         if out is None:
@@ -331,36 +336,41 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.status import no_database_yet, render_status
-    from monitor.store import Store
 
     config = _config(args)
-    if not config.storage.path.exists():
+    if not config.storage.is_postgres and not config.storage.path.exists():
         print(no_database_yet(config.storage.path))
         return EXIT_OK
-    with Store.open_to_read(config.storage.path, search_tokens=jieba_search_tokens) as store:
+    with _open_to_read(config) as store:
         store.read_campaign(config.campaign.id)  # [campaign]: its rows only
         print(render_status(store, config))
     return EXIT_OK
 
 
-def cmd_backup(args: argparse.Namespace) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+def _open_to_read(config: Config) -> Store:
+    """The store for a command that only reads: the SQLite file (read-only when it cannot be
+    written), or the PostgreSQL database; no campaign enrolled (`read_campaign` picks it)."""
+    from monitor.store import Store
 
+    if config.storage.is_postgres:
+        return Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False)
+    return Store.open_to_read(config.storage.path, search_tokens=jieba_search_tokens)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = _config(args)
+    if config.storage.is_postgres:
+        return _usage("backup", pg_dump_advice(config, Path(args.path)))
     db = config.storage.path
     if not db.exists():
         return _usage(
             "backup",
             f"no database at {db}; nothing to back up (check [storage] path in {config.source})",
         )
-    target = Path(args.path)
-    if target.is_dir():
-        stamp = datetime.now(ZoneInfo(config.ui.timezone)).strftime("%Y%m%d-%H%M%S")
-        target = target / f"pingfan-{stamp}.db"
-    elif not target.parent.is_dir():
+    target = _backup_target(config, Path(args.path), ".db")
+    if not target.parent.is_dir():
         return _usage(
             "backup", f"{target}: directory {target.parent} does not exist; create it first"
         )
@@ -384,10 +394,46 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _backup_target(config: Config, path: Path, suffix: str) -> Path:
+    """`path`, or a new pingfan-YYYYmmdd-HHMMSS file inside it when it is a directory."""
+    from zoneinfo import ZoneInfo
+
+    if not path.is_dir():
+        return path
+    stamp = datetime.now(ZoneInfo(config.ui.timezone)).strftime("%Y%m%d-%H%M%S")
+    return path / f"pingfan-{stamp}{suffix}"
+
+
+def pg_dump_advice(config: Config, path: Path) -> str:
+    """`backup` on PostgreSQL: the server's own tool copies a live database consistently;
+    the one line gives its command (the address holds no password: the config refuses one)."""
+    import shlex
+
+    storage = config.storage
+    assert storage.url is not None
+    target = _backup_target(config, path, ".dump")
+    password = f'PGPASSWORD="${storage.password_env}" ' if storage.password_env else ""
+    command = (
+        f"{password}pg_dump --format=custom --file={shlex.quote(str(target))} "
+        f"{shlex.quote(storage.url)}"
+    )
+    return (
+        f"the database is PostgreSQL ({storage.url}), which pingfan does not copy itself: "
+        f"run `{command}` (consistent while pingfan runs; restore with `pg_restore --dbname=URL "
+        "FILE` into an empty database); nothing was written"
+    )
+
+
 def cmd_reindex(args: argparse.Namespace) -> int:
     from monitor.store import Store
 
     config = _config(args)
+    if config.storage.is_postgres:
+        print(
+            "reindex rebuilds SQLite's full-text index; on PostgreSQL the server keeps the "
+            "pg_trgm index itself as rows are written: nothing to do"
+        )
+        return EXIT_OK
     db = config.storage.path
     if not db.exists():
         return _usage(

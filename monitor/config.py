@@ -93,11 +93,21 @@ class StorageConfig:
     comment_retention_days: int = 180
     # Full-text index: SQLite's trigram tokenizer (substring search), or jieba words.
     fts_tokenizer: Literal["trigram", "jieba"] = "trigram"
-    # PostgreSQL instead of the file (being built: monitor/store/postgres.py): its address,
-    # without a password, and the environment variable that holds the password (else libpq's
-    # own, PGPASSWORD or ~/.pgpass). Refused until every part of the store runs there.
+    # PostgreSQL instead of the file (monitor/store/postgres.py): its address, without a
+    # password, and the environment variable that holds the password (else libpq's own,
+    # PGPASSWORD or ~/.pgpass). With `url` set, `path` is not used.
     url: str | None = None
     password_env: str | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url is not None
+
+    @property
+    def where(self) -> str:
+        """Where the data lives, for messages: the PostgreSQL address (it holds no password:
+        the config refuses one) or the SQLite file."""
+        return self.url if self.url is not None else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,9 @@ class WeiboConfig:
     base_url: str = "https://m.weibo.cn"
     topic_base_url: str = "https://m.s.weibo.com"
     cookie_env: str | None = "PINGFAN_WEIBO_COOKIE"
+    # More identities (variable names) for several workers on one PostgreSQL database: each
+    # worker holds one identity at a time, the first free of cookie_env and these.
+    cookie_envs: tuple[str, ...] = ()
     requests_per_minute: int = 20
     # Requests that may go out back to back before even spacing applies (at least 1).
     burst: int = 2
@@ -151,6 +164,7 @@ class DouyinConfig:
     base_url: str = "https://www.douyin.com"
     mode: Literal["browser", "http", "open_platform"] = "browser"
     cookie_env: str | None = "PINGFAN_DOUYIN_COOKIE"
+    cookie_envs: tuple[str, ...] = ()  # more identities, as for Weibo
     requests_per_minute: int = 10
     # Requests that may go out back to back before even spacing applies (at least 1).
     burst: int = 2
@@ -188,6 +202,9 @@ class ScheduleConfig:
     comments_cold: Duration = 7200.0
     # A post stays "hot" (comments polled often) this long after it was posted or last moved.
     hot_window: Duration = 172800.0
+    # Several workers on one PostgreSQL database: how long a worker's hold on a source or an
+    # identity outlasts its last heartbeat (a killed worker's sources move within two).
+    lease: Duration = 30.0
 
 
 @dataclass(frozen=True)
@@ -836,18 +853,72 @@ def _check_semantics(config: Config, source: Path) -> None:
         raise ConfigError(
             f"{source}: 'storage.comment_retention_days' must be 0 (keep) or a number of days"
         )
-    if config.storage.url is not None:
-        # The address is not repeated: it may hold a password.
-        raise ConfigError(
-            f"{source}: 'storage.url': PostgreSQL is not complete yet (the alert rules', "
-            "bot's, digest's, console's and retention's queries run on SQLite only); remove "
-            "'url' to use the SQLite file at 'storage.path'"
-        )
+    _check_storage(config.storage, source)
     _check_web(config.web, source)
     _check_kols(config, source)
     _check_watch(config, source)
     _check_platforms(config, source)
     _check_sink_urls_and_envs(config, source)
+
+
+_PG_SCHEMES = ("postgresql", "postgres")
+_PG_EXAMPLE = "postgresql://pingfan@db.example:5432/pingfan"
+
+
+def _check_storage(storage: StorageConfig, source: Path) -> None:
+    """`url` is a PostgreSQL address without a password; `password_env` names a variable.
+    No message repeats the address: a mistyped one may still hold a password."""
+    if storage.url is None:
+        if storage.password_env:
+            raise ConfigError(
+                f"{source}: 'storage.password_env' is the PostgreSQL password's variable, and "
+                "'storage.url' is not set; remove 'password_env' (SQLite has no password) or "
+                "set 'url'"
+            )
+        return
+    problem = _postgres_url_problem(storage.url)
+    if problem:
+        raise ConfigError(
+            f"{source}: 'storage.url' {problem}; write a PostgreSQL address like "
+            f"{_PG_EXAMPLE!r}, or remove 'url' to use the SQLite file at 'storage.path'"
+        )
+    if _url_has_password(storage.url):
+        raise ConfigError(
+            f"{source}: 'storage.url' holds a password, which must not be in the config file; "
+            "remove it from the address and put it in an environment variable named by "
+            "'storage.password_env' (or in libpq's PGPASSWORD or ~/.pgpass)"
+        )
+    _check_env_name(storage.password_env, source, "'storage.password_env'", "password_env")
+    if storage.fts_tokenizer != "trigram":
+        raise ConfigError(
+            f"{source}: 'storage.fts_tokenizer' is {storage.fts_tokenizer!r}, which is SQLite "
+            "only; PostgreSQL searches with pg_trgm (trigrams): remove 'fts_tokenizer' or set "
+            'it to "trigram"'
+        )
+
+
+def _postgres_url_problem(url: str) -> str | None:
+    """What is wrong with `url` as a PostgreSQL address, in words that do not repeat it."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "contains spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        return "is not a valid URL (check the port)"
+    scheme_written = url[: len(parts.scheme) + 3].lower() == parts.scheme + "://"
+    if parts.scheme not in _PG_SCHEMES or not scheme_written:
+        return "does not start with postgresql:// (PostgreSQL is the only other store)"
+    if parts.fragment:
+        return "has a '#' part, which PostgreSQL addresses do not have"
+    return None
+
+
+def _url_has_password(url: str) -> bool:
+    """A password in the address itself (user:password@) or in its query (?password=)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    return parts.password is not None or any(key.lower() == "password" for key in query)
 
 
 def _check_web(web: WebConfig, source: Path) -> None:
@@ -875,6 +946,7 @@ _ENV_EXAMPLES = {
     "url_env": "PINGFAN_WECOM_WEBHOOK",
     "secret_env": "PINGFAN_DINGTALK_SECRET",
     "urls_env": "PINGFAN_APPRISE_URLS",
+    "password_env": "PINGFAN_PG_PASSWORD",
 }
 _ENV_WHAT = {
     "cookie_env": "cookie",
@@ -882,6 +954,7 @@ _ENV_WHAT = {
     "url_env": "URL",
     "secret_env": "secret",
     "urls_env": "Apprise URLs",
+    "password_env": "password",
 }
 _URL_EXAMPLE = "http://127.0.0.1:8700"
 
@@ -946,6 +1019,14 @@ def _check_platforms(config: Config, source: Path) -> None:
             "cookie_env",
             example=f"PINGFAN_{name.upper()}_COOKIE",
         )
+        for env_name in platform.cookie_envs:
+            _check_env_name(
+                env_name,
+                source,
+                f"'{name}.cookie_envs'",
+                "cookie_env",
+                example=f"PINGFAN_{name.upper()}_COOKIE_2",
+            )
 
 
 def _check_sink_urls_and_envs(config: Config, source: Path) -> None:
@@ -992,6 +1073,14 @@ def _check_env_name(
         f"not the {what} itself; put the {what} in that variable (export {example}=...) "
         f"and write its name here"
     )
+
+
+def read_cookies(settings: WeiboConfig | DouyinConfig, platform: str) -> list[str | None]:
+    """The platform's cookies in order: `cookie_env`'s, then each of `cookie_envs` (None for
+    a variable that is not set)."""
+    cookies = [read_cookie(settings.cookie_env, key=f"{platform}.cookie_env")]
+    cookies += [read_cookie(env, key=f"{platform}.cookie_envs") for env in settings.cookie_envs]
+    return cookies
 
 
 def read_cookie(env_name: str | None, *, key: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from monitor.config import Config, bot_mismatch, missing_secrets, unsigned_http_problem
 from monitor.errors import ConfigError, StoreError
@@ -13,6 +13,9 @@ from monitor.store import Store
 from monitor.store.errors import DatabaseBusy, DatabaseDamaged, DatabaseUnavailable, damaged
 from monitor.store.housekeeping import FileFacts, file_facts
 from nlp.search_tokens import jieba_search_tokens
+
+if TYPE_CHECKING:
+    from monitor.store.postgres import ServerFacts
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -57,6 +60,8 @@ def run_checks(config: Config) -> list[Check]:
 
 
 def _check_database(config: Config) -> list[Check]:
+    if config.storage.is_postgres:
+        return _check_postgres(config)
     path = config.storage.path
     if not path.exists():
         # Do not create it here: doctor only looks.
@@ -103,6 +108,72 @@ def _check_database(config: Config) -> list[Check]:
         Check("database", "ok", f"{path} (schema current, pages sound, {posts} posts)"),
         Check("database file", "ok", describe_file(facts)),
     ]
+
+
+def _check_postgres(config: Config) -> list[Check]:
+    """Reachable, the password accepted, pg_trgm there, the schema this pingfan's: each
+    problem is one line naming the fix. Nothing is created or migrated here."""
+    from monitor.store.postgres import connect, server_facts
+
+    storage = config.storage
+    try:
+        backend = connect(storage.where, storage.password_env, migrate_schema=False)
+    except StoreError as err:  # unreachable, refused, a wrong password, an unset variable
+        return [Check("database", "fail", str(err))]
+    try:
+        facts = server_facts(backend)
+        schema = _schema_check(facts)
+        posts = None
+        if schema.status == "ok":
+            with Store(backend) as store:
+                posts = store.reports.table_counts()["posts"]
+    except StoreError as err:  # it names the database
+        return [Check("database", "fail", str(err))]
+    finally:
+        backend.close()
+    shown = f"{storage.where} (PostgreSQL {facts.server_version}"
+    shown += f", {posts} posts)" if posts is not None else ")"
+    return [Check("database", "ok", shown), _trgm_check(facts), schema]
+
+
+def _trgm_check(facts: ServerFacts) -> Check:
+    if facts.pg_trgm is not None:
+        return Check("pg_trgm", "ok", f"version {facts.pg_trgm} (full-text search)")
+    if facts.pg_trgm_available and not facts.schema_version:
+        return Check("pg_trgm", "ok", "available; the first `pingfan run` creates it")
+    if facts.pg_trgm_available:
+        return Check(
+            "pg_trgm",
+            "fail",
+            "the extension is not created in this database; run `CREATE EXTENSION pg_trgm;` "
+            "in it as its owner",
+        )
+    return Check(
+        "pg_trgm",
+        "fail",
+        "the server does not have the extension; install Debian's `postgresql` package (it "
+        "ships pg_trgm) on the database server",
+    )
+
+
+def _schema_check(facts: ServerFacts) -> Check:
+    mine, theirs = facts.latest_migration, facts.schema_version
+    if not theirs:
+        return Check(
+            "schema", "warn", "none yet; `pingfan collect --once` or `pingfan run` creates it"
+        )
+    if theirs == mine:
+        return Check("schema", "ok", f"{theirs} (current)")
+    if theirs < mine:
+        return Check(
+            "schema", "warn", f"{theirs}, older than {mine}; the next `pingfan run` migrates it"
+        )
+    return Check(
+        "schema",
+        "fail",
+        f"{theirs}, newer than this pingfan's {mine}: a newer pingfan migrated it; upgrade "
+        "pingfan on this machine",
+    )
 
 
 def describe_file(facts: FileFacts) -> str:

@@ -12,6 +12,10 @@ that reach one database through a symlinked or a relative path share one lock, a
 second gets `AlreadyRunning`. A lock file that cannot be created or written (a read-only
 folder, a full disk) is one `DatabaseUnavailable` line (exit 1), and its descriptor is
 closed.
+
+On PostgreSQL there is no file to guard and the server takes the writes of several
+processes: `run_lock(config)` is then no lock at all, so that several `pingfan run` (on one
+machine or several) share one database.
 """
 
 from __future__ import annotations
@@ -19,11 +23,16 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from monitor.errors import PingfanError, StoreError
 from monitor.store.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 # The disk or the folder, not the configuration: exit 1 ("free some space", "permissions").
 _ENVIRONMENT = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
@@ -104,6 +113,14 @@ class RunLock:
         traceback: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def run_lock(config: Config) -> AbstractContextManager[object]:
+    """The lock `run`, `collect` and the digest hold: the file lock beside the SQLite
+    database, or nothing on PostgreSQL (several processes share that database)."""
+    if config.storage.is_postgres:
+        return nullcontext()
+    return RunLock(config.storage.path)
 
 
 def _unusable(path: Path, doing: str, err: OSError) -> StoreError:

@@ -22,7 +22,7 @@ def render_status(store: Store, config: Config) -> str:
     counts = store.reports.table_counts()  # posts, comments, alerts, labels: the campaign's
     campaign = config.campaign
     named = f" ({campaign.name})" if campaign.name != campaign.id else ""
-    lines = [f"database: {config.storage.path}", f"campaign: {campaign.id}{named}"]
+    lines = [f"database: {config.storage.where}", f"campaign: {campaign.id}{named}"]
     lines += [f"  {table:<16} {count:>10,}" for table, count in counts.items()]
     topics = store.reports.latest_topic_readings()
     if topics:

@@ -86,7 +86,7 @@ def lccc_examples(split: Split, *, weight: float = 1.0) -> list[Example]:
 
 def human_examples(split: Split, *, weight: float = 1.0) -> list[Example]:
     """LCCC utterances labelled by reading them (`data/lccc_human.jsonl`, see the README):
-    train (3,240), dev (640: settings and calibration), test (320: measurement only)."""
+    train (1,640), dev (640: settings and calibration), test (320: measurement only)."""
     source = resources.files("nlp").joinpath(HUMAN_FILE)
     with source.open("r", encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines if line.strip()]

@@ -166,9 +166,8 @@ def emoji_table() -> dict[int, str | None]:
 
 
 def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
-    """Sparse features of one text: emoticons and emoji, char 1-2 grams, the text's first and
-    last characters (`_edge_features`), Latin words, shape (length, question, rhetorical,
-    @mention), cues of tone (!, …, ~, 哈), lexicon sums with negation."""
+    """Sparse features of one text: emoticons and emoji, char 1-2 grams, Latin words,
+    shape (length, question, rhetorical, @mention), lexicon sums with negation."""
     lex = lexicon or shipped_lexicon()
     clean = normalize(text).translate(emoji_table())
     feats: dict[str, float] = {}
@@ -187,11 +186,9 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
     grams: Counter[str] = Counter()
     chars = 0
     words: list[str] = []
-    joined_parts: list[str] = []
     for part in plain_parts:
         words += _LATIN_WORD.findall(part)
         joined = part.translate(_DROP_PUNCTUATION)
-        joined_parts.append(joined)
         chars += len(joined)
         grams.update(joined)
         grams.update(map(operator.add, joined, joined[1:]))
@@ -203,7 +200,6 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
         scale = 1.0 / math.sqrt(sum(grams.values()))
         for gram, count in grams.items():
             feats[gram] = count * scale
-    _edge_features("".join(joined_parts).replace("@", ""), feats)
     for match in EMOTICON.finditer(clean):
         weight = lex.weights.get(match.group(0), 0.0)
         if weight > 0:
@@ -234,29 +230,7 @@ def features(text: str, lexicon: Lexicon | None = None) -> dict[str, float]:
             feats["<rhet?>"] = 1.0
     if "@" in clean:
         feats["<at>"] = 1.0
-    for cue, found in (
-        ("<!>", "!" in clean),
-        ("<...>", "…" in clean or "..." in clean),
-        ("<~>", "~" in clean),
-        ("<haha>", "哈" in clean),
-    ):
-        if found:
-            feats[cue] = 1.0
     return feats
-
-
-def _edge_features(joined: str, feats: dict[str, float]) -> None:
-    """The first and last one and two characters, marked as such ("^真", "吗$", "好吧$"):
-    how a comment opens and ends (sentence-final 吗 / 呢 / 吧 / 啊, an opening 哈哈 or 呵呵)
-    says much of its tone, and an n-gram in the middle does not say where it stood."""
-    if not joined:
-        return
-    edges = ["^" + joined[0], joined[-1] + "$"]
-    if len(joined) > 1:
-        edges += ["^" + joined[:2], joined[-2:] + "$"]
-    scale = 1.0 / math.sqrt(len(edges))
-    for edge in edges:
-        feats[edge] = feats.get(edge, 0.0) + scale
 
 
 def _lexicon_sums(text: str, lex: Lexicon) -> tuple[float, float]:
@@ -570,17 +544,26 @@ def train_rows(
     l2: float = 1e-6,
     learning_rate: float = 0.07,
     seed: int = 13,
+    start: LinearModel | None = None,
+    start_square: float = 1.0,
 ) -> LinearModel:
-    """`train` on rows made by `featurize`."""
+    """`train` on rows made by `featurize`. With `start`, training continues from that
+    model's weights (fine-tuning): their AdaGrad sums begin at `start_square` instead of ~0,
+    so the first steps nudge what the start model learned rather than overwrite it."""
     if not rows:
         raise ValueError("no training examples with text")
     present = {target for _, target, _ in rows}
-    if not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
+    if start is None and not {_CLASS_INDEX["positive"], _CLASS_INDEX["negative"]} <= present:
         raise ValueError("training needs both positive and negative examples")
     weights: dict[str, list[float]] = {}
     squares: dict[str, list[float]] = {}
     bias = [0.0, 0.0, 0.0]
     bias_square = [1e-8, 1e-8, 1e-8]
+    if start is not None:
+        weights = {name: list(w) for name, w in start.weights.items()}
+        squares = {name: [start_square] * 3 for name in weights}
+        bias = list(start.bias)
+        bias_square = [start_square] * 3
     rng = random.Random(seed)
     order = list(range(len(rows)))
     for _ in range(epochs):

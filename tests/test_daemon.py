@@ -4,7 +4,6 @@ health, retention."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
@@ -32,29 +31,13 @@ from tests.support.daemon import (
     in_process_daemon,
     read_db,
     source_names,
+    write_config,
 )
 from tests.support.factories import comment
 from tests.support.sim import MID_CAMPAIGN, TOPIC, running_sim
 from tests.support.weibo import expected_post_ids
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def write_config(path: Path, raw: dict) -> Path:
-    def value(v: object) -> str:
-        return json.dumps(v, ensure_ascii=False)
-
-    lines = []
-    for section, table in raw.items():
-        if isinstance(table, list):
-            for item in table:
-                lines.append(f"[[{section}]]")
-                lines += [f"{k} = {value(v)}" for k, v in item.items()]
-        else:
-            lines.append(f"[{section}]")
-            lines += [f"{k} = {value(v)}" for k, v in table.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 _started: list[asyncio.subprocess.Process] = []

@@ -45,23 +45,6 @@ def test_a_rhetorical_question_turns_praise_into_sarcasm() -> None:
     assert plain_question["<lex+>"] > 0 and "<rhet?>" not in plain_question
 
 
-def test_how_a_comment_opens_and_ends_are_features_of_their_own() -> None:
-    ending = features("你去吗")
-    middle = features("吗你去")
-    assert "吗$" in ending and "去吗$" in ending and "^你" in ending and "^你去" in ending
-    assert "吗$" not in middle and "^吗" in middle
-    # emoticons, @mentions and punctuation are not the text's first or last characters
-    dressed = features("@小王 哈哈，好的！[赞]")
-    assert "^哈" in dressed and "的$" in dressed and "好的$" in dressed
-    assert not any(name.startswith("^@") or name.endswith("]$") for name in dressed)
-
-
-def test_cues_of_tone_are_features() -> None:
-    assert {"<!>", "<~>", "<haha>"} <= features("哈哈好的！～").keys()
-    assert "<...>" in features("好吧……") and "<...>" in features("好吧...")
-    assert not {"<!>", "<~>", "<haha>", "<...>"} & features("好的").keys()
-
-
 def test_empty_text_is_neutral() -> None:
     (result,) = score([""])
     assert result.label == "neutral" and result.probs == EMPTY

@@ -21,18 +21,9 @@ from nlp.sentiment import (
     SnowNLPModel,
     default_model,
     features,
-    featurize,
     score,
-    train_rows,
 )
-from nlp.training import (
-    HUMAN_WEIGHT,
-    calibrate,
-    fit,
-    three_way_metrics,
-    train_model,
-    train_with_read_labels,
-)
+from nlp.training import calibrate, fine_tune, three_way_metrics, train_model
 
 FAMILIES: dict[str, tuple[str, list[str]]] = {
     "moved to tears": (
@@ -211,32 +202,16 @@ def test_training_lines_held_out_lines_and_simulator_pools_share_nothing() -> No
     assert not seed & held and not seed & pools and not held & pools
 
 
-def test_retraining_with_read_labels_learns_them_and_keeps_the_base_data() -> None:
+def test_fine_tuning_learns_the_new_labels_and_keeps_the_rest() -> None:
     questions = ["这是在哪里", "几点开始", "在哪报名", "坐标哪里", "什么时候更新"]
-    base_rows = featurize(tiny_polar_corpus())
-    polar = train_rows(base_rows, version="polar")
-    labelled = train_with_read_labels(
-        base_rows, [Example(q, "neutral") for q in questions], version="labelled"
+    polar = train_model([], version="polar", base=tiny_polar_corpus()).model
+    tuned = fine_tune(
+        polar, [Example(q, "neutral") for q in questions], version="tuned", context=[]
     )
-    assert polar.predict(["几点更新"])[0].label != "neutral"
-    assert [p.label for p in labelled.predict(["这是哪里的", "几点更新"])] == ["neutral"] * 2
-    assert labelled.predict(["太好了"])[0].label == "positive"
-    assert labelled.predict(["垃圾差评"])[0].label == "negative"
-
-
-def test_fit_leaves_out_rare_features_unless_a_read_label_has_them() -> None:
-    rows = featurize(
-        [
-            *tiny_polar_corpus(),
-            Example("稀罕", "positive"),  # one text of weight 1: left out
-            Example("拉胯", "negative", HUMAN_WEIGHT),  # one read label: kept
-        ]
-    )
-    model = fit(rows, version="pruned")
-    assert model.weights.get("稀罕") is None and model.weights.get("稀") is None
-    assert model.weights.get("拉胯") is not None
-    assert model.weights.get("太好") is not None  # in five texts
-    assert train_rows(rows, version="all").weights.get("稀罕") is not None
+    assert [p.label for p in tuned.predict(["这是哪里的", "几点更新"])] == ["neutral"] * 2
+    assert tuned.predict(["太好了"])[0].label == "positive"
+    assert tuned.predict(["垃圾差评"])[0].label == "negative"
+    assert polar.predict(["几点更新"])[0].label != "neutral"  # the start model is left alone
 
 
 def _ambiguous_model() -> LinearModel:

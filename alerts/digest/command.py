@@ -3,7 +3,8 @@
 Writes the week's Markdown and HTML (default: last ISO week in [digest] timezone, into
 [digest] out_dir) and prints where. With `--send` it also puts the digest in the outbox
 (once per week: the dedupe key `digest:<week>`) and, unless a `pingfan run` holds the
-database (then that daemon sends it), dispatches the outbox to the sinks now.
+database (then that daemon sends it), dispatches the outbox to the sinks now. On PostgreSQL
+it only queues: the `pingfan run` workers sharing the database send it.
 
 Exit codes as everywhere in pingfan: 0 done; 1 a sink or the disk failed; 2 a bad argument,
 config or a missing database (one line on stderr naming the fix); 3 is `pingfan run`'s own.
@@ -62,7 +63,7 @@ def digest_command(
     if out_dir.exists() and not out_dir.is_dir():
         return _usage(f"--out {out_dir} is a file; give a directory")
     db = config.storage.path
-    if str(db) != ":memory:" and not db.exists():
+    if not config.storage.is_postgres and str(db) != ":memory:" and not db.exists():
         return _usage(
             f"no database at {db}; check [storage] path in {config.source}, or run "
             "`pingfan collect --once` first"
@@ -73,7 +74,7 @@ def digest_command(
             return _usage(problems[0])
         if not config.enabled_sinks():
             return _usage(f"--send: no sink is enabled in {config.source}; add a [[sinks]] entry")
-    with Store.open(db, search_tokens=jieba_search_tokens) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False) as store:
         store.read_campaign(config.campaign.id)  # the campaign's week: its posts and alerts
         digest = build_digest(store, config, target, now=now)
         try:
@@ -106,6 +107,13 @@ def _send(config: Config, store: Store, digest: Digest, written: Written, *, now
         print(
             f"digest {digest.week}: already in the outbox (alert #{alert_id}, {state}); "
             "it is never sent twice"
+        )
+        return EXIT_OK
+    if config.storage.is_postgres:
+        # Workers share the database and its outbox: sending is theirs, never a second sender.
+        print(
+            f"digest {digest.week}: queued as alert #{alert_id}; on PostgreSQL the `pingfan "
+            "run` workers send it"
         )
         return EXIT_OK
     lock = RunLock(config.storage.path)

@@ -66,6 +66,11 @@ async def schedule(
             except StoreError:
                 raise  # the database itself is in trouble: the daemon stops and says why
             except Exception:
+                if stop.is_set():
+                    # Ctrl-C reaches the chart process too, and it may die before it ignores
+                    # the signal: a stop, not a failure. The next start catches the week up.
+                    log.info("digest %s interrupted by the stop; the next start makes it", week)
+                    return
                 log.exception("digest %s failed; trying again in %.0f s", week, RETRY_AFTER)
                 await clock.wait(stop, RETRY_AFTER)
                 continue

@@ -20,7 +20,7 @@ from monitor.app.alerting import evaluate_and_dispatch
 from monitor.app.outages import health_alerts
 from monitor.collect import PassOutcome, collect_pass, pass_lines
 from monitor.config import Config
-from monitor.runlock import RunLock
+from monitor.runlock import run_lock
 from monitor.runtime.clock import Clock, WallClock
 from monitor.runtime.scorer import Scorer, ScoringReport, score_pending
 from monitor.store import Store, housekeeping
@@ -57,7 +57,7 @@ async def collect_once(
     scorer = Scorer(config.nlp.model, pooled=True)
     try:
         with (
-            RunLock(config.storage.path),
+            run_lock(config),
             Store.for_config(config, search_tokens=jieba_search_tokens) as store,
         ):
             on_outage = health_alerts(store, config.ui.language)

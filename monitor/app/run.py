@@ -1,5 +1,7 @@
 """`pingfan run`: the daemon, with the alert rules, the dispatcher, the health alerts, the
-chat bot and the digest plugged into its seams."""
+chat bot and the digest plugged into its seams. Of several workers on one PostgreSQL database,
+only the leader runs the rules, the bot and the digest (monitor/runtime/leadership.py); every
+worker dispatches the outbox, which its claims keep once-only."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.runtime.clock import Clock
 from monitor.runtime.daemon import Daemon, DaemonOptions
+from monitor.runtime.leadership import Leadership
 from monitor.store import Store
+from monitor.store.leadership import leader_lock
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,15 @@ def build_daemon(
 async def open_alerts(daemon: Daemon, store: Store, stack: AsyncExitStack) -> None:
     """Once the daemon's store is open: the dispatcher (open until the daemon stops), the rules
     after every scoring round, health alerts for pauses and recoveries, and the team's tasks:
-    the chat bot (when [bot] enabled) and the weekly digest's schedule."""
+    the chat bot (when [bot] enabled) and the weekly digest's schedule. The rules, the bot
+    and the digest run while this worker leads (on SQLite: always)."""
     config, clock = daemon.config, daemon.clock
+    leadership = Leadership(leader_lock(store.sql), clock)
+    stack.callback(leadership.close)
+    if not await leadership.check():  # a lone worker leads from its first round
+        log.info("another worker leads: this one collects, scores and dispatches")
+    daemon.leadership = leadership
+    daemon.add_task("leadership", lambda running: leadership.watch(running.stop_event))
     dispatcher = await stack.enter_async_context(
         Dispatcher(config, store, clock=clock.now, sleep=clock.sleep)
     )
@@ -58,14 +69,18 @@ async def open_alerts(daemon: Daemon, store: Store, stack: AsyncExitStack) -> No
         digest = bot_hook(config, store)
         daemon.add_task(
             "chat bot",
-            lambda running: run_bot(
-                config, store, running.stop_event, now=clock.now, digest=digest
+            lambda running: leadership.while_leading(
+                running.stop_event,
+                lambda until: run_bot(config, store, until, now=clock.now, digest=digest),
             ),
         )
     if config.digest.enabled:
         daemon.add_task(
             "digest schedule",
-            lambda running: digest_schedule(config, store, running.stop_event, clock=clock),
+            lambda running: leadership.while_leading(
+                running.stop_event,
+                lambda until: digest_schedule(config, store, until, clock=clock),
+            ),
         )
 
 

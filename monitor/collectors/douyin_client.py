@@ -164,11 +164,13 @@ class SignedQuery:
         return replace(request, url=f"{request.url}?{query}", params=())
 
 
-def web_fetcher(settings: DouyinConfig, pacer: Pacer, clock: Clock, gate: Gate) -> Fetcher:
+def web_fetcher(
+    settings: DouyinConfig, pacer: Pacer, clock: Clock, gate: Gate, cookie: str | None = None
+) -> Fetcher:
     """The fetcher of `browser` or `http` mode, to be opened (`async with`) for as long as
-    the platform runs."""
+    the platform runs; `cookie` is the worker's identity (None: `cookie_env`'s)."""
     cookie, dropped = drop_page_load_cookies(
-        read_cookie(settings.cookie_env, key="douyin.cookie_env")
+        cookie or read_cookie(settings.cookie_env, key="douyin.cookie_env")
     )
     if dropped:  # names only: cookie values are never logged
         log.info(

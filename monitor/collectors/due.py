@@ -16,6 +16,7 @@ from monitor.models import Cursor, from_iso, to_utc_iso
 from monitor.parse.edge import short
 from monitor.runtime.clock import Clock
 from monitor.runtime.fetch import report_left, time_is_up
+from monitor.runtime.leases import SourceLease, claim_part, release_part
 from monitor.store import Store
 
 Plan = Callable[[], list[tuple[str, int]]]
@@ -124,13 +125,22 @@ async def visit_due_threads(
         # min() keeps the first of equals: the plan's order among threads visited as often
         post_id, listed = min(waiting, key=lambda thread: visits[thread[0]])
         visits[post_id] += 1
-        try:
-            found, more = await visit(post_id, listed)
-        except isolated as err:
-            assert source is not None
-            record_failure(store, source, post_id, err, clock)
+        # Several workers walk a platform's threads together, one thread each at a time.
+        lease = claim_part(f"{source}:{post_id}") if source else SourceLease(None)
+        if lease is None:  # another worker reads this thread now
             ended.add(post_id)
             continue
+        try:
+            with lease:  # the thread's cursor is written under its lease
+                try:
+                    found, more = await visit(post_id, listed)
+                except isolated as err:
+                    assert source is not None
+                    record_failure(store, source, post_id, err, clock)
+                    ended.add(post_id)
+                    continue
+        finally:
+            release_part(lease)
         rows += found
         if not more:
             ended.add(post_id)

@@ -4,7 +4,8 @@
   restart resumes the schedule instead of starting over), all sources of a platform sharing
   its pacer, session and circuit;
 - the scorer: the model in a worker process, fed in batches when new rows arrive;
-- stages that run after scoring, long-lived tasks, and openers run once the store is open:
+- stages that run after scoring (only on the leader of several workers), long-lived tasks,
+  and openers run once the store is open:
   seams through which the composition root (monitor/app) plugs in the alert rules, the
   dispatcher, the chat bot and the digest; this module knows none of them;
 - housekeeping by the real clock, off the event loop: comment text past
@@ -35,9 +36,20 @@ from typing import Any
 from monitor.apart import run_apart_async
 from monitor.config import Config
 from monitor.errors import PingfanError, StoreError
-from monitor.runlock import RunLock
+from monitor.runlock import run_lock
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.health import HealthServer, health_app, health_report
+from monitor.runtime.leadership import Leadership
+from monitor.runtime.leases import (
+    LeaseLost,
+    LocalWorker,
+    NoIdentity,
+    PostgresWorker,
+    SourceLease,
+    Worker,
+    work_for,
+    worker_for,
+)
 from monitor.runtime.memory import return_freed_memory
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
@@ -98,6 +110,9 @@ class Daemon:
         self.stages: list[tuple[str, Stage]] = []
         self.extra_tasks: list[tuple[str, Task]] = []
         self.openers: list[Opener] = []
+        # Stages run only while this worker leads (always, on SQLite); an opener may hand in
+        # the shared database's leadership (monitor/runtime/leadership.py).
+        self.leadership = Leadership()
         self.outage_listeners: list[OutageReport] = []
         self.stop_event = asyncio.Event()
         self.ready = asyncio.Event()
@@ -106,6 +121,7 @@ class Daemon:
         self.max_loop_lag = 0.0
         self._ingested = asyncio.Event()
         self._woken: dict[str, asyncio.Event] = {}  # source name → "you are due now"
+        self.worker: Worker = LocalWorker(self.clock)  # run() picks the store's
 
     def add_stage(self, name: str, stage: Stage) -> None:
         """Run `stage(now)` after every scoring round (the alert rules...)."""
@@ -136,17 +152,24 @@ class Daemon:
     async def run(self) -> int:
         config = self.config
         with (
-            RunLock(config.storage.path),
+            run_lock(config),
             Store.for_config(config, search_tokens=jieba_search_tokens) as store,
         ):
             self.store = store
             async with AsyncExitStack() as stack:
-                runtimes: list[PlatformRuntime] = [
-                    await stack.enter_async_context(PLATFORMS[name](config, store, self.clock,
-                                                                    self.metrics,
-                                                                    self._report_outage))
-                    for name in enabled_platforms(config)
-                ]  # fmt: skip
+                self.worker = await self._open_worker(store, stack)
+                try:
+                    runtimes: list[PlatformRuntime] = [
+                        await stack.enter_async_context(PLATFORMS[name](config, store,
+                                                                        self.clock, self.metrics,
+                                                                        self._report_outage,
+                                                                        self.worker))
+                        for name in enabled_platforms(config)
+                    ]  # fmt: skip
+                except NoIdentity as stopped:
+                    # Asked to stop while other workers held every identity: a clean stop.
+                    log.warning("pingfan run: %s", stopped)
+                    return 0
                 scorer = Scorer(config.nlp.model, pooled=self.options.pooled_scoring)
                 stack.callback(scorer.close)
                 await scorer.start()
@@ -171,6 +194,20 @@ class Daemon:
                 await self._final_flush(store, scorer)
         log.info("pingfan run: stopped")
         return 0
+
+    async def _open_worker(self, store: Store, stack: AsyncExitStack) -> Worker:
+        """This process's share of the sources: all of them on SQLite; on PostgreSQL, leased
+        among the workers on the database (monitor/runtime/leases.py)."""
+        worker = worker_for(
+            store, self.clock, lease_seconds=self.config.schedule.lease, stop=self.stop_event
+        )
+        work_for(worker)  # the tasks started from here on lease through it
+        if isinstance(worker, PostgresWorker):
+            worker.start()
+            log.info("worker %s: sources and identities leased for %.0f s", worker.owner,
+                     worker.lease_seconds)  # fmt: skip
+        stack.push_async_callback(worker.close)
+        return worker
 
     async def _final_flush(self, store: Store, scorer: Scorer) -> None:
         """Score what arrived after the last round, so a clean stop leaves nothing unscored."""
@@ -212,43 +249,72 @@ class Daemon:
     async def _source_loop(self, runtime: PlatformRuntime, source: Source) -> None:
         store = runtime.runner.store
         woken = self._woken.setdefault(source.name, asyncio.Event())
+        worker = self.worker
         while not self.stop_event.is_set():
-            row = store.runtime.source(source.name)
-            now = self.clock.now()
-            due = row.due_at if row and row.due_at else now
-            wait = (due - now).total_seconds()
+            wait = self._until_due(store, source)
             if wait > 0:
-                await wait_any(self.clock, wait, self.stop_event, woken)
+                # Shared with other workers: their runs move the due time too, so look again.
+                await wait_any(self.clock, min(wait, worker.poll), self.stop_event, woken)
                 woken.clear()
                 continue  # the due time may have moved (a circuit opened, another woke us)
-            try:
-                result = await runtime.runner.run(source)
-            except StoreError:
-                raise  # the database itself is in trouble: stop the daemon, say why
-            except Exception:
-                # A bug on one payload must not take the daemon down: log it, try later.
-                log.exception("%s: unexpected error; trying again in %.0f s", source.name,
-                              source.interval)  # fmt: skip
-                store.runtime.record_source_run(
-                    source.name, source.platform, status="failed", at=self.clock.now(),
-                    due_at=self.clock.now() + timedelta(seconds=source.interval),
-                    error="internal error (see the log)",
-                )  # fmt: skip
-                continue
-            if result.rows:
-                self._ingested.set()
-                self._wake(store, source.wakes)
-            if woken.is_set():
-                # Woken while running: the run listed its work before the new posts arrived,
-                # and its finish has just set the next due time a whole interval away.
+            # A shared source (the comment walk) leases its threads itself, as it goes.
+            lease = SourceLease(None) if source.shared else worker.claim_source(source.name)
+            if lease is None:  # another worker runs it now
+                await wait_any(self.clock, worker.poll, self.stop_event, woken)
                 woken.clear()
-                store.runtime.bring_forward(source.name, self.clock.now())
-            if result.status == "skipped" and runtime.runner.circuit.allow():
-                # Skipped while another source probed: try again soon, not a whole interval.
-                store.runtime.record_source_run(
-                    source.name, source.platform, status="skipped", at=self.clock.now(),
-                    due_at=self.clock.now() + timedelta(seconds=min(SKIP_RETRY, source.interval)),
-                )  # fmt: skip
+                continue
+            try:
+                # Claimed: another worker may have run it just before; due still?
+                if worker.shared and not source.shared and self._until_due(store, source) > 0:
+                    continue
+                with lease:
+                    await self._run_source(runtime, source, woken)
+            except LeaseLost as err:
+                log.warning("%s: %s; its writes were rolled back, the holder goes on", source.name,
+                            err)  # fmt: skip
+            finally:
+                worker.release_source(lease)
+
+    def _until_due(self, store: Store, source: Source) -> float:
+        row = store.runtime.source(source.name)
+        now = self.clock.now()
+        due = row.due_at if row and row.due_at else now
+        return (due - now).total_seconds()
+
+    async def _run_source(
+        self, runtime: PlatformRuntime, source: Source, woken: asyncio.Event
+    ) -> None:
+        store = runtime.runner.store
+        try:
+            result = await runtime.runner.run(source)
+        except (StoreError, LeaseLost):
+            # The database is in trouble (stop the daemon, say why), or the source's lease
+            # moved to another worker (the loop says so).
+            raise
+        except Exception:
+            # A bug on one payload must not take the daemon down: log it, try later.
+            log.exception("%s: unexpected error; trying again in %.0f s", source.name,
+                          source.interval)  # fmt: skip
+            store.runtime.record_source_run(
+                source.name, source.platform, status="failed", at=self.clock.now(),
+                due_at=self.clock.now() + timedelta(seconds=source.interval),
+                error="internal error (see the log)",
+            )  # fmt: skip
+            return
+        if result.rows:
+            self._ingested.set()
+            self._wake(store, source.wakes)
+        if woken.is_set():
+            # Woken while running: the run listed its work before the new posts arrived,
+            # and its finish has just set the next due time a whole interval away.
+            woken.clear()
+            store.runtime.bring_forward(source.name, self.clock.now())
+        if result.status == "skipped" and runtime.runner.circuit.allow():
+            # Skipped while another source probed: try again soon, not a whole interval.
+            store.runtime.record_source_run(
+                source.name, source.platform, status="skipped", at=self.clock.now(),
+                due_at=self.clock.now() + timedelta(seconds=min(SKIP_RETRY, source.interval)),
+            )  # fmt: skip
 
     def _wake(self, store: Store, names: tuple[str, ...]) -> None:
         """Make these sources due now: a waiting one runs at once, a running one again
@@ -264,7 +330,7 @@ class Daemon:
             if report.comments or report.posts:
                 log.info("scored %d comments, %d posts", report.comments, report.posts)
             now = self.clock.now()
-            for name, stage in self.stages:
+            for name, stage in self.stages if self.leadership.leading else ():
                 started = time.perf_counter()
                 try:
                     await stage(now)

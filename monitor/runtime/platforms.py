@@ -5,16 +5,17 @@ by all of its sources and kept for as long as the process runs. An explicit regi
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from monitor.collectors.douyin import DouyinCollector
 from monitor.collectors.douyin_client import web_fetcher
 from monitor.collectors.douyin_open import OpenPlatformCollector, read_grants, read_oauth
 from monitor.collectors.weibo import HEADERS as WEIBO_HEADERS
 from monitor.collectors.weibo import WeiboCollector
-from monitor.config import Config, read_cookie
+from monitor.config import Config, read_cookies
 from monitor.models import Platform
 from monitor.parse.links import WatchLink
 from monitor.runtime.body import MB
@@ -22,8 +23,8 @@ from monitor.runtime.circuit import Circuit
 from monitor.runtime.clock import Clock
 from monitor.runtime.fetch import Fetcher
 from monitor.runtime.http import AiohttpTransport
+from monitor.runtime.leases import LocalWorker, Worker, identities
 from monitor.runtime.metrics import Metrics
-from monitor.runtime.pacing import Pacer
 from monitor.runtime.runner import OutageReport, PlatformRunner, unreported
 from monitor.runtime.sources import Source
 from monitor.store import Store
@@ -44,10 +45,13 @@ async def open_weibo(
     clock: Clock,
     metrics: Metrics | None,
     on_outage: OutageReport = unreported,
+    worker: Worker | None = None,
 ) -> AsyncIterator[PlatformRuntime]:
     settings = config.weibo
-    cookie = read_cookie(settings.cookie_env, key="weibo.cookie_env")
-    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
+    worker = worker or LocalWorker(clock)
+    identity = await worker.identity(identities("weibo", read_cookies(settings, "weibo")))
+    cookie = identity.cookie
+    pacer = worker.pacer(identity, settings.requests_per_minute, settings.burst)
     circuit = Circuit("weibo", store, clock, cooldown=settings.cooldown)
     transport = AiohttpTransport(
         name="weibo",
@@ -74,10 +78,15 @@ async def open_douyin(
     clock: Clock,
     metrics: Metrics | None,
     on_outage: OutageReport = unreported,
+    worker: Worker | None = None,
 ) -> AsyncIterator[PlatformRuntime]:
     """[douyin] mode: "browser" or "http" (the web API), or "open_platform" (KOL grants)."""
     settings = config.douyin
-    pacer = Pacer(settings.requests_per_minute, clock, burst=settings.burst, rng=clock.rng)
+    worker = worker or LocalWorker(clock)
+    # The Open Platform's KOL tokens are not a browser identity: it runs as anonymous.
+    cookies = read_cookies(settings, "douyin") if settings.mode != "open_platform" else []
+    identity = await worker.identity(identities("douyin", cookies))
+    pacer = worker.pacer(identity, settings.requests_per_minute, settings.burst)
     circuit = Circuit("douyin", store, clock, cooldown=settings.cooldown)
     runner = PlatformRunner("douyin", store, clock, circuit, on_outage=on_outage, metrics=metrics)
     if settings.mode == "open_platform":
@@ -98,15 +107,23 @@ async def open_douyin(
             link, settings.short_link_base_url, timeout=settings.timeout, before=pacer.wait
         )
 
-    async with web_fetcher(settings, pacer, clock, circuit) as fetcher:
+    async with web_fetcher(settings, pacer, clock, circuit, identity.cookie) as fetcher:
         collector = DouyinCollector(config, store, fetcher, clock, resolver=resolver)
         yield PlatformRuntime("douyin", runner, tuple(collector.sources()))
 
 
-OpenPlatform = Callable[
-    [Config, Store, Clock, Metrics | None, OutageReport],
-    AbstractAsyncContextManager[PlatformRuntime],
-]
+class OpenPlatform(Protocol):
+    def __call__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock,
+        metrics: Metrics | None,
+        on_outage: OutageReport = ...,
+        worker: Worker | None = ...,
+    ) -> AbstractAsyncContextManager[PlatformRuntime]: ...
+
+
 PLATFORMS: dict[str, OpenPlatform] = {"weibo": open_weibo, "douyin": open_douyin}
 
 

@@ -22,6 +22,9 @@ class Source:
     # Sources made due at once when a run of this one stores rows: new posts and grown
     # counts are read for comments now, not after the comment source's own interval.
     wakes: tuple[str, ...] = ()
+    # Several workers may run it at once, each leasing the parts it works on (the comment
+    # walk: one thread each); any other source runs in one worker at a time.
+    shared: bool = False
 
 
 class SourceList:
@@ -43,9 +46,13 @@ class SourceList:
     ) -> None:
         wakes = (self.comments,) if lists_posts else ()
         full_name = f"{self.platform}:{name}"
+        shared = full_name == self.comments  # its threads are leased one by one (due.py)
         self.sources.append(
-            Source(full_name, self.platform, interval, run, budget=interval, wakes=wakes)
-        )
+            Source(
+                full_name, self.platform, interval, run, budget=interval, wakes=wakes,
+                shared=shared,
+            )
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

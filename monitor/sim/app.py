@@ -24,6 +24,7 @@ from aiohttp import web
 from monitor.sim import douyin, gateway, open_oauth, pages, weibo
 from monitor.sim.clock import Clock
 from monitor.sim.faults import Fault, FaultBook
+from monitor.sim.requests import SeenRequest
 from monitor.sim.short_links import add_short_link_routes
 from monitor.sim.world import World
 
@@ -66,6 +67,7 @@ class Simulator:
         *,
         requests_per_minute: int = 600,
         weibo_cookie: str | None = None,
+        weibo_cookies: tuple[str, ...] = (),
         douyin_wall: str | None = None,
         douyin_test_signer: bool = True,
     ) -> None:
@@ -75,6 +77,8 @@ class Simulator:
         self.requests_per_minute = requests_per_minute
         # When set, search and comments need this SUB cookie (else 432 / login: false).
         self.weibo_cookie = weibo_cookie
+        # More SUB cookies that log in (several workers, one identity each).
+        self.weibo_logins = {weibo_cookie, *weibo_cookies} - {None}
         # "captcha" or "login": Douyin's pages show that wall and its API answers empty.
         # "captcha_overlay": the pages load, but the API holds every request open and has the
         # page's SDK lay the slider over the page, until the wall is lifted.
@@ -88,6 +92,8 @@ class Simulator:
         # Open Platform access tokens whose app quota is used up (error 28003017).
         self.quota_used_open_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
+        # Per request: the identity it came with and when (politeness per identity).
+        self.seen: list[SeenRequest] = []
         self.cookies_seen: dict[str, set[str]] = defaultdict(set)  # platform → cookie names
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._open_grants: dict[str, str] | None = None
@@ -130,7 +136,7 @@ class Simulator:
         return len(window) > self.requests_per_minute
 
     def has_weibo_login(self, request: web.Request) -> bool:
-        return self.weibo_cookie is None or request.cookies.get("SUB") == self.weibo_cookie
+        return not self.weibo_logins or request.cookies.get("SUB") in self.weibo_logins
 
     def requests_to(self, platform: str) -> int:
         return sum(1 for p, _ in self.request_log if p == platform)
@@ -153,6 +159,11 @@ async def sim_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if request.path.startswith("/__sim"):
         return await handler(request)
     sim.request_log.append((platform, request.path_qs))
+    sim.seen.append(
+        SeenRequest(
+            platform, request.headers.get("Cookie", ""), request.path, sim.clock.now(), time.time()
+        )
+    )
     sim.cookies_seen[platform].update(request.cookies)
     now = sim.clock.now()
     # m.s.weibo.com shares Weibo's faults, open.douyin.com Douyin's.
@@ -285,7 +296,7 @@ async def weibo_detail_page(request: web.Request) -> web.Response:
 
 async def weibo_config(request: web.Request) -> web.Response:
     sim = request.app[SIM]
-    login = sim.weibo_cookie is not None and sim.has_weibo_login(request)
+    login = bool(sim.weibo_logins) and sim.has_weibo_login(request)
     return _json({"ok": 1, "data": {"login": login, "st": "sim", "uid": "" if not login else "1"}})
 
 

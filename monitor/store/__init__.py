@@ -12,8 +12,8 @@ counts). A store serves one campaign (`use_campaign`; campaigns.py): every group
 writes that campaign's rows. It imports nothing from nlp/: the jieba index's tokenizer is
 handed in (`search_tokens`).
 
-PostgreSQL is being built as a second back-end (`Store.open_postgres`; backend.py, dialect.py,
-postgres.py): the groups in `POSTGRES_READY` run on it, the others still need SQLite.
+PostgreSQL is the second back-end (`Store.open_postgres`, or `[storage] url` through
+`for_config`; backend.py, dialect.py, postgres.py): every group runs on both (`POSTGRES_READY`).
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The query groups that run on PostgreSQL (their tests run on both back-ends); `[storage] url`
-# stays refused until every group of `Store` is here.
+# The query groups that run on PostgreSQL (their tests run on both back-ends): every group of
+# `Store` (tests/test_postgres_cli.py checks it), so `[storage] url` is accepted.
 POSTGRES_READY = (
     "content",
     "metrics",
@@ -155,9 +155,8 @@ class Store(StoreBase):
 
     @classmethod
     def open_postgres(cls, url: str, *, password_env: str | None = None) -> Store:
-        """Connect to the PostgreSQL database at `url` and migrate it (postgres.py). Only the
-        groups in `POSTGRES_READY` run there yet; the others refuse with a clear error, which
-        is why `[storage] url` is still refused in the config."""
+        """Connect to the PostgreSQL database at `url` and migrate it (postgres.py); the
+        password from the variable `password_env` names, else libpq's own."""
         from monitor.store.postgres import connect  # psycopg loads only for PostgreSQL
 
         store = cls(connect(url, password_env))
@@ -220,20 +219,30 @@ class Store(StoreBase):
         return store
 
     @classmethod
-    def for_config(cls, config: Config, *, search_tokens: SearchTokensFactory) -> Store:
-        """The store at `[storage] path`, indexed with `[storage] fts_tokenizer` and, for
-        jieba, the `[nlp] lexicon` in tokens from `search_tokens`, serving the config's
-        `[campaign]` (enrolled: its members written from the config)."""
+    def for_config(
+        cls, config: Config, *, search_tokens: SearchTokensFactory, enroll: bool = True
+    ) -> Store:
+        """The PostgreSQL database at `[storage] url` when it is set (its password from
+        `password_env` or libpq's own); else the SQLite file at `[storage] path`, indexed with
+        `[storage] fts_tokenizer` and, for jieba, the `[nlp] lexicon` in tokens from
+        `search_tokens`. It serves the config's `[campaign]`, enrolled (its members written
+        from the config); `enroll=False` writes no members, for a command that then picks
+        its campaign with `read_campaign`."""
         from monitor.campaign import campaign_of
 
         storage = config.storage
-        tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
-        store = cls.open(
-            storage.path,
-            fts_tokenizer=tokenizer,
-            lexicon=config.nlp.lexicon,
-            search_tokens=search_tokens,
-        )
+        if storage.url is not None:
+            store = cls.open_postgres(storage.url, password_env=storage.password_env)
+        else:
+            tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
+            store = cls.open(
+                storage.path,
+                fts_tokenizer=tokenizer,
+                lexicon=config.nlp.lexicon,
+                search_tokens=search_tokens,
+            )
+        if not enroll:
+            return store
         try:
             store.enroll(campaign_of(config))  # the config's campaign, its members as now
         except BaseException:

@@ -526,6 +526,19 @@ def m102_post_readings_by_time(db: Database) -> None:
     )
 
 
+@migrations()
+def m103_delivery_claims(db: Database) -> None:
+    # Several workers on one PostgreSQL database claim a delivery before sending it: who
+    # (`claimed_by`) and until when by the database's clock (`claimed_until`, ISO text). One
+    # process on SQLite never claims (the run lock makes it the only one); the columns keep
+    # both schemas alike.
+    for statement in (
+        "ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT",
+        "ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT",
+    ):
+        db.execute(statement)
+
+
 # (table, its old key's columns, its new key's columns): what a campaign owns (m104).
 _CAMPAIGN_KEYS = (
     ("alerts", "dedupe_key", "campaign, dedupe_key"),

@@ -11,6 +11,19 @@ after the request went out). A message split into parts records each part the se
 accepted (`parts_sent`), so a retry sends only the rest. A delivery records how many messages
 its service received (`messages`: a split alert is several), so a sink's rate limit counts
 messages across restarts.
+
+Several workers on one PostgreSQL database share the outbox by claims. A worker claims a
+sink's due deliveries (`claim_due`: the sink's row locked `FOR UPDATE` while it looks, so two
+workers never claim the same delivery) until `claimed_until`, by the database server's clock,
+so the workers' own clocks never matter. Order is kept across workers: while another worker
+holds a live claim on the sink's first unsent delivery, the sink is its. `mark_sending`
+succeeds only for the claim's holder (a worker whose claim was taken over sends nothing) and
+renews the claim; a final state or a retry clears it. A worker that dies holding claims: they
+expire, and another worker sends those deliveries, flagged as possible duplicates when they
+were found `sending`: at-least-once across a crash (the service may have taken the message
+just before it), exactly once without one. Alert ids are handed out in commit order (an
+advisory lock around the insert), so a sink's `last_alert_id` never passes an alert committed
+late. SQLite has one process (the run lock): it never claims, and pays nothing for it.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import AlertRecord, from_iso, to_utc_iso
@@ -26,6 +39,9 @@ from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 
 FINAL_STATES = ("sent", "coalesced", "skipped", "muted", "rejected")
+CLAIM_TTL = 300.0  # seconds a claim holds by the database's clock, renewed at each send
+# Alert inserts on PostgreSQL take this transaction lock, so ids are committed in order.
+_ALERT_ID_LOCK = 7_204_519_325
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,18 @@ class Delivery:
         """May the service already have this one? (a crash while sending, or an attempt
         whose outcome is unknown)"""
         return self.state == "sending" or self.outcome_unknown
+
+
+class _ClaimLost(Exception):
+    """Another worker holds one of the deliveries now (ours expired): send nothing."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who claims deliveries (one dispatcher of one worker), and for how long."""
+
+    worker: str
+    ttl: float = CLAIM_TTL  # seconds, by the database server's clock
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,8 @@ class OutboxQueries(Queries):
         evidence: Mapping[str, Any] | None,
         rule: str | None,
     ) -> int | None:
+        if self.shared:  # inside the caller's transaction: held until it commits
+            self.sql.execute("SELECT pg_advisory_xact_lock(?)", (_ALERT_ID_LOCK,))
         inserted = self.sql.execute(
             "INSERT INTO alerts (campaign, dedupe_key, kind, severity, platform, subject_id,"
             " title, text, created_at, next_attempt_at, url, evidence, rule)"
@@ -348,7 +378,7 @@ class OutboxQueries(Queries):
                 ).fetchone()[0]
                 self.sql.execute(
                     "INSERT INTO alert_sinks (sink, type, last_alert_id, fingerprint,"
-                    " first_seen) VALUES (?, ?, ?, ?, ?)",
+                    " first_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sink) DO NOTHING",
                     (key, type_, start, fingerprint, to_utc_iso(at)),
                 )
             elif row[0] != fingerprint:
@@ -392,7 +422,7 @@ class OutboxQueries(Queries):
         key = self._sink_key(sink)
         with self.sql.atomic():
             last = self.sql.execute(
-                "SELECT last_alert_id FROM alert_sinks WHERE sink = ?", (key,)
+                f"SELECT last_alert_id FROM alert_sinks WHERE sink = ?{self._for_update}", (key,)
             ).fetchone()[0]
             rows = self.sql.execute(
                 "SELECT id, kind, subject_id FROM alerts WHERE id > ? AND campaign = ? ORDER BY id",
@@ -422,9 +452,60 @@ class OutboxQueries(Queries):
     def due_deliveries(self, sink: str, at: datetime, limit: int = 500) -> list[Delivery]:
         """The sink's unsent deliveries, in alert order, up to the first that must wait for
         its retry time (order is kept: nothing overtakes a delivery being retried)."""
+        return [delivery for delivery, _ in self._due(sink, at, limit)]
+
+    def claim_due(self, sink: str, at: datetime, claim: Claim, limit: int = 500) -> list[Delivery]:
+        """The sink's due deliveries (as `due_deliveries`), claimed for `claim.worker`: none
+        while another worker's live claim holds the sink's first unsent delivery, and never
+        one claimed live by another. SQLite (one process) claims nothing."""
+        if not self.shared:
+            return self.due_deliveries(sink, at, limit)
+        key = self._sink_key(sink)  # the campaign's sink: another campaign's is never claimed
+        with self.sql.atomic():
+            locked = self.sql.execute(
+                f"SELECT sink FROM alert_sinks WHERE sink = ?{self._for_update}", (key,)
+            ).fetchone()
+            if locked is None:
+                return []
+            db_now = self._database_now()
+            moment = to_utc_iso(db_now)
+            claimed: list[Delivery] = []
+            for delivery, row in self._due(sink, at, limit):
+                holder, until = row["claimed_by"], row["claimed_until"]
+                if holder not in (None, claim.worker) and until is not None and until > moment:
+                    break  # another worker is on it: what follows is theirs to send in order
+                claimed.append(delivery)
+            if claimed:
+                self._set_claims(key, [d.alert.id for d in claimed], claim, db_now)
+            return claimed
+
+    def release_claims(self, sink: str, worker: str) -> None:
+        """Give back what `worker` claimed and did not send (held, waiting for a retry)."""
+        if not self.shared:
+            return
+        with self.sql.atomic():
+            self.sql.execute(
+                "UPDATE alert_deliveries SET claimed_by = NULL, claimed_until = NULL"
+                " WHERE sink = ? AND claimed_by = ? AND state = 'pending'",
+                (self._sink_key(sink), worker),
+            )
+
+    def release_all_claims(self, worker: str) -> int:
+        """`worker` stops: every claim it holds goes back, a `sending` one too (the next
+        worker sends it as a possible duplicate at once, not after the claim's expiry)."""
+        if not self.shared:
+            return 0
+        with self.sql.atomic():
+            return self.sql.execute(
+                "UPDATE alert_deliveries SET claimed_by = NULL, claimed_until = NULL"
+                " WHERE claimed_by = ? AND state IN ('pending', 'sending')",
+                (worker,),
+            ).rowcount
+
+    def _due(self, sink: str, at: datetime, limit: int) -> list[tuple[Delivery, Mapping[str, Any]]]:
         rows = self._named(
             f"SELECT {ALERT_COLUMNS}, d.state AS delivery_state, d.attempts, d.parts_sent,"
-            " d.outcome_unknown, d.next_attempt_at"
+            " d.outcome_unknown, d.next_attempt_at, d.claimed_by, d.claimed_until"
             f" FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id {ALERT_ACK_JOIN}"
             " WHERE d.sink = ? AND d.state IN ('pending', 'sending') ORDER BY d.alert_id LIMIT ?",
             (self._sink_key(sink), limit),
@@ -434,17 +515,50 @@ class OutboxQueries(Queries):
         for row in rows:
             if row["next_attempt_at"] > moment:
                 break
-            due.append(
-                Delivery(
-                    alert=outbox_alert_of(row),
-                    sink=sink,
-                    state=row["delivery_state"],
-                    attempts=row["attempts"],
-                    parts_sent=row["parts_sent"],
-                    outcome_unknown=bool(row["outcome_unknown"]),
-                )
+            delivery = Delivery(
+                alert=outbox_alert_of(row),
+                sink=sink,
+                state=row["delivery_state"],
+                attempts=row["attempts"],
+                parts_sent=row["parts_sent"],
+                outcome_unknown=bool(row["outcome_unknown"]),
             )
+            due.append((delivery, row))
         return due
+
+    @property
+    def shared(self) -> bool:
+        """Can other workers share this outbox? (PostgreSQL; SQLite has one process)"""
+        return self.sql.dialect.name == "postgresql"
+
+    @property
+    def _for_update(self) -> str:
+        return " FOR UPDATE" if self.shared else ""
+
+    def _database_now(self) -> datetime:
+        """The database server's time: claims expire by it, whatever the workers' clocks say."""
+        return from_iso(self.sql.execute(f"SELECT {self.sql.dialect.now_iso}").fetchone()[0])
+
+    def _set_claims(
+        self, key: str, alert_ids: Sequence[int], claim: Claim, db_now: datetime
+    ) -> int:
+        """Claim (or renew) these deliveries of the sink named `key` (`_sink_key`) for
+        `claim.worker` where no other worker holds them; how many it holds now."""
+        marks = ", ".join("?" * len(alert_ids))
+        cursor = self.sql.execute(
+            "UPDATE alert_deliveries SET claimed_by = ?, claimed_until = ?"
+            f" WHERE sink = ? AND alert_id IN ({marks}) AND state IN ('pending', 'sending')"
+            " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until <= ?)",
+            (
+                claim.worker,
+                to_utc_iso(db_now + timedelta(seconds=claim.ttl)),
+                key,
+                *alert_ids,
+                claim.worker,
+                to_utc_iso(db_now),
+            ),
+        )
+        return cursor.rowcount
 
     def unsent_count(self, sink: str) -> int:
         sink = self._sink_key(sink)
@@ -454,15 +568,34 @@ class OutboxQueries(Queries):
             (sink,),
         ).fetchone()[0]
 
-    def mark_sending(self, sink: str, alert_ids: Sequence[int]) -> None:
-        """Committed before the request goes out: after a crash, these may have been sent."""
+    def mark_sending(self, sink: str, alert_ids: Sequence[int], claim: Claim | None = None) -> bool:
+        """Committed before the request goes out: after a crash, these may have been sent.
+        With a `claim` on a shared outbox, only while `claim.worker` still holds every one of
+        them (the claim renewed); False, and nothing written, when another worker took one."""
         sink = self._sink_key(sink)
-        with self.sql.atomic():
-            self.sql.executemany(
-                "UPDATE alert_deliveries SET state = 'sending', attempts = attempts + 1"
-                " WHERE sink = ? AND alert_id = ?",
-                [(sink, alert_id) for alert_id in alert_ids],
-            )
+        marks = ", ".join("?" * len(alert_ids))
+        if claim is None or not self.shared:
+            with self.sql.atomic():
+                self.sql.execute(
+                    "UPDATE alert_deliveries SET state = 'sending', attempts = attempts + 1"
+                    f" WHERE sink = ? AND alert_id IN ({marks})",
+                    (sink, *alert_ids),
+                )
+            return True
+        try:
+            with self.sql.atomic():
+                until = self._database_now() + timedelta(seconds=claim.ttl)
+                changed = self.sql.execute(
+                    "UPDATE alert_deliveries SET state = 'sending', attempts = attempts + 1,"
+                    f" claimed_until = ? WHERE sink = ? AND alert_id IN ({marks})"
+                    " AND claimed_by = ? AND state IN ('pending', 'sending')",
+                    (to_utc_iso(until), sink, *alert_ids, claim.worker),
+                ).rowcount
+                if changed != len(alert_ids):
+                    raise _ClaimLost  # rolls the partial update back
+        except _ClaimLost:
+            return False
+        return True
 
     def mark_delivered(
         self,
@@ -475,16 +608,18 @@ class OutboxQueries(Queries):
         coalesced_into: int | None = None,
         messages: int = 0,
     ) -> None:
-        """A final state for these deliveries; an alert delivered everywhere becomes `sent`.
-        `messages`: what the service received for them, recorded on the first (a burst
-        summary's messages are the burst's, once)."""
+        """A final state for these deliveries (their claims cleared); an alert delivered
+        everywhere becomes `sent`. `messages`: what the service received for them, recorded
+        on the first (a burst summary's messages are the burst's, once). A delivery already
+        final (another worker's, after this one's claim expired) keeps its state."""
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final delivery state")
         sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = ?, sent_at = ?, last_error = ?,"
-                " coalesced_into = ?, messages = ? WHERE sink = ? AND alert_id = ?",
+                " coalesced_into = ?, messages = ?, claimed_by = NULL, claimed_until = NULL"
+                " WHERE sink = ? AND alert_id = ? AND state IN ('pending', 'sending')",
                 [
                     (
                         state,
@@ -520,18 +655,23 @@ class OutboxQueries(Queries):
         error: str,
         *,
         outcome_unknown: bool = False,
+        worker: str | None = None,
     ) -> None:
-        """Back to pending until `retry_at`. `outcome_unknown`: the failed attempt may have
-        been accepted; every later attempt is marked as a possible duplicate (sticky)."""
+        """Back to pending until `retry_at`, the claim cleared. `outcome_unknown`: the failed
+        attempt may have been accepted; every later attempt is marked as a possible duplicate
+        (sticky). A delivery that another worker has claimed or finished since is left alone
+        (`worker`: the claim's holder)."""
         sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = 'pending', next_attempt_at = ?,"
                 " last_error = ?,"
-                f" outcome_unknown = {self.sql.dialect.greatest('outcome_unknown', '?')}"
-                " WHERE sink = ? AND alert_id = ?",
+                f" outcome_unknown = {self.sql.dialect.greatest('outcome_unknown', '?')},"
+                " claimed_by = NULL, claimed_until = NULL"
+                " WHERE sink = ? AND alert_id = ? AND state IN ('pending', 'sending')"
+                " AND (claimed_by IS NULL OR claimed_by = ?)",
                 [
-                    (to_utc_iso(retry_at), error, int(outcome_unknown), sink, alert_id)
+                    (to_utc_iso(retry_at), error, int(outcome_unknown), sink, alert_id, worker)
                     for alert_id in alert_ids
                 ],
             )
@@ -574,6 +714,14 @@ class OutboxQueries(Queries):
         return outbox_alert_of(row) if row else None
 
     def _finish_alerts(self, alert_ids: Sequence[int], at: datetime) -> None:
+        if self.shared and alert_ids:
+            # Two workers finishing an alert's last two sinks at once would each still see the
+            # other's delivery unsent: the alert's row, locked, makes the second look again.
+            marks = ", ".join("?" * len(alert_ids))
+            self.sql.execute(
+                f"SELECT id FROM alerts WHERE id IN ({marks}) ORDER BY id FOR UPDATE",
+                tuple(alert_ids),
+            ).fetchall()
         self.sql.executemany(
             "UPDATE alerts SET state = 'sent', sent_at = ? WHERE id = ? AND state = 'pending'"
             " AND NOT EXISTS (SELECT 1 FROM alert_deliveries WHERE alert_id = alerts.id"

@@ -1,7 +1,7 @@
 """PostgreSQL under the store's seam (backend.py): a psycopg 3 connection that runs the query
 groups' SQL (SQLite placeholders rewritten once per statement), and the schema's migrations.
 
-Only monitor/store imports psycopg, and only this module and errors.py name it; a SQLite store
+Only monitor/store imports psycopg (this module, errors.py, leadership.py); a SQLite store
 never loads it. The password never comes from the config file: from the environment variable
 `[storage] password_env` names, or libpq's own (PGPASSWORD, ~/.pgpass). It is never logged:
 the address the store reports (`where`) has no password in it.
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -23,7 +24,7 @@ from sqlite_utils import Database
 from monitor.errors import StoreError
 from monitor.store.backend import Backend, Params, Result
 from monitor.store.dialect import POSTGRESQL, params_for, to_pyformat
-from monitor.store.errors import DatabaseUnavailable, QueryFailed
+from monitor.store.errors import DatabaseUnavailable, QueryFailed, sqlite_errors
 from monitor.store.postgres_schema import MIGRATIONS
 
 # Migrations of several workers starting at once wait for one another on this lock.
@@ -71,9 +72,17 @@ class PostgresBackend:
     def __init__(self, conn: psycopg.Connection[Any], where: str) -> None:
         self.conn = conn
         self.where = where
+        # Run first in each outermost transaction: several workers' source leases check
+        # there that a run's writes still come from the lease's holder (runtime/leases.py).
+        self.on_begin: Callable[[], None] | None = None
 
-    def atomic(self) -> AbstractContextManager[Any]:
-        return self.conn.transaction()
+    @contextmanager
+    def atomic(self) -> Iterator[Any]:
+        outermost = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self.conn.transaction() as transaction:
+            if outermost and self.on_begin is not None:
+                self.on_begin()
+            yield transaction
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         statement = to_pyformat(sql)
@@ -105,8 +114,11 @@ class PostgresBackend:
         self.conn.close()
 
 
-def connect(url: str, password_env: str | None = None) -> PostgresBackend:
-    """Connect to `url` and bring its schema up to date."""
+def connect(
+    url: str, password_env: str | None = None, *, migrate_schema: bool = True
+) -> PostgresBackend:
+    """Connect to `url` and bring its schema up to date (`migrate_schema=False`: only connect, for
+    `pingfan doctor`, which looks and changes nothing)."""
     shown = where(url)
     password = None  # None: libpq's own (PGPASSWORD, ~/.pgpass)
     if password_env:
@@ -129,8 +141,16 @@ def connect(url: str, password_env: str | None = None) -> PostgresBackend:
     conn.adapters.register_dumper(bool, _BooleanAsInteger)
     conn.adapters.register_loader("numeric", _NumericAsSqlite)
     backend = PostgresBackend(conn, shown)
+    if not migrate_schema:
+        return backend
     try:
         migrate(backend)
+    except psycopg.errors.InsufficientPrivilege as err:
+        conn.close()
+        raise DatabaseUnavailable(
+            f"cannot create pingfan's tables in {shown}: {_first_line(err)}; make the role "
+            "the database's owner (createdb --owner ROLE, or ALTER DATABASE ... OWNER TO ROLE)"
+        ) from err
     except BaseException:
         conn.close()
         raise
@@ -158,9 +178,41 @@ def migrate(backend: PostgresBackend) -> list[str]:
 
 
 def schema_version(backend: Backend) -> str:
-    """The last migration applied (for `pingfan doctor`, once PostgreSQL can be configured)."""
+    """The last migration applied ("" before the first)."""
+    if backend.execute("SELECT to_regclass('pingfan_schema')").fetchone()[0] is None:
+        return ""
     row = backend.execute("SELECT name FROM pingfan_schema ORDER BY name DESC LIMIT 1").fetchone()
     return str(row[0]) if row else ""
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What `pingfan doctor` reports of a PostgreSQL database it connected to."""
+
+    server_version: str  # "15.10"
+    schema_version: str  # the last migration applied; "" before the first
+    latest_migration: str  # the last one this pingfan knows
+    pg_trgm: str | None  # the extension's version in this database; None: not created
+    pg_trgm_available: bool  # the server has it to create (Debian's package ships it)
+
+
+def server_facts(backend: PostgresBackend) -> ServerFacts:
+    """Read-only facts about the server and the schema (no migration runs)."""
+    version = backend.conn.info.server_version  # 150010: 15.10
+    with sqlite_errors(backend.where):  # psycopg's errors leave as pingfan's
+        trgm = backend.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_trgm'")
+        installed = trgm.fetchone()
+        available = backend.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'"
+        ).fetchone()[0]
+        schema = schema_version(backend)
+    return ServerFacts(
+        server_version=f"{version // 10000}.{version % 10000}",
+        schema_version=schema,
+        latest_migration=MIGRATIONS[-1][0],
+        pg_trgm=str(installed[0]) if installed else None,
+        pg_trgm_available=bool(available),
+    )
 
 
 def _first_line(err: BaseException, secrets: Iterable[str | None] = ()) -> str:

@@ -370,6 +370,35 @@ CREATE TRIGGER comment_hours_update AFTER UPDATE OF created_at, sentiment, p_neu
         "CREATE INDEX post_metrics_by_time ON post_metrics (platform, observed_at);",
     ),
     (
+        "p004_leases_and_request_budgets",
+        # Several workers on one database (monitor/store/leases.py): a lease per source and
+        # per platform identity, timed by this server's clock; one request budget (GCRA's
+        # theoretical arrival time, in seconds) per identity.
+        """
+CREATE TABLE leases (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    owner TEXT COLLATE "C",
+    expires_at TIMESTAMPTZ,
+    fence BIGINT NOT NULL DEFAULT 0,
+    taken_at TIMESTAMPTZ
+);
+CREATE INDEX leases_by_owner ON leases (owner);
+CREATE TABLE request_budgets (
+    identity TEXT COLLATE "C" PRIMARY KEY,
+    next_at DOUBLE PRECISION NOT NULL
+);
+""",
+    ),
+    (
+        # SQLite's m103: who claimed a delivery and until when, by this server's clock
+        # (several workers dispatching one outbox, outbox.py).
+        "p005_delivery_claims",
+        """
+ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT COLLATE "C";
+ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT COLLATE "C";
+""",
+    ),
+    (
         # SQLite's m104: several campaigns in one database (monitor/store/campaigns.py).
         "p007_campaigns",
         """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import sqlite3  # reads a running daemon's file from outside, read-only
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -48,6 +49,25 @@ def daemon_config_dict(server: SimServer, **weibo: object) -> dict:
         "schedule": FAST_SCHEDULE,
         "health": {"port": 0},
     }
+
+
+def write_config(path: Path, raw: dict) -> Path:
+    """`raw` as a config.toml at `path` (tables and arrays of tables, values as JSON)."""
+
+    def value(v: object) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    lines = []
+    for section, table in raw.items():
+        if isinstance(table, list):
+            for item in table:
+                lines.append(f"[[{section}]]")
+                lines += [f"{k} = {value(v)}" for k, v in item.items()]
+        else:
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def read_db(path: Path, sql: str) -> list[tuple]:
