@@ -4,6 +4,8 @@ record out; the store writes it (`store.campaigns.enroll`)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from monitor.config import Config
 from monitor.models import PLATFORMS, Campaign, CampaignMember
 from monitor.parse.links import parse_link
@@ -24,3 +26,12 @@ def campaign_of(config: Config) -> Campaign:
     members += [CampaignMember("watch", parse_link(i.url).platform, i.url) for i in config.watch]
     unique = tuple(dict.fromkeys(members))
     return Campaign(config.campaign.id, config.campaign.name, unique)
+
+
+def leader_key(campaign_id: str) -> int:
+    """The advisory lock's key of `campaign_id`'s leader (monitor/store/leadership.py): each
+    campaign on one database has a leader of its own, running its rules, bot and digest. A
+    signed 64-bit number (PostgreSQL's bigint) from a hash of the id: the same in every
+    worker and every release, so a campaign's workers always compete for one lock."""
+    digest = hashlib.blake2b(f"pingfan leader/{campaign_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
