@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from alerts.bot.replies import Replies
 from alerts.engine import evaluate
-from monitor.campaign import campaign_of
+from monitor.campaign import campaign_of, leader_key
 from monitor.cli import main
 from monitor.config import Config, config_from_dict, load_config
 from monitor.errors import ConfigError
@@ -24,7 +24,9 @@ from monitor.export import export_records, write_records
 from monitor.models import AlertRecord, CampaignMember, TopicStats
 from monitor.status import render_status
 from monitor.store import Store
+from monitor.store.leadership import leader_lock
 from monitor.store.migrations import migrations
+from monitor.store.outbox import Claim
 from monitor.watch import config_watches
 from nlp.search_tokens import jieba_search_tokens
 from tests.support.factories import T0, comment, post
@@ -475,6 +477,55 @@ def test_same_named_sinks_of_two_campaigns_deliver_each_its_own_alerts(
     assert (a.outbox.sent_since("telegram", T0), b.outbox.sent_since("telegram", T0)) == (0, 1)
     assert a.outbox.unsent_count("telegram") == 2 and b.outbox.unsent_count("telegram") == 0
     assert a.outbox.sink_row("telegram").fingerprint == "chat-a"
+
+
+def test_each_campaigns_dispatcher_claims_and_gives_back_its_own_sinks_deliveries_only(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    for store, chat in ((a, "chat-a"), (b, "chat-b")):
+        store.outbox.register_sink("telegram", "telegram", chat, T0)
+    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
+    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    now = T0 + H
+    a.outbox.open_deliveries("telegram", now)
+    b.outbox.open_deliveries("telegram", now)
+    claimed_a = a.outbox.claim_due("telegram", now, Claim("worker-a"))
+    claimed_b = b.outbox.claim_due("telegram", now, Claim("worker-b"))
+    assert [d.alert.title for d in claimed_a] == ["A的提醒"]
+    assert [d.alert.title for d in claimed_b] == ["B的提醒"]
+
+    def holders() -> dict[str, str | None]:
+        rows = a.query("SELECT sink, claimed_by FROM alert_deliveries ORDER BY sink")
+        return {row["sink"]: row["claimed_by"] for row in rows}
+
+    shared = a.sql.dialect.name == "postgresql"  # SQLite's one process claims nothing
+    if shared:
+        assert holders() == {"A/telegram": "worker-a", "B/telegram": "worker-b"}
+    a.outbox.release_claims("telegram", "worker-a")
+    assert holders() == {"A/telegram": None, "B/telegram": "worker-b" if shared else None}
+    assert a.outbox.mark_sending("telegram", [claimed_a[0].alert.id], Claim("worker-a")) is (
+        not shared  # given back: A's worker claims it again before it sends
+    )
+    assert b.outbox.mark_sending("telegram", [claimed_b[0].alert.id], Claim("worker-b"))
+
+
+def test_each_campaign_has_a_leader_of_its_own(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    assert leader_key("A") == leader_key("A") != leader_key("B")
+    assert leader_key("A") == -2_319_471_162_584_947_800  # the same in every release
+    with second_worker(a) as a_again:  # a second worker of campaign A
+        a_again.use_campaign("A")
+        locks = [leader_lock(s.sql, key=leader_key(s.campaign)) for s in (a, b, a_again)]
+        try:
+            held = [lock.hold() for lock in locks]
+        finally:
+            for lock in locks:
+                lock.close()
+    # on SQLite the run lock makes the one process the leader
+    assert held == ([True, True, False] if a.sql.dialect.name == "postgresql" else [True] * 3)
 
 
 def test_the_first_campaign_takes_over_the_sinks_delivery_rows(
