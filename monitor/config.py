@@ -433,7 +433,7 @@ class DigestConfig:
     ] = "monday"
     time: str = "09:00"
     timezone: str = "Asia/Shanghai"
-    out_dir: Path = Path("data/digests")
+    out_dir: Path = Path("data/digests")  # data/digests/<campaign id> under [campaign] id
     # A daemon that was down at the scheduled time sends the digest late, within this long.
     catch_up: Duration = 86400.0
     top: int = 10  # UGC items listed (nominations beyond them are listed too)
@@ -601,6 +601,14 @@ def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
         # One zone for the team unless they ask for two: the digest's weeks follow [ui].
         digest = dataclasses.replace(config.digest, timezone=config.ui.timezone)
         config = dataclasses.replace(config, digest=digest)
+    if "id" in (raw.get("campaign") or {}) and "out_dir" not in (raw.get("digest") or {}):
+        # Two campaigns' files side by side would write the same week's files into one folder:
+        # a campaign that names itself gets a folder of its own (a file without [campaign]
+        # id writes where it always did).
+        out_dir = config.digest.out_dir / config.campaign.id
+        config = dataclasses.replace(
+            config, digest=dataclasses.replace(config.digest, out_dir=out_dir)
+        )
     _check_semantics(config, source)
     return config
 

@@ -153,6 +153,17 @@ def test_the_campaign_id_defaults_to_the_first_topic_and_the_name_to_the_id(
     assert no_topic.campaign.id == "default"
 
 
+def test_a_campaign_that_names_itself_writes_its_digests_to_a_folder_of_its_own(
+    tmp_path: Path,
+) -> None:
+    single = load_config(write(tmp_path, '[[topics]]\nname = "平凡大连人"'))
+    assert single.digest.out_dir == tmp_path / "data" / "digests"  # as before campaigns
+    named = load_config(write(tmp_path, '[campaign]\nid = "A"'))
+    assert named.digest.out_dir == tmp_path / "data" / "digests" / "A"
+    chosen = load_config(write(tmp_path, '[campaign]\nid = "A"\n[digest]\nout_dir = "out"'))
+    assert chosen.digest.out_dir == tmp_path / "out"  # a folder the file names is kept
+
+
 @pytest.mark.parametrize(
     ("value", "says"),
     [
