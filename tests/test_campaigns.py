@@ -567,6 +567,34 @@ def test_the_web_consoles_threads_and_ugc_board_are_its_campaigns(
     assert [u.post.id for u in b.console.ugc_board(min_score=0.5)] == ["y1", "k1"]
 
 
+def test_the_web_consoles_search_and_sentiment_charts_are_its_campaigns(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)
+    match = a.content.text_match("评论")
+    assert match is not None
+    assert {f.id for f in a.console.search_newest(match, "comments")} == {"ck1", "ck2", "cx1"}
+    assert {f.id for f in b.console.search_newest(match, "comments")} == {"ck1", "ck2", "cy1"}
+    posts = a.content.text_match("话题")
+    assert posts is not None
+    assert [f.id for f in b.console.search_newest(posts, "posts")] == ["y1"]
+    sums = (a.console.probability_sums(), b.console.probability_sums(since=T0))
+    assert [(s.n, round(s.positive, 2)) for s in sums] == [(3, 1.35), (3, 1.27)]
+    span = {"since": T0 - H, "until": T0 + H, "offset_hours": 8}
+    b.content.save_comments([comment("cy2", post_id="y1", text="Y的第二条")])
+    assert [n for _, n in a.console.comments_by_day(**span)] == [3]
+    assert [n for _, n in b.console.comments_by_day(**span)] == [4]
+
+
+def test_one_campaigns_charts_count_every_comment_as_before(store: Store, tmp_path: Path) -> None:
+    store.enroll(campaign_of(config_of(tmp_path, "A", TOPIC_X)))
+    fill(store)  # y1 is not A's: alone in its database, A's charts count it as they always did
+    assert store.console.probability_sums().n == 4
+    days = store.console.comments_by_day(since=T0 - H, until=T0 + H, offset_hours=8)
+    assert [n for _, n in days] == [4]
+
+
 def test_a_ugc_mark_is_its_campaigns(two: tuple[Store, Store, Config, Config]) -> None:
     a, b, _, _ = two
     fill(a)

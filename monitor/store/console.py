@@ -10,8 +10,9 @@ indexed column or a LIMIT; the overview's whole-store figures (export_counts, pr
 comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
 `now` is passed in (the clock may be simulated). The console serves the config's campaign
 (campaigns.py): its alerts, its counts, its threads, its UGC board and its label queue (the
-bot's) and its UGC marks; search and the sentiment charts still show every campaign's
-posts. The same SQL runs on
+bot's), its UGC marks and its search hits. Its sentiment charts are read from `comment_hours`
+while the database holds one campaign (everyone's comments are its comments then), and from
+the campaign's own comments once it holds several (`_among_others`). The same SQL runs on
 SQLite and PostgreSQL; where they differ (a local day of a stored time, substring and
 case-free matching) the dialect says it (dialect.py).
 """
@@ -303,6 +304,8 @@ class ConsoleQueries(Queries):
         since `since` (all of them without it); a two-class score counts as P(negative) =
         1 - P(positive), P(neutral) = 0, as the store keeps it. Whole hours are read from
         `comment_hours` (m100), the part of an hour before them from the comments."""
+        if self._among_others():
+            return self._campaigns_probability_sums(since)
         columns = ", ".join(
             f"coalesce(sum({c}), 0)" for c in ("scored", "positive", "neutral", "negative")
         )
@@ -323,6 +326,25 @@ class ConsoleQueries(Queries):
                 },
             ).fetchone()
         return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def _campaigns_probability_sums(self, since: datetime | None) -> ProbabilitySums:
+        """`probability_sums` of the campaign's own comments (a scan of them since `since`)."""
+        row = self.sql.execute(
+            "SELECT count(*), coalesce(sum(sentiment), 0), coalesce(sum(coalesce(p_neutral, 0)),"
+            " 0), coalesce(sum(coalesce(p_negative, 1 - sentiment)), 0) FROM comments"
+            " WHERE sentiment IS NOT NULL AND created_at >= ?"
+            f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}",
+            (to_utc_iso(since) if since else "",),
+        ).fetchone()
+        return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def _among_others(self) -> bool:
+        """Whether other campaigns share the database with this one: then `comment_hours`,
+        which counts every comment, is not this campaign's figure."""
+        if not self.campaign:
+            return False
+        row = self.sql.execute("SELECT count(*) FROM campaigns WHERE id != ?", (self.campaign,))
+        return int(row.fetchone()[0]) > 0
 
     def latest_topic_readings(self, until: datetime) -> list[TopicReading]:
         """The newest reading per (platform, topic) up to `until`: each series found by one
@@ -393,6 +415,15 @@ class ConsoleQueries(Queries):
         `comment_hours` (m100), the parts of an hour at either end from the comments."""
         shift = f"{offset_hours:+d} hours"
         day_of = self.sql.dialect.local_date  # the local day of a stored UTC time
+        if self._among_others():  # the campaign's own comments, a scan of the range
+            rows = self.sql.execute(
+                f"SELECT {day_of('created_at', ':shift')} AS day, count(*) FROM comments"
+                " WHERE created_at >= :since AND created_at < :until"
+                f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}"
+                " GROUP BY day ORDER BY day",
+                {"shift": shift, "since": to_utc_iso(since), "until": to_utc_iso(until)},
+            ).fetchall()
+            return [(str(day), int(n)) for day, n in rows]
         first, last = _next_hour(since), _hour_start(until)
         if first >= last:  # less than one whole hour: the comments themselves
             first = last = until
@@ -635,9 +666,11 @@ class ConsoleQueries(Queries):
             for n in range(len(match.like))
         )
         thread = "t.id" if kind == "posts" else "t.post_id"
+        in_campaign = post_in_campaign if kind == "posts" else comment_in_campaign
         filters = (
             f"{like} AND (CAST(:platform AS TEXT) IS NULL OR t.platform = :platform)"
             " AND t.created_at >= :since AND t.created_at < :until"
+            f" AND {in_campaign(self.sql.dialect, self.campaign, 't')}"  # its hits only
         )
         if match.fts is not None:
             source = (
