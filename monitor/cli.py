@@ -252,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PingfanError as err:
         return _fail(err, EXIT_USAGE)
     except KeyboardInterrupt:
+        # Ctrl-C before a command's own handling starts (e.g. while the demo starts up).
+        print("pingfan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()

@@ -422,3 +422,18 @@ def test_random_argument_lists_never_raise(
         assert captured.err.count("\n") <= 1, (argv, captured.err)
         if code == EXIT_OK:
             assert captured.err == "", (argv, captured.err)
+
+
+def test_ctrl_c_before_a_command_handles_it_says_so_and_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import monitor.cli
+
+    def interrupted(args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(monitor.cli.HANDLERS, "status", interrupted)
+    assert main(["status"]) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err.strip() == "pingfan: interrupted"
+    assert "Traceback" not in err
