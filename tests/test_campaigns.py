@@ -320,6 +320,37 @@ def test_a_label_given_in_one_campaign_neither_trains_nor_empties_the_others_que
     assert [c.id for c in a.team.label_candidates(10)] == ["cx1"]
 
 
+def test_a_comments_label_is_its_campaigns_in_every_read(
+    two: tuple[Store, Store, Config, Config],
+) -> None:
+    a, b, _, _ = two
+    fill(a)  # the model read ck1 as neutral
+    a.labels.add_label("K的评论一", "negative", platform="weibo", comment_id="ck1", given_by="王")
+    span = {"since": T0 - H, "until": T0 + 9 * H}
+
+    def ck1_label(store: Store) -> str | None:
+        [row] = [r for r in exported(store, "comments") if r["id"] == "ck1"]
+        return row["label"]
+
+    assert (ck1_label(a), ck1_label(b)) == ("negative", "neutral")  # export, and the digest
+    assert (a.reports.label_counts().get("negative"), b.reports.label_counts().get("negative")) == (
+        1,
+        None,
+    )
+    counts = {s.campaign: s.signals.thread_counts(**span) for s in (a, b)}  # the rules' figures
+    negative = {c: {t.post_id: t.negative for t in found} for c, found in counts.items()}
+    assert (negative["A"]["k1"], negative["B"]["k1"]) == (1, 0)
+    assert [c.id for c in a.signals.thread_comments("weibo", "k1", label="negative", **span)] == [
+        "ck1"
+    ]
+    assert b.signals.thread_comments("weibo", "k1", label="negative", **span) == []
+    [shown_a] = [c for c in a.console.post_comments("weibo", "k1") if c.id == "ck1"]
+    [shown_b] = [c for c in b.console.post_comments("weibo", "k1") if c.id == "ck1"]
+    assert (shown_a.label, shown_b.label) == ("negative", "neutral")
+    b.labels.add_label("K的评论一", "positive", platform="weibo", comment_id="ck1", given_by="李")
+    assert (ck1_label(a), ck1_label(b)) == ("negative", "positive")  # each its own team's
+
+
 def test_rows_from_before_campaigns_are_adopted_by_the_first_campaign_only(
     store: Store, tmp_path: Path
 ) -> None:

@@ -8,8 +8,10 @@ when the daemon or `collect` starts (`enroll`, replacing that campaign's set).
 
 What the team makes carries its campaign: alerts (their dedupe keys are unique per campaign,
 so a post in two campaigns may alert in both, once each), rule state, mutes, labels, label
-skips and UGC marks. A store serves one campaign (`Store.use_campaign`, from `[campaign] id`):
-every group reads and writes that campaign's rows only. Campaign '' is a store that never
+skips and UGC marks. A label the team gives stays in `labels`: the comment's stored label is
+the model's, and each campaign reads its own team's label over it (`label_in_campaign`). A
+store serves one campaign (`Store.use_campaign`, from `[campaign] id`): every group reads and
+writes that campaign's rows only. Campaign '' is a store that never
 chose one (a tool, a test): it owns the rows written before campaigns existed and counts every
 post. The first campaign that opens the database adopts those rows (`enroll`), and the
 delivery rows of its sinks: an upgraded single-campaign file keeps its history, and a sink
@@ -72,6 +74,20 @@ def comment_in_campaign(dialect: Dialect, campaign: str, comment: str = "comment
     return (
         f"EXISTS (SELECT 1 FROM posts scope_p WHERE scope_p.platform = {comment}.platform"
         f" AND scope_p.id = {comment}.post_id AND {post_in_campaign(dialect, campaign, 'scope_p')})"
+    )
+
+
+def label_in_campaign(campaign: str, comment: str = "comments") -> str:
+    """An SQL expression: the sentiment label of the comment row `comment` as `campaign` reads
+    it: the newest label its team gave the comment, else the stored one (the model's, or a
+    label given before labels were a campaign's). The labels' index is probed only for the
+    comments some team labelled (`team_labelled`, m107): the others cost nothing more.
+    Campaign '' reads the labels given with no campaign chosen, as any other campaign."""
+    return (
+        f"CASE WHEN {comment}.team_labelled = 1 THEN coalesce((SELECT scope_l.label"
+        f" FROM labels scope_l WHERE scope_l.campaign = {literal(campaign)}"
+        f" AND scope_l.platform = {comment}.platform AND scope_l.comment_id = {comment}.id"
+        f" ORDER BY scope_l.pk DESC LIMIT 1), {comment}.label) ELSE {comment}.label END"
     )
 
 

@@ -25,7 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
-from monitor.store.campaigns import comment_in_campaign, literal, post_in_campaign
+from monitor.store.campaigns import (
+    comment_in_campaign,
+    label_in_campaign,
+    literal,
+    post_in_campaign,
+)
 from monitor.store.connection import Queries
 from monitor.store.content import TextMatch
 from monitor.store.rows import record_of, time_of
@@ -593,7 +598,8 @@ class ConsoleQueries(Queries):
         """A thread's comments, newest first; with `upto` (a comment's id), that comment and
         the ones made before it."""
         rows = self._rows(
-            "SELECT platform, id, author_id, text, created_at, likes, label,"
+            "SELECT platform, id, author_id, text, created_at, likes,"
+            f" {label_in_campaign(self.campaign)} AS label,"  # its team's label over the model's
             " coalesce(p_negative, 1 - sentiment) AS p_negative FROM comments"
             " WHERE platform = :platform AND post_id = :post"
             " AND (CAST(:upto AS TEXT) IS NULL OR created_at <= (SELECT created_at FROM comments"

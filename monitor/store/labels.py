@@ -1,9 +1,9 @@
 """Sentiment labels the team gave: training data, and they stick to the comment they name.
 
 A label carries its campaign (campaigns.py): it trains, and counts in, that campaign only.
-The comment's own stored label follows the newest label whichever campaign gave it: the
-comment is stored once, and a person's reading of it corrects the model's for everyone's
-figures (the label record, its trainer and the /label queue stay the campaign's)."""
+The comment is stored once, with the model's label; every read of a comment's label is the
+campaign's (`label_in_campaign`: its team's newest label over the model's), so a label given
+in one campaign never changes another's figures, rules, exports or digest."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class LabelsQueries(Queries):
         given_by: str | None = None,
         given_at: datetime | None = None,
     ) -> None:
-        """Store a sentiment label the team gave; the comment's own label follows it."""
+        """Store a sentiment label the team gave (the comment's own stored label, the model's,
+        stays: the campaign's reads put this one over it)."""
         if label not in ("positive", "neutral", "negative"):
             raise ValueError(f"label must be positive, neutral or negative, not {label!r}")
         with self.sql.atomic():
@@ -44,11 +45,10 @@ class LabelsQueries(Queries):
                     to_utc_iso(given_at or utc_now()),
                 ),
             )
-            if platform and comment_id:
+            if platform and comment_id:  # marked: reads look its campaign's label up
                 self.sql.execute(
-                    "UPDATE comments SET label = ?, model_version = 'team'"
-                    " WHERE platform = ? AND id = ?",
-                    (label, platform, comment_id),
+                    "UPDATE comments SET team_labelled = 1 WHERE platform = ? AND id = ?",
+                    (platform, comment_id),
                 )
 
     def labels(self) -> list[tuple[str, Label]]:

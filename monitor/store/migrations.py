@@ -609,3 +609,11 @@ def _rekey_with_campaign(db: Database, table: str, old_key: str, new_key: str) -
     db.execute(f"ALTER TABLE {rebuilt} RENAME TO {table}")
     for sql in indexes:
         db.execute(sql)
+
+
+@migrations()
+def m107_team_labelled(db: Database) -> None:
+    # A label the team gives is its campaign's (labels.py): the comment keeps the model's
+    # label and is only marked, so that a read looks up the campaign's label for the few
+    # comments a team labelled, not for every comment (campaigns.label_in_campaign).
+    db.execute("ALTER TABLE comments ADD COLUMN team_labelled INTEGER NOT NULL DEFAULT 0")

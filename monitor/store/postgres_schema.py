@@ -432,4 +432,9 @@ ALTER TABLE ugc_marks DROP CONSTRAINT ugc_marks_pkey;
 ALTER TABLE ugc_marks ADD PRIMARY KEY (campaign, platform, post_id);
 """,
     ),
+    (
+        # SQLite's m107: comments a team labelled are marked (labels.py, campaigns.py).
+        "p010_team_labelled",
+        "ALTER TABLE comments ADD COLUMN team_labelled INTEGER NOT NULL DEFAULT 0;",
+    ),
 )

@@ -16,6 +16,7 @@ from monitor.models import to_utc_iso
 from monitor.store.campaigns import (
     account_in_campaign,
     comment_in_campaign,
+    label_in_campaign,
     literal,
     post_in_campaign,
     topic_in_campaign,
@@ -50,7 +51,7 @@ _EXPORT_SELECTS: dict[str, str] = {
             AND (CAST(:until AS TEXT) IS NULL OR p.created_at < :until)""",
     "comments": """
         SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
-            sentiment, label, p_neutral, p_negative
+            sentiment, {label} AS label, p_neutral, p_negative
         FROM comments WHERE created_at >= :since
             AND (CAST(:until AS TEXT) IS NULL OR created_at < :until)""",
     "topics": """
@@ -82,6 +83,8 @@ def export_select(kind: str, campaign: str = "", dialect: Dialect = SQLITE) -> s
     parameters: the digest's figures for a week are aggregates over exactly these rows. With a
     `campaign`, only that campaign's rows (every row for campaign '')."""
     select = _EXPORT_SELECTS[kind]
+    if kind == "comments":  # the label as the campaign reads it
+        select = select.replace("{label}", label_in_campaign(campaign, "comments"))
     if not campaign:
         return select
     return f"{select} AND {_export_scope(kind, campaign, dialect)}"
@@ -151,9 +154,9 @@ class ReportsQueries(Queries):
     def label_counts(self) -> dict[str | None, int]:
         """How many comments carry each sentiment label (None: not scored yet)."""
         rows = self.sql.execute(
-            "SELECT label, count(*) FROM comments"
-            f" WHERE {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}"
-            " GROUP BY label"
+            f"SELECT label, count(*) FROM (SELECT {label_in_campaign(self.campaign)} AS label"
+            f" FROM comments WHERE {comment_in_campaign(self.sql.dialect, self.campaign)})"
+            " AS c GROUP BY label"
         ).fetchall()
         return {label: n for label, n in rows}
 
@@ -184,7 +187,8 @@ class ReportsQueries(Queries):
                 "SELECT p.platform, p.id, p.text, count(*) AS n,"
                 " avg(CASE WHEN c.label = 'negative' THEN 1.0 WHEN c.label IS NOT NULL"
                 " THEN 0.0 END) AS share"
-                " FROM comments c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
+                f" FROM (SELECT platform, post_id, {label_in_campaign(self.campaign)} AS label"
+                " FROM comments) c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
                 # by the post's key: PostgreSQL then knows its other columns are one per group
                 " GROUP BY p.pk HAVING count(*) >= ? ORDER BY share DESC, p.id LIMIT ?",
                 (min_comments, limit),
@@ -211,16 +215,19 @@ class ReportsQueries(Queries):
         """The newest stored comments' texts that the team has not labelled."""
         rows = self.sql.execute(
             "SELECT text FROM comments WHERE coalesce(model_version, '') != 'team'"
+            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.campaign = ?"
+            " AND l.platform = comments.platform AND l.comment_id = comments.id)"
             " ORDER BY created_at DESC LIMIT ?",
-            (limit,),
+            (self.campaign, limit),
         ).fetchall()
         return [text for (text,) in rows]
 
     def sentiment_split(self, platform: str | None = None) -> dict[str, float]:
         """Share of each label among scored comments (of one platform, or all)."""
         rows = self.sql.execute(
-            "SELECT label, count(*) FROM comments WHERE label IS NOT NULL"
-            " AND (CAST(:platform AS TEXT) IS NULL OR platform = :platform) GROUP BY label",
+            f"SELECT label, count(*) FROM (SELECT {label_in_campaign(self.campaign)} AS label"
+            " FROM comments WHERE CAST(:platform AS TEXT) IS NULL OR platform = :platform) AS c"
+            " WHERE label IS NOT NULL GROUP BY label",
             {"platform": platform},
         ).fetchall()
         total = sum(n for _, n in rows)

@@ -19,7 +19,12 @@ from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.backend import Backend
-from monitor.store.campaigns import campaign_topics, comment_in_campaign, post_in_campaign
+from monitor.store.campaigns import (
+    campaign_topics,
+    comment_in_campaign,
+    label_in_campaign,
+    post_in_campaign,
+)
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.windows import TopicPoint, TopicWindow, TopicWindows
@@ -108,8 +113,15 @@ def post_facts(row: Mapping[str, Any]) -> PostFacts:
     )
 
 
-# The columns `comment_facts` reads.
+# The columns `comment_facts` reads (from a row whose `label` is the campaign's: the weekly
+# digest's export rows; `comment_fields` reads them from the comments table).
 COMMENT_FIELDS = "platform, id, post_id, author_id, text, created_at, likes, label"
+
+
+def comment_fields(campaign: str) -> str:
+    """COMMENT_FIELDS of the comments table, the label as `campaign` reads it."""
+    label = label_in_campaign(campaign)
+    return f"platform, id, post_id, author_id, text, created_at, likes, {label} AS label"
 
 
 def comment_facts(row: Mapping[str, Any]) -> CommentFacts:
@@ -152,8 +164,8 @@ def topic_series_keys(db: Runner) -> list[tuple[str, str]]:
     return keys
 
 
-# The columns `thread_counts` reads, over a thread's comments (a CASE, not SQLite's sum of a
-# comparison: PostgreSQL has no sum of booleans).
+# The columns `thread_counts` reads, over a thread's comments with their campaign's `label`
+# (a CASE, not SQLite's sum of a comparison: PostgreSQL has no sum of booleans).
 _THREAD_COUNTS = (
     "count(label) AS scored, count(CASE WHEN label = 'negative' THEN 1 END) AS negative,"
     " count(*) AS total"
@@ -212,6 +224,9 @@ class SignalsQueries(Queries):
 
     def _comments(self, comment: str = "comments") -> str:
         return comment_in_campaign(self.sql.dialect, self.campaign, comment)
+
+    def _label(self, comment: str = "comments") -> str:
+        return label_in_campaign(self.campaign, comment)
 
     # --- posts and their metric series -------------------------------------------------
 
@@ -350,11 +365,13 @@ class SignalsQueries(Queries):
         # The ORDER BY is the GROUP BY's own sort on SQLite (the same plan); PostgreSQL may
         # group by hashing, in no order.
         rows = self._named(
-            f"SELECT platform, post_id, {_THREAD_COUNTS} FROM comments WHERE pk IN ("
+            f"SELECT platform, post_id, {_THREAD_COUNTS} FROM (SELECT platform, post_id,"
+            f" {self._label()} AS label FROM comments WHERE pk IN ("
             " SELECT pk FROM comments WHERE created_at >= :since AND created_at <= :until"
             " UNION ALL"
             " SELECT pk FROM comments WHERE first_seen >= :since AND first_seen <= :until)"
-            f" AND {self._comments()} GROUP BY platform, post_id ORDER BY platform, post_id",
+            f" AND {self._comments()}) AS c GROUP BY platform, post_id"
+            " ORDER BY platform, post_id",
             {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
         return [thread_counts(row["platform"], row["post_id"], row) for row in rows]
@@ -368,9 +385,10 @@ class SignalsQueries(Queries):
         found = {pid: ThreadCounts(platform, pid, 0, 0, 0) for pid in post_ids}
         for chunk in _chunks(list(found)):
             rows = self._named(
-                f"SELECT post_id, {_THREAD_COUNTS} FROM comments WHERE platform = ?"
+                f"SELECT post_id, {_THREAD_COUNTS} FROM (SELECT post_id, {self._label()} AS label"
+                " FROM comments WHERE platform = ?"
                 f" AND post_id IN ({','.join('?' * len(chunk))}) AND created_at < ?"
-                f" AND {self._comments()} GROUP BY post_id",
+                f" AND {self._comments()}) AS c GROUP BY post_id",
                 (platform, *chunk, to_utc_iso(before)),
             ).fetchall()
             found.update(
@@ -391,11 +409,12 @@ class SignalsQueries(Queries):
         """The thread's comments made or first seen in [since, until] (only `label` ones if
         given), most liked first."""
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
+            f"SELECT {comment_fields(self.campaign)}"
             " FROM comments WHERE platform = :platform AND post_id = :post"
             " AND ((created_at >= :since AND created_at <= :until)"
             " OR (first_seen >= :since AND first_seen <= :until))"
-            f" AND ({self.sql.dialect.typed(':label', 'TEXT')} IS NULL OR label = :label)"
+            f" AND ({self.sql.dialect.typed(':label', 'TEXT')} IS NULL"
+            f" OR {self._label()} = :label)"
             f" AND {self._comments()} ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
             {
                 "platform": platform,
@@ -417,7 +436,7 @@ class SignalsQueries(Queries):
             return []
         match = " OR ".join(self.sql.dialect.contains("text", "?") for _ in words)
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
+            f"SELECT {comment_fields(self.campaign)}"
             " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
             f" AND ({match}) AND {self._comments()} ORDER BY likes DESC",
             (to_utc_iso(since), to_utc_iso(until), min_likes, *words),
@@ -433,7 +452,7 @@ class SignalsQueries(Queries):
         # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
         platform_term = f"{self.sql.dialect.unindexed('platform')} = ?"
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
+            f"SELECT {comment_fields(self.campaign)}"
             f" FROM comments WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
             f" AND {self._comments()}"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"

@@ -20,6 +20,7 @@ from monitor.models import PLATFORMS, from_iso, to_utc_iso
 from monitor.store.campaigns import (
     campaign_topics,
     comment_in_campaign,
+    label_in_campaign,
     literal,
     post_in_campaign,
 )
@@ -159,7 +160,8 @@ class MuteRow:
 
 _CANDIDATE = """
 SELECT c.pk, c.platform, c.id, c.post_id, c.author_id, c.text, c.created_at, c.likes,
-    c.sentiment, c.p_neutral, c.p_negative, c.label, p.text AS post_text, p.url AS post_url
+    c.sentiment, c.p_neutral, c.p_negative, {label} AS label, p.text AS post_text,
+    p.url AS post_url
 FROM comments c LEFT JOIN posts p ON p.platform = c.platform AND p.id = c.post_id
 WHERE {where}
 ORDER BY {order} LIMIT {limit}
@@ -372,12 +374,12 @@ class TeamQueries(Queries):
     def label_candidates(self, limit: int) -> list[LabelCandidate]:
         """The first `limit` comments of the /label queue (`next_label_candidate` is the
         first), for a chooser that weighs diversity as well (alerts.bot.label_choice)."""
-        sql = _candidate_sql(self._unlabelled(), limit)
+        sql = _candidate_sql(self._unlabelled(), self.campaign, limit)
         return [_candidate(row) for row in self._named(sql)]
 
     def label_queue_sql(self) -> str:
         """The statement behind `next_label_candidate` (its plan reads an index)."""
-        return _candidate_sql(self._unlabelled())
+        return _candidate_sql(self._unlabelled(), self.campaign)
 
     def _unlabelled(self) -> str:
         return _UNLABELLED.format(
@@ -394,12 +396,12 @@ class TeamQueries(Queries):
 
     def label_candidate(self, pk: int) -> LabelCandidate | None:
         """The comment stored as row `pk` (a /label button names it), labelled or not."""
-        row = self._named(_candidate_sql("c.pk = ?"), (pk,)).fetchone()
+        row = self._named(_candidate_sql("c.pk = ?", self.campaign), (pk,)).fetchone()
         return _candidate(row) if row else None
 
     def stored_comment(self, platform: str, comment_id: str) -> LabelCandidate | None:
         row = self._named(
-            _candidate_sql("c.platform = ? AND c.id = ?"), (platform, comment_id)
+            _candidate_sql("c.platform = ? AND c.id = ?", self.campaign), (platform, comment_id)
         ).fetchone()
         return _candidate(row) if row else None
 
@@ -468,8 +470,10 @@ class TeamQueries(Queries):
         return [platform for (platform,) in rows]
 
 
-def _candidate_sql(where: str, limit: int = 1) -> str:
-    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1], limit=int(limit))
+def _candidate_sql(where: str, campaign: str, limit: int = 1) -> str:
+    """A comment as `campaign` reads it (its team's label over the model's)."""
+    label = label_in_campaign(campaign, "c")
+    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1], limit=int(limit), label=label)
 
 
 def _candidate(row: Mapping[str, Any]) -> LabelCandidate:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.campaigns import label_in_campaign
 from monitor.store.connection import Queries
 
 Origin = Literal["cli", "config"]
@@ -179,8 +180,9 @@ class WatchQueries(Queries):
             params += [to_utc_iso(m) for m in (since, until) if m is not None]
             scored, negative = self.sql.execute(
                 "SELECT count(label),"
-                " coalesce(sum(CASE WHEN label = 'negative' THEN 1 ELSE 0 END), 0) FROM comments"
-                f" WHERE platform = ? AND post_id = ?{label_span}",
+                " coalesce(sum(CASE WHEN label = 'negative' THEN 1 ELSE 0 END), 0)"
+                f" FROM (SELECT {label_in_campaign(self.campaign)} AS label FROM comments"
+                f" WHERE platform = ? AND post_id = ?{label_span}) AS c",
                 params,
             ).fetchone()
             found.append(
