@@ -51,7 +51,7 @@ async def open_alerts(daemon: Daemon, store: Store, stack: AsyncExitStack) -> No
     config, clock = daemon.config, daemon.clock
     # one leader per campaign: two campaigns' workers on one database each have their own
     leadership = Leadership(leader_lock(store.sql, key=leader_key(store.campaign)), clock)
-    stack.callback(leadership.close)
+    stack.push_async_callback(leadership.close)
     if not await leadership.check():  # a lone worker leads from its first round
         log.info("another worker leads: this one collects, scores and dispatches")
     daemon.leadership = leadership
