@@ -552,7 +552,7 @@ def test_each_campaigns_dispatcher_claims_and_gives_back_its_own_sinks_deliverie
     assert b.outbox.mark_sending("telegram", [claimed_b[0].alert.id], Claim("worker-b"))
 
 
-def test_each_campaign_has_a_leader_of_its_own(
+async def test_each_campaign_has_a_leader_of_its_own(
     two: tuple[Store, Store, Config, Config],
 ) -> None:
     a, b, _, _ = two
@@ -562,10 +562,10 @@ def test_each_campaign_has_a_leader_of_its_own(
         a_again.use_campaign("A")
         locks = [leader_lock(s.sql, key=leader_key(s.campaign)) for s in (a, b, a_again)]
         try:
-            held = [lock.hold() for lock in locks]
+            held = [await lock.hold() for lock in locks]
         finally:
             for lock in locks:
-                lock.close()
+                await lock.close()
     # on SQLite the run lock makes the one process the leader
     assert held == ([True, True, False] if a.sql.dialect.name == "postgresql" else [True] * 3)
 
