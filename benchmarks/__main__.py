@@ -16,6 +16,7 @@ from benchmarks import (
     shares,
     store_writes,
     web_console,
+    worker_stalls,
     workers,
 )
 
@@ -39,3 +40,5 @@ if __name__ == "__main__":
     growth.main(["--comments", "100000", "--quiet"])
     print()
     workers.main([])
+    print()
+    worker_stalls.main([])

@@ -89,8 +89,13 @@ async def measure(cluster: Cluster, workers: int, rpm: int, workdir: Path) -> Me
                 deadline = time.monotonic() + TIMEOUT_S
                 while True:
                     if stopped := [p.returncode for p in processes if p.returncode is not None]:
+                        # The logs go with the temporary directory: their last lines now.
+                        tails = [
+                            f"{log.name}: {log.read_text()[-600:].strip()}"
+                            for log in sorted(workdir.glob(f"worker-{workers}-*.log"))
+                        ]
                         raise RuntimeError(
-                            f"a worker stopped (exit code {stopped[0]}); see {workdir}"
+                            f"a worker stopped (exit code {stopped[0]})\n" + "\n".join(tails)
                         )
                     (row,) = list(store.query("SELECT count(*) AS n FROM comments"))
                     if row["n"] >= len(want) or time.monotonic() > deadline:

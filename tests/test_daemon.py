@@ -213,6 +213,7 @@ async def test_health_endpoint_and_metrics_while_running(tmp_path: Path) -> None
             async with session.get(base + "/metrics") as response:
                 metrics = await response.text()
         assert health["status"] in ("ok", "degraded")
+        assert "worker" not in health  # the only worker on SQLite: no share to tell
         names = {s["name"] for s in health["sources"]}
         assert f"weibo:topic_posts:{TOPIC}" in names and "weibo:comments" in names
         assert 'pingfan_polls_total{platform="weibo"' in metrics

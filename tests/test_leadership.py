@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,14 +30,14 @@ from tests.support.postgres import Cluster
 HANG_GUARD = 60.0  # real seconds: a broken hand-over fails instead of hanging
 
 
-def eventually_held(lock: LeaderLock) -> bool:
+async def eventually_held(lock: LeaderLock) -> bool:
     """Try the lock until it is held: the server frees a closed session's locks as its
     backend exits, a moment after the client has gone."""
     deadline = time.monotonic() + HANG_GUARD
     while time.monotonic() < deadline:
-        if lock.hold():
+        if await lock.hold():
             return True
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     return False
 
 
@@ -59,37 +59,39 @@ def shared_url(postgres_cluster: Cluster) -> Iterator[str]:
         postgres_cluster.drop(name)
 
 
-def test_one_of_two_workers_holds_the_lock_until_its_connection_closes(shared_url: str) -> None:
-    with ExitStack() as stack:
+async def test_one_of_two_workers_holds_the_lock_until_its_connection_closes(
+    shared_url: str,
+) -> None:
+    async with AsyncExitStack() as stack:
         first_store = stack.enter_context(Store.open_postgres(shared_url))
         second_store = stack.enter_context(Store.open_postgres(shared_url))
         first, second = leader_lock(first_store.sql), leader_lock(second_store.sql)
-        stack.callback(first.close)
-        stack.callback(second.close)
-        assert first.hold() is True
-        assert second.hold() is False
-        assert first.hold() is True  # checked again: still its
-        assert second.hold() is False
-        first.close()  # the first worker's connection closes (it stopped, or died)
-        assert eventually_held(second)
-        assert first.hold() is False  # back, it follows
+        stack.push_async_callback(first.close)
+        stack.push_async_callback(second.close)
+        assert await first.hold() is True
+        assert await second.hold() is False
+        assert await first.hold() is True  # checked again: still its
+        assert await second.hold() is False
+        await first.close()  # the first worker's connection closes (it stopped, or died)
+        assert await eventually_held(second)
+        assert await first.hold() is False  # back, it follows
 
 
-def test_a_leader_whose_session_the_server_ended_steps_down(
+async def test_a_leader_whose_session_the_server_ended_steps_down(
     shared_url: str, postgres_cluster: Cluster
 ) -> None:
     """A killed session (what the server does when a leader's connection dies) frees the lock:
     the other worker takes it, and the old leader learns it no longer leads."""
-    with ExitStack() as stack:
+    async with AsyncExitStack() as stack:
         first_store = stack.enter_context(Store.open_postgres(shared_url))
         second_store = stack.enter_context(Store.open_postgres(shared_url))
         first, second = leader_lock(first_store.sql), leader_lock(second_store.sql)
-        stack.callback(first.close)
-        stack.callback(second.close)
-        assert first.hold() is True
+        stack.push_async_callback(first.close)
+        stack.push_async_callback(second.close)
+        assert await first.hold() is True
         end_sessions_holding_the_lock(postgres_cluster, shared_url)
-        assert eventually_held(second)
-        assert first.hold() is False
+        assert await eventually_held(second)
+        assert await first.hold() is False
 
 
 async def test_the_leaders_task_moves_to_the_other_worker(
@@ -111,11 +113,11 @@ async def test_the_leaders_task_moves_to_the_other_worker(
 
         return run
 
-    with ExitStack() as stack:
+    async with AsyncExitStack() as stack:
         stores = [stack.enter_context(Store.open_postgres(shared_url)) for _ in "ab"]
         a, b = (Leadership(leader_lock(s.sql), clock, every=1.0) for s in stores)
-        stack.callback(a.close)
-        stack.callback(b.close)
+        stack.push_async_callback(a.close)
+        stack.push_async_callback(b.close)
         assert await a.check() is True
         assert await b.check() is False
         tasks = [
@@ -218,14 +220,14 @@ async def test_a_follower_scores_but_runs_no_stage_until_it_leads(
         rounds.append(now)
 
     daemon.add_stage("alert rules", stage)
-    with ExitStack() as stack:
+    async with AsyncExitStack() as stack:
         leader_store = stack.enter_context(Store.open_postgres(shared_url))
         follower_store = stack.enter_context(Store.open_postgres(shared_url))
         leader = leader_lock(leader_store.sql)
-        stack.callback(leader.close)
-        assert leader.hold()
+        stack.push_async_callback(leader.close)
+        assert await leader.hold()
         daemon.leadership = Leadership(leader_lock(follower_store.sql), clock, every=60)
-        stack.callback(daemon.leadership.close)
+        stack.push_async_callback(daemon.leadership.close)
         assert await daemon.leadership.check() is False
         scorer = Scorer(config.nlp.model)
         loop = asyncio.create_task(daemon._scorer_loop(follower_store, scorer))
@@ -233,7 +235,7 @@ async def test_a_follower_scores_but_runs_no_stage_until_it_leads(
             for _ in range(20):  # twenty idle rounds as a follower
                 await clock.sleep(0)
             assert rounds == [] and clock.now() > AT
-            leader.close()
+            await leader.close()
             while not await daemon.leadership.check():
                 await asyncio.sleep(0.05)
             await asyncio.wait_for(until(lambda: len(rounds) >= 2), HANG_GUARD)

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from alerts.digest import digest_command
@@ -477,7 +478,7 @@ async def test_a_second_daemon_runs_beside_the_first_on_postgresql(
         config = config_from_dict(
             {**daemon_config_dict(server), "storage": {"url": url}}, tmp_path / "config.toml"
         )
-        async with in_process_daemon(config):
+        async with in_process_daemon(config) as first:
             options = DaemonOptions(pooled_scoring=False, grace=2, health_port=0)
             second = build_daemon(config, options=options)
             running = asyncio.create_task(second.run())
@@ -490,9 +491,21 @@ async def test_a_second_daemon_runs_beside_the_first_on_postgresql(
                 assert not running.done(), running.exception()
                 await eventually(lambda: posts() > 0, 60, "the daemons store posts")
                 assert not running.done(), running.exception()
+                # The first one's /healthz tells its share: it leads, what it holds.
+                share = (await healthz(first))["worker"]
+                assert share["leading"] is True and share["owner"]
+                assert share["identities"] and share["leases"] >= len(share["identities"])
+                assert all(key.startswith(("weibo:", "douyin:")) for key in share["identities"])
             finally:
                 await _stop(second, running)
     assert not list(tmp_path.rglob("*.lock"))
+
+
+async def healthz(daemon: Daemon) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{daemon.health_port}/healthz"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        body: dict[str, Any] = await response.json()
+    return body
 
 
 async def _stop(daemon: Daemon, running: asyncio.Task[int]) -> None:

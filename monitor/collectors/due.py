@@ -126,7 +126,7 @@ async def visit_due_threads(
         post_id, listed = min(waiting, key=lambda thread: visits[thread[0]])
         visits[post_id] += 1
         # Several workers walk a platform's threads together, one thread each at a time.
-        lease = claim_part(f"{source}:{post_id}") if source else SourceLease(None)
+        lease = await claim_part(f"{source}:{post_id}") if source else SourceLease(None)
         if lease is None:  # another worker reads this thread now
             ended.add(post_id)
             continue
@@ -140,7 +140,7 @@ async def visit_due_threads(
                     ended.add(post_id)
                     continue
         finally:
-            release_part(lease)
+            await release_part(lease)
         rows += found
         if not more:
             ended.add(post_id)

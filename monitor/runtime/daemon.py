@@ -38,7 +38,7 @@ from monitor.config import Config
 from monitor.errors import PingfanError, StoreError
 from monitor.runlock import run_lock
 from monitor.runtime.clock import Clock, WallClock, wait_any
-from monitor.runtime.health import HealthServer, health_app, health_report
+from monitor.runtime.health import HealthServer, WorkerShare, health_app, health_report
 from monitor.runtime.leadership import Leadership
 from monitor.runtime.leases import (
     LeaseLost,
@@ -258,7 +258,7 @@ class Daemon:
                 woken.clear()
                 continue  # the due time may have moved (a circuit opened, another woke us)
             # A shared source (the comment walk) leases its threads itself, as it goes.
-            lease = SourceLease(None) if source.shared else worker.claim_source(source.name)
+            lease = SourceLease(None) if source.shared else await worker.claim_source(source.name)
             if lease is None:  # another worker runs it now
                 await wait_any(self.clock, worker.poll, self.stop_event, woken)
                 woken.clear()
@@ -273,7 +273,7 @@ class Daemon:
                 log.warning("%s: %s; its writes were rolled back, the holder goes on", source.name,
                             err)  # fmt: skip
             finally:
-                worker.release_source(lease)
+                await worker.release_source(lease)
 
     def _until_due(self, store: Store, source: Source) -> float:
         row = store.runtime.source(source.name)
@@ -397,7 +397,7 @@ class Daemon:
             self.metrics.pending_alerts.set(store.reports.alert_states().get("pending", 0))
             for rt in runtimes:
                 self.metrics.circuit_open.labels(rt.platform).set(rt.runner.circuit.is_open())
-            return health_report(store, self.clock.now(), intervals)
+            return health_report(store, self.clock.now(), intervals, self._share())
 
         server = HealthServer(health_app(report, self.metrics), port)
         try:
@@ -408,6 +408,18 @@ class Daemon:
                 " set [health] port to a free port, or 0 to turn it off"
             ) from err
         return server
+
+    def _share(self) -> WorkerShare | None:
+        """This worker's share of the work, for /healthz (None: the only one, SQLite)."""
+        worker = self.worker
+        if not isinstance(worker, PostgresWorker):
+            return None
+        return WorkerShare(
+            owner=worker.owner,
+            leading=self.leadership.leading,
+            leases=len(worker.held()),
+            identities=tuple(worker.identity_keys()),
+        )
 
 
 def _the_error(group: BaseExceptionGroup) -> BaseException:

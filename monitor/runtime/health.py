@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +19,25 @@ from monitor.store import Store
 log = logging.getLogger(__name__)
 
 
-def health_report(store: Store, now: datetime, intervals: dict[str, float]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class WorkerShare:
+    """One of several workers on a PostgreSQL database: what it holds now."""
+
+    owner: str  # what its leases carry (host:pid:random)
+    leading: bool  # it runs the alert rules, the bot and the digest
+    leases: int  # the leases it holds: sources, comment threads, identities
+    identities: tuple[str, ...]  # the identities it sends with, by key (never a cookie)
+
+
+def health_report(
+    store: Store,
+    now: datetime,
+    intervals: dict[str, float],
+    share: WorkerShare | None = None,
+) -> dict[str, Any]:
     """Per source: last success, last error, next due; per platform: the circuit. A source
-    is stale when it has not succeeded for three of its intervals."""
+    is stale when it has not succeeded for three of its intervals. `share`: this worker's
+    part of the work when several share a PostgreSQL database (None on SQLite)."""
     stored = {row.name: row for row in store.runtime.sources()}
     sources = []
     stale = 0
@@ -53,7 +70,15 @@ def health_report(store: Store, now: datetime, intervals: dict[str, float]) -> d
     ]
     blocked = any(c["state"] != "closed" for c in circuits)
     status = "degraded" if blocked or stale else "ok"
-    return {"status": status, "now": now.isoformat(), "sources": sources, "circuits": circuits}
+    report: dict[str, Any] = {
+        "status": status,
+        "now": now.isoformat(),
+        "sources": sources,
+        "circuits": circuits,
+    }
+    if share is not None:
+        report["worker"] = {**asdict(share), "identities": list(share.identities)}
+    return report
 
 
 def health_app(report: Callable[[], dict[str, Any]], metrics: Metrics) -> web.Application:

@@ -44,11 +44,11 @@ class Leadership:
         self._changed = asyncio.Event()
 
     async def check(self) -> bool:
-        """Take or keep the lock; True while this worker leads. The lock's I/O runs in a
-        thread (a connection to an unreachable server takes seconds to fail)."""
+        """Take or keep the lock; True while this worker leads. The lock's connection is
+        async: a server slow or unreachable (seconds to fail) holds up only this task."""
         if self.lock.always:
             return True
-        held = await asyncio.to_thread(self.lock.hold)
+        held = await self.lock.hold()
         if held != self.leading:
             self.leading = held
             if held:
@@ -91,9 +91,9 @@ class Leadership:
             await _first(stop, self._changed)
         until.set()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.leading = self.lock.always
-        self.lock.close()
+        await self.lock.close()
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -29,6 +29,11 @@ scheduler already has is one table, three statements and a heartbeat.
 
 Lease times are the database server's clock; the budget is too, except under a simulated
 clock (one process), where it counts the runtime's own seconds.
+
+The worker talks to the database on a connection of its own, async (store/coordination.py):
+claims, releases, budgets and the heartbeat never hold up the event loop, which runs every
+source's collector. Only the lease check inside a source's write transaction runs on the
+store's own (synchronous) connection, as it must (store/leases.py, `check_held`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,11 +54,13 @@ from monitor.errors import CollectorError, PingfanError, StoreError
 from monitor.runtime.clock import Clock, WallClock, wait_any
 from monitor.runtime.pacing import Pacer
 from monitor.store import Store
-from monitor.store.leases import Held, LeaseLost, LeaseQueries
+from monitor.store.coordination import CoordinationConnection, async_connector
+from monitor.store.leases import Held, LeaseLost, Leases, check_held
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 30.0
+PURGE_EVERY = 3600.0  # real seconds between two purges of leases nobody held for a day
 ANONYMOUS = "anonymous"
 
 __all__ = ["LeaseLost"]
@@ -123,20 +131,21 @@ def work_for(worker: Worker) -> None:
     _worker.set(worker)
 
 
-def claim_part(name: str) -> SourceLease | None:
+async def claim_part(name: str) -> SourceLease | None:
     """The lease of one part of a shared source's work (a comment thread), or None while
     another worker does it. Without workers to share with (SQLite, `collect --once`): always
     granted, at no cost."""
     worker = _worker.get()
     if worker is None or not worker.shared:
         return SourceLease(None)
-    return worker.claim_source(name)
+    return await worker.claim_source(name)
 
 
-def release_part(lease: SourceLease) -> None:
+async def release_part(lease: SourceLease) -> None:
+    """Give a part's lease back; its row goes too (the next claim starts it afresh)."""
     worker = _worker.get()
     if worker is not None:
-        worker.release_source(lease)
+        await worker.release_source(lease, forget=True)
 
 
 class Worker(Protocol):
@@ -144,11 +153,13 @@ class Worker(Protocol):
     shared: bool
     poll: float
 
-    def claim_source(self, name: str) -> SourceLease | None:
+    async def claim_source(self, name: str) -> SourceLease | None:
         """The source's lease, or None while another worker runs it."""
         ...
 
-    def release_source(self, lease: SourceLease) -> None: ...
+    async def release_source(self, lease: SourceLease, *, forget: bool = False) -> None:
+        """Give `lease` back; `forget`: its row too (a comment thread's)."""
+        ...
 
     async def identity(self, candidates: list[Identity]) -> Identity:
         """One of `candidates` held for this worker (waiting while all are taken)."""
@@ -168,10 +179,10 @@ class LocalWorker:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
-    def claim_source(self, name: str) -> SourceLease | None:
+    async def claim_source(self, name: str) -> SourceLease | None:
         return SourceLease(None)
 
-    def release_source(self, lease: SourceLease) -> None:
+    async def release_source(self, lease: SourceLease, *, forget: bool = False) -> None:
         pass
 
     async def identity(self, candidates: list[Identity]) -> Identity:
@@ -206,16 +217,20 @@ class PostgresWorker:
         self.poll = lease_seconds / 4
         self.stop = stop or asyncio.Event()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.leases = LeaseQueries(store.sql, store.path)
+        self.leases = Leases(
+            CoordinationConnection(async_connector(store.sql, "leases"), store.sql.where)
+        )
         self._held: dict[str, Held] = {}
         self._identities: dict[str, Identity] = {}  # lease name → identity, to claim again
         self._beat: asyncio.Task[None] | None = None
+        self._next_purge = 0.0  # time.monotonic() of the next purge of stale leases
         store.sql.on_begin = self._check_running  # type: ignore[attr-defined]
 
     def _check_running(self) -> None:
+        """In the store's write transaction, on its own connection (see check_held)."""
         held = _running.get()
         if held is not None:
-            self.leases.check_held(held)
+            check_held(self.store.sql, held)
 
     def start(self) -> None:
         """Start the heartbeat (on the running event loop)."""
@@ -224,20 +239,20 @@ class PostgresWorker:
 
     # --- sources ------------------------------------------------------------------------
 
-    def claim_source(self, name: str) -> SourceLease | None:
+    async def claim_source(self, name: str) -> SourceLease | None:
         """`name`: a source's (`weibo:comments`), or a part's (`weibo:comments:<post id>`)."""
-        held = self.leases.claim(f"source:{name}", self.owner, self.lease_seconds)
+        held = await self.leases.claim(f"source:{name}", self.owner, self.lease_seconds)
         if held is None:
             return None
         self._held[held.name] = held
         return SourceLease(held)
 
-    def release_source(self, lease: SourceLease) -> None:
+    async def release_source(self, lease: SourceLease, *, forget: bool = False) -> None:
         if lease.held is None:
             return
         if self._held.get(lease.held.name) == lease.held:
             del self._held[lease.held.name]
-        self.leases.release(lease.held)
+        await self.leases.release(lease.held, forget=forget)
 
     # --- identities and their budgets ------------------------------------------------------
 
@@ -245,7 +260,7 @@ class PostgresWorker:
         waiting = False
         while True:
             for candidate in candidates:
-                if (found := self._claim_identity(candidate)) is not None:
+                if (found := await self._claim_identity(candidate)) is not None:
                     if waiting:
                         log.info("%s: identity %s is free now", candidate.platform, candidate.key)
                     return found
@@ -263,11 +278,12 @@ class PostgresWorker:
                 )
             await wait_any(WallClock(), self.poll, self.stop)
 
-    def _claim_identity(self, identity: Identity) -> Identity | None:
+    async def _claim_identity(self, identity: Identity) -> Identity | None:
         name = f"identity:{identity.key}"
-        held = self.leases.claim(name, self.owner, self.lease_seconds)
+        held = await self.leases.claim(name, self.owner, self.lease_seconds)
         if held is None:
             return None
+        await self.leases.open_budget(identity.key)
         self._held[name] = held
         self._identities[name] = identity
         return identity
@@ -275,13 +291,13 @@ class PostgresWorker:
     def pacer(self, identity: Identity, requests_per_minute: float, burst: int) -> Pacer:
         return SharedPacer(self, identity, requests_per_minute, self.clock, burst=burst)
 
-    def take_request(self, identity: Identity, interval: float, burst: int) -> float:
+    async def take_request(self, identity: Identity, interval: float, burst: int) -> float:
         held = self._held.get(f"identity:{identity.key}")
         delay = None
         if held is not None:
             # The server's clock, unless time is simulated (then one process: its own).
             at = None if isinstance(self.clock, WallClock) else self.clock.now().timestamp()
-            delay = self.leases.take_request(
+            delay = await self.leases.take_request(
                 identity.key, held, interval=interval, burst=burst, at=at
             )
         if delay is None:
@@ -297,25 +313,38 @@ class PostgresWorker:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)  # real time: leases are the server's
             try:
-                self.renew()
+                await self.renew()
+                if time.monotonic() >= self._next_purge:
+                    purged = await self.leases.purge_stale()
+                    self._next_purge = time.monotonic() + PURGE_EVERY
+                    if purged:
+                        log.info("leases: %d not held for a day, deleted", purged)
             except StoreError as err:
+                # The database is away a moment: the next beat connects again.
                 log.warning("leases: cannot renew (%s); trying again", err)
 
-    def renew(self) -> None:
-        """Extend every lease still held; take lost identities back when free again."""
+    async def renew(self) -> None:
+        """Extend every lease still held (one statement); take lost identities back when
+        free again."""
         held = list(self._held.values())
-        renewed = self.leases.renew(held, self.lease_seconds)
+        renewed = await self.leases.renew(held, self.lease_seconds)
         for lease in held:
             if lease.name in renewed or self._held.get(lease.name) != lease:
                 continue
             del self._held[lease.name]
             log.warning("%s: lease lost (expired before it was renewed)", lease.name)
             identity = self._identities.get(lease.name)
-            if identity is not None and self._claim_identity(identity) is not None:
+            if identity is not None and await self._claim_identity(identity) is not None:
                 log.info("%s: lease taken again", lease.name)
 
     def held(self) -> list[str]:
         return sorted(self._held)
+
+    def identity_keys(self) -> list[str]:
+        """The identities this worker holds, by key (a hash, never the cookie)."""
+        return sorted(
+            identity.key for name, identity in self._identities.items() if name in self._held
+        )
 
     async def close(self) -> None:
         if self._beat is not None:
@@ -325,8 +354,9 @@ class PostgresWorker:
             self._beat = None
         self.store.sql.on_begin = None  # type: ignore[attr-defined]
         with contextlib.suppress(StoreError):
-            self.leases.release_all(self.owner)
+            await self.leases.release_all(self.owner)
         self._held.clear()
+        await self.leases.close()
 
 
 class SharedPacer(Pacer):
@@ -347,7 +377,10 @@ class SharedPacer(Pacer):
         self._identity = identity
 
     def reserve(self) -> float:
-        delay = self._worker.take_request(self._identity, self.interval, self.burst)
+        raise TypeError("a shared budget is reserved in the database: `await take()`")
+
+    async def take(self) -> float:
+        delay = await self._worker.take_request(self._identity, self.interval, self.burst)
         self.requests += 1
         if delay > 0 and self.jitter:
             delay += self._rng.uniform(0, self.jitter * self.interval)

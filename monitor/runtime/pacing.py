@@ -48,7 +48,12 @@ class Pacer:
             delay += self._rng.uniform(0, self.jitter * self.interval)
         return delay
 
+    async def take(self) -> float:
+        """Reserve the next slot: how long to wait for it (a shared budget asks the
+        database here, runtime/leases.py)."""
+        return self.reserve()
+
     async def wait(self) -> None:
-        delay = self.reserve()
+        delay = await self.take()
         if delay > 0:
             await self._clock.sleep(delay)

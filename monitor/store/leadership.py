@@ -2,7 +2,8 @@
 schedule and the chat bot while several workers share one PostgreSQL database.
 
 On PostgreSQL it is a session-level advisory lock (`pg_try_advisory_lock`) held on a
-connection of its own, rather than a lease row renewed by a heartbeat, because:
+connection of its own (async, coordination.py: taking or checking it never holds up the
+event loop), rather than a lease row renewed by a heartbeat, because:
 - the server drops the lock the moment the holder's session ends (a crash, SIGKILL, a closed
   connection: the kernel closes the socket), so a takeover waits out no lease period;
 - no clock is involved, the workers' or the server's, and holding it writes nothing;
@@ -11,7 +12,7 @@ connection of its own, rather than a lease row renewed by a heartbeat, because:
   overlap (two leaders) inserts each alert once.
 Its weakness is a leader cut off from the server (a network partition): it leads on until its
 next check fails, and the server drops its session once TCP keepalives give up (about 30 s,
-set below); the overlap is harmless for the reason above.
+coordination.py); the overlap is harmless for the reason above.
 
 On SQLite one process owns the database (the run lock): it always leads.
 """
@@ -19,10 +20,10 @@ On SQLite one process owns the database (the run lock): it always leads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.store.backend import Backend
+from monitor.store.coordination import Connect, async_connector
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,20 +31,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEADER_KEY = 7_204_519_337  # the advisory lock's key (per database: deployments apart)
-_CONNECT_TIMEOUT_S = 10
-# The server drops a silent leader's session after about idle + interval × count seconds.
-_KEEPALIVE_IDLE_S, _KEEPALIVE_INTERVAL_S, _KEEPALIVE_COUNT = 15, 5, 3
 
 
 class LeaderLock(Protocol):
     # True: this process is the only one on the database, and always leads.
     always: bool
 
-    def hold(self) -> bool:
+    async def hold(self) -> bool:
         """Take the lock, or check it is still held; True while this process leads. Never
         raises for the database being away: it answers False and tries again next time."""
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Let go of the lock (another worker may take it at once)."""
 
 
@@ -52,10 +50,10 @@ class SoleProcess:
 
     always = True
 
-    def hold(self) -> bool:
+    async def hold(self) -> bool:
         return True
 
-    def close(self) -> None:
+    async def close(self) -> None:
         pass
 
 
@@ -64,63 +62,41 @@ class AdvisoryLock:
 
     always = False
 
-    def __init__(
-        self, connect: Callable[[], psycopg.Connection[Any]], key: int = LEADER_KEY
-    ) -> None:
+    def __init__(self, connect: Connect, key: int = LEADER_KEY) -> None:
         self._connect = connect
         self._key = key
-        self._conn: psycopg.Connection[Any] | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
         self._held = False
 
-    def hold(self) -> bool:
+    async def hold(self) -> bool:
         import psycopg
 
         try:
             if self._conn is None or self._conn.closed:
-                self._conn = self._connect()
+                self._conn = await self._connect()
                 self._held = False  # a new session holds nothing
             if self._held:
                 # The lock lives as long as this session: answering proves both still exist.
-                self._conn.execute("SELECT 1")
+                await self._conn.execute("SELECT 1")
                 return True
-            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
+            cursor = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
+            row = await cursor.fetchone()
             self._held = bool(row and row[0])
             return self._held
         except psycopg.Error as err:
             log.debug("leader lock: %s", err)
-            self.close()
+            await self.close()
             return False
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._held = False
-        if self._conn is not None:
-            try:
-                self._conn.close()  # the session ends: the server drops its locks
-            finally:
-                self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()  # the session ends: the server drops its locks
 
 
 def leader_lock(sql: Backend, key: int = LEADER_KEY) -> LeaderLock:
     """The leader lock for the store on `sql` (`store.sql`)."""
     if sql.dialect.name == "sqlite":
         return SoleProcess()
-    import psycopg
-
-    from monitor.store.postgres import PostgresBackend
-
-    assert isinstance(sql, PostgresBackend)
-    info = sql.conn.info  # the store's own address and password, never logged
-
-    def connect() -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            info.dsn,
-            password=info.password,
-            autocommit=True,
-            connect_timeout=_CONNECT_TIMEOUT_S,
-            keepalives=1,
-            keepalives_idle=_KEEPALIVE_IDLE_S,
-            keepalives_interval=_KEEPALIVE_INTERVAL_S,
-            keepalives_count=_KEEPALIVE_COUNT,
-        )
-
-    return AdvisoryLock(connect, key)
+    return AdvisoryLock(async_connector(sql, "leader"), key)
