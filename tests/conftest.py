@@ -87,6 +87,8 @@ LONGEST_FIRST = (
     "test_growth_synthesis.py",
     "test_douyin_browser.py",
     "test_daemon.py",
+    "test_campaign_workers.py",
+    "test_workers.py",
     "test_web_console.py",
     "test_hostile_answers.py",
     "test_shares.py",
