@@ -39,10 +39,13 @@ postgres:
 # Three workers, a test file each at a time: most tests wait on a process, a server or the
 # browser, so they overlap well even on two cores (1,049 tests, idle: one worker about 9 min,
 # two 5.7 min, three 4.7 min; beside two CPU-bound processes, three workers 7.6 min).
+# --no-loadscope-reorder keeps the files in tests/conftest.py's order, the longest first:
+# xdist's default hands out the files with the most tests first, which left the demo's
+# (twelve tests, the longest file) to start half-way and finish last, alone.
 PYTEST_WORKERS ?= 3
 
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT) xvfb postgres
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor nlp alerts tests benchmarks

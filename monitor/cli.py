@@ -318,6 +318,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "`pingfan collect --once` first",
         )
     with _open_to_read(config) as store:
+        store.read_campaign(config.campaign.id)  # [campaign]: its rows only
         records = export_records(store, args.kind, since)
         if out is None:
             count = write_records(records, args.kind, fmt, sys.stdout, excel=args.excel)
@@ -343,17 +344,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(no_database_yet(config.storage.path))
         return EXIT_OK
     with _open_to_read(config) as store:
+        store.read_campaign(config.campaign.id)  # [campaign]: its rows only
         print(render_status(store, config))
     return EXIT_OK
 
 
 def _open_to_read(config: Config) -> Store:
     """The store for a command that only reads: the SQLite file (read-only when it cannot be
-    written), or the PostgreSQL database."""
+    written), or the PostgreSQL database; no campaign enrolled (`read_campaign` picks it)."""
     from monitor.store import Store
 
     if config.storage.is_postgres:
-        return Store.for_config(config, search_tokens=jieba_search_tokens)
+        return Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False)
     return Store.open_to_read(config.storage.path, search_tokens=jieba_search_tokens)
 
 

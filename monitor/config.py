@@ -433,7 +433,7 @@ class DigestConfig:
     ] = "monday"
     time: str = "09:00"
     timezone: str = "Asia/Shanghai"
-    out_dir: Path = Path("data/digests")
+    out_dir: Path = Path("data/digests")  # data/digests/<campaign id> under [campaign] id
     # A daemon that was down at the scheduled time sends the digest late, within this long.
     catch_up: Duration = 86400.0
     top: int = 10  # UGC items listed (nominations beyond them are listed too)
@@ -442,10 +442,71 @@ class DigestConfig:
     font: Path | None = None
 
 
+# --- [campaign] ---------------------------------------------------------------------------
+
+CAMPAIGN_ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Which campaign this config is: one config, one campaign. Several campaigns share one
+    deployment as several workers, each with its own config, on one database; what the team
+    makes (alerts, labels, mutes) carries the id, so one campaign never reads another's, while
+    what is collected (posts, comments, counts) is shared (monitor/store/campaigns.py).
+
+    `id` is the key stored with every row the campaign owns: the first topic's name when the
+    file does not set it (so a single-campaign file needs no [campaign] table); `name` is what
+    the team reads, the id when not set."""
+
+    id: str = ""
+    name: str = ""
+
+
+def campaign_id_problem(value: str) -> str | None:
+    """Why `value` cannot be a campaign id, or None. An id ends up in dedupe keys and file
+    names: one printable word, no '/', at most CAMPAIGN_ID_MAX characters."""
+    if not value:
+        return "is empty"
+    if len(value) > CAMPAIGN_ID_MAX:
+        return f"is {len(value)} characters long; use at most {CAMPAIGN_ID_MAX}"
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "holds a space or a control character; use one word"
+    if "/" in value:
+        return "holds '/'; use another separator, e.g. '-'"
+    return None
+
+
+def _resolve_campaign(config: Config, raw: dict[str, Any], source: Path) -> Config:
+    """[campaign] id and name, with their defaults, checked."""
+    table = raw.get("campaign") or {}
+    campaign = config.campaign
+    given = "id" in table
+    campaign_id = campaign.id if given else (config.topics[0].name if config.topics else "")
+    if not given and not campaign_id:
+        campaign_id = "default"  # no topic to name it after: a file of KOLs or watches only
+    problem = campaign_id_problem(campaign_id)
+    if problem is not None:
+        shown = _short(campaign_id)
+        if given:
+            raise ConfigError(f"{source}: 'campaign.id' {shown} {problem}")
+        raise ConfigError(
+            f"{source}: the campaign id defaults to the first topic's name, and {shown} "
+            f"{problem}; set [campaign] id"
+        )
+    if "name" in table and not campaign.name.strip():
+        raise ConfigError(f"{source}: 'campaign.name' is empty; fill it in or remove it")
+    name = campaign.name if "name" in table else campaign_id
+    return dataclasses.replace(config, campaign=CampaignConfig(campaign_id, name))
+
+
+# --- the whole file ----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Config:
     source: Path = Path(DEFAULT_CONFIG_NAME)
     ui: UiConfig = field(default_factory=UiConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     topics: tuple[TopicConfig, ...] = ()
     kols: tuple[KolConfig, ...] = ()
@@ -534,11 +595,20 @@ def config_from_dict(raw: dict[str, Any], source: Path) -> Config:
     # Relative paths follow the real file: a symlinked config (e.g. /etc/pingfan.toml ->
     # /srv/pingfan/config.toml) means the same database as the file it points to.
     config = _resolve_paths(config, _real_folder(source))
+    config = _resolve_campaign(config, raw, source)
     config = _inherit_bot_settings(config)
     if "timezone" not in (raw.get("digest") or {}):
         # One zone for the team unless they ask for two: the digest's weeks follow [ui].
         digest = dataclasses.replace(config.digest, timezone=config.ui.timezone)
         config = dataclasses.replace(config, digest=digest)
+    if "id" in (raw.get("campaign") or {}) and "out_dir" not in (raw.get("digest") or {}):
+        # Two campaigns' files side by side would write the same week's files into one folder:
+        # a campaign that names itself gets a folder of its own (a file without [campaign]
+        # id writes where it always did).
+        out_dir = config.digest.out_dir / config.campaign.id
+        config = dataclasses.replace(
+            config, digest=dataclasses.replace(config.digest, out_dir=out_dir)
+        )
     _check_semantics(config, source)
     return config
 

@@ -71,6 +71,9 @@ DEMO_SCHEDULE = {
 }
 
 BROWSE_CONFIG = """# Written by `pingfan demo`: the demo database, for `export` and `status`.
+[campaign]
+id = "平凡大连人"  # the demo's campaign (its first topic's name), whose rows these commands read
+
 [storage]
 path = "pingfan-demo.db"
 comment_retention_days = 0

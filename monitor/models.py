@@ -120,3 +120,28 @@ class AlertRecord:
     created_at: datetime
     platform: Platform | None = None
     subject_id: str | None = None
+
+
+MemberKind = Literal["topic", "kol", "watch"]
+
+
+@dataclass(frozen=True)
+class CampaignMember:
+    """What makes a stored post one of a campaign's: it is under one of its topics (`key` the
+    topic's name), by one of the accounts it follows, its KOLs and its official accounts
+    (`kol`, `key` the account id), or watched by it (`key` the watched link, which the
+    `watched` table resolves to a post id)."""
+
+    kind: MemberKind
+    platform: Platform
+    key: str
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One campaign as its config describes it (monitor/campaign.py): its id, the name the
+    team reads, and its members."""
+
+    id: str
+    name: str
+    members: tuple[CampaignMember, ...] = ()

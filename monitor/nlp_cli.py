@@ -392,7 +392,8 @@ def _labels_from_db(args: argparse.Namespace) -> list[Example]:
     from monitor.store import Store
 
     config = load_config(resolve_config_path(args.config))
-    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False) as store:
+        store.read_campaign(config.campaign.id)  # its labels train it; another's never do
         return [Example(text, label) for text, label in store.labels.labels()]
 
 
@@ -418,7 +419,8 @@ def label_command(args: argparse.Namespace) -> int:
     config = load_config(resolve_config_path(args.config))
     given_by = "cli:" + (os.environ.get("USER") or os.environ.get("LOGNAME") or "team")
     counts: dict[str, int] = dict.fromkeys(LABEL_KEYS.values(), 0)
-    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False) as store:
+        store.read_campaign(config.campaign.id)  # its labels train it; another's never do
         rows = spread_candidates(
             teaching_order(
                 store.reports.uncertain_comments(wanted * CANDIDATES_PER_LABEL),
@@ -559,7 +561,8 @@ def adapt_command(args: argparse.Namespace) -> int:
         current = load_model(config.nlp.model)
     except (ValueError, OSError) as err:
         return _usage("adapt", f"cannot load model {config.nlp.model!r}: {err}")
-    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False) as store:
+        store.read_campaign(config.campaign.id)  # its labels train it; another's never do
         texts = store.reports.comment_texts_for_adaptation(ADAPT_COMMENTS)
         labelled = [Example(text, label) for text, label in store.labels.labels()]
     if not texts:

@@ -1,5 +1,6 @@
 """`pingfan status`: what the database holds, per table, per platform circuit and per source,
-with times in the configured time zone."""
+with times in the configured time zone. Posts, comments, topics, alerts and labels are the
+config's campaign's (the store serves it); circuits and sources are shared by every campaign."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ def no_database_yet(path: Path) -> str:
 
 
 def render_status(store: Store, config: Config) -> str:
-    counts = store.reports.table_counts()
-    lines = [f"database: {config.storage.where}"]
+    counts = store.reports.table_counts()  # posts, comments, alerts, labels: the campaign's
+    campaign = config.campaign
+    named = f" ({campaign.name})" if campaign.name != campaign.id else ""
+    lines = [f"database: {config.storage.where}", f"campaign: {campaign.id}{named}"]
     lines += [f"  {table:<16} {count:>10,}" for table, count in counts.items()]
     topics = store.reports.latest_topic_readings()
     if topics:

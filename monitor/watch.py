@@ -18,6 +18,7 @@ import aiohttp
 
 from monitor.config import Config
 from monitor.errors import CollectorError, LinkError
+from monitor.models import CampaignMember
 from monitor.parse.links import WatchLink, parse_link
 from monitor.runtime.clock import Clock
 from monitor.runtime.fetch import count_request
@@ -148,6 +149,8 @@ def watch_add(store: Store, config: Config, url: str, note: str, now: datetime) 
         store.watch.find_watch(link.id) if link.id else None
     )
     row = store.watch.add_watch(link.url, link.platform, link.id, note, "cli", now)
+    # watched by this config's campaign: its posts count there (monitor/store/campaigns.py)
+    store.campaigns.add_member(CampaignMember("watch", link.platform, row.url))
     if before is not None:
         return f"already watched: {describe(row)}"
     return f"watching {describe(row)}"

@@ -12,7 +12,7 @@ from hypothesis import settings
 from monitor.store import Store
 from tests.support.network import refuse_the_outside
 from tests.support.paths import REPO
-from tests.support.postgres import Cluster, NoServer, required_or_skip, start_cluster
+from tests.support.postgres import TEMPLATE, Cluster, NoServer, required_or_skip, start_cluster
 
 # No per-example deadline: a first example that pays for a cache or an import on a busy CI
 # machine must not turn into a flaky failure. Example counts stay at the default.
@@ -31,7 +31,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     new database of the session's throwaway PostgreSQL cluster."""
     if getattr(request, "param", "sqlite") == "postgresql":
         cluster: Cluster = request.getfixturevalue("postgres_cluster")
-        name = cluster.database(template=PG_TEMPLATE)
+        name = cluster.database(template=TEMPLATE)
         try:
             with Store.open_postgres(cluster.url(name)) as opened:
                 yield opened
@@ -40,9 +40,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     with Store.open(tmp_path / "pingfan.db") as opened:
         yield opened
-
-
-PG_TEMPLATE = "pingfan_template"  # migrated once per cluster; each test's database copies it
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +52,8 @@ def postgres_cluster() -> Iterator[Cluster]:
         required_or_skip(err)
         raise  # not reached: required_or_skip fails or skips
     try:
-        cluster.psql(f'CREATE DATABASE "{PG_TEMPLATE}"')
-        Store.open_postgres(cluster.url(PG_TEMPLATE)).close()
+        cluster.psql(f'CREATE DATABASE "{TEMPLATE}"')
+        Store.open_postgres(cluster.url(TEMPLATE)).close()
         yield cluster
     finally:
         cluster.stop()
@@ -78,13 +75,25 @@ def shipped_config_text() -> str:
     return (REPO / "config.toml").read_text(encoding="utf-8")
 
 
-# The longest files start first: with `make test`'s two workers taking a file at a time, a long
-# file picked up last would leave the other worker idle at the end.
+# The longest files start first: with `make test`'s workers taking a file at a time, a long
+# file picked up last would leave the others idle at the end (the Makefile's
+# --no-loadscope-reorder keeps this order; xdist's default sorts by the number of tests).
+# Longest by `pytest -n 3 --dist loadfile --durations`, summed per file (1,496 tests).
 LONGEST_FIRST = (
     "test_demo.py",
-    "test_douyin_browser.py",
+    "test_douyin_collector.py",
     "test_digest_replay.py",
+    "test_weibo_collector.py",
+    "test_growth_synthesis.py",
+    "test_douyin_browser.py",
     "test_daemon.py",
+    "test_campaign_workers.py",
+    "test_workers.py",
+    "test_web_console.py",
+    "test_hostile_answers.py",
+    "test_shares.py",
+    "test_hostile_ops.py",
+    "test_nlp_cli.py",
 )
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from monitor import cli
+from monitor.campaign import campaign_of
 from monitor.cli import EXIT_ALREADY_RUNNING, main
+from monitor.config import load_config
 from monitor.errors import StoreError
 from monitor.runlock import AlreadyRunning, RunLock, lock_path
 from monitor.store import Store
@@ -267,6 +269,7 @@ def damaged(tmp_path: Path) -> tuple[Path, Path]:
     config = write_config(tmp_path)
     db = tmp_path / "p.db"
     with Store.open(db) as store:
+        store.enroll(campaign_of(load_config(config)))  # as `collect` left it
         store.content.save_posts(
             post(str(i), text="环卫工人刘阿姨 #平凡大连人# " * 5) for i in range(1500)
         )

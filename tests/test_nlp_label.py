@@ -106,7 +106,10 @@ def test_label_asks_the_least_sure_first_and_stores_answers(tmp_path: Path) -> N
         labels = store.labels.labels()
         team = {
             r["text"]: r["label"]
-            for r in store.query("SELECT text, label FROM comments WHERE model_version = 'team'")
+            for r in store.query(
+                "SELECT c.text, l.label FROM labels l"
+                " JOIN comments c ON c.platform = l.platform AND c.id = l.comment_id"
+            )
         }
     asked = [line.strip() for line in out.splitlines() if line.startswith("  ")]
     assert [text for text, _ in labels] == [t for t in asked if t in team]

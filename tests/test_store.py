@@ -240,8 +240,10 @@ def test_team_label_sticks_through_rescoring(store: Store) -> None:
     store.content.save_comments([comment("c1", text="绝绝子")])
     store.labels.add_label("绝绝子", "positive", platform="weibo", comment_id="c1", given_by="tg:7")
     store.content.set_comment_scores([("weibo", "c1", 0.2, "negative", "pingfan-default-1")])
+    # the comment keeps the model's reading; the team's label is read over it
     row = next(store.query("SELECT sentiment, label, model_version FROM comments"))
-    assert row == {"sentiment": 0.2, "label": "positive", "model_version": "team"}
+    assert row == {"sentiment": 0.2, "label": "negative", "model_version": "pingfan-default-1"}
+    assert store.reports.label_counts() == {"positive": 1}
 
 
 @pytest.mark.both_backends

@@ -4,6 +4,8 @@ connection, search that finds the same on both, and `[storage] url` still refuse
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -149,6 +151,8 @@ PORTED_TABLES = (
     "web_users",
     "web_sessions",
     "ugc_marks",
+    "campaigns",
+    "campaign_members",
 )
 
 
@@ -248,3 +252,39 @@ def test_no_server_fails_in_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         required_or_skip(NoServer("no PostgreSQL server"))
+
+
+def test_a_scorer_waits_for_a_comment_writers_commit_on_postgresql(
+    postgres_store: Store,
+) -> None:
+    """Two workers, one storing comments and one scoring them, each add to the hours' totals
+    (comment_hours) in their own order: at once they deadlocked. They take turns instead."""
+    five_hours_on = T0 + timedelta(hours=5)
+    postgres_store.content.save_comments([comment("1", created_at=five_hours_on)])
+    url = postgres_store.sql.where
+    with Store.open_postgres(url) as scorer_store, Store.open_postgres(url) as watcher:
+        scorer = threading.Thread(
+            target=scorer_store.content.set_comment_scores,
+            args=([("weibo", "1", 0.9, "positive", "m1")],),
+        )
+
+        def waiting_for_the_turn() -> int:
+            rows = watcher.query(
+                "SELECT count(*) AS n FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            )
+            return int(next(rows)["n"])
+
+        with postgres_store.sql.atomic():
+            # another hour's row than the scorer's: only the turn keeps the scorer waiting
+            postgres_store.content.save_comments([comment("2", created_at=T0)])
+            scorer.start()
+            for _ in range(300):
+                if waiting_for_the_turn() or not scorer.is_alive():
+                    break
+                time.sleep(0.1)
+            assert scorer.is_alive() and waiting_for_the_turn() == 1
+        scorer.join(timeout=30)
+        assert not scorer.is_alive()
+    sentiment = postgres_store.query("SELECT sentiment FROM comments WHERE id = '1'")
+    assert next(sentiment)["sentiment"] == 0.9

@@ -254,4 +254,4 @@ def test_label_skips_has_sqlites_columns(store: Store, tmp_path: Path) -> None:
             " WHERE table_name = 'label_skips'"
         )
     ]
-    assert sorted(columns) == ["comment_id", "platform", "skipped_at", "skipped_by"]
+    assert sorted(columns) == ["campaign", "comment_id", "platform", "skipped_at", "skipped_by"]

@@ -17,7 +17,7 @@ import pytest
 from monitor.sim.requests import by_identity, most_in_any_minute
 from monitor.store import Store
 from tests.support.daemon import eventually, write_config
-from tests.support.postgres import Cluster
+from tests.support.postgres import TEMPLATE, Cluster
 from tests.support.sim import MID_CAMPAIGN, running_sim
 from tests.support.weibo import expected_post_ids
 from tests.support.workers import (
@@ -49,9 +49,8 @@ def no_worker_left_behind() -> Iterator[None]:
 
 @pytest.fixture
 def database(postgres_cluster: Cluster) -> Iterator[str]:
-    name = postgres_cluster.database()
+    name = postgres_cluster.database(template=TEMPLATE)  # migrated before the workers start
     url = postgres_cluster.url(name)
-    Store.open_postgres(url).close()  # migrated once, before the workers start
     try:
         yield url
     finally:

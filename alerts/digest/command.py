@@ -74,7 +74,8 @@ def digest_command(
             return _usage(problems[0])
         if not config.enabled_sinks():
             return _usage(f"--send: no sink is enabled in {config.source}; add a [[sinks]] entry")
-    with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+    with Store.for_config(config, search_tokens=jieba_search_tokens, enroll=False) as store:
+        store.read_campaign(config.campaign.id)  # the campaign's week: its posts and alerts
         digest = build_digest(store, config, target, now=now)
         try:
             written = write_digest(

@@ -1,7 +1,8 @@
 """`pingfan run`: the daemon, with the alert rules, the dispatcher, the health alerts, the
 chat bot and the digest plugged into its seams. Of several workers on one PostgreSQL database,
-only the leader runs the rules, the bot and the digest (monitor/runtime/leadership.py); every
-worker dispatches the outbox, which its claims keep once-only."""
+only the leader runs the rules, the bot and the digest (monitor/runtime/leadership.py), one
+leader per campaign; every worker dispatches its campaign's outbox, which its claims keep
+once-only."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from alerts.digest import schedule as digest_schedule
 from alerts.dispatch import Dispatcher
 from monitor.app.alerting import Alerting
 from monitor.app.outages import health_alerts
+from monitor.campaign import leader_key
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.runtime.clock import Clock
@@ -47,7 +49,8 @@ async def open_alerts(daemon: Daemon, store: Store, stack: AsyncExitStack) -> No
     the chat bot (when [bot] enabled) and the weekly digest's schedule. The rules, the bot
     and the digest run while this worker leads (on SQLite: always)."""
     config, clock = daemon.config, daemon.clock
-    leadership = Leadership(leader_lock(store.sql), clock)
+    # one leader per campaign: two campaigns' workers on one database each have their own
+    leadership = Leadership(leader_lock(store.sql, key=leader_key(store.campaign)), clock)
     stack.push_async_callback(leadership.close)
     if not await leadership.check():  # a lone worker leads from its first round
         log.info("another worker leads: this one collects, scores and dispatches")

@@ -7,8 +7,10 @@ serve, each a small object over the connection: `store.content` (posts, comments
 search), `metrics` (time series), `outbox` (alerts, rule state, mutes, deliveries), `signals`
 (the rules' facts), `labels` (the team's sentiment labels), `reports` (named reads for the CLI,
 the scorer and the collectors), `runtime` (circuits, sources), `team` (the chat bot), `weekly`
-(the digest), `watch` (posts watched by link). It imports nothing from nlp/: the jieba index's
-tokenizer is handed in (`search_tokens`).
+(the digest), `watch` (posts watched by link), `campaigns` (the campaigns and which posts each
+counts). A store serves one campaign (`use_campaign`; campaigns.py): every group reads and
+writes that campaign's rows. It imports nothing from nlp/: the jieba index's tokenizer is
+handed in (`search_tokens`).
 
 PostgreSQL is the second back-end (`Store.open_postgres`, or `[storage] url` through
 `for_config`; backend.py, dialect.py, postgres.py): every group runs on both (`POSTGRES_READY`).
@@ -36,8 +38,10 @@ from sqlite_utils import Database
 
 from monitor.errors import StoreError
 from monitor.store.backend import Backend
+from monitor.store.campaigns import CampaignsQueries
 from monitor.store.connection import (
     DatabaseUnavailable,
+    Queries,
     StoreBase,
     open_database,
     open_read_only,
@@ -66,6 +70,7 @@ from monitor.store.weekly import WeeklyQueries
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.models import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,7 @@ POSTGRES_READY = (
     "weekly",
     "console",
     "housekeeping",  # retention in batches; checkpoints, vacuum and optimize are SQLite's
+    "campaigns",
 )
 
 __all__ = [
@@ -121,6 +127,31 @@ class Store(StoreBase):
         self.weekly = WeeklyQueries(sql, self.path)  # the weekly digest's figures
         self.watch = WatchQueries(sql, self.path)  # posts watched by link
         self.console = ConsoleQueries(sql, self.path)  # the web console (alerts/web/)
+        self.campaigns = CampaignsQueries(sql, self.path)  # campaigns and their members
+        self.campaign = ""
+
+    def use_campaign(self, campaign_id: str) -> None:
+        """Serve campaign `campaign_id` from now on: every group reads and writes its rows only
+        (campaigns.py). One store, one campaign, as one config is one campaign."""
+        self.campaign = campaign_id
+        for group in vars(self).values():
+            if isinstance(group, Queries):
+                group.campaign = campaign_id
+
+    def read_campaign(self, campaign_id: str) -> None:
+        """Serve campaign `campaign_id` for a command that only reads (`status`, `export`,
+        `digest`: they write no members). A database where no campaign ever started holds
+        one campaign's rows, none adopted yet: they are this one's, read as campaign ''."""
+        recorded = [known for known, _ in self.campaigns.campaigns()]
+        self.use_campaign(campaign_id if recorded else "")
+
+    def enroll(self, campaign: Campaign) -> None:
+        """Record `campaign` with its members (adopting the rows no campaign owns yet, when it
+        is the database's first) and serve it."""
+        adopted = self.campaigns.enroll(campaign)
+        if adopted:
+            log.info("campaign %s adopted %d rows stored before campaigns", campaign.id, adopted)
+        self.use_campaign(campaign.id)
 
     @classmethod
     def open_postgres(cls, url: str, *, password_env: str | None = None) -> Store:
@@ -188,21 +219,36 @@ class Store(StoreBase):
         return store
 
     @classmethod
-    def for_config(cls, config: Config, *, search_tokens: SearchTokensFactory) -> Store:
+    def for_config(
+        cls, config: Config, *, search_tokens: SearchTokensFactory, enroll: bool = True
+    ) -> Store:
         """The PostgreSQL database at `[storage] url` when it is set (its password from
         `password_env` or libpq's own); else the SQLite file at `[storage] path`, indexed with
         `[storage] fts_tokenizer` and, for jieba, the `[nlp] lexicon` in tokens from
-        `search_tokens`."""
+        `search_tokens`. It serves the config's `[campaign]`, enrolled (its members written
+        from the config); `enroll=False` writes no members, for a command that then picks
+        its campaign with `read_campaign`."""
+        from monitor.campaign import campaign_of
+
         storage = config.storage
         if storage.url is not None:
-            return cls.open_postgres(storage.url, password_env=storage.password_env)
-        tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
-        return cls.open(
-            storage.path,
-            fts_tokenizer=tokenizer,
-            lexicon=config.nlp.lexicon,
-            search_tokens=search_tokens,
-        )
+            store = cls.open_postgres(storage.url, password_env=storage.password_env)
+        else:
+            tokenizer = getattr(storage, "fts_tokenizer", DEFAULT_FTS_TOKENIZER)
+            store = cls.open(
+                storage.path,
+                fts_tokenizer=tokenizer,
+                lexicon=config.nlp.lexicon,
+                search_tokens=search_tokens,
+            )
+        if not enroll:
+            return store
+        try:
+            store.enroll(campaign_of(config))  # the config's campaign, its members as now
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     def __enter__(self) -> Store:
         return self

@@ -126,6 +126,10 @@ class Queries:
     the dialect for what differs); one not ported yet uses `self.db`, sqlite-utils' Database,
     which a PostgreSQL store refuses with a clear error."""
 
+    # The campaign whose rows the group reads and writes (campaigns.py); '' until the store
+    # chooses one (`Store.use_campaign`).
+    campaign = ""
+
     def __init__(self, db: Database | Backend, path: str) -> None:
         self.sql: Backend = SqliteBackend(db, path) if isinstance(db, Database) else db
         self.path = path

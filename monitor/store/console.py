@@ -8,9 +8,13 @@ press in the chat leave the same rows; search reads the index as `store.content.
 words the query. Every read is bounded by an
 indexed column or a LIMIT; the overview's whole-store figures (export_counts, probability_sums,
 comments_by_day) come from `comment_hours` (m100), a summary the store's triggers keep exact.
-`now` is passed in (the clock may be simulated). The same SQL runs on SQLite and PostgreSQL;
-where they differ (a local day of a stored time, substring and case-free matching) the dialect
-says it (dialect.py).
+`now` is passed in (the clock may be simulated). The console serves the config's campaign
+(campaigns.py): its alerts, its counts, its threads, its UGC board and its label queue (the
+bot's), its UGC marks and its search hits. Its sentiment charts are read from `comment_hours`
+while the database holds one campaign (everyone's comments are its comments then), and from
+the campaign's own comments once it holds several (`_among_others`). The same SQL runs on
+SQLite and PostgreSQL; where they differ (a local day of a stored time, substring and
+case-free matching) the dialect says it (dialect.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.campaigns import (
+    comment_in_campaign,
+    label_in_campaign,
+    literal,
+    post_in_campaign,
+)
 from monitor.store.connection import Queries
 from monitor.store.content import TextMatch
 from monitor.store.rows import record_of, time_of
@@ -261,6 +271,8 @@ class ConsoleQueries(Queries):
 
     def export_counts(self) -> dict[str, int]:
         """How many records `pingfan export KIND` (without --since) writes, per kind."""
+        if self.campaign:  # the campaign's comments: counted, `comment_hours` is everyone's
+            return self._counts({"since": "", "until": None})
         counts = self._counts({"since": "", "until": None}, kinds=("posts", "alerts"))
         # export writes every comment: `comment_hours` (m100) counts them without a scan
         row = self.sql.execute("SELECT coalesce(sum(comments), 0) FROM comment_hours").fetchone()
@@ -275,10 +287,18 @@ class ConsoleQueries(Queries):
     ) -> dict[str, int]:
         # export's own WHERE (`_EXPORT_WHERE`), counted from the created_at index alone:
         # counting export's whole SELECT would work out each post's mean sentiment first.
+        # The campaign's rows only, as export's (campaigns.py).
+        dialect = self.sql.dialect
+        scope = {
+            "posts": post_in_campaign(dialect, self.campaign, "posts"),
+            "comments": comment_in_campaign(dialect, self.campaign, "comments"),
+            "alerts": f"campaign = {literal(self.campaign)}",
+        }
         return {
             kind: int(
                 self.sql.execute(
-                    f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE}", bounds
+                    f"SELECT count(*) FROM {kind} WHERE {_EXPORT_WHERE} AND {scope[kind]}",
+                    bounds,
                 ).fetchone()[0]
             )
             for kind in kinds
@@ -289,6 +309,8 @@ class ConsoleQueries(Queries):
         since `since` (all of them without it); a two-class score counts as P(negative) =
         1 - P(positive), P(neutral) = 0, as the store keeps it. Whole hours are read from
         `comment_hours` (m100), the part of an hour before them from the comments."""
+        if self._among_others():
+            return self._campaigns_probability_sums(since)
         columns = ", ".join(
             f"coalesce(sum({c}), 0)" for c in ("scored", "positive", "neutral", "negative")
         )
@@ -309,6 +331,25 @@ class ConsoleQueries(Queries):
                 },
             ).fetchone()
         return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def _campaigns_probability_sums(self, since: datetime | None) -> ProbabilitySums:
+        """`probability_sums` of the campaign's own comments (a scan of them since `since`)."""
+        row = self.sql.execute(
+            "SELECT count(*), coalesce(sum(sentiment), 0), coalesce(sum(coalesce(p_neutral, 0)),"
+            " 0), coalesce(sum(coalesce(p_negative, 1 - sentiment)), 0) FROM comments"
+            " WHERE sentiment IS NOT NULL AND created_at >= ?"
+            f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}",
+            (to_utc_iso(since) if since else "",),
+        ).fetchone()
+        return ProbabilitySums(int(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def _among_others(self) -> bool:
+        """Whether other campaigns share the database with this one: then `comment_hours`,
+        which counts every comment, is not this campaign's figure."""
+        if not self.campaign:
+            return False
+        row = self.sql.execute("SELECT count(*) FROM campaigns WHERE id != ?", (self.campaign,))
+        return int(row.fetchone()[0]) > 0
 
     def latest_topic_readings(self, until: datetime) -> list[TopicReading]:
         """The newest reading per (platform, topic) up to `until`: each series found by one
@@ -379,6 +420,15 @@ class ConsoleQueries(Queries):
         `comment_hours` (m100), the parts of an hour at either end from the comments."""
         shift = f"{offset_hours:+d} hours"
         day_of = self.sql.dialect.local_date  # the local day of a stored UTC time
+        if self._among_others():  # the campaign's own comments, a scan of the range
+            rows = self.sql.execute(
+                f"SELECT {day_of('created_at', ':shift')} AS day, count(*) FROM comments"
+                " WHERE created_at >= :since AND created_at < :until"
+                f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}"
+                " GROUP BY day ORDER BY day",
+                {"shift": shift, "since": to_utc_iso(since), "until": to_utc_iso(until)},
+            ).fetchall()
+            return [(str(day), int(n)) for day, n in rows]
         first, last = _next_hour(since), _hour_start(until)
         if first >= last:  # less than one whole hour: the comments themselves
             first = last = until
@@ -422,9 +472,11 @@ class ConsoleQueries(Queries):
             "SELECT a.id, a.kind, a.severity, a.platform, a.subject_id, a.title, a.text,"
             " a.created_at, a.state, k.acked_by, k.acked_at, m.until AS muted_until"
             " FROM alerts a LEFT JOIN alert_acks k ON k.alert_id = a.id"
-            " LEFT JOIN mutes m ON m.platform = coalesce(a.platform, '')"
+            " LEFT JOIN mutes m ON m.campaign = a.campaign"
+            " AND m.platform = coalesce(a.platform, '')"
             " AND m.subject_id = a.subject_id AND m.until > :now"
-            " WHERE a.id > :after AND (CAST(:kind AS TEXT) IS NULL OR a.kind = :kind)"
+            " WHERE a.campaign = :campaign"
+            " AND a.id > :after AND (CAST(:kind AS TEXT) IS NULL OR a.kind = :kind)"
             " AND (CAST(:severity AS TEXT) IS NULL OR a.severity = :severity)"
             " AND (CAST(:platform AS TEXT) IS NULL OR a.platform = :platform)"
             " AND (CAST(:acked AS INTEGER) IS NULL"
@@ -432,6 +484,7 @@ class ConsoleQueries(Queries):
             " AND (CAST(:subject AS TEXT) IS NULL OR a.subject_id = :subject)"
             " ORDER BY a.id DESC LIMIT :limit",
             {
+                "campaign": self.campaign,
                 "now": to_utc_iso(now),
                 "after": after_id,
                 "kind": kind,
@@ -448,7 +501,11 @@ class ConsoleQueries(Queries):
         return self.alerts(now, platform=platform, subject_id=subject_id, limit=500)
 
     def newest_alert_id(self) -> int:
-        return int(self.sql.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0])
+        return int(
+            self.sql.execute(
+                "SELECT coalesce(max(id), 0) FROM alerts WHERE campaign = ?", (self.campaign,)
+            ).fetchone()[0]
+        )
 
     def content_mark(self) -> tuple[int, int]:
         """(newest post row, newest comment row): it moves when anything new is stored."""
@@ -459,7 +516,9 @@ class ConsoleQueries(Queries):
         return int(row[0]), int(row[1])
 
     def alert_kinds(self) -> list[str]:
-        rows = self.sql.execute("SELECT DISTINCT kind FROM alerts ORDER BY kind").fetchall()
+        rows = self.sql.execute(
+            "SELECT DISTINCT kind FROM alerts WHERE campaign = ? ORDER BY kind", (self.campaign,)
+        ).fetchall()
         return [k for (k,) in rows]
 
     # --- threads ------------------------------------------------------------------------
@@ -488,6 +547,7 @@ class ConsoleQueries(Queries):
             " c.n, c.recent, c.scored, c.negative FROM c"
             " JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
             " WHERE (CAST(:kind AS TEXT) IS NULL OR p.author_kind = :kind)"
+            f" AND {post_in_campaign(self.sql.dialect, self.campaign, 'p')}"
             " ORDER BY c.negative IS NULL, c.negative DESC, c.recent DESC, c.n DESC,"
             " p.platform, p.id"
             " LIMIT :limit",
@@ -538,7 +598,8 @@ class ConsoleQueries(Queries):
         """A thread's comments, newest first; with `upto` (a comment's id), that comment and
         the ones made before it."""
         rows = self._rows(
-            "SELECT platform, id, author_id, text, created_at, likes, label,"
+            "SELECT platform, id, author_id, text, created_at, likes,"
+            f" {label_in_campaign(self.campaign)} AS label,"  # its team's label over the model's
             " coalesce(p_negative, 1 - sentiment) AS p_negative FROM comments"
             " WHERE platform = :platform AND post_id = :post"
             " AND (CAST(:upto AS TEXT) IS NULL OR created_at <= (SELECT created_at FROM comments"
@@ -611,9 +672,11 @@ class ConsoleQueries(Queries):
             for n in range(len(match.like))
         )
         thread = "t.id" if kind == "posts" else "t.post_id"
+        in_campaign = post_in_campaign if kind == "posts" else comment_in_campaign
         filters = (
             f"{like} AND (CAST(:platform AS TEXT) IS NULL OR t.platform = :platform)"
             " AND t.created_at >= :since AND t.created_at < :until"
+            f" AND {in_campaign(self.sql.dialect, self.campaign, 't')}"  # its hits only
         )
         if match.fts is not None:
             source = (
@@ -684,11 +747,13 @@ class ConsoleQueries(Queries):
         cue_match = " OR ".join(self.sql.dialect.contains("p.text", "?") for _ in cues) or "FALSE"
         rows = self._rows(
             f"SELECT {_POST}, m.mark, m.marked_by FROM posts p"
-            " LEFT JOIN ugc_marks m ON m.platform = p.platform AND m.post_id = p.id"
-            f" WHERE p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
-            " OR m.mark IS NOT NULL"
+            " LEFT JOIN ugc_marks m ON m.campaign = ? AND m.platform = p.platform"
+            " AND m.post_id = p.id"
+            f" WHERE (p.ugc_score >= ? OR (p.author_kind = 'user' AND ({cue_match}))"
+            " OR m.mark IS NOT NULL)"
+            f" AND {post_in_campaign(self.sql.dialect, self.campaign, 'p')}"
             " ORDER BY p.ugc_score DESC NULLS LAST, p.pk DESC LIMIT ? OFFSET ?",
-            (min_score, *cues, limit, offset),
+            (self.campaign, min_score, *cues, limit, offset),
         )
         return [UgcItem(_post(r), r["mark"], r["marked_by"]) for r in rows]
 
@@ -706,21 +771,24 @@ class ConsoleQueries(Queries):
                 return False
             if mark is None:
                 self.sql.execute(
-                    "DELETE FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
+                    "DELETE FROM ugc_marks WHERE campaign = ? AND platform = ? AND post_id = ?",
+                    (self.campaign, platform, post_id),
                 )
             else:
                 self.sql.execute(
-                    "INSERT INTO ugc_marks (platform, post_id, mark, marked_by, marked_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, post_id) DO UPDATE SET"
+                    "INSERT INTO ugc_marks (campaign, platform, post_id, mark, marked_by,"
+                    " marked_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (campaign, platform, post_id) DO UPDATE SET"
                     " mark = excluded.mark, marked_by = excluded.marked_by,"
                     " marked_at = excluded.marked_at",
-                    (platform, post_id, mark, by, to_utc_iso(at)),
+                    (self.campaign, platform, post_id, mark, by, to_utc_iso(at)),
                 )
         return True
 
     def ugc_mark(self, platform: str, post_id: str) -> UgcMark | None:
         row = self.sql.execute(
-            "SELECT mark FROM ugc_marks WHERE platform = ? AND post_id = ?", (platform, post_id)
+            "SELECT mark FROM ugc_marks WHERE campaign = ? AND platform = ? AND post_id = ?",
+            (self.campaign, platform, post_id),
         ).fetchone()
         return row[0] if row else None
 

@@ -58,6 +58,9 @@ _INDEXED = ("posts", "comments")  # the tables whose `text` is searchable
 _SHORTEST_TRIGRAM_QUERY = 3  # shorter words cannot use a trigram index: LIKE instead
 _JIEBA_CHUNK = 2000  # rows tokenized per round while rebuilding a jieba index
 _COUNTS = ("plays", "likes", "comments", "shares", "reposts")
+# The transaction-level advisory lock comment writers take on PostgreSQL (a key of its own,
+# beside the migrations' (postgres.py) and the outbox's (outbox.py)).
+_COMMENT_WRITES_LOCK = 7_204_519_341
 
 
 # Latest counts are kept when a newer reading lacks them (None = not given, not zero), unless
@@ -184,6 +187,7 @@ class ContentQueries(Queries):
         """Upsert comments by (platform, id); a likes count not given keeps the known one."""
         rows = [comment_columns(c) for c in comments]
         with self.sql.atomic():
+            self._take_turns_with_comment_writers()
             self.sql.executemany(_comment_upsert(self.sql.dialect), rows)
             self._index_pending("comments")
             if cursor is not None:
@@ -202,6 +206,7 @@ class ContentQueries(Queries):
         classes is stored beside them, for finding the comments it is least sure about."""
         rows = [(*score_columns(score), score[0], score[1]) for score in scores]
         with self.sql.atomic():
+            self._take_turns_with_comment_writers()
             # A label the team gave stays; the model's scores are still recorded beside it.
             self.sql.executemany(
                 "UPDATE comments SET sentiment = ?, p_neutral = ?, p_negative = ?, entropy = ?,"
@@ -210,6 +215,14 @@ class ContentQueries(Queries):
                 " WHERE platform = ? AND id = ?",
                 rows,
             )
+
+    def _take_turns_with_comment_writers(self) -> None:
+        """On PostgreSQL, wait for other workers' comment writes to commit. Every write of a
+        comment adds to its hour's totals (`comment_hours`, p002's trigger), rows that every
+        writer shares: one worker storing comments while another scores them, each touching
+        the same hours in its own order, would deadlock. The lock is held until the commit."""
+        if self.sql.dialect.name == "postgresql":
+            self.sql.execute("SELECT pg_advisory_xact_lock(?)", (_COMMENT_WRITES_LOCK,))
 
     def set_ugc_scores(self, scores: Iterable[tuple[str, str, float]]) -> None:
         """(platform, post id, UGC score)."""

@@ -1,4 +1,9 @@
-"""Sentiment labels the team gave: training data, and they stick to the comment they name."""
+"""Sentiment labels the team gave: training data, and they stick to the comment they name.
+
+A label carries its campaign (campaigns.py): it trains, and counts in, that campaign only.
+The comment is stored once, with the model's label; every read of a comment's label is the
+campaign's (`label_in_campaign`: its team's newest label over the model's), so a label given
+in one campaign never changes another's figures, rules, exports or digest."""
 
 from __future__ import annotations
 
@@ -22,23 +27,34 @@ class LabelsQueries(Queries):
         given_by: str | None = None,
         given_at: datetime | None = None,
     ) -> None:
-        """Store a sentiment label the team gave; the comment's own label follows it."""
+        """Store a sentiment label the team gave (the comment's own stored label, the model's,
+        stays: the campaign's reads put this one over it)."""
         if label not in ("positive", "neutral", "negative"):
             raise ValueError(f"label must be positive, neutral or negative, not {label!r}")
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO labels (platform, comment_id, text, label, given_by, given_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (platform, comment_id, text, label, given_by, to_utc_iso(given_at or utc_now())),
+                "INSERT INTO labels (campaign, platform, comment_id, text, label, given_by,"
+                " given_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.campaign,
+                    platform,
+                    comment_id,
+                    text,
+                    label,
+                    given_by,
+                    to_utc_iso(given_at or utc_now()),
+                ),
             )
-            if platform and comment_id:
+            if platform and comment_id:  # marked: reads look its campaign's label up
                 self.sql.execute(
-                    "UPDATE comments SET label = ?, model_version = 'team'"
-                    " WHERE platform = ? AND id = ?",
-                    (label, platform, comment_id),
+                    "UPDATE comments SET team_labelled = 1 WHERE platform = ? AND id = ?",
+                    (platform, comment_id),
                 )
 
     def labels(self) -> list[tuple[str, Label]]:
-        """(text, label) of every label given, oldest first (the table CHECKs the label)."""
-        rows = self.sql.execute("SELECT text, label FROM labels ORDER BY pk").fetchall()
+        """(text, label) of every label this campaign's team gave, oldest first (the table
+        CHECKs the label): what trains its model; another campaign's labels never do."""
+        rows = self.sql.execute(
+            "SELECT text, label FROM labels WHERE campaign = ? ORDER BY pk", (self.campaign,)
+        ).fetchall()
         return [(text, cast(Label, label)) for text, label in rows]

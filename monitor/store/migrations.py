@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("pingfan")
@@ -535,3 +537,83 @@ def m103_delivery_claims(db: Database) -> None:
         "ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT",
     ):
         db.execute(statement)
+
+
+# (table, its old key's columns, its new key's columns): what a campaign owns (m104).
+_CAMPAIGN_KEYS = (
+    ("alerts", "dedupe_key", "campaign, dedupe_key"),
+    ("rule_state", "rule, subject", "campaign, rule, subject"),
+    ("mutes", "platform, subject_id", "campaign, platform, subject_id"),
+    ("label_skips", "platform, comment_id", "campaign, platform, comment_id"),
+    ("ugc_marks", "platform, post_id", "campaign, platform, post_id"),
+)
+
+
+@migrations()
+def m104_campaigns(db: Database) -> None:
+    # Several campaigns in one database (monitor/store/campaigns.py): which posts each one
+    # counts (its topics, KOLs and watches), and the campaign of what its team makes. Rows
+    # from before have campaign '' until the first campaign that opens the store adopts them.
+    db.execute("CREATE TABLE campaigns (id TEXT PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE campaign_members ("
+        " campaign TEXT NOT NULL,"
+        " kind TEXT NOT NULL CHECK (kind IN ('topic', 'kol', 'watch')),"
+        " platform TEXT NOT NULL,"
+        " key TEXT NOT NULL,"
+        " PRIMARY KEY (campaign, kind, platform, key)) WITHOUT ROWID"
+    )
+    db.execute("ALTER TABLE labels ADD COLUMN campaign TEXT NOT NULL DEFAULT ''")
+    # the /label queue asks, per candidate, whether this campaign labelled it
+    db.execute("CREATE INDEX labels_by_comment ON labels (campaign, platform, comment_id)")
+    for table, old_key, new_key in _CAMPAIGN_KEYS:
+        _rekey_with_campaign(db, table, old_key, new_key)
+
+
+def _rekey_with_campaign(db: Database, table: str, old_key: str, new_key: str) -> None:
+    """Add `campaign` to `table` and make it part of the table's key. SQLite cannot change a
+    key in place: the table is rebuilt from its own stored definition (so a column another
+    migration added is kept), its rows copied, its indexes made again."""
+    schema = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    definition = schema.fetchone()[0]
+    indexes = [
+        sql
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+            " AND sql IS NOT NULL",
+            (table,),
+        ).fetchall()
+    ]
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})").fetchall()]
+    if old_key == "dedupe_key":  # declared on its column (`dedupe_key TEXT NOT NULL UNIQUE`)
+        changed = definition.replace("dedupe_key TEXT NOT NULL UNIQUE", "dedupe_key TEXT NOT NULL")
+        changed = changed.rstrip().removesuffix(")")
+        changed += f", campaign TEXT NOT NULL DEFAULT '', UNIQUE ({new_key}))"
+    else:
+        changed = definition.replace(
+            f"PRIMARY KEY ({old_key})",
+            f"campaign TEXT NOT NULL DEFAULT '', PRIMARY KEY ({new_key})",
+        )
+    if changed == definition:
+        raise RuntimeError(f"m104: cannot find the key of {table} in {definition!r}")
+    rebuilt = f"{table}_m104"
+    named = re.sub(
+        rf"^CREATE TABLE (IF NOT EXISTS )?\"?{table}\"?", f"CREATE TABLE {rebuilt}", changed
+    )
+    if named == changed:
+        raise RuntimeError(f"m104: cannot find the name of {table} in {definition!r}")
+    db.execute(named)
+    listed = ", ".join(columns)
+    db.execute(f"INSERT INTO {rebuilt} ({listed}) SELECT {listed} FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {rebuilt} RENAME TO {table}")
+    for sql in indexes:
+        db.execute(sql)
+
+
+@migrations()
+def m107_team_labelled(db: Database) -> None:
+    # A label the team gives is its campaign's (labels.py): the comment keeps the model's
+    # label and is only marked, so that a read looks up the campaign's label for the few
+    # comments a team labelled, not for every comment (campaigns.label_in_campaign).
+    db.execute("ALTER TABLE comments ADD COLUMN team_labelled INTEGER NOT NULL DEFAULT 0")

@@ -180,11 +180,12 @@ class OutboxQueries(Queries):
         if self.shared:  # inside the caller's transaction: held until it commits
             self.sql.execute("SELECT pg_advisory_xact_lock(?)", (_ALERT_ID_LOCK,))
         inserted = self.sql.execute(
-            "INSERT INTO alerts (dedupe_key, kind, severity, platform, subject_id, title,"
-            " text, created_at, next_attempt_at, url, evidence, rule)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            "INSERT INTO alerts (campaign, dedupe_key, kind, severity, platform, subject_id,"
+            " title, text, created_at, next_attempt_at, url, evidence, rule)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (campaign, dedupe_key) DO NOTHING RETURNING id",
             (
+                self.campaign,  # the campaign's own key: a post in two alerts in both
                 alert.dedupe_key,
                 alert.kind,
                 alert.severity,
@@ -205,14 +206,16 @@ class OutboxQueries(Queries):
 
     def rule_state(self, rule: str, subject: str) -> RuleState | None:
         row = self._named(
-            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE rule = ? AND subject = ?",
-            (rule, subject),
+            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE campaign = ? AND rule = ?"
+            " AND subject = ?",
+            (self.campaign, rule, subject),
         ).fetchone()
         return _state(row) if row else None
 
     def rule_states(self, rule: str) -> dict[str, RuleState]:
         rows = self._named(
-            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE rule = ?", (rule,)
+            f"SELECT {_STATE_COLUMNS} FROM rule_state WHERE campaign = ? AND rule = ?",
+            (self.campaign, rule),
         ).fetchall()
         return {row["subject"]: _state(row) for row in rows}
 
@@ -244,37 +247,42 @@ class OutboxQueries(Queries):
             self.sql.execute(
                 "UPDATE rule_state SET"
                 f" last_true_at = {self.sql.dialect.greatest('last_true_at', '?')}"
-                " WHERE rule = ? AND subject = ?",
-                (to_utc_iso(at), rule, subject),
+                " WHERE campaign = ? AND rule = ? AND subject = ?",
+                (to_utc_iso(at), self.campaign, rule, subject),
             )
 
     def rule_last_run(self, rule: str) -> datetime | None:
         """When the engine last ran `rule` (an episode goes on while each run sees it)."""
         row = self.sql.execute(
-            "SELECT fired_at FROM rule_state WHERE rule = 'engine' AND subject = ?", (rule,)
+            "SELECT fired_at FROM rule_state WHERE campaign = ? AND rule = 'engine'"
+            " AND subject = ?",
+            (self.campaign, rule),
         ).fetchone()
         return from_iso(row[0]) if row else None
 
     def set_rule_last_run(self, rule: str, at: datetime) -> None:
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at,"
-                " level, volume) VALUES ('engine', ?, '', ?, ?, 0, 0)"
-                " ON CONFLICT (rule, subject) DO UPDATE SET fired_at = excluded.fired_at,"
-                " last_true_at = excluded.last_true_at",
-                (rule, to_utc_iso(at), to_utc_iso(at)),
+                "INSERT INTO rule_state (campaign, rule, subject, window_key, fired_at,"
+                " last_true_at, level, volume) VALUES (?, 'engine', ?, '', ?, ?, 0, 0)"
+                " ON CONFLICT (campaign, rule, subject) DO UPDATE SET"
+                " fired_at = excluded.fired_at, last_true_at = excluded.last_true_at",
+                (self.campaign, rule, to_utc_iso(at), to_utc_iso(at)),
             )
 
     def _put_state(self, state: RuleState, alert_id: int | None) -> None:
         self.sql.execute(
-            "INSERT INTO rule_state (rule, subject, window_key, fired_at, last_true_at, level,"
-            " volume, escalations, alert_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (rule, subject) DO UPDATE SET window_key = excluded.window_key,"
+            "INSERT INTO rule_state (campaign, rule, subject, window_key, fired_at,"
+            " last_true_at, level, volume, escalations, alert_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (campaign, rule, subject) DO UPDATE SET"
+            " window_key = excluded.window_key,"
             " fired_at = excluded.fired_at, last_true_at = excluded.last_true_at,"
             " level = excluded.level, volume = excluded.volume,"
             " escalations = excluded.escalations, alert_id = excluded.alert_id,"
             " data = excluded.data",
             (
+                self.campaign,
                 state.rule,
                 state.subject,
                 state.window_key,
@@ -303,11 +311,20 @@ class OutboxQueries(Queries):
         """Hold every alert about (platform, subject) until `until`."""
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO mutes (platform, subject_id, until, muted_by, muted_at, reason)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, subject_id) DO UPDATE SET"
+                "INSERT INTO mutes (campaign, platform, subject_id, until, muted_by, muted_at,"
+                " reason) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (campaign, platform, subject_id) DO UPDATE SET"
                 " until = excluded.until, muted_by = excluded.muted_by,"
                 " muted_at = excluded.muted_at, reason = excluded.reason",
-                (platform or "", subject_id, to_utc_iso(until), by, to_utc_iso(at), reason),
+                (
+                    self.campaign,
+                    platform or "",
+                    subject_id,
+                    to_utc_iso(until),
+                    by,
+                    to_utc_iso(at),
+                    reason,
+                ),
             )
 
     def mute_alert_subject(
@@ -315,7 +332,8 @@ class OutboxQueries(Queries):
     ) -> bool:
         """Mute the subject of alert `alert_id` (the chat's mute button); False if unknown."""
         row = self._named(
-            "SELECT platform, subject_id FROM alerts WHERE id = ?", (alert_id,)
+            "SELECT platform, subject_id FROM alerts WHERE id = ? AND campaign = ?",
+            (alert_id, self.campaign),
         ).fetchone()
         if row is None or row["subject_id"] is None:
             return False
@@ -327,42 +345,47 @@ class OutboxQueries(Queries):
     def unmute(self, platform: str | None, subject_id: str) -> bool:
         with self.sql.atomic():
             cursor = self.sql.execute(
-                "DELETE FROM mutes WHERE platform = ? AND subject_id = ?",
-                (platform or "", subject_id),
+                "DELETE FROM mutes WHERE campaign = ? AND platform = ? AND subject_id = ?",
+                (self.campaign, platform or "", subject_id),
             )
             return cursor.rowcount > 0
 
     def active_mutes(self, at: datetime) -> set[tuple[str, str]]:
         """(platform or '', subject id) of every mute still running at `at`."""
         rows = self.sql.execute(
-            "SELECT platform, subject_id FROM mutes WHERE until > ?", (to_utc_iso(at),)
+            "SELECT platform, subject_id FROM mutes WHERE campaign = ? AND until > ?",
+            (self.campaign, to_utc_iso(at)),
         ).fetchall()
         return {(platform, subject) for platform, subject in rows}
 
     # --- delivery per sink ------------------------------------------------------------
+    # A sink delivers its campaign's alerts: its rows are named within the campaign
+    # (`_sink_key`), and `open_deliveries` opens the campaign's alerts only.
 
     def register_sink(self, sink: str, type_: str, fingerprint: str, at: datetime) -> SinkRow:
         """The sink's row, created on first sight: a new sink delivers every alert that is not
         yet sent everywhere. A changed fingerprint (token, URL, chat) clears `broken`."""
+        key = self._sink_key(sink)
         with self.sql.atomic():
             row = self.sql.execute(
-                "SELECT fingerprint FROM alert_sinks WHERE sink = ?", (sink,)
+                "SELECT fingerprint FROM alert_sinks WHERE sink = ?", (key,)
             ).fetchone()
             if row is None:
                 start = self.sql.execute(
-                    "SELECT coalesce((SELECT min(id) - 1 FROM alerts WHERE state = 'pending'),"
-                    " (SELECT max(id) FROM alerts), 0)"
+                    "SELECT coalesce((SELECT min(id) - 1 FROM alerts WHERE state = 'pending'"
+                    " AND campaign = ?1), (SELECT max(id) FROM alerts WHERE campaign = ?1), 0)",
+                    (self.campaign,),
                 ).fetchone()[0]
                 self.sql.execute(
                     "INSERT INTO alert_sinks (sink, type, last_alert_id, fingerprint,"
                     " first_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (sink) DO NOTHING",
-                    (sink, type_, start, fingerprint, to_utc_iso(at)),
+                    (key, type_, start, fingerprint, to_utc_iso(at)),
                 )
             elif row[0] != fingerprint:
                 self.sql.execute(
                     "UPDATE alert_sinks SET fingerprint = ?, broken_at = NULL,"
                     " broken_reason = NULL WHERE sink = ?",
-                    (fingerprint, sink),
+                    (fingerprint, key),
                 )
         return self.sink_row(sink)
 
@@ -370,12 +393,12 @@ class OutboxQueries(Queries):
         row = self._named(
             "SELECT sink, type, last_alert_id, fingerprint, broken_at, broken_reason"
             " FROM alert_sinks WHERE sink = ?",
-            (sink,),
+            (self._sink_key(sink),),
         ).fetchone()
         if row is None:
             raise KeyError(sink)
         return SinkRow(
-            sink=row["sink"],
+            sink=sink,
             type=row["type"],
             last_alert_id=row["last_alert_id"],
             fingerprint=row["fingerprint"],
@@ -389,19 +412,21 @@ class OutboxQueries(Queries):
             cursor = self.sql.execute(
                 "UPDATE alert_sinks SET broken_at = ?, broken_reason = ?"
                 " WHERE sink = ? AND broken_at IS NULL",
-                (to_utc_iso(at), reason, sink),
+                (to_utc_iso(at), reason, self._sink_key(sink)),
             )
             return cursor.rowcount == 1
 
     def open_deliveries(self, sink: str, at: datetime, *, skip_kinds: Iterable[str] = ()) -> int:
         """Create the sink's pending delivery rows for alerts it has not seen; how many."""
         skip = tuple(skip_kinds)
+        key = self._sink_key(sink)
         with self.sql.atomic():
             last = self.sql.execute(
-                f"SELECT last_alert_id FROM alert_sinks WHERE sink = ?{self._for_update}", (sink,)
+                f"SELECT last_alert_id FROM alert_sinks WHERE sink = ?{self._for_update}", (key,)
             ).fetchone()[0]
             rows = self.sql.execute(
-                "SELECT id, kind, subject_id FROM alerts WHERE id > ? ORDER BY id", (last,)
+                "SELECT id, kind, subject_id FROM alerts WHERE id > ? AND campaign = ? ORDER BY id",
+                (last, self.campaign),
             ).fetchall()
             if not rows:
                 return 0
@@ -411,7 +436,7 @@ class OutboxQueries(Queries):
                 [
                     (
                         alert_id,
-                        sink,
+                        key,
                         # a sink's own health line is for the other sinks
                         "skipped" if kind in skip and subject == sink else "pending",
                         to_utc_iso(at),
@@ -420,7 +445,7 @@ class OutboxQueries(Queries):
                 ],
             )
             self.sql.execute(
-                "UPDATE alert_sinks SET last_alert_id = ? WHERE sink = ?", (rows[-1][0], sink)
+                "UPDATE alert_sinks SET last_alert_id = ? WHERE sink = ?", (rows[-1][0], key)
             )
             return len(rows)
 
@@ -435,9 +460,10 @@ class OutboxQueries(Queries):
         one claimed live by another. SQLite (one process) claims nothing."""
         if not self.shared:
             return self.due_deliveries(sink, at, limit)
+        key = self._sink_key(sink)  # the campaign's sink: another campaign's is never claimed
         with self.sql.atomic():
             locked = self.sql.execute(
-                f"SELECT sink FROM alert_sinks WHERE sink = ?{self._for_update}", (sink,)
+                f"SELECT sink FROM alert_sinks WHERE sink = ?{self._for_update}", (key,)
             ).fetchone()
             if locked is None:
                 return []
@@ -450,7 +476,7 @@ class OutboxQueries(Queries):
                     break  # another worker is on it: what follows is theirs to send in order
                 claimed.append(delivery)
             if claimed:
-                self._set_claims(sink, [d.alert.id for d in claimed], claim, db_now)
+                self._set_claims(key, [d.alert.id for d in claimed], claim, db_now)
             return claimed
 
     def release_claims(self, sink: str, worker: str) -> None:
@@ -461,7 +487,7 @@ class OutboxQueries(Queries):
             self.sql.execute(
                 "UPDATE alert_deliveries SET claimed_by = NULL, claimed_until = NULL"
                 " WHERE sink = ? AND claimed_by = ? AND state = 'pending'",
-                (sink, worker),
+                (self._sink_key(sink), worker),
             )
 
     def release_all_claims(self, worker: str) -> int:
@@ -482,7 +508,7 @@ class OutboxQueries(Queries):
             " d.outcome_unknown, d.next_attempt_at, d.claimed_by, d.claimed_until"
             f" FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id {ALERT_ACK_JOIN}"
             " WHERE d.sink = ? AND d.state IN ('pending', 'sending') ORDER BY d.alert_id LIMIT ?",
-            (sink, limit),
+            (self._sink_key(sink), limit),
         ).fetchall()
         due = []
         moment = to_utc_iso(at)
@@ -514,10 +540,10 @@ class OutboxQueries(Queries):
         return from_iso(self.sql.execute(f"SELECT {self.sql.dialect.now_iso}").fetchone()[0])
 
     def _set_claims(
-        self, sink: str, alert_ids: Sequence[int], claim: Claim, db_now: datetime
+        self, key: str, alert_ids: Sequence[int], claim: Claim, db_now: datetime
     ) -> int:
-        """Claim (or renew) these deliveries for `claim.worker` where no other worker holds
-        them; how many it holds now."""
+        """Claim (or renew) these deliveries of the sink named `key` (`_sink_key`) for
+        `claim.worker` where no other worker holds them; how many it holds now."""
         marks = ", ".join("?" * len(alert_ids))
         cursor = self.sql.execute(
             "UPDATE alert_deliveries SET claimed_by = ?, claimed_until = ?"
@@ -526,7 +552,7 @@ class OutboxQueries(Queries):
             (
                 claim.worker,
                 to_utc_iso(db_now + timedelta(seconds=claim.ttl)),
-                sink,
+                key,
                 *alert_ids,
                 claim.worker,
                 to_utc_iso(db_now),
@@ -535,6 +561,7 @@ class OutboxQueries(Queries):
         return cursor.rowcount
 
     def unsent_count(self, sink: str) -> int:
+        sink = self._sink_key(sink)
         return self.sql.execute(
             "SELECT count(*) FROM alert_deliveries WHERE sink = ? AND state IN"
             " ('pending', 'sending')",
@@ -545,6 +572,7 @@ class OutboxQueries(Queries):
         """Committed before the request goes out: after a crash, these may have been sent.
         With a `claim` on a shared outbox, only while `claim.worker` still holds every one of
         them (the claim renewed); False, and nothing written, when another worker took one."""
+        sink = self._sink_key(sink)
         marks = ", ".join("?" * len(alert_ids))
         if claim is None or not self.shared:
             with self.sql.atomic():
@@ -586,6 +614,7 @@ class OutboxQueries(Queries):
         final (another worker's, after this one's claim expired) keeps its state."""
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final delivery state")
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = ?, sent_at = ?, last_error = ?,"
@@ -609,6 +638,7 @@ class OutboxQueries(Queries):
     def mark_parts_sent(self, sink: str, alert_ids: Sequence[int], parts: int) -> None:
         """The service accepted the first `parts` parts of this split message (committed at
         once: a retry, even after a crash, sends only the rest)."""
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries"
@@ -631,6 +661,7 @@ class OutboxQueries(Queries):
         attempt may have been accepted; every later attempt is marked as a possible duplicate
         (sticky). A delivery that another worker has claimed or finished since is left alone
         (`worker`: the claim's holder)."""
+        sink = self._sink_key(sink)
         with self.sql.atomic():
             self.sql.executemany(
                 "UPDATE alert_deliveries SET state = 'pending', next_attempt_at = ?,"
@@ -652,6 +683,7 @@ class OutboxQueries(Queries):
     def sent_since(self, sink: str, since: datetime) -> int:
         """Messages the sink's service received since `since` (for its rate limit across
         restarts; a split alert counts each part)."""
+        sink = self._sink_key(sink)
         row = self.sql.execute(
             "SELECT coalesce(sum(messages), 0) FROM alert_deliveries"
             " WHERE sink = ? AND sent_at >= ? AND state IN ('sent', 'coalesced')",
@@ -660,14 +692,24 @@ class OutboxQueries(Queries):
         return int(row[0])
 
     def delivery_states(self, alert_id: int) -> dict[str, str]:
+        """State per sink of this campaign's sinks, by the sinks' own names."""
+        prefix = self._sink_key("")
         rows = self.sql.execute(
             "SELECT sink, state FROM alert_deliveries WHERE alert_id = ?", (alert_id,)
         ).fetchall()
-        return {sink: state for sink, state in rows}
+        return {sink.removeprefix(prefix): state for sink, state in rows if sink.startswith(prefix)}
+
+    def _sink_key(self, sink: str) -> str:
+        """How the sink is named in `alert_sinks` and `alert_deliveries`: within its campaign
+        (campaigns.py), since two campaigns' configs may both have a "telegram" sink, each to
+        its own chat, each delivering its own campaign's alerts only."""
+        return f"{self.campaign}/{sink}" if self.campaign else sink
 
     def outbox_alert(self, alert_id: int) -> OutboxAlert | None:
         row = self._named(
-            f"SELECT {ALERT_COLUMNS} FROM alerts a {ALERT_ACK_JOIN} WHERE a.id = ?", (alert_id,)
+            f"SELECT {ALERT_COLUMNS} FROM alerts a {ALERT_ACK_JOIN}"
+            " WHERE a.id = ? AND a.campaign = ?",
+            (alert_id, self.campaign),
         ).fetchone()
         return outbox_alert_of(row) if row else None
 

@@ -398,4 +398,43 @@ ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT COLLATE "C";
 ALTER TABLE alert_deliveries ADD COLUMN claimed_until TEXT COLLATE "C";
 """,
     ),
+    (
+        # SQLite's m104: several campaigns in one database (monitor/store/campaigns.py).
+        "p007_campaigns",
+        """
+CREATE TABLE campaigns (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE campaign_members (
+    campaign TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL CHECK (kind IN ('topic', 'kol', 'watch')),
+    platform TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (campaign, kind, platform, key)
+);
+ALTER TABLE labels ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX labels_by_comment ON labels (campaign, platform, comment_id);
+ALTER TABLE alerts ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE alerts DROP CONSTRAINT alerts_dedupe_key_key;
+ALTER TABLE alerts ADD UNIQUE (campaign, dedupe_key);
+ALTER TABLE rule_state ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE rule_state DROP CONSTRAINT rule_state_pkey;
+ALTER TABLE rule_state ADD PRIMARY KEY (campaign, rule, subject);
+ALTER TABLE mutes ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE mutes DROP CONSTRAINT mutes_pkey;
+ALTER TABLE mutes ADD PRIMARY KEY (campaign, platform, subject_id);
+ALTER TABLE label_skips ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE label_skips DROP CONSTRAINT label_skips_pkey;
+ALTER TABLE label_skips ADD PRIMARY KEY (campaign, platform, comment_id);
+ALTER TABLE ugc_marks ADD COLUMN campaign TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE ugc_marks DROP CONSTRAINT ugc_marks_pkey;
+ALTER TABLE ugc_marks ADD PRIMARY KEY (campaign, platform, post_id);
+""",
+    ),
+    (
+        # SQLite's m107: comments a team labelled are marked (labels.py, campaigns.py).
+        "p010_team_labelled",
+        "ALTER TABLE comments ADD COLUMN team_labelled INTEGER NOT NULL DEFAULT 0;",
+    ),
 )

@@ -1,4 +1,10 @@
-"""Named read queries for the CLI, the demo, the scorer and the collectors: no SQL elsewhere."""
+"""Named read queries for the CLI, the demo, the scorer and the collectors: no SQL elsewhere.
+
+What the CLI shows and exports is the store's campaign's (campaigns.py): its posts (its topics,
+KOLs, watches), their comments, its topics' series, its KOLs and its posts' authors, its alerts
+and labels. Counts of what is collected for every campaign alike (readings, cursors) and what
+the scorer and collectors read are not scoped.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import to_utc_iso
+from monitor.store.campaigns import (
+    account_in_campaign,
+    comment_in_campaign,
+    label_in_campaign,
+    literal,
+    post_in_campaign,
+    topic_in_campaign,
+)
 from monitor.store.connection import Queries
+from monitor.store.dialect import SQLITE, Dialect
 
 TABLES = (
     "accounts",
@@ -36,7 +51,7 @@ _EXPORT_SELECTS: dict[str, str] = {
             AND (CAST(:until AS TEXT) IS NULL OR p.created_at < :until)""",
     "comments": """
         SELECT platform, id, post_id, parent_id, author_id, text, created_at, likes,
-            sentiment, label, p_neutral, p_negative
+            sentiment, {label} AS label, p_neutral, p_negative
         FROM comments WHERE created_at >= :since
             AND (CAST(:until AS TEXT) IS NULL OR created_at < :until)""",
     "topics": """
@@ -60,30 +75,60 @@ _EXPORT_ORDER: dict[str, str] = {
     "accounts": "platform, id",
     "alerts": "id",
 }
-_EXPORT_QUERIES: dict[str, str] = {
-    kind: f"{select} ORDER BY {_EXPORT_ORDER[kind]}" for kind, select in _EXPORT_SELECTS.items()
-}
-EXPORT_KINDS = tuple(_EXPORT_QUERIES)
+EXPORT_KINDS = tuple(_EXPORT_SELECTS)
 
 
-def export_select(kind: str) -> str:
+def export_select(kind: str, campaign: str = "", dialect: Dialect = SQLITE) -> str:
     """The SELECT behind `pingfan export KIND` (no ORDER BY), with `:since` and `:until`
-    parameters: the digest's figures for a week are aggregates over exactly these rows."""
-    return _EXPORT_SELECTS[kind]
+    parameters: the digest's figures for a week are aggregates over exactly these rows. With a
+    `campaign`, only that campaign's rows (every row for campaign '')."""
+    select = _EXPORT_SELECTS[kind]
+    if kind == "comments":  # the label as the campaign reads it
+        select = select.replace("{label}", label_in_campaign(campaign, "comments"))
+    if not campaign:
+        return select
+    return f"{select} AND {_export_scope(kind, campaign, dialect)}"
+
+
+def _export_scope(kind: str, campaign: str, dialect: Dialect) -> str:
+    if kind == "posts":
+        return post_in_campaign(dialect, campaign, "p")
+    if kind == "comments":
+        return comment_in_campaign(dialect, campaign, "comments")
+    if kind == "topics":
+        return topic_in_campaign(campaign, "topic_metrics")
+    if kind == "accounts":
+        return account_in_campaign(dialect, campaign, "accounts")
+    return f"campaign = {literal(campaign)}"  # alerts
 
 
 class ReportsQueries(Queries):
     def table_counts(self) -> dict[str, int]:
-        return {t: self.sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        """Rows per table; posts, comments, alerts and labels as the campaign counts them."""
+        scope = {
+            "posts": post_in_campaign(self.sql.dialect, self.campaign, "posts"),
+            "comments": comment_in_campaign(self.sql.dialect, self.campaign, "comments"),
+            "alerts": f"campaign = {literal(self.campaign)}",
+            "labels": f"campaign = {literal(self.campaign)}",
+        }
+        return {
+            table: self.sql.execute(
+                f"SELECT count(*) FROM {table} WHERE {scope.get(table, '1 = 1')}"
+            ).fetchone()[0]
+            for table in TABLES
+        }
 
     def export_rows(
         self, kind: str, since: str | None = None, until: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Rows for `pingfan export KIND`, from `since` (UTC ISO) on and, when given, before
         `until`, streamed."""
-        if kind not in _EXPORT_QUERIES:
+        if kind not in _EXPORT_SELECTS:
             raise ValueError(f"unknown export kind {kind!r}; use one of {', '.join(EXPORT_KINDS)}")
-        return self.query(_EXPORT_QUERIES[kind], {"since": since or "", "until": until})
+        select = export_select(kind, self.campaign, self.sql.dialect)
+        return self.query(
+            f"{select} ORDER BY {_EXPORT_ORDER[kind]}", {"since": since or "", "until": until}
+        )
 
     def latest_topic_readings(self, platform: str | None = None) -> list[dict[str, Any]]:
         """The newest views/discussions reading per (platform, topic)."""
@@ -93,18 +138,26 @@ class ReportsQueries(Queries):
                 " FROM topic_metrics m WHERE m.pk IN (SELECT max(pk) FROM topic_metrics"
                 " GROUP BY platform, topic)"
                 " AND (CAST(:platform AS TEXT) IS NULL OR m.platform = :platform)"
+                f" AND {topic_in_campaign(self.campaign, 'm')}"
                 " ORDER BY m.platform, m.topic",
                 {"platform": platform},
             )
         )
 
     def alert_states(self) -> dict[str, int]:
-        rows = self.sql.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall()
+        rows = self.sql.execute(
+            "SELECT state, count(*) FROM alerts WHERE campaign = ? GROUP BY state",
+            (self.campaign,),
+        ).fetchall()
         return {state: n for state, n in rows}
 
     def label_counts(self) -> dict[str | None, int]:
         """How many comments carry each sentiment label (None: not scored yet)."""
-        rows = self.sql.execute("SELECT label, count(*) FROM comments GROUP BY label").fetchall()
+        rows = self.sql.execute(
+            f"SELECT label, count(*) FROM (SELECT {label_in_campaign(self.campaign)} AS label"
+            f" FROM comments WHERE {comment_in_campaign(self.sql.dialect, self.campaign)})"
+            " AS c GROUP BY label"
+        ).fetchall()
         return {label: n for label, n in rows}
 
     def comment_probabilities(
@@ -122,7 +175,7 @@ class ReportsQueries(Queries):
         rows = self.sql.execute(
             "SELECT sentiment, p_neutral, p_negative FROM comments"
             " WHERE p_negative IS NOT NULL AND p_neutral IS NOT NULL AND sentiment IS NOT NULL"
-            + where,
+            f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}" + where,
             params,
         ).fetchall()
         return [(float(a), float(b), float(c)) for a, b, c in rows]
@@ -134,7 +187,8 @@ class ReportsQueries(Queries):
                 "SELECT p.platform, p.id, p.text, count(*) AS n,"
                 " avg(CASE WHEN c.label = 'negative' THEN 1.0 WHEN c.label IS NOT NULL"
                 " THEN 0.0 END) AS share"
-                " FROM comments c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
+                f" FROM (SELECT platform, post_id, {label_in_campaign(self.campaign)} AS label"
+                " FROM comments) c JOIN posts p ON p.platform = c.platform AND p.id = c.post_id"
                 # by the post's key: PostgreSQL then knows its other columns are one per group
                 " GROUP BY p.pk HAVING count(*) >= ? ORDER BY share DESC, p.id LIMIT ?",
                 (min_comments, limit),
@@ -142,15 +196,18 @@ class ReportsQueries(Queries):
         )
 
     def uncertain_comments(self, limit: int) -> list[dict[str, Any]]:
-        """Scored comments the model is least sure about (highest entropy first) that the team
-        has not labelled: candidates for `pingfan nlp label`."""
+        """Scored comments of the campaign's posts the model is least sure about (highest
+        entropy first) that its team has not labelled: candidates for `pingfan nlp label`."""
         return list(
             self.query(
                 "SELECT platform, id, post_id, text, created_at, sentiment, p_neutral,"
                 " p_negative, entropy FROM comments"
-                " WHERE entropy IS NOT NULL AND coalesce(model_version, '') != 'team'"
+                " WHERE entropy IS NOT NULL AND NOT EXISTS (SELECT 1 FROM labels l"
+                " WHERE l.campaign = ? AND l.platform = comments.platform"
+                " AND l.comment_id = comments.id)"
+                f" AND {comment_in_campaign(self.sql.dialect, self.campaign, 'comments')}"
                 " AND trim(text) != '' ORDER BY entropy DESC, pk LIMIT ?",
-                (limit,),
+                (self.campaign, limit),
             )
         )
 
@@ -158,16 +215,19 @@ class ReportsQueries(Queries):
         """The newest stored comments' texts that the team has not labelled."""
         rows = self.sql.execute(
             "SELECT text FROM comments WHERE coalesce(model_version, '') != 'team'"
+            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.campaign = ?"
+            " AND l.platform = comments.platform AND l.comment_id = comments.id)"
             " ORDER BY created_at DESC LIMIT ?",
-            (limit,),
+            (self.campaign, limit),
         ).fetchall()
         return [text for (text,) in rows]
 
     def sentiment_split(self, platform: str | None = None) -> dict[str, float]:
         """Share of each label among scored comments (of one platform, or all)."""
         rows = self.sql.execute(
-            "SELECT label, count(*) FROM comments WHERE label IS NOT NULL"
-            " AND (CAST(:platform AS TEXT) IS NULL OR platform = :platform) GROUP BY label",
+            f"SELECT label, count(*) FROM (SELECT {label_in_campaign(self.campaign)} AS label"
+            " FROM comments WHERE CAST(:platform AS TEXT) IS NULL OR platform = :platform) AS c"
+            " WHERE label IS NOT NULL GROUP BY label",
             {"platform": platform},
         ).fetchall()
         total = sum(n for _, n in rows)
@@ -261,7 +321,9 @@ class ReportsQueries(Queries):
     def alert_kinds(self) -> dict[str, int]:
         """How many alerts of each kind the outbox holds."""
         rows = self.sql.execute(
-            "SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY count(*) DESC, kind"
+            "SELECT kind, count(*) FROM alerts WHERE campaign = ? GROUP BY kind"
+            " ORDER BY count(*) DESC, kind",
+            (self.campaign,),
         ).fetchall()
         return {kind: n for kind, n in rows}
 
@@ -277,7 +339,7 @@ class ReportsQueries(Queries):
         return list(
             self.query(
                 "SELECT platform, subject_id, title, created_at FROM alerts WHERE kind = ?"
-                " ORDER BY id",
-                (kind,),
+                " AND campaign = ? ORDER BY id",
+                (kind, self.campaign),
             )
         )

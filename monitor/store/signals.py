@@ -19,6 +19,12 @@ from sqlite_utils import Database
 
 from monitor.models import from_iso, to_utc_iso
 from monitor.store.backend import Backend
+from monitor.store.campaigns import (
+    campaign_topics,
+    comment_in_campaign,
+    label_in_campaign,
+    post_in_campaign,
+)
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.windows import TopicPoint, TopicWindow, TopicWindows
@@ -107,8 +113,15 @@ def post_facts(row: Mapping[str, Any]) -> PostFacts:
     )
 
 
-# The columns `comment_facts` reads.
+# The columns `comment_facts` reads (from a row whose `label` is the campaign's: the weekly
+# digest's export rows; `comment_fields` reads them from the comments table).
 COMMENT_FIELDS = "platform, id, post_id, author_id, text, created_at, likes, label"
+
+
+def comment_fields(campaign: str) -> str:
+    """COMMENT_FIELDS of the comments table, the label as `campaign` reads it."""
+    label = label_in_campaign(campaign)
+    return f"platform, id, post_id, author_id, text, created_at, likes, {label} AS label"
 
 
 def comment_facts(row: Mapping[str, Any]) -> CommentFacts:
@@ -151,8 +164,8 @@ def topic_series_keys(db: Runner) -> list[tuple[str, str]]:
     return keys
 
 
-# The columns `thread_counts` reads, over a thread's comments (a CASE, not SQLite's sum of a
-# comparison: PostgreSQL has no sum of booleans).
+# The columns `thread_counts` reads, over a thread's comments with their campaign's `label`
+# (a CASE, not SQLite's sum of a comparison: PostgreSQL has no sum of booleans).
 _THREAD_COUNTS = (
     "count(label) AS scored, count(CASE WHEN label = 'negative' THEN 1 END) AS negative,"
     " count(*) AS total"
@@ -191,9 +204,29 @@ def latest_reading_iso(db: Runner, platform: str) -> str | None:
 
 
 class SignalsQueries(Queries):
+    """The rules judge one campaign (campaigns.py): every read of posts, comments and topic
+    series keeps to the store's campaign, so its alerts are about its posts, topics and KOLs
+    only. Collector health (`source_runs`) is shared: every campaign hears its sources fail."""
+
     def __init__(self, db: Runner, path: str) -> None:
         super().__init__(db, path)
-        self._topic_windows = TopicWindows(topic_series_keys)
+        self._topic_windows = TopicWindows(self._series_keys)
+
+    def _series_keys(self, db: Runner) -> list[tuple[str, str]]:
+        """The topic series of the campaign's topics (every series for campaign '')."""
+        keys = topic_series_keys(db)
+        wanted = campaign_topics(self.sql, self.campaign)
+        return keys if wanted is None else [key for key in keys if key in wanted]
+
+    def _posts(self, post: str = "posts") -> str:
+        """The term that keeps `post` rows to the campaign's."""
+        return post_in_campaign(self.sql.dialect, self.campaign, post)
+
+    def _comments(self, comment: str = "comments") -> str:
+        return comment_in_campaign(self.sql.dialect, self.campaign, comment)
+
+    def _label(self, comment: str = "comments") -> str:
+        return label_in_campaign(self.campaign, comment)
 
     # --- posts and their metric series -------------------------------------------------
 
@@ -203,7 +236,7 @@ class SignalsQueries(Queries):
         """Posts created since `created_since` whose counts were read since `observed_since`."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE created_at >= ? AND created_at <= ?"
-            " AND observed_at >= ? ORDER BY created_at",
+            f" AND observed_at >= ? AND {self._posts()} ORDER BY created_at",
             (to_utc_iso(created_since), to_utc_iso(until), to_utc_iso(observed_since)),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -218,7 +251,7 @@ class SignalsQueries(Queries):
             for chunk in _chunks(sorted(set(ids))):
                 rows = self._named(
                     f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
-                    f" AND id IN ({','.join('?' * len(chunk))})",
+                    f" AND id IN ({','.join('?' * len(chunk))}) AND {self._posts()}",
                     (platform, *chunk),
                 ).fetchall()
                 for row in rows:
@@ -251,7 +284,8 @@ class SignalsQueries(Queries):
         """The author's posts created in [since, before), newest first."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND author_id = ?"
-            " AND created_at >= ? AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            f" AND created_at >= ? AND created_at < ? AND {self._posts()}"
+            " ORDER BY created_at DESC LIMIT ?",
             (platform, author_id, to_utc_iso(since), to_utc_iso(before), limit),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -262,7 +296,7 @@ class SignalsQueries(Queries):
         """Posts of a platform created in [since, before), newest first (topic baselines)."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ? AND created_at >= ?"
-            " AND created_at < ? ORDER BY created_at DESC LIMIT ?",
+            f" AND created_at < ? AND {self._posts()} ORDER BY created_at DESC LIMIT ?",
             (platform, to_utc_iso(since), to_utc_iso(before), limit),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -273,7 +307,8 @@ class SignalsQueries(Queries):
         for chunk in _chunks(list(author_ids)):
             rows = self.sql.execute(
                 "SELECT author_id, max(created_at) FROM posts WHERE platform = ?"
-                f" AND author_id IN ({','.join('?' * len(chunk))}) GROUP BY author_id",
+                f" AND author_id IN ({','.join('?' * len(chunk))}) AND {self._posts()}"
+                " GROUP BY author_id",
                 (platform, *chunk),
             ).fetchall()
             found.update({author: from_iso(at) for author, at in rows})
@@ -288,7 +323,8 @@ class SignalsQueries(Queries):
             rows = self._named(
                 f"SELECT {_POST_COLUMNS} FROM posts WHERE platform = ?"
                 f" AND author_id IN ({','.join('?' * len(chunk))})"
-                " AND created_at >= ? AND created_at <= ? ORDER BY created_at",
+                f" AND created_at >= ? AND created_at <= ? AND {self._posts()}"
+                " ORDER BY created_at",
                 (platform, *chunk, to_utc_iso(since), to_utc_iso(until)),
             ).fetchall()
             posts.extend(post_facts(row) for row in rows)
@@ -297,7 +333,8 @@ class SignalsQueries(Queries):
     def first_seen(self, platform: str) -> datetime | None:
         """When the store first saw any post of `platform` (how long it has been watching)."""
         row = self.sql.execute(
-            "SELECT min(first_seen) FROM posts WHERE platform = ?", (platform,)
+            f"SELECT min(first_seen) FROM posts WHERE platform = ? AND {self._posts()}",
+            (platform,),
         ).fetchone()
         return from_iso(row[0]) if row and row[0] else None
 
@@ -307,7 +344,8 @@ class SignalsQueries(Queries):
         """Scored UGC (score > 0) stored after row `after_pk` and created since `created_since`."""
         rows = self._named(
             f"SELECT {_POST_COLUMNS} FROM posts WHERE pk > ? AND ugc_score > 0"
-            " AND created_at >= ? AND created_at <= ? ORDER BY ugc_score DESC, pk",
+            f" AND created_at >= ? AND created_at <= ? AND {self._posts()}"
+            " ORDER BY ugc_score DESC, pk",
             (after_pk, to_utc_iso(created_since), to_utc_iso(until)),
         ).fetchall()
         return [post_facts(row) for row in rows]
@@ -327,11 +365,13 @@ class SignalsQueries(Queries):
         # The ORDER BY is the GROUP BY's own sort on SQLite (the same plan); PostgreSQL may
         # group by hashing, in no order.
         rows = self._named(
-            f"SELECT platform, post_id, {_THREAD_COUNTS} FROM comments WHERE pk IN ("
+            f"SELECT platform, post_id, {_THREAD_COUNTS} FROM (SELECT platform, post_id,"
+            f" {self._label()} AS label FROM comments WHERE pk IN ("
             " SELECT pk FROM comments WHERE created_at >= :since AND created_at <= :until"
             " UNION ALL"
             " SELECT pk FROM comments WHERE first_seen >= :since AND first_seen <= :until)"
-            " GROUP BY platform, post_id ORDER BY platform, post_id",
+            f" AND {self._comments()}) AS c GROUP BY platform, post_id"
+            " ORDER BY platform, post_id",
             {"since": to_utc_iso(since), "until": to_utc_iso(until)},
         ).fetchall()
         return [thread_counts(row["platform"], row["post_id"], row) for row in rows]
@@ -345,9 +385,10 @@ class SignalsQueries(Queries):
         found = {pid: ThreadCounts(platform, pid, 0, 0, 0) for pid in post_ids}
         for chunk in _chunks(list(found)):
             rows = self._named(
-                f"SELECT post_id, {_THREAD_COUNTS} FROM comments WHERE platform = ?"
+                f"SELECT post_id, {_THREAD_COUNTS} FROM (SELECT post_id, {self._label()} AS label"
+                " FROM comments WHERE platform = ?"
                 f" AND post_id IN ({','.join('?' * len(chunk))}) AND created_at < ?"
-                " GROUP BY post_id",
+                f" AND {self._comments()}) AS c GROUP BY post_id",
                 (platform, *chunk, to_utc_iso(before)),
             ).fetchall()
             found.update(
@@ -368,12 +409,13 @@ class SignalsQueries(Queries):
         """The thread's comments made or first seen in [since, until] (only `label` ones if
         given), most liked first."""
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
+            f"SELECT {comment_fields(self.campaign)}"
             " FROM comments WHERE platform = :platform AND post_id = :post"
             " AND ((created_at >= :since AND created_at <= :until)"
             " OR (first_seen >= :since AND first_seen <= :until))"
-            f" AND ({self.sql.dialect.typed(':label', 'TEXT')} IS NULL OR label = :label)"
-            " ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
+            f" AND ({self.sql.dialect.typed(':label', 'TEXT')} IS NULL"
+            f" OR {self._label()} = :label)"
+            f" AND {self._comments()} ORDER BY coalesce(likes, 0) DESC, created_at LIMIT :limit",
             {
                 "platform": platform,
                 "post": post_id,
@@ -394,9 +436,9 @@ class SignalsQueries(Queries):
             return []
         match = " OR ".join(self.sql.dialect.contains("text", "?") for _ in words)
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
+            f"SELECT {comment_fields(self.campaign)}"
             " FROM comments WHERE created_at >= ? AND created_at <= ? AND likes >= ?"
-            f" AND ({match}) ORDER BY likes DESC",
+            f" AND ({match}) AND {self._comments()} ORDER BY likes DESC",
             (to_utc_iso(since), to_utc_iso(until), min_likes, *words),
         ).fetchall()
         return [comment_facts(row) for row in rows]
@@ -410,10 +452,12 @@ class SignalsQueries(Queries):
         # SQLite walked every comment of the platform by the (platform, id) key (5 s at 1M).
         platform_term = f"{self.sql.dialect.unindexed('platform')} = ?"
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS}"
+            f"SELECT {comment_fields(self.campaign)}"
             f" FROM comments WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
+            f" AND {self._comments()}"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
             f" FROM posts WHERE {platform_term} AND created_at >= ? AND created_at <= ?"
+            f" AND {self._posts()}"
             " ORDER BY created_at LIMIT ?",
             (
                 platform,
@@ -438,7 +482,7 @@ class SignalsQueries(Queries):
     def latest_topic_points(self, until: datetime) -> list[TopicPoint]:
         """The newest reading per (platform, topic) up to `until`."""
         points = []
-        for platform, topic in topic_series_keys(self.sql):
+        for platform, topic in self._series_keys(self.sql):
             row = self.sql.execute(
                 "SELECT observed_at, views, discussions FROM topic_metrics"
                 " WHERE platform = ? AND topic = ? AND observed_at <= ?"

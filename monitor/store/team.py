@@ -17,6 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import PLATFORMS, from_iso, to_utc_iso
+from monitor.store.campaigns import (
+    campaign_topics,
+    comment_in_campaign,
+    label_in_campaign,
+    literal,
+    post_in_campaign,
+)
 from monitor.store.connection import Queries
 from monitor.store.rows import record_of, time_of
 from monitor.store.signals import latest_reading_iso, topic_series_keys
@@ -153,15 +160,20 @@ class MuteRow:
 
 _CANDIDATE = """
 SELECT c.pk, c.platform, c.id, c.post_id, c.author_id, c.text, c.created_at, c.likes,
-    c.sentiment, c.p_neutral, c.p_negative, c.label, p.text AS post_text, p.url AS post_url
+    c.sentiment, c.p_neutral, c.p_negative, {label} AS label, p.text AS post_text,
+    p.url AS post_url
 FROM comments c LEFT JOIN posts p ON p.platform = c.platform AND p.id = c.post_id
 WHERE {where}
 ORDER BY {order} LIMIT {limit}
 """
+# Not yet labelled or skipped by this campaign's team, and under one of its posts: a label
+# given in another campaign neither hides a comment from this queue nor fills it.
 _UNLABELLED = (
-    "{scored} AND coalesce(c.model_version, '') != 'team'"
-    " AND NOT EXISTS (SELECT 1 FROM label_skips s"
-    " WHERE s.platform = c.platform AND s.comment_id = c.id)"
+    "{scored} AND {in_campaign}"
+    " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.campaign = {campaign}"
+    " AND l.platform = c.platform AND l.comment_id = c.id)"
+    " AND NOT EXISTS (SELECT 1 FROM label_skips s WHERE s.campaign = {campaign}"
+    " AND s.platform = c.platform AND s.comment_id = c.id)"
 )
 
 _TOP_POSTS = f"""
@@ -203,10 +215,13 @@ class TeamQueries(Queries):
             span = (platform, to_utc_iso(day_start), to_utc_iso(now))
             # `+platform`: today's rows by created_at; by the platform's key SQLite counted
             # through every comment the platform ever had (60 ms at 1M comments)
-            posts = self.sql.execute(f"SELECT count(*) FROM posts {today}", span).fetchone()[0]
-            comments = self.sql.execute(f"SELECT count(*) FROM comments {today}", span).fetchone()[
-                0
-            ]
+            posts = self.sql.execute(
+                f"SELECT count(*) FROM posts {today} AND {self._post_scope('posts')}", span
+            ).fetchone()[0]
+            comments = self.sql.execute(
+                f"SELECT count(*) FROM comments {today} AND {self._comment_scope('comments')}",
+                span,
+            ).fetchone()[0]
             found.append(
                 PlatformStatus(
                     platform=platform,
@@ -224,6 +239,9 @@ class TeamQueries(Queries):
         """Per (platform, topic): the newest reading up to `now`, and the growth of its views
         since `since` (from the last reading at or before `since`, else the first after it)."""
         pairs = topic_series_keys(self.sql)
+        topics = campaign_topics(self.sql, self.campaign)  # the campaign's own
+        if topics is not None:
+            pairs = [pair for pair in pairs if pair in topics]
         found = []
         for platform, topic in pairs:
             latest = self._named(
@@ -270,7 +288,7 @@ class TeamQueries(Queries):
         posts = []
         for platform in platforms:
             rows = self._named(
-                _TOP_POSTS,
+                f"{_TOP_POSTS} AND {self._post_scope('p')}",
                 {"platform": platform, "since": to_utc_iso(since), "now": to_utc_iso(now)},
             ).fetchall()
             posts += [
@@ -356,21 +374,34 @@ class TeamQueries(Queries):
     def label_candidates(self, limit: int) -> list[LabelCandidate]:
         """The first `limit` comments of the /label queue (`next_label_candidate` is the
         first), for a chooser that weighs diversity as well (alerts.bot.label_choice)."""
-        sql = _candidate_sql(_UNLABELLED.format(scored=UNCERTAINTY[0]), limit)
+        sql = _candidate_sql(self._unlabelled(), self.campaign, limit)
         return [_candidate(row) for row in self._named(sql)]
 
     def label_queue_sql(self) -> str:
         """The statement behind `next_label_candidate` (its plan reads an index)."""
-        return _candidate_sql(_UNLABELLED.format(scored=UNCERTAINTY[0]))
+        return _candidate_sql(self._unlabelled(), self.campaign)
+
+    def _unlabelled(self) -> str:
+        return _UNLABELLED.format(
+            scored=UNCERTAINTY[0],
+            in_campaign=self._comment_scope("c"),
+            campaign=literal(self.campaign),
+        )
+
+    def _post_scope(self, post: str) -> str:
+        return post_in_campaign(self.sql.dialect, self.campaign, post)
+
+    def _comment_scope(self, comment: str) -> str:
+        return comment_in_campaign(self.sql.dialect, self.campaign, comment)
 
     def label_candidate(self, pk: int) -> LabelCandidate | None:
         """The comment stored as row `pk` (a /label button names it), labelled or not."""
-        row = self._named(_candidate_sql("c.pk = ?"), (pk,)).fetchone()
+        row = self._named(_candidate_sql("c.pk = ?", self.campaign), (pk,)).fetchone()
         return _candidate(row) if row else None
 
     def stored_comment(self, platform: str, comment_id: str) -> LabelCandidate | None:
         row = self._named(
-            _candidate_sql("c.platform = ? AND c.id = ?"), (platform, comment_id)
+            _candidate_sql("c.platform = ? AND c.id = ?", self.campaign), (platform, comment_id)
         ).fetchone()
         return _candidate(row) if row else None
 
@@ -378,13 +409,18 @@ class TeamQueries(Queries):
         """Nobody is asked about this comment again."""
         with self.sql.atomic():
             self.sql.execute(
-                "INSERT INTO label_skips (platform, comment_id, skipped_by, skipped_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (platform, comment_id) DO NOTHING",
-                (platform, comment_id, by, to_utc_iso(at)),
+                "INSERT INTO label_skips (campaign, platform, comment_id, skipped_by,"
+                " skipped_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (campaign, platform, comment_id) DO NOTHING",
+                (self.campaign, platform, comment_id, by, to_utc_iso(at)),
             )
 
     def team_label_count(self) -> int:
-        return int(self.sql.execute("SELECT count(*) FROM labels").fetchone()[0])
+        return int(
+            self.sql.execute(
+                "SELECT count(*) FROM labels WHERE campaign = ?", (self.campaign,)
+            ).fetchone()[0]
+        )
 
     # --- acknowledgements and mutes ----------------------------------------------------
 
@@ -394,16 +430,18 @@ class TeamQueries(Queries):
         with self.sql.atomic():
             self.sql.execute(
                 "INSERT INTO alert_acks (alert_id, acked_by, acked_by_id, acked_at)"
-                " SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?1)"
+                " SELECT ?1, ?2, ?3, ?4"
+                " WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?1 AND campaign = ?5)"
                 " ON CONFLICT (alert_id) DO NOTHING",
-                (alert_id, by, by_id, to_utc_iso(at)),
+                (alert_id, by, by_id, to_utc_iso(at), self.campaign),
             )
         return self.alert_ack(alert_id)
 
     def alert_ack(self, alert_id: int) -> Ack | None:
         row = self._named(
-            "SELECT alert_id, acked_by, acked_by_id, acked_at FROM alert_acks WHERE alert_id = ?",
-            (alert_id,),
+            "SELECT alert_id, acked_by, acked_by_id, acked_at FROM alert_acks WHERE alert_id = ?"
+            " AND EXISTS (SELECT 1 FROM alerts WHERE id = alert_id AND campaign = ?)",
+            (alert_id, self.campaign),
         ).fetchone()
         if row is None:
             return None
@@ -412,9 +450,9 @@ class TeamQueries(Queries):
     def mutes_at(self, now: datetime) -> list[MuteRow]:
         """Mutes still running at `now`, the soonest to end first."""
         rows = self.sql.execute(
-            "SELECT platform, subject_id, until, muted_by, reason FROM mutes WHERE until > ?"
-            " ORDER BY until, platform, subject_id",
-            (to_utc_iso(now),),
+            "SELECT platform, subject_id, until, muted_by, reason FROM mutes"
+            " WHERE campaign = ? AND until > ? ORDER BY until, platform, subject_id",
+            (self.campaign, to_utc_iso(now)),
         ).fetchall()
         return [MuteRow(p, s, from_iso(until), by, reason) for p, s, until, by, reason in rows]
 
@@ -425,15 +463,17 @@ class TeamQueries(Queries):
         rows = self.sql.execute(
             f"SELECT platform FROM posts WHERE platform IN ({known}) AND id = ?"
             f" UNION SELECT platform FROM accounts WHERE platform IN ({known}) AND id = ?"
-            f" UNION SELECT platform FROM mutes WHERE platform IN ({known}) AND subject_id = ?"
-            " ORDER BY 1",
+            f" UNION SELECT platform FROM mutes WHERE campaign = {literal(self.campaign)}"
+            f" AND platform IN ({known}) AND subject_id = ? ORDER BY 1",
             (*PLATFORMS, subject_id) * 3,
         ).fetchall()
         return [platform for (platform,) in rows]
 
 
-def _candidate_sql(where: str, limit: int = 1) -> str:
-    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1], limit=int(limit))
+def _candidate_sql(where: str, campaign: str, limit: int = 1) -> str:
+    """A comment as `campaign` reads it (its team's label over the model's)."""
+    label = label_in_campaign(campaign, "c")
+    return _CANDIDATE.format(where=where, order=UNCERTAINTY[1], limit=int(limit), label=label)
 
 
 def _candidate(row: Mapping[str, Any]) -> LabelCandidate:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.campaigns import label_in_campaign
 from monitor.store.connection import Queries
 
 Origin = Literal["cli", "config"]
@@ -152,6 +153,8 @@ class WatchQueries(Queries):
         found = []
         seen: set[tuple[str, str]] = set()
         for row in self.watched():
+            if not self._campaigns_own(row.url):
+                continue  # another campaign's link (all are collected; each reads its own)
             if row.id is None:  # a short link not resolved yet
                 found.append(WatchedPost(row.platform, "", row.url, row.note, False))
                 continue
@@ -177,8 +180,9 @@ class WatchQueries(Queries):
             params += [to_utc_iso(m) for m in (since, until) if m is not None]
             scored, negative = self.sql.execute(
                 "SELECT count(label),"
-                " coalesce(sum(CASE WHEN label = 'negative' THEN 1 ELSE 0 END), 0) FROM comments"
-                f" WHERE platform = ? AND post_id = ?{label_span}",
+                " coalesce(sum(CASE WHEN label = 'negative' THEN 1 ELSE 0 END), 0)"
+                f" FROM (SELECT {label_in_campaign(self.campaign)} AS label FROM comments"
+                f" WHERE platform = ? AND post_id = ?{label_span}) AS c",
                 params,
             ).fetchone()
             found.append(
@@ -200,6 +204,18 @@ class WatchQueries(Queries):
             )
         found.sort(key=lambda item: (not item.collected, -item.counts.engagement))
         return found
+
+    def _campaigns_own(self, url: str) -> bool:
+        """Whether the store's campaign watches `url` (campaign '' watches every link)."""
+        if not self.campaign:
+            return True
+        return (
+            self.sql.execute(
+                "SELECT 1 FROM campaign_members WHERE campaign = ? AND kind = 'watch' AND key = ?",
+                (self.campaign, url),
+            ).fetchone()
+            is not None
+        )
 
     def _reading(self, platform: str, post_id: str, moment: datetime | None) -> Counts | None:
         """The post's counts at its last reading (before `moment`)."""
@@ -229,8 +245,12 @@ class WatchQueries(Queries):
         ones dropped, notes updated; a short link keeps the id it was resolved to."""
         wanted = {item.url: item for item in items}
         with self.sql.atomic():
+            # another campaign's [[watch]] entries are its file's to keep (campaigns.py)
             for (url,) in self.sql.execute(
-                "SELECT url FROM watched WHERE origin = 'config'"
+                "SELECT url FROM watched WHERE origin = 'config' AND NOT EXISTS (SELECT 1"
+                " FROM campaign_members m WHERE m.kind = 'watch' AND m.key = watched.url"
+                " AND m.campaign != ?)",
+                (self.campaign,),
             ).fetchall():
                 if url not in wanted:
                     self.sql.execute("DELETE FROM watched WHERE url = ?", (url,))

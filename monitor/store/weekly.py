@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.models import from_iso, to_utc_iso
+from monitor.store.campaigns import campaign_topics
 from monitor.store.connection import Queries
 from monitor.store.outbox import ALERT_ACK_JOIN, ALERT_COLUMNS, OutboxAlert, outbox_alert_of
 from monitor.store.reports import export_select
@@ -105,20 +106,29 @@ class HealthEvent:
     at: datetime
 
 
-# The export's comments in [since, until), with the upper end also as a range of the
-# created_at index: the export's `:until IS NULL OR created_at < :until` keeps SQLite from
-# using it, so a past week read every comment stored after it too.
-_WEEK_COMMENTS = (
-    f"(SELECT * FROM ({export_select('comments')}) AS export WHERE created_at < :until)"
-)
-_WEEK_POSTS = f"({export_select('posts')}) AS export"
-
-
 def _range(since: datetime, until: datetime) -> dict[str, Any]:
     return {"since": to_utc_iso(since), "until": to_utc_iso(until)}
 
 
 class WeeklyQueries(Queries):
+    """The digest is its campaign's (campaigns.py): its posts, their comments, its topics'
+    readings, its alerts. Collector health alerts are its own too; circuits and when a
+    platform was last read are everyone's."""
+
+    @property
+    def _week_comments(self) -> str:
+        """The export's comments in [since, until), with the upper end also as a range of the
+        created_at index: the export's `:until IS NULL OR created_at < :until` keeps SQLite
+        from using it, so a past week read every comment stored after it too."""
+        return f"(SELECT * FROM ({self._export('comments')}) AS export WHERE created_at < :until)"
+
+    @property
+    def _week_posts(self) -> str:
+        return f"({self._export('posts')}) AS export"
+
+    def _export(self, kind: str) -> str:
+        return export_select(kind, self.campaign, self.sql.dialect)
+
     # --- volume (the export's posts and comments of the week) ------------------------------
 
     def week_post_totals(self, since: datetime, until: datetime) -> list[PostTotals]:
@@ -131,7 +141,7 @@ class WeeklyQueries(Queries):
             " sum(coalesce(likes, 0)) AS likes, sum(coalesce(comments, 0)) AS comments,"
             " sum(coalesce(shares, 0)) AS shares, sum(coalesce(reposts, 0)) AS reposts,"
             " sum(coalesce(plays, 0)) AS plays, count(plays) AS plays_known"
-            f" FROM {_WEEK_POSTS}"
+            f" FROM {self._week_posts}"
         )
         rows = self._named(
             f"SELECT platform, {select.removeprefix('SELECT ')} GROUP BY platform"
@@ -158,7 +168,7 @@ class WeeklyQueries(Queries):
         # per comment, the cost that grows with a week's comments.
         rows = self._named(
             "WITH c AS MATERIALIZED (SELECT platform, author_id, label, p_negative"
-            f" FROM {_WEEK_COMMENTS} AS week)"
+            f" FROM {self._week_comments} AS week)"
             f" SELECT 0 AS whole, c.platform, {select} GROUP BY c.platform"
             f" UNION ALL SELECT 1, NULL, {select} ORDER BY whole, platform",
             _range(since, until),
@@ -174,7 +184,7 @@ class WeeklyQueries(Queries):
         """P(positive), P(neutral), P(negative) of each comment created in the range that a
         model scored (the same comments as week_comment_totals)."""
         rows = self.sql.execute(
-            f"SELECT sentiment, p_neutral, p_negative FROM {_WEEK_COMMENTS} AS week"
+            f"SELECT sentiment, p_neutral, p_negative FROM {self._week_comments} AS week"
             " WHERE sentiment IS NOT NULL AND p_neutral IS NOT NULL AND p_negative IS NOT NULL",
             _range(since, until),
         ).fetchall()
@@ -197,7 +207,7 @@ class WeeklyQueries(Queries):
             " count(*) FILTER (WHERE e.label = 'neutral') AS neutral,"
             " count(*) FILTER (WHERE e.label = 'negative') AS negative,"
             " count(*) FILTER (WHERE e.label IS NULL) AS unscored"
-            f" FROM days d JOIN {_WEEK_COMMENTS} e"
+            f" FROM days d JOIN {self._week_comments} e"
             " ON e.created_at >= d.lo AND e.created_at < d.hi GROUP BY d.i",
             params,
         ).fetchall()
@@ -217,7 +227,7 @@ class WeeklyQueries(Queries):
     ) -> list[str]:
         """Texts of the range's comments labelled `label`, the most liked first."""
         rows = self.sql.execute(
-            f"SELECT text FROM {_WEEK_COMMENTS} AS week WHERE label = :label"
+            f"SELECT text FROM {self._week_comments} AS week WHERE label = :label"
             " ORDER BY coalesce(likes, 0) DESC, created_at, id LIMIT :limit",
             {**_range(since, until), "label": label, "limit": limit},
         ).fetchall()
@@ -229,7 +239,7 @@ class WeeklyQueries(Queries):
         """The export's topic readings in the range, oldest first."""
         rows = self.sql.execute(
             f"SELECT platform, topic, observed_at, views, discussions"
-            f" FROM ({export_select('topics')}) AS export ORDER BY platform, topic, observed_at",
+            f" FROM ({self._export('topics')}) AS export ORDER BY platform, topic, observed_at",
             _range(since, until),
         ).fetchall()
         return [TopicPoint(p, t, from_iso(at), v, d) for p, t, at, v, d in rows]
@@ -238,7 +248,10 @@ class WeeklyQueries(Queries):
         """The newest reading per (platform, topic) taken before `moment` (of two at one
         moment, the later row): one index probe per series, not a year of readings."""
         found = []
+        topics = campaign_topics(self.sql, self.campaign)
         for platform, topic in topic_series_keys(self.sql):
+            if topics is not None and (platform, topic) not in topics:
+                continue  # another campaign's topic
             row = self.sql.execute(
                 "SELECT observed_at, views, discussions FROM topic_metrics WHERE platform = ?"
                 " AND topic = ? AND observed_at < ? ORDER BY observed_at DESC, pk DESC LIMIT 1",
@@ -259,7 +272,7 @@ class WeeklyQueries(Queries):
             " (SELECT platform, post_id, count(*) AS comments, count(label) AS scored,"
             " count(*) FILTER (WHERE label = 'negative') AS negative,"
             " max(created_at) AS last_comment_at"
-            f" FROM {_WEEK_COMMENTS} AS week GROUP BY platform, post_id"
+            f" FROM {self._week_comments} AS week GROUP BY platform, post_id"
             " HAVING count(label) >= :min) e"
             f" {self.sql.dialect.ordered_join} posts p"
             " ON p.platform = e.platform AND p.id = e.post_id"
@@ -288,7 +301,7 @@ class WeeklyQueries(Queries):
     ) -> list[CommentFacts]:
         """One thread's comments created in the range, oldest first."""
         rows = self._named(
-            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS} AS week WHERE platform = :platform"
+            f"SELECT {COMMENT_FIELDS} FROM {self._week_comments} AS week WHERE platform = :platform"
             " AND post_id = :post ORDER BY created_at, id",
             {**_range(since, until), "platform": platform, "post": post_id},
         ).fetchall()
@@ -321,7 +334,7 @@ class WeeklyQueries(Queries):
             where.append(f"author_id IN ({', '.join(names) or 'NULL'})")
         order = "ugc_score DESC, created_at, id" if ugc_only else "created_at, platform, id"
         rows = self._named(
-            f"SELECT 0 AS pk, {POST_FIELDS} FROM {_WEEK_POSTS}"
+            f"SELECT 0 AS pk, {POST_FIELDS} FROM {self._week_posts}"
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit",
             params,
         ).fetchall()
@@ -379,10 +392,10 @@ class WeeklyQueries(Queries):
         platform_column = self.sql.dialect.unindexed("platform")
         rows = self._named(
             # `+platform`: the week's rows by created_at, not all of a platform's by its key
-            f"SELECT {COMMENT_FIELDS} FROM {_WEEK_COMMENTS} AS week"
+            f"SELECT {COMMENT_FIELDS} FROM {self._week_comments} AS week"
             f" WHERE {platform_column} = :platform"
             " UNION ALL SELECT platform, id, id, author_id, text, created_at, likes, NULL"
-            f" FROM {_WEEK_POSTS} WHERE {platform_column} = :platform"
+            f" FROM {self._week_posts} WHERE {platform_column} = :platform"
             " ORDER BY created_at LIMIT :limit",
             {**_range(since, until), "platform": platform, "limit": limit},
         ).fetchall()
@@ -394,7 +407,7 @@ class WeeklyQueries(Queries):
         """The export's alerts created in the range, oldest first, without digests, with who
         acknowledged each (the chat bot's `alert_acks`)."""
         rows = self._named(
-            f"SELECT {ALERT_COLUMNS} FROM ({export_select('alerts')}) e"
+            f"SELECT {ALERT_COLUMNS} FROM ({self._export('alerts')}) e"
             f" JOIN alerts a ON a.id = e.id {ALERT_ACK_JOIN} WHERE e.kind != :digest ORDER BY e.id",
             {**_range(since, until), "digest": DIGEST_KIND},
         ).fetchall()
@@ -405,8 +418,8 @@ class WeeklyQueries(Queries):
         rows = self.sql.execute(
             "SELECT platform, dedupe_key, created_at FROM alerts"
             " WHERE kind = 'collector_health' AND created_at < ? AND platform IS NOT NULL"
-            " ORDER BY created_at, id",
-            (to_utc_iso(until),),
+            " AND campaign = ? ORDER BY created_at, id",
+            (to_utc_iso(until), self.campaign),
         ).fetchall()
         events = []
         for platform, key, at in rows:
@@ -474,7 +487,8 @@ class WeeklyQueries(Queries):
     def alert_by_key(self, dedupe_key: str) -> tuple[int, str] | None:
         """(id, state) of the alert with this dedupe key, if the outbox has it."""
         row = self._named(
-            "SELECT id, state FROM alerts WHERE dedupe_key = ?", (dedupe_key,)
+            "SELECT id, state FROM alerts WHERE campaign = ? AND dedupe_key = ?",
+            (self.campaign, dedupe_key),
         ).fetchone()
         return (int(row["id"]), str(row["state"])) if row else None
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from monitor.store import Store
-from tests.support.postgres import Cluster
+from tests.support.postgres import TEMPLATE, Cluster
 
 
 @contextmanager
 def sqlite_and_postgres(tmp_path: Path, cluster: Cluster) -> Iterator[tuple[Store, Store]]:
     """A new SQLite store and a new database of the session's PostgreSQL cluster."""
-    name = cluster.database(template="pingfan_template")
+    name = cluster.database(template=TEMPLATE)
     try:
         with (
             Store.open(tmp_path / "twin.db") as on_sqlite,
