@@ -5,6 +5,7 @@ runs on simulated time that waits for the work, so a busy machine tells the same
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,18 @@ def test_summary_digest_and_browse_config(
     assert main(["--config", str(out / "demo-config.toml"), "export", "topics"]) == 0
     exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {row["platform"] for row in exported} == {"weibo", "douyin"}
+
+
+def test_sentiment_shares_are_within_three_points_of_the_scenario_truth(
+    demo: tuple[Path, list[dict], str],
+) -> None:
+    """Issue 21's goal for the demo: the shares (an estimate from calibrated probabilities,
+    with a 90% interval) stay within 3 points of what the scenario wrote, for every class."""
+    _, _, summary = demo
+    line = next(ln for ln in summary.splitlines() if ln.startswith("- 评论情绪"))
+    found = re.search(r"最多相差 ([0-9.]+) 个百分点", line)
+    assert found, line
+    assert float(found.group(1)) <= 3.0, line
 
 
 def test_every_scripted_thread_is_alerted_within_one_poll(
