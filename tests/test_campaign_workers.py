@@ -10,7 +10,6 @@ import asyncio
 import json
 import signal
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,11 @@ from monitor.config import load_config
 from monitor.models import AlertRecord
 from monitor.store import Store
 from nlp.search_tokens import jieba_search_tokens
-from tests.support.daemon import eventually, write_config
+from tests.support.daemon import eventually, kill_left_behind, write_config
 from tests.support.postgres import Cluster
 from tests.support.sim import MID_CAMPAIGN, TOPIC, running_sim
 from tests.support.weibo import KOL, OFFICIAL
-from tests.support.workers import login, start_worker, workers_config
+from tests.support.workers import login, start_worker, workers_config, workers_database
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -39,22 +38,13 @@ _started: list[asyncio.subprocess.Process] = []
 @pytest.fixture(autouse=True)
 def no_worker_left_behind() -> Iterator[None]:
     yield
-    while _started:
-        process = _started.pop()
-        if process.returncode is None:
-            with suppress(ProcessLookupError):
-                process.kill()
+    kill_left_behind(_started)
 
 
 @pytest.fixture
 def database(postgres_cluster: Cluster) -> Iterator[str]:
-    name = postgres_cluster.database()
-    url = postgres_cluster.url(name)
-    Store.open_postgres(url).close()  # migrated once, before the workers start
-    try:
+    with workers_database(postgres_cluster) as url:
         yield url
-    finally:
-        postgres_cluster.drop(name)
 
 
 def campaign_config(raw: dict[str, Any], campaign: str, tmp_path: Path) -> Path:

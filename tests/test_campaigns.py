@@ -66,6 +66,12 @@ def two(store: Store, tmp_path: Path) -> Iterator[tuple[Store, Store, Config, Co
         yield store, other, config_a, config_b
 
 
+def alert_each(a: Store, b: Store) -> None:
+    """One alert of each campaign's own: "A的提醒" on x1, "B的提醒" on y1."""
+    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
+    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+
+
 def fill(store: Store) -> None:
     """k's post (no topic), one post under X, one under Y; a comment thread on k's post and
     one on X's; readings of both topics. Stored once, by whichever worker read them."""
@@ -457,8 +463,7 @@ def test_the_digests_figures_are_each_campaigns_own(
 ) -> None:
     a, b, _, _ = two
     fill(a)
-    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
-    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    alert_each(a, b)
     since, until = T0 - H, T0 + 9 * H
     for store, own_post, own_comment, topic, title in (
         (a, "x1", "cx1", TOPIC_X, "A的提醒"),
@@ -484,8 +489,7 @@ def test_the_web_consoles_alerts_and_counts_are_its_campaigns(
 ) -> None:
     a, b, _, _ = two
     fill(a)
-    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
-    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    alert_each(a, b)
     b.outbox.mute("weibo", "x1", T0 + 9 * H, at=T0)  # B's mute: not over A's alert
     now = T0 + 2 * H
     [shown] = a.console.alerts(now)
@@ -502,8 +506,7 @@ def test_same_named_sinks_of_two_campaigns_deliver_each_its_own_alerts(
     a, b, _, _ = two
     a.outbox.register_sink("telegram", "telegram", "chat-a", T0)  # each to its own chat
     b.outbox.register_sink("telegram", "telegram", "chat-b", T0)
-    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
-    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    alert_each(a, b)
     a.outbox.enqueue_alert(alert("trending:weibo:k1", "k1", "A的第二条"))
     now = T0 + H
     assert (
@@ -527,8 +530,7 @@ def test_each_campaigns_dispatcher_claims_and_gives_back_its_own_sinks_deliverie
     a, b, _, _ = two
     for store, chat in ((a, "chat-a"), (b, "chat-b")):
         store.outbox.register_sink("telegram", "telegram", chat, T0)
-    a.outbox.enqueue_alert(alert("trending:weibo:x1", "x1", "A的提醒"))
-    b.outbox.enqueue_alert(alert("trending:weibo:y1", "y1", "B的提醒"))
+    alert_each(a, b)
     now = T0 + H
     a.outbox.open_deliveries("telegram", now)
     b.outbox.open_deliveries("telegram", now)

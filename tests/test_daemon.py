@@ -11,7 +11,6 @@ import sqlite3  # edits a stopped daemon's file from outside, between two runs
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tests.support.daemon import (
     daemon_config_dict,
     eventually,
     in_process_daemon,
+    kill_left_behind,
     read_db,
     source_names,
     write_config,
@@ -59,11 +59,7 @@ async def start_daemon(config_path: Path, *, own_group: bool = False) -> asyncio
 def no_daemon_left_behind() -> Iterator[None]:
     """A failing test must not leave a daemon running (it would hold its run lock)."""
     yield
-    while _started:
-        process = _started.pop()
-        if process.returncode is None:
-            with suppress(ProcessLookupError):
-                process.kill()
+    kill_left_behind(_started)
 
 
 async def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:

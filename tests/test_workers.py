@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 
 from monitor.sim.requests import by_identity, most_in_any_minute
 from monitor.store import Store
-from tests.support.daemon import eventually, write_config
-from tests.support.postgres import TEMPLATE, Cluster
+from tests.support.daemon import eventually, kill_left_behind, write_config
+from tests.support.postgres import Cluster
 from tests.support.sim import MID_CAMPAIGN, running_sim
 from tests.support.weibo import expected_post_ids
 from tests.support.workers import (
@@ -26,6 +25,7 @@ from tests.support.workers import (
     owner_of,
     start_worker,
     workers_config,
+    workers_database,
 )
 
 pytestmark = pytest.mark.timeout(300)
@@ -40,21 +40,13 @@ _started: list[asyncio.subprocess.Process] = []
 @pytest.fixture(autouse=True)
 def no_worker_left_behind() -> Iterator[None]:
     yield
-    while _started:
-        process = _started.pop()
-        if process.returncode is None:
-            with suppress(ProcessLookupError):
-                process.kill()
+    kill_left_behind(_started)
 
 
 @pytest.fixture
 def database(postgres_cluster: Cluster) -> Iterator[str]:
-    name = postgres_cluster.database(template=TEMPLATE)  # migrated before the workers start
-    url = postgres_cluster.url(name)
-    try:
+    with workers_database(postgres_cluster) as url:
         yield url
-    finally:
-        postgres_cluster.drop(name)
 
 
 def _alive(*workers: asyncio.subprocess.Process) -> None:

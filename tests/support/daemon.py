@@ -7,7 +7,7 @@ import inspect
 import json
 import sqlite3  # reads a running daemon's file from outside, read-only
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import aiohttp
@@ -113,3 +113,13 @@ async def in_process_daemon(config: Config, clock: Clock | None = None) -> Async
     finally:
         daemon.request_stop()
         assert await asyncio.wait_for(task, timeout=30) == 0
+
+
+def kill_left_behind(started: list[asyncio.subprocess.Process]) -> None:
+    """Kill every process of `started` still running (a failing test must not leave a daemon
+    running: it would hold its run lock or its leases), and empty the list."""
+    while started:
+        process = started.pop()
+        if process.returncode is None:
+            with suppress(ProcessLookupError):
+                process.kill()

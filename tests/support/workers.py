@@ -8,11 +8,14 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from monitor.sim.app import SimServer
 from tests.support.daemon import FAST_SCHEDULE, daemon_config_dict
+from tests.support.postgres import TEMPLATE, Cluster
 
 # The variables that name the workers' cookies: worker N is expected to take identity N, but
 # any worker may take any free one.
@@ -74,3 +77,14 @@ async def start_worker(config: Path, identities: int, log: Path) -> asyncio.subp
 def owner_of(pid: int) -> str:
     """The part of a lease's owner that names worker process `pid` (host:pid:random)."""
     return f"%:{pid}:%"
+
+
+@contextmanager
+def workers_database(cluster: Cluster) -> Iterator[str]:
+    """A database of its own, migrated before the workers start (a copy of the template), and
+    its address; dropped afterwards."""
+    name = cluster.database(template=TEMPLATE)
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop(name)
