@@ -29,6 +29,7 @@ from monitor.errors import ConfigError
 from monitor.runlock import AlreadyRunning, run_lock
 from monitor.runtime.clock import VirtualClock
 from monitor.runtime.daemon import Daemon, DaemonOptions
+from monitor.runtime.leases import NoIdentity, PostgresWorker, identities
 from monitor.store import POSTGRES_READY, Store
 from monitor.store.errors import DatabaseUnavailable
 from monitor.store.postgres import connect
@@ -426,6 +427,40 @@ async def test_collect_once_stores_on_postgresql_what_it_stores_in_sqlite(
     assert on_postgres["posts"] == on_sqlite["posts"]
     assert on_postgres["comments"] == on_sqlite["comments"]
     assert on_postgres["alerts"] == on_sqlite["alerts"]
+
+
+async def test_collect_once_beside_a_worker_leaves_it_its_identity_and_its_sources(
+    tmp_path: Path, postgres_cluster: Cluster, database: str
+) -> None:
+    """On PostgreSQL `collect --once` is one more worker: it never sends a cookie (here: the
+    anonymous identity) a running worker uses, and leaves a source a worker runs to it."""
+    storage = {"url": postgres_cluster.url(database)}
+    async with running_sim(at=AFTER_THE_NEGATIVE_THREAD, requests_per_minute=100_000) as (
+        server,
+        _,
+    ):
+        config = sim_config(server.weibo_url, server.weibo_topic_url, tmp_path, storage)
+        clock = VirtualClock(AFTER_THE_NEGATIVE_THREAD)
+        with Store.for_config(config, search_tokens=jieba_search_tokens) as store:
+            holder = PostgresWorker(store, clock, lease_seconds=60)
+            try:
+                await holder.identity(identities("weibo", [None]))
+                with pytest.raises(NoIdentity, match="every identity is in use by a running"):
+                    await collect_once(config, "weibo", clock)
+            finally:
+                await holder.close()
+            assert store.reports.table_counts()["posts"] == 0  # not one request went out
+            running = PostgresWorker(store, clock, lease_seconds=60)
+            try:
+                assert await running.claim_source("weibo:watched") is not None
+                outcome = await collect_once(config, "weibo", clock)
+            finally:
+                await running.close()
+            assert store.reports.table_counts()["posts"] > 10  # the topic, read by the pass
+            assert store.runtime.source("weibo:watched") is None  # the worker's, not run
+            assert store.runtime.source("weibo:comments") is not None
+    assert "  held 1 sources that another worker runs now" in outcome.lines
+    assert any("1 held" in line for line in outcome.lines)
 
 
 def test_status_and_export_read_postgresql(

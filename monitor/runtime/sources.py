@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["ok", "blocked", "failed", "skipped"]
+# held: not run by this `collect --once`, as another worker runs it now (PostgreSQL)
+Status = Literal["ok", "blocked", "failed", "skipped", "held"]
 
 
 @dataclass(frozen=True)
