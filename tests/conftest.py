@@ -31,12 +31,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     new database of the session's throwaway PostgreSQL cluster."""
     if getattr(request, "param", "sqlite") == "postgresql":
         cluster: Cluster = request.getfixturevalue("postgres_cluster")
-        name = cluster.database(template=TEMPLATE)
-        try:
-            with Store.open_postgres(cluster.url(name)) as opened:
-                yield opened
-        finally:
-            cluster.drop(name)
+        with cluster.temporary_url(TEMPLATE) as url, Store.open_postgres(url) as opened:
+            yield opened
         return
     with Store.open(tmp_path / "pingfan.db") as opened:
         yield opened

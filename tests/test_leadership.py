@@ -52,11 +52,8 @@ def end_sessions_holding_the_lock(cluster: Cluster, url: str) -> None:
 
 @pytest.fixture
 def shared_url(postgres_cluster: Cluster) -> Iterator[str]:
-    name = postgres_cluster.database()  # migrated by the first store that opens it
-    try:
-        yield postgres_cluster.url(name)
-    finally:
-        postgres_cluster.drop(name)
+    with postgres_cluster.temporary_url() as url:  # migrated by the first store to open it
+        yield url
 
 
 async def test_one_of_two_workers_holds_the_lock_until_its_connection_closes(

@@ -43,13 +43,12 @@ START = datetime(2019, 7, 1, tzinfo=UTC)
 
 @pytest.fixture
 def two_stores(postgres_cluster: Cluster) -> Iterator[tuple[Store, Store]]:
-    name = postgres_cluster.database()  # migrated by the first store
-    url = postgres_cluster.url(name)
-    try:
-        with Store.open_postgres(url) as first, Store.open_postgres(url) as second:
-            yield first, second
-    finally:
-        postgres_cluster.drop(name)
+    with (
+        postgres_cluster.temporary_url() as url,  # migrated by the first store
+        Store.open_postgres(url) as first,
+        Store.open_postgres(url) as second,
+    ):
+        yield first, second
 
 
 def expire(store: Store, name: str) -> None:

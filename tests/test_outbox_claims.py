@@ -29,11 +29,8 @@ ALERTS = 40
 @pytest.fixture
 def shared_url(postgres_cluster: Cluster) -> Iterator[str]:
     """A new database that several stores (workers) open."""
-    name = postgres_cluster.database()  # migrated by the first store that opens it
-    try:
-        yield postgres_cluster.url(name)
-    finally:
-        postgres_cluster.drop(name)
+    with postgres_cluster.temporary_url() as url:  # migrated by the first store to open it
+        yield url
 
 
 def make_config(fake: FakeServices, tmp_path: Path) -> Config:

@@ -19,7 +19,7 @@ from monitor.store.errors import DatabaseUnavailable, QueryFailed
 from monitor.store.postgres import schema_version, where
 from monitor.store.postgres_schema import MIGRATIONS
 from tests.support.factories import T0, comment, post
-from tests.support.postgres import Cluster, NoServer, required_or_skip
+from tests.support.postgres import TEMPLATE, Cluster, NoServer, required_or_skip
 
 # --- the seam: SQLite's SQL as psycopg's --------------------------------------------------
 
@@ -85,12 +85,8 @@ QUERIES = (
 
 @pytest.fixture
 def postgres_store(postgres_cluster: Cluster) -> Iterator[Store]:
-    name = postgres_cluster.database(template="pingfan_template")
-    try:
-        with Store.open_postgres(postgres_cluster.url(name)) as opened:
-            yield opened
-    finally:
-        postgres_cluster.drop(name)
+    with postgres_cluster.temporary_url(TEMPLATE) as url, Store.open_postgres(url) as opened:
+        yield opened
 
 
 def test_search_finds_the_same_on_sqlite_and_postgresql(

@@ -20,6 +20,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -122,6 +124,15 @@ class Cluster:
 
     def drop(self, name: str) -> None:
         self._admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    @contextmanager
+    def temporary_url(self, template: str = "template1") -> Iterator[str]:
+        """The address of a new database (a copy of `template`), dropped afterwards."""
+        name = self.database(template)
+        try:
+            yield self.url(name)
+        finally:
+            self.drop(name)
 
     def _admin_execute(self, sql: str) -> None:
         """`sql` (CREATE or DROP DATABASE: autocommit) on the kept connection to `postgres`,

@@ -17,15 +17,12 @@ from tests.support.postgres import TEMPLATE, Cluster
 @contextmanager
 def sqlite_and_postgres(tmp_path: Path, cluster: Cluster) -> Iterator[tuple[Store, Store]]:
     """A new SQLite store and a new database of the session's PostgreSQL cluster."""
-    name = cluster.database(template=TEMPLATE)
-    try:
-        with (
-            Store.open(tmp_path / "twin.db") as on_sqlite,
-            Store.open_postgres(cluster.url(name)) as on_postgres,
-        ):
-            yield on_sqlite, on_postgres
-    finally:
-        cluster.drop(name)
+    with (
+        cluster.temporary_url(TEMPLATE) as url,
+        Store.open(tmp_path / "twin.db") as on_sqlite,
+        Store.open_postgres(url) as on_postgres,
+    ):
+        yield on_sqlite, on_postgres
 
 
 def same(a: Any, b: Any) -> bool:

@@ -83,8 +83,5 @@ def owner_of(pid: int) -> str:
 def workers_database(cluster: Cluster) -> Iterator[str]:
     """A database of its own, migrated before the workers start (a copy of the template), and
     its address; dropped afterwards."""
-    name = cluster.database(template=TEMPLATE)
-    try:
-        yield cluster.url(name)
-    finally:
-        cluster.drop(name)
+    with cluster.temporary_url(TEMPLATE) as url:
+        yield url
