@@ -22,14 +22,13 @@ from monitor.runtime.clock import Clock
 from monitor.runtime.leases import (
     NoIdentity,
     PostgresWorker,
-    SourceLease,
     Worker,
     work_for,
     worker_for,
 )
 from monitor.runtime.platforms import PLATFORMS, PlatformRuntime, enabled_platforms
-from monitor.runtime.runner import OutageReport, PlatformRunner, unreported
-from monitor.runtime.sources import PassReport, Source, StepResult
+from monitor.runtime.runner import OutageReport, unreported
+from monitor.runtime.sources import PassReport
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -93,33 +92,14 @@ async def _pass_worker(config: Config, store: Store, clock: Clock) -> AsyncItera
 
 async def _run_pass(runtime: PlatformRuntime, worker: Worker, *, until_done: bool) -> PassReport:
     runner, sources = runtime.runner, list(runtime.sources)
-    report = await _run_leased(runner, worker, sources)
+    report = await runner.run_all(sources, worker)
     while until_done and report.partial and not report.blocked:
         again = {step.name for step in report.partial}
         log.info("%s: %d source(s) partial; reading on (--until-done)", runner.platform, len(again))
-        more = await _run_leased(runner, worker, [s for s in sources if s.name in again])
+        more = await runner.run_all([s for s in sources if s.name in again], worker)
         report = _merged(report, more)
         if not any(step.requests for step in more.steps):
             break  # no progress: leave the rest to the next pass
-    return report
-
-
-async def _run_leased(runner: PlatformRunner, worker: Worker, sources: list[Source]) -> PassReport:
-    """Every source once, in order, each under its lease; one another worker holds is left to
-    it (status `held`)."""
-    report = PassReport(runner.platform)
-    for source in sources:
-        # The comment walk leases its threads itself, as it goes (as in the daemon).
-        lease = SourceLease(None) if source.shared else await worker.claim_source(source.name)
-        if lease is None:
-            report.steps.append(StepResult(source.name, "held", detail="run by another worker"))
-            continue
-        try:
-            with lease:
-                report.steps.append(await runner.run(source))
-        finally:
-            await worker.release_source(lease)
-    log.info("%s", report.summary())
     return report
 
 

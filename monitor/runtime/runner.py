@@ -17,6 +17,7 @@ from monitor.models import PauseCause, Platform
 from monitor.runtime.circuit import Circuit, CircuitState
 from monitor.runtime.clock import Clock
 from monitor.runtime.fetch import CircuitOpen, TransientHttpError, source_scope
+from monitor.runtime.leases import LocalWorker, SourceLease, Worker
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.sources import PassReport, Source, StepResult, left_text
 from monitor.store import Store
@@ -115,11 +116,23 @@ class PlatformRunner:
         )
         return self._finish(source, result)
 
-    async def run_all(self, sources: list[Source]) -> PassReport:
-        """Every source once, in order (`collect --once`)."""
+    async def run_all(self, sources: list[Source], worker: Worker | None = None) -> PassReport:
+        """Every source once, in order (`collect --once`), each under its lease from `worker`
+        (default: the only process on its database, which holds every lease); a source another
+        worker runs now is left to it (status `held`). A shared source (the comment walk)
+        leases its threads itself, as it goes, as in the daemon."""
+        worker = worker or LocalWorker(self.clock)
         report = PassReport(self.platform)
         for source in sources:
-            report.steps.append(await self.run(source))
+            lease = SourceLease(None) if source.shared else await worker.claim_source(source.name)
+            if lease is None:
+                report.steps.append(StepResult(source.name, "held", detail="run by another worker"))
+                continue
+            try:
+                with lease:
+                    report.steps.append(await self.run(source))
+            finally:
+                await worker.release_source(lease)
         log.info("%s", report.summary())
         return report
 
