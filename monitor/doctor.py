@@ -207,9 +207,10 @@ def _check_sentiment_model(config: Config) -> Check:
         return Check("sentiment model", "fail", f"[nlp] model = {spec!r}: {err}")
     if not isinstance(model, LinearModel):
         return Check("sentiment model", "ok", f"{model.version} (stock baseline, not measured)")
-    f1 = model.metrics.get("real_test_macro_f1")
+    f1, lines = model.metrics.get("real_test_macro_f1"), model.metrics.get("real_test_lines")
+    counted = f"{lines:,} " if isinstance(lines, int) else ""
     measured = (
-        f"three-way macro-F1 {f1:.2f} on {REAL_TEST_NAME}"
+        f"three-way macro-F1 {f1:.2f} on {counted}{REAL_TEST_NAME}"
         if isinstance(f1, int | float)
         else "no figure on real text recorded (train it with `pingfan nlp train`)"
     )

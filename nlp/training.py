@@ -341,6 +341,7 @@ def real_text_metrics(model: Model) -> dict[str, float]:
         found[f"{name}_macro_f1"] = round(metrics.macro_f1, 4)
         found[f"{name}_neutral_f1"] = round(metrics.per_class["neutral"].f1, 4)
         found[f"{name}_ece"] = round(expected_calibration_error(probs, gold), 4)
+        found[f"{name}_lines"] = len(test)
     return found
 
 

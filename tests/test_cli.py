@@ -104,8 +104,11 @@ def test_doctor_on_shipped_config_through_console_script(tmp_path: Path) -> None
     assert f"[warn] database: no database yet at {db}" in result.stdout
     assert not (tmp_path / "data").exists(), "doctor only looks, it creates nothing"
     model = default_model()  # the shipped config scores with it: doctor names it and its F1
-    f1 = model.metrics["real_test_macro_f1"]
-    assert f"sentiment model: {model.version}: three-way macro-F1 {f1:.2f}" in result.stdout
+    f1, lines = model.metrics["real_test_macro_f1"], model.metrics["real_test_lines"]
+    assert (
+        f"sentiment model: {model.version}: three-way macro-F1 {f1:.2f} on {lines:,} real Weibo"
+        in result.stdout
+    )
 
 
 @pytest.mark.parametrize("before", [True, False], ids=["config-first", "command-first"])
