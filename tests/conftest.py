@@ -3,6 +3,7 @@ Fixtures and hooks only: what tests import lives in tests/support/."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 from hypothesis import settings
 
 from monitor.store import Store
+from tests.support.daemon import kill_left_behind
 from tests.support.network import refuse_the_outside
 from tests.support.paths import REPO
 from tests.support.postgres import TEMPLATE, Cluster, NoServer, required_or_skip, start_cluster
+from tests.support.workers import workers_database
 
 # No per-example deadline: a first example that pays for a cache or an import on a busy CI
 # machine must not turn into a flaky failure. Example counts stay at the default.
@@ -99,3 +102,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within each file is kept
+
+
+@pytest.fixture
+def workers_db_url(postgres_cluster: Cluster) -> Iterator[str]:
+    """A migrated database of the session's cluster for `pingfan run` workers, dropped after
+    the test."""
+    with workers_database(postgres_cluster) as url:
+        yield url
+
+
+@pytest.fixture
+def started_processes() -> Iterator[list[asyncio.subprocess.Process]]:
+    """The processes a test starts: those still running at its end are killed, pass or fail
+    (a daemon left behind would hold its run lock or its leases)."""
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    kill_left_behind(started)

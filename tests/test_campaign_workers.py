@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,29 +21,15 @@ from monitor.config import load_config
 from monitor.models import AlertRecord
 from monitor.store import Store
 from nlp.search_tokens import jieba_search_tokens
-from tests.support.daemon import eventually, kill_left_behind, write_config
+from tests.support.daemon import eventually, write_config
 from tests.support.postgres import Cluster
 from tests.support.sim import MID_CAMPAIGN, TOPIC, running_sim
 from tests.support.weibo import KOL, OFFICIAL
-from tests.support.workers import login, start_worker, workers_config, workers_database
+from tests.support.workers import login, start_worker, workers_config
 
 pytestmark = pytest.mark.timeout(300)
 
 START = MID_CAMPAIGN - timedelta(days=30)  # a small world: 95 posts, 3 of them k's
-
-_started: list[asyncio.subprocess.Process] = []
-
-
-@pytest.fixture(autouse=True)
-def no_worker_left_behind() -> Iterator[None]:
-    yield
-    kill_left_behind(_started)
-
-
-@pytest.fixture
-def database(postgres_cluster: Cluster) -> Iterator[str]:
-    with workers_database(postgres_cluster) as url:
-        yield url
 
 
 def campaign_config(raw: dict[str, Any], campaign: str, tmp_path: Path) -> Path:
@@ -95,13 +80,17 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 async def test_two_campaigns_on_one_database_stay_apart(
-    tmp_path: Path, database: str, capsys: pytest.CaptureFixture[str], postgres_cluster: Cluster
+    tmp_path: Path,
+    workers_db_url: str,
+    started_processes: list[asyncio.subprocess.Process],
+    capsys: pytest.CaptureFixture[str],
+    postgres_cluster: Cluster,
 ) -> None:
     async with running_sim(
         at=START, requests_per_minute=100_000, weibo_cookies=(login(1), login(2))
     ) as (server, clock):
         raw = workers_config(
-            server, database, identities=2, requests_per_minute=60_000, burst=5, lease="3s"
+            server, workers_db_url, identities=2, requests_per_minute=60_000, burst=5, lease="3s"
         )
         configs = {c: campaign_config(raw, c, tmp_path) for c in ("A", "B")}
         seeded = {c: seed_alert(configs[c], f"{c}的提醒") for c in ("A", "B")}
@@ -118,7 +107,7 @@ async def test_two_campaigns_on_one_database_stay_apart(
         }
         assert kol_posts and topic_posts - kol_posts
 
-        with Store.open_postgres(database) as store:
+        with Store.open_postgres(workers_db_url) as store:
 
             def stored(sql: str) -> set[str]:
                 return {row["id"] for row in store.query(sql)}
@@ -135,7 +124,7 @@ async def test_two_campaigns_on_one_database_stay_apart(
             workers = {
                 c: await start_worker(configs[c], 2, tmp_path / f"{c}.log") for c in ("A", "B")
             }
-            _started.extend(workers.values())
+            started_processes.extend(workers.values())
 
             def apart_and_done() -> bool:
                 for c, worker in workers.items():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import pytest
 
 from monitor.sim.requests import by_identity, most_in_any_minute
 from monitor.store import Store
-from tests.support.daemon import eventually, kill_left_behind, write_config
-from tests.support.postgres import Cluster
+from tests.support.daemon import eventually, write_config
 from tests.support.sim import MID_CAMPAIGN, running_sim
 from tests.support.weibo import expected_post_ids
 from tests.support.workers import (
@@ -25,7 +23,6 @@ from tests.support.workers import (
     owner_of,
     start_worker,
     workers_config,
-    workers_database,
 )
 
 pytestmark = pytest.mark.timeout(300)
@@ -33,20 +30,6 @@ pytestmark = pytest.mark.timeout(300)
 LEASE = 3.0  # seconds: short, so that a takeover comes quickly
 REQUESTS_PER_MINUTE = 300  # per identity: low enough that the budget binds in this run
 BURST = 3
-
-_started: list[asyncio.subprocess.Process] = []
-
-
-@pytest.fixture(autouse=True)
-def no_worker_left_behind() -> Iterator[None]:
-    yield
-    kill_left_behind(_started)
-
-
-@pytest.fixture
-def database(postgres_cluster: Cluster) -> Iterator[str]:
-    with workers_database(postgres_cluster) as url:
-        yield url
 
 
 def _alive(*workers: asyncio.subprocess.Process) -> None:
@@ -61,7 +44,7 @@ def _server_now(store: Store) -> datetime:
 
 
 async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
-    tmp_path: Path, database: str
+    tmp_path: Path, workers_db_url: str, started_processes: list[asyncio.subprocess.Process]
 ) -> None:
     async with running_sim(
         at=MID_CAMPAIGN - timedelta(days=30),
@@ -70,7 +53,7 @@ async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     ) as (server, clock):
         raw = workers_config(
             server,
-            database,
+            workers_db_url,
             identities=2,
             requests_per_minute=REQUESTS_PER_MINUTE,
             burst=BURST,
@@ -84,7 +67,7 @@ async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         want_posts = expected_post_ids(world, now)
         want_comments = {c.id for pid in want_posts for c in world.comments_until(pid, now)}
 
-        with Store.open_postgres(database) as store:
+        with Store.open_postgres(workers_db_url) as store:
 
             def ids(table: str) -> set[str]:
                 return {row["id"] for row in store.query(f"SELECT id FROM {table}")}
@@ -100,7 +83,7 @@ async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
 
             victim = await start_worker(config, 2, tmp_path / "victim.log")
             survivor = await start_worker(config, 2, tmp_path / "survivor.log")
-            _started.extend([victim, survivor])
+            started_processes.extend([victim, survivor])
 
             def both_at_work() -> bool:
                 _alive(victim, survivor)
