@@ -32,7 +32,7 @@ from pathlib import Path
 from monitor.sim.world import World, load_world
 from nlp.active import choose
 from nlp.calibration import expected_calibration_error
-from nlp.realtext import human_examples, lccc_examples
+from nlp.realtext import human_examples, lccc_examples, reread_examples
 from nlp.sentiment import (
     DEFAULT_MODEL_FILE,
     LABELS,
@@ -121,13 +121,13 @@ def cli_throughput(texts: list[str], jobs: int) -> float:
 def three_way_row(name: str, metrics: Metrics) -> str:
     f1 = [metrics.per_class[label].f1 for label in ("positive", "neutral", "negative")]
     return (
-        f"{name:<24}{metrics.macro_f1:>10.3f}{f1[0]:>10.3f}{f1[1]:>10.3f}{f1[2]:>10.3f}"
+        f"{name:<28}{metrics.macro_f1:>10.3f}{f1[0]:>10.3f}{f1[1]:>10.3f}{f1[2]:>10.3f}"
         f"{metrics.accuracy:>10.3f}{metrics.n:>7}"
     )
 
 
 THREE_WAY_HEADER = (
-    f"{'model':<24}{'macro-F1':>10}{'F1 pos':>10}{'F1 neu':>10}{'F1 neg':>10}"
+    f"{'model':<28}{'macro-F1':>10}{'F1 pos':>10}{'F1 neu':>10}{'F1 neg':>10}"
     f"{'accuracy':>10}{'n':>7}"
 )
 
@@ -313,7 +313,7 @@ def _shares_line(
             continue
         gap = max(abs(s.estimate - truth[s.label] / len(texts)) for s in shares)
         cells = "  ".join(f"{s.label} {s.estimate:.1%} [{s.low:.1%}-{s.high:.1%}]" for s in shares)
-        print(f"  {name:<20}{cells}  (largest gap {gap * 100:.1f} points)")
+        print(f"  {name:<22}{cells}  (largest gap {gap * 100:.1f} points)")
 
 
 def learning_curve_section(ours: LinearModel) -> None:
@@ -370,6 +370,20 @@ def learning_curve_section(ours: LinearModel) -> None:
         f"(0 = the base data without any read label, trained in {trained_in:.0f} s; each point "
         f"retrains it with the labels (nlp.training.train_with_read_labels); the shipped "
         f"model, the same recipe with all {len(pool):,}: {_curve_cell(shipped)})"
+    )
+    print(label_consistency_line(dev))
+
+
+def label_consistency_line(dev: list[Example]) -> str:
+    """How far the read labels agree with themselves: a second reading of some dev utterances
+    scored against the first, the ceiling the curve is read against."""
+    first = {e.text: e.label for e in dev}
+    again = [e for e in reread_examples() if e.text in first]
+    metrics = three_way_metrics([first[e.text] for e in again], [e.label for e in again])
+    return (
+        f"the labels' own consistency: {len(again)} dev utterances read and labelled again "
+        f"agree with their first labels on {metrics.accuracy:.1%}, macro-F1 "
+        f"{_curve_cell(metrics)}"
     )
 
 

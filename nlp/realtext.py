@@ -27,6 +27,7 @@ from nlp.text import EMOTICON, normalize
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
 LCCC_FILE = "data/lccc_weak.jsonl.gz"
+REREAD_FILE = "data/lccc_reread.jsonl"
 HUMAN_FILE = "data/lccc_human.jsonl"
 
 # How clear a lean must be: the lexicon sum of one side, with nothing on the other side.
@@ -86,8 +87,18 @@ def lccc_examples(split: Split, *, weight: float = 1.0) -> list[Example]:
 
 def human_examples(split: Split, *, weight: float = 1.0) -> list[Example]:
     """LCCC utterances labelled by reading them (`data/lccc_human.jsonl`, see the README):
-    train (3,240), dev (640: settings and calibration), test (320: measurement only)."""
+    train (3,240), dev (640: settings and calibration), test (800: measurement only)."""
     source = resources.files("nlp").joinpath(HUMAN_FILE)
     with source.open("r", encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines if line.strip()]
     return [Example(r["text"], r["label"], weight) for r in records if r["split"] == split]
+
+
+def reread_examples() -> list[Example]:
+    """200 dev utterances labelled a second time, by reading them again without looking at
+    the first labels (`data/lccc_reread.jsonl`): how far the labels agree with themselves,
+    the ceiling any model's figure on them is read against."""
+    source = resources.files("nlp").joinpath(REREAD_FILE)
+    with source.open("r", encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
+    return [Example(r["text"], r["label"]) for r in records]

@@ -6,7 +6,14 @@ from collections import Counter
 from pathlib import Path
 
 from monitor.nlp_realdata import draw, split_texts
-from nlp.realtext import SPLITS, despace, human_examples, lccc_examples, weak_label
+from nlp.realtext import (
+    SPLITS,
+    despace,
+    human_examples,
+    lccc_examples,
+    reread_examples,
+    weak_label,
+)
 from nlp.sentiment import LABELS, default_model
 from nlp.shares import shares_calibration
 from nlp.training import SEED_WEIGHT, base_examples, seed_examples
@@ -40,6 +47,7 @@ def test_shipped_model_is_calibrated_and_says_how_it_does_on_real_text() -> None
     assert model.temperature > 0 and model.temperature != 1.0
     for key in ("real_test_macro_f1", "real_test_neutral_f1", "real_test_ece"):
         assert 0.0 <= model.metrics[key] <= 1.0
+    assert model.metrics["real_test_lines"] == len(human_examples("test"))
 
 
 def test_hand_labelled_dev_and_test_texts_are_never_training_texts() -> None:
@@ -47,6 +55,17 @@ def test_hand_labelled_dev_and_test_texts_are_never_training_texts() -> None:
     for split in ("dev", "test"):
         held = {e.text for e in human_examples(split)}
         assert len(held) >= 300 and not held & train, split
+
+
+def test_second_reading_covers_dev_utterances_only_and_every_class() -> None:
+    """The re-read labels measure the labels' consistency: each is a dev utterance labelled
+    once before (never a training or test text), and no line is read twice."""
+    again = reread_examples()
+    dev = {e.text for e in human_examples("dev")}
+    texts = [e.text for e in again]
+    assert len(texts) == len(set(texts)) == 200
+    assert set(texts) <= dev
+    assert {e.label for e in again} == set(LABELS)
 
 
 def _cdial_checkout(root: Path) -> Path:
