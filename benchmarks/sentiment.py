@@ -206,8 +206,10 @@ def _pool_line_split(world: World, examples: list[Example]) -> tuple[list[int], 
         .joinpath("scenarios/dalian-2019.toml")
         .read_text(encoding="utf-8")
     )
+    # Longest first, ties by text: a set's order changes with each process's hash seed.
     lines = sorted(
-        {line for pool in raw["pool_classes"] for line in raw["pools"][pool]}, key=len, reverse=True
+        {line for pool in raw["pool_classes"] for line in raw["pools"][pool]},
+        key=lambda line: (-len(line), line),
     )
     split_a: list[int] = []
     split_b: list[int] = []
