@@ -20,13 +20,15 @@ file or argument and the fix, never a traceback:
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from monitor.config import (
     Config,
@@ -86,8 +88,25 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, which also names the closest choice to a mistyped one
+    (`pingfan colect` → "did you mean 'collect'?"); its subcommands' parsers are of its class."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _INVALID_CHOICE.search(message)
+        if found:
+            choices = re.findall(r"'([^']*)'", found.group(2))
+            close = difflib.get_close_matches(found.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pingfan",
         description="Social-listening monitor for city campaigns on Weibo and Douyin.",
         epilog=EXIT_CODES_HELP,

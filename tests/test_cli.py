@@ -440,3 +440,27 @@ def test_ctrl_c_before_a_command_handles_it_says_so_and_exits_130(
     err = capsys.readouterr().err
     assert err.strip() == "pingfan: interrupted"
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["colect", "--once"], "collect"),
+        (["nlp", "scre"], "score"),
+        (["collect", "--platform", "weibbo"], "weibo"),
+    ],
+)
+def test_a_mistyped_choice_names_the_closest_one(
+    argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    assert f"did you mean '{meant}'?" in capsys.readouterr().err
+
+
+def test_a_choice_like_none_is_not_guessed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["xyzzy"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'xyzzy'" in err and "did you mean" not in err
