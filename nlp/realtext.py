@@ -79,26 +79,26 @@ def weak_examples(texts: Iterable[str]) -> Iterator[tuple[str, Label]]:
 
 def lccc_examples(split: Split, *, weight: float = 1.0) -> list[Example]:
     """The shipped weakly labelled LCCC utterances of one split."""
-    source = resources.files("nlp").joinpath(LCCC_FILE)
-    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
-    return [Example(r["text"], r["label"], weight) for r in records if r["split"] == split]
+    return _labelled(LCCC_FILE, split, weight)
 
 
 def human_examples(split: Split, *, weight: float = 1.0) -> list[Example]:
     """LCCC utterances labelled by reading them (`data/lccc_human.jsonl`, see the README):
     train (3,240), dev (640: settings and calibration), test (800: measurement only)."""
-    source = resources.files("nlp").joinpath(HUMAN_FILE)
-    with source.open("r", encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
-    return [Example(r["text"], r["label"], weight) for r in records if r["split"] == split]
+    return _labelled(HUMAN_FILE, split, weight)
 
 
 def reread_examples() -> list[Example]:
     """200 dev utterances labelled a second time, by reading them again without looking at
     the first labels (`data/lccc_reread.jsonl`): how far the labels agree with themselves,
     the ceiling any model's figure on them is read against."""
-    source = resources.files("nlp").joinpath(REREAD_FILE)
-    with source.open("r", encoding="utf-8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
-    return [Example(r["text"], r["label"]) for r in records]
+    return _labelled(REREAD_FILE, "dev", 1.0)
+
+
+def _labelled(name: str, split: Split, weight: float) -> list[Example]:
+    """The examples of one split in a shipped JSON-lines file (gzipped when it ends in .gz)."""
+    source = resources.files("nlp").joinpath(name)
+    with source.open("rb") as raw:
+        data = gzip.decompress(raw.read()) if name.endswith(".gz") else raw.read()
+    records = [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
+    return [Example(r["text"], r["label"], weight) for r in records if r["split"] == split]
